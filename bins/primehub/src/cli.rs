@@ -1,0 +1,21 @@
+//! Command-line arguments.
+
+use clap::{Parser, Subcommand};
+
+/// PrimeHub developer and operator tool.
+#[derive(Debug, Parser)]
+#[command(name = "primehub", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the CustomResourceDefinitions of every PrimeHub kind as multi-document YAML.
+    ///
+    /// Install them with `primehub crds | kubectl apply -f -`.
+    Crds,
+}

@@ -1,0 +1,257 @@
+//! What a user may launch in a group: images, instance types and datasets.
+//!
+//! PrimeHub grants a resource to a group by mapping the realm role named after it (`img:<n>`,
+//! `it:<n>`, `ds:<n>`, `ds:rw:<n>`) onto the group; a role mapped onto the hidden `everyone`
+//! group makes the resource *global*. This module turns a user's groups and their role mappings
+//! into the launch choices JupyterHub's spawner and the job controller offer
+//! (`primehub-datamodel.md` §2.3, §4.2, §10; `primehub-controllers.md` §5):
+//!
+//! * **images and instance types** of a launch group are those bound to it plus the global ones,
+//!   de-duplicated with the group's own first. An image with `spec.groupName` (created by a group
+//!   admin) is launchable only in that group;
+//! * **datasets** follow the user's effective roles over all their groups: a dataset is mounted
+//!   when the user holds `ds:<n>` or `ds:rw:<n>` through any group and it is global, or not
+//!   `launchGroupOnly`, or bound to the launch group. It is writable when the launch group holds
+//!   `ds:rw:<n>`, or it is global and `everyone` holds `ds:rw:<n>`;
+//! * roles of another cluster's prefix and roles that are not resource roles are ignored, as are
+//!   roles whose resource does not exist.
+//!
+//! ```
+//! use primehub_model::binding::{launchable, Catalog, GroupRoles};
+//! use primehub_model::crd::instance_type::InstanceType;
+//! use primehub_model::roles::RoleNaming;
+//!
+//! let it: InstanceType = serde_json::from_value(serde_json::json!({
+//!     "apiVersion": "primehub.io/v1alpha1", "kind": "InstanceType",
+//!     "metadata": {"name": "cpu-1"}, "spec": {"limits.cpu": 1, "limits.memory": "2G"}
+//! }))?;
+//! let everyone_roles = vec!["it:cpu-1".to_owned()];
+//! let groups = [
+//!     GroupRoles { name: "everyone", roles: &everyone_roles },
+//!     GroupRoles { name: "phusers", roles: &[] },
+//! ];
+//! let catalog = Catalog { instance_types: std::slice::from_ref(&it), ..Catalog::default() };
+//! let choice = launchable(&groups, "phusers", &RoleNaming::default(), &catalog)?;
+//! assert_eq!(choice.instance_types[0].name, "cpu-1");
+//! assert!(choice.instance_types[0].global);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeSet;
+
+use crate::crd::dataset::Dataset;
+use crate::crd::image::Image;
+use crate::crd::instance_type::InstanceType;
+use crate::error::{Error, Result};
+use crate::roles::{RoleKind, RoleNaming};
+
+/// The name of the hidden group every user belongs to; its roles are the global resources.
+pub const EVERYONE: &str = "everyone";
+
+/// A group the user belongs to and the realm roles mapped onto it.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupRoles<'a> {
+    /// The group name (`everyone` for the hidden default group).
+    pub name: &'a str,
+    /// Names of the realm roles mapped onto the group.
+    pub roles: &'a [String],
+}
+
+/// The resources that exist (the custom resources in the PrimeHub namespace).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Catalog<'a> {
+    /// Images.
+    pub images: &'a [Image],
+    /// Instance types.
+    pub instance_types: &'a [InstanceType],
+    /// Datasets (volumes).
+    pub datasets: &'a [Dataset],
+}
+
+/// A bound image or instance type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundResource {
+    /// The resource name (`metadata.name`).
+    pub name: String,
+    /// Whether it is bound through `everyone`.
+    pub global: bool,
+}
+
+/// A dataset the user may mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundDataset {
+    /// The dataset name.
+    pub name: String,
+    /// Whether it is bound through `everyone`.
+    pub global: bool,
+    /// Whether it is mounted read-write.
+    pub writable: bool,
+}
+
+/// What a user may launch with one group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launchable {
+    /// The launch group.
+    pub group: String,
+    /// Images: the group's own first, then global ones, each by name.
+    pub images: Vec<BoundResource>,
+    /// Instance types, ordered like images.
+    pub instance_types: Vec<BoundResource>,
+    /// Datasets by name.
+    pub datasets: Vec<BoundDataset>,
+}
+
+/// The resource names a group's roles grant.
+#[derive(Debug, Default)]
+struct Grants {
+    images: BTreeSet<String>,
+    instance_types: BTreeSet<String>,
+    datasets: BTreeSet<String>,
+    writable_datasets: BTreeSet<String>,
+}
+
+impl Grants {
+    fn of(group: &GroupRoles<'_>, naming: &RoleNaming) -> Grants {
+        let mut grants = Grants::default();
+        for role in group.roles.iter().filter_map(|r| naming.parse_own(r)) {
+            let set = match (role.kind, role.writable) {
+                (RoleKind::Image, _) => &mut grants.images,
+                (RoleKind::InstanceType, _) => &mut grants.instance_types,
+                (RoleKind::Dataset, false) => &mut grants.datasets,
+                (RoleKind::Dataset, true) => &mut grants.writable_datasets,
+                (RoleKind::Announcement, _) => continue,
+            };
+            set.insert(role.name);
+        }
+        grants
+    }
+
+    fn has_dataset(&self, name: &str) -> bool {
+        self.datasets.contains(name) || self.writable_datasets.contains(name)
+    }
+}
+
+fn ordered(
+    own: &BTreeSet<String>,
+    global: &BTreeSet<String>,
+    exists: impl Fn(&str) -> bool,
+) -> Vec<BoundResource> {
+    let mut out: Vec<BoundResource> = own
+        .iter()
+        .filter(|n| exists(n))
+        .map(|n| BoundResource {
+            name: n.clone(),
+            global: global.contains(n),
+        })
+        .collect();
+    out.extend(
+        global
+            .iter()
+            .filter(|n| !own.contains(*n) && exists(n))
+            .map(|n| BoundResource {
+                name: n.clone(),
+                global: true,
+            }),
+    );
+    out
+}
+
+/// What the user whose groups are `user_groups` (including `everyone`, when they are in it) may
+/// launch in `launch_group`. Errors when `launch_group` is `everyone` or not one of the user's
+/// groups.
+pub fn launchable(
+    user_groups: &[GroupRoles<'_>],
+    launch_group: &str,
+    naming: &RoleNaming,
+    catalog: &Catalog<'_>,
+) -> Result<Launchable> {
+    if launch_group == EVERYONE {
+        return Err(Error::InvalidField {
+            field: "group".to_owned(),
+            rule: "cannot launch with the everyone group; choose one of the user's groups"
+                .to_owned(),
+        });
+    }
+    let launch = user_groups
+        .iter()
+        .find(|g| g.name == launch_group)
+        .ok_or_else(|| Error::InvalidField {
+            field: "group".to_owned(),
+            rule: format!("the user is not a member of group {launch_group:?}"),
+        })?;
+    let own = Grants::of(launch, naming);
+    let global = user_groups
+        .iter()
+        .find(|g| g.name == EVERYONE)
+        .map(|g| Grants::of(g, naming))
+        .unwrap_or_default();
+    let all: Vec<Grants> = user_groups
+        .iter()
+        .filter(|g| g.name != EVERYONE && g.name != launch_group)
+        .map(|g| Grants::of(g, naming))
+        .collect();
+
+    let image_ok = |name: &str| {
+        catalog.images.iter().any(|i| {
+            i.metadata.name.as_deref() == Some(name)
+                && i.spec
+                    .group_name
+                    .as_deref()
+                    .is_none_or(|g| g.is_empty() || g == launch_group)
+        })
+    };
+    let instance_type_ok = |name: &str| {
+        catalog
+            .instance_types
+            .iter()
+            .any(|i| i.metadata.name.as_deref() == Some(name))
+    };
+
+    let mut datasets = Vec::new();
+    for dataset in catalog.datasets {
+        let Some(name) = dataset.metadata.name.as_deref() else {
+            continue;
+        };
+        let is_global = global.has_dataset(name);
+        let in_launch = own.has_dataset(name);
+        let held = is_global || in_launch || all.iter().any(|g| g.has_dataset(name));
+        if !held {
+            continue;
+        }
+        if !(is_global || in_launch || !dataset.launch_group_only()) {
+            continue;
+        }
+        let writable = own.writable_datasets.contains(name)
+            || (is_global && global.writable_datasets.contains(name));
+        datasets.push(BoundDataset {
+            name: name.to_owned(),
+            global: is_global,
+            writable,
+        });
+    }
+    datasets.sort_by(|a, b| a.name.cmp(&b.name));
+
+    Ok(Launchable {
+        group: launch_group.to_owned(),
+        images: ordered(&own.images, &global.images, image_ok),
+        instance_types: ordered(
+            &own.instance_types,
+            &global.instance_types,
+            instance_type_ok,
+        ),
+        datasets,
+    })
+}
+
+/// [`launchable`] for every group of the user except `everyone`, in the order given.
+pub fn launchable_groups(
+    user_groups: &[GroupRoles<'_>],
+    naming: &RoleNaming,
+    catalog: &Catalog<'_>,
+) -> Result<Vec<Launchable>> {
+    user_groups
+        .iter()
+        .filter(|g| g.name != EVERYONE)
+        .map(|g| launchable(user_groups, g.name, naming, catalog))
+        .collect()
+}

@@ -1,0 +1,80 @@
+//! PrimeHub's data model: pure types and rules, no I/O, no async runtime.
+//!
+//! [PrimeHub](https://github.com/InfuseAI/primehub) keeps no database. Users, groups, group
+//! attributes (quotas, feature flags) and realm roles live in Keycloak; images, instance types,
+//! datasets, jobs, schedules, deployments, apps and licenses are `primehub.io/v1alpha1` custom
+//! resources. This crate reads and writes both exactly as PrimeHub does:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`crd`] | every custom resource with its exact JSON keys, status, printer columns; `crd::all()` for the CRDs |
+//! | [`names`] | DNS-1123 checks, the `escaped-` label escaping, derived names (`project-<group>`, `job-<time>-<rand>`) |
+//! | [`roles`] | role names `[<prefix>:]img:<n>`, `it:<n>`, `ds:[rw:]<n>`, `ann:<n>` |
+//! | [`attributes`] | typed views of Keycloak group/user attributes (quotas, shared volume, deployment flags…) |
+//! | [`quantity`] | exact CPU (millicores), memory (bytes) and GPU amounts; the Kubernetes quantity grammar |
+//! | [`quota`] | a pod's request, usage (an incremental ledger) and PrimeHub's admission decision |
+//! | [`binding`] | what a user may launch in a group: images, instance types, datasets (with write access) |
+//! | [`pod`] | instance type → pod resources, tolerations, node selector; image URL choice |
+//!
+//! All errors are [`Error`], which names the field (or key, or role) and the rule it broke.
+//!
+//! # Example: would this pod fit the group's quota?
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use primehub_model::attributes::GroupAttributes;
+//! use primehub_model::names;
+//! use primehub_model::quota::{decide, pod_request, TierCheck, UsageLedger};
+//! use primehub_model::roles::{ResourceRole, RoleKind};
+//!
+//! // The Keycloak group `phusers`, attributes as the admin API returns them.
+//! let attrs: BTreeMap<String, Vec<String>> = [
+//!     ("quota-cpu".to_owned(), vec!["1".to_owned()]),
+//!     ("project-quota-gpu".to_owned(), vec!["0".to_owned()]),
+//! ].into();
+//! let group = GroupAttributes::from_map(&attrs)?;
+//!
+//! // A notebook pod for alice, labelled as JupyterHub labels it.
+//! let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({
+//!     "metadata": {"name": "jupyter-alice", "labels": {
+//!         names::LABEL_GROUP: names::escape_label("phusers"),
+//!         names::LABEL_USER: names::escape_label("alice")}},
+//!     "spec": {"containers": [{"name": "notebook", "image": "base-notebook",
+//!         "resources": {"limits": {"cpu": "500m", "memory": "1Gi"}}}]}
+//! }))?;
+//!
+//! let mut ledger = UsageLedger::new();
+//! ledger.apply_pod("hub/jupyter-alice", &pod)?;
+//! assert_eq!(ledger.user_in_group("phusers", "alice").cpu.millis(), 500);
+//!
+//! // A second pod of the same size fits (0.5 + 0.5 ≤ 1); a third would not.
+//! let request = pod_request(pod.spec.as_ref().expect("spec"))?;
+//! let user = TierCheck { name: "alice", quota: group.user_quota(),
+//!                        usage: ledger.user_in_group("phusers", "alice") };
+//! let project = TierCheck { name: "phusers", quota: group.project_quota(),
+//!                           usage: ledger.group("phusers") };
+//! assert!(decide(&request, Some(&user), &project).is_ok());
+//! ledger.apply_pod("hub/jupyter-alice-2", &pod)?;
+//! let user = TierCheck { usage: ledger.user_in_group("phusers", "alice"), ..user };
+//! let err = decide(&request, Some(&user), &project).unwrap_err();
+//! assert_eq!(err.to_string(), "User alice exceeded cpu quota: 1, requesting 0.5");
+//!
+//! // Role names bind resources to groups.
+//! let role = ResourceRole::parse("ds:rw:mnist")?;
+//! assert_eq!((role.kind, role.writable, role.name.as_str()), (RoleKind::Dataset, true, "mnist"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used)]
+
+pub mod attributes;
+pub mod binding;
+pub mod crd;
+pub mod error;
+pub mod names;
+pub mod pod;
+pub mod quantity;
+pub mod quota;
+pub mod roles;
+
+pub use error::{Error, Result};

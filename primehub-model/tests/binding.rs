@@ -1,0 +1,236 @@
+//! What a user may launch in a group (primehub-datamodel.md §2.3, §4.2; controllers §5).
+
+use primehub_model::binding::{
+    BoundDataset, BoundResource, Catalog, GroupRoles, launchable, launchable_groups,
+};
+use primehub_model::crd::dataset::Dataset;
+use primehub_model::crd::image::Image;
+use primehub_model::crd::instance_type::InstanceType;
+use primehub_model::roles::RoleNaming;
+use serde_json::json;
+
+fn image(name: &str, group: Option<&str>) -> Image {
+    let mut spec = json!({"type": "both", "url": format!("{name}:latest")});
+    if let Some(g) = group {
+        spec["groupName"] = json!(g);
+    }
+    serde_json::from_value(
+        json!({"apiVersion": "primehub.io/v1alpha1", "kind": "Image",
+        "metadata": {"name": name, "namespace": "hub"}, "spec": spec}),
+    )
+    .unwrap()
+}
+
+fn instance_type(name: &str) -> InstanceType {
+    serde_json::from_value(
+        json!({"apiVersion": "primehub.io/v1alpha1", "kind": "InstanceType",
+        "metadata": {"name": name, "namespace": "hub"},
+        "spec": {"limits.cpu": 1, "limits.memory": "1G"}}),
+    )
+    .unwrap()
+}
+
+fn dataset(name: &str, launch_group_only: Option<bool>) -> Dataset {
+    let mut meta = json!({"name": name, "namespace": "hub"});
+    if let Some(v) = launch_group_only {
+        meta["annotations"] = json!({"dataset.primehub.io/launchGroupOnly": v.to_string()});
+    }
+    serde_json::from_value(
+        json!({"apiVersion": "primehub.io/v1alpha1", "kind": "Dataset",
+        "metadata": meta, "spec": {"type": "pv", "volumeName": name}}),
+    )
+    .unwrap()
+}
+
+fn roles(r: &[&str]) -> Vec<String> {
+    r.iter().map(|s| s.to_string()).collect()
+}
+
+fn res(name: &str, global: bool) -> BoundResource {
+    BoundResource {
+        name: name.into(),
+        global,
+    }
+}
+
+fn ds(name: &str, global: bool, writable: bool) -> BoundDataset {
+    BoundDataset {
+        name: name.into(),
+        global,
+        writable,
+    }
+}
+
+struct World {
+    images: Vec<Image>,
+    instance_types: Vec<InstanceType>,
+    datasets: Vec<Dataset>,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            images: vec![
+                image("base", None),
+                image("tf", None),
+                image("team-img", Some("team-a")),
+                image("other-team-img", Some("team-b")),
+            ],
+            instance_types: vec![
+                instance_type("cpu-1"),
+                instance_type("gpu-1"),
+                instance_type("big"),
+            ],
+            datasets: vec![
+                dataset("global-ro", Some(true)),
+                dataset("global-rw", None),
+                dataset("team-a-only", Some(true)),
+                dataset("team-b-shared", Some(false)),
+                dataset("team-b-private", Some(true)),
+            ],
+        }
+    }
+    fn catalog(&self) -> Catalog<'_> {
+        Catalog {
+            images: &self.images,
+            instance_types: &self.instance_types,
+            datasets: &self.datasets,
+        }
+    }
+}
+
+#[test]
+fn images_and_instance_types_group_first_then_global() {
+    let w = World::new();
+    let everyone = roles(&[
+        "img:base",
+        "it:cpu-1",
+        "img:tf",
+        "ds:global-ro",
+        "ds:rw:global-rw",
+    ]);
+    let team_a = roles(&[
+        "it:gpu-1",
+        "img:tf",
+        "img:team-img",
+        "img:other-team-img",
+        "ds:team-a-only",
+        "ds:rw:global-ro",
+    ]);
+    let team_b = roles(&["it:big", "ds:team-b-shared", "ds:team-b-private"]);
+    let groups = [
+        GroupRoles {
+            name: "everyone",
+            roles: &everyone,
+        },
+        GroupRoles {
+            name: "team-a",
+            roles: &team_a,
+        },
+        GroupRoles {
+            name: "team-b",
+            roles: &team_b,
+        },
+    ];
+    let a = launchable(&groups, "team-a", &RoleNaming::default(), &w.catalog()).unwrap();
+    // Group-scoped image of another group is not launchable even when its role is mapped.
+    assert_eq!(
+        a.images,
+        vec![res("team-img", false), res("tf", true), res("base", true)]
+    );
+    assert_eq!(
+        a.instance_types,
+        vec![res("gpu-1", false), res("cpu-1", true)]
+    );
+    assert_eq!(
+        a.datasets,
+        vec![
+            // global, launchGroupOnly does not matter for global; writable via team-a's rw role
+            ds("global-ro", true, true),
+            ds("global-rw", true, true),
+            ds("team-a-only", false, false),
+            // held through team-b, not launchGroupOnly: mounted read-only
+            ds("team-b-shared", false, false),
+            // team-b-private is launchGroupOnly and bound to team-b only: not mounted
+        ]
+    );
+
+    let b = launchable(&groups, "team-b", &RoleNaming::default(), &w.catalog()).unwrap();
+    assert_eq!(b.images, vec![res("base", true), res("tf", true)]);
+    assert_eq!(
+        b.instance_types,
+        vec![res("big", false), res("cpu-1", true)]
+    );
+    assert_eq!(
+        b.datasets,
+        vec![
+            ds("global-ro", true, false),
+            ds("global-rw", true, true),
+            ds("team-b-private", false, false),
+            ds("team-b-shared", false, false)
+        ]
+    );
+}
+
+#[test]
+fn role_prefix_filters_other_clusters_and_foreign_roles() {
+    let w = World::new();
+    let everyone = roles(&[
+        "cluster1:img:base",
+        "cluster2:it:big",
+        "it:cpu-1",
+        "offline_access",
+        "uma_authorization",
+    ]);
+    let team = roles(&[
+        "cluster1:it:gpu-1",
+        "cluster1:ds:rw:global-rw",
+        "cluster1:img:nonexistent",
+    ]);
+    let groups = [
+        GroupRoles {
+            name: "everyone",
+            roles: &everyone,
+        },
+        GroupRoles {
+            name: "t",
+            roles: &team,
+        },
+    ];
+    let naming = RoleNaming {
+        prefix: Some("cluster1".into()),
+    };
+    let t = launchable(&groups, "t", &naming, &w.catalog()).unwrap();
+    assert_eq!(t.images, vec![res("base", true)]);
+    assert_eq!(t.instance_types, vec![res("gpu-1", false)]);
+    assert_eq!(t.datasets, vec![ds("global-rw", false, true)]);
+}
+
+#[test]
+fn everyone_and_foreign_groups_are_refused() {
+    let w = World::new();
+    let none: Vec<String> = vec![];
+    let groups = [
+        GroupRoles {
+            name: "everyone",
+            roles: &none,
+        },
+        GroupRoles {
+            name: "t",
+            roles: &none,
+        },
+    ];
+    let err = launchable(&groups, "everyone", &RoleNaming::default(), &w.catalog()).unwrap_err();
+    assert!(err.to_string().contains("everyone"), "{err}");
+    let err = launchable(&groups, "other", &RoleNaming::default(), &w.catalog()).unwrap_err();
+    assert!(
+        err.to_string().contains("not a member of group \"other\""),
+        "{err}"
+    );
+    let all = launchable_groups(&groups, &RoleNaming::default(), &w.catalog()).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].group, "t");
+    assert!(
+        all[0].images.is_empty() && all[0].instance_types.is_empty() && all[0].datasets.is_empty()
+    );
+}
