@@ -28,7 +28,7 @@
 //! assert_eq!(rejection.to_string(), "User alice exceeded cpu quota: 1, requesting 0.5");
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, ResourceRequirements};
@@ -406,8 +406,8 @@ impl PodCharge {
 pub struct GroupUsage {
     /// All counted pods of the group.
     pub total: ResourceAmounts,
-    /// Counted pods per user.
-    pub users: BTreeMap<String, ResourceAmounts>,
+    /// Counted pods per user (a hash map: a lookup costs the same with 2 or 2 000 users).
+    pub users: HashMap<String, ResourceAmounts>,
 }
 
 /// Incremental usage figures: feed it every pod change (from a watch) and read usage in constant
