@@ -1,0 +1,132 @@
+//! The Keycloak admin trait: everything PrimeHub asks of Keycloak, for one realm.
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::representation::{
+    Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page, Role, User, UserUpdate,
+};
+
+/// The client id of Keycloak's realm-management client, which owns the `realm-admin` role.
+pub const REALM_MANAGEMENT_CLIENT: &str = "realm-management";
+/// The client role that makes a user a PrimeHub administrator.
+pub const REALM_ADMIN_ROLE: &str = "realm-admin";
+/// The hidden group every user belongs to; its role mappings are the global resources.
+pub const EVERYONE_GROUP: &str = "everyone";
+
+/// Keycloak administration of one realm, as PrimeHub uses it.
+///
+/// Implementations: [`crate::http::HttpKeycloak`] (the real admin REST API) and, behind the `fake`
+/// feature, `crate::fake::FakeRealm` (in memory). Both pass [`crate::conformance`]. The trait is
+/// object-safe: hold it as `Arc<dyn KeycloakAdmin>`.
+///
+/// Semantics every implementation follows (Keycloak's):
+/// * usernames and e-mails are stored lowercased and looked up case-insensitively; a duplicate
+///   username or e-mail, group name (among top-level groups) or role name is
+///   [`Conflict`](crate::KeycloakError::Conflict);
+/// * a missing user, group, role or client is [`NotFound`](crate::KeycloakError::NotFound);
+/// * adding a role mapping, a member or a default group that is already there, and removing one
+///   that is not, succeed (idempotent);
+/// * list calls take a [`Page`] and return results in a stable order (users by username, groups
+///   by name, roles by name).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait KeycloakAdmin: Send + Sync {
+    /// The realm this client administers.
+    fn realm(&self) -> &str;
+
+    // ----- users -----
+
+    /// The user with this id.
+    async fn get_user(&self, id: &str) -> Result<User>;
+    /// The user with exactly this username (case-insensitive), if any.
+    async fn find_user_by_username(&self, username: &str) -> Result<Option<User>>;
+    /// The user with exactly this e-mail (case-insensitive), if any.
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>>;
+    /// Users whose username, e-mail, first or last name contains `search` (all users when
+    /// `None`), ordered by username.
+    async fn search_users<'a>(&self, search: Option<&'a str>, page: Page) -> Result<Vec<User>>;
+    /// How many users [`search_users`](Self::search_users) would return over all pages.
+    async fn count_users<'a>(&self, search: Option<&'a str>) -> Result<u64>;
+    /// Creates a user and returns its id.
+    async fn create_user(&self, user: &NewUser) -> Result<String>;
+    /// Updates the given fields of a user.
+    async fn update_user(&self, id: &str, update: &UserUpdate) -> Result<()>;
+    /// Deletes a user.
+    async fn delete_user(&self, id: &str) -> Result<()>;
+    /// Sets a user's password; `temporary` forces a change at next login.
+    async fn reset_password(&self, id: &str, password: &str, temporary: bool) -> Result<()>;
+
+    // ----- groups -----
+
+    /// Top-level groups whose name contains `search` (all when `None`), ordered by name, with
+    /// their attributes.
+    async fn search_groups<'a>(&self, search: Option<&'a str>, page: Page) -> Result<Vec<Group>>;
+    /// How many groups [`search_groups`](Self::search_groups) would return over all pages.
+    async fn count_groups<'a>(&self, search: Option<&'a str>) -> Result<u64>;
+    /// The group with this id, with its attributes.
+    async fn get_group(&self, id: &str) -> Result<Group>;
+    /// The top-level group with exactly this name (case-sensitive), if any.
+    async fn find_group_by_name(&self, name: &str) -> Result<Option<Group>>;
+    /// Creates a top-level group and returns its id.
+    async fn create_group(&self, group: &NewGroup) -> Result<String>;
+    /// Updates the given fields of a group.
+    async fn update_group(&self, id: &str, update: &GroupUpdate) -> Result<()>;
+    /// Deletes a group (its memberships and role mappings go with it).
+    async fn delete_group(&self, id: &str) -> Result<()>;
+    /// Makes a user a member of a group (idempotent).
+    async fn add_member(&self, group_id: &str, user_id: &str) -> Result<()>;
+    /// Removes a user from a group (idempotent).
+    async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<()>;
+    /// The members of a group, ordered by username.
+    async fn list_members(&self, group_id: &str, page: Page) -> Result<Vec<User>>;
+    /// The groups a user is a direct member of, ordered by name, with their attributes.
+    async fn user_groups(&self, user_id: &str) -> Result<Vec<Group>>;
+
+    // ----- realm roles -----
+
+    /// Creates a realm role (without description when `None`).
+    async fn create_role<'a>(&self, name: &str, description: Option<&'a str>) -> Result<()>;
+    /// The realm role with this name.
+    async fn get_role(&self, name: &str) -> Result<Role>;
+    /// Deletes a realm role (its mappings go with it).
+    async fn delete_role(&self, name: &str) -> Result<()>;
+    /// Realm roles whose name starts with `prefix` (all when `None`), ordered by name.
+    async fn list_roles<'a>(&self, prefix: Option<&'a str>, page: Page) -> Result<Vec<Role>>;
+
+    // ----- group realm-role mappings -----
+
+    /// Maps realm roles onto a group (idempotent). An unknown role is `NotFound` and nothing is
+    /// mapped.
+    async fn add_group_roles(&self, group_id: &str, roles: &[String]) -> Result<()>;
+    /// Removes realm-role mappings from a group (idempotent for roles not mapped). An unknown
+    /// role is `NotFound` and nothing is removed.
+    async fn remove_group_roles(&self, group_id: &str, roles: &[String]) -> Result<()>;
+    /// The realm roles mapped directly onto a group, ordered by name.
+    async fn list_group_roles(&self, group_id: &str) -> Result<Vec<Role>>;
+
+    // ----- administrators -----
+
+    /// Whether the user holds the client role `realm-admin` of `realm-management` (directly or
+    /// through a composite or group).
+    async fn is_admin(&self, user_id: &str) -> Result<bool>;
+    /// Grants or revokes the direct `realm-admin` mapping (idempotent).
+    async fn set_admin(&self, user_id: &str, admin: bool) -> Result<()>;
+
+    // ----- default groups -----
+
+    /// The realm's default groups (new users join them; PrimeHub's is `everyone`).
+    async fn default_groups(&self) -> Result<Vec<Group>>;
+    /// Adds a default group (idempotent).
+    async fn add_default_group(&self, group_id: &str) -> Result<()>;
+    /// Removes a default group (idempotent).
+    async fn remove_default_group(&self, group_id: &str) -> Result<()>;
+
+    // ----- offline sessions (API tokens) -----
+
+    /// The user's offline sessions with the client whose `clientId` is `client_id`.
+    async fn offline_sessions(&self, user_id: &str, client_id: &str)
+    -> Result<Vec<OfflineSession>>;
+    /// Revokes every offline session (and consent) of the user with that client (idempotent).
+    async fn revoke_offline_sessions(&self, user_id: &str, client_id: &str) -> Result<()>;
+}

@@ -1,0 +1,997 @@
+//! The conformance suite every [`KeycloakAdmin`] implementation must pass.
+//!
+//! Each function takes `&dyn KeycloakAdmin`, works on objects with unique names (so several runs
+//! can share a realm), cleans up after itself, and **panics** with a message naming the broken
+//! rule when the implementation misbehaves — call them from `#[tokio::test]`s. The suite runs
+//! against the in-memory fake, against [`HttpKeycloak`](crate::http::HttpKeycloak) pointed at the
+//! fake's HTTP face, and against a real Keycloak 26 (DESIGN §5), so a test that is green on the
+//! fake means something.
+//!
+//! The realm needs nothing but what every Keycloak realm has: the clients `realm-management` and
+//! `admin-cli`.
+//!
+//! ```no_run
+//! # async fn demo(kc: &dyn primehub_keycloak::KeycloakAdmin) {
+//! primehub_keycloak::conformance::run_all(kc).await;
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+use crate::admin::KeycloakAdmin;
+use crate::error::{KeycloakError, Result};
+use crate::representation::{Attributes, GroupUpdate, NewGroup, NewUser, Page, UserUpdate};
+
+/// A client every realm has, used for the offline-session checks.
+pub const ALWAYS_PRESENT_CLIENT: &str = "admin-cli";
+
+/// Runs every check of the suite, in order.
+pub async fn run_all(kc: &dyn KeycloakAdmin) {
+    users_create_get_delete(kc).await;
+    users_conflicts(kc).await;
+    users_update(kc).await;
+    users_search_and_paging(kc).await;
+    users_reset_password(kc).await;
+    groups_create_get_delete(kc).await;
+    groups_conflicts_and_lookup(kc).await;
+    groups_search_and_paging(kc).await;
+    group_membership(kc).await;
+    roles_lifecycle(kc).await;
+    group_role_mappings(kc).await;
+    admin_flag(kc).await;
+    default_groups(kc).await;
+    offline_sessions(kc).await;
+    deletes_cascade(kc).await;
+}
+
+/// A lowercase name unique to this run: `<prefix>-<8 random chars>`.
+pub fn unique(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}-{}", &id[..8])
+}
+
+fn attrs(pairs: &[(&str, &str)]) -> Attributes {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), vec![(*v).to_owned()]))
+        .collect::<BTreeMap<_, _>>()
+}
+
+#[track_caller]
+fn ok<T>(result: Result<T>, what: &str) -> T {
+    match result {
+        Ok(v) => v,
+        Err(e) => panic!("conformance: {what}: expected success, got error: {e}"),
+    }
+}
+
+#[track_caller]
+fn expect_not_found<T: Debug>(result: Result<T>, what: &str) {
+    match result {
+        Err(KeycloakError::NotFound { .. }) => {}
+        other => panic!("conformance: {what}: expected NotFound (404), got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn expect_conflict<T: Debug>(result: Result<T>, what: &str) {
+    match result {
+        Err(KeycloakError::Conflict { .. }) => {}
+        other => panic!("conformance: {what}: expected Conflict (409), got {other:?}"),
+    }
+}
+
+fn new_user(username: &str) -> NewUser {
+    NewUser {
+        username: username.to_owned(),
+        enabled: true,
+        ..NewUser::default()
+    }
+}
+
+/// Create, read back, find and delete a user; usernames and e-mails are lowercased.
+pub async fn users_create_get_delete(kc: &dyn KeycloakAdmin) {
+    let name = unique("Conf-User");
+    let email = format!("{}@Example.COM", name);
+    let user = NewUser {
+        username: name.clone(),
+        email: Some(email.clone()),
+        first_name: Some("Ada".to_owned()),
+        last_name: Some("Lovelace".to_owned()),
+        enabled: true,
+        attributes: attrs(&[("volumeCapacity", "20G"), ("timezone", "Asia/Taipei")]),
+        password: Some("s3cret-Passw0rd".to_owned()),
+    };
+    let id = ok(kc.create_user(&user).await, "create_user");
+    assert!(
+        !id.is_empty(),
+        "conformance: create_user returned an empty id"
+    );
+
+    let got = ok(kc.get_user(&id).await, "get_user after create");
+    assert_eq!(got.id, id, "conformance: get_user id");
+    assert_eq!(
+        got.username,
+        name.to_lowercase(),
+        "conformance: usernames are stored lowercased"
+    );
+    assert_eq!(
+        got.email.as_deref(),
+        Some(email.to_lowercase().as_str()),
+        "conformance: e-mails are stored lowercased"
+    );
+    assert_eq!(got.first_name.as_deref(), Some("Ada"));
+    assert_eq!(got.last_name.as_deref(), Some("Lovelace"));
+    assert!(got.enabled, "conformance: created user is enabled");
+    assert_eq!(
+        got.attributes.get("volumeCapacity"),
+        Some(&vec!["20G".to_owned()]),
+        "conformance: user attributes are stored (unmanaged attributes must be enabled)"
+    );
+    assert_eq!(
+        got.attributes.get("timezone"),
+        Some(&vec!["Asia/Taipei".to_owned()])
+    );
+    assert!(
+        got.created_timestamp.is_some_and(|t| t > 0),
+        "conformance: createdTimestamp is set"
+    );
+
+    let by_name = ok(
+        kc.find_user_by_username(&name.to_uppercase()).await,
+        "find_user_by_username",
+    );
+    assert_eq!(
+        by_name.map(|u| u.id),
+        Some(id.clone()),
+        "conformance: username lookup is exact and case-insensitive"
+    );
+    let prefix_only = &name[..name.len() - 1];
+    assert_eq!(
+        ok(
+            kc.find_user_by_username(prefix_only).await,
+            "find_user_by_username(prefix)"
+        ),
+        None,
+        "conformance: username lookup is exact, not a substring search"
+    );
+    let by_email = ok(
+        kc.find_user_by_email(&email.to_uppercase()).await,
+        "find_user_by_email",
+    );
+    assert_eq!(
+        by_email.map(|u| u.id),
+        Some(id.clone()),
+        "conformance: e-mail lookup is exact and case-insensitive"
+    );
+
+    ok(kc.delete_user(&id).await, "delete_user");
+    expect_not_found(kc.get_user(&id).await, "get_user after delete");
+    expect_not_found(kc.delete_user(&id).await, "delete_user twice");
+    assert_eq!(
+        ok(
+            kc.find_user_by_username(&name).await,
+            "find_user_by_username after delete"
+        ),
+        None
+    );
+    expect_not_found(
+        kc.get_user("00000000-0000-0000-0000-000000000000").await,
+        "get_user(unknown id)",
+    );
+}
+
+/// Duplicate usernames (in any case) and e-mails are conflicts; nothing is created.
+pub async fn users_conflicts(kc: &dyn KeycloakAdmin) {
+    let name = unique("conf-dup");
+    let email = format!("{name}@example.com");
+    let id = ok(
+        kc.create_user(&NewUser {
+            email: Some(email.clone()),
+            ..new_user(&name)
+        })
+        .await,
+        "create_user",
+    );
+    expect_conflict(
+        kc.create_user(&new_user(&name.to_uppercase())).await,
+        "create_user with a duplicate username (other case)",
+    );
+    expect_conflict(
+        kc.create_user(&NewUser {
+            email: Some(email.to_uppercase()),
+            ..new_user(&unique("conf-dup-other"))
+        })
+        .await,
+        "create_user with a duplicate e-mail",
+    );
+    assert_eq!(
+        ok(kc.count_users(Some(&name)).await, "count_users"),
+        1,
+        "conformance: a refused create leaves nothing behind"
+    );
+    ok(kc.delete_user(&id).await, "delete_user");
+}
+
+/// Partial updates change only what they name; attributes are replaced as a whole.
+pub async fn users_update(kc: &dyn KeycloakAdmin) {
+    let name = unique("conf-upd");
+    let id = ok(
+        kc.create_user(&NewUser {
+            email: Some(format!("{name}@example.com")),
+            first_name: Some("First".to_owned()),
+            last_name: Some("Last".to_owned()),
+            attributes: attrs(&[("a", "1"), ("b", "2")]),
+            ..new_user(&name)
+        })
+        .await,
+        "create_user",
+    );
+    ok(
+        kc.update_user(
+            &id,
+            &UserUpdate {
+                first_name: Some("Changed".to_owned()),
+                ..UserUpdate::default()
+            },
+        )
+        .await,
+        "update_user(first_name)",
+    );
+    let got = ok(kc.get_user(&id).await, "get_user");
+    assert_eq!(got.first_name.as_deref(), Some("Changed"));
+    assert_eq!(
+        got.last_name.as_deref(),
+        Some("Last"),
+        "conformance: update leaves unnamed fields alone"
+    );
+    assert_eq!(
+        got.attributes,
+        attrs(&[("a", "1"), ("b", "2")]),
+        "conformance: update without attributes keeps them"
+    );
+
+    ok(
+        kc.update_user(
+            &id,
+            &UserUpdate {
+                enabled: Some(false),
+                attributes: Some(attrs(&[("b", "3"), ("c", "4")])),
+                ..UserUpdate::default()
+            },
+        )
+        .await,
+        "update_user(enabled, attributes)",
+    );
+    let got = ok(kc.get_user(&id).await, "get_user");
+    assert!(!got.enabled, "conformance: user disabled");
+    assert_eq!(
+        got.attributes,
+        attrs(&[("b", "3"), ("c", "4")]),
+        "conformance: attributes are replaced as a whole"
+    );
+    assert_eq!(got.first_name.as_deref(), Some("Changed"));
+
+    let other = unique("conf-upd-other");
+    let other_id = ok(
+        kc.create_user(&NewUser {
+            email: Some(format!("{other}@example.com")),
+            ..new_user(&other)
+        })
+        .await,
+        "create_user(other)",
+    );
+    expect_conflict(
+        kc.update_user(
+            &id,
+            &UserUpdate {
+                email: Some(format!("{other}@example.com")),
+                ..UserUpdate::default()
+            },
+        )
+        .await,
+        "update_user to another user's e-mail",
+    );
+    expect_not_found(
+        kc.update_user(
+            "00000000-0000-0000-0000-000000000000",
+            &UserUpdate::default(),
+        )
+        .await,
+        "update_user(unknown id)",
+    );
+    ok(kc.delete_user(&other_id).await, "delete_user(other)");
+    ok(kc.delete_user(&id).await, "delete_user");
+}
+
+/// Search is a substring match, ordered by username, paged with first/max; count agrees.
+pub async fn users_search_and_paging(kc: &dyn KeycloakAdmin) {
+    let token = unique("conf-page");
+    let mut ids = Vec::new();
+    for i in [3, 0, 4, 1, 2] {
+        let name = format!("{token}-u{i}");
+        ids.push(ok(kc.create_user(&new_user(&name)).await, "create_user"));
+    }
+    let all = ok(
+        kc.search_users(Some(&token), Page::first(100)).await,
+        "search_users",
+    );
+    let names: Vec<_> = all.iter().map(|u| u.username.clone()).collect();
+    let expected: Vec<_> = (0..5).map(|i| format!("{token}-u{i}")).collect();
+    assert_eq!(
+        names, expected,
+        "conformance: search_users matches a substring and orders by username"
+    );
+    assert_eq!(ok(kc.count_users(Some(&token)).await, "count_users"), 5);
+
+    let page1 = ok(
+        kc.search_users(Some(&token), Page { first: 0, max: 2 })
+            .await,
+        "search_users page 1",
+    );
+    let page2 = ok(
+        kc.search_users(Some(&token), Page { first: 2, max: 2 })
+            .await,
+        "search_users page 2",
+    );
+    let page3 = ok(
+        kc.search_users(Some(&token), Page { first: 4, max: 2 })
+            .await,
+        "search_users page 3",
+    );
+    let paged: Vec<_> = page1
+        .iter()
+        .chain(&page2)
+        .chain(&page3)
+        .map(|u| u.username.clone())
+        .collect();
+    assert_eq!(
+        paged, expected,
+        "conformance: pages are disjoint and ordered"
+    );
+    assert_eq!(page3.len(), 1, "conformance: the last page is short");
+    let beyond = ok(
+        kc.search_users(Some(&token), Page { first: 10, max: 2 })
+            .await,
+        "search_users beyond the end",
+    );
+    assert!(
+        beyond.is_empty(),
+        "conformance: a page beyond the end is empty"
+    );
+
+    let total = ok(kc.count_users(None).await, "count_users(None)");
+    assert!(total >= 5, "conformance: count_users(None) counts everyone");
+    for id in ids {
+        ok(kc.delete_user(&id).await, "delete_user");
+    }
+    assert_eq!(
+        ok(
+            kc.count_users(Some(&token)).await,
+            "count_users after delete"
+        ),
+        0
+    );
+}
+
+/// Passwords can be set; an unknown user is NotFound.
+pub async fn users_reset_password(kc: &dyn KeycloakAdmin) {
+    let name = unique("conf-pw");
+    let id = ok(kc.create_user(&new_user(&name)).await, "create_user");
+    ok(
+        kc.reset_password(&id, "An0ther-Passw0rd!", false).await,
+        "reset_password",
+    );
+    ok(
+        kc.reset_password(&id, "T3mporary-Passw0rd!", true).await,
+        "reset_password(temporary)",
+    );
+    expect_not_found(
+        kc.reset_password("00000000-0000-0000-0000-000000000000", "x-Passw0rd!", false)
+            .await,
+        "reset_password(unknown user)",
+    );
+    ok(kc.delete_user(&id).await, "delete_user");
+}
+
+/// Create, read back, update and delete a group with attributes.
+pub async fn groups_create_get_delete(kc: &dyn KeycloakAdmin) {
+    let name = unique("Conf_Group");
+    let id = ok(
+        kc.create_group(&NewGroup {
+            name: name.clone(),
+            attributes: attrs(&[("quota-cpu", "0.5"), ("displayName", "Conformance")]),
+        })
+        .await,
+        "create_group",
+    );
+    let got = ok(kc.get_group(&id).await, "get_group");
+    assert_eq!(got.id, id);
+    assert_eq!(got.name, name, "conformance: group names keep their case");
+    assert_eq!(got.path, format!("/{name}"), "conformance: top-level path");
+    assert_eq!(
+        got.attributes,
+        attrs(&[("quota-cpu", "0.5"), ("displayName", "Conformance")]),
+        "conformance: group attributes are stored"
+    );
+
+    ok(
+        kc.update_group(
+            &id,
+            &GroupUpdate {
+                attributes: Some(attrs(&[("quota-gpu", "2")])),
+                ..GroupUpdate::default()
+            },
+        )
+        .await,
+        "update_group(attributes)",
+    );
+    let got = ok(kc.get_group(&id).await, "get_group after update");
+    assert_eq!(
+        got.attributes,
+        attrs(&[("quota-gpu", "2")]),
+        "conformance: group attributes are replaced as a whole"
+    );
+    assert_eq!(got.name, name, "conformance: update keeps the name");
+
+    let renamed = unique("conf-renamed");
+    ok(
+        kc.update_group(
+            &id,
+            &GroupUpdate {
+                name: Some(renamed.clone()),
+                ..GroupUpdate::default()
+            },
+        )
+        .await,
+        "update_group(name)",
+    );
+    let got = ok(kc.get_group(&id).await, "get_group after rename");
+    assert_eq!(got.name, renamed);
+    assert_eq!(
+        got.attributes,
+        attrs(&[("quota-gpu", "2")]),
+        "conformance: rename keeps attributes"
+    );
+
+    ok(kc.delete_group(&id).await, "delete_group");
+    expect_not_found(kc.get_group(&id).await, "get_group after delete");
+    expect_not_found(kc.delete_group(&id).await, "delete_group twice");
+    expect_not_found(
+        kc.update_group(&id, &GroupUpdate::default()).await,
+        "update_group(deleted)",
+    );
+}
+
+/// Duplicate top-level names conflict; lookup by name is exact.
+pub async fn groups_conflicts_and_lookup(kc: &dyn KeycloakAdmin) {
+    let name = unique("conf-grp");
+    let id = ok(
+        kc.create_group(&NewGroup {
+            name: name.clone(),
+            attributes: Attributes::new(),
+        })
+        .await,
+        "create_group",
+    );
+    expect_conflict(
+        kc.create_group(&NewGroup {
+            name: name.clone(),
+            attributes: Attributes::new(),
+        })
+        .await,
+        "create_group with a duplicate name",
+    );
+    let other = unique("conf-grp-other");
+    let other_id = ok(
+        kc.create_group(&NewGroup {
+            name: other.clone(),
+            attributes: Attributes::new(),
+        })
+        .await,
+        "create_group(other)",
+    );
+    expect_conflict(
+        kc.update_group(
+            &other_id,
+            &GroupUpdate {
+                name: Some(name.clone()),
+                ..GroupUpdate::default()
+            },
+        )
+        .await,
+        "rename a group onto an existing name",
+    );
+    let found = ok(kc.find_group_by_name(&name).await, "find_group_by_name");
+    assert_eq!(
+        found.map(|g| g.id),
+        Some(id.clone()),
+        "conformance: find_group_by_name finds the group"
+    );
+    assert_eq!(
+        ok(
+            kc.find_group_by_name(&name[..name.len() - 1]).await,
+            "find_group_by_name(prefix)"
+        ),
+        None,
+        "conformance: find_group_by_name is exact, not a substring search"
+    );
+    ok(kc.delete_group(&other_id).await, "delete_group(other)");
+    ok(kc.delete_group(&id).await, "delete_group");
+    assert_eq!(
+        ok(
+            kc.find_group_by_name(&name).await,
+            "find_group_by_name after delete"
+        ),
+        None
+    );
+}
+
+/// Group search matches substrings, orders by name, pages, returns attributes; count agrees.
+pub async fn groups_search_and_paging(kc: &dyn KeycloakAdmin) {
+    let token = unique("conf-gpage");
+    let mut ids = Vec::new();
+    for i in [2, 0, 3, 1] {
+        ids.push(ok(
+            kc.create_group(&NewGroup {
+                name: format!("{token}-g{i}"),
+                attributes: attrs(&[("index", &i.to_string())]),
+            })
+            .await,
+            "create_group",
+        ));
+    }
+    let expected: Vec<_> = (0..4).map(|i| format!("{token}-g{i}")).collect();
+    let all = ok(
+        kc.search_groups(Some(&token), Page::first(100)).await,
+        "search_groups",
+    );
+    assert_eq!(
+        all.iter().map(|g| g.name.clone()).collect::<Vec<_>>(),
+        expected,
+        "conformance: search_groups matches a substring and orders by name"
+    );
+    assert!(
+        all.iter()
+            .enumerate()
+            .all(|(i, g)| g.attributes.get("index") == Some(&vec![i.to_string()])),
+        "conformance: search_groups returns attributes"
+    );
+    assert_eq!(ok(kc.count_groups(Some(&token)).await, "count_groups"), 4);
+    let p1 = ok(
+        kc.search_groups(Some(&token), Page { first: 0, max: 3 })
+            .await,
+        "search_groups page 1",
+    );
+    let p2 = ok(
+        kc.search_groups(Some(&token), Page { first: 3, max: 3 })
+            .await,
+        "search_groups page 2",
+    );
+    assert_eq!(
+        p1.iter()
+            .chain(&p2)
+            .map(|g| g.name.clone())
+            .collect::<Vec<_>>(),
+        expected,
+        "conformance: group pages are disjoint and ordered"
+    );
+    assert!(ok(kc.count_groups(None).await, "count_groups(None)") >= 4);
+    for id in ids {
+        ok(kc.delete_group(&id).await, "delete_group");
+    }
+    assert_eq!(
+        ok(
+            kc.count_groups(Some(&token)).await,
+            "count_groups after delete"
+        ),
+        0
+    );
+}
+
+/// Members are added and removed idempotently, listed in order, visible from both sides.
+pub async fn group_membership(kc: &dyn KeycloakAdmin) {
+    let group = unique("conf-members");
+    let gid = ok(
+        kc.create_group(&NewGroup {
+            name: group.clone(),
+            attributes: attrs(&[("quota-cpu", "1")]),
+        })
+        .await,
+        "create_group",
+    );
+    let token = unique("conf-member");
+    let mut uids = Vec::new();
+    for i in [1, 0, 2] {
+        uids.push(ok(
+            kc.create_user(&new_user(&format!("{token}-{i}"))).await,
+            "create_user",
+        ));
+    }
+    for uid in &uids {
+        ok(kc.add_member(&gid, uid).await, "add_member");
+    }
+    ok(kc.add_member(&gid, &uids[0]).await, "add_member twice");
+    let members = ok(
+        kc.list_members(&gid, Page::first(100)).await,
+        "list_members",
+    );
+    assert_eq!(
+        members
+            .iter()
+            .map(|u| u.username.clone())
+            .collect::<Vec<_>>(),
+        (0..3).map(|i| format!("{token}-{i}")).collect::<Vec<_>>(),
+        "conformance: list_members lists each member once, ordered by username"
+    );
+    let page = ok(
+        kc.list_members(&gid, Page { first: 1, max: 1 }).await,
+        "list_members paged",
+    );
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].username, format!("{token}-1"));
+
+    let groups = ok(kc.user_groups(&uids[0]).await, "user_groups");
+    let mine = groups.iter().find(|g| g.id == gid);
+    assert!(
+        mine.is_some(),
+        "conformance: user_groups lists the group the user joined"
+    );
+    assert_eq!(
+        mine.map(|g| g.attributes.clone()),
+        Some(attrs(&[("quota-cpu", "1")])),
+        "conformance: user_groups returns attributes"
+    );
+
+    ok(kc.remove_member(&gid, &uids[0]).await, "remove_member");
+    ok(
+        kc.remove_member(&gid, &uids[0]).await,
+        "remove_member twice",
+    );
+    assert!(
+        !ok(kc.user_groups(&uids[0]).await, "user_groups after remove")
+            .iter()
+            .any(|g| g.id == gid),
+        "conformance: remove_member removes the membership"
+    );
+    assert_eq!(
+        ok(
+            kc.list_members(&gid, Page::first(100)).await,
+            "list_members"
+        )
+        .len(),
+        2
+    );
+
+    expect_not_found(
+        kc.add_member("00000000-0000-0000-0000-000000000000", &uids[1])
+            .await,
+        "add_member(unknown group)",
+    );
+    expect_not_found(
+        kc.add_member(&gid, "00000000-0000-0000-0000-000000000000")
+            .await,
+        "add_member(unknown user)",
+    );
+    expect_not_found(
+        kc.list_members("00000000-0000-0000-0000-000000000000", Page::default())
+            .await,
+        "list_members(unknown group)",
+    );
+    expect_not_found(
+        kc.user_groups("00000000-0000-0000-0000-000000000000").await,
+        "user_groups(unknown user)",
+    );
+    for uid in uids {
+        ok(kc.delete_user(&uid).await, "delete_user");
+    }
+    ok(kc.delete_group(&gid).await, "delete_group");
+}
+
+/// Realm roles: create, duplicate conflict, get, list by prefix in order, delete.
+pub async fn roles_lifecycle(kc: &dyn KeycloakAdmin) {
+    let prefix = format!("{}:", unique("conf"));
+    let names: Vec<String> = ["img:b", "it:a", "ds:rw:c", "img:a"]
+        .iter()
+        .map(|n| format!("{prefix}{n}"))
+        .collect();
+    for name in &names {
+        ok(kc.create_role(name, None).await, "create_role");
+    }
+    expect_conflict(
+        kc.create_role(&names[0], None).await,
+        "create_role with a duplicate name",
+    );
+    let role = ok(kc.get_role(&names[0]).await, "get_role");
+    assert_eq!(role.name, names[0]);
+    assert!(!role.id.is_empty(), "conformance: roles have ids");
+    assert_eq!(role.description, None, "conformance: no description");
+
+    let described = format!("{prefix}described");
+    ok(
+        kc.create_role(&described, Some("a described role")).await,
+        "create_role(description)",
+    );
+    assert_eq!(
+        ok(kc.get_role(&described).await, "get_role")
+            .description
+            .as_deref(),
+        Some("a described role")
+    );
+
+    let listed = ok(
+        kc.list_roles(Some(&format!("{prefix}img:")), Page::first(100))
+            .await,
+        "list_roles(prefix)",
+    );
+    assert_eq!(
+        listed.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+        vec![format!("{prefix}img:a"), format!("{prefix}img:b")],
+        "conformance: list_roles returns exactly the names with the prefix, ordered"
+    );
+    let listed = ok(
+        kc.list_roles(Some(&prefix), Page { first: 1, max: 2 })
+            .await,
+        "list_roles(prefix, page)",
+    );
+    assert_eq!(
+        listed.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+        vec![format!("{prefix}ds:rw:c"), format!("{prefix}img:a")],
+        "conformance: list_roles pages over the filtered, ordered names"
+    );
+
+    for name in names.iter().chain(std::iter::once(&described)) {
+        ok(kc.delete_role(name).await, "delete_role");
+    }
+    expect_not_found(kc.get_role(&names[0]).await, "get_role after delete");
+    expect_not_found(kc.delete_role(&names[0]).await, "delete_role twice");
+    assert!(
+        ok(
+            kc.list_roles(Some(&prefix), Page::first(100)).await,
+            "list_roles after delete"
+        )
+        .is_empty()
+    );
+}
+
+/// Group realm-role mappings: idempotent add/remove, ordered list, all-or-nothing on unknown roles.
+pub async fn group_role_mappings(kc: &dyn KeycloakAdmin) {
+    let prefix = format!("{}:", unique("conf-map"));
+    let roles: Vec<String> = ["it:cpu-1", "img:base", "ds:rw:data"]
+        .iter()
+        .map(|n| format!("{prefix}{n}"))
+        .collect();
+    for r in &roles {
+        ok(kc.create_role(r, None).await, "create_role");
+    }
+    let gid = ok(
+        kc.create_group(&NewGroup {
+            name: unique("conf-map-group"),
+            attributes: Attributes::new(),
+        })
+        .await,
+        "create_group",
+    );
+    ok(
+        kc.add_group_roles(&gid, &roles[..2]).await,
+        "add_group_roles",
+    );
+    ok(
+        kc.add_group_roles(&gid, &roles[..2]).await,
+        "add_group_roles twice",
+    );
+    let mapped = |list: Vec<crate::representation::Role>| {
+        list.into_iter()
+            .map(|r| r.name)
+            .filter(|n| n.starts_with(&prefix))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        mapped(ok(kc.list_group_roles(&gid).await, "list_group_roles")),
+        vec![roles[1].clone(), roles[0].clone()],
+        "conformance: list_group_roles lists each mapping once, ordered by name"
+    );
+
+    let unknown = format!("{prefix}img:missing");
+    expect_not_found(
+        kc.add_group_roles(&gid, &[roles[2].clone(), unknown.clone()])
+            .await,
+        "add_group_roles with an unknown role",
+    );
+    assert_eq!(
+        mapped(ok(kc.list_group_roles(&gid).await, "list_group_roles")),
+        vec![roles[1].clone(), roles[0].clone()],
+        "conformance: a refused add_group_roles maps nothing"
+    );
+    expect_not_found(
+        kc.remove_group_roles(&gid, &[roles[0].clone(), unknown])
+            .await,
+        "remove_group_roles with an unknown role",
+    );
+    assert_eq!(
+        mapped(ok(kc.list_group_roles(&gid).await, "list_group_roles")).len(),
+        2,
+        "conformance: a refused remove_group_roles removes nothing"
+    );
+
+    ok(
+        kc.remove_group_roles(&gid, &[roles[0].clone(), roles[2].clone()])
+            .await,
+        "remove_group_roles (one mapped, one not)",
+    );
+    assert_eq!(
+        mapped(ok(kc.list_group_roles(&gid).await, "list_group_roles")),
+        vec![roles[1].clone()]
+    );
+    ok(kc.delete_role(&roles[1]).await, "delete_role");
+    assert!(
+        mapped(ok(kc.list_group_roles(&gid).await, "list_group_roles")).is_empty(),
+        "conformance: deleting a role removes its mappings"
+    );
+    expect_not_found(
+        kc.list_group_roles("00000000-0000-0000-0000-000000000000")
+            .await,
+        "list_group_roles(unknown group)",
+    );
+    expect_not_found(
+        kc.add_group_roles("00000000-0000-0000-0000-000000000000", &roles[..1])
+            .await,
+        "add_group_roles(unknown group)",
+    );
+    ok(kc.delete_group(&gid).await, "delete_group");
+    for r in [&roles[0], &roles[2]] {
+        ok(kc.delete_role(r).await, "delete_role");
+    }
+}
+
+/// The admin flag is the realm-management/realm-admin client role, set idempotently.
+pub async fn admin_flag(kc: &dyn KeycloakAdmin) {
+    let uid = ok(
+        kc.create_user(&new_user(&unique("conf-admin"))).await,
+        "create_user",
+    );
+    assert!(
+        !ok(kc.is_admin(&uid).await, "is_admin"),
+        "conformance: a new user is not an admin"
+    );
+    ok(kc.set_admin(&uid, true).await, "set_admin(true)");
+    ok(kc.set_admin(&uid, true).await, "set_admin(true) twice");
+    assert!(
+        ok(kc.is_admin(&uid).await, "is_admin"),
+        "conformance: set_admin(true) makes an admin"
+    );
+    ok(kc.set_admin(&uid, false).await, "set_admin(false)");
+    ok(kc.set_admin(&uid, false).await, "set_admin(false) twice");
+    assert!(
+        !ok(kc.is_admin(&uid).await, "is_admin"),
+        "conformance: set_admin(false) revokes"
+    );
+    expect_not_found(
+        kc.is_admin("00000000-0000-0000-0000-000000000000").await,
+        "is_admin(unknown user)",
+    );
+    ok(kc.delete_user(&uid).await, "delete_user");
+}
+
+/// Default groups are added and removed idempotently.
+pub async fn default_groups(kc: &dyn KeycloakAdmin) {
+    let gid = ok(
+        kc.create_group(&NewGroup {
+            name: unique("conf-default"),
+            attributes: Attributes::new(),
+        })
+        .await,
+        "create_group",
+    );
+    let before = ok(kc.default_groups().await, "default_groups");
+    assert!(!before.iter().any(|g| g.id == gid));
+    ok(kc.add_default_group(&gid).await, "add_default_group");
+    ok(kc.add_default_group(&gid).await, "add_default_group twice");
+    let after = ok(kc.default_groups().await, "default_groups");
+    assert_eq!(
+        after.iter().filter(|g| g.id == gid).count(),
+        1,
+        "conformance: a default group is listed once"
+    );
+    ok(kc.remove_default_group(&gid).await, "remove_default_group");
+    ok(
+        kc.remove_default_group(&gid).await,
+        "remove_default_group twice",
+    );
+    assert!(
+        !ok(kc.default_groups().await, "default_groups")
+            .iter()
+            .any(|g| g.id == gid),
+        "conformance: remove_default_group removes it"
+    );
+    expect_not_found(
+        kc.add_default_group("00000000-0000-0000-0000-000000000000")
+            .await,
+        "add_default_group(unknown group)",
+    );
+    ok(kc.delete_group(&gid).await, "delete_group");
+}
+
+/// Offline sessions of a fresh user are empty; revoking is idempotent; unknowns are NotFound.
+pub async fn offline_sessions(kc: &dyn KeycloakAdmin) {
+    let uid = ok(
+        kc.create_user(&new_user(&unique("conf-offline"))).await,
+        "create_user",
+    );
+    assert!(
+        ok(
+            kc.offline_sessions(&uid, ALWAYS_PRESENT_CLIENT).await,
+            "offline_sessions"
+        )
+        .is_empty(),
+        "conformance: a fresh user has no offline sessions"
+    );
+    ok(
+        kc.revoke_offline_sessions(&uid, ALWAYS_PRESENT_CLIENT)
+            .await,
+        "revoke_offline_sessions with nothing to revoke",
+    );
+    expect_not_found(
+        kc.offline_sessions(&uid, "no-such-client-conformance")
+            .await,
+        "offline_sessions(unknown client)",
+    );
+    expect_not_found(
+        kc.offline_sessions(
+            "00000000-0000-0000-0000-000000000000",
+            ALWAYS_PRESENT_CLIENT,
+        )
+        .await,
+        "offline_sessions(unknown user)",
+    );
+    expect_not_found(
+        kc.revoke_offline_sessions(
+            "00000000-0000-0000-0000-000000000000",
+            ALWAYS_PRESENT_CLIENT,
+        )
+        .await,
+        "revoke_offline_sessions(unknown user)",
+    );
+    ok(kc.delete_user(&uid).await, "delete_user");
+}
+
+/// Deleting a user or a group removes its memberships.
+pub async fn deletes_cascade(kc: &dyn KeycloakAdmin) {
+    let gid = ok(
+        kc.create_group(&NewGroup {
+            name: unique("conf-cascade"),
+            attributes: Attributes::new(),
+        })
+        .await,
+        "create_group",
+    );
+    let keep = ok(
+        kc.create_user(&new_user(&unique("conf-keep"))).await,
+        "create_user",
+    );
+    let gone = ok(
+        kc.create_user(&new_user(&unique("conf-gone"))).await,
+        "create_user",
+    );
+    ok(kc.add_member(&gid, &keep).await, "add_member");
+    ok(kc.add_member(&gid, &gone).await, "add_member");
+    ok(kc.delete_user(&gone).await, "delete_user");
+    let members = ok(
+        kc.list_members(&gid, Page::first(100)).await,
+        "list_members",
+    );
+    assert_eq!(
+        members.iter().map(|u| u.id.clone()).collect::<Vec<_>>(),
+        vec![keep.clone()],
+        "conformance: deleting a user removes their memberships"
+    );
+    ok(kc.delete_group(&gid).await, "delete_group");
+    assert!(
+        !ok(kc.user_groups(&keep).await, "user_groups")
+            .iter()
+            .any(|g| g.id == gid),
+        "conformance: deleting a group removes its memberships"
+    );
+    ok(kc.delete_user(&keep).await, "delete_user");
+}

@@ -1,0 +1,147 @@
+//! The crate's single error type.
+
+use thiserror::Error;
+
+/// Every error a Keycloak client, the fake or the token verifier returns.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum KeycloakError {
+    /// The object does not exist (HTTP 404).
+    #[error("not found: {what}")]
+    NotFound {
+        /// What was looked for, for example `user 1f0…` or `role img:base`.
+        what: String,
+    },
+    /// The object clashes with an existing one (HTTP 409).
+    #[error("conflict: {what}")]
+    Conflict {
+        /// What clashed, for example `username alice already exists`.
+        what: String,
+    },
+    /// The client could not authenticate (HTTP 401, or a failed token grant).
+    #[error("unauthorized: {reason}")]
+    Unauthorized {
+        /// Why.
+        reason: String,
+    },
+    /// The authenticated client may not do this (HTTP 403).
+    #[error("forbidden: {reason}")]
+    Forbidden {
+        /// Why.
+        reason: String,
+    },
+    /// An input breaks a rule (HTTP 400), naming the field and the rule.
+    #[error("invalid {field}: {rule}")]
+    Invalid {
+        /// The offending field.
+        field: String,
+        /// The rule it broke.
+        rule: String,
+    },
+    /// Keycloak could not be reached, or the call timed out.
+    #[error("transport error: {message}")]
+    Transport {
+        /// The transport's message.
+        message: String,
+    },
+    /// Keycloak answered something this client does not understand.
+    #[error("unexpected response {status}: {body}")]
+    Unexpected {
+        /// The HTTP status.
+        status: u16,
+        /// The (possibly truncated) response body.
+        body: String,
+    },
+    /// An access or API token was rejected by the token verifier.
+    #[error("invalid token: {0}")]
+    InvalidToken(TokenRejection),
+}
+
+/// Why a token was rejected. Each reason is distinct so callers and logs can tell a stale token
+/// from a forged one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenRejection {
+    /// Not a JWT (wrong number of parts, bad base64, bad JSON).
+    Malformed(String),
+    /// The header's `alg` is not RS256 (this includes `none`).
+    UnsupportedAlgorithm(String),
+    /// No key with the token's `kid` in the realm's JWKS, even after a refresh.
+    UnknownKey(String),
+    /// The signature does not verify.
+    BadSignature,
+    /// `exp` is in the past (beyond the leeway).
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    NotYetValid,
+    /// `iss` is not the realm's issuer.
+    WrongIssuer {
+        /// The issuer configured.
+        expected: String,
+        /// The token's `iss`.
+        found: String,
+    },
+    /// Neither `aud` nor `azp` names an accepted client.
+    WrongAudience {
+        /// The accepted audiences.
+        expected: Vec<String>,
+        /// The token's `aud` and `azp` values.
+        found: Vec<String>,
+    },
+    /// A claim the verifier needs is missing or has the wrong type.
+    MissingClaim(String),
+}
+
+impl std::fmt::Display for TokenRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenRejection::Malformed(why) => write!(f, "malformed token: {why}"),
+            TokenRejection::UnsupportedAlgorithm(alg) => {
+                write!(f, "unsupported algorithm {alg:?}: only RS256 is accepted")
+            }
+            TokenRejection::UnknownKey(kid) => write!(f, "no signing key with kid {kid:?}"),
+            TokenRejection::BadSignature => f.write_str("signature does not verify"),
+            TokenRejection::Expired => f.write_str("token expired"),
+            TokenRejection::NotYetValid => f.write_str("token not yet valid (nbf)"),
+            TokenRejection::WrongIssuer { expected, found } => {
+                write!(f, "issuer {found:?} is not {expected:?}")
+            }
+            TokenRejection::WrongAudience { expected, found } => {
+                write!(f, "audience/azp {found:?} matches none of {expected:?}")
+            }
+            TokenRejection::MissingClaim(claim) => write!(f, "missing or invalid claim {claim:?}"),
+        }
+    }
+}
+
+impl KeycloakError {
+    /// A [`KeycloakError::NotFound`] for `what`.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        KeycloakError::NotFound { what: what.into() }
+    }
+
+    /// A [`KeycloakError::Conflict`] for `what`.
+    pub fn conflict(what: impl Into<String>) -> Self {
+        KeycloakError::Conflict { what: what.into() }
+    }
+
+    /// A [`KeycloakError::Invalid`] for `field` breaking `rule`.
+    pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        KeycloakError::Invalid {
+            field: field.into(),
+            rule: rule.into(),
+        }
+    }
+
+    /// Whether this is a [`KeycloakError::NotFound`].
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, KeycloakError::NotFound { .. })
+    }
+
+    /// Whether this is a [`KeycloakError::Conflict`].
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, KeycloakError::Conflict { .. })
+    }
+}
+
+/// Shorthand for `Result<T, KeycloakError>`.
+pub type Result<T, E = KeycloakError> = std::result::Result<T, E>;

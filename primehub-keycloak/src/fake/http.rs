@@ -1,0 +1,1929 @@
+//! The fake's HTTP face: OIDC endpoints and the Keycloak 26 admin REST API paths PrimeHub uses.
+
+// Handlers return `Result<Response, Response>`: the error side is a ready HTTP response.
+#![allow(clippy::result_large_err)]
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use super::oidc::{OAuthError, TokenRequest};
+use super::store::{ClientRec, Pattern, RealmState, UserRec, UserWrite, paginate};
+use super::{FakeKeycloak, FakeRealm, enable_service_account};
+use crate::error::KeycloakError;
+use crate::representation::Attributes;
+
+type HttpResult = std::result::Result<Response, Response>;
+type Params = Query<HashMap<String, String>>;
+
+const CONSULT_LOG: &str = "For more on this error consult the server log.";
+
+/// Builds the router over a fake's state.
+pub(crate) fn router(kc: FakeKeycloak) -> Router {
+    Router::new()
+        // OIDC
+        .route("/realms/{realm}", get(realm_info))
+        .route(
+            "/realms/{realm}/.well-known/openid-configuration",
+            get(discovery),
+        )
+        .route("/realms/{realm}/protocol/openid-connect/token", post(token))
+        .route("/realms/{realm}/protocol/openid-connect/certs", get(certs))
+        .route(
+            "/realms/{realm}/protocol/openid-connect/userinfo",
+            get(userinfo).post(userinfo),
+        )
+        // Realms
+        .route("/admin/realms", get(list_realms).post(create_realm))
+        .route(
+            "/admin/realms/{realm}",
+            get(get_realm).put(update_realm).delete(delete_realm),
+        )
+        // Users
+        .route(
+            "/admin/realms/{realm}/users",
+            get(list_users).post(create_user),
+        )
+        .route("/admin/realms/{realm}/users/count", get(count_users))
+        .route(
+            "/admin/realms/{realm}/users/profile",
+            get(get_profile).put(put_profile),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}",
+            get(get_user).put(update_user).delete(delete_user),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/reset-password",
+            put(reset_password),
+        )
+        .route("/admin/realms/{realm}/users/{id}/groups", get(user_groups))
+        .route(
+            "/admin/realms/{realm}/users/{id}/groups/{group}",
+            put(join_group).delete(leave_group),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}",
+            get(user_client_roles)
+                .post(add_user_client_roles)
+                .delete(remove_user_client_roles),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/composite",
+            get(user_client_roles_composite),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/offline-sessions/{client}",
+            get(offline_sessions),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/consents/{client}",
+            axum::routing::delete(revoke_consent),
+        )
+        // Groups
+        .route(
+            "/admin/realms/{realm}/groups",
+            get(list_groups).post(create_group),
+        )
+        .route("/admin/realms/{realm}/groups/count", get(count_groups))
+        .route(
+            "/admin/realms/{realm}/groups/{id}",
+            get(get_group).put(update_group).delete(delete_group),
+        )
+        .route("/admin/realms/{realm}/groups/{id}/members", get(members))
+        .route(
+            "/admin/realms/{realm}/groups/{id}/role-mappings",
+            get(group_role_mappings),
+        )
+        .route(
+            "/admin/realms/{realm}/groups/{id}/role-mappings/realm",
+            get(group_realm_roles)
+                .post(add_group_realm_roles)
+                .delete(remove_group_realm_roles),
+        )
+        // Roles
+        .route(
+            "/admin/realms/{realm}/roles",
+            get(list_roles).post(create_role),
+        )
+        .route(
+            "/admin/realms/{realm}/roles/{name}",
+            get(get_role).delete(delete_role),
+        )
+        // Clients
+        .route(
+            "/admin/realms/{realm}/clients",
+            get(list_clients).post(create_client),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}",
+            get(get_client).put(update_client).delete(delete_client),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/roles",
+            get(list_client_roles).post(create_client_role),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/roles/{name}",
+            get(get_client_role),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/client-secret",
+            get(get_client_secret).post(regenerate_client_secret),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/service-account-user",
+            get(service_account_user),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/protocol-mappers/models",
+            get(list_protocol_mappers).post(add_protocol_mapper),
+        )
+        // Default groups
+        .route("/admin/realms/{realm}/default-groups", get(default_groups))
+        .route(
+            "/admin/realms/{realm}/default-groups/{id}",
+            put(add_default_group).delete(remove_default_group),
+        )
+        .with_state(kc)
+}
+
+// ----- responses -----
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+fn ok(body: Value) -> HttpResult {
+    Ok(json_response(StatusCode::OK, body))
+}
+
+fn no_content() -> HttpResult {
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn created(location: String) -> HttpResult {
+    let mut resp = StatusCode::CREATED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+fn not_found(message: &str) -> Response {
+    json_response(
+        StatusCode::NOT_FOUND,
+        json!({"error": message, "error_description": CONSULT_LOG}),
+    )
+}
+
+fn conflict(message: &str) -> Response {
+    json_response(StatusCode::CONFLICT, json!({"errorMessage": message}))
+}
+
+fn bad_request(message: &str) -> Response {
+    json_response(StatusCode::BAD_REQUEST, json!({"errorMessage": message}))
+}
+
+fn unauthorized() -> Response {
+    json_response(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": "HTTP 401 Unauthorized"}),
+    )
+}
+
+fn forbidden() -> Response {
+    json_response(
+        StatusCode::FORBIDDEN,
+        json!({"error": "HTTP 403 Forbidden"}),
+    )
+}
+
+/// Maps the crate error onto Keycloak's status codes and bodies; `missing` names the 404.
+fn error_response(e: KeycloakError, missing: &str) -> Response {
+    match e {
+        KeycloakError::NotFound { .. } => not_found(missing),
+        KeycloakError::Conflict { what } => conflict(&what),
+        KeycloakError::Invalid { field, rule } => json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"field": field, "errorMessage": rule, "params": [field]}),
+        ),
+        KeycloakError::Unauthorized { .. } => unauthorized(),
+        KeycloakError::Forbidden { .. } => forbidden(),
+        other => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": "unknown_error", "error_description": other.to_string()}),
+        ),
+    }
+}
+
+fn oauth_error(e: OAuthError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = json_response(status, e.body());
+    if status == StatusCode::UNAUTHORIZED && e.error == "invalid_token" {
+        let challenge = format!(
+            "Bearer realm=\"keycloak\", error=\"{}\", error_description=\"{}\"",
+            e.error, e.description
+        );
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    resp
+}
+
+// ----- request helpers -----
+
+fn parse_json(body: &Bytes) -> std::result::Result<Value, Response> {
+    if body.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(body).map_err(|_| bad_request("unable to parse request body as JSON"))
+}
+
+fn q_bool(q: &HashMap<String, String>, key: &str, default: bool) -> bool {
+    q.get(key)
+        .map(|v| v.eq_ignore_ascii_case("true"))
+        .unwrap_or(default)
+}
+
+fn q_num(q: &HashMap<String, String>, key: &str) -> std::result::Result<Option<usize>, Response> {
+    match q.get(key) {
+        None => Ok(None),
+        Some(v) if v.trim().is_empty() => Ok(None),
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) => Ok(Some(usize::try_from(n).unwrap_or(0))),
+            Err(_) => Err(not_found("HTTP 404 Not Found")),
+        },
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Percent-encodes one path segment.
+fn encode_segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn admin_url(kc: &FakeKeycloak, realm: &str, rest: &str) -> String {
+    format!(
+        "{}/admin/realms/{}/{}",
+        kc.base_url(),
+        encode_segment(realm),
+        rest
+    )
+}
+
+/// Checks the bearer token of an admin request against `realm` and returns the realm.
+fn authorize(
+    kc: &FakeKeycloak,
+    headers: &HeaderMap,
+    realm: &str,
+) -> std::result::Result<FakeRealm, Response> {
+    let token = bearer(headers).ok_or_else(unauthorized)?;
+    let verified = kc.verify_access(token).map_err(|_| unauthorized())?;
+    let store = kc.lock();
+    let token_realm = store.realms.get(&verified.realm).ok_or_else(unauthorized)?;
+    let user = token_realm
+        .users
+        .get(&verified.sub)
+        .filter(|u| u.enabled)
+        .ok_or_else(unauthorized)?;
+    let allowed = if verified.realm == "master" && token_realm.is_admin(&user.id) {
+        true
+    } else {
+        verified.realm == realm && token_realm.is_admin(&user.id)
+    };
+    if !allowed {
+        return Err(forbidden());
+    }
+    if !store.realms.contains_key(realm) {
+        return Err(not_found("Realm not found."));
+    }
+    drop(store);
+    Ok(FakeRealm {
+        keycloak: kc.clone(),
+        name: realm.to_owned(),
+    })
+}
+
+/// Whether the bearer token belongs to a master-realm administrator.
+fn authorize_master(kc: &FakeKeycloak, headers: &HeaderMap) -> std::result::Result<(), Response> {
+    let token = bearer(headers).ok_or_else(unauthorized)?;
+    let verified = kc.verify_access(token).map_err(|_| unauthorized())?;
+    let store = kc.lock();
+    let realm = store.realms.get(&verified.realm).ok_or_else(unauthorized)?;
+    realm
+        .users
+        .get(&verified.sub)
+        .filter(|u| u.enabled)
+        .ok_or_else(unauthorized)?;
+    if verified.realm == "master" && realm.is_admin(&verified.sub) {
+        Ok(())
+    } else {
+        Err(forbidden())
+    }
+}
+
+fn attributes_from(v: &Value) -> std::result::Result<Option<Attributes>, Response> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Object(map) => {
+            let mut out = Attributes::new();
+            for (k, vals) in map {
+                let list = match vals {
+                    Value::Array(items) => items
+                        .iter()
+                        .map(|i| match i {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect(),
+                    Value::String(s) => vec![s.clone()],
+                    Value::Null => continue,
+                    other => vec![other.to_string()],
+                };
+                out.insert(k.clone(), list);
+            }
+            Ok(Some(out))
+        }
+        _ => Err(bad_request("attributes must be an object")),
+    }
+}
+
+fn str_field(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn bool_field(v: &Value, key: &str) -> Option<bool> {
+    v.get(key).and_then(Value::as_bool)
+}
+
+fn strings(v: &Value, key: &str) -> Option<Vec<String>> {
+    v.get(key).and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+fn user_write(v: &Value) -> std::result::Result<UserWrite, Response> {
+    if !v.is_object() {
+        return Err(bad_request("unable to parse request body as JSON"));
+    }
+    let password = v
+        .get("credentials")
+        .and_then(Value::as_array)
+        .and_then(|creds| {
+            creds.iter().find(|c| {
+                c.get("type")
+                    .and_then(Value::as_str)
+                    .is_none_or(|t| t == "password")
+            })
+        })
+        .and_then(|c| {
+            let value = str_field(c, "value")?;
+            Some((value, bool_field(c, "temporary").unwrap_or(false)))
+        });
+    Ok(UserWrite {
+        username: str_field(v, "username"),
+        email: str_field(v, "email"),
+        email_verified: bool_field(v, "emailVerified"),
+        first_name: str_field(v, "firstName"),
+        last_name: str_field(v, "lastName"),
+        enabled: bool_field(v, "enabled"),
+        attributes: attributes_from(v.get("attributes").unwrap_or(&Value::Null))?,
+        password,
+        groups: strings(v, "groups").unwrap_or_default(),
+        required_actions: strings(v, "requiredActions"),
+    })
+}
+
+fn group_json(realm: &RealmState, id: &str, brief: bool) -> Value {
+    let Some(g) = realm.groups.get(id) else {
+        return Value::Null;
+    };
+    let mut v = json!({
+        "id": g.id,
+        "name": g.name,
+        "path": format!("/{}", g.name),
+        "subGroupCount": 0,
+        "subGroups": [],
+        "access": {"view": true, "viewMembers": true, "manageMembers": true,
+                   "manage": true, "manageMembership": true},
+    });
+    if !brief && let Some(obj) = v.as_object_mut() {
+        obj.insert("attributes".into(), json!(g.attributes));
+        let realm_roles: Vec<String> = realm
+            .group_realm_roles(id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.name.clone())
+            .collect();
+        obj.insert("realmRoles".into(), json!(realm_roles));
+        let mut client_roles: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (gid, rid) in &realm.group_roles {
+            if gid == id
+                && let Some(role) = realm.roles.get(rid)
+                && let Some(c) = role.client.as_ref().and_then(|c| realm.clients.get(c))
+            {
+                client_roles
+                    .entry(c.client_id.clone())
+                    .or_default()
+                    .push(role.name.clone());
+            }
+        }
+        obj.insert("clientRoles".into(), json!(client_roles));
+    }
+    v
+}
+
+fn users_json(users: Vec<&UserRec>, brief: bool) -> Value {
+    Value::Array(users.into_iter().map(|u| u.to_json(brief)).collect())
+}
+
+/// Resolves a body of `RoleRepresentation`s: every role must exist by name and, as in
+/// Keycloak, carry its id.
+fn resolve_role_reps(
+    realm: &RealmState,
+    body: &Value,
+    client: Option<&str>,
+) -> std::result::Result<Vec<String>, Response> {
+    let reps = body
+        .as_array()
+        .ok_or_else(|| bad_request("unable to parse request body as JSON"))?;
+    let mut ids = Vec::new();
+    for rep in reps {
+        let name = str_field(rep, "name").unwrap_or_default();
+        let id = str_field(rep, "id").unwrap_or_default();
+        let role = match client {
+            Some(c) => realm.client_role(c, &name),
+            None => realm.realm_role(&name),
+        }
+        .map_err(|_| not_found("Role not found"))?;
+        if role.id != id {
+            return Err(not_found("Role not found"));
+        }
+        ids.push(role.id.clone());
+    }
+    Ok(ids)
+}
+
+// ----- OIDC -----
+
+async fn realm_info(State(kc): State<FakeKeycloak>, Path(realm): Path<String>) -> HttpResult {
+    if kc.realm(&realm).is_err() {
+        return Err(not_found("Realm does not exist"));
+    }
+    let issuer = kc.issuer(&realm);
+    ok(json!({
+        "realm": realm,
+        "public_key": kc.signing_key().public_key_base64(),
+        "token-service": format!("{issuer}/protocol/openid-connect"),
+        "account-service": format!("{issuer}/account"),
+        "tokens-not-before": 0,
+    }))
+}
+
+async fn discovery(State(kc): State<FakeKeycloak>, Path(realm): Path<String>) -> HttpResult {
+    if kc.realm(&realm).is_err() {
+        return Err(not_found("Realm does not exist"));
+    }
+    let issuer = kc.issuer(&realm);
+    let oidc = format!("{issuer}/protocol/openid-connect");
+    ok(json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{oidc}/auth"),
+        "token_endpoint": format!("{oidc}/token"),
+        "introspection_endpoint": format!("{oidc}/token/introspect"),
+        "userinfo_endpoint": format!("{oidc}/userinfo"),
+        "end_session_endpoint": format!("{oidc}/logout"),
+        "jwks_uri": format!("{oidc}/certs"),
+        "revocation_endpoint": format!("{oidc}/revoke"),
+        "grant_types_supported": ["authorization_code", "implicit", "refresh_token", "password", "client_credentials"],
+        "response_types_supported": ["code", "none", "id_token", "token", "id_token token", "code id_token", "code token", "code id_token token"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "userinfo_signing_alg_values_supported": ["RS256", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": ["openid", "offline_access", "profile", "email", "roles", "web-origins"],
+        "claims_supported": ["aud", "sub", "iss", "auth_time", "name", "given_name", "family_name", "preferred_username", "email", "acr"],
+        "claims_parameter_supported": true,
+        "request_parameter_supported": true,
+        "code_challenge_methods_supported": ["plain", "S256"],
+    }))
+}
+
+async fn certs(State(kc): State<FakeKeycloak>, Path(realm): Path<String>) -> HttpResult {
+    if kc.realm(&realm).is_err() {
+        return Err(not_found("Realm does not exist"));
+    }
+    ok(kc.jwks())
+}
+
+/// Client credentials from HTTP Basic (`client_id:client_secret`, each form-urlencoded).
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, b64) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(b64.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let dec = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Some((dec(id), dec(secret)))
+}
+
+async fn token(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let mut req = TokenRequest {
+        grant_type: form.get("grant_type").cloned().unwrap_or_default(),
+        client_id: form.get("client_id").cloned(),
+        client_secret: form.get("client_secret").cloned(),
+        username: form.get("username").cloned(),
+        password: form.get("password").cloned(),
+        refresh_token: form.get("refresh_token").cloned(),
+        scope: form.get("scope").cloned(),
+    };
+    if let Some((id, secret)) = basic_credentials(&headers) {
+        req.client_id = Some(id);
+        req.client_secret = Some(secret);
+    }
+    match kc.token_grant(&realm, &req) {
+        Ok(resp) => {
+            let mut r = json_response(StatusCode::OK, json!(resp));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(r)
+        }
+        Err(e) => Err(oauth_error(e)),
+    }
+}
+
+async fn userinfo(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let Some(token) = bearer(&headers) else {
+        return Err(oauth_error(OAuthError {
+            status: 401,
+            error: "invalid_token",
+            description: "Token not provided".into(),
+        }));
+    };
+    kc.userinfo_for(&realm, token)
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(oauth_error)
+}
+
+// ----- realms -----
+
+fn realm_json(realm: &RealmState, access_lifespan: i64) -> Value {
+    let mut v = json!({
+        "id": realm.id,
+        "realm": realm.name,
+        "enabled": true,
+        "accessTokenLifespan": access_lifespan,
+        "sslRequired": "external",
+        "registrationAllowed": false,
+        "registrationEmailAsUsername": false,
+        "duplicateEmailsAllowed": false,
+        "editUsernameAllowed": false,
+        "defaultGroups": realm.default_groups.iter()
+            .filter_map(|id| realm.groups.get(id)).map(|g| format!("/{}", g.name)).collect::<Vec<_>>(),
+    });
+    if let Some(obj) = v.as_object_mut() {
+        for (k, val) in &realm.settings {
+            obj.insert(k.clone(), val.clone());
+        }
+    }
+    v
+}
+
+async fn list_realms(State(kc): State<FakeKeycloak>, headers: HeaderMap) -> HttpResult {
+    authorize_master(&kc, &headers)?;
+    let store = kc.lock();
+    let out: Vec<Value> = store
+        .realms
+        .values()
+        .map(|r| realm_json(r, store.access_lifespan))
+        .collect();
+    drop(store);
+    ok(Value::Array(out))
+}
+
+async fn create_realm(
+    State(kc): State<FakeKeycloak>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    authorize_master(&kc, &headers)?;
+    let body = parse_json(&body)?;
+    let name = str_field(&body, "realm").unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err(bad_request("Realm name cannot be empty"));
+    }
+    match kc.create_realm(&name) {
+        Ok(realm) => {
+            let settings = body.as_object().cloned().unwrap_or_default();
+            realm
+                .with_mut(|r, _| {
+                    for (k, v) in settings {
+                        if !matches!(k.as_str(), "realm" | "id" | "enabled") {
+                            r.settings.insert(k, v);
+                        }
+                    }
+                    Ok(())
+                })
+                .map_err(|e| error_response(e, "Realm not found."))?;
+            created(format!(
+                "{}/admin/realms/{}",
+                kc.base_url(),
+                encode_segment(&name)
+            ))
+        }
+        Err(KeycloakError::Conflict { .. }) => {
+            Err(conflict("Conflict detected. See logs for details"))
+        }
+        Err(e) => Err(error_response(e, "Realm not found.")),
+    }
+}
+
+async fn get_realm(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let lifespan = kc.lock().access_lifespan;
+    r.with(|state| Ok(realm_json(state, lifespan)))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "Realm not found."))
+}
+
+async fn update_realm(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    let settings = body.as_object().cloned().unwrap_or_default();
+    r.with_mut(|state, _| {
+        for (k, v) in settings {
+            if !matches!(
+                k.as_str(),
+                "realm" | "id" | "enabled" | "accessTokenLifespan" | "defaultGroups"
+            ) {
+                state.settings.insert(k, v);
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| error_response(e, "Realm not found."))?;
+    no_content()
+}
+
+async fn delete_realm(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+) -> HttpResult {
+    authorize_master(&kc, &headers)?;
+    if realm == "master" {
+        return Err(bad_request("Cannot delete the master realm"));
+    }
+    if kc.lock().realms.remove(&realm).is_none() {
+        return Err(not_found("Realm not found."));
+    }
+    no_content()
+}
+
+// ----- users -----
+
+/// The users a `GET /users` or `GET /users/count` selects, before paging.
+fn select_users<'a>(realm: &'a RealmState, q: &HashMap<String, String>) -> Vec<&'a UserRec> {
+    let mut users: Vec<&UserRec> = if let Some(search) = q.get("search") {
+        if let Some(id) = search.strip_prefix("id:") {
+            realm.users.get(id.trim()).into_iter().collect()
+        } else {
+            realm.search_users_keycloak(Some(search.trim()))
+        }
+    } else {
+        let exact = q_bool(q, "exact", false);
+        let filters: Vec<(&str, &String)> = ["username", "email", "firstName", "lastName"]
+            .into_iter()
+            .filter_map(|k| q.get(k).map(|v| (k, v)))
+            .collect();
+        if filters.is_empty() {
+            realm.search_users_keycloak(None)
+        } else {
+            realm
+                .users_sorted()
+                .into_iter()
+                .filter(|u| {
+                    filters.iter().all(|(field, wanted)| {
+                        let value = match *field {
+                            "username" => Some(u.username.as_str()),
+                            "email" => u.email.as_deref(),
+                            "firstName" => u.first_name.as_deref(),
+                            _ => u.last_name.as_deref(),
+                        };
+                        let Some(value) = value else {
+                            return false;
+                        };
+                        if exact {
+                            value.to_lowercase() == wanted.to_lowercase()
+                        } else {
+                            Pattern::contains(wanted).matches(value)
+                        }
+                    })
+                })
+                .collect()
+        }
+    };
+    if let Some(enabled) = q.get("enabled") {
+        let want = enabled.eq_ignore_ascii_case("true");
+        users.retain(|u| u.enabled == want);
+    }
+    users
+}
+
+async fn list_users(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let first = q_num(&q, "first")?.unwrap_or(0);
+    let max = q_num(&q, "max")?.unwrap_or(100);
+    let brief = q_bool(&q, "briefRepresentation", false);
+    r.with(|state| {
+        let users = paginate(select_users(state, &q), first, Some(max));
+        Ok(users_json(users, brief))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Realm not found."))
+}
+
+async fn count_users(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| Ok(json!(select_users(state, &q).len())))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "Realm not found."))
+}
+
+async fn create_user(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let w = user_write(&parse_json(&body)?)?;
+    let id = r
+        .with_mut(|state, ids| {
+            let id = ids.id();
+            state.create_user(id, ids.now_ms(), w)
+        })
+        .map_err(|e| match e {
+            KeycloakError::Invalid { rule, .. } if rule == "User name is missing" => {
+                bad_request(&rule)
+            }
+            e => error_response(e, "User not found"),
+        })?;
+    created(admin_url(&kc, &realm, &format!("users/{id}")))
+}
+
+async fn get_user(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| Ok(state.user(&id)?.to_json(false)))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "User not found"))
+}
+
+async fn update_user(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let w = user_write(&parse_json(&body)?)?;
+    r.with_mut(|state, _| {
+        let password = w.password.clone();
+        state.update_user(&id, w)?;
+        if let Some((p, temporary)) = password {
+            state.set_password(&id, &p, temporary)?;
+        }
+        Ok(())
+    })
+    .map_err(|e| error_response(e, "User not found"))?;
+    no_content()
+}
+
+async fn delete_user(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with_mut(|state, _| state.delete_user(&id))
+        .map_err(|e| error_response(e, "User not found"))?;
+    no_content()
+}
+
+async fn reset_password(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    let value = str_field(&body, "value").unwrap_or_default();
+    let temporary = bool_field(&body, "temporary").unwrap_or(false);
+    r.with_mut(|state, _| {
+        state.user(&id)?;
+        if value.is_empty() {
+            return Err(KeycloakError::invalid("password", "Empty password"));
+        }
+        state.set_password(&id, &value, temporary)
+    })
+    .map_err(|e| match e {
+        KeycloakError::Invalid { rule, .. } => bad_request(&rule),
+        e => error_response(e, "User not found"),
+    })?;
+    no_content()
+}
+
+async fn get_profile(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| Ok(state.user_profile.clone()))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "Realm not found."))
+}
+
+async fn put_profile(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    if !body.is_object() {
+        return Err(bad_request("Invalid user profile configuration"));
+    }
+    r.with_mut(|state, _| {
+        state.user_profile = body;
+        Ok(state.user_profile.clone())
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Realm not found."))
+}
+
+async fn user_groups(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let first = q_num(&q, "first")?.unwrap_or(0);
+    let max = q_num(&q, "max")?;
+    let brief = q_bool(&q, "briefRepresentation", true);
+    let search = q.get("search").cloned();
+    r.with(|state| {
+        let groups: Vec<Value> = state
+            .user_groups(&id)?
+            .into_iter()
+            .filter(|g| {
+                search
+                    .as_deref()
+                    .is_none_or(|s| Pattern::contains(s).matches(&g.name))
+            })
+            .map(|g| group_json(state, &g.id, brief))
+            .collect();
+        Ok(Value::Array(paginate(groups, first, max)))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "User not found"))
+}
+
+async fn join_group(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, group)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with_mut(|state, _| {
+        state.user(&id)?;
+        if !state.groups.contains_key(&group) {
+            return Err(KeycloakError::not_found("Group not found"));
+        }
+        state.add_member(&group, &id)
+    })
+    .map_err(|e| error_response(e.clone(), &missing_of(&e)))?;
+    no_content()
+}
+
+async fn leave_group(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, group)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with_mut(|state, _| {
+        state.user(&id)?;
+        if !state.groups.contains_key(&group) {
+            return Err(KeycloakError::not_found("Group not found"));
+        }
+        state.remove_member(&group, &id)
+    })
+    .map_err(|e| error_response(e.clone(), &missing_of(&e)))?;
+    no_content()
+}
+
+/// Keycloak's message for a missing user / group / client, from the error's `what`.
+fn missing_of(e: &KeycloakError) -> String {
+    match e {
+        KeycloakError::NotFound { what } if what.starts_with("user ") => "User not found".into(),
+        KeycloakError::NotFound { what } if what.starts_with("client ") => {
+            "Client not found".into()
+        }
+        KeycloakError::NotFound { what } if what.starts_with("group ") => "Group not found".into(),
+        KeycloakError::NotFound { what } => what.clone(),
+        _ => String::new(),
+    }
+}
+
+fn client_role_json(state: &RealmState, role_ids: impl Iterator<Item = String>) -> Value {
+    let mut roles: Vec<&super::store::RoleRec> =
+        role_ids.filter_map(|id| state.roles.get(&id)).collect();
+    roles.sort_by(|a, b| a.name.cmp(&b.name));
+    Value::Array(
+        roles
+            .into_iter()
+            .map(|r| r.to_json(&state.id, true))
+            .collect(),
+    )
+}
+
+async fn user_client_roles(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, client)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        state.user(&id)?;
+        state.client(&client)?;
+        let ids = state
+            .user_roles
+            .iter()
+            .filter(|(u, rid)| {
+                *u == id
+                    && state
+                        .roles
+                        .get(rid)
+                        .is_some_and(|role| role.client.as_deref() == Some(client.as_str()))
+            })
+            .map(|(_, rid)| rid.clone());
+        Ok(client_role_json(state, ids))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e.clone(), &missing_of(&e)))
+}
+
+async fn user_client_roles_composite(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, client)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        state.user(&id)?;
+        state.client(&client)?;
+        let ids = state.effective_role_ids(&id).into_iter().filter(|rid| {
+            state
+                .roles
+                .get(rid)
+                .is_some_and(|role| role.client.as_deref() == Some(client.as_str()))
+        });
+        Ok(client_role_json(state, ids))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e.clone(), &missing_of(&e)))
+}
+
+async fn change_user_client_roles(
+    kc: FakeKeycloak,
+    realm: String,
+    id: String,
+    client: String,
+    headers: HeaderMap,
+    body: Bytes,
+    add: bool,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    let ids = r
+        .with(|state| {
+            state.user(&id)?;
+            state.client(&client)?;
+            Ok(())
+        })
+        .map_err(|e| error_response(e.clone(), &missing_of(&e)))
+        .and_then(|()| {
+            r.with(|state| Ok(resolve_role_reps(state, &body, Some(&client))))
+                .map_err(|e| error_response(e, "Realm not found."))?
+        })?;
+    r.with_mut(|state, _| {
+        for rid in ids {
+            let key = (id.clone(), rid);
+            if add {
+                state.user_roles.insert(key);
+            } else {
+                state.user_roles.remove(&key);
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| error_response(e, "Realm not found."))?;
+    no_content()
+}
+
+async fn add_user_client_roles(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, client)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_user_client_roles(kc, realm, id, client, headers, body, true).await
+}
+
+async fn remove_user_client_roles(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, client)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_user_client_roles(kc, realm, id, client, headers, body, false).await
+}
+
+async fn offline_sessions(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, client)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        state.user(&id)?;
+        state.client(&client)?;
+        let sessions = state.offline_sessions(&id, &client)?;
+        Ok(Value::Array(
+            sessions
+                .into_iter()
+                .map(|s| {
+                    json!({
+                        "id": s.id,
+                        "username": s.username,
+                        "userId": s.user_id,
+                        "ipAddress": "127.0.0.1",
+                        "start": s.start,
+                        "lastAccess": s.last_access,
+                        "rememberMe": false,
+                        "clients": s.clients,
+                        "transientUser": false,
+                    })
+                })
+                .collect(),
+        ))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e.clone(), &missing_of(&e)))
+}
+
+async fn revoke_consent(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, client_id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let revoked = r
+        .with_mut(|state, _| {
+            state.user(&id)?;
+            let client = state
+                .client_by_client_id(&client_id)
+                .map_err(|_| KeycloakError::not_found("client "))?
+                .id
+                .clone();
+            state.revoke_consent(&id, &client)
+        })
+        .map_err(|e| error_response(e.clone(), &missing_of(&e)))?;
+    if revoked {
+        no_content()
+    } else {
+        Err(not_found("Consent nor offline token not found"))
+    }
+}
+
+// ----- groups -----
+
+fn select_groups<'a>(state: &'a RealmState, q: &HashMap<String, String>) -> Vec<&'a str> {
+    let exact = q_bool(q, "exact", false);
+    let search = q.get("search").map(|s| s.trim().to_owned());
+    state
+        .groups_sorted()
+        .into_iter()
+        .filter(|g| match &search {
+            None => true,
+            Some(s) if exact => g.name == *s,
+            Some(s) => Pattern::contains(s).matches(&g.name),
+        })
+        .map(|g| g.id.as_str())
+        .collect()
+}
+
+async fn list_groups(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let first = q_num(&q, "first")?.unwrap_or(0);
+    let max = q_num(&q, "max")?;
+    let brief = q_bool(&q, "briefRepresentation", true);
+    r.with(|state| {
+        let ids = paginate(select_groups(state, &q), first, max);
+        Ok(Value::Array(
+            ids.into_iter()
+                .map(|id| group_json(state, id, brief))
+                .collect(),
+        ))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Realm not found."))
+}
+
+async fn count_groups(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| Ok(json!({"count": select_groups(state, &q).len()})))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "Realm not found."))
+}
+
+async fn create_group(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    let name = str_field(&body, "name").unwrap_or_default();
+    let attributes = attributes_from(body.get("attributes").unwrap_or(&Value::Null))?;
+    let id = r
+        .with_mut(|state, ids| {
+            let id = ids.id();
+            state.create_group(id, &name, attributes.unwrap_or_default())
+        })
+        .map_err(|e| match e {
+            KeycloakError::Invalid { rule, .. } => bad_request(&rule),
+            e => error_response(e, "Could not find group by id"),
+        })?;
+    created(admin_url(&kc, &realm, &format!("groups/{id}")))
+}
+
+async fn get_group(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        state.group(&id)?;
+        Ok(group_json(state, &id, false))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find group by id"))
+}
+
+async fn update_group(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    let name = str_field(&body, "name");
+    let attributes = attributes_from(body.get("attributes").unwrap_or(&Value::Null))?;
+    r.with_mut(|state, _| state.update_group(&id, name.as_deref(), attributes))
+        .map_err(|e| match e {
+            KeycloakError::Invalid { rule, .. } => bad_request(&rule),
+            e => error_response(e, "Could not find group by id"),
+        })?;
+    no_content()
+}
+
+async fn delete_group(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with_mut(|state, _| state.delete_group(&id))
+        .map_err(|e| error_response(e, "Could not find group by id"))?;
+    no_content()
+}
+
+async fn members(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let first = q_num(&q, "first")?.unwrap_or(0);
+    let max = q_num(&q, "max")?.unwrap_or(100);
+    let brief = q_bool(&q, "briefRepresentation", false);
+    r.with(|state| {
+        let users = paginate(state.members(&id)?, first, Some(max));
+        Ok(users_json(users, brief))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find group by id"))
+}
+
+async fn group_role_mappings(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        let realm_roles: Vec<Value> = state
+            .group_realm_roles(&id)?
+            .into_iter()
+            .map(|role| role.to_json(&state.id, true))
+            .collect();
+        let mut out = json!({});
+        if let Some(obj) = out.as_object_mut()
+            && !realm_roles.is_empty()
+        {
+            obj.insert("realmMappings".into(), Value::Array(realm_roles));
+        }
+        Ok(out)
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find group by id"))
+}
+
+async fn group_realm_roles(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        Ok(Value::Array(
+            state
+                .group_realm_roles(&id)?
+                .into_iter()
+                .map(|role| role.to_json(&state.id, true))
+                .collect(),
+        ))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find group by id"))
+}
+
+async fn change_group_realm_roles(
+    kc: FakeKeycloak,
+    realm: String,
+    id: String,
+    headers: HeaderMap,
+    body: Bytes,
+    add: bool,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    r.with(|state| state.group(&id).map(|_| ()))
+        .map_err(|e| error_response(e, "Could not find group by id"))?;
+    // DELETE without a body removes every realm-role mapping, as in Keycloak.
+    let ids = if !add && body.is_null() {
+        r.with(|state| {
+            Ok(state
+                .group_realm_roles(&id)?
+                .into_iter()
+                .map(|x| x.id.clone())
+                .collect())
+        })
+        .map_err(|e| error_response(e, "Could not find group by id"))?
+    } else {
+        r.with(|state| Ok(resolve_role_reps(state, &body, None)))
+            .map_err(|e| error_response(e, "Realm not found."))??
+    };
+    r.with_mut(|state, _| {
+        for rid in ids {
+            let key = (id.clone(), rid);
+            if add {
+                state.group_roles.insert(key);
+            } else {
+                state.group_roles.remove(&key);
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| error_response(e, "Realm not found."))?;
+    no_content()
+}
+
+async fn add_group_realm_roles(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_group_realm_roles(kc, realm, id, headers, body, true).await
+}
+
+async fn remove_group_realm_roles(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_group_realm_roles(kc, realm, id, headers, body, false).await
+}
+
+// ----- roles -----
+
+async fn list_roles(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let first = q_num(&q, "first")?.unwrap_or(0);
+    let max = q_num(&q, "max")?;
+    let brief = q_bool(&q, "briefRepresentation", true);
+    let search = q.get("search").cloned().unwrap_or_default();
+    r.with(|state| {
+        let roles: Vec<Value> = state
+            .realm_roles_sorted()
+            .into_iter()
+            .filter(|role| Pattern::contains(&search).matches(&role.name))
+            .map(|role| role.to_json(&state.id, brief))
+            .collect();
+        Ok(Value::Array(paginate(roles, first, max)))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Realm not found."))
+}
+
+async fn create_role(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    let name = str_field(&body, "name").unwrap_or_default();
+    let description = str_field(&body, "description");
+    r.with_mut(|state, ids| {
+        let id = ids.id();
+        state.create_role(id, &name, description.as_deref(), None)
+    })
+    .map_err(|e| match e {
+        KeycloakError::Invalid { rule, .. } => bad_request(&rule),
+        e => error_response(e, "Could not find role"),
+    })?;
+    created(admin_url(
+        &kc,
+        &realm,
+        &format!("roles/{}", encode_segment(&name)),
+    ))
+}
+
+async fn get_role(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| Ok(state.realm_role(&name)?.to_json(&state.id, false)))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "Could not find role"))
+}
+
+async fn delete_role(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with_mut(|state, _| {
+        let id = state.realm_role(&name)?.id.clone();
+        state.delete_role_by_id(&id);
+        Ok(())
+    })
+    .map_err(|e| error_response(e, "Could not find role"))?;
+    no_content()
+}
+
+// ----- clients -----
+
+fn apply_client_fields(c: &mut ClientRec, body: &Value) {
+    if let Some(v) = str_field(body, "name") {
+        c.name = Some(v);
+    }
+    if let Some(v) = bool_field(body, "enabled") {
+        c.enabled = v;
+    }
+    if let Some(v) = bool_field(body, "publicClient") {
+        c.public = v;
+    }
+    if let Some(v) = bool_field(body, "bearerOnly") {
+        c.bearer_only = v;
+    }
+    if let Some(v) = bool_field(body, "standardFlowEnabled") {
+        c.standard_flow = v;
+    }
+    if let Some(v) = bool_field(body, "directAccessGrantsEnabled") {
+        c.direct_access = v;
+    }
+    if let Some(v) = strings(body, "redirectUris") {
+        c.redirect_uris = v;
+    }
+    if let Some(v) = strings(body, "webOrigins") {
+        c.web_origins = v;
+    }
+    if let Some(v) = str_field(body, "rootUrl") {
+        c.root_url = Some(v);
+    }
+    if let Some(v) = str_field(body, "baseUrl") {
+        c.base_url = Some(v);
+    }
+    if let Some(v) = str_field(body, "secret") {
+        c.secret = Some(v);
+    }
+    if let Some(attrs) = body.get("attributes").and_then(Value::as_object) {
+        for (k, v) in attrs {
+            if let Some(s) = v.as_str() {
+                c.attributes.insert(k.clone(), s.to_owned());
+            }
+        }
+    }
+    if let Some(mappers) = body.get("protocolMappers").and_then(Value::as_array) {
+        c.protocol_mappers = mappers.clone();
+    }
+}
+
+fn with_mapper_ids(mappers: &mut [Value], ids: &mut super::IdSource<'_>) {
+    for m in mappers {
+        if let Some(obj) = m.as_object_mut()
+            && !obj.contains_key("id")
+        {
+            obj.insert("id".into(), json!(ids.id()));
+        }
+    }
+}
+
+async fn list_clients(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let first = q_num(&q, "first")?.unwrap_or(0);
+    let max = q_num(&q, "max")?;
+    let search = q_bool(&q, "search", false);
+    let wanted = q.get("clientId").cloned();
+    r.with(|state| {
+        let mut clients: Vec<&ClientRec> = state
+            .clients
+            .values()
+            .filter(|c| match &wanted {
+                None => true,
+                Some(w) if search => Pattern::contains(w).matches(&c.client_id),
+                Some(w) => c.client_id == *w,
+            })
+            .collect();
+        clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        let out: Vec<Value> = clients.into_iter().map(ClientRec::to_json).collect();
+        Ok(Value::Array(paginate(out, first, max)))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Realm not found."))
+}
+
+async fn create_client(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    let client_id = str_field(&body, "clientId").unwrap_or_default();
+    if client_id.trim().is_empty() {
+        return Err(bad_request("Client id is missing"));
+    }
+    let id = r
+        .with_mut(|state, ids| {
+            if state.client_by_client_id(&client_id).is_ok() {
+                return Err(KeycloakError::conflict(format!(
+                    "Client {client_id} already exists"
+                )));
+            }
+            let id = str_field(&body, "id")
+                .filter(|i| !state.clients.contains_key(i))
+                .unwrap_or_else(|| ids.id());
+            let mut c = ClientRec::new(id.clone(), &client_id, None, false);
+            apply_client_fields(&mut c, &body);
+            if !c.public && c.secret.is_none() {
+                c.secret = Some(ids.secret());
+            }
+            with_mapper_ids(&mut c.protocol_mappers, ids);
+            state.clients.insert(id.clone(), c);
+            if bool_field(&body, "serviceAccountsEnabled") == Some(true) {
+                enable_service_account(state, ids, &id)?;
+            }
+            Ok(id)
+        })
+        .map_err(|e| error_response(e, "Could not find client"))?;
+    created(admin_url(&kc, &realm, &format!("clients/{id}")))
+}
+
+async fn get_client(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| Ok(state.client(&id)?.to_json()))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "Could not find client"))
+}
+
+async fn update_client(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    r.with_mut(|state, ids| {
+        state.client(&id)?;
+        if let Some(new_id) = str_field(&body, "clientId")
+            && let Ok(other) = state.client_by_client_id(&new_id)
+            && other.id != id
+        {
+            return Err(KeycloakError::conflict(format!(
+                "Client {new_id} already exists"
+            )));
+        }
+        let Some(c) = state.clients.get_mut(&id) else {
+            return Err(KeycloakError::not_found("client"));
+        };
+        if let Some(new_id) = str_field(&body, "clientId") {
+            c.client_id = new_id;
+        }
+        apply_client_fields(c, &body);
+        if !c.public && c.secret.is_none() {
+            c.secret = Some(ids.secret());
+        }
+        let mut mappers = std::mem::take(&mut c.protocol_mappers);
+        with_mapper_ids(&mut mappers, ids);
+        c.protocol_mappers = mappers;
+        if bool_field(&body, "serviceAccountsEnabled") == Some(true) {
+            enable_service_account(state, ids, &id)?;
+        } else if bool_field(&body, "serviceAccountsEnabled") == Some(false)
+            && let Some(c) = state.clients.get_mut(&id)
+        {
+            c.service_accounts = false;
+        }
+        Ok(())
+    })
+    .map_err(|e| error_response(e, "Could not find client"))?;
+    no_content()
+}
+
+async fn delete_client(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with_mut(|state, _| {
+        state.client(&id)?;
+        state.clients.remove(&id);
+        let role_ids: Vec<String> = state
+            .roles
+            .values()
+            .filter(|role| role.client.as_deref() == Some(id.as_str()))
+            .map(|role| role.id.clone())
+            .collect();
+        for rid in role_ids {
+            state.delete_role_by_id(&rid);
+        }
+        let sa: Vec<String> = state
+            .users
+            .values()
+            .filter(|u| u.service_account_client.as_deref() == Some(id.as_str()))
+            .map(|u| u.id.clone())
+            .collect();
+        for uid in sa {
+            state.users.remove(&uid);
+            state.memberships.retain(|(u, _)| *u != uid);
+            state.user_roles.retain(|(u, _)| *u != uid);
+        }
+        state.sessions.retain(|_, s| s.client_uuid != id);
+        state.consents.retain(|(_, c)| *c != id);
+        Ok(())
+    })
+    .map_err(|e| error_response(e, "Could not find client"))?;
+    no_content()
+}
+
+async fn list_client_roles(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let brief = q_bool(&q, "briefRepresentation", true);
+    r.with(|state| {
+        state.client(&id)?;
+        Ok(Value::Array(
+            state
+                .client_roles_sorted(&id)
+                .into_iter()
+                .map(|role| role.to_json(&state.id, brief))
+                .collect(),
+        ))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find client"))
+}
+
+async fn create_client_role(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    let name = str_field(&body, "name").unwrap_or_default();
+    let description = str_field(&body, "description");
+    r.with_mut(|state, ids| {
+        state.client(&id)?;
+        let rid = ids.id();
+        state.create_role(rid, &name, description.as_deref(), Some(&id))
+    })
+    .map_err(|e| match e {
+        KeycloakError::Invalid { rule, .. } => bad_request(&rule),
+        e => error_response(e, "Could not find client"),
+    })?;
+    created(admin_url(
+        &kc,
+        &realm,
+        &format!("clients/{id}/roles/{}", encode_segment(&name)),
+    ))
+}
+
+async fn get_client_role(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, name)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let client_missing = r
+        .with(|state| Ok(state.client(&id).is_err()))
+        .map_err(|e| error_response(e, "Realm not found."))?;
+    if client_missing {
+        return Err(not_found("Could not find client"));
+    }
+    r.with(|state| Ok(state.client_role(&id, &name)?.to_json(&state.id, false)))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "Could not find role"))
+}
+
+async fn get_client_secret(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        let c = state.client(&id)?;
+        Ok(json!({"type": "secret", "value": c.secret.clone().unwrap_or_default()}))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find client"))
+}
+
+async fn regenerate_client_secret(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with_mut(|state, ids| {
+        state.client(&id)?;
+        let secret = ids.secret();
+        if let Some(c) = state.clients.get_mut(&id) {
+            c.secret = Some(secret.clone());
+        }
+        Ok(json!({"type": "secret", "value": secret}))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find client"))
+}
+
+async fn service_account_user(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let result = r
+        .with(|state| {
+            let c = state.client(&id)?;
+            if !c.service_accounts {
+                return Ok(Err(bad_request(&format!(
+                    "Service account not enabled for the client '{}'",
+                    c.client_id
+                ))));
+            }
+            let user = state
+                .users
+                .values()
+                .find(|u| u.service_account_client.as_deref() == Some(id.as_str()))
+                .ok_or_else(|| KeycloakError::not_found("user"))?;
+            Ok(Ok(user.to_json(false)))
+        })
+        .map_err(|e| error_response(e, "Could not find client"))?;
+    result.map(|v| json_response(StatusCode::OK, v))
+}
+
+async fn list_protocol_mappers(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| Ok(Value::Array(state.client(&id)?.protocol_mappers.clone())))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "Could not find client"))
+}
+
+async fn add_protocol_mapper(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    let name = str_field(&body, "name").unwrap_or_default();
+    let mapper_id = r
+        .with_mut(|state, ids| {
+            state.client(&id)?;
+            let Some(c) = state.clients.get_mut(&id) else {
+                return Err(KeycloakError::not_found("client"));
+            };
+            if c.protocol_mappers
+                .iter()
+                .any(|m| m.get("name").and_then(Value::as_str) == Some(name.as_str()))
+            {
+                return Err(KeycloakError::conflict(
+                    "Protocol mapper exists with same name",
+                ));
+            }
+            let mut m = vec![body];
+            with_mapper_ids(&mut m, ids);
+            let mid = m
+                .first()
+                .and_then(|x| str_field(x, "id"))
+                .unwrap_or_default();
+            c.protocol_mappers.extend(m);
+            Ok(mid)
+        })
+        .map_err(|e| error_response(e, "Could not find client"))?;
+    created(admin_url(
+        &kc,
+        &realm,
+        &format!("clients/{id}/protocol-mappers/models/{mapper_id}"),
+    ))
+}
+
+// ----- default groups -----
+
+async fn default_groups(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        Ok(Value::Array(
+            state
+                .default_groups
+                .iter()
+                .filter(|id| state.groups.contains_key(*id))
+                .map(|id| group_json(state, id, true))
+                .collect(),
+        ))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Realm not found."))
+}
+
+async fn add_default_group(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with_mut(|state, _| state.add_default_group(&id))
+        .map_err(|e| error_response(e, "Group not found"))?;
+    no_content()
+}
+
+async fn remove_default_group(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with_mut(|state, _| state.remove_default_group(&id))
+        .map_err(|e| error_response(e, "Group not found"))?;
+    no_content()
+}

@@ -1,0 +1,923 @@
+//! An in-memory Keycloak with an HTTP face, for tests and `primehub dev` (feature `fake`).
+//!
+//! [`FakeKeycloak`] holds any number of realms. Each realm is administered through a
+//! [`FakeRealm`], which implements [`KeycloakAdmin`](crate::KeycloakAdmin) with Keycloak's
+//! semantics (and passes [`crate::conformance`]), and issues OIDC tokens: RS256 access tokens
+//! signed with a per-instance RSA-2048 key, refresh and offline tokens, client-credentials
+//! tokens for service accounts. [`FakeKeycloak::router`] / [`FakeKeycloak::serve`] put the same
+//! state behind HTTP: the OIDC endpoints (discovery, token, JWKS, userinfo) and the admin REST
+//! API paths PrimeHub uses, with Keycloak 26's parameters, status codes and JSON shapes, so the
+//! reqwest client ([`crate::http`]) can run against it.
+//!
+//! ```
+//! use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak};
+//! use primehub_keycloak::{KeycloakAdmin, NewGroup};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> primehub_keycloak::Result<()> {
+//! let keycloak = FakeKeycloak::new()?;
+//! let primehub = keycloak.bootstrap_primehub(
+//!     "primehub",
+//!     &BootstrapOptions { admin_password: "s3cret".into(), ..BootstrapOptions::default() },
+//! )?;
+//! let realm = keycloak.realm("primehub")?;
+//!
+//! // Admin API semantics, in memory.
+//! let id = realm
+//!     .create_group(&NewGroup { name: "phusers".into(), ..NewGroup::default() })
+//!     .await?;
+//! assert_eq!(realm.get_group(&id).await?.path, "/phusers");
+//! assert!(realm.is_admin(&primehub.admin_user_id).await?);
+//!
+//! // OIDC: a password grant with the confidential `admin-ui` client.
+//! let tokens = realm.token_password(
+//!     "admin-ui",
+//!     Some(&primehub.admin_ui_client_secret),
+//!     "phadmin",
+//!     "s3cret",
+//!     Some("openid"),
+//! )?;
+//! assert_eq!(tokens.token_type, "Bearer");
+//! assert!(tokens.refresh_token.is_some());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Over HTTP:
+//!
+//! ```no_run
+//! # async fn run() -> primehub_keycloak::Result<()> {
+//! let keycloak = primehub_keycloak::fake::FakeKeycloak::new()?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| {
+//!     primehub_keycloak::KeycloakError::Transport { message: e.to_string() }
+//! })?;
+//! let server = keycloak.serve(listener)?;
+//! println!("fake Keycloak at {}", server.url());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{Value, json};
+
+use crate::admin::{EVERYONE_GROUP, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
+use crate::error::{KeycloakError, Result};
+
+mod http;
+mod keys;
+mod oidc;
+mod realm;
+mod store;
+
+pub use keys::FakeSigningKey;
+pub use oidc::{TokenRequest, TokenResponse};
+
+use store::{ClientRec, ClockFn, RealmState, Store, UserWrite};
+
+/// The default lifetime of access tokens, in seconds (Keycloak's default).
+pub const DEFAULT_ACCESS_TOKEN_LIFESPAN: i64 = 300;
+/// The default lifetime of (online) refresh tokens, in seconds (Keycloak's SSO idle timeout).
+pub const DEFAULT_REFRESH_TOKEN_LIFESPAN: i64 = 1800;
+
+/// An in-memory, multi-realm Keycloak. Cheap to clone: clones share the state.
+///
+/// A new instance holds realm `master` with the super-admin `admin` (realm role `admin`) and the
+/// public client `admin-cli`.
+#[derive(Clone)]
+pub struct FakeKeycloak {
+    inner: Arc<Mutex<Store>>,
+}
+
+impl std::fmt::Debug for FakeKeycloak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let realms: Vec<String> = self.lock().realms.keys().cloned().collect();
+        f.debug_struct("FakeKeycloak")
+            .field("realms", &realms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options for a [`FakeKeycloak`]; start from [`FakeKeycloak::builder`].
+#[must_use]
+pub struct FakeKeycloakBuilder {
+    admin_username: String,
+    admin_password: String,
+    key: Option<FakeSigningKey>,
+    clock: Option<ClockFn>,
+    deterministic_ids: bool,
+    base_url: String,
+    access_lifespan: i64,
+    refresh_lifespan: i64,
+}
+
+impl FakeKeycloakBuilder {
+    /// The master realm's super-admin username (default `admin`).
+    pub fn admin_username(mut self, username: impl Into<String>) -> Self {
+        self.admin_username = username.into();
+        self
+    }
+
+    /// The master realm's super-admin password (default `admin`).
+    pub fn admin_password(mut self, password: impl Into<String>) -> Self {
+        self.admin_password = password.into();
+        self
+    }
+
+    /// Signs with this key instead of generating one (lets tests share one key).
+    pub fn signing_key(mut self, key: FakeSigningKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Reads the time (Unix seconds) from this function instead of the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Fn() -> i64 + Send + Sync>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Uses counter-based UUIDs (`00000000-0000-0000-0000-000000000001`, …) and predictable
+    /// client secrets, for snapshot tests.
+    pub fn deterministic_ids(mut self, deterministic: bool) -> Self {
+        self.deterministic_ids = deterministic;
+        self
+    }
+
+    /// The public base URL (issuer prefix) until [`FakeKeycloak::router`] or
+    /// [`FakeKeycloak::serve`] sets it; default `http://localhost:8080`.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// Lifetime of access tokens in seconds (default 300).
+    pub fn access_token_lifespan(mut self, seconds: i64) -> Self {
+        self.access_lifespan = seconds;
+        self
+    }
+
+    /// Lifetime of online refresh tokens in seconds (default 1800).
+    pub fn refresh_token_lifespan(mut self, seconds: i64) -> Self {
+        self.refresh_lifespan = seconds;
+        self
+    }
+
+    /// Builds the fake: generates the signing key unless one was given, creates `master`.
+    pub fn build(self) -> Result<FakeKeycloak> {
+        let key = match self.key {
+            Some(k) => k,
+            None => FakeSigningKey::generate()?,
+        };
+        let mut store = Store {
+            realms: BTreeMap::new(),
+            key,
+            clock: self.clock,
+            offset_secs: 0,
+            deterministic: self.deterministic_ids,
+            counter: 0,
+            base_url: self.base_url.trim_end_matches('/').to_owned(),
+            access_lifespan: self.access_lifespan,
+            refresh_lifespan: self.refresh_lifespan,
+        };
+        store.create_realm("master")?;
+        let now = store.now_ms();
+        let role_id = store.new_id();
+        let user_id = store.new_id();
+        let master = store.realm_mut("master")?;
+        // Master has no realm-management client (Keycloak has `<realm>-realm` clients there).
+        let rm: Vec<String> = master
+            .clients
+            .values()
+            .filter(|c| c.client_id == REALM_MANAGEMENT_CLIENT)
+            .map(|c| c.id.clone())
+            .collect();
+        for id in rm {
+            master.clients.remove(&id);
+            master
+                .roles
+                .retain(|_, r| r.client.as_deref() != Some(id.as_str()));
+        }
+        master.create_role(role_id.clone(), "admin", Some("${role_admin}"), None)?;
+        master.create_user(
+            user_id.clone(),
+            now,
+            UserWrite {
+                username: Some(self.admin_username),
+                enabled: Some(true),
+                password: Some((self.admin_password, false)),
+                ..UserWrite::default()
+            },
+        )?;
+        master.user_roles.insert((user_id, role_id));
+        Ok(FakeKeycloak {
+            inner: Arc::new(Mutex::new(store)),
+        })
+    }
+}
+
+/// A client to add to a fake realm with [`FakeRealm::add_client`].
+#[derive(Debug, Clone, Default)]
+pub struct ClientSpec {
+    /// The `clientId`.
+    pub client_id: String,
+    /// The secret of a confidential client (generated when `None`); ignored for public clients.
+    pub secret: Option<String>,
+    /// A public client (no secret).
+    pub public: bool,
+    /// Service accounts enabled: creates the user `service-account-<client id>`.
+    pub service_account: bool,
+    /// Direct access grants (the password grant) enabled.
+    pub direct_access: bool,
+    /// Valid redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Web origins.
+    pub web_origins: Vec<String>,
+    /// Keycloak `ProtocolMapperRepresentation`s, evaluated when tokens are issued for this client.
+    pub protocol_mappers: Vec<Value>,
+}
+
+/// What [`FakeKeycloak::bootstrap_primehub`] creates.
+#[derive(Debug, Clone)]
+pub struct BootstrapOptions {
+    /// The PrimeHub administrator (default `phadmin`).
+    pub admin_username: String,
+    /// Their password (default `phadmin`).
+    pub admin_password: String,
+    /// The secret of the `admin-ui` client (generated when `None`).
+    pub admin_ui_secret: Option<String>,
+    /// The secret of the `jupyterhub` client (generated when `None`).
+    pub jupyterhub_secret: Option<String>,
+    /// Redirect URIs of `admin-ui` and `jupyterhub` (default `["*"]`).
+    pub redirect_uris: Vec<String>,
+}
+
+impl Default for BootstrapOptions {
+    fn default() -> Self {
+        BootstrapOptions {
+            admin_username: "phadmin".into(),
+            admin_password: "phadmin".into(),
+            admin_ui_secret: None,
+            jupyterhub_secret: None,
+            redirect_uris: vec!["*".into()],
+        }
+    }
+}
+
+/// The ids and secrets of a realm set up by [`FakeKeycloak::bootstrap_primehub`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrimehubRealm {
+    /// The realm name.
+    pub realm: String,
+    /// The secret of the confidential client `admin-ui`.
+    pub admin_ui_client_secret: String,
+    /// The secret of the confidential client `jupyterhub`.
+    pub jupyterhub_client_secret: String,
+    /// The id of the `everyone` group.
+    pub everyone_group_id: String,
+    /// The id of the PrimeHub administrator.
+    pub admin_user_id: String,
+}
+
+/// The protocol mappers PrimeHub's bootstrap puts on the `jupyterhub` client.
+pub fn jupyterhub_protocol_mappers() -> Vec<Value> {
+    fn mapper(name: &str, mapper: &str, config: Value) -> Value {
+        json!({
+            "name": name,
+            "protocol": "openid-connect",
+            "protocolMapper": mapper,
+            "consentRequired": false,
+            "config": config,
+        })
+    }
+    let flags = |extra: Value| {
+        let mut c = json!({
+            "id.token.claim": "true",
+            "access.token.claim": "true",
+            "userinfo.token.claim": "true",
+        });
+        if let (Some(c), Some(e)) = (c.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
+        c
+    };
+    vec![
+        mapper(
+            "realm roles",
+            "oidc-usermodel-realm-role-mapper",
+            flags(
+                json!({"claim.name": "roles", "multivalued": "true", "jsonType.label": "String"}),
+            ),
+        ),
+        mapper(
+            "quota-gpu",
+            "oidc-usermodel-attribute-mapper",
+            flags(
+                json!({"user.attribute": "quota-gpu", "claim.name": "quota.gpu", "jsonType.label": "int"}),
+            ),
+        ),
+        mapper(
+            "project-quota-gpu",
+            "oidc-usermodel-attribute-mapper",
+            flags(
+                json!({"user.attribute": "project-quota-gpu", "claim.name": "project-quota.gpu", "jsonType.label": "int"}),
+            ),
+        ),
+        mapper(
+            "username",
+            "oidc-usermodel-property-mapper",
+            flags(
+                json!({"user.attribute": "username", "claim.name": "preferred_username", "jsonType.label": "String"}),
+            ),
+        ),
+        mapper(
+            "email",
+            "oidc-usermodel-property-mapper",
+            flags(
+                json!({"user.attribute": "email", "claim.name": "email", "jsonType.label": "String"}),
+            ),
+        ),
+        mapper(
+            "groups",
+            "oidc-group-membership-mapper",
+            flags(json!({"claim.name": "groups", "full.path": "true"})),
+        ),
+        mapper(
+            "timezone",
+            "oidc-usermodel-attribute-mapper",
+            flags(
+                json!({"user.attribute": "timezone", "claim.name": "timezone", "jsonType.label": "String"}),
+            ),
+        ),
+    ]
+}
+
+impl FakeKeycloak {
+    /// A fake with realm `master` and super-admin `admin` / `admin`.
+    pub fn new() -> Result<FakeKeycloak> {
+        FakeKeycloak::builder().build()
+    }
+
+    /// Options for a fake.
+    pub fn builder() -> FakeKeycloakBuilder {
+        FakeKeycloakBuilder {
+            admin_username: "admin".into(),
+            admin_password: "admin".into(),
+            key: None,
+            clock: None,
+            deterministic_ids: false,
+            base_url: "http://localhost:8080".into(),
+            access_lifespan: DEFAULT_ACCESS_TOKEN_LIFESPAN,
+            refresh_lifespan: DEFAULT_REFRESH_TOKEN_LIFESPAN,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Store> {
+        // A panic while the lock was held leaves the state as it was at the panic; keep going.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates a realm holding the client `realm-management` (owning the client role
+    /// `realm-admin`) and the public client `admin-cli` (direct access grants). A realm of that
+    /// name already existing is [`KeycloakError::Conflict`].
+    pub fn create_realm(&self, name: &str) -> Result<FakeRealm> {
+        self.lock().create_realm(name)?;
+        Ok(FakeRealm {
+            keycloak: self.clone(),
+            name: name.to_owned(),
+        })
+    }
+
+    /// The realm with this name.
+    pub fn realm(&self, name: &str) -> Result<FakeRealm> {
+        self.lock().realm(name)?;
+        Ok(FakeRealm {
+            keycloak: self.clone(),
+            name: name.to_owned(),
+        })
+    }
+
+    /// The names of all realms, sorted.
+    pub fn realm_names(&self) -> Vec<String> {
+        self.lock().realms.keys().cloned().collect()
+    }
+
+    /// The signing key.
+    pub fn signing_key(&self) -> FakeSigningKey {
+        self.lock().key.clone()
+    }
+
+    /// The JWKS every realm publishes.
+    pub fn jwks(&self) -> Value {
+        self.lock().key.jwks()
+    }
+
+    /// The public base URL tokens name in `iss` (`<base_url>/realms/<realm>`).
+    pub fn base_url(&self) -> String {
+        self.lock().base_url.clone()
+    }
+
+    /// Sets the public base URL (done by [`router`](Self::router) and [`serve`](Self::serve)).
+    pub fn set_base_url(&self, base_url: &str) {
+        self.lock().base_url = base_url.trim_end_matches('/').to_owned();
+    }
+
+    /// The issuer of a realm's tokens: `<base_url>/realms/<realm>`.
+    pub fn issuer(&self, realm: &str) -> String {
+        self.lock().issuer(realm)
+    }
+
+    /// Now, as the fake sees it (Unix seconds, including [`advance_clock`](Self::advance_clock)).
+    pub fn now(&self) -> i64 {
+        self.lock().now()
+    }
+
+    /// Moves the fake's clock forward (or back, when negative) by `seconds`, so token expiry can
+    /// be tested without sleeping.
+    pub fn advance_clock(&self, seconds: i64) {
+        let mut store = self.lock();
+        store.offset_secs = store.offset_secs.saturating_add(seconds);
+    }
+
+    /// Sets up PrimeHub's realm shape (idempotent): the realm; confidential client `admin-ui`
+    /// whose service account holds `realm-management/realm-admin`; confidential client
+    /// `jupyterhub` with PrimeHub's protocol mappers ([`jupyterhub_protocol_mappers`]); group
+    /// `everyone` as a default group; the administrator with `realm-admin`; and the user profile
+    /// policy that keeps unmanaged attributes (PrimeHub stores its own user attributes).
+    ///
+    /// Run again on an existing realm it creates what is missing and returns the existing ids
+    /// and secrets; a given secret or admin password is (re)applied.
+    pub fn bootstrap_primehub(
+        &self,
+        realm: &str,
+        options: &BootstrapOptions,
+    ) -> Result<PrimehubRealm> {
+        if self.lock().realm(realm).is_err() {
+            self.create_realm(realm)?;
+        }
+        let fake = self.realm(realm)?;
+        fake.set_user_profile_policy(Some("ENABLED"))?;
+
+        let admin_ui = fake.ensure_client(&ClientSpec {
+            client_id: "admin-ui".into(),
+            secret: options.admin_ui_secret.clone(),
+            public: false,
+            service_account: true,
+            direct_access: true,
+            redirect_uris: options.redirect_uris.clone(),
+            web_origins: vec!["+".into()],
+            protocol_mappers: Vec::new(),
+        })?;
+        fake.grant_client_role(
+            "service-account-admin-ui",
+            REALM_MANAGEMENT_CLIENT,
+            REALM_ADMIN_ROLE,
+        )?;
+        let jupyterhub = fake.ensure_client(&ClientSpec {
+            client_id: "jupyterhub".into(),
+            secret: options.jupyterhub_secret.clone(),
+            public: false,
+            service_account: false,
+            direct_access: true,
+            redirect_uris: options.redirect_uris.clone(),
+            web_origins: vec!["+".into()],
+            protocol_mappers: jupyterhub_protocol_mappers(),
+        })?;
+
+        let everyone_group_id = {
+            let mut store = self.lock();
+            let existing = store
+                .realm(realm)?
+                .group_by_name(EVERYONE_GROUP)
+                .map(|g| g.id.clone());
+            let id = match existing {
+                Some(id) => id,
+                None => {
+                    let id = store.new_id();
+                    store
+                        .realm_mut(realm)?
+                        .create_group(id, EVERYONE_GROUP, BTreeMap::new())?
+                }
+            };
+            store.realm_mut(realm)?.add_default_group(&id)?;
+            id
+        };
+
+        let admin_user_id = {
+            let mut store = self.lock();
+            let now = store.now_ms();
+            let existing = store
+                .realm(realm)?
+                .user_by_username(&options.admin_username)
+                .map(|u| u.id.clone());
+            match existing {
+                Some(id) => {
+                    store
+                        .realm_mut(realm)?
+                        .set_password(&id, &options.admin_password, false)?;
+                    id
+                }
+                None => {
+                    let id = store.new_id();
+                    store.realm_mut(realm)?.create_user(
+                        id,
+                        now,
+                        UserWrite {
+                            username: Some(options.admin_username.clone()),
+                            enabled: Some(true),
+                            password: Some((options.admin_password.clone(), false)),
+                            ..UserWrite::default()
+                        },
+                    )?
+                }
+            }
+        };
+        fake.grant_client_role(
+            &options.admin_username,
+            REALM_MANAGEMENT_CLIENT,
+            REALM_ADMIN_ROLE,
+        )?;
+
+        Ok(PrimehubRealm {
+            realm: realm.to_owned(),
+            admin_ui_client_secret: admin_ui.secret.unwrap_or_default(),
+            jupyterhub_client_secret: jupyterhub.secret.unwrap_or_default(),
+            everyone_group_id,
+            admin_user_id,
+        })
+    }
+
+    /// An axum router serving this fake's OIDC endpoints and admin REST API, with `base_url`
+    /// (for example `http://127.0.0.1:8080`) as the public URL in issuers and `Location`
+    /// headers.
+    pub fn router(&self, base_url: &str) -> axum::Router {
+        self.set_base_url(base_url);
+        http::router(self.clone())
+    }
+
+    /// Serves this fake on `listener` (in a spawned task) until the returned server is shut
+    /// down or dropped. The base URL becomes `http://<listener address>`.
+    pub fn serve(&self, listener: tokio::net::TcpListener) -> Result<FakeServer> {
+        let addr = listener
+            .local_addr()
+            .map_err(|e| KeycloakError::Transport {
+                message: e.to_string(),
+            })?;
+        let url = format!("http://{addr}");
+        let router = self.router(&url);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(FakeServer {
+            addr,
+            url,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        })
+    }
+}
+
+/// A running HTTP face of a [`FakeKeycloak`] (see [`FakeKeycloak::serve`]). Dropping it stops
+/// the server.
+#[derive(Debug)]
+pub struct FakeServer {
+    addr: SocketAddr,
+    url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl FakeServer {
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL, `http://<addr>` (no trailing slash).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Stops accepting connections and waits for the server task to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.await;
+        }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// One realm of a [`FakeKeycloak`]: implements [`KeycloakAdmin`](crate::KeycloakAdmin), issues
+/// tokens, and has fake-only helpers for tests. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct FakeRealm {
+    keycloak: FakeKeycloak,
+    name: String,
+}
+
+impl FakeRealm {
+    /// The [`FakeKeycloak`] this realm belongs to.
+    pub fn keycloak(&self) -> &FakeKeycloak {
+        &self.keycloak
+    }
+
+    /// The realm name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `f` on this realm's state.
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&RealmState) -> Result<T>) -> Result<T> {
+        let store = self.keycloak.lock();
+        f(store.realm(&self.name)?)
+    }
+
+    /// Runs `f` on this realm's state, mutably, with the store's id generator and clock.
+    pub(crate) fn with_mut<T>(
+        &self,
+        f: impl FnOnce(&mut RealmState, &mut IdSource<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut store = self.keycloak.lock();
+        store.realm(&self.name)?;
+        let now_ms = store.now_ms();
+        // Borrow the id generator and the realm separately.
+        let Store {
+            realms,
+            deterministic,
+            counter,
+            ..
+        } = &mut *store;
+        let realm = realms
+            .get_mut(&self.name)
+            .ok_or_else(|| KeycloakError::not_found(format!("realm {}", self.name)))?;
+        let mut ids = IdSource {
+            deterministic: *deterministic,
+            counter,
+            now_ms,
+        };
+        f(realm, &mut ids)
+    }
+
+    /// Adds a client; an existing `clientId` is [`KeycloakError::Conflict`]. Returns the client's
+    /// UUID.
+    pub fn add_client(&self, spec: &ClientSpec) -> Result<String> {
+        self.with_mut(|realm, ids| {
+            if realm.client_by_client_id(&spec.client_id).is_ok() {
+                return Err(KeycloakError::conflict(format!(
+                    "Client {} already exists",
+                    spec.client_id
+                )));
+            }
+            let id = ids.id();
+            let secret = if spec.public {
+                None
+            } else {
+                Some(spec.secret.clone().unwrap_or_else(|| ids.secret()))
+            };
+            let mut client = ClientRec::new(id.clone(), &spec.client_id, secret, spec.public);
+            client.direct_access = spec.direct_access;
+            client.redirect_uris = spec.redirect_uris.clone();
+            client.web_origins = spec.web_origins.clone();
+            client.protocol_mappers = spec.protocol_mappers.clone();
+            realm.clients.insert(id.clone(), client);
+            if spec.service_account {
+                enable_service_account(realm, ids, &id)?;
+            }
+            Ok(id)
+        })
+    }
+
+    /// Adds the client if missing, otherwise updates its secret (when given) and mappers;
+    /// returns the resulting client.
+    fn ensure_client(&self, spec: &ClientSpec) -> Result<ClientView> {
+        let existing = self.with(|r| {
+            Ok(r.client_by_client_id(&spec.client_id)
+                .ok()
+                .map(|c| c.id.clone()))
+        })?;
+        let id = match existing {
+            Some(id) => {
+                self.with_mut(|realm, ids| {
+                    let needs_sa = spec.service_account;
+                    if let Some(c) = realm.clients.get_mut(&id) {
+                        if let Some(s) = &spec.secret {
+                            c.secret = Some(s.clone());
+                        }
+                        if !spec.protocol_mappers.is_empty() {
+                            c.protocol_mappers = spec.protocol_mappers.clone();
+                        }
+                        c.direct_access = spec.direct_access;
+                    }
+                    if needs_sa {
+                        enable_service_account(realm, ids, &id)?;
+                    }
+                    Ok(())
+                })?;
+                id
+            }
+            None => self.add_client(spec)?,
+        };
+        self.with(|r| {
+            let c = r.client(&id)?;
+            Ok(ClientView {
+                secret: c.secret.clone(),
+            })
+        })
+    }
+
+    /// Sets a user's password (not temporary), looked up by username.
+    pub fn set_password(&self, username: &str, password: &str) -> Result<()> {
+        self.with_mut(|realm, _| {
+            let id = realm
+                .user_by_username(username)
+                .map(|u| u.id.clone())
+                .ok_or_else(|| KeycloakError::not_found(format!("user {username}")))?;
+            realm.set_password(&id, password, false)
+        })
+    }
+
+    /// Maps the client role `role` of the client `client_id` onto the user `username`
+    /// (idempotent).
+    pub fn grant_client_role(&self, username: &str, client_id: &str, role: &str) -> Result<()> {
+        self.with_mut(|realm, _| {
+            let user_id = realm
+                .user_by_username(username)
+                .map(|u| u.id.clone())
+                .ok_or_else(|| KeycloakError::not_found(format!("user {username}")))?;
+            let client = realm.client_by_client_id(client_id)?.id.clone();
+            let role_id = realm.client_role(&client, role)?.id.clone();
+            realm.user_roles.insert((user_id, role_id));
+            Ok(())
+        })
+    }
+
+    /// Maps the realm role `role` directly onto the user `username` (idempotent).
+    pub fn grant_realm_role(&self, username: &str, role: &str) -> Result<()> {
+        self.with_mut(|realm, _| {
+            let user_id = realm
+                .user_by_username(username)
+                .map(|u| u.id.clone())
+                .ok_or_else(|| KeycloakError::not_found(format!("user {username}")))?;
+            let role_id = realm.realm_role(role)?.id.clone();
+            realm.user_roles.insert((user_id, role_id));
+            Ok(())
+        })
+    }
+
+    /// The secret of a confidential client.
+    pub fn client_secret(&self, client_id: &str) -> Result<String> {
+        self.with(|r| {
+            r.client_by_client_id(client_id)?
+                .secret
+                .clone()
+                .ok_or_else(|| KeycloakError::not_found(format!("secret of client {client_id}")))
+        })
+    }
+
+    /// The UUID of the client with this `clientId`.
+    pub fn client_uuid(&self, client_id: &str) -> Result<String> {
+        self.with(|r| Ok(r.client_by_client_id(client_id)?.id.clone()))
+    }
+
+    /// Sets the user profile's `unmanagedAttributePolicy` (`ENABLED`, `ADMIN_EDIT`,
+    /// `ADMIN_VIEW`, or `None` to drop unmanaged attributes on write, Keycloak 26's default).
+    pub fn set_user_profile_policy(&self, policy: Option<&str>) -> Result<()> {
+        self.with_mut(|realm, _| {
+            if let Some(obj) = realm.user_profile.as_object_mut() {
+                match policy {
+                    Some(p) => {
+                        obj.insert("unmanagedAttributePolicy".into(), json!(p));
+                    }
+                    None => {
+                        obj.remove("unmanagedAttributePolicy");
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Every session (online and offline) of the realm, as `(session id, user id, client
+    /// uuid, offline)`; for assertions in tests.
+    pub fn sessions(&self) -> Result<Vec<(String, String, String, bool)>> {
+        self.with(|r| {
+            Ok(r.sessions
+                .values()
+                .map(|s| {
+                    (
+                        s.id.clone(),
+                        s.user_id.clone(),
+                        s.client_uuid.clone(),
+                        s.offline,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+/// What `ensure_client` reports.
+struct ClientView {
+    secret: Option<String>,
+}
+
+/// Ids, secrets and the time for operations inside [`FakeRealm::with_mut`].
+pub(crate) struct IdSource<'a> {
+    deterministic: bool,
+    counter: &'a mut u128,
+    now_ms: i64,
+}
+
+impl IdSource<'_> {
+    pub(crate) fn id(&mut self) -> String {
+        if self.deterministic {
+            *self.counter += 1;
+            uuid::Uuid::from_u128(*self.counter).to_string()
+        } else {
+            uuid::Uuid::new_v4().to_string()
+        }
+    }
+
+    pub(crate) fn secret(&mut self) -> String {
+        if self.deterministic {
+            *self.counter += 1;
+            format!("secret-{:026}", self.counter)
+        } else {
+            use rand::Rng;
+            rand::rng()
+                .sample_iter(rand::distr::Alphanumeric)
+                .take(32)
+                .map(char::from)
+                .collect()
+        }
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+}
+
+/// Turns on service accounts for a client: creates `service-account-<clientId>` if missing.
+pub(crate) fn enable_service_account(
+    realm: &mut RealmState,
+    ids: &mut IdSource<'_>,
+    client_uuid: &str,
+) -> Result<()> {
+    let client_id = {
+        let c = realm
+            .clients
+            .get_mut(client_uuid)
+            .ok_or_else(|| KeycloakError::not_found(format!("client {client_uuid}")))?;
+        c.service_accounts = true;
+        c.client_id.clone()
+    };
+    let exists = realm
+        .users
+        .values()
+        .any(|u| u.service_account_client.as_deref() == Some(client_uuid));
+    if exists {
+        return Ok(());
+    }
+    let id = ids.id();
+    let username = format!("service-account-{}", client_id.to_lowercase());
+    if realm.user_by_username(&username).is_some() {
+        return Err(KeycloakError::conflict(format!(
+            "user {username} already exists"
+        )));
+    }
+    realm.users.insert(
+        id.clone(),
+        store::UserRec {
+            id,
+            username,
+            email: None,
+            email_verified: false,
+            first_name: None,
+            last_name: None,
+            enabled: true,
+            created: ids.now_ms(),
+            attributes: BTreeMap::new(),
+            password: None,
+            required_actions: Vec::new(),
+            service_account_client: Some(client_uuid.to_owned()),
+        },
+    );
+    Ok(())
+}

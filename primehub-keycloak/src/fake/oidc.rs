@@ -1,0 +1,948 @@
+//! OIDC for the fake: the token endpoint's grants (password, client credentials, refresh,
+//! offline), Keycloak-shaped access / ID / refresh tokens, protocol mappers, token verification
+//! and userinfo.
+
+use std::collections::BTreeSet;
+
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::store::{ClientRec, RealmState, SessionRec, Store, UserRec};
+use super::{FakeKeycloak, FakeRealm};
+use crate::error::{KeycloakError, Result};
+
+/// A token request, as posted to `/protocol/openid-connect/token` (form fields).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRequest {
+    /// `password`, `client_credentials` or `refresh_token`.
+    #[serde(default)]
+    pub grant_type: String,
+    /// The client's `clientId`.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The client secret (confidential clients).
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Username or e-mail (password grant).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password (password grant).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The refresh or offline token (refresh grant).
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// Space-separated scopes; `openid` adds an ID token, `offline_access` makes the refresh
+    /// token an offline token.
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// A token endpoint response, with Keycloak's field names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The RS256 access token.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Seconds until the refresh token expires (0 for offline tokens and when there is none).
+    pub refresh_expires_in: i64,
+    /// The refresh token (`typ` `Refresh` or `Offline`); none for client credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// The ID token, when `openid` was requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// Keycloak's `not-before-policy` (always 0).
+    #[serde(rename = "not-before-policy", default)]
+    pub not_before_policy: i64,
+    /// The session id, when there is a session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_state: Option<String>,
+    /// The granted scopes.
+    #[serde(default)]
+    pub scope: String,
+}
+
+/// An OAuth error as the token endpoint reports it.
+#[derive(Debug, Clone)]
+pub(crate) struct OAuthError {
+    pub status: u16,
+    pub error: &'static str,
+    pub description: String,
+}
+
+impl OAuthError {
+    fn new(status: u16, error: &'static str, description: impl Into<String>) -> OAuthError {
+        OAuthError {
+            status,
+            error,
+            description: description.into(),
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        json!({"error": self.error, "error_description": self.description})
+    }
+}
+
+impl From<OAuthError> for KeycloakError {
+    fn from(e: OAuthError) -> KeycloakError {
+        match e.status {
+            401 => KeycloakError::Unauthorized {
+                reason: format!("{}: {}", e.error, e.description),
+            },
+            403 => KeycloakError::Forbidden {
+                reason: format!("{}: {}", e.error, e.description),
+            },
+            404 => KeycloakError::not_found(e.description),
+            _ => KeycloakError::invalid(e.error, e.description),
+        }
+    }
+}
+
+fn invalid_grant(description: &str) -> OAuthError {
+    OAuthError::new(400, "invalid_grant", description)
+}
+
+/// Claims of a verified access token that the fake needs.
+#[derive(Debug, Clone)]
+pub(crate) struct VerifiedToken {
+    pub realm: String,
+    pub sub: String,
+    pub scope: String,
+    pub claims: Value,
+}
+
+/// Default roles every Keycloak user holds through `default-roles-<realm>`.
+fn default_realm_roles(realm: &str) -> [String; 3] {
+    [
+        format!("default-roles-{realm}"),
+        "offline_access".to_owned(),
+        "uma_authorization".to_owned(),
+    ]
+}
+
+fn token_realm_roles(realm: &RealmState, user: &UserRec) -> Vec<String> {
+    let mut roles: BTreeSet<String> = realm.effective_realm_roles(&user.id).into_iter().collect();
+    roles.extend(default_realm_roles(&realm.name));
+    roles.into_iter().collect()
+}
+
+/// Sets `claim.name` in `claims`, where unescaped dots nest objects (as Keycloak does).
+fn set_claim(claims: &mut Map<String, Value>, name: &str, value: Value) {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'.') => {
+                cur.push('.');
+                chars.next();
+            }
+            '.' => parts.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    parts.push(cur);
+    let mut target = claims;
+    let Some((last, path)) = parts.split_last() else {
+        return;
+    };
+    for p in path {
+        let entry = target
+            .entry(p.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        let Some(obj) = entry.as_object_mut() else {
+            return;
+        };
+        target = obj;
+    }
+    target.insert(last.clone(), value);
+}
+
+fn convert(value: &str, json_type: &str) -> Option<Value> {
+    match json_type {
+        "int" | "long" => value.trim().parse::<i64>().ok().map(Value::from),
+        "boolean" => Some(Value::Bool(value.trim().eq_ignore_ascii_case("true"))),
+        "JSON" => serde_json::from_str(value).ok(),
+        _ => Some(Value::String(value.to_owned())),
+    }
+}
+
+/// Applies a client's protocol mappers for one kind of token (`access.token.claim`,
+/// `id.token.claim` or `userinfo.token.claim`).
+fn apply_mappers(
+    claims: &mut Map<String, Value>,
+    client: &ClientRec,
+    realm: &RealmState,
+    user: &UserRec,
+    which: &str,
+) {
+    for mapper in &client.protocol_mappers {
+        let config = mapper.get("config").cloned().unwrap_or_else(|| json!({}));
+        let cfg = |k: &str| config.get(k).and_then(Value::as_str).unwrap_or("");
+        if cfg(which) != "true" {
+            continue;
+        }
+        let claim_name = cfg("claim.name");
+        if claim_name.is_empty() {
+            continue;
+        }
+        let json_type = cfg("jsonType.label");
+        let multivalued = cfg("multivalued") == "true";
+        let kind = mapper
+            .get("protocolMapper")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let value = match kind {
+            "oidc-usermodel-realm-role-mapper" => {
+                let prefix = cfg("usermodel.realmRoleMapping.rolePrefix");
+                let roles: Vec<Value> = token_realm_roles(realm, user)
+                    .into_iter()
+                    .map(|r| Value::String(format!("{prefix}{r}")))
+                    .collect();
+                Some(Value::Array(roles))
+            }
+            "oidc-usermodel-attribute-mapper" => {
+                let values = user.attributes.get(cfg("user.attribute"));
+                match values {
+                    Some(vs) if multivalued => Some(Value::Array(
+                        vs.iter().filter_map(|v| convert(v, json_type)).collect(),
+                    )),
+                    Some(vs) => vs.first().and_then(|v| convert(v, json_type)),
+                    None => None,
+                }
+            }
+            "oidc-usermodel-property-mapper" => {
+                let v = match cfg("user.attribute") {
+                    "username" => Some(user.username.clone()),
+                    "email" => user.email.clone(),
+                    "firstName" => user.first_name.clone(),
+                    "lastName" => user.last_name.clone(),
+                    _ => None,
+                };
+                v.and_then(|v| convert(&v, json_type))
+            }
+            "oidc-group-membership-mapper" => {
+                let full = cfg("full.path") != "false";
+                let groups: Vec<Value> = realm
+                    .user_groups(&user.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|g| {
+                        Value::String(if full {
+                            format!("/{}", g.name)
+                        } else {
+                            g.name.clone()
+                        })
+                    })
+                    .collect();
+                Some(Value::Array(groups))
+            }
+            "oidc-hardcoded-claim-mapper" => convert(cfg("claim.value"), json_type),
+            _ => None,
+        };
+        if let Some(v) = value {
+            set_claim(claims, claim_name, v);
+        }
+    }
+}
+
+fn profile_claims(claims: &mut Map<String, Value>, user: &UserRec) {
+    if user.service_account_client.is_none() {
+        claims.insert("email_verified".into(), json!(user.email_verified));
+        if let Some(name) = user.display_name() {
+            claims.insert("name".into(), json!(name));
+        }
+    } else {
+        claims.insert("email_verified".into(), json!(false));
+    }
+    claims.insert("preferred_username".into(), json!(user.username));
+    if let Some(f) = &user.first_name {
+        claims.insert("given_name".into(), json!(f));
+    }
+    if let Some(l) = &user.last_name {
+        claims.insert("family_name".into(), json!(l));
+    }
+    if let Some(e) = &user.email {
+        claims.insert("email".into(), json!(e));
+    }
+}
+
+struct Issue<'a> {
+    realm: &'a RealmState,
+    client: &'a ClientRec,
+    user: &'a UserRec,
+    sid: Option<String>,
+    scope: String,
+    offline: bool,
+}
+
+impl FakeKeycloak {
+    fn sign(store: &Store, claims: &Map<String, Value>) -> std::result::Result<String, OAuthError> {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(store.key.kid().to_owned());
+        header.typ = Some("JWT".into());
+        jsonwebtoken::encode(&header, claims, store.key.encoding())
+            .map_err(|e| OAuthError::new(500, "server_error", format!("signing failed: {e}")))
+    }
+
+    fn issue(store: &Store, i: &Issue<'_>) -> std::result::Result<TokenResponse, OAuthError> {
+        let now = store.now();
+        let iss = store.issuer(&i.realm.name);
+        let access_exp = now + store.access_lifespan;
+
+        // Access token.
+        let mut at = Map::new();
+        at.insert("exp".into(), json!(access_exp));
+        at.insert("iat".into(), json!(now));
+        at.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
+        at.insert("iss".into(), json!(iss));
+        let mut resource_access: Map<String, Value> = i
+            .realm
+            .effective_client_roles(&i.user.id)
+            .into_iter()
+            .map(|(client, roles)| (client, json!({"roles": roles})))
+            .collect();
+        resource_access.insert(
+            "account".into(),
+            json!({"roles": ["manage-account", "manage-account-links", "view-profile"]}),
+        );
+        let mut aud: Vec<String> = resource_access
+            .keys()
+            .filter(|c| **c != i.client.client_id)
+            .cloned()
+            .collect();
+        aud.sort_by_key(|a| a == "account");
+        at.insert(
+            "aud".into(),
+            if aud.len() == 1 {
+                json!(aud[0])
+            } else {
+                json!(aud)
+            },
+        );
+        at.insert("sub".into(), json!(i.user.id));
+        at.insert("typ".into(), json!("Bearer"));
+        at.insert("azp".into(), json!(i.client.client_id));
+        if let Some(sid) = &i.sid {
+            at.insert("sid".into(), json!(sid));
+        }
+        at.insert("acr".into(), json!("1"));
+        if !i.client.web_origins.is_empty() {
+            at.insert("allowed-origins".into(), json!(i.client.web_origins));
+        }
+        at.insert(
+            "realm_access".into(),
+            json!({"roles": token_realm_roles(i.realm, i.user)}),
+        );
+        at.insert("resource_access".into(), Value::Object(resource_access));
+        at.insert("scope".into(), json!(i.scope));
+        if i.user.service_account_client.is_some() {
+            at.insert("client_id".into(), json!(i.client.client_id));
+            at.insert("clientHost".into(), json!("127.0.0.1"));
+            at.insert("clientAddress".into(), json!("127.0.0.1"));
+        }
+        profile_claims(&mut at, i.user);
+        apply_mappers(&mut at, i.client, i.realm, i.user, "access.token.claim");
+        let access_token = Self::sign(store, &at)?;
+
+        // ID token.
+        let id_token = if i.scope.split(' ').any(|s| s == "openid") {
+            let mut it = Map::new();
+            it.insert("exp".into(), json!(access_exp));
+            it.insert("iat".into(), json!(now));
+            it.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
+            it.insert("iss".into(), json!(iss));
+            it.insert("aud".into(), json!(i.client.client_id));
+            it.insert("sub".into(), json!(i.user.id));
+            it.insert("typ".into(), json!("ID"));
+            it.insert("azp".into(), json!(i.client.client_id));
+            if let Some(sid) = &i.sid {
+                it.insert("sid".into(), json!(sid));
+            }
+            it.insert("acr".into(), json!("1"));
+            profile_claims(&mut it, i.user);
+            apply_mappers(&mut it, i.client, i.realm, i.user, "id.token.claim");
+            Some(Self::sign(store, &it)?)
+        } else {
+            None
+        };
+
+        // Refresh token (HS512, as Keycloak signs them).
+        let (refresh_token, refresh_expires_in) = match &i.sid {
+            Some(sid) => {
+                let mut rt = Map::new();
+                if !i.offline {
+                    rt.insert("exp".into(), json!(now + store.refresh_lifespan));
+                }
+                rt.insert("iat".into(), json!(now));
+                rt.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
+                rt.insert("iss".into(), json!(iss));
+                rt.insert("aud".into(), json!(iss));
+                rt.insert("sub".into(), json!(i.user.id));
+                rt.insert(
+                    "typ".into(),
+                    json!(if i.offline { "Offline" } else { "Refresh" }),
+                );
+                rt.insert("azp".into(), json!(i.client.client_id));
+                rt.insert("sid".into(), json!(sid));
+                rt.insert("scope".into(), json!(i.scope));
+                let mut header = Header::new(Algorithm::HS512);
+                header.kid = Some(store.key.hmac_kid().to_owned());
+                header.typ = Some("JWT".into());
+                let token =
+                    jsonwebtoken::encode(&header, &rt, store.key.hmac_encoding()).map_err(|e| {
+                        OAuthError::new(500, "server_error", format!("signing failed: {e}"))
+                    })?;
+                let expires = if i.offline { 0 } else { store.refresh_lifespan };
+                (Some(token), expires)
+            }
+            None => (None, 0),
+        };
+
+        Ok(TokenResponse {
+            access_token,
+            expires_in: store.access_lifespan,
+            refresh_expires_in,
+            refresh_token,
+            token_type: "Bearer".into(),
+            id_token,
+            not_before_policy: 0,
+            session_state: i.sid.clone(),
+            scope: i.scope.clone(),
+        })
+    }
+
+    /// Authenticates the client of a token request.
+    fn authenticate_client<'a>(
+        realm: &'a RealmState,
+        client_id: Option<&str>,
+        secret: Option<&str>,
+    ) -> std::result::Result<&'a ClientRec, OAuthError> {
+        let Some(client_id) = client_id.filter(|c| !c.is_empty()) else {
+            return Err(OAuthError::new(
+                401,
+                "invalid_client",
+                "Missing parameter: client_id",
+            ));
+        };
+        let bad = || {
+            OAuthError::new(
+                401,
+                "invalid_client",
+                "Invalid client or Invalid client credentials",
+            )
+        };
+        let client = realm.client_by_client_id(client_id).map_err(|_| bad())?;
+        if !client.enabled {
+            return Err(bad());
+        }
+        if client.bearer_only {
+            return Err(OAuthError::new(
+                400,
+                "unauthorized_client",
+                "Bearer-only not allowed",
+            ));
+        }
+        if !client.public {
+            let ok = match (&client.secret, secret) {
+                (Some(expected), Some(given)) => constant_time_eq(expected, given),
+                _ => false,
+            };
+            if !ok {
+                return Err(OAuthError::new(
+                    401,
+                    "unauthorized_client",
+                    "Invalid client or Invalid client credentials",
+                ));
+            }
+        }
+        Ok(client)
+    }
+
+    fn scope_string(requested: Option<&str>, offline: bool) -> String {
+        let requested: Vec<&str> = requested.unwrap_or("").split_whitespace().collect();
+        let mut scopes = Vec::new();
+        if requested.contains(&"openid") {
+            scopes.push("openid");
+        }
+        if offline {
+            scopes.push("offline_access");
+        }
+        scopes.extend(["profile", "email"]);
+        scopes.join(" ")
+    }
+
+    /// Starts a session (offline when `offline_access` is requested) and issues its tokens.
+    fn open_session(
+        store: &mut Store,
+        realm_name: &str,
+        client_uuid: &str,
+        user_id: &str,
+        requested_scope: Option<&str>,
+    ) -> std::result::Result<TokenResponse, OAuthError> {
+        let offline = requested_scope
+            .unwrap_or("")
+            .split_whitespace()
+            .any(|s| s == "offline_access");
+        let scope = Self::scope_string(requested_scope, offline);
+        let now_ms = store.now_ms();
+        let sid = store.new_id();
+        let realm = store
+            .realms
+            .get_mut(realm_name)
+            .ok_or_else(|| OAuthError::new(404, "invalid_request", "Realm does not exist"))?;
+        realm.sessions.insert(
+            sid.clone(),
+            SessionRec {
+                id: sid.clone(),
+                user_id: user_id.to_owned(),
+                client_uuid: client_uuid.to_owned(),
+                started: now_ms,
+                last_access: now_ms,
+                offline,
+            },
+        );
+        let store = &*store;
+        let realm = store
+            .realms
+            .get(realm_name)
+            .ok_or_else(|| OAuthError::new(404, "invalid_request", "Realm does not exist"))?;
+        let (client, user) = lookup(realm, client_uuid, user_id)?;
+        Self::issue(
+            store,
+            &Issue {
+                realm,
+                client,
+                user,
+                sid: Some(sid),
+                scope,
+                offline,
+            },
+        )
+    }
+
+    /// Runs a token request against `realm`.
+    pub(crate) fn token_grant(
+        &self,
+        realm_name: &str,
+        req: &TokenRequest,
+    ) -> std::result::Result<TokenResponse, OAuthError> {
+        let mut store = self.lock();
+        let now = store.now();
+        let now_ms = store.now_ms();
+        let realm = store
+            .realms
+            .get(realm_name)
+            .ok_or_else(|| OAuthError::new(404, "invalid_request", "Realm does not exist"))?;
+        let client = Self::authenticate_client(
+            realm,
+            req.client_id.as_deref(),
+            req.client_secret.as_deref(),
+        )?;
+        match req.grant_type.as_str() {
+            "password" => {
+                if !client.direct_access {
+                    return Err(OAuthError::new(
+                        400,
+                        "unauthorized_client",
+                        "Client not allowed for direct access grants",
+                    ));
+                }
+                let login = req.username.as_deref().unwrap_or("");
+                let user = realm
+                    .user_by_username(login)
+                    .or_else(|| realm.user_by_email(login))
+                    .filter(|u| u.service_account_client.is_none());
+                let Some(user) = user else {
+                    return Err(OAuthError::new(
+                        401,
+                        "invalid_grant",
+                        "Invalid user credentials",
+                    ));
+                };
+                if !user.enabled {
+                    return Err(invalid_grant("Account disabled"));
+                }
+                let password_ok = match (&user.password, &req.password) {
+                    (Some(expected), Some(given)) => constant_time_eq(expected, given),
+                    _ => false,
+                };
+                if !password_ok {
+                    return Err(OAuthError::new(
+                        401,
+                        "invalid_grant",
+                        "Invalid user credentials",
+                    ));
+                }
+                if !user.required_actions.is_empty() {
+                    return Err(invalid_grant("Account is not fully set up"));
+                }
+                let (user_id, client_uuid) = (user.id.clone(), client.id.clone());
+                Self::open_session(
+                    &mut store,
+                    realm_name,
+                    &client_uuid,
+                    &user_id,
+                    req.scope.as_deref(),
+                )
+            }
+            "client_credentials" => {
+                if client.public {
+                    return Err(OAuthError::new(
+                        400,
+                        "unauthorized_client",
+                        "Public client not allowed to retrieve service account",
+                    ));
+                }
+                if !client.service_accounts {
+                    return Err(OAuthError::new(
+                        400,
+                        "unauthorized_client",
+                        "Client not enabled to retrieve service account",
+                    ));
+                }
+                let user = realm
+                    .users
+                    .values()
+                    .find(|u| u.service_account_client.as_deref() == Some(client.id.as_str()))
+                    .ok_or_else(|| invalid_grant("Service account user not found"))?;
+                if !user.enabled {
+                    return Err(invalid_grant("User disabled"));
+                }
+                let scope = Self::scope_string(req.scope.as_deref(), false);
+                Self::issue(
+                    &store,
+                    &Issue {
+                        realm,
+                        client,
+                        user,
+                        sid: None,
+                        scope,
+                        offline: false,
+                    },
+                )
+            }
+            "refresh_token" => {
+                let token = req
+                    .refresh_token
+                    .as_deref()
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| {
+                        OAuthError::new(400, "invalid_request", "Missing parameter: refresh_token")
+                    })?;
+                let mut validation = Validation::new(Algorithm::HS512);
+                validation.validate_exp = false;
+                validation.validate_aud = false;
+                validation.required_spec_claims.clear();
+                let data =
+                    jsonwebtoken::decode::<Value>(token, store.key.hmac_decoding(), &validation)
+                        .map_err(|_| invalid_grant("Invalid refresh token"))?;
+                let c = data.claims;
+                let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+                let typ = s("typ");
+                let offline = match typ.as_str() {
+                    "Refresh" => false,
+                    "Offline" => true,
+                    _ => return Err(invalid_grant("Invalid refresh token")),
+                };
+                if s("iss") != store.issuer(realm_name) {
+                    return Err(invalid_grant("Invalid token issuer"));
+                }
+                if s("azp") != client.client_id {
+                    return Err(invalid_grant(
+                        "Invalid refresh token. Token client and authorized client don't match",
+                    ));
+                }
+                if let Some(exp) = c.get("exp").and_then(Value::as_i64)
+                    && exp <= now
+                {
+                    return Err(invalid_grant("Token is not active"));
+                }
+                let sid = s("sid");
+                let session_ok = realm
+                    .sessions
+                    .get(&sid)
+                    .is_some_and(|ss| ss.offline == offline && ss.client_uuid == client.id);
+                if !session_ok {
+                    return Err(invalid_grant(if offline {
+                        "Offline user session not found"
+                    } else {
+                        "Session not active"
+                    }));
+                }
+                let user = realm
+                    .users
+                    .get(&s("sub"))
+                    .ok_or_else(|| invalid_grant("Invalid refresh token"))?;
+                if !user.enabled {
+                    return Err(invalid_grant("User disabled"));
+                }
+                let scope = s("scope");
+                let (user_id, client_uuid) = (user.id.clone(), client.id.clone());
+                if let Some(sess) = store
+                    .realms
+                    .get_mut(realm_name)
+                    .and_then(|r| r.sessions.get_mut(&sid))
+                {
+                    sess.last_access = now_ms;
+                }
+                let store = &*store;
+                let realm = store.realms.get(realm_name).ok_or_else(|| {
+                    OAuthError::new(404, "invalid_request", "Realm does not exist")
+                })?;
+                let (client, user) = lookup(realm, &client_uuid, &user_id)?;
+                Self::issue(
+                    store,
+                    &Issue {
+                        realm,
+                        client,
+                        user,
+                        sid: Some(sid),
+                        scope,
+                        offline,
+                    },
+                )
+            }
+            "" => Err(OAuthError::new(
+                400,
+                "invalid_request",
+                "Missing form parameter: grant_type",
+            )),
+            _ => Err(OAuthError::new(
+                400,
+                "unsupported_grant_type",
+                "Unsupported grant_type",
+            )),
+        }
+    }
+
+    /// Verifies an access token issued by this fake (signature, `typ`, issuer, expiry).
+    pub(crate) fn verify_access(&self, token: &str) -> std::result::Result<VerifiedToken, String> {
+        let store = self.lock();
+        let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
+        if header.alg != Algorithm::RS256 {
+            return Err("unsupported algorithm".into());
+        }
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<Value>(token, store.key.decoding(), &validation)
+            .map_err(|e| e.to_string())?;
+        let c = data.claims;
+        let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        if s("typ") != "Bearer" {
+            return Err("not an access token".into());
+        }
+        let exp = c.get("exp").and_then(Value::as_i64).unwrap_or(0);
+        if exp <= store.now() {
+            return Err("token expired".into());
+        }
+        let iss = s("iss");
+        let prefix = format!("{}/realms/", store.base_url);
+        let realm = iss
+            .strip_prefix(&prefix)
+            .filter(|r| store.realms.contains_key(*r))
+            .ok_or_else(|| "unknown issuer".to_owned())?
+            .to_owned();
+        Ok(VerifiedToken {
+            realm,
+            sub: s("sub"),
+            scope: s("scope"),
+            claims: c,
+        })
+    }
+
+    /// The userinfo response for an access token.
+    pub(crate) fn userinfo_for(
+        &self,
+        realm_name: &str,
+        token: &str,
+    ) -> std::result::Result<Value, OAuthError> {
+        let verified = self
+            .verify_access(token)
+            .map_err(|_| OAuthError::new(401, "invalid_token", "Token verification failed"))?;
+        if verified.realm != realm_name {
+            return Err(OAuthError::new(
+                401,
+                "invalid_token",
+                "Invalid token issuer",
+            ));
+        }
+        if !verified.scope.split(' ').any(|s| s == "openid") {
+            return Err(OAuthError::new(
+                403,
+                "insufficient_scope",
+                "Missing openid scope",
+            ));
+        }
+        let store = self.lock();
+        let realm = store
+            .realms
+            .get(realm_name)
+            .ok_or_else(|| OAuthError::new(404, "invalid_request", "Realm does not exist"))?;
+        let user = realm
+            .users
+            .get(&verified.sub)
+            .ok_or_else(|| OAuthError::new(401, "invalid_token", "User not found"))?;
+        let azp = verified
+            .claims
+            .get("azp")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let mut claims = Map::new();
+        claims.insert("sub".into(), json!(user.id));
+        profile_claims(&mut claims, user);
+        if let Ok(client) = realm.client_by_client_id(azp) {
+            apply_mappers(&mut claims, client, realm, user, "userinfo.token.claim");
+        }
+        Ok(Value::Object(claims))
+    }
+}
+
+fn lookup<'a>(
+    realm: &'a RealmState,
+    client_uuid: &str,
+    user_id: &str,
+) -> std::result::Result<(&'a ClientRec, &'a UserRec), OAuthError> {
+    let client = realm
+        .clients
+        .get(client_uuid)
+        .ok_or_else(|| invalid_grant("Client not found"))?;
+    let user = realm
+        .users
+        .get(user_id)
+        .ok_or_else(|| invalid_grant("User not found"))?;
+    Ok((client, user))
+}
+
+/// Compares secrets without an early exit on the first differing byte.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl FakeRealm {
+    /// Runs a token request (any grant) against this realm, like `POST
+    /// /realms/{realm}/protocol/openid-connect/token`. OAuth errors become
+    /// [`KeycloakError::Unauthorized`] (401: bad client or user credentials) or
+    /// [`KeycloakError::Invalid`] with the OAuth `error` as the field (400).
+    pub fn token(&self, request: &TokenRequest) -> Result<TokenResponse> {
+        Ok(self.keycloak.token_grant(&self.name, request)?)
+    }
+
+    /// The password grant (`scope` `offline_access` yields an offline token).
+    pub fn token_password(
+        &self,
+        client_id: &str,
+        client_secret: Option<&str>,
+        username: &str,
+        password: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse> {
+        self.token(&TokenRequest {
+            grant_type: "password".into(),
+            client_id: Some(client_id.into()),
+            client_secret: client_secret.map(str::to_owned),
+            username: Some(username.into()),
+            password: Some(password.into()),
+            refresh_token: None,
+            scope: scope.map(str::to_owned),
+        })
+    }
+
+    /// The client-credentials grant: a token for the client's service account.
+    pub fn token_client_credentials(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<TokenResponse> {
+        self.token(&TokenRequest {
+            grant_type: "client_credentials".into(),
+            client_id: Some(client_id.into()),
+            client_secret: Some(client_secret.into()),
+            ..TokenRequest::default()
+        })
+    }
+
+    /// The refresh grant, with a refresh or offline token.
+    pub fn token_refresh(
+        &self,
+        client_id: &str,
+        client_secret: Option<&str>,
+        refresh_token: &str,
+    ) -> Result<TokenResponse> {
+        self.token(&TokenRequest {
+            grant_type: "refresh_token".into(),
+            client_id: Some(client_id.into()),
+            client_secret: client_secret.map(str::to_owned),
+            refresh_token: Some(refresh_token.into()),
+            ..TokenRequest::default()
+        })
+    }
+
+    /// Issues tokens for `username` with the client `client_id` without checking a password
+    /// (a test shortcut; the user must exist and be enabled). Creates a session like a password
+    /// grant; `scope` as there.
+    pub fn issue_tokens(
+        &self,
+        username: &str,
+        client_id: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse> {
+        let mut store = self.keycloak.lock();
+        let realm = store.realm(&self.name)?;
+        let user = realm
+            .user_by_username(username)
+            .ok_or_else(|| KeycloakError::not_found(format!("user {username}")))?;
+        if !user.enabled {
+            return Err(KeycloakError::invalid("invalid_grant", "Account disabled"));
+        }
+        let user_id = user.id.clone();
+        let client_uuid = realm.client_by_client_id(client_id)?.id.clone();
+        Ok(FakeKeycloak::open_session(
+            &mut store,
+            &self.name,
+            &client_uuid,
+            &user_id,
+            scope,
+        )?)
+    }
+
+    /// Verifies an access token issued by this realm (signature, `typ`, issuer, expiry against
+    /// the fake's clock) and returns its claims.
+    pub fn verify_access_token(&self, token: &str) -> Result<Value> {
+        let v = self
+            .keycloak
+            .verify_access(token)
+            .map_err(|reason| KeycloakError::Unauthorized { reason })?;
+        if v.realm != self.name {
+            return Err(KeycloakError::Unauthorized {
+                reason: format!("token issued by realm {}", v.realm),
+            });
+        }
+        Ok(v.claims)
+    }
+
+    /// The userinfo claims for an access token of this realm.
+    pub fn userinfo(&self, access_token: &str) -> Result<Value> {
+        Ok(self.keycloak.userinfo_for(&self.name, access_token)?)
+    }
+
+    /// The issuer of this realm's tokens.
+    pub fn issuer(&self) -> String {
+        self.keycloak.issuer(&self.name)
+    }
+}

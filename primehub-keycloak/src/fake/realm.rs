@@ -1,0 +1,287 @@
+//! [`KeycloakAdmin`] for [`FakeRealm`].
+
+use async_trait::async_trait;
+
+use super::FakeRealm;
+use super::store::{UserWrite, page_bounds, paginate};
+use crate::admin::{KeycloakAdmin, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
+use crate::error::Result;
+use crate::representation::{
+    Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page, Role, User, UserUpdate,
+};
+
+#[async_trait]
+impl KeycloakAdmin for FakeRealm {
+    fn realm(&self) -> &str {
+        &self.name
+    }
+
+    async fn get_user(&self, id: &str) -> Result<User> {
+        self.with(|r| Ok(r.user(id)?.to_user()))
+    }
+
+    async fn find_user_by_username(&self, username: &str) -> Result<Option<User>> {
+        self.with(|r| Ok(r.user_by_username(username).map(|u| u.to_user())))
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
+        self.with(|r| Ok(r.user_by_email(email).map(|u| u.to_user())))
+    }
+
+    async fn search_users<'a>(&self, search: Option<&'a str>, page: Page) -> Result<Vec<User>> {
+        self.with(|r| {
+            let users: Vec<User> = r
+                .search_users_contains(search)
+                .into_iter()
+                .map(|u| u.to_user())
+                .collect();
+            let (first, max) = page_bounds(page);
+            Ok(paginate(users, first, max))
+        })
+    }
+
+    async fn count_users<'a>(&self, search: Option<&'a str>) -> Result<u64> {
+        self.with(|r| Ok(r.search_users_contains(search).len() as u64))
+    }
+
+    async fn create_user(&self, user: &NewUser) -> Result<String> {
+        self.with_mut(|r, ids| {
+            let id = ids.id();
+            r.create_user(
+                id,
+                ids.now_ms(),
+                UserWrite {
+                    username: Some(user.username.clone()),
+                    email: user.email.clone(),
+                    first_name: user.first_name.clone(),
+                    last_name: user.last_name.clone(),
+                    enabled: Some(user.enabled),
+                    attributes: Some(user.attributes.clone()),
+                    password: user.password.clone().map(|p| (p, false)),
+                    ..UserWrite::default()
+                },
+            )
+        })
+    }
+
+    async fn update_user(&self, id: &str, update: &UserUpdate) -> Result<()> {
+        self.with_mut(|r, _| {
+            r.update_user(
+                id,
+                UserWrite {
+                    email: update.email.clone(),
+                    first_name: update.first_name.clone(),
+                    last_name: update.last_name.clone(),
+                    enabled: update.enabled,
+                    attributes: update.attributes.clone(),
+                    ..UserWrite::default()
+                },
+            )
+        })
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<()> {
+        self.with_mut(|r, _| r.delete_user(id))
+    }
+
+    async fn reset_password(&self, id: &str, password: &str, temporary: bool) -> Result<()> {
+        self.with_mut(|r, _| r.set_password(id, password, temporary))
+    }
+
+    async fn search_groups<'a>(&self, search: Option<&'a str>, page: Page) -> Result<Vec<Group>> {
+        self.with(|r| {
+            let needle = search.map(str::to_lowercase).unwrap_or_default();
+            let groups: Vec<Group> = r
+                .groups_sorted()
+                .into_iter()
+                .filter(|g| g.name.to_lowercase().contains(&needle))
+                .map(|g| g.to_group())
+                .collect();
+            let (first, max) = page_bounds(page);
+            Ok(paginate(groups, first, max))
+        })
+    }
+
+    async fn count_groups<'a>(&self, search: Option<&'a str>) -> Result<u64> {
+        self.with(|r| {
+            let needle = search.map(str::to_lowercase).unwrap_or_default();
+            Ok(r.groups
+                .values()
+                .filter(|g| g.name.to_lowercase().contains(&needle))
+                .count() as u64)
+        })
+    }
+
+    async fn get_group(&self, id: &str) -> Result<Group> {
+        self.with(|r| Ok(r.group(id)?.to_group()))
+    }
+
+    async fn find_group_by_name(&self, name: &str) -> Result<Option<Group>> {
+        self.with(|r| Ok(r.group_by_name(name).map(|g| g.to_group())))
+    }
+
+    async fn create_group(&self, group: &NewGroup) -> Result<String> {
+        self.with_mut(|r, ids| {
+            let id = ids.id();
+            r.create_group(id, &group.name, group.attributes.clone())
+        })
+    }
+
+    async fn update_group(&self, id: &str, update: &GroupUpdate) -> Result<()> {
+        self.with_mut(|r, _| r.update_group(id, update.name.as_deref(), update.attributes.clone()))
+    }
+
+    async fn delete_group(&self, id: &str) -> Result<()> {
+        self.with_mut(|r, _| r.delete_group(id))
+    }
+
+    async fn add_member(&self, group_id: &str, user_id: &str) -> Result<()> {
+        self.with_mut(|r, _| r.add_member(group_id, user_id))
+    }
+
+    async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<()> {
+        self.with_mut(|r, _| r.remove_member(group_id, user_id))
+    }
+
+    async fn list_members(&self, group_id: &str, page: Page) -> Result<Vec<User>> {
+        self.with(|r| {
+            let users: Vec<User> = r
+                .members(group_id)?
+                .into_iter()
+                .map(|u| u.to_user())
+                .collect();
+            let (first, max) = page_bounds(page);
+            Ok(paginate(users, first, max))
+        })
+    }
+
+    async fn user_groups(&self, user_id: &str) -> Result<Vec<Group>> {
+        self.with(|r| {
+            Ok(r.user_groups(user_id)?
+                .into_iter()
+                .map(|g| g.to_group())
+                .collect())
+        })
+    }
+
+    async fn create_role<'a>(&self, name: &str, description: Option<&'a str>) -> Result<()> {
+        self.with_mut(|r, ids| {
+            let id = ids.id();
+            r.create_role(id, name, description, None)
+        })
+    }
+
+    async fn get_role(&self, name: &str) -> Result<Role> {
+        self.with(|r| Ok(r.realm_role(name)?.to_role()))
+    }
+
+    async fn delete_role(&self, name: &str) -> Result<()> {
+        self.with_mut(|r, _| {
+            let id = r.realm_role(name)?.id.clone();
+            r.delete_role_by_id(&id);
+            Ok(())
+        })
+    }
+
+    async fn list_roles<'a>(&self, prefix: Option<&'a str>, page: Page) -> Result<Vec<Role>> {
+        self.with(|r| {
+            let roles: Vec<Role> = r
+                .realm_roles_sorted()
+                .into_iter()
+                .filter(|role| prefix.is_none_or(|p| role.name.starts_with(p)))
+                .map(|role| role.to_role())
+                .collect();
+            let (first, max) = page_bounds(page);
+            Ok(paginate(roles, first, max))
+        })
+    }
+
+    async fn add_group_roles(&self, group_id: &str, roles: &[String]) -> Result<()> {
+        self.with_mut(|r, _| {
+            r.group(group_id)?;
+            let ids = r.resolve_realm_roles(roles)?;
+            for id in ids {
+                r.group_roles.insert((group_id.to_owned(), id));
+            }
+            Ok(())
+        })
+    }
+
+    async fn remove_group_roles(&self, group_id: &str, roles: &[String]) -> Result<()> {
+        self.with_mut(|r, _| {
+            r.group(group_id)?;
+            let ids = r.resolve_realm_roles(roles)?;
+            for id in ids {
+                r.group_roles.remove(&(group_id.to_owned(), id));
+            }
+            Ok(())
+        })
+    }
+
+    async fn list_group_roles(&self, group_id: &str) -> Result<Vec<Role>> {
+        self.with(|r| {
+            Ok(r.group_realm_roles(group_id)?
+                .into_iter()
+                .map(|role| role.to_role())
+                .collect())
+        })
+    }
+
+    async fn is_admin(&self, user_id: &str) -> Result<bool> {
+        self.with(|r| {
+            r.user(user_id)?;
+            Ok(r.is_admin(user_id))
+        })
+    }
+
+    async fn set_admin(&self, user_id: &str, admin: bool) -> Result<()> {
+        self.with_mut(|r, _| {
+            r.user(user_id)?;
+            let client = r.client_by_client_id(REALM_MANAGEMENT_CLIENT)?.id.clone();
+            let role = r.client_role(&client, REALM_ADMIN_ROLE)?.id.clone();
+            let key = (user_id.to_owned(), role);
+            if admin {
+                r.user_roles.insert(key);
+            } else {
+                r.user_roles.remove(&key);
+            }
+            Ok(())
+        })
+    }
+
+    async fn default_groups(&self) -> Result<Vec<Group>> {
+        self.with(|r| {
+            Ok(r.default_groups
+                .iter()
+                .filter_map(|id| r.groups.get(id))
+                .map(|g| g.to_group())
+                .collect())
+        })
+    }
+
+    async fn add_default_group(&self, group_id: &str) -> Result<()> {
+        self.with_mut(|r, _| r.add_default_group(group_id))
+    }
+
+    async fn remove_default_group(&self, group_id: &str) -> Result<()> {
+        self.with_mut(|r, _| r.remove_default_group(group_id))
+    }
+
+    async fn offline_sessions(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> Result<Vec<OfflineSession>> {
+        self.with(|r| {
+            let client = r.client_by_client_id(client_id)?.id.clone();
+            r.offline_sessions(user_id, &client)
+        })
+    }
+
+    async fn revoke_offline_sessions(&self, user_id: &str, client_id: &str) -> Result<()> {
+        self.with_mut(|r, _| {
+            let client = r.client_by_client_id(client_id)?.id.clone();
+            r.revoke_consent(user_id, &client).map(|_| ())
+        })
+    }
+}

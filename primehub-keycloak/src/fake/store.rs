@@ -1,0 +1,1139 @@
+//! The fake's state: realms with users, groups, roles, clients, mappings and sessions, and the
+//! operations on them with Keycloak's rules. Everything here is synchronous and runs under the
+//! [`FakeKeycloak`](super::FakeKeycloak) mutex.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::keys::FakeSigningKey;
+use crate::admin::{REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
+use crate::error::{KeycloakError, Result};
+use crate::representation::{Attributes, Group, OfflineSession, Page, Role, User};
+
+/// The clock the fake reads: Unix time in seconds.
+pub(crate) type ClockFn = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// Everything behind the [`FakeKeycloak`](super::FakeKeycloak) mutex.
+pub(crate) struct Store {
+    pub realms: BTreeMap<String, RealmState>,
+    pub key: FakeSigningKey,
+    pub clock: Option<ClockFn>,
+    pub offset_secs: i64,
+    pub deterministic: bool,
+    pub counter: u128,
+    pub base_url: String,
+    pub access_lifespan: i64,
+    pub refresh_lifespan: i64,
+}
+
+impl Store {
+    /// Now, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        let base = match &self.clock {
+            Some(clock) => clock(),
+            None => jiff::Timestamp::now().as_second(),
+        };
+        base.saturating_add(self.offset_secs)
+    }
+
+    /// Now, in Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        match &self.clock {
+            Some(_) => self.now().saturating_mul(1000),
+            None => jiff::Timestamp::now()
+                .as_millisecond()
+                .saturating_add(self.offset_secs.saturating_mul(1000)),
+        }
+    }
+
+    /// A new id: a random UUID, or a counter-based one in deterministic mode.
+    pub fn new_id(&mut self) -> String {
+        if self.deterministic {
+            self.counter += 1;
+            uuid::Uuid::from_u128(self.counter).to_string()
+        } else {
+            uuid::Uuid::new_v4().to_string()
+        }
+    }
+
+    pub fn realm(&self, name: &str) -> Result<&RealmState> {
+        self.realms
+            .get(name)
+            .ok_or_else(|| KeycloakError::not_found(format!("realm {name}")))
+    }
+
+    pub fn realm_mut(&mut self, name: &str) -> Result<&mut RealmState> {
+        self.realms
+            .get_mut(name)
+            .ok_or_else(|| KeycloakError::not_found(format!("realm {name}")))
+    }
+
+    /// The issuer of tokens of a realm.
+    pub fn issuer(&self, realm: &str) -> String {
+        format!("{}/realms/{}", self.base_url.trim_end_matches('/'), realm)
+    }
+
+    /// Creates a realm with `realm-management` (owning `realm-admin`) and `admin-cli`.
+    pub fn create_realm(&mut self, name: &str) -> Result<()> {
+        if name.trim().is_empty() {
+            return Err(KeycloakError::invalid("realm", "must not be empty"));
+        }
+        if self.realms.contains_key(name) {
+            return Err(KeycloakError::conflict(format!(
+                "Conflict detected. See logs for details (realm {name} exists)"
+            )));
+        }
+        let id = self.new_id();
+        let mut realm = RealmState::new(id, name);
+        let rm_id = self.new_id();
+        realm.clients.insert(
+            rm_id.clone(),
+            ClientRec::new(rm_id.clone(), REALM_MANAGEMENT_CLIENT, None, false),
+        );
+        realm.clients.entry(rm_id.clone()).and_modify(|c| {
+            c.bearer_only = true;
+            c.standard_flow = false;
+        });
+        let role_id = self.new_id();
+        realm.roles.insert(
+            role_id.clone(),
+            RoleRec {
+                id: role_id,
+                name: REALM_ADMIN_ROLE.to_owned(),
+                description: Some("${role_realm-admin}".to_owned()),
+                client: Some(rm_id),
+                attributes: BTreeMap::new(),
+            },
+        );
+        let cli_id = self.new_id();
+        let mut cli = ClientRec::new(cli_id.clone(), "admin-cli", None, true);
+        cli.direct_access = true;
+        cli.standard_flow = false;
+        realm.clients.insert(cli_id, cli);
+        self.realms.insert(name.to_owned(), realm);
+        Ok(())
+    }
+}
+
+/// A user as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct UserRec {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub enabled: bool,
+    pub created: i64,
+    pub attributes: Attributes,
+    pub password: Option<String>,
+    pub required_actions: Vec<String>,
+    /// The client UUID, for service-account users.
+    pub service_account_client: Option<String>,
+}
+
+impl UserRec {
+    pub fn to_user(&self) -> User {
+        User {
+            id: self.id.clone(),
+            username: self.username.clone(),
+            email: self.email.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            enabled: self.enabled,
+            created_timestamp: Some(self.created),
+            totp: false,
+            federation_link: None,
+            attributes: self.attributes.clone(),
+        }
+    }
+
+    /// Keycloak's `UserRepresentation` JSON.
+    pub fn to_json(&self, brief: bool) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "username": self.username,
+            "emailVerified": self.email_verified,
+            "createdTimestamp": self.created,
+            "enabled": self.enabled,
+            "totp": false,
+            "disableableCredentialTypes": [],
+            "requiredActions": self.required_actions,
+            "notBefore": 0,
+            "access": {
+                "manageGroupMembership": true, "view": true, "mapRoles": true,
+                "impersonate": false, "manage": true
+            },
+        });
+        if let Some(obj) = v.as_object_mut() {
+            if let Some(e) = &self.email {
+                obj.insert("email".into(), json!(e));
+            }
+            if let Some(f) = &self.first_name {
+                obj.insert("firstName".into(), json!(f));
+            }
+            if let Some(l) = &self.last_name {
+                obj.insert("lastName".into(), json!(l));
+            }
+            if let Some(c) = &self.service_account_client {
+                obj.insert("serviceAccountClientLink".into(), json!(c));
+            }
+            if !brief && !self.attributes.is_empty() {
+                obj.insert("attributes".into(), json!(self.attributes));
+            }
+        }
+        v
+    }
+
+    pub fn display_name(&self) -> Option<String> {
+        match (&self.first_name, &self.last_name) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            (Some(f), None) => Some(f.clone()),
+            (None, Some(l)) => Some(l.clone()),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A (top-level) group as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupRec {
+    pub id: String,
+    pub name: String,
+    pub attributes: Attributes,
+}
+
+impl GroupRec {
+    pub fn to_group(&self) -> Group {
+        Group {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            path: format!("/{}", self.name),
+            attributes: self.attributes.clone(),
+        }
+    }
+}
+
+/// A realm role (`client == None`) or a client role.
+#[derive(Debug, Clone)]
+pub(crate) struct RoleRec {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// The owning client's UUID, for client roles.
+    pub client: Option<String>,
+    pub attributes: Attributes,
+}
+
+impl RoleRec {
+    pub fn to_role(&self) -> Role {
+        Role {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+        }
+    }
+
+    /// Keycloak's `RoleRepresentation` JSON.
+    pub fn to_json(&self, realm_id: &str, brief: bool) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "name": self.name,
+            "composite": false,
+            "clientRole": self.client.is_some(),
+            "containerId": self.client.as_deref().unwrap_or(realm_id),
+        });
+        if let Some(obj) = v.as_object_mut() {
+            if let Some(d) = &self.description {
+                obj.insert("description".into(), json!(d));
+            }
+            if !brief {
+                obj.insert("attributes".into(), json!(self.attributes));
+            }
+        }
+        v
+    }
+}
+
+/// A client as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientRec {
+    pub id: String,
+    pub client_id: String,
+    pub name: Option<String>,
+    pub enabled: bool,
+    pub secret: Option<String>,
+    pub public: bool,
+    pub bearer_only: bool,
+    pub standard_flow: bool,
+    pub direct_access: bool,
+    pub service_accounts: bool,
+    pub redirect_uris: Vec<String>,
+    pub web_origins: Vec<String>,
+    pub root_url: Option<String>,
+    pub base_url: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+    /// Keycloak `ProtocolMapperRepresentation`s.
+    pub protocol_mappers: Vec<Value>,
+}
+
+impl ClientRec {
+    pub fn new(id: String, client_id: &str, secret: Option<String>, public: bool) -> ClientRec {
+        ClientRec {
+            id,
+            client_id: client_id.to_owned(),
+            name: None,
+            enabled: true,
+            secret,
+            public,
+            bearer_only: false,
+            standard_flow: true,
+            direct_access: false,
+            service_accounts: false,
+            redirect_uris: Vec::new(),
+            web_origins: Vec::new(),
+            root_url: None,
+            base_url: None,
+            attributes: BTreeMap::new(),
+            protocol_mappers: Vec::new(),
+        }
+    }
+
+    /// Keycloak's `ClientRepresentation` JSON.
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "clientId": self.client_id,
+            "surrogateAuthRequired": false,
+            "enabled": self.enabled,
+            "alwaysDisplayInConsole": false,
+            "clientAuthenticatorType": "client-secret",
+            "redirectUris": self.redirect_uris,
+            "webOrigins": self.web_origins,
+            "notBefore": 0,
+            "bearerOnly": self.bearer_only,
+            "consentRequired": false,
+            "standardFlowEnabled": self.standard_flow,
+            "implicitFlowEnabled": false,
+            "directAccessGrantsEnabled": self.direct_access,
+            "serviceAccountsEnabled": self.service_accounts,
+            "publicClient": self.public,
+            "frontchannelLogout": true,
+            "protocol": "openid-connect",
+            "attributes": self.attributes,
+            "fullScopeAllowed": true,
+            "nodeReRegistrationTimeout": -1,
+            "defaultClientScopes": ["web-origins", "acr", "profile", "roles", "basic", "email"],
+            "optionalClientScopes": ["address", "phone", "offline_access", "organization", "microprofile-jwt"],
+            "access": {"view": true, "configure": true, "manage": true},
+        });
+        if let Some(obj) = v.as_object_mut() {
+            if let Some(n) = &self.name {
+                obj.insert("name".into(), json!(n));
+            }
+            if let Some(r) = &self.root_url {
+                obj.insert("rootUrl".into(), json!(r));
+            }
+            if let Some(b) = &self.base_url {
+                obj.insert("baseUrl".into(), json!(b));
+            }
+            if let (Some(s), false) = (&self.secret, self.public) {
+                obj.insert("secret".into(), json!(s));
+            }
+            if !self.protocol_mappers.is_empty() {
+                obj.insert("protocolMappers".into(), json!(self.protocol_mappers));
+            }
+        }
+        v
+    }
+}
+
+/// A user session (online, or offline for offline tokens).
+#[derive(Debug, Clone)]
+pub(crate) struct SessionRec {
+    pub id: String,
+    pub user_id: String,
+    pub client_uuid: String,
+    pub started: i64,
+    pub last_access: i64,
+    pub offline: bool,
+}
+
+/// One realm.
+pub(crate) struct RealmState {
+    pub id: String,
+    pub name: String,
+    /// Other realm settings (`displayName`, `smtpServer`, …) as given by `PUT /admin/realms/{r}`.
+    pub settings: serde_json::Map<String, Value>,
+    pub users: BTreeMap<String, UserRec>,
+    pub groups: BTreeMap<String, GroupRec>,
+    pub roles: BTreeMap<String, RoleRec>,
+    pub clients: BTreeMap<String, ClientRec>,
+    /// (user id, group id)
+    pub memberships: BTreeSet<(String, String)>,
+    /// (group id, role id): realm roles and client roles mapped onto groups.
+    pub group_roles: BTreeSet<(String, String)>,
+    /// (user id, role id): realm roles and client roles mapped directly onto users.
+    pub user_roles: BTreeSet<(String, String)>,
+    /// Default group ids, in the order they were added.
+    pub default_groups: Vec<String>,
+    pub sessions: BTreeMap<String, SessionRec>,
+    /// (user id, client uuid)
+    pub consents: BTreeSet<(String, String)>,
+    pub user_profile: Value,
+}
+
+/// Keycloak 26's default user profile (the four built-in attributes).
+fn default_user_profile() -> Value {
+    json!({
+        "attributes": [
+            {"name": "username", "displayName": "${username}",
+             "validations": {"length": {"min": 3, "max": 255},
+                             "username-prohibited-characters": {},
+                             "up-username-not-idn-homograph": {}},
+             "permissions": {"view": ["admin", "user"], "edit": ["admin", "user"]},
+             "multivalued": false},
+            {"name": "email", "displayName": "${email}",
+             "validations": {"email": {}, "length": {"max": 255}},
+             "permissions": {"view": ["admin", "user"], "edit": ["admin", "user"]},
+             "multivalued": false},
+            {"name": "firstName", "displayName": "${firstName}",
+             "validations": {"length": {"max": 255}, "person-name-prohibited-characters": {}},
+             "permissions": {"view": ["admin", "user"], "edit": ["admin", "user"]},
+             "multivalued": false},
+            {"name": "lastName", "displayName": "${lastName}",
+             "validations": {"length": {"max": 255}, "person-name-prohibited-characters": {}},
+             "permissions": {"view": ["admin", "user"], "edit": ["admin", "user"]},
+             "multivalued": false}
+        ],
+        "groups": [
+            {"name": "user-metadata", "displayHeader": "User metadata",
+             "displayDescription": "Attributes, which refer to user metadata"}
+        ]
+    })
+}
+
+/// Keycloak's user search pattern: `"x"` exact, `*` wildcards, otherwise prefix.
+pub(crate) enum Pattern {
+    Exact(String),
+    Like(Vec<String>, bool, bool),
+}
+
+impl Pattern {
+    /// Parses one whitespace-separated token of Keycloak's `search` parameter.
+    pub fn keycloak(token: &str) -> Pattern {
+        let t = token.to_lowercase();
+        if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
+            return Pattern::Exact(t[1..t.len() - 1].to_owned());
+        }
+        let starts = t.starts_with('*');
+        let ends = t.ends_with('*') || !t.contains('*');
+        let parts: Vec<String> = t
+            .split('*')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Pattern::Like(parts, !starts, !ends)
+    }
+
+    /// Case-insensitive substring.
+    pub fn contains(s: &str) -> Pattern {
+        Pattern::Like(vec![s.to_lowercase()], false, false)
+    }
+
+    pub fn matches(&self, value: &str) -> bool {
+        let v = value.to_lowercase();
+        match self {
+            Pattern::Exact(e) => v == *e,
+            Pattern::Like(parts, anchored_start, anchored_end) => {
+                let mut rest = v.as_str();
+                for (i, part) in parts.iter().enumerate() {
+                    let last = i + 1 == parts.len();
+                    if i == 0 && *anchored_start {
+                        match rest.strip_prefix(part.as_str()) {
+                            Some(r) => rest = r,
+                            None => return false,
+                        }
+                    } else if last && *anchored_end {
+                        return rest.ends_with(part.as_str());
+                    } else {
+                        match rest.find(part.as_str()) {
+                            Some(at) => rest = &rest[at + part.len()..],
+                            None => return false,
+                        }
+                    }
+                }
+                !*anchored_end || rest.is_empty()
+            }
+        }
+    }
+}
+
+pub(crate) fn paginate<T>(items: Vec<T>, first: usize, max: Option<usize>) -> Vec<T> {
+    let iter = items.into_iter().skip(first);
+    match max {
+        Some(m) => iter.take(m).collect(),
+        None => iter.collect(),
+    }
+}
+
+pub(crate) fn page_bounds(page: Page) -> (usize, Option<usize>) {
+    (page.first as usize, Some(page.max as usize))
+}
+
+/// The fields of a user write (create or update), as parsed from the trait's types or from JSON.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct UserWrite {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub enabled: Option<bool>,
+    pub attributes: Option<Attributes>,
+    pub password: Option<(String, bool)>,
+    pub groups: Vec<String>,
+    pub required_actions: Option<Vec<String>>,
+}
+
+impl RealmState {
+    fn new(id: String, name: &str) -> RealmState {
+        RealmState {
+            id,
+            name: name.to_owned(),
+            settings: serde_json::Map::new(),
+            users: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            roles: BTreeMap::new(),
+            clients: BTreeMap::new(),
+            memberships: BTreeSet::new(),
+            group_roles: BTreeSet::new(),
+            user_roles: BTreeSet::new(),
+            default_groups: Vec::new(),
+            sessions: BTreeMap::new(),
+            consents: BTreeSet::new(),
+            user_profile: default_user_profile(),
+        }
+    }
+
+    // ----- lookups -----
+
+    pub fn user(&self, id: &str) -> Result<&UserRec> {
+        self.users
+            .get(id)
+            .ok_or_else(|| KeycloakError::not_found(format!("user {id}")))
+    }
+
+    pub fn user_mut(&mut self, id: &str) -> Result<&mut UserRec> {
+        self.users
+            .get_mut(id)
+            .ok_or_else(|| KeycloakError::not_found(format!("user {id}")))
+    }
+
+    pub fn user_by_username(&self, username: &str) -> Option<&UserRec> {
+        let wanted = username.to_lowercase();
+        self.users.values().find(|u| u.username == wanted)
+    }
+
+    pub fn user_by_email(&self, email: &str) -> Option<&UserRec> {
+        let wanted = email.to_lowercase();
+        self.users
+            .values()
+            .find(|u| u.email.as_deref() == Some(wanted.as_str()))
+    }
+
+    pub fn group(&self, id: &str) -> Result<&GroupRec> {
+        self.groups
+            .get(id)
+            .ok_or_else(|| KeycloakError::not_found(format!("group {id}")))
+    }
+
+    pub fn group_by_name(&self, name: &str) -> Option<&GroupRec> {
+        self.groups.values().find(|g| g.name == name)
+    }
+
+    pub fn realm_role(&self, name: &str) -> Result<&RoleRec> {
+        self.roles
+            .values()
+            .find(|r| r.client.is_none() && r.name == name)
+            .ok_or_else(|| KeycloakError::not_found(format!("role {name}")))
+    }
+
+    pub fn client(&self, uuid: &str) -> Result<&ClientRec> {
+        self.clients
+            .get(uuid)
+            .ok_or_else(|| KeycloakError::not_found(format!("client {uuid}")))
+    }
+
+    pub fn client_by_client_id(&self, client_id: &str) -> Result<&ClientRec> {
+        self.clients
+            .values()
+            .find(|c| c.client_id == client_id)
+            .ok_or_else(|| KeycloakError::not_found(format!("client {client_id}")))
+    }
+
+    pub fn client_role(&self, client_uuid: &str, name: &str) -> Result<&RoleRec> {
+        self.roles
+            .values()
+            .find(|r| r.client.as_deref() == Some(client_uuid) && r.name == name)
+            .ok_or_else(|| KeycloakError::not_found(format!("client role {name}")))
+    }
+
+    /// Sorted realm roles (by name).
+    pub fn realm_roles_sorted(&self) -> Vec<&RoleRec> {
+        let mut roles: Vec<&RoleRec> = self.roles.values().filter(|r| r.client.is_none()).collect();
+        roles.sort_by(|a, b| a.name.cmp(&b.name));
+        roles
+    }
+
+    pub fn client_roles_sorted(&self, client_uuid: &str) -> Vec<&RoleRec> {
+        let mut roles: Vec<&RoleRec> = self
+            .roles
+            .values()
+            .filter(|r| r.client.as_deref() == Some(client_uuid))
+            .collect();
+        roles.sort_by(|a, b| a.name.cmp(&b.name));
+        roles
+    }
+
+    /// Groups sorted by name (then id, for a total order).
+    pub fn groups_sorted(&self) -> Vec<&GroupRec> {
+        let mut groups: Vec<&GroupRec> = self.groups.values().collect();
+        groups.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        groups
+    }
+
+    /// Users sorted by username.
+    pub fn users_sorted(&self) -> Vec<&UserRec> {
+        let mut users: Vec<&UserRec> = self.users.values().collect();
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        users
+    }
+
+    /// Whether unmanaged attributes are kept (the user profile's `unmanagedAttributePolicy`).
+    pub fn keeps_unmanaged_attributes(&self) -> bool {
+        self.user_profile
+            .get("unmanagedAttributePolicy")
+            .and_then(Value::as_str)
+            .is_some_and(|p| !p.is_empty())
+    }
+
+    /// The attribute names the user profile declares, other than the four built-ins.
+    fn managed_attribute_names(&self) -> BTreeSet<String> {
+        self.user_profile
+            .get("attributes")
+            .and_then(Value::as_array)
+            .map(|attrs| {
+                attrs
+                    .iter()
+                    .filter_map(|a| a.get("name").and_then(Value::as_str))
+                    .filter(|n| !matches!(*n, "username" | "email" | "firstName" | "lastName"))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn filter_attributes(&self, attrs: Attributes) -> Attributes {
+        if self.keeps_unmanaged_attributes() {
+            return attrs;
+        }
+        let managed = self.managed_attribute_names();
+        attrs
+            .into_iter()
+            .filter(|(k, _)| managed.contains(k))
+            .collect()
+    }
+
+    // ----- users -----
+
+    fn check_email(&self, email: &str, except: Option<&str>) -> Result<()> {
+        if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
+            return Err(KeycloakError::invalid("email", "error-invalid-email"));
+        }
+        if let Some(other) = self.user_by_email(email)
+            && Some(other.id.as_str()) != except
+        {
+            return Err(KeycloakError::conflict("User exists with same email"));
+        }
+        Ok(())
+    }
+
+    pub fn create_user(&mut self, id: String, now_ms: i64, w: UserWrite) -> Result<String> {
+        let username = w
+            .username
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_lowercase();
+        if username.is_empty() {
+            return Err(KeycloakError::invalid("username", "User name is missing"));
+        }
+        let chars = username.chars().count();
+        if !(3..=255).contains(&chars) {
+            return Err(KeycloakError::invalid("username", "error-invalid-length"));
+        }
+        if self.user_by_username(&username).is_some() {
+            return Err(KeycloakError::conflict("User exists with same username"));
+        }
+        let email = w
+            .email
+            .as_deref()
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| !e.is_empty());
+        if let Some(e) = &email {
+            self.check_email(e, None)?;
+        }
+        let mut group_ids = Vec::new();
+        for path in &w.groups {
+            let name = path.trim_start_matches('/');
+            let g = self.group_by_name(name).ok_or_else(|| {
+                KeycloakError::invalid("groups", format!("Group {path} not found"))
+            })?;
+            group_ids.push(g.id.clone());
+        }
+        let attributes = self.filter_attributes(w.attributes.unwrap_or_default());
+        let mut required_actions = w.required_actions.unwrap_or_default();
+        let mut password = None;
+        if let Some((p, temporary)) = w.password {
+            if temporary && !required_actions.iter().any(|a| a == "UPDATE_PASSWORD") {
+                required_actions.push("UPDATE_PASSWORD".to_owned());
+            }
+            password = Some(p);
+        }
+        let user = UserRec {
+            id: id.clone(),
+            username,
+            email,
+            email_verified: w.email_verified.unwrap_or(false),
+            first_name: w.first_name.filter(|s| !s.is_empty()),
+            last_name: w.last_name.filter(|s| !s.is_empty()),
+            enabled: w.enabled.unwrap_or(false),
+            created: now_ms,
+            attributes,
+            password,
+            required_actions,
+            service_account_client: None,
+        };
+        self.users.insert(id.clone(), user);
+        // New users join the default groups (and any groups given by path).
+        for g in self.default_groups.clone().into_iter().chain(group_ids) {
+            self.memberships.insert((id.clone(), g));
+        }
+        Ok(id)
+    }
+
+    pub fn update_user(&mut self, id: &str, w: UserWrite) -> Result<()> {
+        let current = self.user(id)?.clone();
+        if let Some(u) = &w.username {
+            let u = u.trim().to_lowercase();
+            if !u.is_empty() && u != current.username {
+                return Err(KeycloakError::invalid(
+                    "username",
+                    "error-user-attribute-read-only",
+                ));
+            }
+        }
+        let email = match &w.email {
+            Some(e) => {
+                let e = e.trim().to_lowercase();
+                if e.is_empty() {
+                    Some(None)
+                } else {
+                    self.check_email(&e, Some(id))?;
+                    Some(Some(e))
+                }
+            }
+            None => None,
+        };
+        let attributes = w.attributes.map(|a| self.filter_attributes(a));
+        let user = self.user_mut(id)?;
+        if let Some(e) = email {
+            if e != user.email {
+                user.email_verified = false;
+            }
+            user.email = e;
+        }
+        if let Some(v) = w.email_verified {
+            user.email_verified = v;
+        }
+        if let Some(f) = w.first_name {
+            user.first_name = Some(f).filter(|s| !s.is_empty());
+        }
+        if let Some(l) = w.last_name {
+            user.last_name = Some(l).filter(|s| !s.is_empty());
+        }
+        if let Some(en) = w.enabled {
+            user.enabled = en;
+        }
+        if let Some(a) = attributes {
+            user.attributes = a;
+        }
+        if let Some(ra) = w.required_actions {
+            user.required_actions = ra;
+        }
+        Ok(())
+    }
+
+    pub fn delete_user(&mut self, id: &str) -> Result<()> {
+        let user = self.user(id)?;
+        if let Some(client) = &user.service_account_client {
+            return Err(KeycloakError::invalid(
+                "user",
+                format!("service account of client {client} cannot be deleted"),
+            ));
+        }
+        self.users.remove(id);
+        self.memberships.retain(|(u, _)| u != id);
+        self.user_roles.retain(|(u, _)| u != id);
+        self.sessions.retain(|_, s| s.user_id != id);
+        self.consents.retain(|(u, _)| u != id);
+        Ok(())
+    }
+
+    pub fn set_password(&mut self, id: &str, password: &str, temporary: bool) -> Result<()> {
+        if password.is_empty() {
+            return Err(KeycloakError::invalid("password", "Empty password"));
+        }
+        let user = self.user_mut(id)?;
+        user.password = Some(password.to_owned());
+        user.required_actions.retain(|a| a != "UPDATE_PASSWORD");
+        if temporary {
+            user.required_actions.push("UPDATE_PASSWORD".to_owned());
+        }
+        Ok(())
+    }
+
+    /// Users matching every whitespace-separated token of `search` (Keycloak's `search`
+    /// parameter), service accounts excluded, ordered by username.
+    pub fn search_users_keycloak(&self, search: Option<&str>) -> Vec<&UserRec> {
+        let patterns: Vec<Pattern> = search
+            .map(|s| s.split_whitespace().map(Pattern::keycloak).collect())
+            .unwrap_or_default();
+        self.filter_users(&patterns)
+    }
+
+    /// Users whose username, e-mail, first or last name contains `search`
+    /// (case-insensitive), service accounts excluded, ordered by username.
+    pub fn search_users_contains(&self, search: Option<&str>) -> Vec<&UserRec> {
+        let patterns: Vec<Pattern> = search
+            .filter(|s| !s.is_empty())
+            .map(|s| vec![Pattern::contains(s)])
+            .unwrap_or_default();
+        self.filter_users(&patterns)
+    }
+
+    fn filter_users(&self, patterns: &[Pattern]) -> Vec<&UserRec> {
+        self.users_sorted()
+            .into_iter()
+            .filter(|u| u.service_account_client.is_none())
+            .filter(|u| {
+                patterns.iter().all(|p| {
+                    p.matches(&u.username)
+                        || u.email.as_deref().is_some_and(|e| p.matches(e))
+                        || u.first_name.as_deref().is_some_and(|f| p.matches(f))
+                        || u.last_name.as_deref().is_some_and(|l| p.matches(l))
+                })
+            })
+            .collect()
+    }
+
+    // ----- groups -----
+
+    pub fn create_group(
+        &mut self,
+        id: String,
+        name: &str,
+        attributes: Attributes,
+    ) -> Result<String> {
+        if name.trim().is_empty() {
+            return Err(KeycloakError::invalid("name", "Group name is missing"));
+        }
+        if self.group_by_name(name).is_some() {
+            return Err(KeycloakError::conflict(format!(
+                "Top level group named '{name}' already exists."
+            )));
+        }
+        self.groups.insert(
+            id.clone(),
+            GroupRec {
+                id: id.clone(),
+                name: name.to_owned(),
+                attributes,
+            },
+        );
+        Ok(id)
+    }
+
+    pub fn update_group(
+        &mut self,
+        id: &str,
+        name: Option<&str>,
+        attributes: Option<Attributes>,
+    ) -> Result<()> {
+        self.group(id)?;
+        if let Some(n) = name {
+            if n.trim().is_empty() {
+                return Err(KeycloakError::invalid("name", "Group name is missing"));
+            }
+            if let Some(other) = self.group_by_name(n)
+                && other.id != id
+            {
+                return Err(KeycloakError::conflict(format!(
+                    "Sibling group named '{n}' already exists."
+                )));
+            }
+        }
+        let group = self
+            .groups
+            .get_mut(id)
+            .ok_or_else(|| KeycloakError::not_found(format!("group {id}")))?;
+        if let Some(n) = name {
+            group.name = n.to_owned();
+        }
+        if let Some(a) = attributes {
+            group.attributes = a;
+        }
+        Ok(())
+    }
+
+    pub fn delete_group(&mut self, id: &str) -> Result<()> {
+        self.group(id)?;
+        self.groups.remove(id);
+        self.memberships.retain(|(_, g)| g != id);
+        self.group_roles.retain(|(g, _)| g != id);
+        self.default_groups.retain(|g| g != id);
+        Ok(())
+    }
+
+    pub fn add_member(&mut self, group_id: &str, user_id: &str) -> Result<()> {
+        self.user(user_id)?;
+        self.group(group_id)?;
+        self.memberships
+            .insert((user_id.to_owned(), group_id.to_owned()));
+        Ok(())
+    }
+
+    pub fn remove_member(&mut self, group_id: &str, user_id: &str) -> Result<()> {
+        self.user(user_id)?;
+        self.group(group_id)?;
+        self.memberships
+            .remove(&(user_id.to_owned(), group_id.to_owned()));
+        Ok(())
+    }
+
+    pub fn members(&self, group_id: &str) -> Result<Vec<&UserRec>> {
+        self.group(group_id)?;
+        Ok(self
+            .users_sorted()
+            .into_iter()
+            .filter(|u| {
+                self.memberships
+                    .contains(&(u.id.clone(), group_id.to_owned()))
+            })
+            .collect())
+    }
+
+    pub fn user_groups(&self, user_id: &str) -> Result<Vec<&GroupRec>> {
+        self.user(user_id)?;
+        Ok(self
+            .groups_sorted()
+            .into_iter()
+            .filter(|g| {
+                self.memberships
+                    .contains(&(user_id.to_owned(), g.id.clone()))
+            })
+            .collect())
+    }
+
+    // ----- roles -----
+
+    pub fn create_role(
+        &mut self,
+        id: String,
+        name: &str,
+        description: Option<&str>,
+        client: Option<&str>,
+    ) -> Result<()> {
+        if name.trim().is_empty() {
+            return Err(KeycloakError::invalid("name", "Role name is missing"));
+        }
+        let exists = self
+            .roles
+            .values()
+            .any(|r| r.name == name && r.client.as_deref() == client);
+        if exists {
+            return Err(KeycloakError::conflict(format!(
+                "Role with name {name} already exists"
+            )));
+        }
+        self.roles.insert(
+            id.clone(),
+            RoleRec {
+                id,
+                name: name.to_owned(),
+                description: description.map(str::to_owned),
+                client: client.map(str::to_owned),
+                attributes: BTreeMap::new(),
+            },
+        );
+        Ok(())
+    }
+
+    pub fn delete_role_by_id(&mut self, role_id: &str) {
+        self.roles.remove(role_id);
+        self.group_roles.retain(|(_, r)| r != role_id);
+        self.user_roles.retain(|(_, r)| r != role_id);
+    }
+
+    /// Resolves realm role names; any unknown name is `NotFound`.
+    pub fn resolve_realm_roles(&self, names: &[String]) -> Result<Vec<String>> {
+        names
+            .iter()
+            .map(|n| self.realm_role(n).map(|r| r.id.clone()))
+            .collect()
+    }
+
+    pub fn group_realm_roles(&self, group_id: &str) -> Result<Vec<&RoleRec>> {
+        self.group(group_id)?;
+        Ok(self
+            .realm_roles_sorted()
+            .into_iter()
+            .filter(|r| {
+                self.group_roles
+                    .contains(&(group_id.to_owned(), r.id.clone()))
+            })
+            .collect())
+    }
+
+    /// Role ids the user holds: direct mappings plus mappings of the groups they are in.
+    pub fn effective_role_ids(&self, user_id: &str) -> BTreeSet<String> {
+        let mut ids: BTreeSet<String> = self
+            .user_roles
+            .iter()
+            .filter(|(u, _)| u == user_id)
+            .map(|(_, r)| r.clone())
+            .collect();
+        for (u, g) in &self.memberships {
+            if u == user_id {
+                ids.extend(
+                    self.group_roles
+                        .iter()
+                        .filter(|(gg, _)| gg == g)
+                        .map(|(_, r)| r.clone()),
+                );
+            }
+        }
+        ids
+    }
+
+    /// Effective realm role names of a user, sorted.
+    pub fn effective_realm_roles(&self, user_id: &str) -> Vec<String> {
+        let ids = self.effective_role_ids(user_id);
+        let mut names: Vec<String> = self
+            .roles
+            .values()
+            .filter(|r| r.client.is_none() && ids.contains(&r.id))
+            .map(|r| r.name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Effective client roles of a user: clientId → sorted role names.
+    pub fn effective_client_roles(&self, user_id: &str) -> BTreeMap<String, Vec<String>> {
+        let ids = self.effective_role_ids(user_id);
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in self.roles.values() {
+            if let Some(c) = &r.client
+                && ids.contains(&r.id)
+                && let Ok(client) = self.client(c)
+            {
+                out.entry(client.client_id.clone())
+                    .or_default()
+                    .push(r.name.clone());
+            }
+        }
+        for v in out.values_mut() {
+            v.sort();
+        }
+        out
+    }
+
+    /// Whether the user is an administrator of this realm: `realm-admin` of `realm-management`
+    /// (effective), or in `master` the realm role `admin`.
+    pub fn is_admin(&self, user_id: &str) -> bool {
+        if self.name == "master" {
+            return self
+                .effective_realm_roles(user_id)
+                .iter()
+                .any(|r| r == "admin");
+        }
+        self.effective_client_roles(user_id)
+            .get(REALM_MANAGEMENT_CLIENT)
+            .is_some_and(|roles| roles.iter().any(|r| r == REALM_ADMIN_ROLE))
+    }
+
+    // ----- default groups -----
+
+    pub fn add_default_group(&mut self, group_id: &str) -> Result<()> {
+        self.group(group_id)?;
+        if !self.default_groups.iter().any(|g| g == group_id) {
+            self.default_groups.push(group_id.to_owned());
+        }
+        Ok(())
+    }
+
+    pub fn remove_default_group(&mut self, group_id: &str) -> Result<()> {
+        self.group(group_id)?;
+        self.default_groups.retain(|g| g != group_id);
+        Ok(())
+    }
+
+    // ----- sessions -----
+
+    pub fn offline_sessions(
+        &self,
+        user_id: &str,
+        client_uuid: &str,
+    ) -> Result<Vec<OfflineSession>> {
+        let user = self.user(user_id)?;
+        let client = self.client(client_uuid)?;
+        let mut sessions: Vec<OfflineSession> = self
+            .sessions
+            .values()
+            .filter(|s| s.offline && s.user_id == user_id && s.client_uuid == client_uuid)
+            .map(|s| OfflineSession {
+                id: s.id.clone(),
+                user_id: user.id.clone(),
+                username: user.username.clone(),
+                start: s.started,
+                last_access: s.last_access,
+                clients: BTreeMap::from([(client.id.clone(), client.client_id.clone())]),
+            })
+            .collect();
+        sessions.sort_by(|a, b| a.start.cmp(&b.start).then(a.id.cmp(&b.id)));
+        Ok(sessions)
+    }
+
+    /// Revokes consent and offline sessions of a user with a client; returns whether anything
+    /// was revoked. Online sessions with the client are logged out too (as Keycloak does when a
+    /// consent is revoked).
+    pub fn revoke_consent(&mut self, user_id: &str, client_uuid: &str) -> Result<bool> {
+        self.user(user_id)?;
+        self.client(client_uuid)?;
+        let consent = self
+            .consents
+            .remove(&(user_id.to_owned(), client_uuid.to_owned()));
+        let mut offline = false;
+        self.sessions.retain(|_, s| {
+            let hit = s.user_id == user_id && s.client_uuid == client_uuid;
+            offline |= hit && s.offline;
+            !hit
+        });
+        Ok(consent || offline)
+    }
+}

@@ -1,0 +1,490 @@
+//! The transport under [`HttpKeycloak`](super::HttpKeycloak): one reqwest client with rustls
+//! (ring provider), a cached admin token refreshed by a single in-flight grant, a concurrency cap,
+//! retries for idempotent requests and the mapping of HTTP statuses onto [`KeycloakError`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use tokio::sync::{Mutex, Semaphore};
+use tokio::time::Instant;
+use url::Url;
+
+use super::{Credentials, HttpKeycloakConfig};
+use crate::error::{KeycloakError, Result};
+
+/// How much of a response body an [`KeycloakError::Unexpected`] keeps.
+const MAX_ERROR_BODY: usize = 1024;
+/// First retry delay; doubled on every further retry.
+const BACKOFF_BASE: Duration = Duration::from_millis(100);
+/// Refresh a token when less than this is left (or less than a fifth of its lifetime).
+const REFRESH_MARGIN: Duration = Duration::from_secs(30);
+
+/// What a call is about, for error messages.
+pub(crate) struct Ctx<'a> {
+    /// The object a 404 or 409 is about, for example `user 1f0…`.
+    pub what: &'a str,
+    /// The input field a 400 blames.
+    pub field: &'a str,
+}
+
+/// A successful (2xx) response, fully read.
+pub(crate) struct Reply {
+    /// The `Location` header, if any (set on 201 Created).
+    pub location: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| KeycloakError::Unexpected {
+            status: 200,
+            body: format!(
+                "cannot decode response ({e}): {}",
+                truncate(&String::from_utf8_lossy(&self.body))
+            ),
+        })
+    }
+
+    /// The id at the end of the `Location` header of a 201 Created.
+    pub fn created_id(&self) -> Result<String> {
+        self.location
+            .as_deref()
+            .and_then(|loc| loc.trim_end_matches('/').rsplit('/').next())
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| KeycloakError::Unexpected {
+                status: 201,
+                body: "created, but the response has no Location header with the new id".into(),
+            })
+    }
+}
+
+struct CachedToken {
+    access_token: String,
+    refresh_at: Instant,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+/// Keycloak's error bodies: `{"error": …}`, `{"errorMessage": …}`, OAuth's
+/// `{"error", "error_description"}`, and user-profile validation's `{"field", "errorMessage"}`.
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default, rename = "errorMessage")]
+    error_message: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+    #[serde(default)]
+    field: Option<String>,
+}
+
+impl ErrorBody {
+    fn parse(body: &[u8]) -> ErrorBody {
+        serde_json::from_slice(body).unwrap_or_default()
+    }
+
+    /// The most specific message in the body, or the body itself.
+    fn message(&self, body: &[u8]) -> String {
+        self.error_description
+            .clone()
+            .or_else(|| self.error_message.clone())
+            .or_else(|| self.error.clone())
+            .unwrap_or_else(|| truncate(&String::from_utf8_lossy(body)))
+    }
+}
+
+/// Cuts `s` to about [`MAX_ERROR_BODY`] bytes on a character boundary.
+pub(crate) fn truncate(s: &str) -> String {
+    if s.len() <= MAX_ERROR_BODY {
+        return s.to_owned();
+    }
+    let mut end = MAX_ERROR_BODY;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// A reqwest error with its source chain (reqwest's own `Display` omits the cause).
+fn describe(err: &reqwest::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+/// The authenticated admin transport.
+pub(crate) struct Session {
+    http: reqwest::Client,
+    base_url: Url,
+    credentials: Credentials,
+    retries: u32,
+    permits: Semaphore,
+    token: Mutex<Option<CachedToken>>,
+    grants: AtomicU64,
+}
+
+impl Session {
+    /// Builds the session (the reqwest client comes from [`crate::transport`]).
+    pub fn new(config: &HttpKeycloakConfig) -> Result<Session> {
+        let http = crate::transport::build_http_client(config.request_timeout)?;
+        Ok(Session {
+            http,
+            base_url: config.base_url.clone(),
+            credentials: config.credentials.clone(),
+            retries: config.retries,
+            permits: Semaphore::new(config.max_concurrency),
+            token: Mutex::new(None),
+            grants: AtomicU64::new(0),
+        })
+    }
+
+    /// The URL `<base>/<segments…>`, each segment percent-encoded.
+    pub fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// How many token grants succeeded so far.
+    pub fn grants(&self) -> u64 {
+        self.grants.load(Ordering::Relaxed)
+    }
+
+    /// Marks the cached token as due, so the next call fetches a new one.
+    pub async fn expire_token(&self) {
+        if let Some(cached) = self.token.lock().await.as_mut() {
+            cached.refresh_at = Instant::now();
+        }
+    }
+
+    /// A valid access token: the cached one, or a new one from a single in-flight grant (callers
+    /// that arrive meanwhile wait on the lock and reuse its result).
+    async fn access_token(&self) -> Result<String> {
+        let mut cached = self.token.lock().await;
+        if let Some(token) = cached.as_ref()
+            && Instant::now() < token.refresh_at
+        {
+            return Ok(token.access_token.clone());
+        }
+        match self.grant().await {
+            Ok(token) => {
+                let access_token = token.access_token.clone();
+                *cached = Some(token);
+                Ok(access_token)
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "keycloak token grant failed; the next call retries");
+                *cached = None;
+                Err(err)
+            }
+        }
+    }
+
+    /// Drops the cached token if it is still `stale` (a 401 said it is no longer accepted).
+    async fn invalidate(&self, stale: &str) {
+        let mut cached = self.token.lock().await;
+        if cached.as_ref().is_some_and(|t| t.access_token == stale) {
+            *cached = None;
+        }
+    }
+
+    /// One token grant (client credentials or password) against the token realm.
+    async fn grant(&self) -> Result<CachedToken> {
+        let (token_realm, client_id, form): (&str, &str, Vec<(&str, &str)>) =
+            match &self.credentials {
+                Credentials::ClientCredentials {
+                    token_realm,
+                    client_id,
+                    client_secret,
+                } => (
+                    token_realm,
+                    client_id,
+                    vec![
+                        ("grant_type", "client_credentials"),
+                        ("client_id", client_id),
+                        ("client_secret", client_secret),
+                    ],
+                ),
+                Credentials::Password {
+                    token_realm,
+                    client_id,
+                    username,
+                    password,
+                } => (
+                    token_realm,
+                    client_id,
+                    vec![
+                        ("grant_type", "password"),
+                        ("client_id", client_id),
+                        ("username", username),
+                        ("password", password),
+                    ],
+                ),
+            };
+        let url = self.url(&["realms", token_realm, "protocol", "openid-connect", "token"]);
+        let mut attempt = 0;
+        loop {
+            tracing::debug!(realm = token_realm, client_id, "keycloak token grant");
+            let started = Instant::now();
+            let sent = async {
+                let response = self.http.post(url.clone()).form(&form).send().await?;
+                let status = response.status();
+                let body = response.bytes().await?;
+                Ok::<_, reqwest::Error>((status, body.to_vec()))
+            }
+            .await;
+            let retryable = match &sent {
+                Ok((status, _)) => is_retryable_status(*status),
+                Err(e) => e.is_connect() || e.is_timeout(),
+            };
+            if retryable && attempt < self.retries {
+                attempt += 1;
+                self.backoff(attempt, "token grant").await;
+                continue;
+            }
+            let (status, body) = sent.map_err(|e| KeycloakError::Transport {
+                message: format!("token grant at {url}: {}", describe(&e)),
+            })?;
+            if !status.is_success() {
+                let parsed = ErrorBody::parse(&body);
+                let reason = format!(
+                    "token grant for client {client_id} in realm {token_realm} failed ({status}): {}",
+                    parsed.message(&body)
+                );
+                return Err(match status {
+                    StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                        KeycloakError::Unauthorized { reason }
+                    }
+                    StatusCode::NOT_FOUND => KeycloakError::Unauthorized {
+                        reason: format!("{reason} (does the realm exist?)"),
+                    },
+                    _ => KeycloakError::Unexpected {
+                        status: status.as_u16(),
+                        body: truncate(&String::from_utf8_lossy(&body)),
+                    },
+                });
+            }
+            let token: TokenResponse =
+                serde_json::from_slice(&body).map_err(|e| KeycloakError::Unexpected {
+                    status: status.as_u16(),
+                    body: format!("token response without access_token: {e}"),
+                })?;
+            let lifetime = Duration::from_secs(token.expires_in.unwrap_or(60));
+            let margin = REFRESH_MARGIN.min(lifetime / 5);
+            self.grants.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(lifetime_s = lifetime.as_secs(), "keycloak token granted");
+            return Ok(CachedToken {
+                access_token: token.access_token,
+                refresh_at: started + lifetime.saturating_sub(margin),
+            });
+        }
+    }
+
+    async fn backoff(&self, attempt: u32, what: &str) {
+        let base = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(10));
+        let jitter = rand::rng().random_range(0..=base.as_millis() as u64 / 2);
+        let delay = base + Duration::from_millis(jitter);
+        tracing::warn!(
+            attempt,
+            delay_ms = delay.as_millis() as u64,
+            "retrying keycloak {what}"
+        );
+        tokio::time::sleep(delay).await;
+    }
+
+    /// Sends an admin request and returns the 2xx reply, or the mapped error.
+    ///
+    /// GET, PUT and DELETE are retried on connect errors, timeouts and 502/503/504; POST never.
+    /// A 401 drops the cached token and repeats the call once with a fresh one.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+        ctx: &Ctx<'_>,
+    ) -> Result<Reply> {
+        let idempotent = matches!(method, Method::GET | Method::PUT | Method::DELETE);
+        let mut attempt = 0;
+        let mut reauthenticated = false;
+        loop {
+            let token = self.access_token().await?;
+            let sent = {
+                let _permit =
+                    self.permits
+                        .acquire()
+                        .await
+                        .map_err(|_| KeycloakError::Transport {
+                            message: "client is shutting down".into(),
+                        })?;
+                tracing::debug!(%method, path = url.path(), "keycloak admin request");
+                async {
+                    let mut request = self
+                        .http
+                        .request(method.clone(), url.clone())
+                        .bearer_auth(&token);
+                    if let Some(body) = body {
+                        request = request.json(body);
+                    }
+                    let response = request.send().await?;
+                    let status = response.status();
+                    let location = response
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let body = response.bytes().await?;
+                    Ok::<_, reqwest::Error>((status, location, body.to_vec()))
+                }
+                .await
+            };
+            match sent {
+                Ok((StatusCode::UNAUTHORIZED, ..)) if !reauthenticated => {
+                    tracing::debug!(path = url.path(), "401 from keycloak; fetching a new token");
+                    self.invalidate(&token).await;
+                    reauthenticated = true;
+                }
+                Ok((status, _, _))
+                    if idempotent && is_retryable_status(status) && attempt < self.retries =>
+                {
+                    attempt += 1;
+                    self.backoff(attempt, &format!("{method} {} after {status}", url.path()))
+                        .await;
+                }
+                Ok((status, location, body)) => {
+                    return if status.is_success() {
+                        Ok(Reply { location, body })
+                    } else {
+                        Err(map_status(status, &body, ctx))
+                    };
+                }
+                Err(e)
+                    if idempotent
+                        && (e.is_connect() || e.is_timeout())
+                        && attempt < self.retries =>
+                {
+                    attempt += 1;
+                    self.backoff(
+                        attempt,
+                        &format!("{method} {} after {}", url.path(), describe(&e)),
+                    )
+                    .await;
+                }
+                Err(e) => {
+                    return Err(KeycloakError::Transport {
+                        message: format!("{method} {}: {}", url.path(), describe(&e)),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+    )
+}
+
+/// Maps a non-2xx admin response onto the crate's error.
+pub(crate) fn map_status(status: StatusCode, body: &[u8], ctx: &Ctx<'_>) -> KeycloakError {
+    let parsed = ErrorBody::parse(body);
+    let message = parsed.message(body);
+    match status {
+        StatusCode::NOT_FOUND => KeycloakError::not_found(ctx.what),
+        StatusCode::CONFLICT => KeycloakError::conflict(format!("{}: {message}", ctx.what)),
+        StatusCode::UNAUTHORIZED => KeycloakError::Unauthorized { reason: message },
+        StatusCode::FORBIDDEN => KeycloakError::Forbidden {
+            reason: format!("{} ({message})", ctx.what),
+        },
+        StatusCode::BAD_REQUEST => {
+            KeycloakError::invalid(parsed.field.as_deref().unwrap_or(ctx.field), message)
+        }
+        _ => KeycloakError::Unexpected {
+            status: status.as_u16(),
+            body: truncate(&String::from_utf8_lossy(body)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Ctx<'static> {
+        Ctx {
+            what: "user 42",
+            field: "user",
+        }
+    }
+
+    #[test]
+    fn statuses_map_onto_errors() {
+        assert_eq!(
+            map_status(
+                StatusCode::NOT_FOUND,
+                br#"{"error":"User not found"}"#,
+                &ctx()
+            ),
+            KeycloakError::not_found("user 42")
+        );
+        assert_eq!(
+            map_status(
+                StatusCode::CONFLICT,
+                br#"{"errorMessage":"User exists with same username"}"#,
+                &ctx()
+            ),
+            KeycloakError::conflict("user 42: User exists with same username")
+        );
+        assert_eq!(
+            map_status(
+                StatusCode::BAD_REQUEST,
+                br#"{"field":"email","errorMessage":"invalidEmailMessage"}"#,
+                &ctx()
+            ),
+            KeycloakError::invalid("email", "invalidEmailMessage")
+        );
+        assert_eq!(
+            map_status(StatusCode::BAD_REQUEST, br#"{"error":"bad"}"#, &ctx()),
+            KeycloakError::invalid("user", "bad")
+        );
+        assert!(matches!(
+            map_status(StatusCode::FORBIDDEN, b"", &ctx()),
+            KeycloakError::Forbidden { .. }
+        ));
+        let long = "x".repeat(5000);
+        match map_status(StatusCode::INTERNAL_SERVER_ERROR, long.as_bytes(), &ctx()) {
+            KeycloakError::Unexpected { status, body } => {
+                assert_eq!(status, 500);
+                assert!(body.len() < 1100);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        let s = "é".repeat(2000);
+        let t = truncate(&s);
+        assert!(t.len() <= MAX_ERROR_BODY + 3);
+    }
+}

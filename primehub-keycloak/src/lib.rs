@@ -1,0 +1,87 @@
+//! Keycloak for PrimeHub: everything PrimeHub keeps about people.
+//!
+//! PrimeHub stores users, groups, group attributes (quotas, feature flags) and the realm roles
+//! that bind resources to groups in Keycloak. This crate gives integrators and tests one way to
+//! talk to it (DESIGN §5, the object_store pattern):
+//!
+//! | piece | what it is |
+//! |---|---|
+//! | [`KeycloakAdmin`] | the narrow, object-safe admin trait: users, groups, members, realm roles, group role mappings, the admin flag, default groups, offline sessions |
+//! | [`http::HttpKeycloak`] | the real implementation over Keycloak's admin REST API (reqwest + rustls), with token caching and single-flight refresh, timeouts, bounded concurrency, safe retries and paging |
+//! | [`bootstrap`] | creates PrimeHub's realm shape on a real Keycloak, idempotently |
+//! | `fake` (feature `fake`) | an in-memory Keycloak with an HTTP face: the admin REST endpoints [`http::HttpKeycloak`] uses plus the OIDC endpoints (discovery, token with password / client_credentials / refresh_token grants and offline tokens, JWKS), issuing RS256 tokens |
+//! | [`token::TokenVerifier`] | checks access tokens (RS256 signature against the JWKS, `exp`/`nbf`, issuer, audience/`azp`) and exchanges API tokens |
+//! | [`conformance`] | the behaviour every implementation must show; the fake, the HTTP client against the fake's face, and the HTTP client against a real Keycloak 26 all run it |
+//! | `MockKeycloakAdmin` (feature `mock`) | mockall mocks for interaction assertions |
+//!
+//! All errors are [`KeycloakError`]: `NotFound`, `Conflict`, `Unauthorized`, `Forbidden`,
+//! `Invalid` (field and rule), `Transport`, `Unexpected` (status and body), `InvalidToken`.
+//!
+//! # Example: a PrimeHub realm on the fake, a group with quotas, an image role, a token
+//!
+//! ```
+//! # #[cfg(feature = "fake")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak};
+//! use primehub_keycloak::token::{TokenVerifier, TokenVerifierConfig};
+//! use primehub_keycloak::{KeycloakAdmin, NewGroup};
+//! use primehub_model::attributes::GroupAttributes;
+//! use primehub_model::quantity::Cpu;
+//! use primehub_model::quota::Quota;
+//! use primehub_model::roles::RoleNaming;
+//!
+//! // An in-memory Keycloak served on a loopback port, with PrimeHub's realm shape.
+//! let keycloak = FakeKeycloak::new()?;
+//! let server = keycloak.serve(tokio::net::TcpListener::bind("127.0.0.1:0").await?)?;
+//! let options = BootstrapOptions { admin_password: "change-me".into(), ..Default::default() };
+//! let shape = keycloak.bootstrap_primehub("primehub", &options)?;
+//! let realm = keycloak.realm("primehub")?;
+//! let kc: &dyn KeycloakAdmin = &realm;
+//!
+//! // A group whose members may each use one CPU.
+//! let mut attributes = GroupAttributes::default();
+//! attributes.set_user_quota(Quota { cpu: Some(Cpu::from_millis(1000)), ..Quota::UNLIMITED });
+//! let group = kc.create_group(&NewGroup { name: "team-a".into(), attributes: attributes.to_map() }).await?;
+//! kc.add_member(&group, &shape.admin_user_id).await?;
+//!
+//! // Grant the image `base-notebook` to the group.
+//! let role = RoleNaming::default().image("base-notebook");
+//! kc.create_role(&role, None).await?;
+//! kc.add_group_roles(&group, &[role.clone()]).await?;
+//!
+//! // Log in as phadmin and verify the token as PrimeHub's API would.
+//! let tokens = realm.token_password("jupyterhub", Some(&shape.jupyterhub_client_secret),
+//!                                   "phadmin", "change-me", None)?;
+//! let issuer = format!("{}/realms/primehub", server.url().trim_end_matches('/'));
+//! let verifier = TokenVerifier::new(TokenVerifierConfig::new(issuer, ["jupyterhub"]))?;
+//! let who = verifier.verify(&tokens.access_token).await?;
+//! assert_eq!(who.username, "phadmin");
+//! assert!(who.is_admin);
+//! assert!(who.realm_roles.contains(&role));
+//! server.shutdown().await;
+//! # Ok(()) }
+//! # #[cfg(not(feature = "fake"))]
+//! # fn main() {}
+//! ```
+#![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used)]
+
+pub mod admin;
+pub mod bootstrap;
+pub mod conformance;
+pub mod error;
+#[cfg(feature = "fake")]
+pub mod fake;
+pub mod http;
+pub mod representation;
+pub mod token;
+mod transport;
+
+pub use admin::KeycloakAdmin;
+#[cfg(feature = "mock")]
+pub use admin::MockKeycloakAdmin;
+pub use error::{KeycloakError, Result, TokenRejection};
+pub use representation::{
+    Attributes, Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page, Role, User, UserUpdate,
+};

@@ -1,0 +1,529 @@
+//! The fake's admin REST API over real HTTP: auth, status codes, Location headers, shapes.
+#![cfg(feature = "fake")]
+#![allow(clippy::unwrap_used)]
+
+use std::sync::OnceLock;
+
+use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, FakeServer, FakeSigningKey};
+use primehub_keycloak::{KeycloakAdmin, NewUser};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn key() -> FakeSigningKey {
+    static KEY: OnceLock<FakeSigningKey> = OnceLock::new();
+    KEY.get_or_init(|| FakeSigningKey::generate().unwrap())
+        .clone()
+}
+
+struct Env {
+    kc: FakeKeycloak,
+    server: FakeServer,
+    http: reqwest::Client,
+    admin: String,
+}
+
+async fn env() -> Env {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kc = FakeKeycloak::builder()
+        .signing_key(key())
+        .admin_password("masterpw")
+        .build()
+        .unwrap();
+    let server = kc
+        .serve(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
+        .unwrap();
+    kc.bootstrap_primehub(
+        "primehub",
+        &BootstrapOptions {
+            admin_password: "adminpw".into(),
+            ..BootstrapOptions::default()
+        },
+    )
+    .unwrap();
+    let admin = kc
+        .realm("primehub")
+        .unwrap()
+        .issue_tokens("phadmin", "admin-cli", None)
+        .unwrap()
+        .access_token;
+    Env {
+        kc,
+        server,
+        http: reqwest::Client::new(),
+        admin,
+    }
+}
+
+impl Env {
+    fn url(&self, path: &str) -> String {
+        format!("{}/admin/realms/primehub{}", self.server.url(), path)
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.admin)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(&self.admin)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn admin_routes_need_an_admin_token() {
+    let env = env().await;
+    let resp = env.http.get(env.url("/users")).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = env
+        .http
+        .get(env.url("/users"))
+        .bearer_auth("not-a-jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    let realm = env.kc.realm("primehub").unwrap();
+    realm
+        .create_user(&NewUser {
+            username: "plain".into(),
+            enabled: true,
+            password: Some("pw".into()),
+            ..NewUser::default()
+        })
+        .await
+        .unwrap();
+    let plain = realm
+        .token_password("admin-cli", None, "plain", "pw", None)
+        .unwrap()
+        .access_token;
+    let resp = env
+        .http
+        .get(env.url("/users"))
+        .bearer_auth(&plain)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+
+    // The master super-admin may administer any realm; a realm admin only their own.
+    let master = env
+        .kc
+        .realm("master")
+        .unwrap()
+        .token_password("admin-cli", None, "admin", "masterpw", None)
+        .unwrap()
+        .access_token;
+    let resp = env
+        .http
+        .get(env.url("/groups"))
+        .bearer_auth(&master)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = env
+        .http
+        .post(format!("{}/admin/realms", env.server.url()))
+        .bearer_auth(&env.admin)
+        .json(&json!({"realm": "other", "enabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = env
+        .http
+        .post(format!("{}/admin/realms", env.server.url()))
+        .bearer_auth(&master)
+        .json(&json!({"realm": "other", "enabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(
+        resp.headers()["location"],
+        format!("{}/admin/realms/other", env.server.url()).as_str()
+    );
+    let resp = env
+        .http
+        .post(format!("{}/admin/realms", env.server.url()))
+        .bearer_auth(&master)
+        .json(&json!({"realm": "other", "enabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    let resp = env
+        .http
+        .get(format!("{}/admin/realms/other/users", env.server.url()))
+        .bearer_auth(&env.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+}
+
+#[tokio::test]
+async fn users_create_conflict_search_and_count() {
+    let env = env().await;
+    let resp = env
+        .send(
+            reqwest::Method::POST,
+            "/users",
+            json!({"username": "Bob", "email": "Bob@Example.com", "enabled": true,
+                   "attributes": {"volumeCapacity": ["20G"]},
+                   "credentials": [{"type": "password", "value": "bobpw", "temporary": false}]}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let id = location.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(location, env.url(&format!("/users/{id}")));
+
+    let resp = env
+        .send(reqwest::Method::POST, "/users", json!({"username": "bob"}))
+        .await;
+    assert_eq!(resp.status(), 409);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["errorMessage"], "User exists with same username");
+    let resp = env
+        .send(
+            reqwest::Method::POST,
+            "/users",
+            json!({"username": "bobby", "email": "bob@example.com"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 409);
+
+    let (status, user) = env.get(&format!("/users/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(user["username"], "bob");
+    assert_eq!(user["email"], "bob@example.com");
+    assert_eq!(user["attributes"]["volumeCapacity"][0], "20G");
+    let (status, _) = env.get("/users/nope").await;
+    assert_eq!(status, 404);
+
+    // `search` is prefix by default, `*x*` infix, `"x"` exact; service accounts excluded.
+    let (_, found) = env.get("/users?search=bo").await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    let (_, found) = env.get("/users?search=ob").await;
+    assert_eq!(found.as_array().unwrap().len(), 0);
+    let (_, found) = env.get("/users?search=*ob*").await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    let (_, found) = env.get("/users?search=*account*").await;
+    assert_eq!(found.as_array().unwrap().len(), 0);
+    let (_, found) = env.get("/users?username=BOB&exact=true").await;
+    assert_eq!(found[0]["id"], id.as_str());
+    let (_, found) = env
+        .get("/users?username=service-account-admin-ui&exact=true")
+        .await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    let (_, count) = env.get("/users/count").await;
+    assert_eq!(count, 2); // phadmin + bob
+    let (_, page) = env.get("/users?first=1&max=1").await;
+    assert_eq!(page[0]["username"], "phadmin");
+
+    // Password set on create works for a grant.
+    let realm = env.kc.realm("primehub").unwrap();
+    assert!(
+        realm
+            .token_password("admin-cli", None, "bob", "bobpw", None)
+            .is_ok()
+    );
+    let resp = env
+        .send(
+            reqwest::Method::PUT,
+            &format!("/users/{id}/reset-password"),
+            json!({"type": "password", "value": "newpw", "temporary": false}),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert!(
+        realm
+            .token_password("admin-cli", None, "bob", "newpw", None)
+            .is_ok()
+    );
+
+    let resp = env
+        .send(
+            reqwest::Method::PUT,
+            &format!("/users/{id}"),
+            json!({"firstName": "Robert", "enabled": false}),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let (_, user) = env.get(&format!("/users/{id}")).await;
+    assert_eq!(user["firstName"], "Robert");
+    assert_eq!(user["enabled"], false);
+    assert_eq!(user["attributes"]["volumeCapacity"][0], "20G");
+
+    let resp = env
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/users/{id}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let (status, _) = env.get(&format!("/users/{id}")).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn groups_roles_mappings_and_default_groups() {
+    let env = env().await;
+    let resp = env
+        .send(
+            reqwest::Method::POST,
+            "/groups",
+            json!({"name": "phusers", "attributes": {"quota-cpu": ["1"]}}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let gid = resp.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let resp = env
+        .send(reqwest::Method::POST, "/groups", json!({"name": "phusers"}))
+        .await;
+    assert_eq!(resp.status(), 409);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["errorMessage"],
+        "Top level group named 'phusers' already exists."
+    );
+
+    let (_, brief) = env.get("/groups?search=phu").await;
+    assert_eq!(brief[0]["name"], "phusers");
+    assert!(brief[0].get("attributes").is_none(), "brief by default");
+    let (_, full) = env
+        .get("/groups?search=phu&briefRepresentation=false")
+        .await;
+    assert_eq!(full[0]["attributes"]["quota-cpu"][0], "1");
+    let (_, count) = env.get("/groups/count").await;
+    assert_eq!(count, json!({"count": 2}));
+    let (_, g) = env.get(&format!("/groups/{gid}")).await;
+    assert_eq!(g["path"], "/phusers");
+
+    // Roles: create, conflict, mapping requires id + name.
+    let resp = env
+        .send(reqwest::Method::POST, "/roles", json!({"name": "img:base"}))
+        .await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(
+        resp.headers()["location"].to_str().unwrap(),
+        env.url("/roles/img%3Abase")
+    );
+    let resp = env
+        .send(reqwest::Method::POST, "/roles", json!({"name": "img:base"}))
+        .await;
+    assert_eq!(resp.status(), 409);
+    let (status, role) = env.get("/roles/img:base").await;
+    assert_eq!(status, 200);
+    let role_id = role["id"].as_str().unwrap().to_owned();
+    let (status, _) = env.get("/roles/img:none").await;
+    assert_eq!(status, 404);
+
+    let path = format!("/groups/{gid}/role-mappings/realm");
+    let resp = env
+        .send(reqwest::Method::POST, &path, json!([{"name": "img:base"}]))
+        .await;
+    assert_eq!(resp.status(), 404, "Keycloak wants the role id too");
+    let resp = env
+        .send(
+            reqwest::Method::POST,
+            &path,
+            json!([{"id": role_id, "name": "img:base"}]),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let (_, mapped) = env.get(&path).await;
+    assert_eq!(mapped[0]["name"], "img:base");
+    let resp = env
+        .send(
+            reqwest::Method::DELETE,
+            &path,
+            json!([{"id": role_id, "name": "img:base"}]),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let (_, mapped) = env.get(&path).await;
+    assert_eq!(mapped, json!([]));
+
+    // Membership and default groups.
+    let realm = env.kc.realm("primehub").unwrap();
+    let phadmin = realm
+        .find_user_by_username("phadmin")
+        .await
+        .unwrap()
+        .unwrap();
+    let resp = env
+        .send(
+            reqwest::Method::PUT,
+            &format!("/users/{}/groups/{gid}", phadmin.id),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let (_, members) = env.get(&format!("/groups/{gid}/members")).await;
+    assert_eq!(members[0]["username"], "phadmin");
+    let (_, groups) = env.get(&format!("/users/{}/groups", phadmin.id)).await;
+    let names: Vec<_> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["everyone", "phusers"]);
+    let (_, defaults) = env.get("/default-groups").await;
+    assert_eq!(defaults[0]["name"], "everyone");
+    let resp = env
+        .send(reqwest::Method::PUT, "/default-groups/nope", Value::Null)
+        .await;
+    assert_eq!(resp.status(), 404);
+
+    let resp = env
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/groups/{gid}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+}
+
+#[tokio::test]
+async fn clients_client_roles_offline_sessions_and_consents() {
+    let env = env().await;
+    let (_, clients) = env.get("/clients?clientId=realm-management").await;
+    let rm = clients[0]["id"].as_str().unwrap().to_owned();
+    let (status, role) = env.get(&format!("/clients/{rm}/roles/realm-admin")).await;
+    assert_eq!(status, 200);
+    let (_, ui) = env.get("/clients?clientId=admin-ui").await;
+    let ui_id = ui[0]["id"].as_str().unwrap().to_owned();
+    let (_, secret) = env.get(&format!("/clients/{ui_id}/client-secret")).await;
+    assert_eq!(secret["type"], "secret");
+
+    let resp = env
+        .send(
+            reqwest::Method::POST,
+            "/users",
+            json!({"username": "carol", "enabled": true,
+                   "credentials": [{"type": "password", "value": "pw"}]}),
+        )
+        .await;
+    let uid = resp.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mapping = format!("/users/{uid}/role-mappings/clients/{rm}");
+    let resp = env
+        .send(
+            reqwest::Method::POST,
+            &mapping,
+            json!([{"id": role["id"], "name": "realm-admin"}]),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let (_, composite) = env.get(&format!("{mapping}/composite")).await;
+    assert_eq!(composite[0]["name"], "realm-admin");
+    let realm = env.kc.realm("primehub").unwrap();
+    assert!(realm.is_admin(&uid).await.unwrap());
+    let resp = env
+        .send(
+            reqwest::Method::DELETE,
+            &mapping,
+            json!([{"id": role["id"], "name": "realm-admin"}]),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    assert!(!realm.is_admin(&uid).await.unwrap());
+
+    // Offline sessions by client UUID; consents revoked by clientId.
+    let secret = secret["value"].as_str().unwrap();
+    realm
+        .token_password(
+            "admin-ui",
+            Some(secret),
+            "carol",
+            "pw",
+            Some("offline_access"),
+        )
+        .unwrap();
+    let (status, sessions) = env
+        .get(&format!("/users/{uid}/offline-sessions/{ui_id}"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(sessions.as_array().unwrap().len(), 1);
+    assert_eq!(sessions[0]["username"], "carol");
+    assert_eq!(sessions[0]["clients"][&ui_id], "admin-ui");
+    let resp = env
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/users/{uid}/consents/admin-ui"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let resp = env
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/users/{uid}/consents/admin-ui"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(resp.status(), 404, "nothing left to revoke");
+    let (_, sessions) = env
+        .get(&format!("/users/{uid}/offline-sessions/{ui_id}"))
+        .await;
+    assert_eq!(sessions, json!([]));
+
+    // User profile keeps unmanagedAttributePolicy.
+    let (_, profile) = env.get("/users/profile").await;
+    assert_eq!(profile["unmanagedAttributePolicy"], "ENABLED");
+
+    // Creating a client with a service account.
+    let resp = env
+        .send(
+            reqwest::Method::POST,
+            "/clients",
+            json!({"clientId": "svc", "publicClient": false, "serviceAccountsEnabled": true}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let resp = env
+        .send(
+            reqwest::Method::POST,
+            "/clients",
+            json!({"clientId": "svc"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 409);
+    let (_, svc) = env.get("/clients?clientId=svc").await;
+    let svc_id = svc[0]["id"].as_str().unwrap();
+    let (status, sa) = env
+        .get(&format!("/clients/{svc_id}/service-account-user"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(sa["username"], "service-account-svc");
+}

@@ -1,0 +1,393 @@
+//! The fake's OIDC endpoints over real HTTP.
+#![cfg(feature = "fake")]
+#![allow(clippy::unwrap_used)]
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, FakeServer, FakeSigningKey};
+use primehub_keycloak::{KeycloakAdmin, NewUser};
+use serde_json::Value;
+
+fn key() -> FakeSigningKey {
+    static KEY: OnceLock<FakeSigningKey> = OnceLock::new();
+    KEY.get_or_init(|| FakeSigningKey::generate().unwrap())
+        .clone()
+}
+
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+struct Env {
+    kc: FakeKeycloak,
+    server: FakeServer,
+    ui_secret: String,
+    now: Arc<AtomicI64>,
+    http: reqwest::Client,
+}
+
+async fn env() -> Env {
+    let now = Arc::new(AtomicI64::new(1_700_000_000));
+    let clock = now.clone();
+    let kc = FakeKeycloak::builder()
+        .signing_key(key())
+        .clock(Arc::new(move || clock.load(Ordering::SeqCst)))
+        .build()
+        .unwrap();
+    let server = kc
+        .serve(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
+        .unwrap();
+    let shape = kc
+        .bootstrap_primehub(
+            "primehub",
+            &BootstrapOptions {
+                admin_password: "adminpw".into(),
+                ..BootstrapOptions::default()
+            },
+        )
+        .unwrap();
+    let realm = kc.realm("primehub").unwrap();
+    realm
+        .create_user(&NewUser {
+            username: "alice".into(),
+            email: Some("alice@example.com".into()),
+            first_name: Some("Alice".into()),
+            last_name: Some("Liddell".into()),
+            enabled: true,
+            password: Some("alicepw".into()),
+            ..NewUser::default()
+        })
+        .await
+        .unwrap();
+    Env {
+        kc,
+        server,
+        ui_secret: shape.admin_ui_client_secret,
+        now,
+        http: client(),
+    }
+}
+
+impl Env {
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.server.url(), path)
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(self.url("/realms/primehub/protocol/openid-connect/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    async fn password(&self, user: &str, pw: &str, scope: &str) -> (u16, Value) {
+        self.token(&[
+            ("grant_type", "password"),
+            ("client_id", "admin-ui"),
+            ("client_secret", &self.ui_secret),
+            ("username", user),
+            ("password", pw),
+            ("scope", scope),
+        ])
+        .await
+    }
+}
+
+#[tokio::test]
+async fn discovery_realm_info_and_jwks() {
+    let env = env().await;
+    let issuer = format!("{}/realms/primehub", env.server.url());
+    let disco: Value = env
+        .http
+        .get(env.url("/realms/primehub/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(disco["issuer"], issuer);
+    assert_eq!(
+        disco["token_endpoint"],
+        format!("{issuer}/protocol/openid-connect/token")
+    );
+    assert_eq!(
+        disco["jwks_uri"],
+        format!("{issuer}/protocol/openid-connect/certs")
+    );
+    let info: Value = env
+        .http
+        .get(env.url("/realms/primehub"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["realm"], "primehub");
+    assert_eq!(info["public_key"], key().public_key_base64());
+    assert_eq!(
+        info["token-service"],
+        format!("{issuer}/protocol/openid-connect")
+    );
+    let missing = env.http.get(env.url("/realms/nope")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let jwks: Value = env
+        .http
+        .get(env.url("/realms/primehub/protocol/openid-connect/certs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], key().kid());
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+    assert_eq!(jwks["keys"][0]["use"], "sig");
+}
+
+#[tokio::test]
+async fn password_grant_token_verifies_with_the_jwks() {
+    let env = env().await;
+    let (status, body) = env.password("alice", "alicepw", "openid").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 300);
+    let token = body["access_token"].as_str().unwrap();
+
+    let jwks: jsonwebtoken::jwk::JwkSet = env
+        .http
+        .get(env.url("/realms/primehub/protocol/openid-connect/certs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.alg, Algorithm::RS256);
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    let issuer = format!("{}/realms/primehub", env.server.url());
+    validation.set_issuer(&[&issuer]);
+    validation.set_audience(&["account"]);
+    // The fake's clock is in 2023; check expiry against it below instead.
+    validation.validate_exp = false;
+    let data =
+        jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
+            .unwrap();
+    let c = data.claims;
+    assert_eq!(c["typ"], "Bearer");
+    assert_eq!(c["azp"], "admin-ui");
+    assert_eq!(c["preferred_username"], "alice");
+    assert_eq!(c["email"], "alice@example.com");
+    assert_eq!(c["given_name"], "Alice");
+    assert_eq!(c["family_name"], "Liddell");
+    assert_eq!(c["name"], "Alice Liddell");
+    assert_eq!(c["iat"], 1_700_000_000);
+    assert_eq!(c["exp"], 1_700_000_300);
+    assert!(c["sid"].is_string());
+    assert!(
+        c["realm_access"]["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "offline_access")
+    );
+    let sub = c["sub"].as_str().unwrap();
+    let realm = env.kc.realm("primehub").unwrap();
+    assert_eq!(realm.get_user(sub).await.unwrap().username, "alice");
+
+    // userinfo with the same token.
+    let info: Value = env
+        .http
+        .get(env.url("/realms/primehub/protocol/openid-connect/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["sub"], sub);
+    assert_eq!(info["preferred_username"], "alice");
+
+    // Admin token: aud includes realm-management, resource_access has realm-admin.
+    let (_, admin) = env.password("phadmin", "adminpw", "").await;
+    let claims = realm
+        .verify_access_token(admin["access_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        claims["resource_access"]["realm-management"]["roles"][0],
+        "realm-admin"
+    );
+    assert!(
+        claims["aud"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "realm-management")
+    );
+}
+
+#[tokio::test]
+async fn bad_credentials_are_rejected_like_keycloak() {
+    let env = env().await;
+    let (status, body) = env.password("alice", "wrong", "").await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["error_description"], "Invalid user credentials");
+    let (status, _) = env.password("nobody", "x", "").await;
+    assert_eq!(status, 401);
+    let (status, body) = env
+        .token(&[
+            ("grant_type", "password"),
+            ("client_id", "admin-ui"),
+            ("client_secret", "bad"),
+            ("username", "alice"),
+            ("password", "alicepw"),
+        ])
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "unauthorized_client");
+    let (status, body) = env
+        .token(&[("grant_type", "magic"), ("client_id", "admin-cli")])
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "unsupported_grant_type");
+    // Public client admin-cli with direct access grants works without a secret.
+    let (status, _) = env
+        .token(&[
+            ("grant_type", "password"),
+            ("client_id", "admin-cli"),
+            ("username", "alice"),
+            ("password", "alicepw"),
+        ])
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn client_credentials_with_basic_auth() {
+    let env = env().await;
+    let resp = env
+        .http
+        .post(env.url("/realms/primehub/protocol/openid-connect/token"))
+        .basic_auth("admin-ui", Some(&env.ui_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body.get("refresh_token").is_none());
+    let realm = env.kc.realm("primehub").unwrap();
+    let c = realm
+        .verify_access_token(body["access_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(c["preferred_username"], "service-account-admin-ui");
+    assert_eq!(c["client_id"], "admin-ui");
+}
+
+#[tokio::test]
+async fn refresh_and_expiry_with_the_injected_clock() {
+    let env = env().await;
+    let (_, body) = env.password("alice", "alicepw", "").await;
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(body["refresh_expires_in"], 1800);
+    let realm = env.kc.realm("primehub").unwrap();
+    assert!(realm.verify_access_token(&access).is_ok());
+
+    env.now.fetch_add(301, Ordering::SeqCst);
+    assert!(realm.verify_access_token(&access).is_err(), "expired");
+    let resp = env
+        .http
+        .get(env.url("/realms/primehub/protocol/openid-connect/userinfo"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    let (status, body) = env
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "admin-ui"),
+            ("client_secret", &env.ui_secret),
+            ("refresh_token", &refresh),
+        ])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let fresh = body["access_token"].as_str().unwrap();
+    assert!(realm.verify_access_token(fresh).is_ok());
+
+    // The refresh token itself expires after the SSO idle time.
+    env.now.fetch_add(1801, Ordering::SeqCst);
+    let (status, body) = env
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "admin-ui"),
+            ("client_secret", &env.ui_secret),
+            ("refresh_token", &refresh),
+        ])
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn offline_token_session_is_listed_revoked_and_then_rejected() {
+    let env = env().await;
+    let (status, body) = env.password("alice", "alicepw", "offline_access").await;
+    assert_eq!(status, 200, "{body}");
+    let offline = body["refresh_token"].as_str().unwrap().to_owned();
+    let payload = offline.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["typ"], "Offline");
+    assert_eq!(body["refresh_expires_in"], 0);
+
+    let realm = env.kc.realm("primehub").unwrap();
+    let alice = realm.find_user_by_username("alice").await.unwrap().unwrap();
+    let sessions = realm.offline_sessions(&alice.id, "admin-ui").await.unwrap();
+    assert_eq!(sessions.len(), 1);
+
+    // Offline tokens outlive the SSO idle time.
+    env.now.fetch_add(86_400, Ordering::SeqCst);
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "admin-ui"),
+        ("client_secret", env.ui_secret.as_str()),
+        ("refresh_token", offline.as_str()),
+    ];
+    let (status, body) = env.token(&refresh).await;
+    assert_eq!(status, 200, "{body}");
+
+    realm
+        .revoke_offline_sessions(&alice.id, "admin-ui")
+        .await
+        .unwrap();
+    assert!(
+        realm
+            .offline_sessions(&alice.id, "admin-ui")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (status, body) = env.token(&refresh).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+}
