@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::dev::DevArgs;
+
 /// PrimeHub developer and operator tool.
 #[derive(Debug, Parser)]
 #[command(name = "primehub", version, about, propagate_version = true)]
@@ -18,4 +20,7 @@ pub enum Command {
     ///
     /// Install them with `primehub crds | kubectl apply -f -`.
     Crds,
+    /// Run PrimeHub's fakes in one process on one listener: the fake Kubernetes API server
+    /// (`/api`, `/apis`), the fake Keycloak (`/admin`, `/realms`) and `/healthz`.
+    Dev(DevArgs),
 }

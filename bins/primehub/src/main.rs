@@ -1,13 +1,11 @@
 //! `primehub`: PrimeHub's developer and operator command-line tool.
 //!
-//! Wiring only: argument parsing lives in [`cli`], each subcommand in [`commands`].
-
-mod cli;
-mod commands;
+//! Wiring only: argument parsing lives in [`primehub::cli`], each subcommand in
+//! [`primehub::commands`].
 
 use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
-    let cli = cli::Cli::parse();
-    commands::run(cli.command)
+    let cli = primehub::cli::Cli::parse();
+    primehub::commands::run(cli.command)
 }

@@ -1,0 +1,8 @@
+//! `primehub`: PrimeHub's developer and operator command-line tool, as a library so its
+//! subcommands can be tested.
+//!
+//! Wiring only: argument parsing lives in [`cli`], each subcommand in [`commands`]; the logic is
+//! in the PrimeHub crates.
+
+pub mod cli;
+pub mod commands;

@@ -1,0 +1,110 @@
+//! `primehub dev` end to end: one listener serving the fake cluster and the fake Keycloak.
+
+use axum::http::{Request, header};
+use kube::Api;
+use kube::api::ListParams;
+use primehub::commands::dev::{self, DevArgs, Seed};
+use primehub_model::crd::InstanceType;
+use serde_json::Value;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_serves_cluster_and_keycloak_on_one_listener() -> TestResult {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let args = DevArgs {
+        admin_password: Some("s3cret".into()),
+        ..DevArgs::default()
+    };
+    let server = dev::start(listener, &args).await?;
+    assert!(server.banner().contains("phadmin / s3cret"));
+    let client = kube::Client::try_from(kube::Config::new(server.url().parse()?))?;
+
+    // Health.
+    let health = client
+        .request_text(Request::get("/healthz").body(Vec::new())?)
+        .await?;
+    assert_eq!(health, "ok");
+
+    // The cluster face: the four instance types.
+    let its: Api<InstanceType> = Api::namespaced(client.clone(), dev::NAMESPACE);
+    let mut names: Vec<String> = its
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|it| it.metadata.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["cpu-1", "cpu-2", "gpu-1", "gpu-2"]);
+
+    // The Keycloak face: a password grant for phadmin through admin-ui.
+    let form = format!(
+        "grant_type=password&client_id=admin-ui&client_secret={}&username=phadmin&password=s3cret",
+        server.realm.admin_ui_client_secret
+    );
+    let token: Value = serde_json::from_str(
+        &client
+            .request_text(
+                Request::post("/realms/primehub/protocol/openid-connect/token")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(form.into_bytes())?,
+            )
+            .await?,
+    )?;
+    let access = token["access_token"]
+        .as_str()
+        .ok_or("no access token")?
+        .to_owned();
+
+    // The admin API: group phusers with phadmin as member.
+    let groups: Value = serde_json::from_str(
+        &client
+            .request_text(
+                Request::get("/admin/realms/primehub/groups?search=phusers")
+                    .header(header::AUTHORIZATION, format!("Bearer {access}"))
+                    .body(Vec::new())?,
+            )
+            .await?,
+    )?;
+    let group_id = groups
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["name"] == "phusers"))
+        .and_then(|g| g["id"].as_str())
+        .ok_or("no group phusers")?
+        .to_owned();
+    let members: Value = serde_json::from_str(
+        &client
+            .request_text(
+                Request::get(format!("/admin/realms/primehub/groups/{group_id}/members"))
+                    .header(header::AUTHORIZATION, format!("Bearer {access}"))
+                    .body(Vec::new())?,
+            )
+            .await?,
+    )?;
+    assert!(
+        members
+            .as_array()
+            .is_some_and(|m| m.iter().any(|u| u["username"] == "phadmin")),
+        "members: {members}"
+    );
+    server.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_seed_creates_only_the_realm() -> TestResult {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let args = DevArgs {
+        seed: Seed::Empty,
+        ..DevArgs::default()
+    };
+    let server = dev::start(listener, &args).await?;
+    assert_eq!(server.admin_password.len(), 16);
+    assert!(server.demo.is_none());
+    let client = kube::Client::try_from(kube::Config::new(server.url().parse()?))?;
+    let its: Api<InstanceType> = Api::namespaced(client, dev::NAMESPACE);
+    assert!(its.list(&ListParams::default()).await?.items.is_empty());
+    server.shutdown().await?;
+    Ok(())
+}

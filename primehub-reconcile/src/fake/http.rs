@@ -1,0 +1,648 @@
+//! The Kubernetes API face of the fake cluster over HTTP (axum).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use super::{Change, FakeCluster, ServedKind, UNKNOWN_RESOURCE};
+use crate::api::{DeleteOptions, ListOptions, PatchBody, Propagation};
+use crate::error::KubeError;
+
+/// The Kubernetes version the fake claims to be.
+const MINOR: &str = "34";
+
+pub(crate) fn router(cluster: FakeCluster) -> Router {
+    Router::new()
+        .route("/version", get(version))
+        .route("/api", any(handle))
+        .route("/api/{*rest}", any(handle))
+        .route("/apis", any(handle))
+        .route("/apis/{*rest}", any(handle))
+        .with_state(cluster)
+}
+
+async fn version() -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "major": "1",
+            "minor": MINOR,
+            "gitVersion": format!("v1.{MINOR}.0-primehub-fake"),
+            "gitCommit": "",
+            "gitTreeState": "clean",
+            "buildDate": "1970-01-01T00:00:00Z",
+            "goVersion": "none",
+            "compiler": "rust",
+            "platform": "any",
+        }),
+    )
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// What an error is about, for `details` in the Status.
+#[derive(Default)]
+struct Details {
+    name: Option<String>,
+    group: String,
+    kind: String,
+}
+
+fn status_body(error: &KubeError, details: &Details) -> (StatusCode, Value) {
+    let (reason, message) = match error {
+        KubeError::NotFound { what } if what == UNKNOWN_RESOURCE => ("NotFound", what.clone()),
+        KubeError::NotFound { what } => ("NotFound", format!("{what} not found")),
+        KubeError::AlreadyExists { what } => ("AlreadyExists", format!("{what} already exists")),
+        KubeError::Conflict { message } => ("Conflict", message.clone()),
+        KubeError::Invalid { message, .. } => ("Invalid", message.clone()),
+        KubeError::Forbidden { message } => ("Forbidden", message.clone()),
+        KubeError::Gone { message } => ("Expired", message.clone()),
+        KubeError::BadRequest { message } => ("BadRequest", message.clone()),
+        KubeError::Transport { message } => ("ServiceUnavailable", message.clone()),
+        KubeError::Unexpected { status, message } => (
+            match status {
+                405 => "MethodNotAllowed",
+                415 => "UnsupportedMediaType",
+                _ => "",
+            },
+            message.clone(),
+        ),
+    };
+    let code = error.status_code();
+    let mut d = serde_json::Map::new();
+    if let Some(name) = &details.name {
+        d.insert("name".into(), json!(name));
+    }
+    if !details.group.is_empty() {
+        d.insert("group".into(), json!(details.group));
+    }
+    if !details.kind.is_empty() {
+        d.insert("kind".into(), json!(details.kind));
+    }
+    if let KubeError::Invalid { causes, .. } = error
+        && !causes.is_empty()
+    {
+        d.insert(
+            "causes".into(),
+            json!(
+                causes
+                    .iter()
+                    .map(|c| json!({"field": c.field, "reason": c.reason, "message": c.message}))
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
+    let mut body = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    });
+    if !d.is_empty() {
+        body["details"] = Value::Object(d);
+    }
+    (
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        body,
+    )
+}
+
+fn error_response(error: &KubeError, details: &Details) -> Response {
+    let (status, body) = status_body(error, details);
+    json_response(status, &body)
+}
+
+fn not_found() -> Response {
+    error_response(
+        &KubeError::NotFound {
+            what: UNKNOWN_RESOURCE.into(),
+        },
+        &Details::default(),
+    )
+}
+
+fn method_not_allowed(method: &Method) -> Response {
+    error_response(
+        &KubeError::Unexpected {
+            status: 405,
+            message: format!(
+                "the server does not allow this method on the requested resource ({method})"
+            ),
+        },
+        &Details::default(),
+    )
+}
+
+async fn handle(
+    State(cluster): State<FakeCluster>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
+    let (group, version, rest) = match segments.as_slice() {
+        ["api"] => return discovery_versions(&method, &headers),
+        ["api", version, rest @ ..] => ("", *version, rest),
+        ["apis"] => return discovery_groups(&cluster, &method),
+        ["apis", group] => return discovery_group(&cluster, &method, group),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        _ => return not_found(),
+    };
+    if rest.is_empty() {
+        return discovery_resources(&cluster, &method, group, version);
+    }
+    let (namespace, plural, tail) = match rest {
+        ["namespaces", ns, plural, tail @ ..] if !matches!(*plural, "status" | "finalize") => {
+            (Some(*ns), *plural, tail)
+        }
+        [plural, tail @ ..] => (None, *plural, tail),
+        [] => return not_found(),
+    };
+    let Some(sk) = cluster.find_kind(group, version, plural) else {
+        return not_found();
+    };
+    if namespace.is_some() && !sk.kind.namespaced {
+        return not_found();
+    }
+    let request = Request {
+        cluster: &cluster,
+        sk: &sk,
+        namespace,
+        query: &query,
+        headers: &headers,
+        body: &body,
+    };
+    match tail {
+        [] => request.collection(&method).await,
+        [name] => request.item(&method, name, false).await,
+        [name, "status"] if sk.status_subresource => request.item(&method, name, true).await,
+        _ => not_found(),
+    }
+}
+
+struct Request<'a> {
+    cluster: &'a FakeCluster,
+    sk: &'a ServedKind,
+    namespace: Option<&'a str>,
+    query: &'a HashMap<String, String>,
+    headers: &'a HeaderMap,
+    body: &'a Bytes,
+}
+
+fn flag(query: &HashMap<String, String>, key: &str) -> bool {
+    query
+        .get(key)
+        .is_some_and(|v| matches!(v.as_str(), "true" | "1"))
+}
+
+fn bad_request(message: String) -> KubeError {
+    KubeError::BadRequest { message }
+}
+
+impl Request<'_> {
+    fn details(&self, name: Option<&str>) -> Details {
+        Details {
+            name: name.map(str::to_owned),
+            group: self.sk.kind.group.clone(),
+            kind: self.sk.kind.plural.clone(),
+        }
+    }
+
+    fn fail(&self, error: &KubeError, name: Option<&str>) -> Response {
+        error_response(error, &self.details(name))
+    }
+
+    fn list_options(&self) -> Result<ListOptions, KubeError> {
+        let limit = match self.query.get("limit") {
+            Some(l) if !l.is_empty() => Some(
+                l.parse::<u32>()
+                    .map_err(|_| bad_request(format!("invalid limit {l:?}")))?,
+            ),
+            _ => None,
+        };
+        Ok(ListOptions {
+            label_selector: self.query.get("labelSelector").cloned(),
+            field_selector: self.query.get("fieldSelector").cloned(),
+            limit,
+            continue_token: self.query.get("continue").cloned(),
+        })
+    }
+
+    fn reject_dry_run(&self) -> Result<(), KubeError> {
+        if self.query.get("dryRun").is_some_and(|v| !v.is_empty()) {
+            return Err(bad_request(
+                "dryRun is not supported by the fake cluster".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn json_body(&self) -> Result<Value, KubeError> {
+        serde_json::from_slice(self.body)
+            .map_err(|e| bad_request(format!("the request body is not valid JSON: {e}")))
+    }
+
+    async fn collection(&self, method: &Method) -> Response {
+        match *method {
+            Method::GET => {
+                if flag(self.query, "watch") {
+                    return self.watch();
+                }
+                match self.list() {
+                    Ok(body) => json_response(StatusCode::OK, &body),
+                    Err(e) => self.fail(&e, None),
+                }
+            }
+            Method::POST => {
+                if self.sk.kind.namespaced && self.namespace.is_none() {
+                    return method_not_allowed(method);
+                }
+                let result = match self.reject_dry_run().and_then(|()| self.json_body()) {
+                    Ok(body) => {
+                        self.cluster
+                            .create_value(self.sk, self.namespace, body)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok(created) => json_response(StatusCode::CREATED, &created),
+                    Err(e) => self.fail(&e, None),
+                }
+            }
+            Method::DELETE => match self.delete_collection() {
+                Ok(body) => json_response(StatusCode::OK, &body),
+                Err(e) => self.fail(&e, None),
+            },
+            _ => method_not_allowed(method),
+        }
+    }
+
+    fn list(&self) -> Result<Value, KubeError> {
+        let options = self.list_options()?;
+        let (items, rv, more) = self
+            .cluster
+            .list_values(self.sk, self.namespace, &options)?;
+        let mut metadata = json!({"resourceVersion": rv});
+        if let Some(token) = more {
+            metadata["continue"] = json!(token);
+        }
+        Ok(json!({
+            "kind": format!("{}List", self.sk.kind.kind),
+            "apiVersion": self.sk.kind.api_version(),
+            "metadata": metadata,
+            "items": items,
+        }))
+    }
+
+    fn delete_options(&self) -> Result<DeleteOptions, KubeError> {
+        let body: Value = if self.body.is_empty() {
+            Value::Null
+        } else {
+            self.json_body()?
+        };
+        let policy = body
+            .get("propagationPolicy")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| self.query.get("propagationPolicy").cloned());
+        let propagation = match policy.as_deref() {
+            None | Some("") => {
+                if body.get("orphanDependents").and_then(Value::as_bool) == Some(true) {
+                    Some(Propagation::Orphan)
+                } else {
+                    None
+                }
+            }
+            Some("Background") => Some(Propagation::Background),
+            Some("Foreground") => Some(Propagation::Foreground),
+            Some("Orphan") => Some(Propagation::Orphan),
+            Some(other) => {
+                return Err(bad_request(format!(
+                    "propagationPolicy {other:?} is not one of Background, Foreground, Orphan"
+                )));
+            }
+        };
+        let pre = body.get("preconditions");
+        let pre_str = |k: &str| {
+            pre.and_then(|p| p.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        Ok(DeleteOptions {
+            propagation,
+            precondition_uid: pre_str("uid"),
+            precondition_resource_version: pre_str("resourceVersion"),
+            grace_period_seconds: body
+                .get("gracePeriodSeconds")
+                .and_then(Value::as_u64)
+                .and_then(|g| u32::try_from(g).ok()),
+        })
+    }
+
+    fn delete_collection(&self) -> Result<Value, KubeError> {
+        self.reject_dry_run()?;
+        let options = self.delete_options()?;
+        let (items, _, _) = self.cluster.list_values(
+            self.sk,
+            self.namespace,
+            &ListOptions {
+                limit: None,
+                continue_token: None,
+                ..self.list_options()?
+            },
+        )?;
+        let mut deleted = Vec::new();
+        for item in items {
+            let name = item
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let ns = item.pointer("/metadata/namespace").and_then(Value::as_str);
+            match self.cluster.delete_value(self.sk, ns, name, &options) {
+                Ok(last) => deleted.push(last),
+                Err(KubeError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(json!({
+            "kind": format!("{}List", self.sk.kind.kind),
+            "apiVersion": self.sk.kind.api_version(),
+            "metadata": {"resourceVersion": self.cluster.resource_version()},
+            "items": deleted,
+        }))
+    }
+
+    fn watch(&self) -> Response {
+        let options = match self.list_options() {
+            Ok(o) => o,
+            Err(e) => return self.fail(&e, None),
+        };
+        let from = self
+            .query
+            .get("resourceVersion")
+            .map(String::as_str)
+            .unwrap_or("");
+        let timeout = match self.query.get("timeoutSeconds") {
+            Some(t) if !t.is_empty() => match t.parse::<u64>() {
+                Ok(t) => Duration::from_secs(t),
+                Err(_) => {
+                    return self.fail(&bad_request(format!("invalid timeoutSeconds {t:?}")), None);
+                }
+            },
+            _ => Duration::from_secs(1800),
+        };
+        let rx = match self
+            .cluster
+            .watch_raw(self.sk, self.namespace, &options, from)
+        {
+            Ok(rx) => rx,
+            Err(e @ KubeError::Gone { .. }) => {
+                // As kube-apiserver does: a 200 with one ERROR event carrying the 410 Status.
+                let (_, status) = status_body(&e, &Details::default());
+                let line = format!("{}\n", json!({"type": "ERROR", "object": status}));
+                return watch_response(Body::from(line));
+            }
+            Err(e) => return self.fail(&e, None),
+        };
+        let events = futures::stream::unfold(rx, |mut rx| async move {
+            let raw = rx.recv().await?;
+            let line = format!(
+                "{}\n",
+                json!({"type": raw.type_.as_str(), "object": raw.object})
+            );
+            Some((Ok::<_, std::convert::Infallible>(Bytes::from(line)), rx))
+        })
+        .take_until(tokio::time::sleep(timeout));
+        watch_response(Body::from_stream(events))
+    }
+
+    async fn item(&self, method: &Method, name: &str, status: bool) -> Response {
+        let result = match *method {
+            Method::GET => self.cluster.get_value(self.sk, self.namespace, name),
+            Method::PUT => match self.reject_dry_run().and_then(|()| self.json_body()) {
+                Ok(body) => {
+                    self.cluster
+                        .update_value(self.sk, self.namespace, name, Change::Replace(body), status)
+                        .await
+                }
+                Err(e) => Err(e),
+            },
+            Method::PATCH => match self.reject_dry_run().and_then(|()| self.patch_body()) {
+                Ok(patch) => {
+                    self.cluster
+                        .update_value(self.sk, self.namespace, name, Change::Patch(patch), status)
+                        .await
+                }
+                Err(e) => Err(e),
+            },
+            Method::DELETE if !status => {
+                match self.reject_dry_run().and_then(|()| self.delete_options()) {
+                    Ok(options) => {
+                        self.cluster
+                            .delete_value(self.sk, self.namespace, name, &options)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            _ => return method_not_allowed(method),
+        };
+        match result {
+            Ok(object) => json_response(StatusCode::OK, &object),
+            Err(e) => self.fail(&e, Some(name)),
+        }
+    }
+
+    fn patch_body(&self) -> Result<PatchBody, KubeError> {
+        let content_type = self
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match content_type.as_str() {
+            "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+                Ok(PatchBody::Merge(self.json_body()?))
+            }
+            "application/json-patch+json" => serde_json::from_slice(self.body)
+                .map(PatchBody::Json)
+                .map_err(|e| bad_request(format!("the JSON patch is invalid: {e}"))),
+            "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
+                Err(KubeError::Unexpected {
+                    status: 415,
+                    message: "server-side apply is not supported by the fake cluster; use a merge or JSON patch".into(),
+                })
+            }
+            other => Err(KubeError::Unexpected {
+                status: 415,
+                message: format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {other:?})"
+                ),
+            }),
+        }
+    }
+}
+
+fn watch_response(body: Body) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache, private"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn only_get(method: &Method) -> Option<Response> {
+    (*method != Method::GET).then(|| method_not_allowed(method))
+}
+
+fn discovery_versions(method: &Method, headers: &HeaderMap) -> Response {
+    if let Some(r) = only_get(method) {
+        return r;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": host}],
+        }),
+    )
+}
+
+/// group → versions (sorted).
+fn groups(cluster: &FakeCluster) -> BTreeMap<String, Vec<String>> {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for sk in cluster.served_kinds() {
+        if sk.kind.group.is_empty() {
+            continue;
+        }
+        let versions = map.entry(sk.kind.group.clone()).or_default();
+        if !versions.contains(&sk.kind.version) {
+            versions.push(sk.kind.version.clone());
+        }
+    }
+    map
+}
+
+fn group_json(group: &str, versions: &[String]) -> Value {
+    let versions: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
+    json!({
+        "name": group,
+        "preferredVersion": versions.first().cloned().unwrap_or(Value::Null),
+        "versions": versions,
+    })
+}
+
+fn discovery_groups(cluster: &FakeCluster, method: &Method) -> Response {
+    if let Some(r) = only_get(method) {
+        return r;
+    }
+    let groups: Vec<Value> = groups(cluster)
+        .iter()
+        .map(|(g, v)| group_json(g, v))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+    )
+}
+
+fn discovery_group(cluster: &FakeCluster, method: &Method, group: &str) -> Response {
+    if let Some(r) = only_get(method) {
+        return r;
+    }
+    match groups(cluster).get(group) {
+        Some(versions) => {
+            let mut body = group_json(group, versions);
+            body["kind"] = json!("APIGroup");
+            body["apiVersion"] = json!("v1");
+            json_response(StatusCode::OK, &body)
+        }
+        None => not_found(),
+    }
+}
+
+fn discovery_resources(
+    cluster: &FakeCluster,
+    method: &Method,
+    group: &str,
+    version: &str,
+) -> Response {
+    if let Some(r) = only_get(method) {
+        return r;
+    }
+    let mut resources = Vec::new();
+    for sk in cluster.served_kinds() {
+        if sk.kind.group != group || sk.kind.version != version {
+            continue;
+        }
+        resources.push(json!({
+            "name": sk.kind.plural,
+            "singularName": sk.singular,
+            "namespaced": sk.kind.namespaced,
+            "kind": sk.kind.kind,
+            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+        }));
+        if sk.status_subresource {
+            resources.push(json!({
+                "name": format!("{}/status", sk.kind.plural),
+                "singularName": "",
+                "namespaced": sk.kind.namespaced,
+                "kind": sk.kind.kind,
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
+    }
+    if resources.is_empty() {
+        return not_found();
+    }
+    let group_version = if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    };
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": group_version,
+            "resources": resources,
+        }),
+    )
+}

@@ -1,0 +1,685 @@
+//! An in-memory Kubernetes API server for tests and `primehub dev` (feature `fake`).
+//!
+//! [`FakeCluster`] implements [`KubeApi`] with a real API server's semantics, and
+//! [`FakeCluster::router`] / [`FakeCluster::serve`] put the same state behind HTTP with the
+//! Kubernetes REST paths, so an unmodified `kube::Client` (typed `Api<K>`, `watcher`,
+//! `Discovery`) works against it.
+//!
+//! What it implements, as kube-apiserver does:
+//!
+//! - one decimal `resourceVersion` counter for the whole store (lists return the current one);
+//!   `uid` (UUID v4), `creationTimestamp` (RFC 3339, seconds), `metadata.generation` starting at
+//!   1 and bumped when anything but `metadata` changes — for kinds with a status subresource the
+//!   status does not count either — and when deletion starts; `generateName`;
+//! - `AlreadyExists` on a duplicate create, `Conflict` on a write with a stale
+//!   `resourceVersion` (a write without one is unconditional), no-op writes keep the version and
+//!   emit no event;
+//! - the status subresource on pods, services, PVCs, deployments, statefulsets, daemonsets,
+//!   ingresses and the `primehub.io` kinds whose CRD declares it (ImageSpec, ImageSpecJob, PhJob,
+//!   PhSchedule, PhDeployment, License): main writes keep the stored status, status writes keep
+//!   everything else, and a create drops the status (pods start with `phase: Pending`);
+//! - namespaces: namespaced objects need an existing, non-terminating namespace; deleting a
+//!   namespace deletes its objects and the namespace goes once it is empty;
+//! - finalizers: a delete sets `deletionTimestamp` (and `deletionGracePeriodSeconds: 0`); the
+//!   object goes when an update removes its last finalizer; no finalizer can be added meanwhile;
+//! - owner-reference garbage collection: background (default: dependents whose owners are all
+//!   gone are deleted, recursively), foreground (the owner carries `foregroundDeletion` until
+//!   its dependents are gone) and orphan (owner references removed); delete preconditions (uid,
+//!   resourceVersion) answer `Conflict`;
+//! - label selectors ([`crate::selector`]) and field selectors on any field path
+//!   (`metadata.name`, `metadata.namespace`, `status.phase`, …), `limit`/`continue` paging;
+//! - watches from a resourceVersion with events in order, `Gone` (410) once the version has left
+//!   the bounded history (10 000 events by default; the history starts after the initial
+//!   namespaces, like a fresh API server's watch cache), synthetic `Added` events when starting from
+//!   `""` or `"0"`; a watch with a selector sees an object that starts (stops) matching as
+//!   `Added` (`Deleted`);
+//! - in-process admission hooks ([`AdmissionHook`]) on create and update, called as the API
+//!   server calls mutating webhooks (before the name is generated and the server fields are
+//!   filled);
+//! - CustomResourceDefinitions created through the API register their kinds.
+//!
+//! Simplifications: no defaulting or validation beyond names and namespaces (a Service gets no
+//! clusterIP, a Deployment no defaults), no server-side apply, strategic merge patches are
+//! applied as JSON merge patches (lists are replaced, not merged by key), continue tokens are
+//! not snapshots (a page sees writes made after the first page), a list ignores the requested
+//! resourceVersion and always serves the latest state, grace periods are always zero, no
+//! bookmarks are sent, and a watch has an unbounded queue.
+//!
+//! A controller-style example: create a PhJob, watch it, and write its status.
+//!
+//! ```
+//! use futures::StreamExt;
+//! use primehub_model::crd::{PhJob, PhJobSpec};
+//! use primehub_reconcile::fake::FakeCluster;
+//! use primehub_reconcile::{KubeApi, ListOptions, PatchBody, Typed, WatchEvent};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> primehub_reconcile::Result<()> {
+//! let cluster = FakeCluster::new();
+//! let jobs = Typed::<PhJob>::new(&cluster);
+//! let start = cluster.resource_version();
+//!
+//! let created = jobs
+//!     .create(Some("hub"), &PhJob::new("job-1", PhJobSpec { command: "echo hi".into(), ..PhJobSpec::default() }))
+//!     .await?;
+//! assert_eq!(created.metadata.generation, Some(1));
+//!
+//! // Watch from before the create: the event history replays it.
+//! let mut events = cluster
+//!     .watch(jobs.kind(), Some("hub"), &ListOptions::default(), &start)
+//!     .await?;
+//! let first = events.next().await.transpose()?;
+//! assert!(matches!(first, Some(WatchEvent::Added(_))));
+//!
+//! // The controller writes the status through the status subresource.
+//! let patch = PatchBody::Merge(serde_json::json!({"status": {"phase": "Running"}}));
+//! let running = jobs.patch_status(Some("hub"), "job-1", &patch).await?;
+//! assert_eq!(running.metadata.generation, Some(1)); // status changes do not bump it
+//!
+//! let Some(Ok(WatchEvent::Modified(object))) = events.next().await else { panic!("no event") };
+//! let seen: PhJob = primehub_reconcile::api::decode(object)?;
+//! assert_eq!(seen.status.and_then(|s| s.phase).map(|p| p.to_string()).as_deref(), Some("Running"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Over HTTP, with kube-rs:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use k8s_openapi::api::core::v1::Pod;
+//! let cluster = primehub_reconcile::fake::FakeCluster::new();
+//! let server = cluster.serve(tokio::net::TcpListener::bind("127.0.0.1:0").await?)?;
+//! let client = kube::Client::try_from(kube::Config::new(server.url().parse()?))?;
+//! let pods: kube::Api<Pod> = kube::Api::namespaced(client, "hub");
+//! assert!(pods.list(&Default::default()).await?.items.is_empty());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use kube::api::DynamicObject;
+use serde_json::Value;
+
+use crate::api::{
+    DeleteOptions, KubeApi, ListOptions, ObjectList, PatchBody, ResourceKind, WatchEvent,
+    WatchStream,
+};
+use crate::error::{KubeError, Result};
+use crate::selector::LabelSelector;
+
+mod http;
+mod kinds;
+pub mod seed;
+mod store;
+
+pub use kinds::ServedKind;
+
+use store::{EventType, FieldSelector, Filter, RawEvent, Store};
+
+/// The message of a 404 for a resource type the fake does not serve.
+pub(crate) const UNKNOWN_RESOURCE: &str = "the server could not find the requested resource";
+
+/// The default number of events kept for watches from an older resourceVersion.
+pub const DEFAULT_HISTORY_LIMIT: usize = 10_000;
+
+/// The operation an admission hook is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdmissionOperation {
+    /// A create.
+    Create,
+    /// An update or patch of the main resource (status writes are not admitted).
+    Update,
+}
+
+/// What an admission hook sees (the content of an AdmissionReview request).
+#[derive(Debug, Clone)]
+pub struct AdmissionRequest {
+    /// Create or update.
+    pub operation: AdmissionOperation,
+    /// The resource type.
+    pub kind: ResourceKind,
+    /// The namespace, for namespaced kinds.
+    pub namespace: Option<String>,
+    /// The object as it would be written. On create the server fields are not filled yet and
+    /// `metadata.name` may be empty when `generateName` is set.
+    pub object: Value,
+    /// The stored object, on update.
+    pub old_object: Option<Value>,
+}
+
+/// An admission hook's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdmissionResponse {
+    /// Let the request through unchanged.
+    Allow,
+    /// Let it through after applying this JSON patch to the object.
+    AllowWithPatch(json_patch::Patch),
+    /// Reject it: the client gets HTTP `code` with
+    /// `admission webhook "<name>" denied the request: <message>`.
+    Deny {
+        /// The HTTP status code.
+        code: u16,
+        /// The reason given.
+        message: String,
+    },
+}
+
+/// An admission webhook run in process by [`FakeCluster`] on creates and updates.
+#[async_trait]
+pub trait AdmissionHook: Send + Sync {
+    /// The webhook's name (it appears in denial messages).
+    fn name(&self) -> &str;
+
+    /// Whether the hook wants requests for `kind` and `operation`.
+    fn handles(&self, kind: &ResourceKind, operation: AdmissionOperation) -> bool;
+
+    /// Decides on one request.
+    async fn admit(&self, request: &AdmissionRequest) -> AdmissionResponse;
+}
+
+struct Inner {
+    store: Mutex<Store>,
+    hooks: Mutex<Vec<Arc<dyn AdmissionHook>>>,
+}
+
+/// An in-memory Kubernetes API server (see the [module docs](self)). Cheap to clone: clones share
+/// the state.
+#[derive(Clone)]
+pub struct FakeCluster {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for FakeCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeCluster")
+            .field("resource_version", &self.lock().resource_version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for FakeCluster {
+    fn default() -> Self {
+        FakeCluster::new()
+    }
+}
+
+/// How a stored object is changed.
+pub(crate) enum Change {
+    Replace(Value),
+    Patch(PatchBody),
+}
+
+fn to_value(object: &DynamicObject) -> Result<Value> {
+    serde_json::to_value(object).map_err(|e| KubeError::BadRequest {
+        message: format!("cannot encode the object: {e}"),
+    })
+}
+
+fn to_dynamic(object: Value) -> Result<DynamicObject> {
+    serde_json::from_value(object).map_err(|e| KubeError::Unexpected {
+        status: 500,
+        message: format!("stored object is not a Kubernetes object: {e}"),
+    })
+}
+
+pub(crate) fn apply_patch(target: &Value, patch: &PatchBody) -> Result<Value> {
+    let mut v = target.clone();
+    match patch {
+        PatchBody::Merge(p) => json_patch::merge(&mut v, p),
+        PatchBody::Json(p) => json_patch::patch(&mut v, p).map_err(|e| KubeError::Invalid {
+            message: format!("the JSON patch could not be applied: {e}"),
+            causes: Vec::new(),
+        })?,
+    }
+    Ok(v)
+}
+
+/// The [`KubeError`] for an admission denial with `code`.
+fn denial(name: &str, code: u16, message: &str) -> KubeError {
+    let message = format!("admission webhook {name:?} denied the request: {message}");
+    match code {
+        400 => KubeError::BadRequest { message },
+        401 | 403 => KubeError::Forbidden { message },
+        409 => KubeError::Conflict { message },
+        422 => KubeError::Invalid {
+            message,
+            causes: Vec::new(),
+        },
+        status => KubeError::Unexpected { status, message },
+    }
+}
+
+impl FakeCluster {
+    /// A cluster with the namespaces `default`, `kube-system` and `hub`, serving the built-in
+    /// kinds PrimeHub uses and every `primehub.io` kind.
+    pub fn new() -> FakeCluster {
+        FakeCluster::with_history_limit(DEFAULT_HISTORY_LIMIT)
+    }
+
+    /// Like [`new`](Self::new), keeping `limit` events for watches (older versions are `Gone`).
+    pub fn with_history_limit(limit: usize) -> FakeCluster {
+        let mut store = Store::new(limit);
+        for ns in ["default", "kube-system", "hub"] {
+            store.ensure_namespace(ns);
+        }
+        store.forget_history();
+        FakeCluster {
+            inner: Arc::new(Inner {
+                store: Mutex::new(store),
+                hooks: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        self.inner
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds an admission hook, called on creates and updates of the kinds it handles, after
+    /// the hooks added before it.
+    pub fn add_admission_hook(&self, hook: Arc<dyn AdmissionHook>) {
+        self.inner
+            .hooks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(hook);
+    }
+
+    /// Ends every open watch (their streams finish; clients re-list and watch again). Servers
+    /// call it on shutdown so long-running watch responses do not hold the shutdown up.
+    pub fn close_watches(&self) {
+        self.lock().close_watches();
+    }
+
+    /// The store's current resourceVersion.
+    pub fn resource_version(&self) -> String {
+        self.lock().resource_version().to_string()
+    }
+
+    /// The served resource types.
+    pub fn served_kinds(&self) -> Vec<ServedKind> {
+        self.lock().served_kinds()
+    }
+
+    /// The served kind at `group`/`version` with plural `plural`.
+    pub fn find_kind(&self, group: &str, version: &str, plural: &str) -> Option<ServedKind> {
+        self.lock().find_kind(group, version, plural)
+    }
+
+    /// An axum router with the Kubernetes API face: discovery (`/api`, `/apis`, …),
+    /// `/version`, and the REST paths of every served kind under `/api/…` and `/apis/…`.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.clone())
+    }
+
+    /// Serves [`router`](Self::router) on `listener` in a spawned task, until the returned
+    /// server is shut down or dropped.
+    pub fn serve(&self, listener: tokio::net::TcpListener) -> Result<FakeServer> {
+        let addr = listener.local_addr().map_err(|e| KubeError::Transport {
+            message: e.to_string(),
+        })?;
+        let router = self.router();
+        let cluster = self.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                    cluster.close_watches();
+                })
+                .await;
+        });
+        Ok(FakeServer {
+            addr,
+            url: format!("http://{addr}"),
+            shutdown: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    async fn admit(
+        &self,
+        operation: AdmissionOperation,
+        kind: &ResourceKind,
+        mut object: Value,
+        old_object: Option<&Value>,
+    ) -> Result<Value> {
+        let hooks: Vec<Arc<dyn AdmissionHook>> = self
+            .inner
+            .hooks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|h| h.handles(kind, operation))
+            .cloned()
+            .collect();
+        for hook in hooks {
+            let request = AdmissionRequest {
+                operation,
+                kind: kind.clone(),
+                namespace: object
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                object: object.clone(),
+                old_object: old_object.cloned(),
+            };
+            match hook.admit(&request).await {
+                AdmissionResponse::Allow => {}
+                AdmissionResponse::AllowWithPatch(patch) => {
+                    object = apply_patch(&object, &PatchBody::Json(patch)).map_err(|e| {
+                        KubeError::Unexpected {
+                            status: 500,
+                            message: format!(
+                                "admission webhook {:?} returned a patch that does not apply: {e}",
+                                hook.name()
+                            ),
+                        }
+                    })?;
+                }
+                AdmissionResponse::Deny { code, message } => {
+                    return Err(denial(hook.name(), code, &message));
+                }
+            }
+        }
+        Ok(object)
+    }
+
+    pub(crate) fn served(&self, kind: &ResourceKind) -> Result<ServedKind> {
+        self.lock().served(kind)
+    }
+
+    pub(crate) fn get_value(
+        &self,
+        sk: &ServedKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value> {
+        self.lock().get(sk, namespace, name)
+    }
+
+    pub(crate) fn list_values(
+        &self,
+        sk: &ServedKind,
+        namespace: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<(Vec<Value>, String, Option<String>)> {
+        let filter = filter(sk, namespace, options)?;
+        self.lock()
+            .list(&filter, options.limit, options.continue_token.as_deref())
+    }
+
+    pub(crate) async fn create_value(
+        &self,
+        sk: &ServedKind,
+        namespace: Option<&str>,
+        object: Value,
+    ) -> Result<Value> {
+        let prepared = self.lock().prepare_create(sk, namespace, object)?;
+        let admitted = self
+            .admit(AdmissionOperation::Create, &sk.kind, prepared, None)
+            .await?;
+        self.lock().commit_create(sk, admitted)
+    }
+
+    pub(crate) async fn update_value(
+        &self,
+        sk: &ServedKind,
+        namespace: Option<&str>,
+        name: &str,
+        change: Change,
+        status: bool,
+    ) -> Result<Value> {
+        let mut prepared = {
+            let store = self.lock();
+            let body = match change {
+                Change::Replace(body) => body,
+                Change::Patch(patch) => apply_patch(&store.get(sk, namespace, name)?, &patch)?,
+            };
+            store.prepare_update(sk, namespace, name, body, status)?
+        };
+        if !status && prepared.new != prepared.old {
+            prepared.new = self
+                .admit(
+                    AdmissionOperation::Update,
+                    &sk.kind,
+                    prepared.new,
+                    Some(&prepared.old),
+                )
+                .await?;
+        }
+        self.lock().commit_update(sk, prepared)
+    }
+
+    pub(crate) fn delete_value(
+        &self,
+        sk: &ServedKind,
+        namespace: Option<&str>,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<Value> {
+        self.lock().delete(sk, namespace, name, options)
+    }
+
+    pub(crate) fn watch_raw(
+        &self,
+        sk: &ServedKind,
+        namespace: Option<&str>,
+        options: &ListOptions,
+        resource_version: &str,
+    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<RawEvent>> {
+        let filter = filter(sk, namespace, options)?;
+        self.lock().watch(filter, resource_version)
+    }
+}
+
+fn filter(sk: &ServedKind, namespace: Option<&str>, options: &ListOptions) -> Result<Filter> {
+    let labels = match options.label_selector.as_deref() {
+        Some(text) if !text.trim().is_empty() => Some(LabelSelector::parse(text)?),
+        _ => None,
+    };
+    Ok(Filter {
+        kind: (sk.kind.group.clone(), sk.kind.plural.clone()),
+        namespace: namespace.filter(|_| sk.kind.namespaced).map(str::to_owned),
+        labels,
+        fields: FieldSelector::parse(options.field_selector.as_deref())?,
+    })
+}
+
+fn name_of(object: &DynamicObject) -> Result<&str> {
+    object
+        .metadata
+        .name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| KubeError::BadRequest {
+            message: "metadata.name is required".into(),
+        })
+}
+
+#[async_trait]
+impl KubeApi for FakeCluster {
+    async fn get(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<DynamicObject> {
+        let sk = self.served(kind)?;
+        to_dynamic(self.get_value(&sk, namespace, name)?)
+    }
+
+    async fn list(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<ObjectList> {
+        let sk = self.served(kind)?;
+        let (items, resource_version, continue_token) =
+            self.list_values(&sk, namespace, options)?;
+        Ok(ObjectList {
+            items: items.into_iter().map(to_dynamic).collect::<Result<_>>()?,
+            resource_version,
+            continue_token,
+        })
+    }
+
+    async fn create(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&str>,
+        object: &DynamicObject,
+    ) -> Result<DynamicObject> {
+        let sk = self.served(kind)?;
+        to_dynamic(self.create_value(&sk, namespace, to_value(object)?).await?)
+    }
+
+    async fn replace(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&str>,
+        object: &DynamicObject,
+    ) -> Result<DynamicObject> {
+        let sk = self.served(kind)?;
+        let name = name_of(object)?;
+        to_dynamic(
+            self.update_value(
+                &sk,
+                namespace,
+                name,
+                Change::Replace(to_value(object)?),
+                false,
+            )
+            .await?,
+        )
+    }
+
+    async fn patch(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+        patch: &PatchBody,
+    ) -> Result<DynamicObject> {
+        let sk = self.served(kind)?;
+        to_dynamic(
+            self.update_value(&sk, namespace, name, Change::Patch(patch.clone()), false)
+                .await?,
+        )
+    }
+
+    async fn replace_status(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&str>,
+        object: &DynamicObject,
+    ) -> Result<DynamicObject> {
+        let sk = self.served(kind)?;
+        let name = name_of(object)?;
+        to_dynamic(
+            self.update_value(
+                &sk,
+                namespace,
+                name,
+                Change::Replace(to_value(object)?),
+                true,
+            )
+            .await?,
+        )
+    }
+
+    async fn patch_status(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+        patch: &PatchBody,
+    ) -> Result<DynamicObject> {
+        let sk = self.served(kind)?;
+        to_dynamic(
+            self.update_value(&sk, namespace, name, Change::Patch(patch.clone()), true)
+                .await?,
+        )
+    }
+
+    async fn delete(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<()> {
+        let sk = self.served(kind)?;
+        self.delete_value(&sk, namespace, name, options).map(|_| ())
+    }
+
+    async fn watch(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&str>,
+        options: &ListOptions,
+        resource_version: &str,
+    ) -> Result<WatchStream> {
+        let sk = self.served(kind)?;
+        let rx = self.watch_raw(&sk, namespace, options, resource_version)?;
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            let raw = rx.recv().await?;
+            let event = to_dynamic(raw.object).map(|object| match raw.type_ {
+                EventType::Added => WatchEvent::Added(object),
+                EventType::Modified => WatchEvent::Modified(object),
+                EventType::Deleted => WatchEvent::Deleted(object),
+            });
+            Some((event, rx))
+        });
+        Ok(Box::pin(stream))
+    }
+}
+
+/// A running HTTP face of a [`FakeCluster`] (see [`FakeCluster::serve`]). Dropping it stops the
+/// server.
+#[derive(Debug)]
+pub struct FakeServer {
+    addr: SocketAddr,
+    url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl FakeServer {
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL, `http://<addr>` (no trailing slash): the cluster's server URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Stops accepting connections and waits for the server task to finish (open watches end).
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.await;
+        }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The fake cluster's API-server semantics, in memory.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+use kube::api::DynamicObject;
+use primehub_reconcile::fake::{
+    AdmissionHook, AdmissionOperation, AdmissionRequest, AdmissionResponse, FakeCluster,
+};
+use primehub_reconcile::{
+    DeleteOptions, KubeApi, KubeError, ListOptions, PatchBody, Propagation, ResourceKind,
+    WatchEvent,
+};
+use serde_json::{Value, json};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn cm(name: &str, extra: Value) -> Result<DynamicObject, serde_json::Error> {
+    let mut v = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": "v"}});
+    json_patch::merge(&mut v, &extra);
+    serde_json::from_value(v)
+}
+
+fn owner(of: &DynamicObject) -> Value {
+    json!({"metadata": {"ownerReferences": [{
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "name": of.metadata.name, "uid": of.metadata.uid,
+    }]}})
+}
+
+#[tokio::test]
+async fn generate_name_generation_and_noop_writes() -> TestResult {
+    let c = FakeCluster::new();
+    let kind = ResourceKind::of::<ConfigMap>();
+    let created = c
+        .create(
+            &kind,
+            Some("hub"),
+            &cm("", json!({"metadata": {"generateName": "x-"}}))?,
+        )
+        .await?;
+    let name = created.metadata.name.clone().unwrap_or_default();
+    assert!(name.starts_with("x-") && name.len() == 7, "{name}");
+    assert_eq!(created.metadata.generation, Some(1));
+    // A no-op write keeps the resourceVersion.
+    let same = c.replace(&kind, Some("hub"), &created).await?;
+    assert_eq!(
+        same.metadata.resource_version,
+        created.metadata.resource_version
+    );
+    // A data change bumps the generation (ConfigMap has no status subresource).
+    let patched = c
+        .patch(
+            &kind,
+            Some("hub"),
+            &name,
+            &PatchBody::Merge(json!({"data": {"k": "w"}})),
+        )
+        .await?;
+    assert_eq!(patched.metadata.generation, Some(2));
+    // Label-only changes do not.
+    let labelled = c
+        .patch(
+            &kind,
+            Some("hub"),
+            &name,
+            &PatchBody::Merge(json!({"metadata": {"labels": {"a": "b"}}})),
+        )
+        .await?;
+    assert_eq!(labelled.metadata.generation, Some(2));
+    // Field selectors on any path.
+    let list = c
+        .list(
+            &kind,
+            None,
+            &ListOptions {
+                field_selector: Some(format!("metadata.name={name},data.k=w")),
+                ..ListOptions::default()
+            },
+        )
+        .await?;
+    assert_eq!(list.items.len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn garbage_collection_variants() -> TestResult {
+    let c = FakeCluster::new();
+    let kind = ResourceKind::of::<ConfigMap>();
+    let ns = Some("hub");
+    // Background (default): dependents go recursively.
+    let root = c.create(&kind, ns, &cm("root", json!({}))?).await?;
+    let child = c.create(&kind, ns, &cm("child", owner(&root))?).await?;
+    c.create(&kind, ns, &cm("grandchild", owner(&child))?)
+        .await?;
+    c.delete(&kind, ns, "root", &DeleteOptions::default())
+        .await?;
+    assert!(
+        c.list(&kind, ns, &ListOptions::default())
+            .await?
+            .items
+            .is_empty()
+    );
+
+    // Orphan: dependents stay, without the owner reference.
+    let root = c.create(&kind, ns, &cm("root", json!({}))?).await?;
+    c.create(&kind, ns, &cm("child", owner(&root))?).await?;
+    c.delete(
+        &kind,
+        ns,
+        "root",
+        &DeleteOptions {
+            propagation: Some(Propagation::Orphan),
+            ..DeleteOptions::default()
+        },
+    )
+    .await?;
+    let child = c.get(&kind, ns, "child").await?;
+    assert!(child.metadata.owner_references.is_none());
+
+    // Foreground: a dependent held by a finalizer keeps the owner (with foregroundDeletion).
+    let root = c.create(&kind, ns, &cm("root", json!({}))?).await?;
+    c.create(
+        &kind,
+        ns,
+        &cm("held", {
+            let mut o = owner(&root);
+            o["metadata"]["finalizers"] = json!(["test/hold"]);
+            o
+        })?,
+    )
+    .await?;
+    c.delete(
+        &kind,
+        ns,
+        "root",
+        &DeleteOptions {
+            propagation: Some(Propagation::Foreground),
+            ..DeleteOptions::default()
+        },
+    )
+    .await?;
+    let waiting = c.get(&kind, ns, "root").await?;
+    assert!(waiting.metadata.deletion_timestamp.is_some());
+    assert_eq!(
+        waiting.metadata.finalizers,
+        Some(vec!["foregroundDeletion".to_owned()])
+    );
+    // Releasing the dependent's finalizer lets both go.
+    c.patch(
+        &kind,
+        ns,
+        "held",
+        &PatchBody::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await?;
+    assert!(
+        c.get(&kind, ns, "held")
+            .await
+            .is_err_and(|e| e.is_not_found())
+    );
+    assert!(
+        c.get(&kind, ns, "root")
+            .await
+            .is_err_and(|e| e.is_not_found())
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn namespace_deletion_and_missing_namespaces() -> TestResult {
+    let c = FakeCluster::new();
+    let nss = ResourceKind::of::<Namespace>();
+    let kind = ResourceKind::of::<ConfigMap>();
+    c.create(
+        &nss,
+        None,
+        &serde_json::from_value(json!({"metadata": {"name": "tmp"}}))?,
+    )
+    .await?;
+    c.create(&kind, Some("tmp"), &cm("a", json!({}))?).await?;
+    c.delete(&nss, None, "tmp", &DeleteOptions::default())
+        .await?;
+    assert!(
+        c.get(&nss, None, "tmp")
+            .await
+            .is_err_and(|e| e.is_not_found())
+    );
+    match c.create(&kind, Some("tmp"), &cm("a", json!({}))?).await {
+        Err(KubeError::NotFound { what }) => assert_eq!(what, "namespaces \"tmp\""),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    Ok(())
+}
+
+struct NoPrivileged;
+
+#[async_trait::async_trait]
+impl AdmissionHook for NoPrivileged {
+    fn name(&self) -> &str {
+        "pods.primehub.io"
+    }
+    fn handles(&self, kind: &ResourceKind, _: AdmissionOperation) -> bool {
+        kind.plural == "pods"
+    }
+    async fn admit(&self, request: &AdmissionRequest) -> AdmissionResponse {
+        if request.object.pointer("/metadata/labels/deny").is_some() {
+            return AdmissionResponse::Deny {
+                code: 403,
+                message: "not allowed".into(),
+            };
+        }
+        match serde_json::from_value(
+            json!([{"op": "add", "path": "/metadata/annotations", "value": {"admitted": "yes"}}]),
+        ) {
+            Ok(patch) => AdmissionResponse::AllowWithPatch(patch),
+            Err(_) => AdmissionResponse::Allow,
+        }
+    }
+}
+
+#[tokio::test]
+async fn admission_hooks_mutate_and_deny() -> TestResult {
+    let c = FakeCluster::new();
+    c.add_admission_hook(Arc::new(NoPrivileged));
+    let pods = ResourceKind::of::<Pod>();
+    let pod = |labels: Value| -> Result<DynamicObject, serde_json::Error> {
+        serde_json::from_value(
+            json!({"metadata": {"generateName": "p-", "labels": labels}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}),
+        )
+    };
+    let created = c.create(&pods, Some("hub"), &pod(json!({}))?).await?;
+    assert_eq!(
+        created
+            .metadata
+            .annotations
+            .and_then(|a| a.get("admitted").cloned())
+            .as_deref(),
+        Some("yes")
+    );
+    match c
+        .create(&pods, Some("hub"), &pod(json!({"deny": "1"}))?)
+        .await
+    {
+        Err(KubeError::Forbidden { message }) => assert_eq!(
+            message,
+            "admission webhook \"pods.primehub.io\" denied the request: not allowed"
+        ),
+        other => panic!("expected a denial, got {other:?}"),
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn watch_with_selector_sees_objects_leave() -> TestResult {
+    let c = FakeCluster::new();
+    let kind = ResourceKind::of::<ConfigMap>();
+    let start = c.resource_version();
+    c.create(
+        &kind,
+        Some("hub"),
+        &cm("a", json!({"metadata": {"labels": {"app": "x"}}}))?,
+    )
+    .await?;
+    c.patch(
+        &kind,
+        Some("hub"),
+        "a",
+        &PatchBody::Merge(json!({"metadata": {"labels": {"app": "y"}}})),
+    )
+    .await?;
+    let mut events = c
+        .watch(
+            &kind,
+            Some("hub"),
+            &ListOptions {
+                label_selector: Some("app=x".into()),
+                ..ListOptions::default()
+            },
+            &start,
+        )
+        .await?;
+    assert!(matches!(
+        events.next().await,
+        Some(Ok(WatchEvent::Added(_)))
+    ));
+    assert!(matches!(
+        events.next().await,
+        Some(Ok(WatchEvent::Deleted(_)))
+    ));
+    Ok(())
+}
