@@ -560,18 +560,43 @@ impl FakeKeycloak {
     /// Serves this fake on `listener` (in a spawned task) until the returned server is shut
     /// down or dropped. The base URL becomes `http://<listener address>`.
     pub fn serve(&self, listener: tokio::net::TcpListener) -> Result<FakeServer> {
-        let addr = listener
-            .local_addr()
-            .map_err(|e| KeycloakError::Transport {
+        let keycloak = self.clone();
+        FakeServer::start(listener, move |url| keycloak.router(url), || {}).map_err(|e| {
+            KeycloakError::Transport {
                 message: e.to_string(),
-            })?;
+            }
+        })
+    }
+}
+
+/// A running HTTP server of a fake (see [`FakeKeycloak::serve`]; the fake cluster of
+/// `primehub-reconcile` uses it too). Dropping it stops the server.
+#[derive(Debug)]
+pub struct FakeServer {
+    addr: SocketAddr,
+    url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl FakeServer {
+    /// Serves the router `make_router(base_url)` on `listener` in a background task until
+    /// [`shutdown`](Self::shutdown) or drop; `on_shutdown` runs when shutting down starts (for
+    /// example to end open streams). Fails only when the listener has no local address.
+    pub fn start(
+        listener: tokio::net::TcpListener,
+        make_router: impl FnOnce(&str) -> axum::Router,
+        on_shutdown: impl FnOnce() + Send + 'static,
+    ) -> std::io::Result<FakeServer> {
+        let addr = listener.local_addr()?;
         let url = format!("http://{addr}");
-        let router = self.router(&url);
+        let router = make_router(&url);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             let _ = axum::serve(listener, router)
                 .with_graceful_shutdown(async move {
                     let _ = rx.await;
+                    on_shutdown();
                 })
                 .await;
         });
@@ -582,19 +607,7 @@ impl FakeKeycloak {
             handle: Some(handle),
         })
     }
-}
 
-/// A running HTTP face of a [`FakeKeycloak`] (see [`FakeKeycloak::serve`]). Dropping it stops
-/// the server.
-#[derive(Debug)]
-pub struct FakeServer {
-    addr: SocketAddr,
-    url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl FakeServer {
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr

@@ -98,7 +98,6 @@
 //! # }
 //! ```
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -323,25 +322,12 @@ impl FakeCluster {
     /// Serves [`router`](Self::router) on `listener` in a spawned task, until the returned
     /// server is shut down or dropped.
     pub fn serve(&self, listener: tokio::net::TcpListener) -> Result<FakeServer> {
-        let addr = listener.local_addr().map_err(|e| KubeError::Transport {
-            message: e.to_string(),
-        })?;
         let router = self.router();
         let cluster = self.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                    cluster.close_watches();
-                })
-                .await;
-        });
-        Ok(FakeServer {
-            addr,
-            url: format!("http://{addr}"),
-            shutdown: Some(tx),
-            handle: Some(handle),
+        FakeServer::start(listener, move |_| router, move || cluster.close_watches()).map_err(|e| {
+            KubeError::Transport {
+                message: e.to_string(),
+            }
         })
     }
 
@@ -644,42 +630,6 @@ impl KubeApi for FakeCluster {
     }
 }
 
-/// A running HTTP face of a [`FakeCluster`] (see [`FakeCluster::serve`]). Dropping it stops the
-/// server.
-#[derive(Debug)]
-pub struct FakeServer {
-    addr: SocketAddr,
-    url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl FakeServer {
-    /// The address the server listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The base URL, `http://<addr>` (no trailing slash): the cluster's server URL.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// Stops accepting connections and waits for the server task to finish (open watches end).
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.await;
-        }
-    }
-}
-
-impl Drop for FakeServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
+/// A running HTTP face of a [`FakeCluster`] (see [`FakeCluster::serve`]): the same server type
+/// as the fake Keycloak's. Dropping it stops the server; `shutdown` also ends open watches.
+pub use primehub_keycloak::fake::FakeServer;
