@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::bootstrap::BootstrapArgs;
 use crate::commands::dev::DevArgs;
 
 /// PrimeHub developer and operator tool.
@@ -23,4 +24,7 @@ pub enum Command {
     /// Run PrimeHub's fakes in one process on one listener: the fake Kubernetes API server
     /// (`/api`, `/apis`), the fake Keycloak (`/admin`, `/realms`) and `/healthz`.
     Dev(DevArgs),
+    /// Set up PrimeHub's realm on a real Keycloak, idempotently: user profile, clients `admin-ui`
+    /// and `jupyterhub`, default group `everyone`, and optionally the administrator `phadmin`.
+    Bootstrap(BootstrapArgs),
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod bootstrap;
 mod crds;
 pub mod dev;
 
@@ -10,5 +11,11 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Crds => crds::run(&mut std::io::stdout().lock()),
         Command::Dev(args) => tokio::runtime::Runtime::new()?.block_on(dev::run(args)),
+        Command::Bootstrap(args) => {
+            let env = |name: &str| std::env::var(name).ok();
+            tokio::runtime::Runtime::new()?
+                .block_on(bootstrap::run(&args, &env, &mut std::io::stdout().lock()))
+                .map(|_| ())
+        }
     }
 }
