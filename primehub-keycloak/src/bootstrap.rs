@@ -241,6 +241,23 @@ impl Run<'_> {
         self.call(Method::GET, segments, None, what).await?.json()
     }
 
+    /// GETs `segments` with `query` in this realm and decodes the answer; errors name `what`
+    /// and `field`.
+    async fn get_query<T: serde::de::DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        what: &str,
+        field: &str,
+    ) -> Result<T> {
+        let mut url = self.kc.admin_url(self.realm, segments);
+        url.query_pairs_mut().extend_pairs(query);
+        self.kc
+            .send(Method::GET, url, None, &Ctx { what, field })
+            .await?
+            .json()
+    }
+
     async fn ensure_realm(&mut self) -> Result<()> {
         let what = format!("realm {}", self.realm);
         match self.get::<Value>(&[], &what).await {
@@ -303,23 +320,14 @@ impl Run<'_> {
     /// The client's representation, if it exists (uncached lookup).
     async fn find_client(&self, client_id: &str) -> Result<Option<Value>> {
         let what = format!("client {client_id}");
-        let mut url = self.kc.admin_url(self.realm, &["clients"]);
-        url.query_pairs_mut()
-            .append_pair("clientId", client_id)
-            .append_pair("search", "false");
         let clients: Vec<Value> = self
-            .kc
-            .send(
-                Method::GET,
-                url,
-                None,
-                &Ctx {
-                    what: &what,
-                    field: "client_id",
-                },
+            .get_query(
+                &["clients"],
+                &[("clientId", client_id), ("search", "false")],
+                &what,
+                "client_id",
             )
-            .await?
-            .json()?;
+            .await?;
         Ok(clients
             .into_iter()
             .find(|c| c.get("clientId").and_then(Value::as_str) == Some(client_id)))
@@ -451,23 +459,14 @@ impl Run<'_> {
 
     async fn ensure_everyone(&mut self) -> Result<String> {
         let what = format!("group {EVERYONE_GROUP}");
-        let mut url = self.kc.admin_url(self.realm, &["groups"]);
-        url.query_pairs_mut()
-            .append_pair("search", EVERYONE_GROUP)
-            .append_pair("exact", "true");
         let found: Vec<Group> = self
-            .kc
-            .send(
-                Method::GET,
-                url,
-                None,
-                &Ctx {
-                    what: &what,
-                    field: "name",
-                },
+            .get_query(
+                &["groups"],
+                &[("search", EVERYONE_GROUP), ("exact", "true")],
+                &what,
+                "name",
             )
-            .await?
-            .json()?;
+            .await?;
         let id = match found.into_iter().find(|g| g.name == EVERYONE_GROUP) {
             Some(group) => {
                 self.note(false, &what);
@@ -501,23 +500,14 @@ impl Run<'_> {
 
     async fn ensure_admin_user(&mut self, admin: &AdminUser) -> Result<String> {
         let what = format!("user {}", admin.username);
-        let mut url = self.kc.admin_url(self.realm, &["users"]);
-        url.query_pairs_mut()
-            .append_pair("username", &admin.username)
-            .append_pair("exact", "true");
         let found: Vec<User> = self
-            .kc
-            .send(
-                Method::GET,
-                url,
-                None,
-                &Ctx {
-                    what: &what,
-                    field: "username",
-                },
+            .get_query(
+                &["users"],
+                &[("username", &admin.username), ("exact", "true")],
+                &what,
+                "username",
             )
-            .await?
-            .json()?;
+            .await?;
         let id = match found
             .into_iter()
             .find(|u| u.username.eq_ignore_ascii_case(&admin.username))
