@@ -141,6 +141,22 @@ impl KeycloakError {
     pub fn is_conflict(&self) -> bool {
         matches!(self, KeycloakError::Conflict { .. })
     }
+
+    /// Whether retrying the same call later may succeed: connection errors and timeouts, 429 and
+    /// 5xx answers. Not-found, conflicts, bad input, authorization and token rejections are not
+    /// transient: retrying them changes nothing until something else changes.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            KeycloakError::Transport { .. } => true,
+            KeycloakError::Unexpected { status, .. } => *status == 429 || *status >= 500,
+            KeycloakError::NotFound { .. }
+            | KeycloakError::Conflict { .. }
+            | KeycloakError::Unauthorized { .. }
+            | KeycloakError::Forbidden { .. }
+            | KeycloakError::Invalid { .. }
+            | KeycloakError::InvalidToken(_) => false,
+        }
+    }
 }
 
 /// Shorthand for `Result<T, KeycloakError>`.

@@ -69,6 +69,7 @@
 
 pub mod admin;
 pub mod bootstrap;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
 #[cfg(feature = "fake")]

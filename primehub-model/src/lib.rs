@@ -69,6 +69,7 @@
 
 pub mod attributes;
 pub mod binding;
+pub mod clock;
 pub mod crd;
 pub mod error;
 pub mod names;

@@ -88,6 +88,23 @@ impl KubeError {
         matches!(self, KubeError::Conflict { .. })
     }
 
+    /// Whether retrying the same call later may succeed: connection errors, timeouts, 429 and
+    /// 5xx answers. A resourceVersion conflict is not transient in this sense — the caller has
+    /// to re-read before it retries — and neither are 4xx answers or configuration errors.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            KubeError::Transport { .. } => true,
+            KubeError::Unexpected { status, .. } => *status == 429 || *status >= 500,
+            KubeError::NotFound { .. }
+            | KubeError::AlreadyExists { .. }
+            | KubeError::Conflict { .. }
+            | KubeError::Invalid { .. }
+            | KubeError::Forbidden { .. }
+            | KubeError::Gone { .. }
+            | KubeError::BadRequest { .. } => false,
+        }
+    }
+
     /// The HTTP status Kubernetes uses for this error.
     pub fn status_code(&self) -> u16 {
         match self {
@@ -105,3 +122,53 @@ impl KubeError {
 
 /// Shorthand for `Result<T, KubeError>`.
 pub type Result<T, E = KubeError> = std::result::Result<T, E>;
+
+/// The error of PrimeHub's controllers: what a reconcile step can fail with, sources kept.
+///
+/// Controllers built with [`crate::runtime`] return it; [`Error::is_transient`] decides whether
+/// a failed step is retried with backoff or reported and left until the object changes.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A Kubernetes call failed.
+    #[error("kubernetes: {0}")]
+    Kube(#[from] KubeError),
+    /// A call through kube-rs (`kube::Client`, kube-runtime) failed.
+    #[error("kubernetes client: {0}")]
+    KubeClient(#[source] Box<kube::Error>),
+    /// A Keycloak call failed.
+    #[error("keycloak: {0}")]
+    Keycloak(#[from] primehub_keycloak::KeycloakError),
+    /// An object or attribute broke a rule of PrimeHub's data model.
+    #[error("model: {0}")]
+    Model(#[from] primehub_model::Error),
+}
+
+impl From<kube::Error> for Error {
+    fn from(e: kube::Error) -> Self {
+        Error::KubeClient(Box::new(e))
+    }
+}
+
+impl Error {
+    /// Whether retrying later may succeed (see [`KubeError::is_transient`] and
+    /// `KeycloakError::is_transient`). A resourceVersion conflict counts as transient here: a
+    /// controller retries it after re-reading, which the next reconcile does. Model errors are
+    /// never transient.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Kube(e) => e.is_transient() || e.is_conflict(),
+            Error::KubeClient(e) => kube_error_is_transient(e),
+            Error::Keycloak(e) => e.is_transient(),
+            Error::Model(_) => false,
+        }
+    }
+}
+
+fn kube_error_is_transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(status) => status.code == 409 || status.code == 429 || status.code >= 500,
+        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => true,
+        _ => false,
+    }
+}

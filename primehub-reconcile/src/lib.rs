@@ -72,6 +72,7 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod api;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
 #[cfg(feature = "fake")]
@@ -83,4 +84,4 @@ pub use api::{
     DeleteOptions, KubeApi, ListOptions, ObjectList, PatchBody, Propagation, ResourceKind, Typed,
     WatchEvent, WatchStream,
 };
-pub use error::{InvalidCause, KubeError, Result};
+pub use error::{Error, InvalidCause, KubeError, Result};

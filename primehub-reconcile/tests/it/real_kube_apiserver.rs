@@ -9,10 +9,11 @@
 //! ```sh
 //! tools/kube-apiserver/apiserver.sh start
 //! source <(tools/kube-apiserver/apiserver.sh env)
-//! cargo test -p primehub-reconcile --all-features --test real_kube_apiserver
+//! cargo test -p primehub-reconcile --test it real_kube_apiserver
 //! ```
 //!
-//! Without them every test prints a loud SKIPPED line and passes; `.ci/run` always starts one.
+//! Without them every test prints a loud SKIPPED line and passes — unless
+//! `PRIMEHUB_TEST_REQUIRE_REAL=1`, which `.ci/run` sets: then it fails. `.ci/run` always starts one.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,7 +26,12 @@ use primehub_reconcile::{DeleteOptions, KubeApi, KubeError, ListOptions, Resourc
 use serde_json::{Value, json};
 
 /// Prints straight to the process's stderr (libtest captures `eprintln!`).
+/// With `PRIMEHUB_TEST_REQUIRE_REAL=1` (CI sets it) a missing API server fails the test instead.
 fn skipped(test: &str, why: &str) {
+    assert!(
+        std::env::var("PRIMEHUB_TEST_REQUIRE_REAL").as_deref() != Ok("1"),
+        "PRIMEHUB_TEST_REQUIRE_REAL=1 but the real kube-apiserver is not configured ({test}: {why})"
+    );
     let _ = writeln!(
         std::io::stderr(),
         "\n*** SKIPPED: real kube-apiserver tests ({test}: {why}; .ci/run starts one: \

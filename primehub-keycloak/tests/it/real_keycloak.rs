@@ -25,11 +25,16 @@ struct RealKeycloak {
 
 fn real_keycloak(test: &str) -> Option<RealKeycloak> {
     let Ok(url) = std::env::var("PRIMEHUB_TEST_KEYCLOAK_URL") else {
-        // Straight to the stderr handle: libtest captures `eprintln!` of passing tests.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: real Keycloak tests ({test}: PRIMEHUB_TEST_KEYCLOAK_URL not set; .ci/run starts one)"
+        let why = format!(
+            "real Keycloak tests ({test}: PRIMEHUB_TEST_KEYCLOAK_URL not set; .ci/run starts one)"
         );
+        // CI sets PRIMEHUB_TEST_REQUIRE_REAL=1: there a missing component is a failure.
+        assert!(
+            std::env::var("PRIMEHUB_TEST_REQUIRE_REAL").as_deref() != Ok("1"),
+            "PRIMEHUB_TEST_REQUIRE_REAL=1 but not configured: {why}"
+        );
+        // Straight to the stderr handle: libtest captures `eprintln!` of passing tests.
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
         return None;
     };
     Some(RealKeycloak {

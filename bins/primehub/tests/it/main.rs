@@ -1,0 +1,4 @@
+//! The crate's integration tests, one binary (one link) for all of them.
+
+mod bootstrap;
+mod dev;

@@ -1,0 +1,10 @@
+//! The crate's integration tests, one binary (one link) for all of them.
+
+mod fake_admin_http;
+mod fake_conformance;
+mod fake_http_conformance;
+mod fake_oidc;
+mod fake_realm;
+mod mock_usage;
+mod real_keycloak;
+mod token_verifier;

@@ -1,0 +1,12 @@
+//! The crate's integration tests, one binary (one link) for all of them.
+
+mod attributes_tests;
+mod binding;
+mod crd_drift;
+mod crd_fixtures;
+mod crd_schema;
+mod names_tests;
+mod pod_resources;
+mod quantity_props;
+mod quota;
+mod roles_tests;
