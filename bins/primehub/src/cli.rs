@@ -9,9 +9,22 @@ use crate::commands::dev::DevArgs;
 #[derive(Debug, Parser)]
 #[command(name = "primehub", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Log format on stderr: `human` (default) or `json` (one object per line, for log
+    /// collectors). Levels come from `RUST_LOG` (default `info`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The subcommands.

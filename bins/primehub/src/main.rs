@@ -7,5 +7,6 @@ use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
     let cli = primehub::cli::Cli::parse();
+    primehub::logging::init(cli.log_format);
     primehub::commands::run(cli.command)
 }

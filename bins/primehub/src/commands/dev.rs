@@ -193,12 +193,42 @@ impl DevServer {
         self.keycloak.issuer(&self.realm.realm)
     }
 
-    /// A kubeconfig (YAML) for the fake cluster (no credentials: the fake does not check them).
+    /// A kubeconfig (YAML) for the fake cluster (no credentials: the fake does not check them),
+    /// built as kube-rs's own [`Kubeconfig`] so it is exactly what kube-rs and kubectl read.
     pub fn kubeconfig(&self) -> String {
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: primehub-dev\n  cluster:\n    server: {url}\nusers:\n- name: primehub-dev\n  user: {{}}\ncontexts:\n- name: primehub-dev\n  context:\n    cluster: primehub-dev\n    user: primehub-dev\n    namespace: {NAMESPACE}\ncurrent-context: primehub-dev\n",
-            url = self.url
-        )
+        use kube::config::{Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext};
+        let name = "primehub-dev".to_owned();
+        let config = Kubeconfig {
+            api_version: Some("v1".into()),
+            kind: Some("Config".into()),
+            clusters: vec![NamedCluster {
+                name: name.clone(),
+                cluster: Some(kube::config::Cluster {
+                    server: Some(self.url.clone()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            auth_infos: vec![NamedAuthInfo {
+                name: name.clone(),
+                auth_info: Some(Default::default()),
+                ..Default::default()
+            }],
+            contexts: vec![NamedContext {
+                name: name.clone(),
+                context: Some(Context {
+                    cluster: name.clone(),
+                    user: Some(name.clone()),
+                    namespace: Some(NAMESPACE.into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            current_context: Some(name),
+            ..Default::default()
+        };
+        // Plain strings and vectors: serialization cannot fail.
+        serde_yaml_ng::to_string(&config).unwrap_or_default()
     }
 
     /// What `primehub dev` prints at start: URLs, secrets, credentials and a kubeconfig.
@@ -271,6 +301,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let server = start(listener, &args).await?;
+    tracing::info!(url = server.url(), seed = ?args.seed, "primehub dev is serving");
     if let Some(path) = &args.write_kubeconfig {
         std::fs::write(path, server.kubeconfig())
             .with_context(|| format!("writing the kubeconfig to {}", path.display()))?;
@@ -283,6 +314,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
-    eprintln!("stopping");
-    server.shutdown().await
+    tracing::info!("Ctrl-C: stopping");
+    server.shutdown().await?;
+    tracing::info!("stopped");
+    Ok(())
 }
