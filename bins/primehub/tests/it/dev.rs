@@ -102,8 +102,12 @@ async fn empty_seed_creates_only_the_realm() -> TestResult {
     let server = dev::start(listener, &args).await?;
     assert_eq!(server.admin_password.len(), 16);
     assert!(server.demo.is_none());
-    let client = kube::Client::try_from(kube::Config::new(server.url().parse()?))?;
-    let its: Api<InstanceType> = Api::namespaced(client, dev::NAMESPACE);
+    // The kubeconfig primehub dev prints is what kube-rs reads: its default namespace included.
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&server.kubeconfig())?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
+    assert_eq!(config.default_namespace, dev::NAMESPACE);
+    let client = kube::Client::try_from(config)?;
+    let its: Api<InstanceType> = Api::default_namespaced(client);
     assert!(its.list(&ListParams::default()).await?.items.is_empty());
     server.shutdown().await?;
     Ok(())
