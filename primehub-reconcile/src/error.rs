@@ -1,4 +1,4 @@
-//! The crate's error types: [`KubeError`] for the Kubernetes access layer, [`Error`] for
+//! The crate's error types: [`KubeError`] for the Kubernetes access layer, [`enum@Error`] for
 //! controllers.
 
 use std::path::PathBuf;

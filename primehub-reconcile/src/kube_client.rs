@@ -10,11 +10,14 @@
 //!
 //! The API server's `Status` answers map onto [`KubeError`] by HTTP code: 404 →
 //! [`NotFound`](KubeError::NotFound), 409 with reason `AlreadyExists` →
-//! [`AlreadyExists`](KubeError::AlreadyExists), other 409 → [`Conflict`](KubeError::Conflict),
-//! 422 → [`Invalid`](KubeError::Invalid) with the field causes from `details.causes`, 401 and
-//! 403 → [`Forbidden`](KubeError::Forbidden), 410 → [`Gone`](KubeError::Gone), 400 →
-//! [`BadRequest`](KubeError::BadRequest); connection, TLS-handshake and timeout failures →
-//! [`Transport`](KubeError::Transport); anything else → [`Unexpected`](KubeError::Unexpected).
+//! [`AlreadyExists`](KubeError::AlreadyExists), other 409 → [`Conflict`](KubeError::Conflict)
+//! with its [`ConflictKind`](crate::ConflictKind) read from the message (stale resourceVersion,
+//! uid precondition, other), 422 → [`Invalid`](KubeError::Invalid) with the field causes from
+//! `details.causes`, 401 and 403 → [`Forbidden`](KubeError::Forbidden), 410 →
+//! [`Gone`](KubeError::Gone), 400 → [`BadRequest`](KubeError::BadRequest); connection,
+//! TLS-handshake and timeout failures → [`Transport`](KubeError::Transport); a kubeconfig or
+//! configuration that cannot be used → [`Config`](KubeError::Config) (naming the file); anything
+//! else → [`Unexpected`](KubeError::Unexpected).
 //! A watch that starts from a compacted resourceVersion fails with [`KubeError::Gone`], either
 //! from [`KubeApi::watch`] itself or (as the API server usually does it: HTTP 200 and then an
 //! `ERROR` event) as the first item of the stream.
