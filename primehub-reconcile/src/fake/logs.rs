@@ -136,6 +136,13 @@ impl FakeCluster {
     /// cluster's clock, as the container would print it: readers see it (followers at once).
     /// Text with line breaks is written as several lines.
     ///
+    /// The fake plays the kubelet for a pod once a test has written a line for any of its
+    /// containers (or ended one with [`finish_pod_log`](Self::finish_pod_log)). Before that it
+    /// answers a log read as kube-apiserver v1.37 does for a pod no kubelet serves: an empty
+    /// log (HTTP 204) without `spec.nodeName`, NotFound when the pod names a node. A follow
+    /// stream ends at `finish_pod_log` or when the cluster closes its watches, not when the pod
+    /// is deleted. A pod created again under the same name starts with an empty log.
+    ///
     /// # Errors
     ///
     /// [`KubeError::NotFound`] for a missing pod, [`KubeError::BadRequest`] for a container
