@@ -3,20 +3,23 @@
 //! Design: the trait [`KubeApi`] works on [`DynamicObject`]s of a [`ResourceKind`] (group,
 //! version, kind, plural, scope), so one `Arc<dyn KubeApi>` serves every type — built-in kinds
 //! and PrimeHub's custom resources alike — and the fake needs to implement each operation once.
-//! [`Typed`] wraps it for a concrete `kube::Resource` type (`Typed::<Pod>::new(api)`),
-//! converting through serde; that is where controllers live.
+//! [`Typed`] wraps it for a concrete `kube::Resource` type in a namespace
+//! (`Typed::<Pod>::namespaced(api, "hub")`), converting through serde; that is where
+//! controllers live.
 
 use std::any::TypeId;
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use futures::stream::BoxStream;
 use kube::api::DynamicObject;
 use kube::core::NamespaceResourceScope;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{KubeError, Result};
+use crate::error::{InvalidCause, KubeError, Result};
 
 /// A resource type: what the API server calls `group/version, Kind=…, resource=…`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -96,14 +99,15 @@ pub struct ListOptions {
     pub continue_token: Option<String>,
 }
 
-/// A page of a list.
+/// A page of a list: of [`DynamicObject`]s from [`KubeApi::list`], of `K` from
+/// [`Typed::list`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct ObjectList {
+pub struct ObjectList<K = DynamicObject> {
     /// The objects, ordered by namespace then name.
-    pub items: Vec<DynamicObject>,
+    pub items: Vec<K>,
     /// The list's resourceVersion: watch from here to see every later change.
     pub resource_version: String,
-    /// Set when more pages follow.
+    /// Set when more pages follow: pass it as [`ListOptions::continue_token`].
     pub continue_token: Option<String>,
 }
 
@@ -140,15 +144,16 @@ pub struct DeleteOptions {
     pub grace_period_seconds: Option<u32>,
 }
 
-/// One event of a watch.
+/// One event of a watch: of [`DynamicObject`]s from [`KubeApi::watch`], of `K` from
+/// [`Typed::watch`].
 #[derive(Debug, Clone, PartialEq)]
-pub enum WatchEvent {
+pub enum WatchEvent<K = DynamicObject> {
     /// An object was created (or existed when the watch started from an old version).
-    Added(DynamicObject),
+    Added(K),
     /// An object changed.
-    Modified(DynamicObject),
+    Modified(K),
     /// An object was deleted (its last state).
-    Deleted(DynamicObject),
+    Deleted(K),
     /// A bookmark: everything up to this resourceVersion has been delivered.
     Bookmark {
         /// The resourceVersion reached.
@@ -158,104 +163,408 @@ pub enum WatchEvent {
 
 /// A stream of watch events; ends when the server closes the watch. A too-old resourceVersion
 /// yields [`KubeError::Gone`].
-pub type WatchStream = BoxStream<'static, Result<WatchEvent>>;
+pub type WatchStream<K = DynamicObject> = BoxStream<'static, Result<WatchEvent<K>>>;
+
+/// Which part of an object a write goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Subresource {
+    /// The object itself; for kinds with a status subresource the status is left as stored.
+    #[default]
+    Main,
+    /// The `/status` subresource: only the status is written, everything else is left as
+    /// stored. Kinds without a status subresource answer [`KubeError::NotFound`].
+    Status,
+}
+
+/// Options of a pod log read ([`KubeApi::logs`]), as `GET …/pods/<name>/log` takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogOptions {
+    /// The container; may be left out when the pod has exactly one (init containers count).
+    pub container: Option<String>,
+    /// Keep the stream open and deliver new lines as they are written, until the container
+    /// ends (or the server closes the connection).
+    pub follow: bool,
+    /// Only the last this many lines (of those `since_*` selects); must not be negative.
+    pub tail_lines: Option<i64>,
+    /// Only lines written in the last this many seconds; must be positive. At most one of
+    /// `since_seconds` and `since_time`.
+    pub since_seconds: Option<i64>,
+    /// Only lines written at or after this time (sent with second precision).
+    pub since_time: Option<jiff::Timestamp>,
+    /// Prefix every line with its RFC 3339 timestamp (nanosecond precision, trailing zeros
+    /// trimmed) and a space, as the kubelet does.
+    pub timestamps: bool,
+}
+
+/// The checks kube-apiserver makes on `PodLogOptions` (HTTP 422), in its words.
+pub(crate) fn validate_log_options(pod: &str, options: &LogOptions) -> Result<()> {
+    let mut causes = Vec::new();
+    if let Some(tail) = options.tail_lines
+        && tail < 0
+    {
+        causes.push(InvalidCause {
+            field: "tailLines".into(),
+            reason: "FieldValueInvalid".into(),
+            message: format!("Invalid value: {tail}: must be greater than or equal to 0"),
+        });
+    }
+    match (options.since_seconds, options.since_time) {
+        (Some(_), Some(_)) => causes.push(InvalidCause {
+            field: "[]".into(),
+            reason: "FieldValueForbidden".into(),
+            message: "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified"
+                .into(),
+        }),
+        (Some(seconds), None) if seconds < 1 => causes.push(InvalidCause {
+            field: "sinceSeconds".into(),
+            reason: "FieldValueInvalid".into(),
+            message: format!("Invalid value: {seconds}: must be greater than 0"),
+        }),
+        _ => {}
+    }
+    if causes.is_empty() {
+        return Ok(());
+    }
+    let parts: Vec<String> = causes
+        .iter()
+        .map(|c| format!("{}: {}", c.field, c.message))
+        .collect();
+    let detail = if parts.len() == 1 {
+        parts.join("")
+    } else {
+        format!("[{}]", parts.join(", "))
+    };
+    Err(KubeError::Invalid {
+        message: format!("PodLogOptions {pod:?} is invalid: {detail}"),
+        causes,
+    })
+}
+
+/// A stream of log lines (without the line break); ends when the log does (at once without
+/// `follow`).
+pub type LogStream = BoxStream<'static, Result<String>>;
 
 /// Kubernetes access for PrimeHub: the operations controllers and the API server use.
 ///
 /// Implementations: [`crate::kube_client::KubeClient`] (kube-rs, a real API server) and, behind
 /// the `fake` feature, `crate::fake::FakeCluster` (in memory, with an HTTP face). Both pass
-/// [`crate::conformance`]. Object-safe: hold it as `Arc<dyn KubeApi>`.
+/// [`crate::conformance`]. Object-safe: hold it as `Arc<dyn KubeApi>`; `Arc<T>` and `Box<T>` of
+/// an implementation are implementations too, so decorators (a counting or caching client) wrap
+/// any of them. With the feature `mock`, `MockKubeApi` is a mockall mock of it.
 ///
-/// `namespace` is `None` for cluster-scoped kinds (and, on `list`/`watch`, for all namespaces).
+/// `namespace` is `None` for cluster-scoped kinds (and, on `list`/`watch`, for all namespaces);
+/// the single-object operations and [`delete_collection`](Self::delete_collection) of a
+/// namespaced kind without one are [`KubeError::BadRequest`]. [`Typed`] takes the namespace
+/// once.
+#[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait KubeApi: Send + Sync {
     /// The object `name`.
-    async fn get(
+    async fn get<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         name: &str,
     ) -> Result<DynamicObject>;
 
     /// Objects matching `options`, ordered by namespace then name.
-    async fn list(
+    async fn list<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         options: &ListOptions,
     ) -> Result<ObjectList>;
 
     /// Creates `object` (its `metadata.name` is required unless `generateName` is set); the
     /// server fills uid, resourceVersion, creationTimestamp and generation.
-    async fn create(
+    async fn create<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         object: &DynamicObject,
     ) -> Result<DynamicObject>;
 
-    /// Replaces `object`; when it carries a resourceVersion that is not current the write is a
-    /// [`KubeError::Conflict`]. The status is ignored when the kind has a status subresource.
-    async fn replace(
+    /// Replaces `object` (the main resource, or only its status with
+    /// [`Subresource::Status`]); when it carries a resourceVersion that is not current the
+    /// write is a [`KubeError::Conflict`] of kind
+    /// [`ResourceVersion`](crate::ConflictKind::ResourceVersion), and a `metadata.uid` that
+    /// is not the stored one is a conflict of kind [`Uid`](crate::ConflictKind::Uid).
+    async fn replace<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         object: &DynamicObject,
+        subresource: Subresource,
     ) -> Result<DynamicObject>;
 
-    /// Patches the object `name` (status ignored when the kind has a status subresource).
-    async fn patch(
+    /// Patches the object `name` (the main resource, or only its status with
+    /// [`Subresource::Status`]).
+    async fn patch<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         name: &str,
         patch: &PatchBody,
+        subresource: Subresource,
     ) -> Result<DynamicObject>;
 
-    /// Replaces the status through the status subresource (everything but the status is
-    /// ignored); resourceVersion conflicts as for [`replace`](Self::replace).
-    async fn replace_status(
+    /// Deletes the object `name`. With finalizers (or foreground propagation) the object
+    /// stays, with a deletionTimestamp, until they are removed. Failed preconditions are conflicts of kind
+    /// [`Uid`](crate::ConflictKind::Uid) or
+    /// [`ResourceVersion`](crate::ConflictKind::ResourceVersion).
+    async fn delete<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
-        object: &DynamicObject,
-    ) -> Result<DynamicObject>;
-
-    /// Patches the status through the status subresource.
-    async fn patch_status(
-        &self,
-        kind: &ResourceKind,
-        namespace: Option<&str>,
-        name: &str,
-        patch: &PatchBody,
-    ) -> Result<DynamicObject>;
-
-    /// Deletes the object `name`. With finalizers the object stays, with a deletionTimestamp,
-    /// until they are removed.
-    async fn delete(
-        &self,
-        kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         name: &str,
         options: &DeleteOptions,
     ) -> Result<()>;
 
-    /// Watches changes after `resource_version` (from a list); `""` or `"0"` starts with
-    /// `Added` events for every current object.
-    async fn watch(
+    /// Deletes every object in `namespace` that the label and field selectors of `list` select
+    /// (`limit` and `continue_token` are ignored), each as [`delete`](Self::delete) with
+    /// `options` would, and returns them as kube-apiserver does: as they were listed before the
+    /// deletion (objects that finalizers keep are then marked with a deletionTimestamp, which
+    /// the returned copies do not show). A namespaced kind needs a namespace (the API server
+    /// offers no cluster-wide deletecollection for them).
+    async fn delete_collection<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
+        list: &ListOptions,
+        options: &DeleteOptions,
+    ) -> Result<Vec<DynamicObject>>;
+
+    /// Watches changes after `resource_version` (from a list); `""` or `"0"` starts with
+    /// `Added` events for every current object.
+    async fn watch<'a>(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&'a str>,
         options: &ListOptions,
         resource_version: &str,
     ) -> Result<WatchStream>;
+
+    /// Reads the log of a container of the pod `namespace/pod`, line by line.
+    ///
+    /// Errors as kube-apiserver answers them: a missing pod is [`KubeError::NotFound`]; an
+    /// unknown container, or none named when the pod has several, is
+    /// [`KubeError::BadRequest`]; a negative `tail_lines`, a `since_seconds` below 1, or both
+    /// `since_*` are [`KubeError::Invalid`]. The API server asks the pod's kubelet for the
+    /// log: a pod not scheduled to a node has an empty log, and one whose node is gone is
+    /// [`KubeError::NotFound`].
+    async fn logs(&self, namespace: &str, pod: &str, options: &LogOptions) -> Result<LogStream>;
+
+    /// Replaces the status of `object` through the status subresource:
+    /// [`replace`](Self::replace) with [`Subresource::Status`].
+    async fn replace_status<'a>(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&'a str>,
+        object: &DynamicObject,
+    ) -> Result<DynamicObject> {
+        self.replace(kind, namespace, object, Subresource::Status)
+            .await
+    }
+
+    /// Patches the status of `name` through the status subresource:
+    /// [`patch`](Self::patch) with [`Subresource::Status`].
+    async fn patch_status<'a>(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&'a str>,
+        name: &str,
+        patch: &PatchBody,
+    ) -> Result<DynamicObject> {
+        self.patch(kind, namespace, name, patch, Subresource::Status)
+            .await
+    }
+
+    /// The whole log as one string (lines joined with line breaks, each line ending in one):
+    /// [`logs`](Self::logs) collected. With `follow` it returns when the log ends.
+    async fn logs_string(
+        &self,
+        namespace: &str,
+        pod: &str,
+        options: &LogOptions,
+    ) -> Result<String> {
+        let mut lines = self.logs(namespace, pod, options).await?;
+        let mut text = String::new();
+        while let Some(line) = lines.next().await {
+            text.push_str(&line?);
+            text.push('\n');
+        }
+        Ok(text)
+    }
 }
 
-/// A typed view of a [`KubeApi`] for one `kube::Resource` type.
-pub struct Typed<'a, K> {
-    api: &'a dyn KubeApi,
+/// Delegates every method, including the provided ones, so a wrapped implementation's own
+/// versions of those are kept.
+macro_rules! delegate_kube_api {
+    ($wrapper:ident) => {
+        #[async_trait]
+        impl<T: KubeApi + ?Sized> KubeApi for $wrapper<T> {
+            async fn get<'a>(
+                &self,
+                kind: &ResourceKind,
+                namespace: Option<&'a str>,
+                name: &str,
+            ) -> Result<DynamicObject> {
+                (**self).get(kind, namespace, name).await
+            }
+
+            async fn list<'a>(
+                &self,
+                kind: &ResourceKind,
+                namespace: Option<&'a str>,
+                options: &ListOptions,
+            ) -> Result<ObjectList> {
+                (**self).list(kind, namespace, options).await
+            }
+
+            async fn create<'a>(
+                &self,
+                kind: &ResourceKind,
+                namespace: Option<&'a str>,
+                object: &DynamicObject,
+            ) -> Result<DynamicObject> {
+                (**self).create(kind, namespace, object).await
+            }
+
+            async fn replace<'a>(
+                &self,
+                kind: &ResourceKind,
+                namespace: Option<&'a str>,
+                object: &DynamicObject,
+                subresource: Subresource,
+            ) -> Result<DynamicObject> {
+                (**self).replace(kind, namespace, object, subresource).await
+            }
+
+            async fn patch<'a>(
+                &self,
+                kind: &ResourceKind,
+                namespace: Option<&'a str>,
+                name: &str,
+                patch: &PatchBody,
+                subresource: Subresource,
+            ) -> Result<DynamicObject> {
+                (**self)
+                    .patch(kind, namespace, name, patch, subresource)
+                    .await
+            }
+
+            async fn delete<'a>(
+                &self,
+                kind: &ResourceKind,
+                namespace: Option<&'a str>,
+                name: &str,
+                options: &DeleteOptions,
+            ) -> Result<()> {
+                (**self).delete(kind, namespace, name, options).await
+            }
+
+            async fn delete_collection<'a>(
+                &self,
+                kind: &ResourceKind,
+                namespace: Option<&'a str>,
+                list: &ListOptions,
+                options: &DeleteOptions,
+            ) -> Result<Vec<DynamicObject>> {
+                (**self)
+                    .delete_collection(kind, namespace, list, options)
+                    .await
+            }
+
+            async fn watch<'a>(
+                &self,
+                kind: &ResourceKind,
+                namespace: Option<&'a str>,
+                options: &ListOptions,
+                resource_version: &str,
+            ) -> Result<WatchStream> {
+                (**self)
+                    .watch(kind, namespace, options, resource_version)
+                    .await
+            }
+
+            async fn logs(
+                &self,
+                namespace: &str,
+                pod: &str,
+                options: &LogOptions,
+            ) -> Result<LogStream> {
+                (**self).logs(namespace, pod, options).await
+            }
+
+            async fn replace_status<'a>(
+                &self,
+                kind: &ResourceKind,
+                namespace: Option<&'a str>,
+                object: &DynamicObject,
+            ) -> Result<DynamicObject> {
+                (**self).replace_status(kind, namespace, object).await
+            }
+
+            async fn patch_status<'a>(
+                &self,
+                kind: &ResourceKind,
+                namespace: Option<&'a str>,
+                name: &str,
+                patch: &PatchBody,
+            ) -> Result<DynamicObject> {
+                (**self).patch_status(kind, namespace, name, patch).await
+            }
+
+            async fn logs_string(
+                &self,
+                namespace: &str,
+                pod: &str,
+                options: &LogOptions,
+            ) -> Result<String> {
+                (**self).logs_string(namespace, pod, options).await
+            }
+        }
+    };
+}
+
+delegate_kube_api!(Arc);
+delegate_kube_api!(Box);
+
+/// A typed view of a [`KubeApi`] for one `kube::Resource` type in one namespace (or cluster
+/// wide), like `kube::Api<K>`: it owns the client and the namespace is given once.
+///
+/// - [`Typed::namespaced`]: objects of a namespaced kind in one namespace;
+/// - [`Typed::all`]: a cluster-scoped kind, or every namespace of a namespaced kind (for
+///   [`list`](Self::list), [`watch`](Self::watch) and [`create`](Self::create), which takes the
+///   namespace from the object; the other single-object operations need a namespace and answer
+///   [`KubeError::BadRequest`]).
+///
+/// Objects convert through serde, one conversion per call.
+pub struct Typed<K> {
+    api: Arc<dyn KubeApi>,
+    namespace: Option<String>,
     kind: ResourceKind,
     _k: std::marker::PhantomData<fn() -> K>,
+}
+
+impl<K> Clone for Typed<K> {
+    fn clone(&self) -> Self {
+        Typed {
+            api: Arc::clone(&self.api),
+            namespace: self.namespace.clone(),
+            kind: self.kind.clone(),
+            _k: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<K> fmt::Debug for Typed<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Typed")
+            .field("kind", &self.kind)
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
 }
 
 fn to_dynamic<K: Serialize>(object: &K) -> Result<DynamicObject> {
@@ -275,15 +584,43 @@ fn from_dynamic<K: DeserializeOwned>(object: DynamicObject) -> Result<K> {
         })
 }
 
-impl<'a, K> Typed<'a, K>
+fn typed_event<K: DeserializeOwned>(event: WatchEvent) -> Result<WatchEvent<K>> {
+    Ok(match event {
+        WatchEvent::Added(o) => WatchEvent::Added(from_dynamic(o)?),
+        WatchEvent::Modified(o) => WatchEvent::Modified(from_dynamic(o)?),
+        WatchEvent::Deleted(o) => WatchEvent::Deleted(from_dynamic(o)?),
+        WatchEvent::Bookmark { resource_version } => WatchEvent::Bookmark { resource_version },
+    })
+}
+
+impl<K> Typed<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Serialize
+        + DeserializeOwned,
+{
+    /// The objects of `K` in `namespace` (like `kube::Api::namespaced`).
+    pub fn namespaced(api: Arc<dyn KubeApi>, namespace: &str) -> Typed<K> {
+        Typed {
+            api,
+            namespace: Some(namespace.to_owned()),
+            kind: ResourceKind::of::<K>(),
+            _k: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<K> Typed<K>
 where
     K: kube::Resource<DynamicType = ()> + Serialize + DeserializeOwned,
     K::Scope: 'static,
 {
-    /// The typed view of `api` for `K`.
-    pub fn new(api: &'a dyn KubeApi) -> Typed<'a, K> {
+    /// The objects of `K` cluster wide (like `kube::Api::all`): a cluster-scoped kind, or all
+    /// namespaces of a namespaced one.
+    pub fn all(api: Arc<dyn KubeApi>) -> Typed<K> {
         Typed {
             api,
+            namespace: None,
             kind: ResourceKind::of::<K>(),
             _k: std::marker::PhantomData,
         }
@@ -294,76 +631,155 @@ where
         &self.kind
     }
 
-    /// See [`KubeApi::get`].
-    pub async fn get(&self, namespace: Option<&str>, name: &str) -> Result<K> {
-        from_dynamic(self.api.get(&self.kind, namespace, name).await?)
+    /// The namespace, `None` for [`Typed::all`].
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
     }
 
-    /// See [`KubeApi::list`]; the items converted.
-    pub async fn list(&self, namespace: Option<&str>, options: &ListOptions) -> Result<Vec<K>> {
-        self.api
-            .list(&self.kind, namespace, options)
-            .await?
-            .items
-            .into_iter()
-            .map(from_dynamic)
-            .collect()
+    /// The untyped client.
+    pub fn api(&self) -> &Arc<dyn KubeApi> {
+        &self.api
+    }
+
+    fn ns(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    /// See [`KubeApi::get`].
+    pub async fn get(&self, name: &str) -> Result<K> {
+        from_dynamic(self.api.get(&self.kind, self.ns(), name).await?)
+    }
+
+    /// [`get`](Self::get), with `None` for an object that does not exist.
+    pub async fn get_opt(&self, name: &str) -> Result<Option<K>> {
+        match self.api.get(&self.kind, self.ns(), name).await {
+            Ok(object) => from_dynamic(object).map(Some),
+            Err(KubeError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// See [`KubeApi::list`]: the items converted, with the list's resourceVersion (watch from
+    /// it) and continue token.
+    pub async fn list(&self, options: &ListOptions) -> Result<ObjectList<K>> {
+        let page = self.api.list(&self.kind, self.ns(), options).await?;
+        Ok(ObjectList {
+            items: page
+                .items
+                .into_iter()
+                .map(from_dynamic)
+                .collect::<Result<_>>()?,
+            resource_version: page.resource_version,
+            continue_token: page.continue_token,
+        })
     }
 
     /// See [`KubeApi::create`].
-    pub async fn create(&self, namespace: Option<&str>, object: &K) -> Result<K> {
+    pub async fn create(&self, object: &K) -> Result<K> {
         from_dynamic(
             self.api
-                .create(&self.kind, namespace, &to_dynamic(object)?)
+                .create(&self.kind, self.ns(), &to_dynamic(object)?)
                 .await?,
         )
     }
 
-    /// See [`KubeApi::replace`].
-    pub async fn replace(&self, namespace: Option<&str>, object: &K) -> Result<K> {
+    /// See [`KubeApi::replace`] (the main resource).
+    pub async fn replace(&self, object: &K) -> Result<K> {
         from_dynamic(
             self.api
-                .replace(&self.kind, namespace, &to_dynamic(object)?)
+                .replace(
+                    &self.kind,
+                    self.ns(),
+                    &to_dynamic(object)?,
+                    Subresource::Main,
+                )
                 .await?,
         )
     }
 
-    /// See [`KubeApi::patch`].
-    pub async fn patch(&self, namespace: Option<&str>, name: &str, patch: &PatchBody) -> Result<K> {
-        from_dynamic(self.api.patch(&self.kind, namespace, name, patch).await?)
+    /// See [`KubeApi::patch`] (the main resource).
+    pub async fn patch(&self, name: &str, patch: &PatchBody) -> Result<K> {
+        from_dynamic(
+            self.api
+                .patch(&self.kind, self.ns(), name, patch, Subresource::Main)
+                .await?,
+        )
     }
 
     /// See [`KubeApi::replace_status`].
-    pub async fn replace_status(&self, namespace: Option<&str>, object: &K) -> Result<K> {
+    pub async fn replace_status(&self, object: &K) -> Result<K> {
         from_dynamic(
             self.api
-                .replace_status(&self.kind, namespace, &to_dynamic(object)?)
+                .replace_status(&self.kind, self.ns(), &to_dynamic(object)?)
                 .await?,
         )
     }
 
     /// See [`KubeApi::patch_status`].
-    pub async fn patch_status(
-        &self,
-        namespace: Option<&str>,
-        name: &str,
-        patch: &PatchBody,
-    ) -> Result<K> {
+    pub async fn patch_status(&self, name: &str, patch: &PatchBody) -> Result<K> {
         from_dynamic(
             self.api
-                .patch_status(&self.kind, namespace, name, patch)
+                .patch_status(&self.kind, self.ns(), name, patch)
                 .await?,
         )
     }
 
     /// See [`KubeApi::delete`].
-    pub async fn delete(
+    pub async fn delete(&self, name: &str, options: &DeleteOptions) -> Result<()> {
+        self.api.delete(&self.kind, self.ns(), name, options).await
+    }
+
+    /// See [`KubeApi::delete_collection`]: the deleted objects, converted.
+    pub async fn delete_collection(
         &self,
-        namespace: Option<&str>,
-        name: &str,
+        list: &ListOptions,
         options: &DeleteOptions,
-    ) -> Result<()> {
-        self.api.delete(&self.kind, namespace, name, options).await
+    ) -> Result<Vec<K>> {
+        self.api
+            .delete_collection(&self.kind, self.ns(), list, options)
+            .await?
+            .into_iter()
+            .map(from_dynamic)
+            .collect()
+    }
+
+    /// See [`KubeApi::watch`]: typed events. An object the type cannot read ends the stream's
+    /// item with an error ([`KubeError::Unexpected`]), not the stream.
+    pub async fn watch(
+        &self,
+        options: &ListOptions,
+        resource_version: &str,
+    ) -> Result<WatchStream<K>>
+    where
+        K: 'static,
+    {
+        let events = self
+            .api
+            .watch(&self.kind, self.ns(), options, resource_version)
+            .await?;
+        Ok(events.map(|event| event.and_then(typed_event::<K>)).boxed())
+    }
+}
+
+impl Typed<k8s_openapi::api::core::v1::Pod> {
+    /// See [`KubeApi::logs`]: the log of the pod `name` in this namespace.
+    pub async fn logs(&self, name: &str, options: &LogOptions) -> Result<LogStream> {
+        let namespace = self.ns().ok_or_else(|| KubeError::BadRequest {
+            message: format!(
+                "pods is namespaced: a namespace is required to read the log of {name:?}"
+            ),
+        })?;
+        self.api.logs(namespace, name, options).await
+    }
+
+    /// See [`KubeApi::logs_string`].
+    pub async fn logs_string(&self, name: &str, options: &LogOptions) -> Result<String> {
+        let namespace = self.ns().ok_or_else(|| KubeError::BadRequest {
+            message: format!(
+                "pods is namespaced: a namespace is required to read the log of {name:?}"
+            ),
+        })?;
+        self.api.logs_string(namespace, name, options).await
     }
 }
 

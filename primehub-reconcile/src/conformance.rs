@@ -44,10 +44,10 @@ use kube::api::DynamicObject;
 use serde_json::{Value, json};
 
 use crate::api::{
-    DeleteOptions, KubeApi, ListOptions, PatchBody, Propagation, ResourceKind, WatchEvent,
-    WatchStream,
+    DeleteOptions, KubeApi, ListOptions, LogOptions, PatchBody, Propagation, ResourceKind,
+    Subresource, WatchEvent, WatchStream,
 };
-use crate::error::{KubeError, Result};
+use crate::error::{ConflictKind, KubeError, Result};
 
 /// How long a watch check waits for one event before failing.
 pub const WATCH_EVENT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -73,6 +73,8 @@ pub async fn run_all(api: &dyn KubeApi) {
     watch_delivers_events_in_order(api).await;
     watch_resumes_from_resource_version(api).await;
     watch_with_label_selector(api).await;
+    delete_collection_by_selector(api).await;
+    pod_logs_without_a_kubelet(api).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,10 +136,13 @@ fn expect_not_found<T: Debug>(result: Result<T>, what: &str) {
 }
 
 #[track_caller]
-fn expect_conflict<T: Debug>(result: Result<T>, what: &str) {
-    expect_err(result, what, "Conflict (409)", |e| {
-        matches!(e, KubeError::Conflict { .. })
-    });
+fn expect_conflict<T: Debug>(result: Result<T>, what: &str, on: ConflictKind) {
+    expect_err(
+        result,
+        what,
+        &format!("Conflict (409) on {on:?}"),
+        |e| matches!(e, KubeError::Conflict { kind, .. } if *kind == on),
+    );
 }
 
 fn object(value: Value) -> DynamicObject {
@@ -416,7 +421,10 @@ async fn create_or_update(
         let current = api.get(crd_kind, None, crd_name).await?;
         let mut update = desired.clone();
         update.metadata.resource_version = current.metadata.resource_version.clone();
-        match api.replace(crd_kind, None, &update).await {
+        match api
+            .replace(crd_kind, None, &update, Subresource::Main)
+            .await
+        {
             Ok(_) => return Ok(true),
             // Deleted or changed meanwhile (another test installing the same CRDs): again.
             Err(KubeError::Conflict { .. } | KubeError::NotFound { .. }) if attempt < 5 => {}
@@ -446,12 +454,18 @@ pub async fn not_found_on_missing(api: &dyn KubeApi) {
     let mut ghost = configmap("missing", &[], &[("a", "1")]);
     ghost.metadata.namespace = Some(ns.name.clone());
     expect_not_found(
-        api.replace(&cm, ns.ns(), &ghost).await,
+        api.replace(&cm, ns.ns(), &ghost, Subresource::Main).await,
         "replace of a missing object",
     );
     expect_not_found(
-        api.patch(&cm, ns.ns(), "missing", &merge(json!({"data": {"a": "2"}})))
-            .await,
+        api.patch(
+            &cm,
+            ns.ns(),
+            "missing",
+            &merge(json!({"data": {"a": "2"}})),
+            Subresource::Main,
+        )
+        .await,
         "merge patch of a missing object",
     );
     let missing_ns = unique("conf-missing");
@@ -554,7 +568,10 @@ pub async fn resource_version_changes_on_every_write(api: &dyn KubeApi) {
 
     let mut update = fetched.clone();
     update.data["data"]["n"] = json!("1");
-    let replaced = ok(api.replace(&cm, ns.ns(), &update).await, "replace");
+    let replaced = ok(
+        api.replace(&cm, ns.ns(), &update, Subresource::Main).await,
+        "replace",
+    );
     let rv1 = rv(&replaced);
     assert_ne!(
         rv1, rv0,
@@ -562,8 +579,14 @@ pub async fn resource_version_changes_on_every_write(api: &dyn KubeApi) {
     );
 
     let patched = ok(
-        api.patch(&cm, ns.ns(), "rv", &merge(json!({"data": {"n": "2"}})))
-            .await,
+        api.patch(
+            &cm,
+            ns.ns(),
+            "rv",
+            &merge(json!({"data": {"n": "2"}})),
+            Subresource::Main,
+        )
+        .await,
         "merge patch",
     );
     let rv2 = rv(&patched);
@@ -579,6 +602,7 @@ pub async fn resource_version_changes_on_every_write(api: &dyn KubeApi) {
             ns.ns(),
             "rv",
             &merge(json!({"metadata": {"labels": {"x": "y"}}})),
+            Subresource::Main,
         )
         .await,
         "metadata-only merge patch",
@@ -603,8 +627,9 @@ pub async fn resource_version_changes_on_every_write(api: &dyn KubeApi) {
     ns.delete(api).await;
 }
 
-/// replace with a stale resourceVersion is a Conflict; without a resourceVersion it is an
-/// unconditional update (ConfigMaps allow that).
+/// replace with a stale resourceVersion is a Conflict on the resourceVersion, one with another
+/// object's uid a Conflict on the uid; without a resourceVersion it is an unconditional update
+/// (ConfigMaps allow that).
 pub async fn replace_with_stale_resource_version_conflicts(api: &dyn KubeApi) {
     let ns = TestNamespace::create(api).await;
     let cm = configmaps();
@@ -616,14 +641,24 @@ pub async fn replace_with_stale_resource_version_conflicts(api: &dyn KubeApi) {
     let mut first = created.clone();
     first.data["data"]["v"] = json!("1");
     ok(
-        api.replace(&cm, ns.ns(), &first).await,
+        api.replace(&cm, ns.ns(), &first, Subresource::Main).await,
         "replace with the current resourceVersion",
     );
     let mut stale = created.clone();
     stale.data["data"]["v"] = json!("stale");
     expect_conflict(
-        api.replace(&cm, ns.ns(), &stale).await,
+        api.replace(&cm, ns.ns(), &stale, Subresource::Main).await,
         "replace with a stale resourceVersion",
+        ConflictKind::ResourceVersion,
+    );
+    let mut other_uid = created.clone();
+    other_uid.metadata.resource_version = None;
+    other_uid.metadata.uid = Some("00000000-0000-0000-0000-000000000000".into());
+    expect_conflict(
+        api.replace(&cm, ns.ns(), &other_uid, Subresource::Main)
+            .await,
+        "replace with another object's metadata.uid",
+        ConflictKind::Uid,
     );
     let now = ok(api.get(&cm, ns.ns(), "occ").await, "get after a conflict");
     assert_eq!(
@@ -635,7 +670,8 @@ pub async fn replace_with_stale_resource_version_conflicts(api: &dyn KubeApi) {
     unconditional.metadata.resource_version = None;
     unconditional.data["data"]["v"] = json!("2");
     let written = ok(
-        api.replace(&cm, ns.ns(), &unconditional).await,
+        api.replace(&cm, ns.ns(), &unconditional, Subresource::Main)
+            .await,
         "replace without a resourceVersion (unconditional update)",
     );
     assert_eq!(data_of(&written, "v").as_deref(), Some("2"));
@@ -663,6 +699,7 @@ pub async fn generation_tracks_spec_changes(api: &dyn KubeApi) {
             ns.ns(),
             "gen",
             &merge(json!({"metadata": {"labels": {"a": "b"}}})),
+            Subresource::Main,
         )
         .await,
         "label patch",
@@ -678,6 +715,7 @@ pub async fn generation_tracks_spec_changes(api: &dyn KubeApi) {
             ns.ns(),
             "gen",
             &merge(json!({"spec": {"displayName": "changed"}})),
+            Subresource::Main,
         )
         .await,
         "spec patch",
@@ -704,7 +742,7 @@ pub async fn generation_tracks_spec_changes(api: &dyn KubeApi) {
     );
     let same = status_written.clone();
     let unchanged = ok(
-        api.replace(&kind, ns.ns(), &same).await,
+        api.replace(&kind, ns.ns(), &same, Subresource::Main).await,
         "replace with an identical spec",
     );
     assert_eq!(
@@ -754,7 +792,7 @@ pub async fn status_subresource_custom_resource(api: &dyn KubeApi) {
     main.data["status"] = json!({"phase": "Failed"});
     main.data["spec"]["displayName"] = json!("renamed");
     let after_replace = ok(
-        api.replace(&kind, ns.ns(), &main).await,
+        api.replace(&kind, ns.ns(), &main, Subresource::Main).await,
         "replace with a changed spec and status",
     );
     assert_eq!(
@@ -774,6 +812,7 @@ pub async fn status_subresource_custom_resource(api: &dyn KubeApi) {
             ns.ns(),
             "st",
             &merge(json!({"status": {"phase": "Failed"}, "spec": {"displayName": "patched"}})),
+            Subresource::Main,
         )
         .await,
         "patch of spec and status",
@@ -794,6 +833,7 @@ pub async fn status_subresource_custom_resource(api: &dyn KubeApi) {
     expect_conflict(
         api.replace_status(&kind, ns.ns(), &stale).await,
         "replace_status with a stale resourceVersion",
+        ConflictKind::ResourceVersion,
     );
     let json_status = ok(
         api.patch_status(
@@ -863,6 +903,7 @@ pub async fn status_subresource_pod(api: &dyn KubeApi) {
             ns.ns(),
             "worker",
             &merge(json!({"metadata": {"labels": {"l": "v"}}, "status": {"phase": "Failed"}})),
+            Subresource::Main,
         )
         .await,
         "patch of a pod's labels and status",
@@ -951,6 +992,7 @@ pub async fn merge_patch(api: &dyn KubeApi) {
                 "metadata": {"labels": {"drop": null, "new": "2"}},
                 "data": {"a": "10", "b": null, "c": "3"},
             })),
+            Subresource::Main,
         )
         .await,
         "merge patch",
@@ -1012,6 +1054,7 @@ pub async fn json_patch(api: &dyn KubeApi) {
                 {"op": "add", "path": "/data/c", "value": "3"},
                 {"op": "add", "path": "/metadata/labels", "value": {"via": "json-patch"}},
             ])),
+            Subresource::Main,
         )
         .await,
         "JSON patch",
@@ -1043,6 +1086,7 @@ pub async fn json_patch(api: &dyn KubeApi) {
                 {"op": "replace", "path": "/data/c", "value": "30"},
                 {"op": "test", "path": "/data/a", "value": "not-the-value"},
             ])),
+            Subresource::Main,
         )
         .await,
         "JSON patch whose test operation fails",
@@ -1391,6 +1435,7 @@ pub async fn finalizers_delay_deletion(api: &dyn KubeApi) {
             ns.ns(),
             "held",
             &merge(json!({"metadata": {"finalizers": null}})),
+            Subresource::Main,
         )
         .await,
         "removing the finalizer",
@@ -1409,8 +1454,8 @@ pub async fn finalizers_delay_deletion(api: &dyn KubeApi) {
     ns.delete(api).await;
 }
 
-/// Delete preconditions: a wrong uid or resourceVersion is a Conflict and deletes nothing; the
-/// right ones delete.
+/// Delete preconditions: a wrong uid or resourceVersion is a Conflict (on the uid, on the
+/// resourceVersion) and deletes nothing; the right ones delete.
 pub async fn delete_preconditions(api: &dyn KubeApi) {
     let ns = TestNamespace::create(api).await;
     let cm = configmaps();
@@ -1430,10 +1475,17 @@ pub async fn delete_preconditions(api: &dyn KubeApi) {
         )
         .await,
         "delete with a wrong uid precondition",
+        ConflictKind::Uid,
     );
     let updated = ok(
-        api.patch(&cm, ns.ns(), "pre", &merge(json!({"data": {"v": "2"}})))
-            .await,
+        api.patch(
+            &cm,
+            ns.ns(),
+            "pre",
+            &merge(json!({"data": {"v": "2"}})),
+            Subresource::Main,
+        )
+        .await,
         "patch",
     );
     expect_conflict(
@@ -1448,6 +1500,7 @@ pub async fn delete_preconditions(api: &dyn KubeApi) {
         )
         .await,
         "delete with a stale resourceVersion precondition",
+        ConflictKind::ResourceVersion,
     );
     ok(
         api.get(&cm, ns.ns(), "pre").await,
@@ -1592,8 +1645,14 @@ pub async fn watch_delivers_events_in_order(api: &dyn KubeApi) {
         "create",
     );
     let modified = ok(
-        api.patch(&cm, ns.ns(), "w", &merge(json!({"data": {"v": "2"}})))
-            .await,
+        api.patch(
+            &cm,
+            ns.ns(),
+            "w",
+            &merge(json!({"data": {"v": "2"}})),
+            Subresource::Main,
+        )
+        .await,
         "patch",
     );
     ok(
@@ -1671,13 +1730,25 @@ pub async fn watch_resumes_from_resource_version(api: &dyn KubeApi) {
         "create a",
     );
     let middle = ok(
-        api.patch(&cm, ns.ns(), "a", &merge(json!({"data": {"v": "2"}})))
-            .await,
+        api.patch(
+            &cm,
+            ns.ns(),
+            "a",
+            &merge(json!({"data": {"v": "2"}})),
+            Subresource::Main,
+        )
+        .await,
         "patch a",
     );
     ok(
-        api.patch(&cm, ns.ns(), "a", &merge(json!({"data": {"v": "3"}})))
-            .await,
+        api.patch(
+            &cm,
+            ns.ns(),
+            "a",
+            &merge(json!({"data": {"v": "3"}})),
+            Subresource::Main,
+        )
+        .await,
         "patch a again",
     );
     ok(
@@ -1747,8 +1818,14 @@ pub async fn watch_with_label_selector(api: &dyn KubeApi) {
         "create a matching object",
     );
     ok(
-        api.patch(&cm, ns.ns(), "other", &merge(json!({"data": {"x": "1"}})))
-            .await,
+        api.patch(
+            &cm,
+            ns.ns(),
+            "other",
+            &merge(json!({"data": {"x": "1"}})),
+            Subresource::Main,
+        )
+        .await,
         "update the non-matching object",
     );
     ok(
@@ -1797,5 +1874,260 @@ pub async fn watch_too_old_is_gone(api: &dyn KubeApi) {
             }
         },
     }
+    ns.delete(api).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// deletecollection
+// ---------------------------------------------------------------------------------------------
+
+/// `delete_collection` deletes exactly what the label selector selects, in the namespace given,
+/// and returns those objects as they were listed before the deletion (a finalizer keeps one,
+/// marked with a deletionTimestamp); with no match it deletes nothing and returns nothing; a namespaced kind without a namespace is a
+/// BadRequest (kube-apiserver serves no cluster-wide deletecollection for namespaced kinds).
+pub async fn delete_collection_by_selector(api: &dyn KubeApi) {
+    let ns = TestNamespace::create(api).await;
+    let other = TestNamespace::create(api).await;
+    let cm = configmaps();
+    for (name, tier) in [("a", "web"), ("b", "web"), ("c", "db")] {
+        ok(
+            api.create(&cm, ns.ns(), &configmap(name, &[("tier", tier)], &[]))
+                .await,
+            "create",
+        );
+    }
+    ok(
+        api.create(&cm, other.ns(), &configmap("a", &[("tier", "web")], &[]))
+            .await,
+        "create in the other namespace",
+    );
+    let mut held = configmap("held", &[("tier", "web")], &[]);
+    held.metadata.finalizers = Some(vec!["primehub.io/conformance".into()]);
+    ok(
+        api.create(&cm, ns.ns(), &held).await,
+        "create with a finalizer",
+    );
+
+    let web = ListOptions {
+        label_selector: Some("tier=web".into()),
+        ..ListOptions::default()
+    };
+    let deleted = ok(
+        api.delete_collection(&cm, ns.ns(), &web, &DeleteOptions::default())
+            .await,
+        "delete_collection tier=web",
+    );
+    let mut deleted_names = names(&deleted);
+    deleted_names.sort();
+    assert_eq!(
+        deleted_names,
+        ["a", "b", "held"],
+        "conformance: delete_collection must return the objects it deleted"
+    );
+    assert!(
+        deleted
+            .iter()
+            .all(|o| o.metadata.deletion_timestamp.is_none()),
+        "conformance: delete_collection returns the objects as they were listed before the deletion"
+    );
+    let marked = ok(api.get(&cm, ns.ns(), "held").await, "get the held object");
+    assert!(
+        marked.metadata.deletion_timestamp.is_some(),
+        "conformance: delete_collection marks an object a finalizer keeps with a deletionTimestamp"
+    );
+    let left = ok(
+        api.list(&cm, ns.ns(), &ListOptions::default()).await,
+        "list after delete_collection",
+    );
+    let mut left_names: Vec<String> = names(&left.items)
+        .into_iter()
+        .filter(|n| n != "kube-root-ca.crt")
+        .collect();
+    left_names.sort();
+    assert_eq!(
+        left_names,
+        ["c", "held"],
+        "conformance: delete_collection must delete only what the selector selects (a finalizer keeps `held`)"
+    );
+    ok(
+        api.get(&cm, other.ns(), "a").await,
+        "the other namespace's object must stay",
+    );
+    let none = ok(
+        api.delete_collection(
+            &cm,
+            ns.ns(),
+            &ListOptions {
+                label_selector: Some("tier=cache".into()),
+                ..ListOptions::default()
+            },
+            &DeleteOptions::default(),
+        )
+        .await,
+        "delete_collection matching nothing",
+    );
+    assert!(
+        none.is_empty(),
+        "conformance: a delete_collection matching nothing returns nothing"
+    );
+    expect_err(
+        api.delete_collection(&cm, None, &web, &DeleteOptions::default())
+            .await,
+        "delete_collection of a namespaced kind without a namespace",
+        "BadRequest (400)",
+        |e| matches!(e, KubeError::BadRequest { .. }),
+    );
+    ok(
+        api.patch(
+            &cm,
+            ns.ns(),
+            "held",
+            &merge(json!({"metadata": {"finalizers": null}})),
+            Subresource::Main,
+        )
+        .await,
+        "removing the finalizer",
+    );
+    ns.delete(api).await;
+    other.delete(api).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pod logs
+// ---------------------------------------------------------------------------------------------
+
+/// Pod log reads on a pod no kubelet runs, as kube-apiserver v1.37 answers them (the test API
+/// server has no nodes and no kubelet, so these are the answers both tiers can give; reading
+/// lines a container wrote is a fake-only check, `tests/it/fake_logs.rs`, because no kubelet
+/// writes any here):
+///
+/// - invalid options are `Invalid` with the field causes (`tailLines` negative, `sinceSeconds`
+///   below 1, both `since*`), checked before the pod is looked up;
+/// - a missing pod is `NotFound`;
+/// - an unknown container is `BadRequest` (`container x is not valid for pod p`), and so is
+///   leaving the container out when the pod has several (`… choose one of: [init a b]`);
+/// - a pod not scheduled to a node has an empty log (HTTP 204), with or without `follow`;
+/// - a pod bound to a node that does not exist is `NotFound`.
+pub async fn pod_logs_without_a_kubelet(api: &dyn KubeApi) {
+    let ns = TestNamespace::create(api).await;
+    let ns_name = ns.name.clone();
+    let kind = pods();
+    ok(api.create(&kind, ns.ns(), &pod("one")).await, "create pod");
+    let two = object(json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "two"},
+        "spec": {
+            "initContainers": [{"name": "init", "image": "busybox:1.36"}],
+            "containers": [
+                {"name": "a", "image": "busybox:1.36"},
+                {"name": "b", "image": "busybox:1.36"},
+            ],
+        },
+    }));
+    ok(
+        api.create(&kind, ns.ns(), &two).await,
+        "create a two-container pod",
+    );
+    let placed = object(json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "placed"},
+        "spec": {
+            "nodeName": "conformance-no-such-node",
+            "containers": [{"name": "main", "image": "busybox:1.36"}],
+        },
+    }));
+    ok(
+        api.create(&kind, ns.ns(), &placed).await,
+        "create a pod bound to a node",
+    );
+
+    for (options, field) in [
+        (
+            LogOptions {
+                tail_lines: Some(-1),
+                ..LogOptions::default()
+            },
+            "tailLines",
+        ),
+        (
+            LogOptions {
+                since_seconds: Some(0),
+                ..LogOptions::default()
+            },
+            "sinceSeconds",
+        ),
+        (
+            LogOptions {
+                since_seconds: Some(5),
+                since_time: Some(jiff::Timestamp::UNIX_EPOCH),
+                ..LogOptions::default()
+            },
+            "[]",
+        ),
+    ] {
+        expect_err(
+            api.logs(&ns_name, "missing", &options).await.map(drop),
+            &format!("log options with an invalid {field}"),
+            &format!("Invalid (422) with a cause on {field}"),
+            |e| {
+                matches!(e, KubeError::Invalid { causes, .. }
+                    if causes.iter().any(|c| c.field == field))
+            },
+        );
+    }
+    expect_not_found(
+        api.logs(&ns_name, "missing", &LogOptions::default())
+            .await
+            .map(drop),
+        "the log of a missing pod",
+    );
+    let unknown = LogOptions {
+        container: Some("nope".into()),
+        ..LogOptions::default()
+    };
+    expect_err(
+        api.logs(&ns_name, "one", &unknown).await.map(drop),
+        "the log of an unknown container",
+        "BadRequest `container nope is not valid for pod one`",
+        |e| matches!(e, KubeError::BadRequest { message } if message.contains("container nope is not valid for pod one")),
+    );
+    expect_err(
+        api.logs(&ns_name, "two", &LogOptions::default())
+            .await
+            .map(drop),
+        "the log of a two-container pod without a container",
+        "BadRequest naming the choices [init a b]",
+        |e| matches!(e, KubeError::BadRequest { message } if message.contains("a container name must be specified for pod two, choose one of: [init a b]")),
+    );
+    for follow in [false, true] {
+        let options = LogOptions {
+            follow,
+            ..LogOptions::default()
+        };
+        let text = ok(
+            api.logs_string(&ns_name, "one", &options).await,
+            "the log of an unscheduled pod",
+        );
+        assert_eq!(
+            text, "",
+            "conformance: an unscheduled pod has an empty log (follow: {follow})"
+        );
+    }
+    let init = LogOptions {
+        container: Some("init".into()),
+        ..LogOptions::default()
+    };
+    ok(
+        api.logs_string(&ns_name, "two", &init).await,
+        "the log of a named init container",
+    );
+    expect_not_found(
+        api.logs(&ns_name, "placed", &LogOptions::default())
+            .await
+            .map(drop),
+        "the log of a pod bound to a missing node",
+    );
     ns.delete(api).await;
 }

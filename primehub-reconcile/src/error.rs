@@ -1,6 +1,46 @@
-//! The crate's single error type.
+//! The crate's error types: [`KubeError`] for the Kubernetes access layer, [`enum@Error`] for
+//! controllers.
+
+use std::path::PathBuf;
 
 use thiserror::Error;
+
+/// What a 409 Conflict conflicted on, so a caller can match on it instead of on the message.
+///
+/// kube-apiserver reports every such failure with reason `Conflict` and tells them apart only
+/// in the message; [`ConflictKind::of_message`] reads it, and the fake cluster writes the same
+/// messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConflictKind {
+    /// The object changed since it was read: a write carried a stale `resourceVersion`
+    /// (`the object has been modified`), or a delete's resourceVersion precondition failed.
+    /// Re-read and retry.
+    ResourceVersion,
+    /// A uid precondition failed — in a delete's preconditions or in the `metadata.uid` of a
+    /// write: the object was deleted and created again under the same name.
+    Uid,
+    /// Any other conflict (for example an admission webhook denying with 409, or a write to a
+    /// namespace being finalized).
+    Other,
+}
+
+impl ConflictKind {
+    /// Classifies a Conflict by the API server's message.
+    pub fn of_message(message: &str) -> ConflictKind {
+        if message.contains("UID in precondition")
+            || message.contains("the UID in the precondition")
+        {
+            ConflictKind::Uid
+        } else if message.contains("the object has been modified")
+            || message.contains("the ResourceVersion in the precondition")
+        {
+            ConflictKind::ResourceVersion
+        } else {
+            ConflictKind::Other
+        }
+    }
+}
 
 /// One cause of an `Invalid` (HTTP 422) answer, as the API server reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +69,11 @@ pub enum KubeError {
         what: String,
     },
     /// A write lost an optimistic-concurrency race or broke a precondition (HTTP 409, reason
-    /// Conflict): re-read and retry.
+    /// Conflict); `kind` says on what.
     #[error("conflict: {message}")]
     Conflict {
+        /// What conflicted.
+        kind: ConflictKind,
         /// The server's message.
         message: String,
     },
@@ -67,6 +109,17 @@ pub enum KubeError {
         /// The transport's message.
         message: String,
     },
+    /// The client configuration is unusable: a kubeconfig that cannot be read or parsed, names
+    /// no current context, or describes no usable cluster (bad server URL, unreadable
+    /// certificates), or no configuration was found at all. Not transient: fix the
+    /// configuration.
+    #[error("invalid Kubernetes client configuration{}: {message}", file.as_ref().map(|f| format!(" ({})", f.display())).unwrap_or_default())]
+    Config {
+        /// The kubeconfig file, when the configuration came from one.
+        file: Option<PathBuf>,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Any other answer.
     #[error("unexpected response {status}: {message}")]
     Unexpected {
@@ -83,9 +136,27 @@ impl KubeError {
         matches!(self, KubeError::NotFound { .. })
     }
 
-    /// Whether this is [`KubeError::Conflict`] (retry after re-reading).
+    /// Whether this is [`KubeError::Conflict`] (of any [`ConflictKind`]).
     pub fn is_conflict(&self) -> bool {
         matches!(self, KubeError::Conflict { .. })
+    }
+
+    /// The kind of conflict, when this is [`KubeError::Conflict`].
+    pub fn conflict_kind(&self) -> Option<ConflictKind> {
+        match self {
+            KubeError::Conflict { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    /// A [`KubeError::Conflict`] with the kind read from `message`
+    /// ([`ConflictKind::of_message`]).
+    pub fn conflict(message: impl Into<String>) -> KubeError {
+        let message = message.into();
+        KubeError::Conflict {
+            kind: ConflictKind::of_message(&message),
+            message,
+        }
     }
 
     /// Whether retrying the same call later may succeed: connection errors, timeouts, 429 and
@@ -101,7 +172,8 @@ impl KubeError {
             | KubeError::Invalid { .. }
             | KubeError::Forbidden { .. }
             | KubeError::Gone { .. }
-            | KubeError::BadRequest { .. } => false,
+            | KubeError::BadRequest { .. }
+            | KubeError::Config { .. } => false,
         }
     }
 
@@ -115,6 +187,7 @@ impl KubeError {
             KubeError::Gone { .. } => 410,
             KubeError::BadRequest { .. } => 400,
             KubeError::Transport { .. } => 503,
+            KubeError::Config { .. } => 500,
             KubeError::Unexpected { status, .. } => *status,
         }
     }
@@ -152,12 +225,18 @@ impl From<kube::Error> for Error {
 
 impl Error {
     /// Whether retrying later may succeed (see [`KubeError::is_transient`] and
-    /// `KeycloakError::is_transient`). A resourceVersion conflict counts as transient here: a
-    /// controller retries it after re-reading, which the next reconcile does. Model errors are
-    /// never transient.
+    /// `KeycloakError::is_transient`). A resourceVersion or uid conflict counts as transient
+    /// here: a controller retries it after re-reading, which the next reconcile does; other
+    /// conflicts (a webhook's 409) do not. Model errors are never transient.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Kube(e) => e.is_transient() || e.is_conflict(),
+            Error::Kube(e) => {
+                e.is_transient()
+                    || matches!(
+                        e.conflict_kind(),
+                        Some(ConflictKind::ResourceVersion | ConflictKind::Uid)
+                    )
+            }
             Error::KubeClient(e) => kube_error_is_transient(e),
             Error::Keycloak(e) => e.is_transient(),
             Error::Model(_) => false,
@@ -170,5 +249,132 @@ fn kube_error_is_transient(e: &kube::Error) -> bool {
         kube::Error::Api(status) => status.code == 409 || status.code == 429 || status.code >= 500,
         kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflicts_are_classified_by_the_servers_messages() {
+        // The messages kube-apiserver v1.37 writes (probed on the test API server).
+        let cases = [
+            (
+                "Operation cannot be fulfilled on configmaps \"cm2\": the object has been modified; please apply your changes to the latest version and try again",
+                ConflictKind::ResourceVersion,
+            ),
+            (
+                "Operation cannot be fulfilled on ConfigMap \"cm2\": the ResourceVersion in the precondition (1) does not match the ResourceVersion in record (217). The object might have been modified",
+                ConflictKind::ResourceVersion,
+            ),
+            (
+                "Operation cannot be fulfilled on ConfigMap \"cm2\": the UID in the precondition (0) does not match the UID in record (3511). The object might have been deleted and then recreated",
+                ConflictKind::Uid,
+            ),
+            (
+                "Operation cannot be fulfilled on configmaps \"cm2\": StorageError: invalid object, Code: 4, Key: /registry/configmaps/ns/cm2, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: 0, UID in object meta: 3511",
+                ConflictKind::Uid,
+            ),
+            (
+                "admission webhook \"x\" denied the request: busy",
+                ConflictKind::Other,
+            ),
+        ];
+        for (message, kind) in cases {
+            assert_eq!(
+                KubeError::conflict(message).conflict_kind(),
+                Some(kind),
+                "{message}"
+            );
+        }
+        assert_eq!(
+            KubeError::NotFound { what: "x".into() }.conflict_kind(),
+            None
+        );
+    }
+
+    #[test]
+    fn transient_errors_are_the_ones_a_retry_can_fix() {
+        let transient = [
+            KubeError::Transport {
+                message: "connection refused".into(),
+            },
+            KubeError::Unexpected {
+                status: 429,
+                message: "slow down".into(),
+            },
+            KubeError::Unexpected {
+                status: 500,
+                message: "etcd".into(),
+            },
+            KubeError::Unexpected {
+                status: 504,
+                message: "timeout".into(),
+            },
+        ];
+        for e in &transient {
+            assert!(e.is_transient(), "{e:?} must be transient");
+        }
+        let permanent = [
+            KubeError::NotFound { what: "x".into() },
+            KubeError::AlreadyExists { what: "x".into() },
+            KubeError::conflict("the object has been modified"),
+            KubeError::Invalid {
+                message: "bad".into(),
+                causes: Vec::new(),
+            },
+            KubeError::Forbidden {
+                message: "no".into(),
+            },
+            KubeError::Gone {
+                message: "old".into(),
+            },
+            KubeError::BadRequest {
+                message: "bad".into(),
+            },
+            KubeError::Config {
+                file: Some(PathBuf::from("/nonexistent/kubeconfig")),
+                message: "cannot read it".into(),
+            },
+            KubeError::Unexpected {
+                status: 405,
+                message: "no".into(),
+            },
+        ];
+        for e in &permanent {
+            assert!(!e.is_transient(), "{e:?} must not be transient");
+        }
+    }
+
+    #[test]
+    fn controllers_retry_version_and_uid_conflicts_but_not_other_conflicts() {
+        assert!(Error::from(KubeError::conflict("the object has been modified")).is_transient());
+        assert!(
+            Error::from(KubeError::conflict(
+                "the UID in the precondition (a) does not match the UID in record (b)"
+            ))
+            .is_transient()
+        );
+        assert!(!Error::from(KubeError::conflict("admission webhook denied")).is_transient());
+        assert!(
+            !Error::from(KubeError::Config {
+                file: None,
+                message: "no kubeconfig".into(),
+            })
+            .is_transient()
+        );
+    }
+
+    #[test]
+    fn a_config_error_names_the_file() {
+        let e = KubeError::Config {
+            file: Some(PathBuf::from("/etc/kube/config")),
+            message: "no current context".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "invalid Kubernetes client configuration (/etc/kube/config): no current context"
+        );
     }
 }

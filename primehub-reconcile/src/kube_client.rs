@@ -10,11 +10,14 @@
 //!
 //! The API server's `Status` answers map onto [`KubeError`] by HTTP code: 404 →
 //! [`NotFound`](KubeError::NotFound), 409 with reason `AlreadyExists` →
-//! [`AlreadyExists`](KubeError::AlreadyExists), other 409 → [`Conflict`](KubeError::Conflict),
-//! 422 → [`Invalid`](KubeError::Invalid) with the field causes from `details.causes`, 401 and
-//! 403 → [`Forbidden`](KubeError::Forbidden), 410 → [`Gone`](KubeError::Gone), 400 →
-//! [`BadRequest`](KubeError::BadRequest); connection, TLS-handshake and timeout failures →
-//! [`Transport`](KubeError::Transport); anything else → [`Unexpected`](KubeError::Unexpected).
+//! [`AlreadyExists`](KubeError::AlreadyExists), other 409 → [`Conflict`](KubeError::Conflict)
+//! with its [`ConflictKind`](crate::ConflictKind) read from the message (stale resourceVersion,
+//! uid precondition, other), 422 → [`Invalid`](KubeError::Invalid) with the field causes from
+//! `details.causes`, 401 and 403 → [`Forbidden`](KubeError::Forbidden), 410 →
+//! [`Gone`](KubeError::Gone), 400 → [`BadRequest`](KubeError::BadRequest); connection,
+//! TLS-handshake and timeout failures → [`Transport`](KubeError::Transport); a kubeconfig or
+//! configuration that cannot be used → [`Config`](KubeError::Config) (naming the file); anything
+//! else → [`Unexpected`](KubeError::Unexpected).
 //! A watch that starts from a compacted resourceVersion fails with [`KubeError::Gone`], either
 //! from [`KubeApi::watch`] itself or (as the API server usually does it: HTTP 200 and then an
 //! `ERROR` event) as the first item of the stream.
@@ -39,17 +42,18 @@
 use std::path::Path;
 
 use async_trait::async_trait;
-use futures::StreamExt;
+use futures::{AsyncBufReadExt, StreamExt};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{
-    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, Preconditions,
-    PropagationPolicy, TypeMeta, WatchParams,
+    Api, DeleteParams, DynamicObject, ListParams, LogParams, Patch, PatchParams, PostParams,
+    Preconditions, PropagationPolicy, TypeMeta, WatchParams,
 };
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::Status;
 
 use crate::api::{
-    DeleteOptions, KubeApi, ListOptions, ObjectList, PatchBody, Propagation, ResourceKind,
-    WatchEvent, WatchStream,
+    DeleteOptions, KubeApi, ListOptions, LogOptions, LogStream, ObjectList, PatchBody, Propagation,
+    ResourceKind, Subresource, WatchEvent, WatchStream,
 };
 use crate::error::{InvalidCause, KubeError, Result};
 
@@ -77,20 +81,23 @@ impl KubeClient {
     ///
     /// # Errors
     ///
-    /// [`KubeError::Transport`] when the file cannot be read or does not describe a usable
-    /// cluster (no server, unreadable certificates, …).
+    /// [`KubeError::Config`] naming the file when it cannot be read or parsed or does not
+    /// describe a usable cluster (no current context, no server, unreadable certificates, …).
     pub async fn from_kubeconfig(path: impl AsRef<Path>) -> Result<KubeClient> {
         let path = path.as_ref();
-        let kubeconfig = Kubeconfig::read_from(path).map_err(|e| KubeError::Transport {
-            message: format!("cannot read the kubeconfig {}: {e}", path.display()),
-        })?;
+        let bad = |message: String| KubeError::Config {
+            file: Some(path.to_path_buf()),
+            message,
+        };
+        let kubeconfig =
+            Kubeconfig::read_from(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
         let config =
             kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
                 .await
-                .map_err(|e| KubeError::Transport {
-                    message: format!("unusable kubeconfig {}: {e}", path.display()),
-                })?;
-        Self::from_config(config)
+                .map_err(|e| bad(format!("unusable: {e}")))?;
+        kube::Client::try_from(config)
+            .map(KubeClient::new)
+            .map_err(|e| bad(format!("cannot build a client from it: {e}")))
     }
 
     /// A client configured the way `kubectl` finds its configuration: `$KUBECONFIG`,
@@ -98,14 +105,22 @@ impl KubeClient {
     ///
     /// # Errors
     ///
-    /// [`KubeError::Transport`] when no configuration is found or it is unusable.
+    /// [`KubeError::Config`] when no configuration is found or it is unusable (naming the file
+    /// when `$KUBECONFIG` names one).
     pub async fn try_default() -> Result<KubeClient> {
-        let client = kube::Client::try_default()
-            .await
-            .map_err(|e| KubeError::Transport {
-                message: format!("cannot configure a Kubernetes client: {e}"),
-            })?;
-        Ok(KubeClient::new(client))
+        let file = std::env::var_os("KUBECONFIG")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from);
+        let config = kube::Config::infer().await.map_err(|e| KubeError::Config {
+            file: file.clone(),
+            message: format!("cannot configure a Kubernetes client: {e}"),
+        })?;
+        kube::Client::try_from(config)
+            .map(KubeClient::new)
+            .map_err(|e| KubeError::Config {
+                file,
+                message: format!("cannot build the Kubernetes client: {e}"),
+            })
     }
 
     /// A client for the API server at `url` (`http://…` or `https://…`), authenticating with
@@ -115,7 +130,7 @@ impl KubeClient {
     ///
     /// # Errors
     ///
-    /// [`KubeError::Transport`] when `url` is not a valid URL or the TLS stack cannot be set up.
+    /// [`KubeError::Config`] when `url` is not a valid URL or the TLS stack cannot be set up.
     pub fn for_url(
         url: &str,
         token: Option<&str>,
@@ -139,10 +154,12 @@ impl KubeClient {
             "current-context": "target",
         });
         let kubeconfig: Kubeconfig =
-            serde_json::from_value(document).map_err(|e| KubeError::Transport {
+            serde_json::from_value(document).map_err(|e| KubeError::Config {
+                file: None,
                 message: format!("cannot describe the API server {url:?}: {e}"),
             })?;
-        let config = kube::Config::try_from(kubeconfig).map_err(|e| KubeError::Transport {
+        let config = kube::Config::try_from(kubeconfig).map_err(|e| KubeError::Config {
+            file: None,
             message: format!("invalid API server URL {url:?}: {e}"),
         })?;
         Self::from_config(config)
@@ -152,9 +169,10 @@ impl KubeClient {
     ///
     /// # Errors
     ///
-    /// [`KubeError::Transport`] when the HTTP/TLS stack cannot be built from `config`.
+    /// [`KubeError::Config`] when the HTTP/TLS stack cannot be built from `config`.
     pub fn from_config(config: kube::Config) -> Result<KubeClient> {
-        let client = kube::Client::try_from(config).map_err(|e| KubeError::Transport {
+        let client = kube::Client::try_from(config).map_err(|e| KubeError::Config {
+            file: None,
             message: format!("cannot build the Kubernetes client: {e}"),
         })?;
         Ok(KubeClient::new(client))
@@ -220,7 +238,7 @@ fn from_status(status: &Status, what: &str) -> KubeError {
         409 if status.reason == "AlreadyExists" => KubeError::AlreadyExists {
             what: what.to_owned(),
         },
-        409 => KubeError::Conflict { message },
+        409 => KubeError::conflict(message),
         422 => KubeError::Invalid {
             message,
             causes: status
@@ -270,6 +288,14 @@ fn from_kube(error: kube::Error, what: &str) -> KubeError {
         },
         kube::Error::BuildRequest(e) => KubeError::BadRequest {
             message: format!("{what}: cannot build the request: {e}"),
+        },
+        e @ (kube::Error::InferConfig(_)
+        | kube::Error::InferKubeconfig(_)
+        | kube::Error::TlsRequired
+        | kube::Error::ProxyProtocolUnsupported { .. }
+        | kube::Error::ProxyProtocolDisabled { .. }) => KubeError::Config {
+            file: None,
+            message: format!("{what}: {e}"),
         },
         other => KubeError::Unexpected {
             status: 0,
@@ -328,12 +354,34 @@ fn to_watch_event(
     }
 }
 
+fn delete_params(options: &DeleteOptions) -> DeleteParams {
+    let preconditions =
+        if options.precondition_uid.is_some() || options.precondition_resource_version.is_some() {
+            Some(Preconditions {
+                uid: options.precondition_uid.clone(),
+                resource_version: options.precondition_resource_version.clone(),
+            })
+        } else {
+            None
+        };
+    DeleteParams {
+        grace_period_seconds: options.grace_period_seconds,
+        propagation_policy: options.propagation.map(|p| match p {
+            Propagation::Background => PropagationPolicy::Background,
+            Propagation::Foreground => PropagationPolicy::Foreground,
+            Propagation::Orphan => PropagationPolicy::Orphan,
+        }),
+        preconditions,
+        ..DeleteParams::default()
+    }
+}
+
 #[async_trait]
 impl KubeApi for KubeClient {
-    async fn get(
+    async fn get<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         name: &str,
     ) -> Result<DynamicObject> {
         let what = describe(kind, namespace, name);
@@ -345,10 +393,10 @@ impl KubeApi for KubeClient {
             .map_err(|e| from_kube(e, &what))
     }
 
-    async fn list(
+    async fn list<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         options: &ListOptions,
     ) -> Result<ObjectList> {
         tracing::debug!(%kind, ?namespace, ?options, "list");
@@ -381,10 +429,10 @@ impl KubeApi for KubeClient {
         })
     }
 
-    async fn create(
+    async fn create<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         object: &DynamicObject,
     ) -> Result<DynamicObject> {
         let namespace = namespace_for(namespace, object);
@@ -404,114 +452,133 @@ impl KubeApi for KubeClient {
             .map_err(|e| from_kube(e, &what))
     }
 
-    async fn replace(
+    async fn replace<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         object: &DynamicObject,
+        subresource: Subresource,
     ) -> Result<DynamicObject> {
         let namespace = namespace_for(namespace, object);
         let name = name_of(object, "replace")?;
         let what = describe(kind, namespace, name);
-        tracing::debug!(%what, "replace");
+        tracing::debug!(%what, ?subresource, "replace");
         let api = self.object_api(kind, namespace, name)?;
         let object = with_types(object.clone(), kind);
-        api.replace(name, &PostParams::default(), &object)
-            .await
-            .map(|o| with_types(o, kind))
-            .map_err(|e| from_kube(e, &what))
+        let params = PostParams::default();
+        match subresource {
+            Subresource::Main => api.replace(name, &params, &object).await,
+            Subresource::Status => api.replace_status(name, &params, &object).await,
+        }
+        .map(|o| with_types(o, kind))
+        .map_err(|e| from_kube(e, &what))
     }
 
-    async fn patch(
+    async fn patch<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         name: &str,
         patch: &PatchBody,
+        subresource: Subresource,
     ) -> Result<DynamicObject> {
         let what = describe(kind, namespace, name);
-        tracing::debug!(%what, "patch");
+        tracing::debug!(%what, ?subresource, "patch");
         let api = self.object_api(kind, namespace, name)?;
-        api.patch(name, &PatchParams::default(), &to_kube_patch(patch))
-            .await
-            .map(|o| with_types(o, kind))
-            .map_err(|e| from_kube(e, &what))
+        let params = PatchParams::default();
+        let patch = to_kube_patch(patch);
+        match subresource {
+            Subresource::Main => api.patch(name, &params, &patch).await,
+            Subresource::Status => api.patch_status(name, &params, &patch).await,
+        }
+        .map(|o| with_types(o, kind))
+        .map_err(|e| from_kube(e, &what))
     }
 
-    async fn replace_status(
+    async fn delete<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
-        object: &DynamicObject,
-    ) -> Result<DynamicObject> {
-        let namespace = namespace_for(namespace, object);
-        let name = name_of(object, "replace_status")?;
-        let what = describe(kind, namespace, name);
-        tracing::debug!(%what, "replace_status");
-        let api = self.object_api(kind, namespace, name)?;
-        let object = with_types(object.clone(), kind);
-        api.replace_status(name, &PostParams::default(), &object)
-            .await
-            .map(|o| with_types(o, kind))
-            .map_err(|e| from_kube(e, &what))
-    }
-
-    async fn patch_status(
-        &self,
-        kind: &ResourceKind,
-        namespace: Option<&str>,
-        name: &str,
-        patch: &PatchBody,
-    ) -> Result<DynamicObject> {
-        let what = describe(kind, namespace, name);
-        tracing::debug!(%what, "patch_status");
-        let api = self.object_api(kind, namespace, name)?;
-        api.patch_status(name, &PatchParams::default(), &to_kube_patch(patch))
-            .await
-            .map(|o| with_types(o, kind))
-            .map_err(|e| from_kube(e, &what))
-    }
-
-    async fn delete(
-        &self,
-        kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         name: &str,
         options: &DeleteOptions,
     ) -> Result<()> {
         let what = describe(kind, namespace, name);
         tracing::debug!(%what, ?options, "delete");
         let api = self.object_api(kind, namespace, name)?;
-        let preconditions = if options.precondition_uid.is_some()
-            || options.precondition_resource_version.is_some()
-        {
-            Some(Preconditions {
-                uid: options.precondition_uid.clone(),
-                resource_version: options.precondition_resource_version.clone(),
-            })
-        } else {
-            None
-        };
-        let params = DeleteParams {
-            grace_period_seconds: options.grace_period_seconds,
-            propagation_policy: options.propagation.map(|p| match p {
-                Propagation::Background => PropagationPolicy::Background,
-                Propagation::Foreground => PropagationPolicy::Foreground,
-                Propagation::Orphan => PropagationPolicy::Orphan,
-            }),
-            preconditions,
-            ..DeleteParams::default()
-        };
-        api.delete(name, &params)
+        api.delete(name, &delete_params(options))
             .await
             .map(|_| ())
             .map_err(|e| from_kube(e, &what))
     }
 
-    async fn watch(
+    async fn delete_collection<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
+        list: &ListOptions,
+        options: &DeleteOptions,
+    ) -> Result<Vec<DynamicObject>> {
+        tracing::debug!(%kind, ?namespace, ?list, ?options, "delete_collection");
+        let api = self.object_api(kind, namespace, "(collection)")?;
+        let mut params = ListParams::default();
+        if let Some(selector) = &list.label_selector {
+            params = params.labels(selector);
+        }
+        if let Some(selector) = &list.field_selector {
+            params = params.fields(selector);
+        }
+        let answer = api
+            .delete_collection(&delete_params(options), &params)
+            .await
+            .map_err(|e| from_kube(e, &kind.to_string()))?;
+        // kube-apiserver answers with the list for every kind; a server that answers with a
+        // success Status instead does not say what it deleted.
+        Ok(answer
+            .left()
+            .map(|list| {
+                list.items
+                    .into_iter()
+                    .map(|o| with_types(o, kind))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn logs(&self, namespace: &str, pod: &str, options: &LogOptions) -> Result<LogStream> {
+        let what = format!("pods {namespace}/{pod}");
+        tracing::debug!(%what, ?options, "logs");
+        if options.since_seconds.is_some() && options.since_time.is_some() {
+            // kube-rs would send only sinceSeconds; answer as the API server answers both.
+            crate::api::validate_log_options(pod, options)?;
+        }
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let params = LogParams {
+            container: options.container.clone(),
+            follow: options.follow,
+            tail_lines: options.tail_lines,
+            since_seconds: options.since_seconds,
+            since_time: options.since_time,
+            timestamps: options.timestamps,
+            ..LogParams::default()
+        };
+        let reader = api
+            .log_stream(pod, &params)
+            .await
+            .map_err(|e| from_kube(e, &what))?;
+        Ok(reader
+            .lines()
+            .map(move |line| {
+                line.map_err(|e| KubeError::Transport {
+                    message: format!("{what}: reading the log: {e}"),
+                })
+            })
+            .boxed())
+    }
+
+    async fn watch<'a>(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&'a str>,
         options: &ListOptions,
         resource_version: &str,
     ) -> Result<WatchStream> {
@@ -568,6 +635,7 @@ mod tests {
             (
                 status(409, "Conflict", None),
                 KubeError::Conflict {
+                    kind: crate::ConflictKind::Other,
                     message: "message 409".into(),
                 },
             ),
@@ -639,6 +707,7 @@ mod tests {
         assert_eq!(
             from_status(&s, "x"),
             KubeError::Conflict {
+                kind: crate::ConflictKind::Other,
                 message: "Conflict".into()
             }
         );

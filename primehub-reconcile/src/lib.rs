@@ -6,10 +6,12 @@
 //!
 //! | piece | what it is |
 //! |---|---|
-//! | [`KubeApi`] | one object-safe trait over dynamic objects: get, list (label and field selectors, paging), create, replace (optimistic concurrency), merge and JSON patch, status replace/patch through the status subresource, delete (propagation, preconditions), watch from a resourceVersion |
-//! | [`Typed`] | the same operations for a concrete `kube::Resource` type (`Typed::<PhJob>::new(&api)`) |
+//! | [`KubeApi`] | one object-safe trait over dynamic objects: get, list (label and field selectors, paging), create, replace (optimistic concurrency) and merge/JSON patch of the main resource or the status subresource ([`Subresource`]; `replace_status`/`patch_status` are provided helpers), delete (propagation, preconditions), `delete_collection` by selector, watch from a resourceVersion, and pod logs (follow, tail, since) |
+//! | [`Typed`] | the same operations for a concrete `kube::Resource` type in one namespace, like `kube::Api<K>`: `Typed::<PhJob>::namespaced(api, "hub")` or `Typed::<Namespace>::all(api)`; typed `list` (with resourceVersion and continue token) and typed `watch` |
+//! | blanket impls | `Arc<T>` and `Box<T>` of a `KubeApi` are `KubeApi`s, so decorators (counting, caching) wrap any implementation |
+//! | `MockKubeApi` (feature `mock`) | mockall mocks for interaction assertions |
 //! | [`kube_client::KubeClient`] | the implementation on kube-rs, for a real API server |
-//! | `fake` (feature `fake`) | an in-memory API server with real semantics — resourceVersions, generation, status subresource, finalizers, owner-reference GC, watches with 410 Gone, admission hooks — and a **Kubernetes API face over HTTP**, so an unmodified `kube::Client` (typed `Api<K>`, `runtime::watcher`, `Discovery`) works against it: a fake cluster for kube-rs users, something its users have asked for and no maintained crate offers |
+//! | `fake` (feature `fake`) | an in-memory API server with real semantics — resourceVersions, generation, status subresource, finalizers, owner-reference GC, watches with 410 Gone, admission hooks, pod logs a test writes, timestamps from an injected [`Clock`](primehub_model::clock::Clock) — and a **Kubernetes API face over HTTP**, so an unmodified `kube::Client` (typed `Api<K>`, `runtime::watcher`, `Discovery`, `Api::<Pod>::logs`) works against it: a fake cluster for kube-rs users, something its users have asked for and no maintained crate offers |
 //! | [`selector`] | Kubernetes label selectors: parse and match |
 //! | [`conformance`] | the behaviour every implementation must show; it runs against the fake, against `KubeClient` pointed at the fake's HTTP face, and against a real kube-apiserver v1.37.2 with etcd (`tools/kube-apiserver/`) |
 //!
@@ -18,8 +20,11 @@
 //! implements each operation once, and the typed layer costs one serde conversion per call,
 //! which is nothing next to a network round trip.
 //!
-//! All errors are [`KubeError`]: `NotFound`, `AlreadyExists`, `Conflict`, `Invalid` (with the
-//! server's causes), `Forbidden`, `Gone`, `BadRequest`, `Transport`, `Unexpected`.
+//! All errors are [`KubeError`]: `NotFound`, `AlreadyExists`, `Conflict` (with a
+//! [`ConflictKind`]: stale resourceVersion, uid precondition, other), `Invalid` (with the
+//! server's causes), `Forbidden`, `Gone`, `BadRequest`, `Transport`, `Config` (an unusable
+//! kubeconfig, naming the file), `Unexpected`; [`KubeError::is_transient`] tells what a retry
+//! can fix.
 //!
 //! The real API server for tests is built from Go modules (`tools/kube-apiserver/`,
 //! Kubernetes v1.37.2 + embedded etcd 3.7.0): about 15 minutes and 2.4 GB peak memory for the
@@ -32,18 +37,18 @@
 //! # #[cfg(feature = "fake")]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> primehub_reconcile::Result<()> {
+//! use std::sync::Arc;
 //! use futures::StreamExt;
 //! use primehub_model::crd::{PhJob, PhJobSpec};
 //! use primehub_reconcile::fake::FakeCluster;
 //! use primehub_reconcile::{KubeApi, ListOptions, PatchBody, Typed, WatchEvent};
 //!
-//! let cluster = FakeCluster::new();
-//! let jobs = Typed::<PhJob>::new(&cluster);
-//! let mut events = cluster
-//!     .watch(jobs.kind(), Some("hub"), &ListOptions::default(), &cluster.resource_version())
-//!     .await?;
+//! let api: Arc<dyn KubeApi> = Arc::new(FakeCluster::new());
+//! let jobs = Typed::<PhJob>::namespaced(api, "hub");
+//! let listed = jobs.list(&ListOptions::default()).await?;
+//! let mut events = jobs.watch(&ListOptions::default(), &listed.resource_version).await?;
 //!
-//! let mut job = PhJob::new("job-202611290000-abcdef", PhJobSpec {
+//! let job = PhJob::new("job-202611290000-abcdef", PhJobSpec {
 //!     display_name: "train".into(),
 //!     user_id: "u-1".into(),
 //!     group_id: "g-1".into(),
@@ -53,14 +58,13 @@
 //!     command: "python train.py".into(),
 //!     ..Default::default()
 //! });
-//! job.metadata.namespace = Some("hub".into());
-//! jobs.create(Some("hub"), &job).await?;
+//! jobs.create(&job).await?;
 //!
 //! // The controller sees the new job and moves it to Pending through the status subresource.
-//! if let Some(Ok(WatchEvent::Added(object))) = events.next().await {
-//!     let name = object.metadata.name.unwrap_or_default();
+//! if let Some(Ok(WatchEvent::Added(seen))) = events.next().await {
+//!     let name = seen.metadata.name.unwrap_or_default();
 //!     let status = PatchBody::Merge(serde_json::json!({"status": {"phase": "Pending"}}));
-//!     let updated = jobs.patch_status(Some("hub"), &name, &status).await?;
+//!     let updated = jobs.patch_status(&name, &status).await?;
 //!     let phase = updated.status.and_then(|s| s.phase);
 //!     assert_eq!(phase.as_ref().map(|p| p.as_str()), Some("Pending"));
 //! }
@@ -80,8 +84,10 @@ pub mod fake;
 pub mod kube_client;
 pub mod selector;
 
+#[cfg(feature = "mock")]
+pub use api::MockKubeApi;
 pub use api::{
-    DeleteOptions, KubeApi, ListOptions, ObjectList, PatchBody, Propagation, ResourceKind, Typed,
-    WatchEvent, WatchStream,
+    DeleteOptions, KubeApi, ListOptions, LogOptions, LogStream, ObjectList, PatchBody, Propagation,
+    ResourceKind, Subresource, Typed, WatchEvent, WatchStream,
 };
-pub use error::{Error, InvalidCause, KubeError, Result};
+pub use error::{ConflictKind, Error, InvalidCause, KubeError, Result};

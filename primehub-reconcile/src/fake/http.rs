@@ -12,8 +12,9 @@ use axum::routing::{any, get};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+use super::logs::LogAnswer;
 use super::{Change, FakeCluster, ServedKind, UNKNOWN_RESOURCE};
-use crate::api::{DeleteOptions, ListOptions, PatchBody, Propagation};
+use crate::api::{DeleteOptions, ListOptions, LogOptions, PatchBody, Propagation};
 use crate::error::KubeError;
 
 /// The Kubernetes version the fake claims to be.
@@ -68,12 +69,13 @@ fn status_body(error: &KubeError, details: &Details) -> (StatusCode, Value) {
         KubeError::NotFound { what } if what == UNKNOWN_RESOURCE => ("NotFound", what.clone()),
         KubeError::NotFound { what } => ("NotFound", format!("{what} not found")),
         KubeError::AlreadyExists { what } => ("AlreadyExists", format!("{what} already exists")),
-        KubeError::Conflict { message } => ("Conflict", message.clone()),
+        KubeError::Conflict { message, .. } => ("Conflict", message.clone()),
         KubeError::Invalid { message, .. } => ("Invalid", message.clone()),
         KubeError::Forbidden { message } => ("Forbidden", message.clone()),
         KubeError::Gone { message } => ("Expired", message.clone()),
         KubeError::BadRequest { message } => ("BadRequest", message.clone()),
         KubeError::Transport { message } => ("ServiceUnavailable", message.clone()),
+        KubeError::Config { message, .. } => ("InternalError", message.clone()),
         KubeError::Unexpected { status, message } => (
             match status {
                 405 => "MethodNotAllowed",
@@ -196,6 +198,13 @@ async fn handle(
         [] => request.collection(&method).await,
         [name] => request.item(&method, name, false).await,
         [name, "status"] if sk.status_subresource => request.item(&method, name, true).await,
+        [name, "log"] if sk.kind.group.is_empty() && sk.kind.plural == "pods" => {
+            match (&method, namespace) {
+                (&Method::GET, Some(ns)) => request.log(ns, name),
+                (_, Some(_)) => method_not_allowed(&method),
+                (_, None) => not_found(),
+            }
+        }
         _ => not_found(),
     }
 }
@@ -290,6 +299,10 @@ impl Request<'_> {
                     Err(e) => self.fail(&e, None),
                 }
             }
+            // As kube-apiserver: no deletecollection across all namespaces.
+            Method::DELETE if self.sk.kind.namespaced && self.namespace.is_none() => {
+                method_not_allowed(method)
+            }
             Method::DELETE => match self.delete_collection() {
                 Ok(body) => json_response(StatusCode::OK, &body),
                 Err(e) => self.fail(&e, None),
@@ -363,28 +376,12 @@ impl Request<'_> {
     fn delete_collection(&self) -> Result<Value, KubeError> {
         self.reject_dry_run()?;
         let options = self.delete_options()?;
-        let (items, _, _) = self.cluster.list_values(
+        let deleted = self.cluster.delete_collection_values(
             self.sk,
             self.namespace,
-            &ListOptions {
-                limit: None,
-                continue_token: None,
-                ..self.list_options()?
-            },
+            &self.list_options()?,
+            &options,
         )?;
-        let mut deleted = Vec::new();
-        for item in items {
-            let name = item
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let ns = item.pointer("/metadata/namespace").and_then(Value::as_str);
-            match self.cluster.delete_value(self.sk, ns, name, &options) {
-                Ok(last) => deleted.push(last),
-                Err(KubeError::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
         Ok(json!({
             "kind": format!("{}List", self.sk.kind.kind),
             "apiVersion": self.sk.kind.api_version(),
@@ -471,6 +468,71 @@ impl Request<'_> {
             Ok(object) => json_response(StatusCode::OK, &object),
             Err(e) => self.fail(&e, Some(name)),
         }
+    }
+
+    /// `GET …/pods/<name>/log`: query parsing as kube-apiserver does it (a malformed number is
+    /// a 400 with Go's parse message), then [`FakeCluster::read_log`]; 204 when no kubelet
+    /// serves the pod, else the lines as `text/plain`, streamed with `follow`.
+    fn log(&self, namespace: &str, name: &str) -> Response {
+        let options = match self.log_options() {
+            Ok(o) => o,
+            Err(e) => return self.fail(&e, Some(name)),
+        };
+        match self.cluster.read_log(namespace, name, &options) {
+            Ok(LogAnswer::NoContent) => StatusCode::NO_CONTENT.into_response(),
+            Ok(LogAnswer::Lines(lines)) => {
+                let body = lines.map(|line| match line {
+                    Ok(text) => Ok(Bytes::from(format!("{text}\n"))),
+                    Err(e) => Err(std::io::Error::other(e.to_string())),
+                });
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "text/plain")],
+                    Body::from_stream(body),
+                )
+                    .into_response()
+            }
+            Err(e @ KubeError::Invalid { .. }) => error_response(
+                &e,
+                &Details {
+                    name: Some(name.to_owned()),
+                    group: String::new(),
+                    kind: "PodLogOptions".into(),
+                },
+            ),
+            Err(e) => self.fail(&e, Some(name)),
+        }
+    }
+
+    fn log_options(&self) -> Result<LogOptions, KubeError> {
+        let int = |key: &str| -> Result<Option<i64>, KubeError> {
+            match self.query.get(key) {
+                None => Ok(None),
+                Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+                    bad_request(format!("strconv.ParseInt: parsing {v:?}: invalid syntax"))
+                }),
+            }
+        };
+        let since_time = match self.query.get("sinceTime") {
+            None => None,
+            Some(v) => Some(v.parse::<jiff::Timestamp>().map_err(|_| {
+                bad_request(format!(
+                    "parsing time {v:?} as \"2006-01-02T15:04:05Z07:00\": cannot parse {v:?} as \"2006\""
+                ))
+            })?),
+        };
+        Ok(LogOptions {
+            container: self
+                .query
+                .get("container")
+                .filter(|c| !c.is_empty())
+                .cloned(),
+            follow: flag(self.query, "follow"),
+            tail_lines: int("tailLines")?,
+            since_seconds: int("sinceSeconds")?,
+            since_time,
+            timestamps: flag(self.query, "timestamps"),
+        })
     }
 
     fn patch_body(&self) -> Result<PatchBody, KubeError> {

@@ -36,7 +36,14 @@
 //! - in-process admission hooks ([`AdmissionHook`]) on create and update, called as the API
 //!   server calls mutating webhooks (before the name is generated and the server fields are
 //!   filled);
-//! - CustomResourceDefinitions created through the API register their kinds.
+//! - CustomResourceDefinitions created through the API register their kinds;
+//! - `deletecollection` by label and field selector (not across all namespaces: HTTP 405, as
+//!   kube-apiserver);
+//! - pod logs (`…/pods/<name>/log`, [`FakeCluster::append_pod_log`]): the fake plays the
+//!   kubelet for a pod once a test writes a line for it; before that it answers as
+//!   kube-apiserver does for a pod no kubelet serves (see `append_pod_log`);
+//! - time from one [`Clock`] ([`FakeCluster::with_clock`], `ManualClock` in tests):
+//!   creationTimestamp, deletionTimestamp and log timestamps.
 //!
 //! Simplifications: no defaulting or validation beyond names and namespaces (a Service gets no
 //! clusterIP, a Deployment no defaults), no server-side apply, strategic merge patches are
@@ -48,6 +55,7 @@
 //! A controller-style example: create a PhJob, watch it, and write its status.
 //!
 //! ```
+//! use std::sync::Arc;
 //! use futures::StreamExt;
 //! use primehub_model::crd::{PhJob, PhJobSpec};
 //! use primehub_reconcile::fake::FakeCluster;
@@ -56,29 +64,56 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> primehub_reconcile::Result<()> {
 //! let cluster = FakeCluster::new();
-//! let jobs = Typed::<PhJob>::new(&cluster);
+//! let jobs = Typed::<PhJob>::namespaced(Arc::new(cluster.clone()), "hub");
 //! let start = cluster.resource_version();
 //!
 //! let created = jobs
-//!     .create(Some("hub"), &PhJob::new("job-1", PhJobSpec { command: "echo hi".into(), ..PhJobSpec::default() }))
+//!     .create(&PhJob::new("job-1", PhJobSpec { command: "echo hi".into(), ..PhJobSpec::default() }))
 //!     .await?;
 //! assert_eq!(created.metadata.generation, Some(1));
 //!
 //! // Watch from before the create: the event history replays it.
-//! let mut events = cluster
-//!     .watch(jobs.kind(), Some("hub"), &ListOptions::default(), &start)
-//!     .await?;
+//! let mut events = jobs.watch(&ListOptions::default(), &start).await?;
 //! let first = events.next().await.transpose()?;
 //! assert!(matches!(first, Some(WatchEvent::Added(_))));
 //!
 //! // The controller writes the status through the status subresource.
 //! let patch = PatchBody::Merge(serde_json::json!({"status": {"phase": "Running"}}));
-//! let running = jobs.patch_status(Some("hub"), "job-1", &patch).await?;
+//! let running = jobs.patch_status("job-1", &patch).await?;
 //! assert_eq!(running.metadata.generation, Some(1)); // status changes do not bump it
 //!
-//! let Some(Ok(WatchEvent::Modified(object))) = events.next().await else { panic!("no event") };
-//! let seen: PhJob = primehub_reconcile::api::decode(object)?;
+//! let Some(Ok(WatchEvent::Modified(seen))) = events.next().await else { panic!("no event") };
 //! assert_eq!(seen.status.and_then(|s| s.phase).map(|p| p.to_string()).as_deref(), Some("Running"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Pod logs: a test writes the lines a container prints, stamped by the cluster's clock, and
+//! reads them back as the API server serves them (tail, since, follow, timestamps):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use k8s_openapi::api::core::v1::Pod;
+//! use primehub_model::clock::ManualClock;
+//! use primehub_reconcile::fake::FakeCluster;
+//! use primehub_reconcile::{LogOptions, Typed};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let clock = Arc::new(ManualClock::at("2026-12-03T10:00:00Z".parse()?));
+//! let cluster = FakeCluster::with_clock(clock.clone());
+//! let pods = Typed::<Pod>::namespaced(Arc::new(cluster.clone()), "hub");
+//! pods.create(&serde_json::from_value(serde_json::json!({
+//!     "metadata": {"name": "job-1"},
+//!     "spec": {"containers": [{"name": "main", "image": "busybox"}]},
+//! }))?).await?;
+//!
+//! cluster.append_pod_log("hub", "job-1", "main", "epoch 1")?;
+//! clock.advance(jiff::SignedDuration::from_secs(1));
+//! cluster.append_pod_log("hub", "job-1", "main", "epoch 2")?;
+//!
+//! let last = LogOptions { tail_lines: Some(1), timestamps: true, ..LogOptions::default() };
+//! assert_eq!(pods.logs_string("job-1", &last).await?, "2026-12-03T10:00:01Z epoch 2\n");
 //! # Ok(())
 //! # }
 //! ```
@@ -102,17 +137,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use kube::api::DynamicObject;
+use primehub_model::clock::{Clock, SystemClock};
 use serde_json::Value;
 
 use crate::api::{
-    DeleteOptions, KubeApi, ListOptions, ObjectList, PatchBody, ResourceKind, WatchEvent,
-    WatchStream,
+    DeleteOptions, KubeApi, ListOptions, LogOptions, LogStream, ObjectList, PatchBody,
+    ResourceKind, Subresource, WatchEvent, WatchStream,
 };
 use crate::error::{KubeError, Result};
 use crate::selector::LabelSelector;
 
 mod http;
 mod kinds;
+mod logs;
 pub mod seed;
 mod store;
 
@@ -184,6 +221,8 @@ pub trait AdmissionHook: Send + Sync {
 struct Inner {
     store: Mutex<Store>,
     hooks: Mutex<Vec<Arc<dyn AdmissionHook>>>,
+    logs: Mutex<logs::Logs>,
+    clock: Arc<dyn Clock>,
 }
 
 /// An in-memory Kubernetes API server (see the [module docs](self)). Cheap to clone: clones share
@@ -204,6 +243,45 @@ impl std::fmt::Debug for FakeCluster {
 impl Default for FakeCluster {
     fn default() -> Self {
         FakeCluster::new()
+    }
+}
+
+/// Settings of a [`FakeCluster`] (see [`FakeCluster::builder`]).
+#[derive(Debug)]
+pub struct FakeClusterBuilder {
+    history_limit: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl FakeClusterBuilder {
+    /// Keep `limit` events for watches (older versions are `Gone`); default
+    /// [`DEFAULT_HISTORY_LIMIT`].
+    pub fn history_limit(mut self, limit: usize) -> Self {
+        self.history_limit = limit;
+        self
+    }
+
+    /// Read the time from `clock` (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The cluster, with the namespaces `default`, `kube-system` and `hub`.
+    pub fn build(self) -> FakeCluster {
+        let mut store = Store::new(self.history_limit, Arc::clone(&self.clock));
+        for ns in ["default", "kube-system", "hub"] {
+            store.ensure_namespace(ns);
+        }
+        store.forget_history();
+        FakeCluster {
+            inner: Arc::new(Inner {
+                store: Mutex::new(store),
+                hooks: Mutex::new(Vec::new()),
+                logs: Mutex::new(logs::Logs::default()),
+                clock: self.clock,
+            }),
+        }
     }
 }
 
@@ -244,7 +322,7 @@ fn denial(name: &str, code: u16, message: &str) -> KubeError {
     match code {
         400 => KubeError::BadRequest { message },
         401 | 403 => KubeError::Forbidden { message },
-        409 => KubeError::Conflict { message },
+        409 => KubeError::conflict(message),
         422 => KubeError::Invalid {
             message,
             causes: Vec::new(),
@@ -262,17 +340,26 @@ impl FakeCluster {
 
     /// Like [`new`](Self::new), keeping `limit` events for watches (older versions are `Gone`).
     pub fn with_history_limit(limit: usize) -> FakeCluster {
-        let mut store = Store::new(limit);
-        for ns in ["default", "kube-system", "hub"] {
-            store.ensure_namespace(ns);
+        FakeCluster::builder().history_limit(limit).build()
+    }
+
+    /// Like [`new`](Self::new), reading the time from `clock` (creationTimestamp,
+    /// deletionTimestamp, log line timestamps).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> FakeCluster {
+        FakeCluster::builder().clock(clock).build()
+    }
+
+    /// A builder for a cluster with other settings than [`new`](Self::new)'s.
+    pub fn builder() -> FakeClusterBuilder {
+        FakeClusterBuilder {
+            history_limit: DEFAULT_HISTORY_LIMIT,
+            clock: Arc::new(SystemClock),
         }
-        store.forget_history();
-        FakeCluster {
-            inner: Arc::new(Inner {
-                store: Mutex::new(store),
-                hooks: Mutex::new(Vec::new()),
-            }),
-        }
+    }
+
+    /// The clock the cluster reads the time from.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
     }
 
     fn lock(&self) -> MutexGuard<'_, Store> {
@@ -292,10 +379,16 @@ impl FakeCluster {
             .push(hook);
     }
 
-    /// Ends every open watch (their streams finish; clients re-list and watch again). Servers
-    /// call it on shutdown so long-running watch responses do not hold the shutdown up.
+    /// Ends every open watch and log follow (their streams finish; clients re-list and watch
+    /// again). Servers call it on shutdown so long-running responses do not hold the shutdown
+    /// up.
     pub fn close_watches(&self) {
         self.lock().close_watches();
+        self.inner
+            .logs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .close_followers();
     }
 
     /// The store's current resourceVersion.
@@ -455,6 +548,35 @@ impl FakeCluster {
         self.lock().delete(sk, namespace, name, options)
     }
 
+    /// Deletes what `list` selects (without paging), each as `delete_value` with `options`,
+    /// and returns the objects as they were listed before, as kube-apiserver does.
+    pub(crate) fn delete_collection_values(
+        &self,
+        sk: &ServedKind,
+        namespace: Option<&str>,
+        list: &ListOptions,
+        options: &DeleteOptions,
+    ) -> Result<Vec<Value>> {
+        let list = ListOptions {
+            limit: None,
+            continue_token: None,
+            ..list.clone()
+        };
+        let (items, _, _) = self.list_values(sk, namespace, &list)?;
+        for item in &items {
+            let name = item
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let ns = item.pointer("/metadata/namespace").and_then(Value::as_str);
+            match self.delete_value(sk, ns, name, options) {
+                Ok(_) | Err(KubeError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(items)
+    }
+
     pub(crate) fn watch_raw(
         &self,
         sk: &ServedKind,
@@ -493,20 +615,20 @@ fn name_of(object: &DynamicObject) -> Result<&str> {
 
 #[async_trait]
 impl KubeApi for FakeCluster {
-    async fn get(
+    async fn get<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         name: &str,
     ) -> Result<DynamicObject> {
         let sk = self.served(kind)?;
         to_dynamic(self.get_value(&sk, namespace, name)?)
     }
 
-    async fn list(
+    async fn list<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         options: &ListOptions,
     ) -> Result<ObjectList> {
         let sk = self.served(kind)?;
@@ -519,21 +641,22 @@ impl KubeApi for FakeCluster {
         })
     }
 
-    async fn create(
+    async fn create<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         object: &DynamicObject,
     ) -> Result<DynamicObject> {
         let sk = self.served(kind)?;
         to_dynamic(self.create_value(&sk, namespace, to_value(object)?).await?)
     }
 
-    async fn replace(
+    async fn replace<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         object: &DynamicObject,
+        subresource: Subresource,
     ) -> Result<DynamicObject> {
         let sk = self.served(kind)?;
         let name = name_of(object)?;
@@ -543,64 +666,37 @@ impl KubeApi for FakeCluster {
                 namespace,
                 name,
                 Change::Replace(to_value(object)?),
-                false,
+                subresource == Subresource::Status,
             )
             .await?,
         )
     }
 
-    async fn patch(
+    async fn patch<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         name: &str,
         patch: &PatchBody,
+        subresource: Subresource,
     ) -> Result<DynamicObject> {
         let sk = self.served(kind)?;
-        to_dynamic(
-            self.update_value(&sk, namespace, name, Change::Patch(patch.clone()), false)
-                .await?,
-        )
-    }
-
-    async fn replace_status(
-        &self,
-        kind: &ResourceKind,
-        namespace: Option<&str>,
-        object: &DynamicObject,
-    ) -> Result<DynamicObject> {
-        let sk = self.served(kind)?;
-        let name = name_of(object)?;
         to_dynamic(
             self.update_value(
                 &sk,
                 namespace,
                 name,
-                Change::Replace(to_value(object)?),
-                true,
+                Change::Patch(patch.clone()),
+                subresource == Subresource::Status,
             )
             .await?,
         )
     }
 
-    async fn patch_status(
+    async fn delete<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
-        name: &str,
-        patch: &PatchBody,
-    ) -> Result<DynamicObject> {
-        let sk = self.served(kind)?;
-        to_dynamic(
-            self.update_value(&sk, namespace, name, Change::Patch(patch.clone()), true)
-                .await?,
-        )
-    }
-
-    async fn delete(
-        &self,
-        kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
         name: &str,
         options: &DeleteOptions,
     ) -> Result<()> {
@@ -608,10 +704,38 @@ impl KubeApi for FakeCluster {
         self.delete_value(&sk, namespace, name, options).map(|_| ())
     }
 
-    async fn watch(
+    async fn delete_collection<'a>(
         &self,
         kind: &ResourceKind,
-        namespace: Option<&str>,
+        namespace: Option<&'a str>,
+        list: &ListOptions,
+        options: &DeleteOptions,
+    ) -> Result<Vec<DynamicObject>> {
+        let sk = self.served(kind)?;
+        if kind.namespaced && namespace.is_none_or(str::is_empty) {
+            return Err(KubeError::BadRequest {
+                message: format!(
+                    "{kind} is namespaced: a namespace is required for \"(collection)\""
+                ),
+            });
+        }
+        self.delete_collection_values(&sk, namespace, list, options)?
+            .into_iter()
+            .map(to_dynamic)
+            .collect()
+    }
+
+    async fn logs(&self, namespace: &str, pod: &str, options: &LogOptions) -> Result<LogStream> {
+        match self.read_log(namespace, pod, options)? {
+            logs::LogAnswer::NoContent => Ok(Box::pin(futures::stream::empty())),
+            logs::LogAnswer::Lines(lines) => Ok(lines),
+        }
+    }
+
+    async fn watch<'a>(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&'a str>,
         options: &ListOptions,
         resource_version: &str,
     ) -> Result<WatchStream> {

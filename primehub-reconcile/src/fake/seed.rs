@@ -4,20 +4,24 @@
 //! roles mapped to `everyone` ([`seed_keycloak_demo`]).
 //!
 //! ```
+//! use std::sync::Arc;
 //! use primehub_model::roles::RoleNaming;
 //! use primehub_reconcile::fake::{seed, FakeCluster};
+//! use primehub_reconcile::KubeApi;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> primehub_reconcile::Result<()> {
-//! let cluster = FakeCluster::new();
-//! let seeded = seed::seed_demo(&cluster, "hub").await?;
+//! let cluster: Arc<dyn KubeApi> = Arc::new(FakeCluster::new());
+//! let seeded = seed::seed_demo(cluster.clone(), "hub").await?;
 //! assert_eq!(seeded.instance_types, ["cpu-1", "cpu-2", "gpu-1", "gpu-2"]);
 //! assert_eq!(seeded.role_names(&RoleNaming::unprefixed())[0], "it:cpu-1");
 //! // Idempotent: a second run finds everything in place.
-//! seed::seed_demo(&cluster, "hub").await?;
+//! seed::seed_demo(cluster, "hub").await?;
 //! # Ok(())
 //! # }
 //! ```
+
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Toleration;
 use primehub_model::crd::image::{Image, ImageCrdSpec, ImageType};
@@ -119,22 +123,22 @@ fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) ->
 
 /// Creates the demo instance types and image in `namespace` (objects that already exist are
 /// left alone).
-pub async fn seed_demo(api: &dyn KubeApi, namespace: &str) -> Result<DemoResources> {
+pub async fn seed_demo(api: Arc<dyn KubeApi>, namespace: &str) -> Result<DemoResources> {
     let mut seeded = DemoResources {
         instance_types: Vec::new(),
         images: Vec::new(),
     };
-    let types = Typed::<InstanceType>::new(api);
+    let types = Typed::<InstanceType>::namespaced(Arc::clone(&api), namespace);
     for it in demo_instance_types() {
-        match types.create(Some(namespace), &it).await {
+        match types.create(&it).await {
             Ok(_) | Err(KubeError::AlreadyExists { .. }) => {}
             Err(e) => return Err(e),
         }
         seeded.instance_types.push(name_of(&it.metadata));
     }
-    let images = Typed::<Image>::new(api);
+    let images = Typed::<Image>::namespaced(api, namespace);
     for image in demo_images() {
-        match images.create(Some(namespace), &image).await {
+        match images.create(&image).await {
             Ok(_) | Err(KubeError::AlreadyExists { .. }) => {}
             Err(e) => return Err(e),
         }

@@ -1,7 +1,9 @@
 //! The fake cluster's state and its API-server semantics (synchronous, under one lock).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
+use primehub_model::clock::Clock;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
@@ -197,6 +199,7 @@ pub(crate) struct PreparedUpdate {
 /// The store.
 pub(crate) struct Store {
     pub kinds: Kinds,
+    clock: Arc<dyn Clock>,
     rv: u64,
     objects: BTreeMap<ObjKey, Value>,
     history: VecDeque<Event>,
@@ -275,10 +278,9 @@ fn retain_owner_refs(object: &mut Value, keep: impl Fn(&str) -> bool) {
     }
 }
 
-fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+/// `at` as the API server writes metadata timestamps: RFC 3339, whole seconds, UTC.
+pub(crate) fn rfc3339_seconds(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 fn generation(object: &Value) -> i64 {
@@ -311,12 +313,60 @@ fn quoted(kind: &ResourceKind, name: &str) -> String {
 }
 
 fn conflict(kind: &ResourceKind, name: &str) -> KubeError {
-    KubeError::Conflict {
-        message: format!(
-            "Operation cannot be fulfilled on {}: the object has been modified; please apply your changes to the latest version and try again",
-            quoted(kind, name)
-        ),
+    KubeError::conflict(format!(
+        "Operation cannot be fulfilled on {}: the object has been modified; please apply your changes to the latest version and try again",
+        quoted(kind, name)
+    ))
+}
+
+/// A write whose `metadata.uid` is not the stored object's, in kube-apiserver's words (the
+/// storage layer's precondition error, with the etcd key).
+fn uid_mismatch(
+    kind: &ResourceKind,
+    namespace: &str,
+    name: &str,
+    uid: &str,
+    stored: &str,
+) -> KubeError {
+    let mut key = String::from("/registry/");
+    if !kind.group.is_empty() {
+        key.push_str(&kind.group);
+        key.push('/');
     }
+    key.push_str(&kind.plural);
+    if !namespace.is_empty() {
+        key.push('/');
+        key.push_str(namespace);
+    }
+    key.push('/');
+    key.push_str(name);
+    KubeError::conflict(format!(
+        "Operation cannot be fulfilled on {}: StorageError: invalid object, Code: 4, Key: {key}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: {uid}, UID in object meta: {stored}",
+        quoted(kind, name)
+    ))
+}
+
+/// A failed delete precondition, in kube-apiserver's words (`Kind.group "name"`).
+fn precondition_failed(
+    kind: &ResourceKind,
+    name: &str,
+    field: &str,
+    wanted: &str,
+    stored: &str,
+) -> KubeError {
+    let qualified = if kind.group.is_empty() {
+        kind.kind.clone()
+    } else {
+        format!("{}.{}", kind.kind, kind.group)
+    };
+    let consequence = if field == "UID" {
+        "The object might have been deleted and then recreated"
+    } else {
+        "The object might have been modified"
+    };
+    KubeError::conflict(format!(
+        "Operation cannot be fulfilled on {qualified} {name:?}: the {field} in the precondition ({wanted}) does not match the {field} in record ({stored}). {consequence}"
+    ))
 }
 
 fn is_dns_label(s: &str) -> bool {
@@ -369,9 +419,10 @@ fn random_suffix() -> String {
 }
 
 impl Store {
-    pub(crate) fn new(history_limit: usize) -> Store {
+    pub(crate) fn new(history_limit: usize, clock: Arc<dyn Clock>) -> Store {
         Store {
             kinds: Kinds::standard(),
+            clock,
             rv: 0,
             objects: BTreeMap::new(),
             history: VecDeque::new(),
@@ -643,7 +694,10 @@ impl Store {
         let m = meta_mut(&mut object);
         m.insert("name".into(), json!(name));
         m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
-        m.insert("creationTimestamp".into(), json!(now_rfc3339()));
+        m.insert(
+            "creationTimestamp".into(),
+            json!(rfc3339_seconds(self.clock.now())),
+        );
         m.insert("generation".into(), json!(1));
         if let Some(o) = object.as_object_mut() {
             if sk.status_subresource {
@@ -734,12 +788,13 @@ impl Store {
             && !uid.is_empty()
             && Some(uid) != meta_str(&old, "uid")
         {
-            return Err(KubeError::Conflict {
-                message: format!(
-                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                    meta_str(&old, "uid").unwrap_or("")
-                ),
-            });
+            return Err(uid_mismatch(
+                &sk.kind,
+                meta_str(&old, "namespace").unwrap_or(""),
+                name,
+                uid,
+                meta_str(&old, "uid").unwrap_or(""),
+            ));
         }
         let new = if status_write {
             let mut new = old.clone();
@@ -862,22 +917,24 @@ impl Store {
         if let Some(uid) = &options.precondition_uid
             && Some(uid.as_str()) != meta_str(object, "uid")
         {
-            return Err(KubeError::Conflict {
-                message: format!(
-                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                    meta_str(object, "uid").unwrap_or("")
-                ),
-            });
+            return Err(precondition_failed(
+                &sk.kind,
+                name,
+                "UID",
+                uid,
+                meta_str(object, "uid").unwrap_or(""),
+            ));
         }
         if let Some(rv) = &options.precondition_resource_version
             && Some(rv.as_str()) != meta_str(object, "resourceVersion")
         {
-            return Err(KubeError::Conflict {
-                message: format!(
-                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                    meta_str(object, "resourceVersion").unwrap_or("")
-                ),
-            });
+            return Err(precondition_failed(
+                &sk.kind,
+                name,
+                "ResourceVersion",
+                rv,
+                meta_str(object, "resourceVersion").unwrap_or(""),
+            ));
         }
         let propagation = options.propagation.unwrap_or(Propagation::Background);
         Ok(self.delete_key(&key, propagation).unwrap_or_default())
@@ -910,8 +967,9 @@ impl Store {
         }
         if meta_str(&new, "deletionTimestamp").is_none() {
             let g = generation(&new) + 1;
+            let now = rfc3339_seconds(self.clock.now());
             let m = meta_mut(&mut new);
-            m.insert("deletionTimestamp".into(), json!(now_rfc3339()));
+            m.insert("deletionTimestamp".into(), json!(now));
             m.insert("deletionGracePeriodSeconds".into(), json!(0));
             m.insert("generation".into(), json!(g));
         }

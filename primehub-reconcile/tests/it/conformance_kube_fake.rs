@@ -57,7 +57,63 @@ async fn kube_client_reports_transport_errors() {
 #[tokio::test]
 async fn kube_client_rejects_a_bad_url() {
     match KubeClient::for_url("not a url", None, false) {
-        Err(KubeError::Transport { .. }) => {}
-        other => panic!("an invalid URL must be a Transport error, got {other:?}"),
+        Err(e @ KubeError::Config { file: None, .. }) => assert!(!e.is_transient()),
+        other => panic!("an invalid URL must be a Config error, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_missing_kubeconfig_is_a_config_error_naming_the_file() {
+    let path = std::env::temp_dir().join(format!(
+        "primehub-missing-{}/kubeconfig",
+        uuid_like_suffix()
+    ));
+    match KubeClient::from_kubeconfig(&path).await {
+        Err(e @ KubeError::Config { .. }) => {
+            assert!(!e.is_transient());
+            assert!(
+                matches!(&e, KubeError::Config { file: Some(f), .. } if *f == path),
+                "the error must name the file: {e:?}"
+            );
+        }
+        other => panic!("a missing kubeconfig must be a Config error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_kubeconfig_without_a_current_context_is_a_config_error() {
+    let dir = std::env::temp_dir().join(format!("primehub-kubeconfig-{}", uuid_like_suffix()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
+    )
+    .expect("write the kubeconfig");
+    let result = KubeClient::from_kubeconfig(&path).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    match result {
+        Err(KubeError::Config {
+            file: Some(f),
+            message,
+        }) => {
+            assert_eq!(f, path);
+            assert!(
+                message.contains("context"),
+                "the message says what is wrong: {message}"
+            );
+        }
+        other => panic!("a kubeconfig without a context must be a Config error, got {other:?}"),
+    }
+}
+
+fn uuid_like_suffix() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    )
 }

@@ -10,7 +10,7 @@ use primehub_reconcile::fake::{
 };
 use primehub_reconcile::{
     DeleteOptions, KubeApi, KubeError, ListOptions, PatchBody, Propagation, ResourceKind,
-    WatchEvent,
+    Subresource, WatchEvent,
 };
 use serde_json::{Value, json};
 
@@ -44,7 +44,9 @@ async fn generate_name_generation_and_noop_writes() -> TestResult {
     assert!(name.starts_with("x-") && name.len() == 7, "{name}");
     assert_eq!(created.metadata.generation, Some(1));
     // A no-op write keeps the resourceVersion.
-    let same = c.replace(&kind, Some("hub"), &created).await?;
+    let same = c
+        .replace(&kind, Some("hub"), &created, Subresource::Main)
+        .await?;
     assert_eq!(
         same.metadata.resource_version,
         created.metadata.resource_version
@@ -56,6 +58,7 @@ async fn generate_name_generation_and_noop_writes() -> TestResult {
             Some("hub"),
             &name,
             &PatchBody::Merge(json!({"data": {"k": "w"}})),
+            Subresource::Main,
         )
         .await?;
     assert_eq!(patched.metadata.generation, Some(2));
@@ -66,6 +69,7 @@ async fn generate_name_generation_and_noop_writes() -> TestResult {
             Some("hub"),
             &name,
             &PatchBody::Merge(json!({"metadata": {"labels": {"a": "b"}}})),
+            Subresource::Main,
         )
         .await?;
     assert_eq!(labelled.metadata.generation, Some(2));
@@ -153,6 +157,7 @@ async fn garbage_collection_variants() -> TestResult {
         ns,
         "held",
         &PatchBody::Merge(json!({"metadata": {"finalizers": null}})),
+        Subresource::Main,
     )
     .await?;
     assert!(
@@ -268,6 +273,7 @@ async fn watch_with_selector_sees_objects_leave() -> TestResult {
         Some("hub"),
         "a",
         &PatchBody::Merge(json!({"metadata": {"labels": {"app": "y"}}})),
+        Subresource::Main,
     )
     .await?;
     let mut events = c

@@ -141,7 +141,7 @@ pub async fn start(listener: tokio::net::TcpListener, args: &DevArgs) -> anyhow:
     let demo = match args.seed {
         Seed::Empty => None,
         Seed::Demo => {
-            let resources = seed::seed_demo(&cluster, NAMESPACE)
+            let resources = seed::seed_demo(std::sync::Arc::new(cluster.clone()), NAMESPACE)
                 .await
                 .context("seeding the fake cluster")?;
             let admin = keycloak.realm(&realm.realm).map_err(keycloak_error)?;
