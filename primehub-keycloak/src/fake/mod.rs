@@ -76,7 +76,8 @@ mod store;
 pub use keys::FakeSigningKey;
 pub use oidc::{TokenRequest, TokenResponse};
 
-use store::{ClientRec, ClockFn, RealmState, Store, UserWrite};
+use primehub_model::clock::{Clock, SystemClock};
+use store::{ClientRec, RealmState, Store, UserWrite};
 
 /// The default lifetime of access tokens, in seconds (Keycloak's default).
 pub const DEFAULT_ACCESS_TOKEN_LIFESPAN: i64 = 300;
@@ -107,7 +108,7 @@ pub struct FakeKeycloakBuilder {
     admin_username: String,
     admin_password: String,
     key: Option<FakeSigningKey>,
-    clock: Option<ClockFn>,
+    clock: Arc<dyn Clock>,
     deterministic_ids: bool,
     base_url: String,
     access_lifespan: i64,
@@ -133,9 +134,11 @@ impl FakeKeycloakBuilder {
         self
     }
 
-    /// Reads the time (Unix seconds) from this function instead of the system clock.
-    pub fn clock(mut self, clock: Arc<dyn Fn() -> i64 + Send + Sync>) -> Self {
-        self.clock = Some(clock);
+    /// Reads the time from `clock` (default [`SystemClock`]): token lifetimes, session expiry
+    /// and creation timestamps. Tests pass a `primehub_model::clock::ManualClock`, shared with
+    /// the [`TokenVerifier`](crate::token::TokenVerifier) under test, and advance it.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -175,7 +178,6 @@ impl FakeKeycloakBuilder {
             realms: BTreeMap::new(),
             key,
             clock: self.clock,
-            offset_secs: 0,
             deterministic: self.deterministic_ids,
             counter: 0,
             base_url: self.base_url.trim_end_matches('/').to_owned(),
@@ -366,7 +368,7 @@ impl FakeKeycloak {
             admin_username: "admin".into(),
             admin_password: "admin".into(),
             key: None,
-            clock: None,
+            clock: Arc::new(SystemClock),
             deterministic_ids: false,
             base_url: "http://localhost:8080".into(),
             access_lifespan: DEFAULT_ACCESS_TOKEN_LIFESPAN,
@@ -409,7 +411,8 @@ impl FakeKeycloak {
         self.lock().key.clone()
     }
 
-    /// The JWKS every realm publishes.
+    /// The JWKS every realm publishes, as JSON (see [`FakeSigningKey::jwk_set`] for the typed
+    /// set).
     pub fn jwks(&self) -> Value {
         self.lock().key.jwks()
     }
@@ -429,16 +432,14 @@ impl FakeKeycloak {
         self.lock().issuer(realm)
     }
 
-    /// Now, as the fake sees it (Unix seconds, including [`advance_clock`](Self::advance_clock)).
+    /// Now, as the fake sees it (Unix seconds, from its [`Clock`]).
     pub fn now(&self) -> i64 {
         self.lock().now()
     }
 
-    /// Moves the fake's clock forward (or back, when negative) by `seconds`, so token expiry can
-    /// be tested without sleeping.
-    pub fn advance_clock(&self, seconds: i64) {
-        let mut store = self.lock();
-        store.offset_secs = store.offset_secs.saturating_add(seconds);
+    /// The clock the fake reads.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.lock().clock.clone()
     }
 
     /// Sets up PrimeHub's realm shape (idempotent): the realm; confidential client `admin-ui`

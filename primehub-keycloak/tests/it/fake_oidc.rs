@@ -2,7 +2,7 @@
 #![cfg(feature = "fake")]
 #![allow(clippy::unwrap_used)]
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use primehub_model::clock::ManualClock;
 use std::sync::{Arc, OnceLock};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -25,16 +25,17 @@ struct Env {
     kc: FakeKeycloak,
     server: FakeServer,
     ui_secret: String,
-    now: Arc<AtomicI64>,
+    now: Arc<ManualClock>,
     http: reqwest::Client,
 }
 
 async fn env() -> Env {
-    let now = Arc::new(AtomicI64::new(1_700_000_000));
-    let clock = now.clone();
+    let now = Arc::new(ManualClock::at(
+        jiff::Timestamp::from_second(1_700_000_000).expect("timestamp"),
+    ));
     let kc = FakeKeycloak::builder()
         .signing_key(key())
-        .clock(Arc::new(move || clock.load(Ordering::SeqCst)))
+        .clock(now.clone())
         .build()
         .unwrap();
     let server = kc
@@ -306,7 +307,7 @@ async fn refresh_and_expiry_with_the_injected_clock() {
     let realm = env.kc.realm("primehub").unwrap();
     assert!(realm.verify_access_token(&access).is_ok());
 
-    env.now.fetch_add(301, Ordering::SeqCst);
+    env.now.advance(jiff::SignedDuration::from_secs(301));
     assert!(realm.verify_access_token(&access).is_err(), "expired");
     let resp = env
         .http
@@ -330,7 +331,7 @@ async fn refresh_and_expiry_with_the_injected_clock() {
     assert!(realm.verify_access_token(fresh).is_ok());
 
     // The refresh token itself expires after the SSO idle time.
-    env.now.fetch_add(1801, Ordering::SeqCst);
+    env.now.advance(jiff::SignedDuration::from_secs(1801));
     let (status, body) = env
         .token(&[
             ("grant_type", "refresh_token"),
@@ -366,7 +367,7 @@ async fn offline_token_session_is_listed_revoked_and_then_rejected() {
     assert_eq!(sessions.len(), 1);
 
     // Offline tokens outlive the SSO idle time.
-    env.now.fetch_add(86_400, Ordering::SeqCst);
+    env.now.advance(jiff::SignedDuration::from_secs(86_400));
     let refresh = [
         ("grant_type", "refresh_token"),
         ("client_id", "admin-ui"),
