@@ -265,6 +265,11 @@ pub(crate) struct ClientRec {
     pub attributes: BTreeMap<String, String>,
     /// Keycloak `ProtocolMapperRepresentation`s.
     pub protocol_mappers: Vec<Value>,
+    /// `fullScopeAllowed`: tokens carry every role of the user (Keycloak's default). When
+    /// false, only the roles in [`scope_roles`](Self::scope_roles) and the client's own roles.
+    pub full_scope_allowed: bool,
+    /// Role ids of the client's scope mappings (`clients/{id}/scope-mappings/…`).
+    pub scope_roles: BTreeSet<String>,
 }
 
 impl ClientRec {
@@ -286,6 +291,8 @@ impl ClientRec {
             base_url: None,
             attributes: BTreeMap::new(),
             protocol_mappers: Vec::new(),
+            full_scope_allowed: true,
+            scope_roles: BTreeSet::new(),
         }
     }
 
@@ -311,7 +318,7 @@ impl ClientRec {
             "frontchannelLogout": true,
             "protocol": "openid-connect",
             "attributes": self.attributes,
-            "fullScopeAllowed": true,
+            "fullScopeAllowed": self.full_scope_allowed,
             "nodeReRegistrationTimeout": -1,
             "defaultClientScopes": ["web-origins", "acr", "profile", "roles", "basic", "email"],
             "optionalClientScopes": ["address", "phone", "offline_access", "organization", "microprofile-jwt"],

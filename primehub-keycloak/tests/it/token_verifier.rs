@@ -40,6 +40,7 @@ async fn world() -> World {
                 ..BootstrapOptions::default()
             },
         )
+        .await
         .expect("bootstrap");
     World {
         kc,
@@ -142,12 +143,12 @@ async fn a_plain_user_is_not_admin_and_realm_roles_come_through() {
         .await
         .expect("create alice");
     realm
-        .create_role("img:base-notebook", None)
+        .create_role("img:team-notebook", None)
         .await
         .expect("role");
     let everyone = w.realm.everyone_group_id.clone();
     realm
-        .add_group_roles(&everyone, &["img:base-notebook".to_owned()])
+        .add_group_roles(&everyone, &["img:team-notebook".to_owned()])
         .await
         .expect("map");
     realm.add_member(&everyone, &uid).await.expect("member");
@@ -168,7 +169,7 @@ async fn a_plain_user_is_not_admin_and_realm_roles_come_through() {
     assert_eq!(who.username, "alice");
     assert!(!who.is_admin);
     assert!(
-        who.realm_roles.iter().any(|r| r == "img:base-notebook"),
+        who.realm_roles.iter().any(|r| r == "img:team-notebook"),
         "{:?}",
         who.realm_roles
     );
@@ -225,6 +226,7 @@ async fn tampered_forged_and_foreign_tokens_are_rejected() {
                 ..Default::default()
             },
         )
+        .await
         .expect("bootstrap");
     let forged = other
         .realm("primehub")
