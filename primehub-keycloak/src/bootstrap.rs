@@ -1,23 +1,57 @@
-//! Idempotent set-up of a PrimeHub realm on a real Keycloak, with master-realm admin credentials.
+//! Idempotent set-up of a PrimeHub realm, the same on a real Keycloak and on the fake.
 //!
-//! [`bootstrap_realm`] brings a realm into PrimeHub's shape (reference datamodel §3.1, §3.5) and
-//! reports what it created and what was already there; running it again changes nothing:
+//! [`bootstrap_realm`] brings a realm into the shape PrimeHub's own bootstrap gives it — the
+//! chart's `chart/scripts/bootstrap/bootstrap.sh` with `keycloak.inc`, `client-admin-ui.json`,
+//! `client-jupyterhub.json`, `group-everyone.json` and `group-phusers.json` (InfuseAI/primehub)
+//! — and reports what it created and what was already there. The fake Keycloak
+//! (`FakeKeycloak::bootstrap_primehub`, feature `fake`) and `primehub dev` run **this same
+//! code**, through the fake's admin REST face called in process, so there is one realm shape.
 //!
-//! * the realm, enabled, with the user profile's `unmanagedAttributePolicy` set to `ENABLED`
-//!   (Keycloak 24+ otherwise silently drops PrimeHub's user attributes such as `volumeCapacity`
-//!   and `timezone`, which the declarative user profile does not declare) and `email`,
-//!   `firstName`, `lastName` optional (PrimeHub creates users with a username only; Keycloak 24+
-//!   would refuse their logins with "Account is not fully set up");
-//! * the confidential client `admin-ui` with a service account and direct access grants; the
-//!   service account holds the client role `realm-management/realm-admin` (the outcome carries
-//!   the client's secret, which [`HttpKeycloak`] needs as [`Credentials::ClientCredentials`]);
-//! * the confidential client `jupyterhub` with PrimeHub's protocol mappers: realm roles → `roles`
-//!   (multivalued), user attributes `quota-gpu` → `quota.gpu` and `project-quota-gpu` →
-//!   `project-quota.gpu` (int), `username` → `preferred_username`, `email` → `email`, group
-//!   membership (full path) → `groups`, `timezone` → `timezone`;
-//! * the group `everyone`, a realm default group;
-//! * optionally ([`RealmBootstrap::admin_user`]) an administrator such as PrimeHub's `phadmin`,
-//!   with a password and the `realm-admin` client role.
+//! # The shape
+//!
+//! Every run (each step only creates what is missing, like the upstream script's `kc_apply_*`
+//! functions; existing settings are left alone):
+//!
+//! 1. the realm, enabled (`update_realm`);
+//! 2. the user profile with `unmanagedAttributePolicy: ENABLED` and `email`, `firstName`,
+//!    `lastName` optional — not in the upstream script, which predates Keycloak 24: without it
+//!    Keycloak 24+ silently drops PrimeHub's user attributes (`volumeCapacity`, `timezone`, …)
+//!    and refuses logins of users created with a username only;
+//! 3. the group `everyone` with the attributes of `group-everyone.json` — `displayName`
+//!    `Global`, `quota-cpu` `0`, `quota-gpu` `0` — made a realm default group, both only when the
+//!    group is created (`update_group_everyone`);
+//! 4. the confidential client `admin-ui` as in `client-admin-ui.json`: service account,
+//!    `fullScopeAllowed: false`, no protocol mappers (`update_client_admin_ui`); its service
+//!    account holds the client role `realm-management/realm-admin` (`kc_apply_user_roles`), and
+//!    its only scope mapping is that role (`kc_apply_client_scopes`), so its tokens carry
+//!    `realm-management/realm-admin` and no realm roles — none of the thousands of `img:`/`it:`/
+//!    `ds:` resource roles;
+//! 5. the confidential client `jupyterhub` as in `client-jupyterhub.json`, with its protocol
+//!    mappers added by name when missing (no duplicates): `roles` (realm roles, multivalued claim
+//!    `roles`), `project-quota-gpu` and `quota-gpu` (user attributes, int claims
+//!    `project-quota.gpu` and `quota.gpu`), `username` and `email` (user *property* mappers to
+//!    `preferred_username` and `email`), `groups` (group membership with full path), `timezone`
+//!    (user attribute); redirect URIs are added when missing (`update_client_jupyterhub`).
+//!
+//! Deviation in 4 and 5: both clients are created with direct access grants (the password
+//! grant) enabled, which the upstream JSON files leave at Keycloak's default, so scripts, tests
+//! and `primehub dev` can log in without a browser.
+//!
+//! On a realm **with no users** (a fresh install, `create_default_resources`):
+//!
+//! 6. the administrator (PrimeHub's `phadmin`) with e-mail `<username>@example.com`,
+//!    `emailVerified`, enabled, the given password, and the client role
+//!    `realm-management/realm-admin`;
+//! 7. the group `phusers` (`displayName` "primehub users") with the administrator as member and
+//!    as group admin (attribute `admins`);
+//! 8. the realm roles `it:cpu-1`, `it:cpu-2`, `it:gpu-1`, `it:gpu-2`, `img:base-notebook`,
+//!    `img:pytorch-1`, `img:tf-1`, `img:tf-2`, mapped onto `everyone` (global).
+//!
+//! Not done here: the maintenance-proxy client (PrimeHub's admin notebook, which we do not
+//! ship), the `primehub` theme (only applied upstream when installed), the realm's frontend URL
+//! and SSL setting (installation parameters), the CRDs and namespace labels (Kubernetes side).
+//! The Kubernetes Secrets `primehub-client-admin-ui` and `primehub-client-jupyterhub` are
+//! written from the [`BootstrapOutcome`] by `primehub_reconcile::bootstrap_secrets`.
 //!
 //! ```no_run
 //! # async fn demo() -> primehub_keycloak::Result<()> {
@@ -39,23 +73,27 @@
 //! # Ok(())
 //! # }
 //! ```
-//!
-//! [`HttpKeycloak`]: crate::http::HttpKeycloak
-//! [`Credentials::ClientCredentials`]: crate::http::Credentials::ClientCredentials
 
+use async_trait::async_trait;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::admin::{EVERYONE_GROUP, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 use crate::error::{KeycloakError, Result};
-use crate::http::{Ctx, HttpKeycloak};
+use crate::http::{Ctx, HttpKeycloak, Reply};
 use crate::representation::{Group, User};
 
 /// The client id of PrimeHub's console/GraphQL client.
 pub const ADMIN_UI_CLIENT: &str = "admin-ui";
 /// The client id of PrimeHub's JupyterHub client.
 pub const JUPYTERHUB_CLIENT: &str = "jupyterhub";
+/// The group a fresh install puts its administrator in.
+pub const PHUSERS_GROUP: &str = "phusers";
+/// The instance types a fresh install makes global (`it:<name>` roles on `everyone`).
+pub const DEFAULT_INSTANCE_TYPES: [&str; 4] = ["cpu-1", "cpu-2", "gpu-1", "gpu-2"];
+/// The images a fresh install makes global (`img:<name>` roles on `everyone`).
+pub const DEFAULT_IMAGES: [&str; 4] = ["base-notebook", "pytorch-1", "tf-1", "tf-2"];
 
 /// What [`bootstrap_realm`] should set up.
 #[derive(Clone, PartialEq, Eq)]
@@ -63,13 +101,18 @@ pub struct RealmBootstrap {
     /// The realm's name (PrimeHub's default is `primehub`).
     pub realm: String,
     /// Redirect URIs of `admin-ui` (the console's login), for example
-    /// `https://hub.example.com/console/*`. May be empty.
+    /// `https://hub.example.com/console/*`; added when missing. May be empty.
     pub admin_ui_redirect_uris: Vec<String>,
-    /// Redirect URIs of `jupyterhub`, for example `https://hub.example.com/hub/oauth_callback`.
-    /// May be empty.
+    /// Redirect URIs of `jupyterhub`, for example `https://hub.example.com/hub/oauth_callback`;
+    /// added when missing. May be empty.
     pub jupyterhub_redirect_uris: Vec<String>,
-    /// An administrator to create (PrimeHub's fresh install creates `phadmin`).
+    /// The administrator of a fresh install (PrimeHub's `phadmin`): created, with the
+    /// fresh-install defaults, only when the realm has no users; otherwise only looked up.
     pub admin_user: Option<AdminUser>,
+    /// The secret `admin-ui` gets when it is created (Keycloak generates one when `None`).
+    pub admin_ui_secret: Option<String>,
+    /// The secret `jupyterhub` gets when it is created (Keycloak generates one when `None`).
+    pub jupyterhub_secret: Option<String>,
 }
 
 /// An administrator created by the bootstrap.
@@ -92,13 +135,14 @@ impl std::fmt::Debug for AdminUser {
 }
 
 impl std::fmt::Debug for RealmBootstrap {
+    /// Secrets are redacted.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RealmBootstrap")
             .field("realm", &self.realm)
             .field("admin_ui_redirect_uris", &self.admin_ui_redirect_uris)
             .field("jupyterhub_redirect_uris", &self.jupyterhub_redirect_uris)
             .field("admin_user", &self.admin_user)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -110,10 +154,12 @@ impl RealmBootstrap {
             admin_ui_redirect_uris: Vec::new(),
             jupyterhub_redirect_uris: Vec::new(),
             admin_user: None,
+            admin_ui_secret: None,
+            jupyterhub_secret: None,
         }
     }
 
-    /// Also create this administrator (PrimeHub's fresh-install `phadmin`).
+    /// Also set up this administrator on a fresh install (PrimeHub's `phadmin`).
     pub fn with_admin_user(
         mut self,
         username: impl Into<String>,
@@ -151,6 +197,14 @@ impl RealmBootstrap {
                 ));
             }
         }
+        for (field, secret) in [
+            ("admin_ui_secret", &self.admin_ui_secret),
+            ("jupyterhub_secret", &self.jupyterhub_secret),
+        ] {
+            if secret.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                return Err(KeycloakError::invalid(field, "must not be empty"));
+            }
+        }
         Ok(())
     }
 }
@@ -166,7 +220,8 @@ pub struct BootstrapOutcome {
     pub jupyterhub_client_secret: String,
     /// The id of the `everyone` group (PrimeHub's `KC_EVERYONE_GROUP_ID`).
     pub everyone_group_id: String,
-    /// The id of the administrator, when [`RealmBootstrap::admin_user`] was given.
+    /// The id of the administrator, when [`RealmBootstrap::admin_user`] was given and the user
+    /// exists.
     pub admin_user_id: Option<String>,
     /// What this run created or changed, for example `client admin-ui`.
     pub created: Vec<String>,
@@ -196,14 +251,56 @@ impl std::fmt::Debug for BootstrapOutcome {
     }
 }
 
+/// Keycloak's admin REST API under `<base>/admin/realms`, as the bootstrap calls it: the real
+/// server through [`HttpKeycloak`], the fake through its router in process.
+#[async_trait]
+pub(crate) trait AdminRest: Send + Sync {
+    /// Sends `method` to `<base>/admin/realms/<path…>?<query>` with a JSON `body`; a non-2xx
+    /// answer is the mapped [`KeycloakError`] naming `ctx`.
+    async fn call(
+        &self,
+        method: Method,
+        path: &[&str],
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        ctx: &Ctx<'_>,
+    ) -> Result<Reply>;
+}
+
+#[async_trait]
+impl AdminRest for HttpKeycloak {
+    async fn call(
+        &self,
+        method: Method,
+        path: &[&str],
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        ctx: &Ctx<'_>,
+    ) -> Result<Reply> {
+        let mut segments = vec!["admin", "realms"];
+        segments.extend_from_slice(path);
+        let mut url = self.base_path_url(&segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        self.send(method, url, body, ctx).await
+    }
+}
+
 #[derive(Deserialize)]
 struct ClientSecret {
     value: String,
 }
 
+#[derive(Deserialize)]
+struct RoleRef {
+    id: String,
+    name: String,
+}
+
 /// The record of one bootstrap run.
 struct Run<'a> {
-    kc: &'a HttpKeycloak,
+    api: &'a dyn AdminRest,
     realm: &'a str,
     created: Vec<String>,
     present: Vec<String>,
@@ -220,66 +317,49 @@ impl Run<'_> {
         }
     }
 
+    /// Calls `segments` inside the realm.
     async fn call(
         &self,
         method: Method,
         segments: &[&str],
+        query: &[(&str, &str)],
         body: Option<&Value>,
         what: &str,
-    ) -> Result<crate::http::Reply> {
-        let url = self.kc.admin_url(self.realm, segments);
-        self.kc
-            .send(method, url, body, &Ctx { what, field: what })
+    ) -> Result<Reply> {
+        let mut path = vec![self.realm];
+        path.extend_from_slice(segments);
+        self.api
+            .call(method, &path, query, body, &Ctx { what, field: what })
             .await
     }
 
     async fn get<T: serde::de::DeserializeOwned>(
         &self,
         segments: &[&str],
-        what: &str,
-    ) -> Result<T> {
-        self.call(Method::GET, segments, None, what).await?.json()
-    }
-
-    /// GETs `segments` with `query` in this realm and decodes the answer; errors name `what`
-    /// and `field`.
-    async fn get_query<T: serde::de::DeserializeOwned>(
-        &self,
-        segments: &[&str],
         query: &[(&str, &str)],
         what: &str,
-        field: &str,
     ) -> Result<T> {
-        let mut url = self.kc.admin_url(self.realm, segments);
-        url.query_pairs_mut().extend_pairs(query);
-        self.kc
-            .send(Method::GET, url, None, &Ctx { what, field })
+        self.call(Method::GET, segments, query, None, what)
             .await?
             .json()
     }
 
+    async fn post(&self, segments: &[&str], body: &Value, what: &str) -> Result<Reply> {
+        self.call(Method::POST, segments, &[], Some(body), what)
+            .await
+    }
+
     async fn ensure_realm(&mut self) -> Result<()> {
         let what = format!("realm {}", self.realm);
-        match self.get::<Value>(&[], &what).await {
-            Ok(realm) => {
-                if realm.get("enabled").and_then(Value::as_bool) == Some(true) {
-                    self.note(false, "realm");
-                } else {
-                    let mut realm = realm;
-                    if let Value::Object(map) = &mut realm {
-                        map.insert("enabled".into(), json!(true));
-                    }
-                    self.call(Method::PUT, &[], Some(&realm), &what).await?;
-                    self.note(true, "realm enabled");
-                }
-            }
+        match self.get::<Value>(&[], &[], &what).await {
+            Ok(_) => self.note(false, "realm"),
             Err(KeycloakError::NotFound { .. }) => {
                 let body = json!({ "realm": self.realm, "enabled": true });
-                let url = self.kc.base_path_url(&["admin", "realms"]);
-                self.kc
-                    .send(
+                self.api
+                    .call(
                         Method::POST,
-                        url,
+                        &[],
+                        &[],
                         Some(&body),
                         &Ctx {
                             what: &what,
@@ -294,38 +374,72 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// PrimeHub's user profile: unmanaged attributes kept, and `email`, `firstName`, `lastName`
-    /// optional (PrimeHub creates users with only a username; Keycloak 24+ otherwise refuses
-    /// their logins with "Account is not fully set up").
+    /// PrimeHub's user profile on Keycloak 24+ (see the module docs).
     async fn ensure_user_profile(&mut self) -> Result<()> {
         let what = "user profile";
-        let current: Value = self.get(&["users", "profile"], what).await?;
+        let current: Value = self.get(&["users", "profile"], &[], what).await?;
         let desired = primehub_user_profile(&current);
+        let label = "user profile (unmanaged attributes, optional names and e-mail)";
         if desired == current {
-            self.note(
-                false,
-                "user profile (unmanaged attributes, optional names and e-mail)",
-            );
+            self.note(false, label);
             return Ok(());
         }
-        self.call(Method::PUT, &["users", "profile"], Some(&desired), what)
-            .await?;
-        self.note(
-            true,
-            "user profile (unmanaged attributes, optional names and e-mail)",
-        );
+        self.call(
+            Method::PUT,
+            &["users", "profile"],
+            &[],
+            Some(&desired),
+            what,
+        )
+        .await?;
+        self.note(true, label);
         Ok(())
     }
 
-    /// The client's representation, if it exists (uncached lookup).
+    /// The top-level group named `name`, if any.
+    async fn find_group(&self, name: &str) -> Result<Option<Group>> {
+        let what = format!("group {name}");
+        let found: Vec<Group> = self
+            .get(
+                &["groups"],
+                &[
+                    ("search", name),
+                    ("exact", "true"),
+                    ("briefRepresentation", "false"),
+                ],
+                &what,
+            )
+            .await?;
+        Ok(found.into_iter().find(|g| g.name == name))
+    }
+
+    /// `everyone` (`update_group_everyone`): created with `group-everyone.json`'s attributes and
+    /// made a default group, only when missing.
+    async fn ensure_everyone(&mut self) -> Result<String> {
+        let what = format!("group {EVERYONE_GROUP}");
+        if let Some(group) = self.find_group(EVERYONE_GROUP).await? {
+            self.note(false, &what);
+            return Ok(group.id);
+        }
+        let id = self
+            .post(&["groups"], &everyone_group(), &what)
+            .await?
+            .created_id()?;
+        self.note(true, &what);
+        self.call(Method::PUT, &["default-groups", &id], &[], None, &what)
+            .await?;
+        self.note(true, format!("default group {EVERYONE_GROUP}"));
+        Ok(id)
+    }
+
+    /// The client's representation (with its protocol mappers), if it exists.
     async fn find_client(&self, client_id: &str) -> Result<Option<Value>> {
         let what = format!("client {client_id}");
         let clients: Vec<Value> = self
-            .get_query(
+            .get(
                 &["clients"],
                 &[("clientId", client_id), ("search", "false")],
                 &what,
-                "client_id",
             )
             .await?;
         Ok(clients
@@ -333,106 +447,65 @@ impl Run<'_> {
             .find(|c| c.get("clientId").and_then(Value::as_str) == Some(client_id)))
     }
 
-    /// Creates the client or brings the settings in `wanted` onto it; returns its UUID.
-    async fn ensure_client(&mut self, client_id: &str, wanted: Value) -> Result<String> {
+    /// `kc_apply_client`: creates the client from `template` when missing; then adds the
+    /// template's protocol mappers missing by name, and the redirect URIs missing. Returns the
+    /// client's UUID.
+    async fn apply_client(
+        &mut self,
+        template: Value,
+        redirect_uris: &[String],
+        secret: Option<&str>,
+    ) -> Result<String> {
+        let client_id = template
+            .get("clientId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         let what = format!("client {client_id}");
-        match self.find_client(client_id).await? {
+        let found = self.find_client(&client_id).await?;
+        let fresh = found.is_none();
+        let current = match found {
+            Some(current) => {
+                self.note(false, &what);
+                current
+            }
             None => {
-                let mut body = wanted;
+                let mut body = template.clone();
                 if let Value::Object(map) = &mut body {
-                    map.insert("clientId".into(), json!(client_id));
+                    map.insert("redirectUris".into(), json!(redirect_uris));
+                    if let Some(secret) = secret {
+                        map.insert("secret".into(), json!(secret));
+                    }
                 }
-                let id = self
-                    .call(Method::POST, &["clients"], Some(&body), &what)
+                self.post(&["clients"], &body, &what).await?;
+                self.note(true, &what);
+                self.find_client(&client_id)
                     .await?
-                    .created_id()?;
-                self.note(true, what);
-                Ok(id)
+                    .ok_or_else(|| KeycloakError::not_found(&what))?
             }
-            Some(mut current) => {
-                let id = current
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .ok_or_else(|| KeycloakError::Unexpected {
-                        status: 200,
-                        body: format!("{what} has no id"),
-                    })?;
-                let mut differs = false;
-                if let (Value::Object(cur), Value::Object(want)) = (&mut current, wanted) {
-                    for (key, value) in want {
-                        if key == "protocolMappers" {
-                            continue;
-                        }
-                        if cur.get(&key) != Some(&value) {
-                            differs = true;
-                            cur.insert(key, value);
-                        }
-                    }
-                }
-                if differs {
-                    if let Value::Object(map) = &mut current {
-                        map.remove("protocolMappers");
-                    }
-                    self.call(Method::PUT, &["clients", &id], Some(&current), &what)
-                        .await?;
-                    self.note(true, format!("{what} settings"));
-                } else {
-                    self.note(false, what);
-                }
-                Ok(id)
-            }
-        }
-    }
+        };
+        let uuid = current
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| KeycloakError::Unexpected {
+                status: 200,
+                body: format!("{what} has no id"),
+            })?;
 
-    async fn client_secret(&self, uuid: &str, client_id: &str) -> Result<String> {
-        let what = format!("client {client_id} secret");
-        let secret: ClientSecret = self.get(&["clients", uuid, "client-secret"], &what).await?;
-        Ok(secret.value)
-    }
-
-    /// Gives `user_id` the `realm-management/realm-admin` client role unless it already has it.
-    async fn ensure_realm_admin(&mut self, user_id: &str, label: &str) -> Result<()> {
-        let (rm_uuid, role) = self.kc.realm_admin_role_in(self.realm).await?;
-        let what = format!("user {user_id}");
-        let roles: Vec<Value> = self
-            .get(
-                &[
-                    "users",
-                    user_id,
-                    "role-mappings",
-                    "clients",
-                    &rm_uuid,
-                    "composite",
-                ],
-                &what,
-            )
-            .await?;
-        let has = roles
-            .iter()
-            .any(|r| r.get("name").and_then(Value::as_str) == Some(REALM_ADMIN_ROLE));
-        let note = format!("{label} holds {REALM_MANAGEMENT_CLIENT}/{REALM_ADMIN_ROLE}");
-        if has {
-            self.note(false, note);
-        } else {
-            self.call(
-                Method::POST,
-                &["users", user_id, "role-mappings", "clients", &rm_uuid],
-                Some(&json!([role])),
-                &what,
-            )
-            .await?;
-            self.note(true, note);
-        }
-        Ok(())
-    }
-
-    async fn ensure_mappers(&mut self, uuid: &str, client_id: &str) -> Result<()> {
-        let what = format!("client {client_id} protocol mappers");
         let existing: Vec<Value> = self
-            .get(&["clients", uuid, "protocol-mappers", "models"], &what)
+            .get(
+                &["clients", &uuid, "protocol-mappers", "models"],
+                &[],
+                &what,
+            )
             .await?;
-        for mapper in jupyterhub_mappers() {
+        let wanted = template
+            .get("protocolMappers")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for mapper in wanted {
             let name = mapper
                 .get("name")
                 .and_then(Value::as_str)
@@ -442,214 +515,355 @@ impl Run<'_> {
                 .iter()
                 .any(|m| m.get("name").and_then(Value::as_str) == Some(name))
             {
-                self.note(false, label);
+                if !fresh {
+                    self.note(false, label);
+                }
                 continue;
             }
-            self.call(
-                Method::POST,
-                &["clients", uuid, "protocol-mappers", "models"],
-                Some(&mapper),
+            self.post(
+                &["clients", &uuid, "protocol-mappers", "models"],
+                &mapper,
                 &what,
             )
             .await?;
             self.note(true, label);
         }
+
+        let mut uris: Vec<Value> = current
+            .get("redirectUris")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let missing: Vec<&String> = redirect_uris
+            .iter()
+            .filter(|u| !uris.iter().any(|have| have.as_str() == Some(u.as_str())))
+            .collect();
+        if !missing.is_empty() {
+            uris.extend(missing.iter().map(|u| json!(u)));
+            let mut body = current.clone();
+            if let Value::Object(map) = &mut body {
+                map.remove("protocolMappers");
+                map.insert("redirectUris".into(), Value::Array(uris));
+            }
+            self.call(Method::PUT, &["clients", &uuid], &[], Some(&body), &what)
+                .await?;
+            self.note(true, format!("{client_id} redirect URIs {missing:?}"));
+        }
+        Ok(uuid)
+    }
+
+    async fn client_secret(&self, uuid: &str, client_id: &str) -> Result<String> {
+        let what = format!("client {client_id} secret");
+        let secret: ClientSecret = self
+            .get(&["clients", uuid, "client-secret"], &[], &what)
+            .await?;
+        Ok(secret.value)
+    }
+
+    /// `realm-management`'s UUID and its `realm-admin` role.
+    async fn realm_admin_role(&self) -> Result<(String, RoleRef)> {
+        let rm = self
+            .find_client(REALM_MANAGEMENT_CLIENT)
+            .await?
+            .and_then(|c| c.get("id").and_then(Value::as_str).map(str::to_owned))
+            .ok_or_else(|| KeycloakError::not_found(format!("client {REALM_MANAGEMENT_CLIENT}")))?;
+        let what = format!("role {REALM_MANAGEMENT_CLIENT}/{REALM_ADMIN_ROLE}");
+        let role: RoleRef = self
+            .get(&["clients", &rm, "roles", REALM_ADMIN_ROLE], &[], &what)
+            .await?;
+        Ok((rm, role))
+    }
+
+    /// Gives `user_id` the `realm-management/realm-admin` client role unless it has it.
+    async fn ensure_realm_admin(&mut self, user_id: &str, label: &str) -> Result<()> {
+        let (rm, role) = self.realm_admin_role().await?;
+        let what = format!("user {user_id}");
+        let roles: Vec<RoleRef> = self
+            .get(
+                &["users", user_id, "role-mappings", "clients", &rm],
+                &[],
+                &what,
+            )
+            .await?;
+        let note = format!("{label} holds {REALM_MANAGEMENT_CLIENT}/{REALM_ADMIN_ROLE}");
+        if roles.iter().any(|r| r.name == REALM_ADMIN_ROLE) {
+            self.note(false, note);
+            return Ok(());
+        }
+        self.post(
+            &["users", user_id, "role-mappings", "clients", &rm],
+            &json!([{ "id": role.id, "name": role.name }]),
+            &what,
+        )
+        .await?;
+        self.note(true, note);
         Ok(())
     }
 
-    async fn ensure_everyone(&mut self) -> Result<String> {
-        let what = format!("group {EVERYONE_GROUP}");
-        let found: Vec<Group> = self
-            .get_query(
-                &["groups"],
-                &[("search", EVERYONE_GROUP), ("exact", "true")],
-                &what,
-                "name",
-            )
-            .await?;
-        let id = match found.into_iter().find(|g| g.name == EVERYONE_GROUP) {
-            Some(group) => {
-                self.note(false, &what);
-                group.id
-            }
-            None => {
-                let id = self
-                    .call(
-                        Method::POST,
-                        &["groups"],
-                        Some(&json!({ "name": EVERYONE_GROUP })),
-                        &what,
-                    )
-                    .await?
-                    .created_id()?;
-                self.note(true, &what);
-                id
-            }
-        };
-        let defaults: Vec<Group> = self.get(&["default-groups"], "default groups").await?;
-        let label = format!("default group {EVERYONE_GROUP}");
-        if defaults.iter().any(|g| g.id == id) {
-            self.note(false, label);
-        } else {
-            self.call(Method::PUT, &["default-groups", &id], None, &what)
-                .await?;
-            self.note(true, label);
+    /// `kc_apply_client_scopes`: the client's scope mapping to `realm-management/realm-admin`.
+    async fn ensure_realm_admin_scope(&mut self, uuid: &str, client_id: &str) -> Result<()> {
+        let (rm, role) = self.realm_admin_role().await?;
+        let what = format!("client {client_id} scope mappings");
+        let path = ["clients", uuid, "scope-mappings", "clients", rm.as_str()];
+        let mapped: Vec<RoleRef> = self.get(&path, &[], &what).await?;
+        let note = format!("{client_id} scope {REALM_MANAGEMENT_CLIENT}/{REALM_ADMIN_ROLE}");
+        if mapped.iter().any(|r| r.name == REALM_ADMIN_ROLE) {
+            self.note(false, note);
+            return Ok(());
         }
-        Ok(id)
+        self.post(&path, &json!([{ "id": role.id, "name": role.name }]), &what)
+            .await?;
+        self.note(true, note);
+        Ok(())
     }
 
-    async fn ensure_admin_user(&mut self, admin: &AdminUser) -> Result<String> {
-        let what = format!("user {}", admin.username);
+    async fn find_user(&self, username: &str) -> Result<Option<User>> {
+        let what = format!("user {username}");
         let found: Vec<User> = self
-            .get_query(
+            .get(
                 &["users"],
-                &[("username", &admin.username), ("exact", "true")],
+                &[("username", username), ("exact", "true")],
                 &what,
-                "username",
             )
             .await?;
-        let id = match found
+        Ok(found
             .into_iter()
-            .find(|u| u.username.eq_ignore_ascii_case(&admin.username))
-        {
-            Some(user) => {
-                self.note(false, &what);
-                user.id
+            .find(|u| u.username.eq_ignore_ascii_case(username)))
+    }
+
+    /// Whether the realm has no users at all (service accounts do not count: Keycloak does not
+    /// list them).
+    async fn has_no_users(&self) -> Result<bool> {
+        let users: Vec<Value> = self
+            .get(&["users"], &[("first", "0"), ("max", "1")], "users")
+            .await?;
+        Ok(users.is_empty())
+    }
+
+    /// `create_default_resources` (only on a realm without users).
+    async fn create_defaults(&mut self, admin: &AdminUser, everyone: &str) -> Result<String> {
+        let what = format!("user {}", admin.username);
+        let username = admin.username.to_lowercase();
+        let body = json!({
+            "username": username,
+            "email": format!("{username}@example.com"),
+            "emailVerified": true,
+            "enabled": true,
+            "credentials": [{ "type": "password", "value": admin.password, "temporary": false }],
+        });
+        let user_id = self.post(&["users"], &body, &what).await?.created_id()?;
+        self.note(true, &what);
+
+        let group = format!("group {PHUSERS_GROUP}");
+        let phusers = match self.find_group(PHUSERS_GROUP).await? {
+            Some(g) => {
+                self.note(false, &group);
+                g.id
             }
             None => {
                 let body = json!({
-                    "username": admin.username,
-                    "enabled": true,
-                    "credentials": [{ "type": "password", "value": admin.password, "temporary": false }],
+                    "name": PHUSERS_GROUP,
+                    "attributes": {
+                        "displayName": ["primehub users"],
+                        "admins": [username],
+                    },
                 });
-                let id = self
-                    .call(Method::POST, &["users"], Some(&body), &what)
-                    .await?
-                    .created_id()?;
-                self.note(true, &what);
+                let id = self.post(&["groups"], &body, &group).await?.created_id()?;
+                self.note(true, &group);
                 id
             }
         };
-        self.ensure_realm_admin(&id, &what).await?;
-        Ok(id)
+        self.call(
+            Method::PUT,
+            &["users", &user_id, "groups", &phusers],
+            &[],
+            None,
+            &what,
+        )
+        .await?;
+        self.note(true, format!("{what} member of {PHUSERS_GROUP}"));
+        self.ensure_realm_admin(&user_id, &what).await?;
+
+        let roles: Vec<String> = DEFAULT_INSTANCE_TYPES
+            .iter()
+            .map(|it| format!("it:{it}"))
+            .chain(DEFAULT_IMAGES.iter().map(|img| format!("img:{img}")))
+            .collect();
+        let mut refs = Vec::new();
+        for name in &roles {
+            let what = format!("role {name}");
+            match self.get::<RoleRef>(&["roles", name], &[], &what).await {
+                Ok(role) => refs.push(role),
+                Err(KeycloakError::NotFound { .. }) => {
+                    self.post(&["roles"], &json!({ "name": name }), &what)
+                        .await?;
+                    refs.push(self.get(&["roles", name], &[], &what).await?);
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let body = Value::Array(
+            refs.iter()
+                .map(|r| json!({ "id": r.id, "name": r.name }))
+                .collect(),
+        );
+        self.post(
+            &["groups", everyone, "role-mappings", "realm"],
+            &body,
+            "group everyone",
+        )
+        .await?;
+        self.note(true, format!("global roles {roles:?}"));
+        Ok(user_id)
     }
 }
 
-/// PrimeHub's `jupyterhub` protocol mappers (reference datamodel §3.1).
-fn jupyterhub_mappers() -> Vec<Value> {
-    fn claims(claim: &str, json_type: &str) -> serde_json::Map<String, Value> {
-        let mut config = serde_json::Map::new();
-        config.insert("claim.name".into(), json!(claim));
-        config.insert("jsonType.label".into(), json!(json_type));
-        config.insert("id.token.claim".into(), json!("true"));
-        config.insert("access.token.claim".into(), json!("true"));
-        config.insert("userinfo.token.claim".into(), json!("true"));
-        config
-    }
-    fn attribute(name: &str, attribute: &str, claim: &str, json_type: &str) -> Value {
-        let mut config = claims(claim, json_type);
-        config.insert("user.attribute".into(), json!(attribute));
+/// `group-everyone.json`.
+fn everyone_group() -> Value {
+    json!({
+        "name": EVERYONE_GROUP,
+        "attributes": {
+            "displayName": ["Global"],
+            "quota-cpu": ["0"],
+            "quota-gpu": ["0"],
+        },
+    })
+}
+
+/// `client-admin-ui.json` (plus direct access grants, see the module docs).
+fn admin_ui_client() -> Value {
+    json!({
+        "clientId": ADMIN_UI_CLIENT,
+        "enabled": true,
+        "clientAuthenticatorType": "client-secret",
+        "redirectUris": [],
+        "webOrigins": [],
+        "publicClient": false,
+        "serviceAccountsEnabled": true,
+        "directAccessGrantsEnabled": true,
+        "protocol": "openid-connect",
+        "fullScopeAllowed": false,
+    })
+}
+
+/// `client-jupyterhub.json` (plus direct access grants, see the module docs).
+fn jupyterhub_client() -> Value {
+    json!({
+        "clientId": JUPYTERHUB_CLIENT,
+        "enabled": true,
+        "clientAuthenticatorType": "client-secret",
+        "redirectUris": [],
+        "webOrigins": [],
+        "publicClient": false,
+        "directAccessGrantsEnabled": true,
+        "protocol": "openid-connect",
+        "protocolMappers": jupyterhub_protocol_mappers(),
+    })
+}
+
+/// The protocol mappers of `client-jupyterhub.json`, in its order.
+pub fn jupyterhub_protocol_mappers() -> Vec<Value> {
+    fn mapper(name: &str, kind: &str, config: Value) -> Value {
+        let mut full = json!({
+            "userinfo.token.claim": "true",
+            "id.token.claim": "true",
+            "access.token.claim": "true",
+        });
+        if let (Some(full), Some(extra)) = (full.as_object_mut(), config.as_object()) {
+            full.extend(extra.clone());
+        }
         json!({
             "name": name,
             "protocol": "openid-connect",
-            "protocolMapper": "oidc-usermodel-attribute-mapper",
-            "config": config,
+            "protocolMapper": kind,
+            "consentRequired": false,
+            "config": full,
         })
     }
-    let mut roles = claims("roles", "String");
-    roles.insert("multivalued".into(), json!("true"));
-    let mut groups = claims("groups", "String");
-    groups.insert("full.path".into(), json!("true"));
+    let attribute = |name: &str, claim: &str, json_type: &str| {
+        mapper(
+            name,
+            "oidc-usermodel-attribute-mapper",
+            json!({"user.attribute": name, "claim.name": claim, "jsonType.label": json_type}),
+        )
+    };
+    let property = |name: &str, claim: &str| {
+        mapper(
+            name,
+            "oidc-usermodel-property-mapper",
+            json!({"user.attribute": name, "claim.name": claim, "jsonType.label": "String"}),
+        )
+    };
     vec![
-        json!({
-            "name": "realm roles",
-            "protocol": "openid-connect",
-            "protocolMapper": "oidc-usermodel-realm-role-mapper",
-            "config": roles,
-        }),
-        attribute("quota-gpu", "quota-gpu", "quota.gpu", "int"),
-        attribute(
-            "project-quota-gpu",
-            "project-quota-gpu",
-            "project-quota.gpu",
-            "int",
+        mapper(
+            "roles",
+            "oidc-usermodel-realm-role-mapper",
+            json!({"multivalued": "true", "claim.name": "roles", "jsonType.label": "String"}),
         ),
-        attribute("username", "username", "preferred_username", "String"),
-        attribute("email", "email", "email", "String"),
-        json!({
-            "name": "groups",
-            "protocol": "openid-connect",
-            "protocolMapper": "oidc-group-membership-mapper",
-            "config": groups,
-        }),
-        attribute("timezone", "timezone", "timezone", "String"),
+        attribute("project-quota-gpu", "project-quota.gpu", "int"),
+        attribute("quota-gpu", "quota.gpu", "int"),
+        property("username", "preferred_username"),
+        property("email", "email"),
+        mapper(
+            "groups",
+            "oidc-group-membership-mapper",
+            json!({"full.path": "true", "claim.name": "groups"}),
+        ),
+        attribute("timezone", "timezone", "String"),
     ]
 }
 
-/// Brings `spec.realm` into PrimeHub's shape on the Keycloak that `master` administers (`master`
-/// must hold master-realm admin credentials, for example [`Credentials::master_admin`]).
-/// Idempotent: a second run creates nothing and returns the same secrets and ids.
-///
-/// [`Credentials::master_admin`]: crate::http::Credentials::master_admin
-pub async fn bootstrap_realm(
-    master: &HttpKeycloak,
-    spec: &RealmBootstrap,
-) -> Result<BootstrapOutcome> {
+/// Runs the bootstrap over any [`AdminRest`] (the real server or the fake in process).
+pub(crate) async fn run(api: &dyn AdminRest, spec: &RealmBootstrap) -> Result<BootstrapOutcome> {
     spec.validate()?;
-    master.forget_realm(&spec.realm);
     let mut run = Run {
-        kc: master,
+        api,
         realm: &spec.realm,
         created: Vec::new(),
         present: Vec::new(),
     };
     run.ensure_realm().await?;
     run.ensure_user_profile().await?;
+    let everyone_group_id = run.ensure_everyone().await?;
 
     let admin_ui = run
-        .ensure_client(
-            ADMIN_UI_CLIENT,
-            json!({
-                "enabled": true,
-                "protocol": "openid-connect",
-                "publicClient": false,
-                "clientAuthenticatorType": "client-secret",
-                "serviceAccountsEnabled": true,
-                "directAccessGrantsEnabled": true,
-                "standardFlowEnabled": true,
-                "redirectUris": spec.admin_ui_redirect_uris,
-            }),
+        .apply_client(
+            admin_ui_client(),
+            &spec.admin_ui_redirect_uris,
+            spec.admin_ui_secret.as_deref(),
         )
         .await?;
-    let admin_ui_client_secret = run.client_secret(&admin_ui, ADMIN_UI_CLIENT).await?;
     let service_account: User = run
         .get(
             &["clients", &admin_ui, "service-account-user"],
+            &[],
             "admin-ui service account",
         )
         .await?;
     run.ensure_realm_admin(&service_account.id, "admin-ui service account")
         .await?;
+    run.ensure_realm_admin_scope(&admin_ui, ADMIN_UI_CLIENT)
+        .await?;
+    let admin_ui_client_secret = run.client_secret(&admin_ui, ADMIN_UI_CLIENT).await?;
 
     let jupyterhub = run
-        .ensure_client(
-            JUPYTERHUB_CLIENT,
-            json!({
-                "enabled": true,
-                "protocol": "openid-connect",
-                "publicClient": false,
-                "clientAuthenticatorType": "client-secret",
-                "standardFlowEnabled": true,
-                "redirectUris": spec.jupyterhub_redirect_uris,
-            }),
+        .apply_client(
+            jupyterhub_client(),
+            &spec.jupyterhub_redirect_uris,
+            spec.jupyterhub_secret.as_deref(),
         )
         .await?;
-    run.ensure_mappers(&jupyterhub, JUPYTERHUB_CLIENT).await?;
     let jupyterhub_client_secret = run.client_secret(&jupyterhub, JUPYTERHUB_CLIENT).await?;
 
-    let everyone_group_id = run.ensure_everyone().await?;
     let admin_user_id = match &spec.admin_user {
-        Some(admin) => Some(run.ensure_admin_user(admin).await?),
+        Some(admin) if run.has_no_users().await? => {
+            Some(run.create_defaults(admin, &everyone_group_id).await?)
+        }
+        Some(admin) => {
+            let found = run.find_user(&admin.username).await?.map(|u| u.id);
+            run.note(false, "fresh-install defaults (the realm has users)");
+            found
+        }
         None => None,
     };
 
@@ -662,6 +876,22 @@ pub async fn bootstrap_realm(
         created: run.created,
         present: run.present,
     })
+}
+
+/// Brings `spec.realm` into PrimeHub's shape (see the module docs) on the Keycloak that
+/// `master` administers (`master` must hold master-realm admin credentials, for example
+/// [`Credentials::master_admin`]). Idempotent: a second run creates nothing and returns the same
+/// secrets and ids.
+///
+/// [`Credentials::master_admin`]: crate::http::Credentials::master_admin
+pub async fn bootstrap_realm(
+    master: &HttpKeycloak,
+    spec: &RealmBootstrap,
+) -> Result<BootstrapOutcome> {
+    master.forget_realm(&spec.realm);
+    let outcome = run(master, spec).await;
+    master.forget_realm(&spec.realm);
+    outcome
 }
 
 /// Deletes a realm (for tests that bootstrap throw-away realms). A missing realm is success.
@@ -733,28 +963,50 @@ mod tests {
     }
 
     #[test]
-    fn mappers_cover_primehub_claims() {
-        let mappers = jupyterhub_mappers();
-        let claims: Vec<&str> = mappers
+    fn jupyterhub_mappers_are_upstreams() {
+        let mappers = jupyterhub_protocol_mappers();
+        let shape: Vec<(&str, &str, &str)> = mappers
             .iter()
-            .filter_map(|m| m.pointer("/config/claim.name").and_then(Value::as_str))
+            .map(|m| {
+                (
+                    m["name"].as_str().unwrap_or_default(),
+                    m["protocolMapper"].as_str().unwrap_or_default(),
+                    m.pointer("/config/claim.name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )
+            })
             .collect();
-        for claim in [
-            "roles",
-            "quota.gpu",
-            "project-quota.gpu",
-            "preferred_username",
-            "email",
-            "groups",
-            "timezone",
-        ] {
-            assert!(claims.contains(&claim), "missing claim {claim}");
-        }
+        assert_eq!(
+            shape,
+            [
+                ("roles", "oidc-usermodel-realm-role-mapper", "roles"),
+                (
+                    "project-quota-gpu",
+                    "oidc-usermodel-attribute-mapper",
+                    "project-quota.gpu"
+                ),
+                ("quota-gpu", "oidc-usermodel-attribute-mapper", "quota.gpu"),
+                (
+                    "username",
+                    "oidc-usermodel-property-mapper",
+                    "preferred_username"
+                ),
+                ("email", "oidc-usermodel-property-mapper", "email"),
+                ("groups", "oidc-group-membership-mapper", "groups"),
+                ("timezone", "oidc-usermodel-attribute-mapper", "timezone"),
+            ]
+        );
     }
 
     #[test]
     fn debug_redacts_secrets() {
-        let spec = RealmBootstrap::new("r").with_admin_user("phadmin", "hunter2");
-        assert!(!format!("{spec:?}").contains("hunter2"));
+        let mut spec = RealmBootstrap::new("r").with_admin_user("phadmin", "hunter2");
+        spec.admin_ui_secret = Some("s3cr3t".into());
+        let shown = format!("{spec:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
     }
 }

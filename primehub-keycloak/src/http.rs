@@ -107,7 +107,7 @@ use crate::representation::{
     Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page, Role, User, UserUpdate,
 };
 use session::Session;
-pub(crate) use session::{Ctx, Reply};
+pub(crate) use session::{Ctx, Reply, map_status};
 
 /// Page size of the internal "fetch everything" loops.
 const FETCH_ALL_PAGE: u32 = 500;

@@ -35,7 +35,7 @@
 //! let keycloak = FakeKeycloak::new()?;
 //! let server = keycloak.serve(tokio::net::TcpListener::bind("127.0.0.1:0").await?)?;
 //! let options = BootstrapOptions { admin_password: "change-me".into(), ..Default::default() };
-//! let shape = keycloak.bootstrap_primehub("primehub", &options)?;
+//! let shape = keycloak.bootstrap_primehub("primehub", &options).await?;
 //! let realm = keycloak.realm("primehub")?;
 //! let kc: &dyn KeycloakAdmin = &realm;
 //!

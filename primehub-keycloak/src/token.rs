@@ -6,7 +6,11 @@
 //! * the signature must verify against the realm's JWKS, fetched from
 //!   `<issuer>/protocol/openid-connect/certs`, cached, and refreshed when a token names an unknown
 //!   `kid` — at most once every 10 s, so garbage tokens cannot make us hammer Keycloak;
-//! * `exp` and `nbf` are checked against an injected [`Clock`] with a small leeway;
+//! * `exp` and `nbf` are checked against the injected [`Clock`] (PrimeHub's one clock,
+//!   [`primehub_model::clock`]) with a small leeway; the JWKS refresh rate limit and the API-token
+//!   cache read the same clock, so tests move time with a `ManualClock` and never sleep;
+//! * keys are read as [`jsonwebtoken::jwk::JwkSet`]: RSA keys for signing (`use` absent or
+//!   `sig`, `alg` absent or `RS256`); encryption keys (`RSA-OAEP`) and other key types are skipped;
 //! * `iss` must be the configured issuer, and `aud` or `azp` must name an accepted client.
 //!
 //! Each failure is a distinct [`TokenRejection`]. A verified token yields a [`VerifiedToken`]:
@@ -34,31 +38,18 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::Timestamp;
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+pub use primehub_model::clock::{Clock, SystemClock};
 use serde::Deserialize;
 
 use crate::admin::{REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 use crate::error::{KeycloakError, Result, TokenRejection};
-
-/// The current time, injectable for tests.
-pub trait Clock: Send + Sync {
-    /// Seconds since the Unix epoch.
-    fn now_unix(&self) -> i64;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_unix(&self) -> i64 {
-        jiff::Timestamp::now().as_second()
-    }
-}
 
 /// How a [`TokenVerifier`] checks tokens.
 #[derive(Clone)]
@@ -82,7 +73,8 @@ pub struct TokenVerifierConfig {
     pub api_token_cache_ttl: Duration,
     /// Per-request timeout toward Keycloak (default 10 s).
     pub request_timeout: Duration,
-    /// The clock used for `exp`/`nbf`.
+    /// The clock used for `exp`/`nbf`, the JWKS refresh rate limit and the API-token cache
+    /// (default [`SystemClock`]; tests pass a `primehub_model::clock::ManualClock`).
     pub clock: Arc<dyn Clock>,
 }
 
@@ -189,27 +181,11 @@ struct Claims {
     resource_access: BTreeMap<String, RoleList>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Jwks {
-    #[serde(default)]
-    keys: Vec<Jwk>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Jwk {
-    kid: Option<String>,
-    kty: String,
-    #[serde(rename = "use")]
-    use_: Option<String>,
-    alg: Option<String>,
-    n: Option<String>,
-    e: Option<String>,
-}
-
 #[derive(Default)]
 struct KeyCache {
     keys: HashMap<String, DecodingKey>,
-    fetched_at: Option<Instant>,
+    /// When the JWKS was last fetched, by the verifier's clock.
+    fetched_at: Option<Timestamp>,
 }
 
 /// Verifies Keycloak access tokens and exchanges API tokens. Cheap to share behind an `Arc`;
@@ -221,7 +197,8 @@ pub struct TokenVerifier {
     http: reqwest::Client,
     keys: Mutex<KeyCache>,
     refresh: tokio::sync::Mutex<()>,
-    api_tokens: Mutex<HashMap<String, (VerifiedToken, Instant)>>,
+    /// Exchanged API tokens and when (by the clock) each cache entry ends.
+    api_tokens: Mutex<HashMap<String, (VerifiedToken, Timestamp)>>,
     jwks_fetches: AtomicU64,
     api_token_exchanges: AtomicU64,
 }
@@ -298,7 +275,13 @@ impl TokenVerifier {
 
     /// How long ago the JWKS was last fetched, if ever (the age of the key cache).
     pub fn jwks_age(&self) -> Option<Duration> {
-        self.keys.lock().ok()?.fetched_at.map(|t| t.elapsed())
+        let fetched_at = self.keys.lock().ok()?.fetched_at?;
+        Some(self.elapsed_since(fetched_at))
+    }
+
+    /// How much time passed on the verifier's clock since `then` (zero if the clock went back).
+    fn elapsed_since(&self, then: Timestamp) -> Duration {
+        Duration::try_from(self.config.clock.now().duration_since(then)).unwrap_or(Duration::ZERO)
     }
 
     /// Verifies an access token (see the module docs for every check).
@@ -406,7 +389,7 @@ impl TokenVerifier {
             .lock()
             .map_err(|_| poisoned())?
             .fetched_at
-            .is_some_and(|t| t.elapsed() < self.config.min_jwks_refresh);
+            .is_some_and(|t| self.elapsed_since(t) < self.config.min_jwks_refresh);
         if !recently {
             self.refresh_keys().await?;
         }
@@ -430,28 +413,36 @@ impl TokenVerifier {
                 body: truncate(&body),
             });
         }
-        let jwks: Jwks = serde_json::from_str(&body).map_err(|e| KeycloakError::Unexpected {
+        let jwks: JwkSet = serde_json::from_str(&body).map_err(|e| KeycloakError::Unexpected {
             status: status.as_u16(),
-            body: format!("JWKS is not valid JSON ({e}): {}", truncate(&body)),
+            body: format!("JWKS is not a JSON Web Key Set ({e}): {}", truncate(&body)),
         })?;
         let mut keys = HashMap::new();
-        for jwk in jwks.keys {
-            let usable = jwk.kty == "RSA"
-                && jwk.use_.as_deref().is_none_or(|u| u == "sig")
-                && jwk.alg.as_deref().is_none_or(|a| a == "RS256");
-            if let (true, Some(kid), Some(n), Some(e)) = (usable, jwk.kid, jwk.n, jwk.e) {
-                match DecodingKey::from_rsa_components(&n, &e) {
-                    Ok(key) => {
-                        keys.insert(kid, key);
-                    }
-                    Err(err) => tracing::warn!(%kid, error = %err, "ignoring unusable JWKS key"),
+        for jwk in &jwks.keys {
+            let signing = matches!(jwk.algorithm, AlgorithmParameters::RSA(_))
+                && jwk
+                    .common
+                    .public_key_use
+                    .as_ref()
+                    .is_none_or(|u| *u == PublicKeyUse::Signature)
+                && jwk
+                    .common
+                    .key_algorithm
+                    .is_none_or(|a| a == KeyAlgorithm::RS256);
+            let Some(kid) = jwk.common.key_id.as_ref().filter(|_| signing) else {
+                continue;
+            };
+            match DecodingKey::from_jwk(jwk) {
+                Ok(key) => {
+                    keys.insert(kid.clone(), key);
                 }
+                Err(err) => tracing::warn!(%kid, error = %err, "ignoring unusable JWKS key"),
             }
         }
         tracing::debug!(count = keys.len(), url = %self.jwks_url, "fetched JWKS");
         let mut cache = self.keys.lock().map_err(|_| poisoned())?;
         cache.keys = keys;
-        cache.fetched_at = Some(Instant::now());
+        cache.fetched_at = Some(self.config.clock.now());
         Ok(())
     }
 
@@ -531,7 +522,7 @@ impl TokenVerifier {
         let cache = self.api_tokens.lock().ok()?;
         let (verified, until) = cache.get(api_token)?;
         let still_valid =
-            Instant::now() < *until && self.config.clock.now_unix() < verified.expires_at;
+            self.config.clock.now() < *until && self.config.clock.now_unix() < verified.expires_at;
         still_valid.then(|| verified.clone())
     }
 
@@ -539,7 +530,7 @@ impl TokenVerifier {
         let Ok(mut cache) = self.api_tokens.lock() else {
             return;
         };
-        let now = Instant::now();
+        let now = self.config.clock.now();
         if cache.len() >= MAX_CACHED_API_TOKENS {
             cache.retain(|_, (_, until)| *until > now);
             if cache.len() >= MAX_CACHED_API_TOKENS {
@@ -548,9 +539,18 @@ impl TokenVerifier {
         }
         cache.insert(
             api_token.to_owned(),
-            (verified.clone(), now + self.config.api_token_cache_ttl),
+            (
+                verified.clone(),
+                later(now, self.config.api_token_cache_ttl),
+            ),
         );
     }
+}
+
+/// `at + by`, saturating at the end of time.
+fn later(at: Timestamp, by: Duration) -> Timestamp {
+    let by = jiff::SignedDuration::try_from(by).unwrap_or(jiff::SignedDuration::MAX);
+    at.saturating_add(by).unwrap_or(Timestamp::MAX)
 }
 
 fn poisoned() -> KeycloakError {

@@ -147,6 +147,10 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
             "/admin/realms/{realm}/clients/{id}/protocol-mappers/models",
             get(list_protocol_mappers).post(add_protocol_mapper),
         )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/scope-mappings/clients/{target}",
+            get(client_scope_mappings).post(add_client_scope_mappings),
+        )
         // Default groups
         .route("/admin/realms/{realm}/default-groups", get(default_groups))
         .route(
@@ -1514,6 +1518,9 @@ fn apply_client_fields(c: &mut ClientRec, body: &Value) {
     if let Some(v) = bool_field(body, "directAccessGrantsEnabled") {
         c.direct_access = v;
     }
+    if let Some(v) = bool_field(body, "fullScopeAllowed") {
+        c.full_scope_allowed = v;
+    }
     if let Some(v) = strings(body, "redirectUris") {
         c.redirect_uris = v;
     }
@@ -1882,6 +1889,64 @@ async fn add_protocol_mapper(
         &realm,
         &format!("clients/{id}/protocol-mappers/models/{mapper_id}"),
     ))
+}
+
+/// `GET clients/{id}/scope-mappings/clients/{target}`: the roles of `target` in `id`'s scope.
+async fn client_scope_mappings(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, target)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        let client = state.client(&id)?;
+        state.client(&target)?;
+        let ids = client.scope_roles.iter().filter(|rid| {
+            state
+                .roles
+                .get(*rid)
+                .is_some_and(|role| role.client.as_deref() == Some(target.as_str()))
+        });
+        Ok(client_role_json(state, ids.cloned()))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find client"))
+}
+
+/// `POST clients/{id}/scope-mappings/clients/{target}` with `[{id, name}]` roles of `target`
+/// (idempotent; an unknown role is 404 and nothing is added).
+async fn add_client_scope_mappings(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, target)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    let wanted: Vec<Value> = body.as_array().cloned().unwrap_or_default();
+    r.with_mut(|state, _| {
+        state.client(&id)?;
+        state.client(&target)?;
+        let mut role_ids = Vec::new();
+        for role in &wanted {
+            let name = str_field(role, "name").unwrap_or_default();
+            let found = match str_field(role, "id") {
+                Some(rid) => state
+                    .roles
+                    .get(&rid)
+                    .filter(|r| r.client.as_deref() == Some(target.as_str())),
+                None => state.client_role(&target, &name).ok(),
+            };
+            let found = found.ok_or_else(|| KeycloakError::not_found("Could not find role"))?;
+            role_ids.push(found.id.clone());
+        }
+        if let Some(c) = state.clients.get_mut(&id) {
+            c.scope_roles.extend(role_ids);
+        }
+        Ok(())
+    })
+    .map_err(|e| error_response(e, "Could not find client"))?;
+    no_content()
 }
 
 // ----- default groups -----

@@ -5,12 +5,15 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
+    RSAKeyParameters, RSAKeyType, ThumbprintHash,
+};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::EncodePublicKey;
-use rsa::sha2::{Digest, Sha256};
 use rsa::traits::PublicKeyParts;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{KeycloakError, Result};
 
@@ -29,8 +32,7 @@ struct KeyMaterial {
     kid: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
-    n_b64: String,
-    e_b64: String,
+    jwk: Jwk,
     public_key_b64: String,
     hmac_kid: String,
     hmac_encoding: EncodingKey,
@@ -62,9 +64,23 @@ impl FakeSigningKey {
         let spki = public
             .to_public_key_der()
             .map_err(|e| KeycloakError::invalid("signing key", format!("SPKI encoding: {e}")))?;
-        // RFC 7638 thumbprint: SHA-256 of the canonical JWK members, base64url.
-        let canonical = format!(r#"{{"e":"{e_b64}","kty":"RSA","n":"{n_b64}"}}"#);
-        let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
+        let mut jwk = Jwk {
+            common: CommonParameters {
+                public_key_use: Some(PublicKeyUse::Signature),
+                key_algorithm: Some(KeyAlgorithm::RS256),
+                ..CommonParameters::default()
+            },
+            algorithm: AlgorithmParameters::RSA(RSAKeyParameters {
+                key_type: RSAKeyType::RSA,
+                n: n_b64,
+                e: e_b64,
+            }),
+        };
+        // The kid is the key's RFC 7638 thumbprint (SHA-256, base64url).
+        let kid = jwk
+            .thumbprint(ThumbprintHash::SHA256)
+            .map_err(|e| KeycloakError::invalid("signing key", format!("JWK thumbprint: {e}")))?;
+        jwk.common.key_id = Some(kid.clone());
         let decoding = DecodingKey::from_rsa_raw_components(&n, &e);
 
         let mut secret = [0u8; 64];
@@ -80,8 +96,7 @@ impl FakeSigningKey {
                 kid,
                 encoding: EncodingKey::from_rsa_der(der.as_bytes()),
                 decoding,
-                n_b64,
-                e_b64,
+                jwk,
                 public_key_b64: STANDARD.encode(spki.as_bytes()),
                 hmac_kid,
                 hmac_encoding,
@@ -113,18 +128,22 @@ impl FakeSigningKey {
         pem
     }
 
-    /// The JWKS document (`{"keys":[{kid,kty,alg,use,n,e}]}`) for this key.
+    /// The public key as a JSON Web Key (`kid`, `kty` RSA, `alg` RS256, `use` sig, `n`, `e`).
+    pub fn jwk(&self) -> &Jwk {
+        &self.inner.jwk
+    }
+
+    /// The JSON Web Key Set every realm publishes: this key alone.
+    pub fn jwk_set(&self) -> JwkSet {
+        JwkSet {
+            keys: vec![self.inner.jwk.clone()],
+        }
+    }
+
+    /// [`jwk_set`](Self::jwk_set) as the JSON document served at
+    /// `/realms/{realm}/protocol/openid-connect/certs`.
     pub fn jwks(&self) -> Value {
-        json!({
-            "keys": [{
-                "kid": self.inner.kid,
-                "kty": "RSA",
-                "alg": "RS256",
-                "use": "sig",
-                "n": self.inner.n_b64,
-                "e": self.inner.e_b64,
-            }]
-        })
+        serde_json::to_value(self.jwk_set()).unwrap_or(Value::Null)
     }
 
     pub(crate) fn encoding(&self) -> &EncodingKey {

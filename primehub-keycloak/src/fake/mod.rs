@@ -19,14 +19,14 @@
 //! let primehub = keycloak.bootstrap_primehub(
 //!     "primehub",
 //!     &BootstrapOptions { admin_password: "s3cret".into(), ..BootstrapOptions::default() },
-//! )?;
+//! ).await?;
 //! let realm = keycloak.realm("primehub")?;
 //!
 //! // Admin API semantics, in memory.
 //! let id = realm
-//!     .create_group(&NewGroup { name: "phusers".into(), ..NewGroup::default() })
+//!     .create_group(&NewGroup { name: "team-a".into(), ..NewGroup::default() })
 //!     .await?;
-//! assert_eq!(realm.get_group(&id).await?.path, "/phusers");
+//! assert_eq!(realm.get_group(&id).await?.path, "/team-a");
 //! assert!(realm.is_admin(&primehub.admin_user_id).await?);
 //!
 //! // OIDC: a password grant with the confidential `admin-ui` client.
@@ -64,7 +64,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Value, json};
 
-use crate::admin::{EVERYONE_GROUP, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
+use crate::admin::REALM_MANAGEMENT_CLIENT;
 use crate::error::{KeycloakError, Result};
 
 mod http;
@@ -76,7 +76,8 @@ mod store;
 pub use keys::FakeSigningKey;
 pub use oidc::{TokenRequest, TokenResponse};
 
-use store::{ClientRec, ClockFn, RealmState, Store, UserWrite};
+use primehub_model::clock::{Clock, SystemClock};
+use store::{ClientRec, RealmState, Store, UserWrite};
 
 /// The default lifetime of access tokens, in seconds (Keycloak's default).
 pub const DEFAULT_ACCESS_TOKEN_LIFESPAN: i64 = 300;
@@ -107,7 +108,7 @@ pub struct FakeKeycloakBuilder {
     admin_username: String,
     admin_password: String,
     key: Option<FakeSigningKey>,
-    clock: Option<ClockFn>,
+    clock: Arc<dyn Clock>,
     deterministic_ids: bool,
     base_url: String,
     access_lifespan: i64,
@@ -133,9 +134,11 @@ impl FakeKeycloakBuilder {
         self
     }
 
-    /// Reads the time (Unix seconds) from this function instead of the system clock.
-    pub fn clock(mut self, clock: Arc<dyn Fn() -> i64 + Send + Sync>) -> Self {
-        self.clock = Some(clock);
+    /// Reads the time from `clock` (default [`SystemClock`]): token lifetimes, session expiry
+    /// and creation timestamps. Tests pass a `primehub_model::clock::ManualClock`, shared with
+    /// the [`TokenVerifier`](crate::token::TokenVerifier) under test, and advance it.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -175,7 +178,6 @@ impl FakeKeycloakBuilder {
             realms: BTreeMap::new(),
             key,
             clock: self.clock,
-            offset_secs: 0,
             deterministic: self.deterministic_ids,
             counter: 0,
             base_url: self.base_url.trim_end_matches('/').to_owned(),
@@ -281,78 +283,98 @@ pub struct PrimehubRealm {
     pub admin_user_id: String,
 }
 
-/// The protocol mappers PrimeHub's bootstrap puts on the `jupyterhub` client.
-pub fn jupyterhub_protocol_mappers() -> Vec<Value> {
-    fn mapper(name: &str, mapper: &str, config: Value) -> Value {
-        json!({
-            "name": name,
-            "protocol": "openid-connect",
-            "protocolMapper": mapper,
-            "consentRequired": false,
-            "config": config,
-        })
+impl BootstrapOptions {
+    /// The [`RealmBootstrap`](crate::bootstrap::RealmBootstrap) these options describe.
+    pub fn to_spec(&self, realm: &str) -> crate::bootstrap::RealmBootstrap {
+        let mut spec = crate::bootstrap::RealmBootstrap::new(realm)
+            .with_admin_user(&self.admin_username, &self.admin_password);
+        spec.admin_ui_redirect_uris = self.redirect_uris.clone();
+        spec.jupyterhub_redirect_uris = self.redirect_uris.clone();
+        spec.admin_ui_secret = self.admin_ui_secret.clone();
+        spec.jupyterhub_secret = self.jupyterhub_secret.clone();
+        spec
     }
-    let flags = |extra: Value| {
-        let mut c = json!({
-            "id.token.claim": "true",
-            "access.token.claim": "true",
-            "userinfo.token.claim": "true",
-        });
-        if let (Some(c), Some(e)) = (c.as_object_mut(), extra.as_object()) {
-            c.extend(e.clone());
-        }
-        c
-    };
-    vec![
-        mapper(
-            "realm roles",
-            "oidc-usermodel-realm-role-mapper",
-            flags(
-                json!({"claim.name": "roles", "multivalued": "true", "jsonType.label": "String"}),
-            ),
-        ),
-        mapper(
-            "quota-gpu",
-            "oidc-usermodel-attribute-mapper",
-            flags(
-                json!({"user.attribute": "quota-gpu", "claim.name": "quota.gpu", "jsonType.label": "int"}),
-            ),
-        ),
-        mapper(
-            "project-quota-gpu",
-            "oidc-usermodel-attribute-mapper",
-            flags(
-                json!({"user.attribute": "project-quota-gpu", "claim.name": "project-quota.gpu", "jsonType.label": "int"}),
-            ),
-        ),
-        mapper(
-            "username",
-            "oidc-usermodel-property-mapper",
-            flags(
-                json!({"user.attribute": "username", "claim.name": "preferred_username", "jsonType.label": "String"}),
-            ),
-        ),
-        mapper(
-            "email",
-            "oidc-usermodel-property-mapper",
-            flags(
-                json!({"user.attribute": "email", "claim.name": "email", "jsonType.label": "String"}),
-            ),
-        ),
-        mapper(
-            "groups",
-            "oidc-group-membership-mapper",
-            flags(json!({"claim.name": "groups", "full.path": "true"})),
-        ),
-        mapper(
-            "timezone",
-            "oidc-usermodel-attribute-mapper",
-            flags(
-                json!({"user.attribute": "timezone", "claim.name": "timezone", "jsonType.label": "String"}),
-            ),
-        ),
-    ]
 }
+
+/// The fake's admin REST face called in process: requests go through [`http::router`] with
+/// `tower::ServiceExt::oneshot`, authenticated as a master-realm administrator.
+struct InProcessAdmin {
+    router: axum::Router,
+    token: String,
+}
+
+#[async_trait::async_trait]
+impl crate::bootstrap::AdminRest for InProcessAdmin {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &[&str],
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        ctx: &crate::http::Ctx<'_>,
+    ) -> Result<crate::http::Reply> {
+        use tower::ServiceExt;
+        let mut url = url::Url::parse("http://fake.invalid/admin/realms")
+            .map_err(|e| KeycloakError::invalid("url", e.to_string()))?;
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.extend(path);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let uri = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let payload = match body {
+            Some(v) => {
+                serde_json::to_vec(v).map_err(|e| KeycloakError::invalid("body", e.to_string()))?
+            }
+            None => Vec::new(),
+        };
+        let request = axum::http::Request::builder()
+            .method(method.as_str())
+            .uri(uri)
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(payload))
+            .map_err(|e| KeycloakError::invalid("request", e.to_string()))?;
+        let response =
+            self.router
+                .clone()
+                .oneshot(request)
+                .await
+                .map_err(|e| KeycloakError::Transport {
+                    message: e.to_string(),
+                })?;
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .map_err(|e| KeycloakError::Transport {
+                message: e.to_string(),
+            })?;
+        let status =
+            reqwest::StatusCode::from_u16(status).map_err(|e| KeycloakError::Unexpected {
+                status,
+                body: e.to_string(),
+            })?;
+        if status.is_success() {
+            Ok(crate::http::Reply {
+                location,
+                body: bytes.to_vec(),
+            })
+        } else {
+            Err(crate::http::map_status(status, &bytes, ctx))
+        }
+    }
+}
+
+pub use crate::bootstrap::jupyterhub_protocol_mappers;
 
 impl FakeKeycloak {
     /// A fake with realm `master` and super-admin `admin` / `admin`.
@@ -366,7 +388,7 @@ impl FakeKeycloak {
             admin_username: "admin".into(),
             admin_password: "admin".into(),
             key: None,
-            clock: None,
+            clock: Arc::new(SystemClock),
             deterministic_ids: false,
             base_url: "http://localhost:8080".into(),
             access_lifespan: DEFAULT_ACCESS_TOKEN_LIFESPAN,
@@ -409,7 +431,8 @@ impl FakeKeycloak {
         self.lock().key.clone()
     }
 
-    /// The JWKS every realm publishes.
+    /// The JWKS every realm publishes, as JSON (see [`FakeSigningKey::jwk_set`] for the typed
+    /// set).
     pub fn jwks(&self) -> Value {
         self.lock().key.jwks()
     }
@@ -429,124 +452,57 @@ impl FakeKeycloak {
         self.lock().issuer(realm)
     }
 
-    /// Now, as the fake sees it (Unix seconds, including [`advance_clock`](Self::advance_clock)).
+    /// Now, as the fake sees it (Unix seconds, from its [`Clock`]).
     pub fn now(&self) -> i64 {
         self.lock().now()
     }
 
-    /// Moves the fake's clock forward (or back, when negative) by `seconds`, so token expiry can
-    /// be tested without sleeping.
-    pub fn advance_clock(&self, seconds: i64) {
-        let mut store = self.lock();
-        store.offset_secs = store.offset_secs.saturating_add(seconds);
+    /// The clock the fake reads.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.lock().clock.clone()
     }
 
-    /// Sets up PrimeHub's realm shape (idempotent): the realm; confidential client `admin-ui`
-    /// whose service account holds `realm-management/realm-admin`; confidential client
-    /// `jupyterhub` with PrimeHub's protocol mappers ([`jupyterhub_protocol_mappers`]); group
-    /// `everyone` as a default group; the administrator with `realm-admin`; and the user profile
-    /// policy that keeps unmanaged attributes (PrimeHub stores its own user attributes).
+    /// Sets up PrimeHub's realm shape by running [`crate::bootstrap`] — the same code a real
+    /// Keycloak gets from `primehub bootstrap` — against this fake's admin REST face, in process
+    /// (no socket). See the bootstrap's module docs for the exact shape. On a realm without
+    /// users this is PrimeHub's fresh install: the administrator `options.admin_username` with
+    /// `options.admin_password`, group `phusers`, and the default images and instance types
+    /// global.
     ///
-    /// Run again on an existing realm it creates what is missing and returns the existing ids
-    /// and secrets; a given secret or admin password is (re)applied.
-    pub fn bootstrap_primehub(
+    /// Idempotent: run again it creates nothing and returns the same ids and secrets. The
+    /// client secrets in `options` apply when the clients are created.
+    pub async fn bootstrap_primehub(
         &self,
         realm: &str,
         options: &BootstrapOptions,
     ) -> Result<PrimehubRealm> {
-        if self.lock().realm(realm).is_err() {
-            self.create_realm(realm)?;
-        }
-        let fake = self.realm(realm)?;
-        fake.set_user_profile_policy(Some("ENABLED"))?;
-
-        let admin_ui = fake.ensure_client(&ClientSpec {
-            client_id: "admin-ui".into(),
-            secret: options.admin_ui_secret.clone(),
-            public: false,
-            service_account: true,
-            direct_access: true,
-            redirect_uris: options.redirect_uris.clone(),
-            web_origins: vec!["+".into()],
-            protocol_mappers: Vec::new(),
+        let outcome = self.bootstrap(&options.to_spec(realm)).await?;
+        let admin_user_id = outcome.admin_user_id.clone().ok_or_else(|| {
+            KeycloakError::not_found(format!(
+                "user {} (the realm had users before the bootstrap)",
+                options.admin_username
+            ))
         })?;
-        fake.grant_client_role(
-            "service-account-admin-ui",
-            REALM_MANAGEMENT_CLIENT,
-            REALM_ADMIN_ROLE,
-        )?;
-        let jupyterhub = fake.ensure_client(&ClientSpec {
-            client_id: "jupyterhub".into(),
-            secret: options.jupyterhub_secret.clone(),
-            public: false,
-            service_account: false,
-            direct_access: true,
-            redirect_uris: options.redirect_uris.clone(),
-            web_origins: vec!["+".into()],
-            protocol_mappers: jupyterhub_protocol_mappers(),
-        })?;
-
-        let everyone_group_id = {
-            let mut store = self.lock();
-            let existing = store
-                .realm(realm)?
-                .group_by_name(EVERYONE_GROUP)
-                .map(|g| g.id.clone());
-            let id = match existing {
-                Some(id) => id,
-                None => {
-                    let id = store.new_id();
-                    store
-                        .realm_mut(realm)?
-                        .create_group(id, EVERYONE_GROUP, BTreeMap::new())?
-                }
-            };
-            store.realm_mut(realm)?.add_default_group(&id)?;
-            id
-        };
-
-        let admin_user_id = {
-            let mut store = self.lock();
-            let now = store.now_ms();
-            let existing = store
-                .realm(realm)?
-                .user_by_username(&options.admin_username)
-                .map(|u| u.id.clone());
-            match existing {
-                Some(id) => {
-                    store
-                        .realm_mut(realm)?
-                        .set_password(&id, &options.admin_password, false)?;
-                    id
-                }
-                None => {
-                    let id = store.new_id();
-                    store.realm_mut(realm)?.create_user(
-                        id,
-                        now,
-                        UserWrite {
-                            username: Some(options.admin_username.clone()),
-                            enabled: Some(true),
-                            password: Some((options.admin_password.clone(), false)),
-                            ..UserWrite::default()
-                        },
-                    )?
-                }
-            }
-        };
-        fake.grant_client_role(
-            &options.admin_username,
-            REALM_MANAGEMENT_CLIENT,
-            REALM_ADMIN_ROLE,
-        )?;
-
         Ok(PrimehubRealm {
-            realm: realm.to_owned(),
-            admin_ui_client_secret: admin_ui.secret.unwrap_or_default(),
-            jupyterhub_client_secret: jupyterhub.secret.unwrap_or_default(),
-            everyone_group_id,
+            realm: outcome.realm,
+            admin_ui_client_secret: outcome.admin_ui_client_secret,
+            jupyterhub_client_secret: outcome.jupyterhub_client_secret,
+            everyone_group_id: outcome.everyone_group_id,
             admin_user_id,
         })
+    }
+
+    /// Runs [`crate::bootstrap`] with `spec` against this fake, in process, and returns the full
+    /// outcome (what was created and what was present).
+    pub async fn bootstrap(
+        &self,
+        spec: &crate::bootstrap::RealmBootstrap,
+    ) -> Result<crate::bootstrap::BootstrapOutcome> {
+        let api = InProcessAdmin {
+            router: http::router(self.clone()),
+            token: self.master_admin_token()?,
+        };
+        crate::bootstrap::run(&api, spec).await
     }
 
     /// An axum router serving this fake's OIDC endpoints and admin REST API, with `base_url`
@@ -717,44 +673,6 @@ impl FakeRealm {
         })
     }
 
-    /// Adds the client if missing, otherwise updates its secret (when given) and mappers;
-    /// returns the resulting client.
-    fn ensure_client(&self, spec: &ClientSpec) -> Result<ClientView> {
-        let existing = self.with(|r| {
-            Ok(r.client_by_client_id(&spec.client_id)
-                .ok()
-                .map(|c| c.id.clone()))
-        })?;
-        let id = match existing {
-            Some(id) => {
-                self.with_mut(|realm, ids| {
-                    let needs_sa = spec.service_account;
-                    if let Some(c) = realm.clients.get_mut(&id) {
-                        if let Some(s) = &spec.secret {
-                            c.secret = Some(s.clone());
-                        }
-                        if !spec.protocol_mappers.is_empty() {
-                            c.protocol_mappers = spec.protocol_mappers.clone();
-                        }
-                        c.direct_access = spec.direct_access;
-                    }
-                    if needs_sa {
-                        enable_service_account(realm, ids, &id)?;
-                    }
-                    Ok(())
-                })?;
-                id
-            }
-            None => self.add_client(spec)?,
-        };
-        self.with(|r| {
-            let c = r.client(&id)?;
-            Ok(ClientView {
-                secret: c.secret.clone(),
-            })
-        })
-    }
-
     /// Sets a user's password (not temporary), looked up by username.
     pub fn set_password(&self, username: &str, password: &str) -> Result<()> {
         self.with_mut(|realm, _| {
@@ -844,11 +762,6 @@ impl FakeRealm {
                 .collect())
         })
     }
-}
-
-/// What `ensure_client` reports.
-struct ClientView {
-    secret: Option<String>,
 }
 
 /// Ids, secrets and the time for operations inside [`FakeRealm::with_mut`].

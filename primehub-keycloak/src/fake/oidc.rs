@@ -132,6 +132,39 @@ fn token_realm_roles(realm: &RealmState, user: &UserRec) -> Vec<String> {
     roles.into_iter().collect()
 }
 
+/// Whether the client role `client_id/role` may go into tokens of `client`: always with
+/// `fullScopeAllowed` (Keycloak's default), otherwise only the client's own roles and the roles
+/// of its scope mappings (PrimeHub's `admin-ui` maps only `realm-management/realm-admin`).
+fn client_role_in_scope(
+    realm: &RealmState,
+    client: &ClientRec,
+    client_id: &str,
+    role: &str,
+) -> bool {
+    if client.full_scope_allowed || client_id == client.client_id {
+        return true;
+    }
+    realm
+        .client_by_client_id(client_id)
+        .and_then(|owner| realm.client_role(&owner.id, role))
+        .is_ok_and(|r| client.scope_roles.contains(&r.id))
+}
+
+/// Whether the realm role `role` may go into tokens of `client`: always with `fullScopeAllowed`,
+/// otherwise only roles of its scope mappings, and `offline_access` when the `offline_access`
+/// client scope was requested (that client scope maps the role).
+fn realm_role_in_scope(realm: &RealmState, client: &ClientRec, role: &str, scope: &str) -> bool {
+    if client.full_scope_allowed {
+        return true;
+    }
+    if role == "offline_access" && scope.split(' ').any(|s| s == "offline_access") {
+        return true;
+    }
+    realm
+        .realm_role(role)
+        .is_ok_and(|r| client.scope_roles.contains(&r.id))
+}
+
 /// Sets `claim.name` in `claims`, where unescaped dots nest objects (as Keycloak does).
 fn set_claim(claims: &mut Map<String, Value>, name: &str, value: Value) {
     let mut parts: Vec<String> = Vec::new();
@@ -309,12 +342,20 @@ impl FakeKeycloak {
             .realm
             .effective_client_roles(&i.user.id)
             .into_iter()
-            .map(|(client, roles)| (client, json!({"roles": roles})))
+            .filter_map(|(client, roles)| {
+                let roles: Vec<String> = roles
+                    .into_iter()
+                    .filter(|role| client_role_in_scope(i.realm, i.client, &client, role))
+                    .collect();
+                (!roles.is_empty()).then(|| (client, json!({"roles": roles})))
+            })
             .collect();
-        resource_access.insert(
-            "account".into(),
-            json!({"roles": ["manage-account", "manage-account-links", "view-profile"]}),
-        );
+        if i.client.full_scope_allowed {
+            resource_access.insert(
+                "account".into(),
+                json!({"roles": ["manage-account", "manage-account-links", "view-profile"]}),
+            );
+        }
         let mut aud: Vec<String> = resource_access
             .keys()
             .filter(|c| **c != i.client.client_id)
@@ -339,10 +380,13 @@ impl FakeKeycloak {
         if !i.client.web_origins.is_empty() {
             at.insert("allowed-origins".into(), json!(i.client.web_origins));
         }
-        at.insert(
-            "realm_access".into(),
-            json!({"roles": token_realm_roles(i.realm, i.user)}),
-        );
+        let realm_roles: Vec<String> = token_realm_roles(i.realm, i.user)
+            .into_iter()
+            .filter(|role| realm_role_in_scope(i.realm, i.client, role, &i.scope))
+            .collect();
+        if !realm_roles.is_empty() {
+            at.insert("realm_access".into(), json!({ "roles": realm_roles }));
+        }
         at.insert("resource_access".into(), Value::Object(resource_access));
         at.insert("scope".into(), json!(i.scope));
         if i.user.service_account_client.is_some() {
@@ -419,6 +463,33 @@ impl FakeKeycloak {
             session_state: i.sid.clone(),
             scope: i.scope.clone(),
         })
+    }
+
+    /// A short-lived access token of a master-realm administrator (realm role `admin`) for
+    /// `admin-cli`, without a session: how the fake calls its own admin REST face in process
+    /// (the bootstrap).
+    pub(crate) fn master_admin_token(&self) -> Result<String> {
+        let store = self.lock();
+        let master = store.realm("master")?;
+        let admin = master
+            .users
+            .values()
+            .filter(|u| u.enabled && master.is_admin(&u.id))
+            .min_by(|a, b| a.username.cmp(&b.username))
+            .ok_or_else(|| KeycloakError::not_found("a master realm administrator"))?;
+        let client = master.client_by_client_id("admin-cli")?;
+        let tokens = Self::issue(
+            &store,
+            &Issue {
+                realm: master,
+                client,
+                user: admin,
+                sid: None,
+                scope: "profile email".into(),
+                offline: false,
+            },
+        )?;
+        Ok(tokens.access_token)
     }
 
     /// Authenticates the client of a token request.

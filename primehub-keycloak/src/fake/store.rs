@@ -12,15 +12,11 @@ use crate::admin::{REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 use crate::error::{KeycloakError, Result};
 use crate::representation::{Attributes, Group, OfflineSession, Page, Role, User};
 
-/// The clock the fake reads: Unix time in seconds.
-pub(crate) type ClockFn = Arc<dyn Fn() -> i64 + Send + Sync>;
-
 /// Everything behind the [`FakeKeycloak`](super::FakeKeycloak) mutex.
 pub(crate) struct Store {
     pub realms: BTreeMap<String, RealmState>,
     pub key: FakeSigningKey,
-    pub clock: Option<ClockFn>,
-    pub offset_secs: i64,
+    pub clock: Arc<dyn primehub_model::clock::Clock>,
     pub deterministic: bool,
     pub counter: u128,
     pub base_url: String,
@@ -31,21 +27,12 @@ pub(crate) struct Store {
 impl Store {
     /// Now, in Unix seconds.
     pub fn now(&self) -> i64 {
-        let base = match &self.clock {
-            Some(clock) => clock(),
-            None => jiff::Timestamp::now().as_second(),
-        };
-        base.saturating_add(self.offset_secs)
+        self.clock.now_unix()
     }
 
     /// Now, in Unix milliseconds.
     pub fn now_ms(&self) -> i64 {
-        match &self.clock {
-            Some(_) => self.now().saturating_mul(1000),
-            None => jiff::Timestamp::now()
-                .as_millisecond()
-                .saturating_add(self.offset_secs.saturating_mul(1000)),
-        }
+        self.clock.now_unix_ms()
     }
 
     /// A new id: a random UUID, or a counter-based one in deterministic mode.
@@ -278,6 +265,11 @@ pub(crate) struct ClientRec {
     pub attributes: BTreeMap<String, String>,
     /// Keycloak `ProtocolMapperRepresentation`s.
     pub protocol_mappers: Vec<Value>,
+    /// `fullScopeAllowed`: tokens carry every role of the user (Keycloak's default). When
+    /// false, only the roles in [`scope_roles`](Self::scope_roles) and the client's own roles.
+    pub full_scope_allowed: bool,
+    /// Role ids of the client's scope mappings (`clients/{id}/scope-mappings/…`).
+    pub scope_roles: BTreeSet<String>,
 }
 
 impl ClientRec {
@@ -299,6 +291,8 @@ impl ClientRec {
             base_url: None,
             attributes: BTreeMap::new(),
             protocol_mappers: Vec::new(),
+            full_scope_allowed: true,
+            scope_roles: BTreeSet::new(),
         }
     }
 
@@ -324,7 +318,7 @@ impl ClientRec {
             "frontchannelLogout": true,
             "protocol": "openid-connect",
             "attributes": self.attributes,
-            "fullScopeAllowed": true,
+            "fullScopeAllowed": self.full_scope_allowed,
             "nodeReRegistrationTimeout": -1,
             "defaultClientScopes": ["web-origins", "acr", "profile", "roles", "basic", "email"],
             "optionalClientScopes": ["address", "phone", "offline_access", "organization", "microprofile-jwt"],

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rand::Rng;
+use backon::{ExponentialBuilder, Retryable};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use tokio::sync::{Mutex, Semaphore};
@@ -17,8 +17,10 @@ use crate::error::{KeycloakError, Result};
 
 /// How much of a response body an [`KeycloakError::Unexpected`] keeps.
 const MAX_ERROR_BODY: usize = 1024;
-/// First retry delay; doubled on every further retry.
+/// First retry delay; doubled on every further retry (plus up to the same again as jitter).
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
+/// The longest delay between two attempts.
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// Refresh a token when less than this is left (or less than a fifth of its lifetime).
 const REFRESH_MARGIN: Duration = Duration::from_secs(30);
 
@@ -241,74 +243,80 @@ impl Session {
                 ),
             };
         let url = self.url(&["realms", token_realm, "protocol", "openid-connect", "token"]);
-        let mut attempt = 0;
-        loop {
+        let started = Instant::now();
+        let attempt = || async {
             tracing::debug!(realm = token_realm, client_id, "keycloak token grant");
-            let started = Instant::now();
-            let sent = async {
-                let response = self.http.post(url.clone()).form(&form).send().await?;
-                let status = response.status();
-                let body = response.bytes().await?;
-                Ok::<_, reqwest::Error>((status, body.to_vec()))
+            let response = self.http.post(url.clone()).form(&form).send().await?;
+            let status = response.status();
+            let body = response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, body.to_vec()))
+        };
+        // Connect errors, timeouts and 502/503/504 are retried: a grant creates nothing.
+        let sent = (|| async {
+            match attempt().await {
+                Ok((status, body)) if is_retryable_status(status) => {
+                    Err(Attempt::Status(status, body))
+                }
+                Ok(reply) => Ok(Ok(reply)),
+                Err(e) if e.is_connect() || e.is_timeout() => Err(Attempt::Transport(e)),
+                Err(e) => Ok(Err(e)),
             }
-            .await;
-            let retryable = match &sent {
-                Ok((status, _)) => is_retryable_status(*status),
-                Err(e) => e.is_connect() || e.is_timeout(),
-            };
-            if retryable && attempt < self.retries {
-                attempt += 1;
-                self.backoff(attempt, "token grant").await;
-                continue;
-            }
-            let (status, body) = sent.map_err(|e| KeycloakError::Transport {
-                message: format!("token grant at {url}: {}", describe(&e)),
-            })?;
-            if !status.is_success() {
-                let parsed = ErrorBody::parse(&body);
-                let reason = format!(
-                    "token grant for client {client_id} in realm {token_realm} failed ({status}): {}",
-                    parsed.message(&body)
-                );
-                return Err(match status {
-                    StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                        KeycloakError::Unauthorized { reason }
-                    }
-                    StatusCode::NOT_FOUND => KeycloakError::Unauthorized {
-                        reason: format!("{reason} (does the realm exist?)"),
-                    },
-                    _ => KeycloakError::Unexpected {
-                        status: status.as_u16(),
-                        body: truncate(&String::from_utf8_lossy(&body)),
-                    },
-                });
-            }
-            let token: TokenResponse =
-                serde_json::from_slice(&body).map_err(|e| KeycloakError::Unexpected {
+        })
+        .retry(self.backoff())
+        .sleep(tokio::time::sleep)
+        .notify(|failure, delay| notify_retry(failure, delay, "token grant"))
+        .await;
+        let sent = match sent {
+            Ok(done) => done,
+            Err(Attempt::Status(status, body)) => Ok((status, body)),
+            Err(Attempt::Transport(e)) => Err(e),
+            Err(Attempt::Fatal(e)) => return Err(e),
+        };
+        let (status, body) = sent.map_err(|e| KeycloakError::Transport {
+            message: format!("token grant at {url}: {}", describe(&e)),
+        })?;
+        if !status.is_success() {
+            let parsed = ErrorBody::parse(&body);
+            let reason = format!(
+                "token grant for client {client_id} in realm {token_realm} failed ({status}): {}",
+                parsed.message(&body)
+            );
+            return Err(match status {
+                StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                    KeycloakError::Unauthorized { reason }
+                }
+                StatusCode::NOT_FOUND => KeycloakError::Unauthorized {
+                    reason: format!("{reason} (does the realm exist?)"),
+                },
+                _ => KeycloakError::Unexpected {
                     status: status.as_u16(),
-                    body: format!("token response without access_token: {e}"),
-                })?;
-            let lifetime = Duration::from_secs(token.expires_in.unwrap_or(60));
-            let margin = REFRESH_MARGIN.min(lifetime / 5);
-            self.grants.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(lifetime_s = lifetime.as_secs(), "keycloak token granted");
-            return Ok(CachedToken {
-                access_token: token.access_token,
-                refresh_at: started + lifetime.saturating_sub(margin),
+                    body: truncate(&String::from_utf8_lossy(&body)),
+                },
             });
         }
+        let token: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| KeycloakError::Unexpected {
+                status: status.as_u16(),
+                body: format!("token response without access_token: {e}"),
+            })?;
+        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(60));
+        let margin = REFRESH_MARGIN.min(lifetime / 5);
+        self.grants.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(lifetime_s = lifetime.as_secs(), "keycloak token granted");
+        Ok(CachedToken {
+            access_token: token.access_token,
+            refresh_at: started + lifetime.saturating_sub(margin),
+        })
     }
 
-    async fn backoff(&self, attempt: u32, what: &str) {
-        let base = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(10));
-        let jitter = rand::rng().random_range(0..=base.as_millis() as u64 / 2);
-        let delay = base + Duration::from_millis(jitter);
-        tracing::warn!(
-            attempt,
-            delay_ms = delay.as_millis() as u64,
-            "retrying keycloak {what}"
-        );
-        tokio::time::sleep(delay).await;
+    /// The retry policy: up to `retries` retries, 100 ms doubling to at most 5 s, with jitter.
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(BACKOFF_BASE)
+            .with_factor(2.0)
+            .with_max_delay(BACKOFF_MAX)
+            .with_max_times(usize::try_from(self.retries).unwrap_or(usize::MAX))
+            .with_jitter()
     }
 
     /// Sends an admin request and returns the 2xx reply, or the mapped error.
@@ -323,18 +331,55 @@ impl Session {
         ctx: &Ctx<'_>,
     ) -> Result<Reply> {
         let idempotent = matches!(method, Method::GET | Method::PUT | Method::DELETE);
-        let mut attempt = 0;
+        let what = format!("{method} {}", url.path());
+        let sent = (|| async {
+            match self.send_authenticated(&method, &url, body).await? {
+                Ok((status, _, body)) if is_retryable_status(status) => {
+                    Err(Attempt::Status(status, body))
+                }
+                Ok(reply) => Ok(Ok(reply)),
+                Err(e) if e.is_connect() || e.is_timeout() => Err(Attempt::Transport(e)),
+                Err(e) => Ok(Err(e)),
+            }
+        })
+        .retry(self.backoff())
+        .sleep(tokio::time::sleep)
+        // A POST that creates something is never repeated.
+        .when(|failure| idempotent && !matches!(failure, Attempt::Fatal(_)))
+        .notify(|failure, delay| notify_retry(failure, delay, &what))
+        .await;
+        let sent = match sent {
+            Ok(done) => done,
+            Err(Attempt::Status(status, body)) => Ok((status, None, body)),
+            Err(Attempt::Transport(e)) => Err(e),
+            Err(Attempt::Fatal(e)) => return Err(e),
+        };
+        match sent {
+            Ok((status, location, body)) if status.is_success() => Ok(Reply { location, body }),
+            Ok((status, _, body)) => Err(map_status(status, &body, ctx)),
+            Err(e) => Err(KeycloakError::Transport {
+                message: format!("{what}: {}", describe(&e)),
+            }),
+        }
+    }
+
+    /// One request with the cached token; a 401 drops the token and repeats the request once
+    /// with a fresh one. The outer error is a failed token grant (not retried here).
+    async fn send_authenticated(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+    ) -> std::result::Result<Sent, Attempt> {
         let mut reauthenticated = false;
         loop {
-            let token = self.access_token().await?;
+            let token = self.access_token().await.map_err(Attempt::Fatal)?;
             let sent = {
-                let _permit =
-                    self.permits
-                        .acquire()
-                        .await
-                        .map_err(|_| KeycloakError::Transport {
-                            message: "client is shutting down".into(),
-                        })?;
+                let _permit = self.permits.acquire().await.map_err(|_| {
+                    Attempt::Fatal(KeycloakError::Transport {
+                        message: "client is shutting down".into(),
+                    })
+                })?;
                 tracing::debug!(%method, path = url.path(), "keycloak admin request");
                 async {
                     let mut request = self
@@ -362,40 +407,36 @@ impl Session {
                     self.invalidate(&token).await;
                     reauthenticated = true;
                 }
-                Ok((status, _, _))
-                    if idempotent && is_retryable_status(status) && attempt < self.retries =>
-                {
-                    attempt += 1;
-                    self.backoff(attempt, &format!("{method} {} after {status}", url.path()))
-                        .await;
-                }
-                Ok((status, location, body)) => {
-                    return if status.is_success() {
-                        Ok(Reply { location, body })
-                    } else {
-                        Err(map_status(status, &body, ctx))
-                    };
-                }
-                Err(e)
-                    if idempotent
-                        && (e.is_connect() || e.is_timeout())
-                        && attempt < self.retries =>
-                {
-                    attempt += 1;
-                    self.backoff(
-                        attempt,
-                        &format!("{method} {} after {}", url.path(), describe(&e)),
-                    )
-                    .await;
-                }
-                Err(e) => {
-                    return Err(KeycloakError::Transport {
-                        message: format!("{method} {}: {}", url.path(), describe(&e)),
-                    });
-                }
+                other => return Ok(other),
             }
         }
     }
+}
+
+/// A response (status, `Location`, body) or the transport error.
+type Sent = std::result::Result<(StatusCode, Option<String>, Vec<u8>), reqwest::Error>;
+
+/// Why an attempt may be worth repeating.
+enum Attempt {
+    /// 502, 503 or 504 (retryable; the last one is answered as it came).
+    Status(StatusCode, Vec<u8>),
+    /// A connect error or timeout (retryable).
+    Transport(reqwest::Error),
+    /// Not retryable (a failed token grant, a closed client).
+    Fatal(KeycloakError),
+}
+
+fn notify_retry(failure: &Attempt, delay: Duration, what: &str) {
+    let cause = match failure {
+        Attempt::Status(status, _) => status.to_string(),
+        Attempt::Transport(e) => describe(e),
+        Attempt::Fatal(e) => e.to_string(),
+    };
+    tracing::warn!(
+        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+        %cause,
+        "retrying keycloak {what}"
+    );
 }
 
 fn is_retryable_status(status: StatusCode) -> bool {

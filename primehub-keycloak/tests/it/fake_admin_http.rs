@@ -39,6 +39,7 @@ async fn env() -> Env {
             ..BootstrapOptions::default()
         },
     )
+    .await
     .unwrap();
     let admin = kc
         .realm("primehub")
@@ -289,7 +290,7 @@ async fn groups_roles_mappings_and_default_groups() {
         .send(
             reqwest::Method::POST,
             "/groups",
-            json!({"name": "phusers", "attributes": {"quota-cpu": ["1"]}}),
+            json!({"name": "team-a", "attributes": {"quota-cpu": ["1"]}}),
         )
         .await;
     assert_eq!(resp.status(), 201);
@@ -301,26 +302,26 @@ async fn groups_roles_mappings_and_default_groups() {
         .unwrap()
         .to_owned();
     let resp = env
-        .send(reqwest::Method::POST, "/groups", json!({"name": "phusers"}))
+        .send(reqwest::Method::POST, "/groups", json!({"name": "team-a"}))
         .await;
     assert_eq!(resp.status(), 409);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(
         body["errorMessage"],
-        "Top level group named 'phusers' already exists."
+        "Top level group named 'team-a' already exists."
     );
 
-    let (_, brief) = env.get("/groups?search=phu").await;
-    assert_eq!(brief[0]["name"], "phusers");
+    let (_, brief) = env.get("/groups?search=team").await;
+    assert_eq!(brief[0]["name"], "team-a");
     assert!(brief[0].get("attributes").is_none(), "brief by default");
     let (_, full) = env
-        .get("/groups?search=phu&briefRepresentation=false")
+        .get("/groups?search=team&briefRepresentation=false")
         .await;
     assert_eq!(full[0]["attributes"]["quota-cpu"][0], "1");
     let (_, count) = env.get("/groups/count").await;
-    assert_eq!(count, json!({"count": 2}));
+    assert_eq!(count, json!({"count": 3}), "everyone, phusers, team-a");
     let (_, g) = env.get(&format!("/groups/{gid}")).await;
-    assert_eq!(g["path"], "/phusers");
+    assert_eq!(g["path"], "/team-a");
 
     // Roles: create, conflict, mapping requires id + name.
     let resp = env
@@ -391,7 +392,7 @@ async fn groups_roles_mappings_and_default_groups() {
         .iter()
         .map(|g| g["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["everyone", "phusers"]);
+    assert_eq!(names, ["everyone", "phusers", "team-a"]);
     let (_, defaults) = env.get("/default-groups").await;
     assert_eq!(defaults[0]["name"], "everyone");
     let resp = env

@@ -8,6 +8,7 @@ use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak};
 async fn fake_realm_passes_conformance() {
     let kc = FakeKeycloak::new().unwrap();
     kc.bootstrap_primehub("primehub", &BootstrapOptions::default())
+        .await
         .unwrap();
     let realm = kc.realm("primehub").unwrap();
     primehub_keycloak::conformance::run_all(&realm).await;

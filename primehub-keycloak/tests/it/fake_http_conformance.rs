@@ -14,6 +14,7 @@ async fn http_client_against_fake_face_passes_conformance_with_a_service_account
         .unwrap();
     let shape = kc
         .bootstrap_primehub("primehub", &BootstrapOptions::default())
+        .await
         .unwrap();
     let client = HttpKeycloak::new(HttpKeycloakConfig::new(
         server.url().parse().unwrap(),

@@ -372,8 +372,8 @@ async fn bootstrap_is_idempotent_and_shapes_the_realm() {
         admin_ui_secret: Some("ui-secret".into()),
         ..BootstrapOptions::default()
     };
-    let first = kc.bootstrap_primehub("primehub", &opts).unwrap();
-    let second = kc.bootstrap_primehub("primehub", &opts).unwrap();
+    let first = kc.bootstrap_primehub("primehub", &opts).await.unwrap();
+    let second = kc.bootstrap_primehub("primehub", &opts).await.unwrap();
     assert_eq!(first, second);
     assert_eq!(first.admin_ui_client_secret, "ui-secret");
     let realm = kc.realm("primehub").unwrap();
@@ -409,7 +409,10 @@ async fn bootstrap_is_idempotent_and_shapes_the_realm() {
         .deterministic_ids(true)
         .build()
         .unwrap();
-    assert_eq!(kc2.bootstrap_primehub("primehub", &opts).unwrap(), first);
+    assert_eq!(
+        kc2.bootstrap_primehub("primehub", &opts).await.unwrap(),
+        first
+    );
 }
 
 #[tokio::test]
@@ -417,6 +420,7 @@ async fn jupyterhub_mappers_and_offline_sessions() {
     let kc = fake();
     let shape = kc
         .bootstrap_primehub("primehub", &BootstrapOptions::default())
+        .await
         .unwrap();
     let realm = kc.realm("primehub").unwrap();
     let id = realm
@@ -429,15 +433,15 @@ async fn jupyterhub_mappers_and_offline_sessions() {
         .unwrap();
     let g = realm
         .create_group(&NewGroup {
-            name: "phusers".into(),
+            name: "team-a".into(),
             ..NewGroup::default()
         })
         .await
         .unwrap();
     realm.add_member(&g, &id).await.unwrap();
-    realm.create_role("it:cpu-1", None).await.unwrap();
+    realm.create_role("it:team-cpu", None).await.unwrap();
     realm
-        .add_group_roles(&g, &["it:cpu-1".into()])
+        .add_group_roles(&g, &["it:team-cpu".into()])
         .await
         .unwrap();
 
@@ -455,14 +459,14 @@ async fn jupyterhub_mappers_and_offline_sessions() {
     assert_eq!(claims["timezone"], "Asia/Taipei");
     assert_eq!(claims["preferred_username"], "jack");
     let groups = claims["groups"].as_array().unwrap();
-    assert!(groups.iter().any(|g| g == "/phusers"));
+    assert!(groups.iter().any(|g| g == "/team-a"));
     assert!(groups.iter().any(|g| g == "/everyone"));
     assert!(
         claims["roles"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|r| r == "it:cpu-1")
+            .any(|r| r == "it:team-cpu")
     );
     assert!(t.id_token.is_some());
     assert_eq!(t.refresh_expires_in, 0);

@@ -1,6 +1,7 @@
 //! The crate's integration tests, one binary (one link) for all of them.
 
 mod fake_admin_http;
+mod fake_bootstrap;
 mod fake_conformance;
 mod fake_http_conformance;
 mod fake_oidc;

@@ -4,31 +4,30 @@
 #![cfg(feature = "fake")]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+
+use jiff::SignedDuration;
+use primehub_model::clock::ManualClock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, FakeServer, PrimehubRealm};
-use primehub_keycloak::token::{Clock, TokenVerifier, TokenVerifierConfig};
+use primehub_keycloak::token::{TokenVerifier, TokenVerifierConfig};
 use primehub_keycloak::{KeycloakAdmin, KeycloakError, TokenRejection};
-
-struct TestClock(AtomicI64);
-
-impl Clock for TestClock {
-    fn now_unix(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
 
 struct World {
     kc: FakeKeycloak,
     server: FakeServer,
     realm: PrimehubRealm,
-    clock: Arc<TestClock>,
+    /// The one clock of the fake Keycloak and of every verifier.
+    clock: Arc<ManualClock>,
 }
 
 async fn world() -> World {
-    let kc = FakeKeycloak::new().expect("fake keycloak");
+    let clock = Arc::new(ManualClock::starting_now());
+    let kc = FakeKeycloak::builder()
+        .clock(clock.clone())
+        .build()
+        .expect("fake keycloak");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -41,8 +40,8 @@ async fn world() -> World {
                 ..BootstrapOptions::default()
             },
         )
+        .await
         .expect("bootstrap");
-    let clock = Arc::new(TestClock(AtomicI64::new(kc.now())));
     World {
         kc,
         server,
@@ -144,12 +143,12 @@ async fn a_plain_user_is_not_admin_and_realm_roles_come_through() {
         .await
         .expect("create alice");
     realm
-        .create_role("img:base-notebook", None)
+        .create_role("img:team-notebook", None)
         .await
         .expect("role");
     let everyone = w.realm.everyone_group_id.clone();
     realm
-        .add_group_roles(&everyone, &["img:base-notebook".to_owned()])
+        .add_group_roles(&everyone, &["img:team-notebook".to_owned()])
         .await
         .expect("map");
     realm.add_member(&everyone, &uid).await.expect("member");
@@ -170,7 +169,7 @@ async fn a_plain_user_is_not_admin_and_realm_roles_come_through() {
     assert_eq!(who.username, "alice");
     assert!(!who.is_admin);
     assert!(
-        who.realm_roles.iter().any(|r| r == "img:base-notebook"),
+        who.realm_roles.iter().any(|r| r == "img:team-notebook"),
         "{:?}",
         who.realm_roles
     );
@@ -182,12 +181,12 @@ async fn expired_and_future_tokens_are_rejected_with_leeway() {
     let token = w.password_token(None);
     let verifier = w.verifier();
     // Keycloak's default access-token lifespan is 300 s; the leeway is 30 s.
-    w.clock.0.fetch_add(300 + 29, Ordering::SeqCst);
+    w.clock.advance(SignedDuration::from_secs(300 + 29));
     verifier
         .verify(&token.access_token)
         .await
         .expect("inside the leeway");
-    w.clock.0.fetch_add(2, Ordering::SeqCst);
+    w.clock.advance(SignedDuration::from_secs(2));
     assert_eq!(
         rejection(verifier.verify(&token.access_token).await),
         TokenRejection::Expired
@@ -227,6 +226,7 @@ async fn tampered_forged_and_foreign_tokens_are_rejected() {
                 ..Default::default()
             },
         )
+        .await
         .expect("bootstrap");
     let forged = other
         .realm("primehub")
@@ -310,7 +310,23 @@ async fn unknown_kids_refresh_the_jwks_at_most_every_ten_seconds() {
         1,
         "unknown kids within 10 s cause no refetch"
     );
-    assert!(verifier.jwks_age().is_some());
+    assert_eq!(verifier.jwks_age(), Some(std::time::Duration::ZERO));
+    w.clock.advance(SignedDuration::from_secs(9));
+    let unknown = with_header(&token, r#"{"alg":"RS256","kid":"k4"}"#);
+    assert!(verifier.verify(&unknown).await.is_err());
+    assert_eq!(
+        verifier.jwks_fetch_count(),
+        1,
+        "9 s later: still no refetch"
+    );
+    w.clock.advance(SignedDuration::from_secs(1));
+    assert!(verifier.verify(&unknown).await.is_err());
+    assert_eq!(
+        verifier.jwks_fetch_count(),
+        2,
+        "10 s after the last fetch an unknown kid refetches the JWKS"
+    );
+    assert_eq!(verifier.jwks_age(), Some(std::time::Duration::ZERO));
 }
 
 #[tokio::test]
@@ -339,6 +355,16 @@ async fn api_tokens_are_exchanged_once_then_cached_and_die_when_revoked() {
         verifier.api_token_exchange_count(),
         1,
         "the second call is served from the cache"
+    );
+    w.clock.advance(SignedDuration::from_secs(31));
+    verifier
+        .exchange_api_token(&offline)
+        .await
+        .expect("exchanged again");
+    assert_eq!(
+        verifier.api_token_exchange_count(),
+        2,
+        "after the 30 s cache lifetime the API token is exchanged again"
     );
 
     let sessions = realm

@@ -137,6 +137,7 @@ pub async fn start(listener: tokio::net::TcpListener, args: &DevArgs) -> anyhow:
     };
     let realm = keycloak
         .bootstrap_primehub(&args.realm, &options)
+        .await
         .map_err(keycloak_error)?;
     let demo = match args.seed {
         Seed::Empty => None,
