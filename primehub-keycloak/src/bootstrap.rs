@@ -3,8 +3,9 @@
 //! [`bootstrap_realm`] brings a realm into PrimeHub's shape (reference datamodel §3.1, §3.5) and
 //! reports what it created and what was already there; running it again changes nothing:
 //!
-//! * the realm, enabled, with the user profile's `unmanagedAttributePolicy` set to `ENABLED`
-//!   (Keycloak 24+ otherwise silently drops PrimeHub's user attributes such as `volumeCapacity`
+//! * the realm, enabled, recording admin events with details (`adminEventsEnabled`,
+//!   `adminEventsDetailsEnabled`), with the user profile's `unmanagedAttributePolicy` set to
+//!   `ENABLED` (Keycloak 24+ otherwise silently drops PrimeHub's user attributes such as `volumeCapacity`
 //!   and `timezone`, which the declarative user profile does not declare) and `email`,
 //!   `firstName`, `lastName` optional (PrimeHub creates users with a username only; Keycloak 24+
 //!   would refuse their logins with "Account is not fully set up");
@@ -262,19 +263,31 @@ impl Run<'_> {
         let what = format!("realm {}", self.realm);
         match self.get::<Value>(&[], &what).await {
             Ok(realm) => {
-                if realm.get("enabled").and_then(Value::as_bool) == Some(true) {
+                let on = |key: &str| realm.get(key).and_then(Value::as_bool) == Some(true);
+                if on("enabled") {
                     self.note(false, "realm");
                 } else {
-                    let mut realm = realm;
-                    if let Value::Object(map) = &mut realm {
-                        map.insert("enabled".into(), json!(true));
-                    }
-                    self.call(Method::PUT, &[], Some(&realm), &what).await?;
+                    self.call(Method::PUT, &[], Some(&json!({ "enabled": true })), &what)
+                        .await?;
                     self.note(true, "realm enabled");
+                }
+                // Admin events (with details) record who changed what through the admin API.
+                if on("adminEventsEnabled") && on("adminEventsDetailsEnabled") {
+                    self.note(false, "admin events");
+                } else {
+                    let body =
+                        json!({ "adminEventsEnabled": true, "adminEventsDetailsEnabled": true });
+                    self.call(Method::PUT, &[], Some(&body), &what).await?;
+                    self.note(true, "admin events");
                 }
             }
             Err(KeycloakError::NotFound { .. }) => {
-                let body = json!({ "realm": self.realm, "enabled": true });
+                let body = json!({
+                    "realm": self.realm,
+                    "enabled": true,
+                    "adminEventsEnabled": true,
+                    "adminEventsDetailsEnabled": true,
+                });
                 let url = self.kc.base_path_url(&["admin", "realms"]);
                 self.kc
                     .send(

@@ -82,7 +82,7 @@ mod transport;
 pub use admin::KeycloakAdmin;
 #[cfg(feature = "mock")]
 pub use admin::MockKeycloakAdmin;
-pub use error::{KeycloakError, Result, TokenRejection};
+pub use error::{ConflictField, KeycloakError, Result, TokenRejection};
 pub use representation::{
     Attributes, Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page, Role, User, UserUpdate,
 };

@@ -291,7 +291,10 @@ async fn primehub_attributes_survive_the_user_profile() {
         })
         .await
     {
-        Err(KeycloakError::Conflict { what }) => assert!(what.contains("alice"), "{what}"),
+        Err(KeycloakError::Conflict { field, what }) => {
+            assert!(what.contains("alice"), "{what}");
+            assert_eq!(field, primehub_keycloak::ConflictField::Username);
+        }
         other => panic!("expected Conflict, got {other:?}"),
     }
 
