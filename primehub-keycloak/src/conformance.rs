@@ -1356,8 +1356,8 @@ pub async fn execute_actions_email_refusals(kc: &dyn KeycloakAdmin) {
 /// Points the realm's SMTP settings at `smtp`, sends an execute-actions e-mail
 /// (`VERIFY_EMAIL`, `UPDATE_PASSWORD`, 24 h, as PrimeHub's console does) to a new user and
 /// returns `(user id, the address it went to)`: the caller checks the mail arrived (the SMTP
-/// sink on a real Keycloak, `FakeRealm::sent_emails` on the fake). Without a sender address
-/// the same call fails as Keycloak fails (500). The realm's SMTP settings are restored.
+/// sink on a real Keycloak, `FakeRealm::sent_emails` on the fake). Without an SMTP server the
+/// same call fails as Keycloak fails (500). The realm's SMTP settings are restored.
 pub async fn execute_actions_email_delivers(
     kc: &dyn KeycloakAdmin,
     smtp: &SmtpSettings,
@@ -1383,19 +1383,16 @@ pub async fn execute_actions_email_delivers(
     };
     ok(
         kc.update_realm_settings(&RealmSettingsUpdate {
-            smtp: Some(SmtpSettings {
-                from: String::new(),
-                ..smtp.clone()
-            }),
+            smtp: Some(SmtpSettings::default()),
             ..RealmSettingsUpdate::default()
         })
         .await,
-        "update_realm_settings(SMTP without sender)",
+        "update_realm_settings(no SMTP server)",
     );
     match kc.execute_actions_email(&uid, &send).await {
         Err(KeycloakError::Unexpected { status: 500, .. }) => {}
         other => panic!(
-            "conformance: execute_actions_email without a sender address: expected a 500, got {other:?}"
+            "conformance: execute_actions_email without an SMTP server: expected a 500, got {other:?}"
         ),
     }
     ok(
@@ -1459,6 +1456,33 @@ pub async fn realm_settings(kc: &dyn KeycloakAdmin) {
         .await,
         "update_realm_settings(SMTP)",
     );
+    for (from, reply_to, what) in [
+        ("", None, "without a sender"),
+        ("not-an-address", None, "with an invalid sender"),
+        (
+            "ok@conformance.invalid",
+            Some("bad"),
+            "with an invalid reply-to",
+        ),
+    ] {
+        match kc
+            .update_realm_settings(&RealmSettingsUpdate {
+                smtp: Some(SmtpSettings {
+                    from: from.into(),
+                    reply_to: reply_to.map(str::to_owned),
+                    ..smtp.clone()
+                }),
+                ..RealmSettingsUpdate::default()
+            })
+            .await
+        {
+            Err(KeycloakError::Invalid { field, rule })
+                if field == "smtp" && rule.starts_with("Invalid ") => {}
+            other => panic!(
+                "conformance: SMTP settings {what}: expected Invalid {{ field: \"smtp\" }}, got {other:?}"
+            ),
+        }
+    }
     let got = ok(kc.realm_settings().await, "realm_settings");
     assert_eq!(
         got.display_name.as_deref(),

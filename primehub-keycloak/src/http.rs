@@ -1236,13 +1236,9 @@ impl KeycloakAdmin for HttpKeycloak {
     async fn update_realm_settings(&self, update: &RealmSettingsUpdate) -> Result<()> {
         let what = format!("realm {}", self.inner.realm);
         let body = Value::Object(update.to_representation());
-        self.send(
-            Method::PUT,
-            self.url(&[]),
-            Some(&body),
-            &ctx(&what, "realm"),
-        )
-        .await?;
+        // Keycloak's 400s here (an invalid sender or reply-to address) name no field.
+        self.send(Method::PUT, self.url(&[]), Some(&body), &ctx(&what, "smtp"))
+            .await?;
         Ok(())
     }
 

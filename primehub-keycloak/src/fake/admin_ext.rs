@@ -82,10 +82,7 @@ impl FakeRealm {
 
     pub(crate) fn ext_update_realm_settings(&self, update: &RealmSettingsUpdate) -> Result<()> {
         let body = update.to_representation();
-        self.with_mut(|r, _| {
-            r.update_settings(body);
-            Ok(())
-        })
+        self.with_mut(|r, _| r.update_settings(body))
     }
 
     pub(crate) fn ext_client_secret(&self, client_id: &str) -> Result<Option<String>> {

@@ -750,11 +750,11 @@ async fn update_realm(
     let r = authorize(&kc, &headers, &realm)?;
     let body = parse_json(&body)?;
     let settings = body.as_object().cloned().unwrap_or_default();
-    r.with_mut(|state, _| {
-        state.update_settings(settings);
-        Ok(())
-    })
-    .map_err(|e| error_response(e, "Realm not found."))?;
+    r.with_mut(|state, _| state.update_settings(settings))
+        .map_err(|e| match e {
+            KeycloakError::Invalid { rule, .. } => bad_request(&rule),
+            e => error_response(e, "Realm not found."),
+        })?;
     no_content()
 }
 

@@ -660,7 +660,13 @@ impl RealmState {
     /// `PUT /admin/realms/{realm}`: merges the given top-level settings. The SMTP password
     /// [`SECRET_MASK`] keeps the stored one. Recorded as `UPDATE REALM` when admin events were
     /// enabled before the change (as Keycloak decides).
-    pub fn update_settings(&mut self, settings: serde_json::Map<String, Value>) {
+    pub fn update_settings(&mut self, settings: serde_json::Map<String, Value>) -> Result<()> {
+        if let Some(smtp) = settings.get("smtpServer").and_then(Value::as_object)
+            && !smtp.is_empty()
+        {
+            check_smtp_address(smtp, "from", "sender", true)?;
+            check_smtp_address(smtp, "replyTo", "reply-to", false)?;
+        }
         let recorded = self.setting_true("adminEventsEnabled");
         let details = self.setting_true("adminEventsDetailsEnabled");
         let rep = Value::Object(settings.clone());
@@ -706,6 +712,7 @@ impl RealmState {
                 error: None,
             });
         }
+        Ok(())
     }
 
     /// The SMTP settings as stored (password included), as a string map.
@@ -1638,4 +1645,35 @@ pub(crate) fn redirect_allowed(allowed: &[String], uri: &str) -> bool {
             Some(prefix) => uri.starts_with(prefix),
             None => pattern == uri,
         })
+}
+
+/// Keycloak 26's check of an address in an SMTP configuration: `from` is required, `replyTo`
+/// optional; both must look like addresses. The answer is a bare 400 `errorMessage`.
+fn check_smtp_address(
+    smtp: &serde_json::Map<String, Value>,
+    key: &str,
+    label: &str,
+    required: bool,
+) -> Result<()> {
+    let value = smtp.get(key).and_then(Value::as_str);
+    let valid = match value {
+        None => !required,
+        Some(v) if v.is_empty() && !required => true,
+        Some(v) => {
+            let at = v.find('@');
+            at.is_some_and(|i| i > 0 && i + 1 < v.len()) && !v.contains(char::is_whitespace)
+        }
+    };
+    if valid {
+        return Ok(());
+    }
+    Err(KeycloakError::invalid(
+        "smtp",
+        format!(
+            "Invalid {label} address '{}'. If the address contains UTF-8 characters in the local \
+             part please ensure the SMTP server supports the SMTPUTF8 extension and enable \
+             'Allow UTF-8' in the email realm configuration.",
+            value.unwrap_or("null")
+        ),
+    ))
 }
