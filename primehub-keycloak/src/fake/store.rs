@@ -901,7 +901,7 @@ impl RealmState {
             "ACTION",
             "USER",
             Some(format!("users/{user_id}/execute-actions-email")),
-            Some(json!(request.actions)),
+            None,
         );
         Ok(())
     }
