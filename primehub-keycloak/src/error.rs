@@ -65,7 +65,8 @@ pub enum KeycloakError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConflictField {
-    /// Another user has this username (`User exists with same username`).
+    /// Another user has this username (`User exists with same username`; a partial import's
+    /// `User with user name … already exists.`).
     Username,
     /// Another user has this e-mail (`User exists with same email`).
     Email,
@@ -85,7 +86,9 @@ impl ConflictField {
     /// a caller chose), so a username that happens to contain `email` cannot mislead it.
     pub fn from_keycloak_message(message: &str) -> ConflictField {
         let m = message.trim();
-        if m.starts_with("User exists with same username") && !m.contains(" or ") {
+        if (m.starts_with("User exists with same username") && !m.contains(" or "))
+            || (m.starts_with("User with user name") && m.ends_with("already exists."))
+        {
             ConflictField::Username
         } else if m.starts_with("User exists with same email") {
             ConflictField::Email
@@ -254,6 +257,10 @@ mod tests {
         let cases = [
             ("User exists with same username", ConflictField::Username),
             ("User exists with same email", ConflictField::Email),
+            (
+                "User with user name u1 already exists.",
+                ConflictField::Username,
+            ),
             (
                 "Top level group named 'g1' already exists.",
                 ConflictField::GroupName,

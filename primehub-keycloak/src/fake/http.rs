@@ -103,6 +103,7 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
             axum::routing::delete(delete_credential),
         )
         .route("/admin/realms/{realm}/admin-events", get(admin_events))
+        .route("/admin/realms/{realm}/partialImport", post(partial_import))
         .route(
             "/admin/realms/{realm}/users/{id}/offline-sessions/{client}",
             get(offline_sessions),
@@ -2175,4 +2176,110 @@ async fn admin_events(
     })
     .map(|v| json_response(StatusCode::OK, v))
     .map_err(|e| error_response(e, "Realm not found."))
+}
+
+/// `POST partialImport`, for users only (with their password and OTP credentials): the way a
+/// test gives a user an authenticator app on Keycloak. Any other resource kind in the body is
+/// refused with 400 rather than silently ignored.
+async fn partial_import(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    let Some(obj) = body.as_object() else {
+        return Err(bad_request("unable to parse request body as JSON"));
+    };
+    for (key, value) in obj {
+        let empty = value.as_array().is_some_and(Vec::is_empty);
+        if !matches!(key.as_str(), "users" | "ifResourceExists" | "policy") && !empty {
+            return Err(bad_request(&format!(
+                "the fake's partialImport imports users only, not {key}"
+            )));
+        }
+    }
+    let policy = str_field(&body, "ifResourceExists")
+        .or_else(|| str_field(&body, "policy"))
+        .unwrap_or_else(|| "FAIL".into());
+    let users = body
+        .get("users")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut writes = Vec::new();
+    for u in &users {
+        let mut w = user_write(u)?;
+        // Passwords go through `user_write`; other credentials are added after creation.
+        let others: Vec<(String, Option<String>)> = u
+            .get("credentials")
+            .and_then(Value::as_array)
+            .map(|creds| {
+                creds
+                    .iter()
+                    .filter_map(|c| {
+                        let kind = str_field(c, "type")?;
+                        (kind != "password").then(|| (kind, str_field(c, "userLabel")))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if others.iter().any(|(kind, _)| kind != "otp") {
+            return Err(bad_request(
+                "the fake's partialImport imports password and otp credentials only",
+            ));
+        }
+        w.groups.clear();
+        writes.push((w, others));
+    }
+    let result = r
+        .with_mut(|state, ids| {
+            let (mut added, mut skipped, mut overwritten) = (0, 0, 0);
+            let mut results = Vec::new();
+            for (w, others) in writes {
+                let username = w.username.clone().unwrap_or_default().to_lowercase();
+                let existing = state.user_by_username(&username).map(|u| u.id.clone());
+                let action = match (existing, policy.as_str()) {
+                    (Some(id), "SKIP") => {
+                        skipped += 1;
+                        results.push(json!({"action": "SKIPPED", "resourceType": "USER",
+                                            "resourceName": username, "id": id}));
+                        continue;
+                    }
+                    (Some(id), "OVERWRITE") => {
+                        state.delete_user(&id)?;
+                        overwritten += 1;
+                        "OVERWRITTEN"
+                    }
+                    (Some(_), _) => {
+                        return Err(KeycloakError::conflict_on(
+                            ConflictField::Username,
+                            format!("User with user name {username} already exists."),
+                        ));
+                    }
+                    (None, _) => {
+                        added += 1;
+                        "ADDED"
+                    }
+                };
+                let id = ids.id();
+                state.create_user(id.clone(), ids.now_ms(), w)?;
+                for (_, label) in others {
+                    let cid = ids.id();
+                    state.add_otp_credential(&id, cid, label)?;
+                }
+                results.push(json!({"action": action, "resourceType": "USER",
+                                    "resourceName": username, "id": id}));
+            }
+            Ok(
+                json!({"overwritten": overwritten, "added": added, "skipped": skipped,
+                      "results": results}),
+            )
+        })
+        .map_err(|e| match e {
+            KeycloakError::Invalid { rule, .. } => bad_request(&rule),
+            e => error_response(e, "Realm not found."),
+        })?;
+    ok(result)
 }

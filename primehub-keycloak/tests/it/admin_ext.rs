@@ -110,6 +110,61 @@ async fn remove_totp_in_process_and_through_the_http_face() {
         assert_eq!(creds[1].user_label.as_deref(), Some("phone"));
         conformance::remove_totp(kc_under_test, &id).await;
     }
+    // The same set-up as on a real Keycloak: a partial import of a user with an OTP credential.
+    let token = kc
+        .realm("master")
+        .unwrap()
+        .token_password("admin-cli", None, "admin", "admin", None)
+        .unwrap()
+        .access_token;
+    let import = serde_json::json!({
+        "ifResourceExists": "FAIL",
+        "users": [{"username": "otp-imported", "enabled": true,
+                   "credentials": [{"type": "password", "value": "pw-123456"},
+                                   {"type": "otp", "userLabel": "phone",
+                                    "secretData": r#"{"value":"JBSWY3DPEHPK3PXP"}"#}]}]
+    });
+    let url = format!("{}/admin/realms/primehub/partialImport", server.url());
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&import)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let report: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(report["added"], 1);
+    let again = http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&import)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409, "FAIL on an existing user");
+    let imported = client
+        .find_user_by_username("otp-imported")
+        .await
+        .unwrap()
+        .unwrap();
+    conformance::remove_totp(&client, &imported.id).await;
+    let groups_too = serde_json::json!({"users": [], "groups": [{"name": "g"}]});
+    let refused = http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&groups_too)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status(),
+        400,
+        "the fake refuses what it does not import"
+    );
+
     conformance::client_secrets(&client, &[("admin-ui", secret.as_str())]).await;
     conformance::client_secrets(&realm, &[("admin-ui", secret.as_str())]).await;
     server.shutdown().await;
