@@ -1,10 +1,13 @@
 //! The Keycloak admin trait: everything PrimeHub asks of Keycloak, for one realm.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::representation::{
-    Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page, Role, User, UserUpdate,
+    AdminEvent, AdminEventQuery, Credential, ExecuteActionsEmail, Group, GroupUpdate, NewGroup,
+    NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role, User, UserUpdate,
 };
 
 /// The client id of Keycloak's realm-management client, which owns the `realm-admin` role.
@@ -18,7 +21,10 @@ pub const EVERYONE_GROUP: &str = "everyone";
 ///
 /// Implementations: [`crate::http::HttpKeycloak`] (the real admin REST API) and, behind the `fake`
 /// feature, `crate::fake::FakeRealm` (in memory). Both pass [`crate::conformance`]. The trait is
-/// object-safe: hold it as `Arc<dyn KeycloakAdmin>`.
+/// object-safe: hold it as `Arc<dyn KeycloakAdmin>`. `Arc<T>` and `Box<T>` implement it too
+/// (for any `T: KeycloakAdmin`, sized or not), so a decorator generic over its inner client —
+/// a cache, a counter, a rate limiter — wraps a fake, an `HttpKeycloak` or another decorator
+/// alike.
 ///
 /// Semantics every implementation follows (Keycloak's):
 /// * usernames and e-mails are stored lowercased and looked up case-insensitively; a duplicate
@@ -129,4 +135,237 @@ pub trait KeycloakAdmin: Send + Sync {
     -> Result<Vec<OfflineSession>>;
     /// Revokes every offline session (and consent) of the user with that client (idempotent).
     async fn revoke_offline_sessions(&self, user_id: &str, client_id: &str) -> Result<()>;
+
+    // ----- user realm-role mappings -----
+
+    /// The realm roles mapped directly onto a user, ordered by name. On Keycloak this includes
+    /// `default-roles-<realm>`, which every new user gets.
+    async fn user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>>;
+    /// The user's effective realm roles, ordered by name: direct mappings, the mappings of the
+    /// groups they are in, and everything those roles contain (composites).
+    async fn effective_user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>>;
+    /// Maps realm roles directly onto a user (idempotent). An unknown role is `NotFound` and
+    /// nothing is mapped.
+    async fn add_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()>;
+    /// Removes direct realm-role mappings from a user (idempotent for roles not mapped). An
+    /// unknown role is `NotFound` and nothing is removed.
+    async fn remove_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()>;
+
+    // ----- e-mail and credentials -----
+
+    /// Mails the user a link that runs `request.actions`. The user needs an e-mail address and
+    /// must be enabled (else `Invalid`); unknown actions, an unknown client or a redirect URI the
+    /// client does not allow are `Invalid`; a realm without a working SMTP server is
+    /// [`Unexpected`](crate::KeycloakError::Unexpected) with status 500 (Keycloak's answer).
+    async fn execute_actions_email(
+        &self,
+        user_id: &str,
+        request: &ExecuteActionsEmail,
+    ) -> Result<()>;
+    /// The user's credentials (password, OTP, …) without their secrets, in Keycloak's order.
+    async fn user_credentials(&self, user_id: &str) -> Result<Vec<Credential>>;
+    /// Removes every OTP credential of the user (idempotent: a user without one is fine).
+    ///
+    /// PrimeHub's console calls `PUT users/{id}/remove-totp`, which Keycloak removed in version
+    /// 12 (it answers 404 on Keycloak 26 and the console only logs the failure); this deletes
+    /// the user's `otp` credentials one by one, which is what that endpoint used to do.
+    async fn remove_totp(&self, user_id: &str) -> Result<()>;
+
+    // ----- realm settings -----
+
+    /// The realm's display name, SMTP server and admin-event switches.
+    async fn realm_settings(&self) -> Result<RealmSettings>;
+    /// Changes the settings `update` names and leaves the rest alone.
+    async fn update_realm_settings(&self, update: &RealmSettingsUpdate) -> Result<()>;
+
+    // ----- clients -----
+
+    /// The secret of the confidential client whose `clientId` is `client_id` (`None` for a
+    /// public client). An unknown client is `NotFound`.
+    async fn client_secret(&self, client_id: &str) -> Result<Option<String>>;
+
+    // ----- admin events -----
+
+    /// Admin events (changes made through the admin API while the realm records them), newest
+    /// first, filtered and paged by `query`.
+    async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>>;
 }
+
+/// `impl KeycloakAdmin for $wrapper<T>`, forwarding every method to `(**self)`.
+macro_rules! forward_keycloak_admin {
+    ($wrapper:ident) => {
+        #[async_trait]
+        impl<T: ?Sized + KeycloakAdmin> KeycloakAdmin for $wrapper<T> {
+            fn realm(&self) -> &str {
+                (**self).realm()
+            }
+            async fn get_user(&self, id: &str) -> Result<User> {
+                (**self).get_user(id).await
+            }
+            async fn find_user_by_username(&self, username: &str) -> Result<Option<User>> {
+                (**self).find_user_by_username(username).await
+            }
+            async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
+                (**self).find_user_by_email(email).await
+            }
+            async fn search_users<'a>(
+                &self,
+                search: Option<&'a str>,
+                page: Page,
+            ) -> Result<Vec<User>> {
+                (**self).search_users(search, page).await
+            }
+            async fn count_users<'a>(&self, search: Option<&'a str>) -> Result<u64> {
+                (**self).count_users(search).await
+            }
+            async fn create_user(&self, user: &NewUser) -> Result<String> {
+                (**self).create_user(user).await
+            }
+            async fn update_user(&self, id: &str, update: &UserUpdate) -> Result<()> {
+                (**self).update_user(id, update).await
+            }
+            async fn delete_user(&self, id: &str) -> Result<()> {
+                (**self).delete_user(id).await
+            }
+            async fn reset_password(
+                &self,
+                id: &str,
+                password: &str,
+                temporary: bool,
+            ) -> Result<()> {
+                (**self).reset_password(id, password, temporary).await
+            }
+            async fn search_groups<'a>(
+                &self,
+                search: Option<&'a str>,
+                page: Page,
+            ) -> Result<Vec<Group>> {
+                (**self).search_groups(search, page).await
+            }
+            async fn count_groups<'a>(&self, search: Option<&'a str>) -> Result<u64> {
+                (**self).count_groups(search).await
+            }
+            async fn get_group(&self, id: &str) -> Result<Group> {
+                (**self).get_group(id).await
+            }
+            async fn find_group_by_name(&self, name: &str) -> Result<Option<Group>> {
+                (**self).find_group_by_name(name).await
+            }
+            async fn create_group(&self, group: &NewGroup) -> Result<String> {
+                (**self).create_group(group).await
+            }
+            async fn update_group(&self, id: &str, update: &GroupUpdate) -> Result<()> {
+                (**self).update_group(id, update).await
+            }
+            async fn delete_group(&self, id: &str) -> Result<()> {
+                (**self).delete_group(id).await
+            }
+            async fn add_member(&self, group_id: &str, user_id: &str) -> Result<()> {
+                (**self).add_member(group_id, user_id).await
+            }
+            async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<()> {
+                (**self).remove_member(group_id, user_id).await
+            }
+            async fn list_members(&self, group_id: &str, page: Page) -> Result<Vec<User>> {
+                (**self).list_members(group_id, page).await
+            }
+            async fn user_groups(&self, user_id: &str) -> Result<Vec<Group>> {
+                (**self).user_groups(user_id).await
+            }
+            async fn create_role<'a>(
+                &self,
+                name: &str,
+                description: Option<&'a str>,
+            ) -> Result<()> {
+                (**self).create_role(name, description).await
+            }
+            async fn get_role(&self, name: &str) -> Result<Role> {
+                (**self).get_role(name).await
+            }
+            async fn delete_role(&self, name: &str) -> Result<()> {
+                (**self).delete_role(name).await
+            }
+            async fn list_roles<'a>(
+                &self,
+                prefix: Option<&'a str>,
+                page: Page,
+            ) -> Result<Vec<Role>> {
+                (**self).list_roles(prefix, page).await
+            }
+            async fn add_group_roles(&self, group_id: &str, roles: &[String]) -> Result<()> {
+                (**self).add_group_roles(group_id, roles).await
+            }
+            async fn remove_group_roles(&self, group_id: &str, roles: &[String]) -> Result<()> {
+                (**self).remove_group_roles(group_id, roles).await
+            }
+            async fn list_group_roles(&self, group_id: &str) -> Result<Vec<Role>> {
+                (**self).list_group_roles(group_id).await
+            }
+            async fn is_admin(&self, user_id: &str) -> Result<bool> {
+                (**self).is_admin(user_id).await
+            }
+            async fn set_admin(&self, user_id: &str, admin: bool) -> Result<()> {
+                (**self).set_admin(user_id, admin).await
+            }
+            async fn default_groups(&self) -> Result<Vec<Group>> {
+                (**self).default_groups().await
+            }
+            async fn add_default_group(&self, group_id: &str) -> Result<()> {
+                (**self).add_default_group(group_id).await
+            }
+            async fn remove_default_group(&self, group_id: &str) -> Result<()> {
+                (**self).remove_default_group(group_id).await
+            }
+            async fn offline_sessions(
+                &self,
+                user_id: &str,
+                client_id: &str,
+            ) -> Result<Vec<OfflineSession>> {
+                (**self).offline_sessions(user_id, client_id).await
+            }
+            async fn revoke_offline_sessions(&self, user_id: &str, client_id: &str) -> Result<()> {
+                (**self).revoke_offline_sessions(user_id, client_id).await
+            }
+            async fn user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>> {
+                (**self).user_realm_roles(user_id).await
+            }
+            async fn effective_user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>> {
+                (**self).effective_user_realm_roles(user_id).await
+            }
+            async fn add_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()> {
+                (**self).add_user_roles(user_id, roles).await
+            }
+            async fn remove_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()> {
+                (**self).remove_user_roles(user_id, roles).await
+            }
+            async fn execute_actions_email(
+                &self,
+                user_id: &str,
+                request: &ExecuteActionsEmail,
+            ) -> Result<()> {
+                (**self).execute_actions_email(user_id, request).await
+            }
+            async fn user_credentials(&self, user_id: &str) -> Result<Vec<Credential>> {
+                (**self).user_credentials(user_id).await
+            }
+            async fn remove_totp(&self, user_id: &str) -> Result<()> {
+                (**self).remove_totp(user_id).await
+            }
+            async fn realm_settings(&self) -> Result<RealmSettings> {
+                (**self).realm_settings().await
+            }
+            async fn update_realm_settings(&self, update: &RealmSettingsUpdate) -> Result<()> {
+                (**self).update_realm_settings(update).await
+            }
+            async fn client_secret(&self, client_id: &str) -> Result<Option<String>> {
+                (**self).client_secret(client_id).await
+            }
+            async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {
+                (**self).admin_events(query).await
+            }
+        }
+    };
+}
+
+forward_keycloak_admin!(Arc);
+forward_keycloak_admin!(Box);

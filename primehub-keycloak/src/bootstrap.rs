@@ -12,7 +12,10 @@
 //! Every run (each step only creates what is missing, like the upstream script's `kc_apply_*`
 //! functions; existing settings are left alone):
 //!
-//! 1. the realm, enabled (`update_realm`);
+//! 1. the realm, enabled (`update_realm`), recording admin events with details
+//!    (`adminEventsEnabled`, `adminEventsDetailsEnabled`: who changed what through the admin API;
+//!    not in the upstream script — switched on in an existing realm too, the one change the
+//!    bootstrap makes to a realm PrimeHub set up besides the user profile);
 //! 2. the user profile with `unmanagedAttributePolicy: ENABLED` and `email`, `firstName`,
 //!    `lastName` optional — not in the upstream script, which predates Keycloak 24: without it
 //!    Keycloak 24+ silently drops PrimeHub's user attributes (`volumeCapacity`, `timezone`, …)
@@ -352,9 +355,26 @@ impl Run<'_> {
     async fn ensure_realm(&mut self) -> Result<()> {
         let what = format!("realm {}", self.realm);
         match self.get::<Value>(&[], &[], &what).await {
-            Ok(_) => self.note(false, "realm"),
+            Ok(realm) => {
+                self.note(false, "realm");
+                // Admin events (with details) record who changed what through the admin API.
+                let on = |key: &str| realm.get(key).and_then(Value::as_bool) == Some(true);
+                if on("adminEventsEnabled") && on("adminEventsDetailsEnabled") {
+                    self.note(false, "admin events");
+                } else {
+                    let body =
+                        json!({ "adminEventsEnabled": true, "adminEventsDetailsEnabled": true });
+                    self.call(Method::PUT, &[], &[], Some(&body), &what).await?;
+                    self.note(true, "admin events");
+                }
+            }
             Err(KeycloakError::NotFound { .. }) => {
-                let body = json!({ "realm": self.realm, "enabled": true });
+                let body = json!({
+                    "realm": self.realm,
+                    "enabled": true,
+                    "adminEventsEnabled": true,
+                    "adminEventsDetailsEnabled": true,
+                });
                 self.api
                     .call(
                         Method::POST,

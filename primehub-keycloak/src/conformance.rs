@@ -20,8 +20,11 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use crate::admin::KeycloakAdmin;
-use crate::error::{KeycloakError, Result};
-use crate::representation::{Attributes, GroupUpdate, NewGroup, NewUser, Page, UserUpdate};
+use crate::error::{ConflictField, KeycloakError, Result};
+use crate::representation::{
+    AdminEventQuery, Attributes, ExecuteActionsEmail, GroupUpdate, NewGroup, NewUser,
+    OTP_CREDENTIAL, Page, RealmSettingsUpdate, SmtpSettings, UserUpdate, required_action,
+};
 
 /// A client every realm has, used for the offline-session checks.
 pub const ALWAYS_PRESENT_CLIENT: &str = "admin-cli";
@@ -43,6 +46,12 @@ pub async fn run_all(kc: &dyn KeycloakAdmin) {
     default_groups(kc).await;
     offline_sessions(kc).await;
     deletes_cascade(kc).await;
+    conflicts_name_the_field(kc).await;
+    user_role_mappings(kc).await;
+    execute_actions_email_refusals(kc).await;
+    realm_settings(kc).await;
+    client_secrets(kc, &[]).await;
+    admin_events(kc).await;
 }
 
 /// A lowercase name unique to this run: `<prefix>-<8 random chars>`.
@@ -79,6 +88,27 @@ fn expect_conflict<T: Debug>(result: Result<T>, what: &str) {
     match result {
         Err(KeycloakError::Conflict { .. }) => {}
         other => panic!("conformance: {what}: expected Conflict (409), got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn expect_conflict_on<T: Debug>(result: Result<T>, field: ConflictField, what: &str) {
+    match result {
+        Err(KeycloakError::Conflict { field: got, .. }) if got == field => {}
+        other => panic!("conformance: {what}: expected Conflict on {field} (409), got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn expect_invalid<T: Debug>(result: Result<T>, field: &str, rule: &str, what: &str) {
+    match result {
+        Err(KeycloakError::Invalid {
+            field: got_field,
+            rule: got_rule,
+        }) if got_field == field && got_rule == rule => {}
+        other => panic!(
+            "conformance: {what}: expected Invalid {{ field: {field:?}, rule: {rule:?} }} (400), got {other:?}"
+        ),
     }
 }
 
@@ -994,4 +1024,723 @@ pub async fn deletes_cascade(kc: &dyn KeycloakAdmin) {
         "conformance: deleting a group removes its memberships"
     );
     ok(kc.delete_user(&keep).await, "delete_user");
+}
+
+/// A 409 says which unique field clashed: username or e-mail on user create and update, group
+/// name on group create and rename, role name on role create.
+pub async fn conflicts_name_the_field(kc: &dyn KeycloakAdmin) {
+    let name = unique("conf-field");
+    let email = format!("{name}@example.com");
+    let id = ok(
+        kc.create_user(&NewUser {
+            email: Some(email.clone()),
+            ..new_user(&name)
+        })
+        .await,
+        "create_user",
+    );
+    expect_conflict_on(
+        kc.create_user(&NewUser {
+            email: Some(format!("other-{email}")),
+            ..new_user(&name)
+        })
+        .await,
+        ConflictField::Username,
+        "create_user with a taken username (and a free e-mail)",
+    );
+    expect_conflict_on(
+        kc.create_user(&NewUser {
+            email: Some(email.to_uppercase()),
+            ..new_user(&unique("conf-field-other"))
+        })
+        .await,
+        ConflictField::Email,
+        "create_user with a taken e-mail (and a free username)",
+    );
+    let other = ok(
+        kc.create_user(&new_user(&unique("conf-field-upd"))).await,
+        "create_user(other)",
+    );
+    expect_conflict_on(
+        kc.update_user(
+            &other,
+            &UserUpdate {
+                email: Some(email.clone()),
+                ..UserUpdate::default()
+            },
+        )
+        .await,
+        ConflictField::Email,
+        "update_user to a taken e-mail",
+    );
+
+    let group = unique("conf-field-group");
+    let gid = ok(
+        kc.create_group(&NewGroup {
+            name: group.clone(),
+            attributes: Attributes::new(),
+        })
+        .await,
+        "create_group",
+    );
+    expect_conflict_on(
+        kc.create_group(&NewGroup {
+            name: group.clone(),
+            attributes: Attributes::new(),
+        })
+        .await,
+        ConflictField::GroupName,
+        "create_group with a taken name",
+    );
+    let gid2 = ok(
+        kc.create_group(&NewGroup {
+            name: unique("conf-field-group2"),
+            attributes: Attributes::new(),
+        })
+        .await,
+        "create_group(other)",
+    );
+    expect_conflict_on(
+        kc.update_group(
+            &gid2,
+            &GroupUpdate {
+                name: Some(group.clone()),
+                ..GroupUpdate::default()
+            },
+        )
+        .await,
+        ConflictField::GroupName,
+        "rename a group onto a taken name",
+    );
+    let role = format!("{}:img:x", unique("conf-field"));
+    ok(kc.create_role(&role, None).await, "create_role");
+    expect_conflict_on(
+        kc.create_role(&role, None).await,
+        ConflictField::RoleName,
+        "create_role with a taken name",
+    );
+    ok(kc.delete_role(&role).await, "delete_role");
+    ok(kc.delete_group(&gid2).await, "delete_group");
+    ok(kc.delete_group(&gid).await, "delete_group");
+    ok(kc.delete_user(&other).await, "delete_user");
+    ok(kc.delete_user(&id).await, "delete_user");
+}
+
+/// A user's direct realm roles and effective realm roles (direct plus through groups).
+/// Only roles this check creates are compared: Keycloak also gives every user
+/// `default-roles-<realm>` and what it contains.
+pub async fn user_role_mappings(kc: &dyn KeycloakAdmin) {
+    let prefix = format!("{}:", unique("conf-urole"));
+    let roles: Vec<String> = ["img:direct", "it:group", "ds:other"]
+        .iter()
+        .map(|n| format!("{prefix}{n}"))
+        .collect();
+    for r in &roles {
+        ok(kc.create_role(r, None).await, "create_role");
+    }
+    let uid = ok(
+        kc.create_user(&new_user(&unique("conf-urole"))).await,
+        "create_user",
+    );
+    let gid = ok(
+        kc.create_group(&NewGroup {
+            name: unique("conf-urole-group"),
+            attributes: Attributes::new(),
+        })
+        .await,
+        "create_group",
+    );
+    let mine = |list: Vec<crate::representation::Role>| {
+        list.into_iter()
+            .map(|r| r.name)
+            .filter(|n| n.starts_with(&prefix))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        mine(ok(kc.user_realm_roles(&uid).await, "user_realm_roles")).is_empty(),
+        "conformance: a new user has none of the new roles"
+    );
+    ok(kc.add_user_roles(&uid, &roles[..1]).await, "add_user_roles");
+    ok(
+        kc.add_user_roles(&uid, &roles[..1]).await,
+        "add_user_roles twice",
+    );
+    ok(
+        kc.add_group_roles(&gid, &roles[1..2]).await,
+        "add_group_roles",
+    );
+    ok(kc.add_member(&gid, &uid).await, "add_member");
+    assert_eq!(
+        mine(ok(kc.user_realm_roles(&uid).await, "user_realm_roles")),
+        vec![roles[0].clone()],
+        "conformance: user_realm_roles lists the direct mappings only"
+    );
+    assert_eq!(
+        mine(ok(
+            kc.effective_user_realm_roles(&uid).await,
+            "effective_user_realm_roles"
+        )),
+        vec![roles[0].clone(), roles[1].clone()],
+        "conformance: effective roles add the group's roles, ordered by name"
+    );
+    let all = ok(kc.user_realm_roles(&uid).await, "user_realm_roles");
+    assert!(
+        all.windows(2).all(|w| w[0].name <= w[1].name),
+        "conformance: user_realm_roles is ordered by name"
+    );
+    assert!(
+        all.iter().all(|r| !r.id.is_empty()),
+        "conformance: mapped roles carry their ids"
+    );
+
+    let unknown = format!("{prefix}img:missing");
+    expect_not_found(
+        kc.add_user_roles(&uid, &[roles[2].clone(), unknown.clone()])
+            .await,
+        "add_user_roles with an unknown role",
+    );
+    assert_eq!(
+        mine(ok(kc.user_realm_roles(&uid).await, "user_realm_roles")),
+        vec![roles[0].clone()],
+        "conformance: a refused add_user_roles maps nothing"
+    );
+    expect_not_found(
+        kc.remove_user_roles(&uid, &[roles[0].clone(), unknown])
+            .await,
+        "remove_user_roles with an unknown role",
+    );
+    assert_eq!(
+        mine(ok(kc.user_realm_roles(&uid).await, "user_realm_roles")).len(),
+        1,
+        "conformance: a refused remove_user_roles removes nothing"
+    );
+    ok(
+        kc.remove_user_roles(&uid, &[roles[0].clone(), roles[2].clone()])
+            .await,
+        "remove_user_roles (one mapped, one not)",
+    );
+    assert!(mine(ok(kc.user_realm_roles(&uid).await, "user_realm_roles")).is_empty());
+    ok(kc.remove_member(&gid, &uid).await, "remove_member");
+    assert!(
+        mine(ok(
+            kc.effective_user_realm_roles(&uid).await,
+            "effective_user_realm_roles"
+        ))
+        .is_empty(),
+        "conformance: leaving the group drops its roles from the effective ones"
+    );
+    let nobody = "00000000-0000-0000-0000-000000000000";
+    expect_not_found(
+        kc.user_realm_roles(nobody).await,
+        "user_realm_roles(unknown)",
+    );
+    expect_not_found(
+        kc.effective_user_realm_roles(nobody).await,
+        "effective_user_realm_roles(unknown)",
+    );
+    expect_not_found(
+        kc.add_user_roles(nobody, &roles[..1]).await,
+        "add_user_roles(unknown user)",
+    );
+    ok(kc.delete_group(&gid).await, "delete_group");
+    ok(kc.delete_user(&uid).await, "delete_user");
+    for r in &roles {
+        ok(kc.delete_role(r).await, "delete_role");
+    }
+}
+
+/// What an execute-actions e-mail refuses before any mail is sent (no SMTP server needed).
+pub async fn execute_actions_email_refusals(kc: &dyn KeycloakAdmin) {
+    let send = ExecuteActionsEmail {
+        actions: vec![required_action::UPDATE_PASSWORD.to_owned()],
+        ..ExecuteActionsEmail::default()
+    };
+    let no_email = ok(
+        kc.create_user(&new_user(&unique("conf-mail-none"))).await,
+        "create_user",
+    );
+    expect_invalid(
+        kc.execute_actions_email(&no_email, &send).await,
+        "email",
+        "User email missing",
+        "execute_actions_email to a user without e-mail",
+    );
+    let name = unique("conf-mail");
+    let uid = ok(
+        kc.create_user(&NewUser {
+            email: Some(format!("{name}@example.com")),
+            ..new_user(&name)
+        })
+        .await,
+        "create_user",
+    );
+    expect_invalid(
+        kc.execute_actions_email(
+            &uid,
+            &ExecuteActionsEmail {
+                redirect_uri: Some("http://localhost/".into()),
+                ..send.clone()
+            },
+        )
+        .await,
+        "client_id",
+        "Client id missing",
+        "execute_actions_email with a redirect URI but no client",
+    );
+    expect_invalid(
+        kc.execute_actions_email(
+            &uid,
+            &ExecuteActionsEmail {
+                client_id: Some("no-such-client-conformance".into()),
+                ..send.clone()
+            },
+        )
+        .await,
+        "client_id",
+        "Client doesn't exist",
+        "execute_actions_email with an unknown client",
+    );
+    expect_invalid(
+        kc.execute_actions_email(
+            &uid,
+            &ExecuteActionsEmail {
+                client_id: Some(ALWAYS_PRESENT_CLIENT.into()),
+                redirect_uri: Some("http://not-registered.example/".into()),
+                ..send.clone()
+            },
+        )
+        .await,
+        "redirect_uri",
+        "Invalid redirect uri.",
+        "execute_actions_email with a redirect URI the client does not allow",
+    );
+    expect_invalid(
+        kc.execute_actions_email(
+            &uid,
+            &ExecuteActionsEmail {
+                actions: vec!["NOT_AN_ACTION".into()],
+                ..send.clone()
+            },
+        )
+        .await,
+        "actions",
+        "Provided invalid required actions",
+        "execute_actions_email with an unknown action",
+    );
+    ok(
+        kc.update_user(
+            &uid,
+            &UserUpdate {
+                enabled: Some(false),
+                ..UserUpdate::default()
+            },
+        )
+        .await,
+        "disable user",
+    );
+    expect_invalid(
+        kc.execute_actions_email(&uid, &send).await,
+        "user",
+        "User is disabled",
+        "execute_actions_email to a disabled user",
+    );
+    expect_not_found(
+        kc.execute_actions_email("00000000-0000-0000-0000-000000000000", &send)
+            .await,
+        "execute_actions_email(unknown user)",
+    );
+    ok(kc.delete_user(&uid).await, "delete_user");
+    ok(kc.delete_user(&no_email).await, "delete_user");
+}
+
+/// Points the realm's SMTP settings at `smtp`, sends an execute-actions e-mail
+/// (`VERIFY_EMAIL`, `UPDATE_PASSWORD`, 24 h, as PrimeHub's console does) to a new user and
+/// returns `(user id, the address it went to)`: the caller checks the mail arrived (the SMTP
+/// sink on a real Keycloak, `FakeRealm::sent_emails` on the fake). Without an SMTP server the
+/// same call fails as Keycloak fails (500). The realm's SMTP settings are restored.
+pub async fn execute_actions_email_delivers(
+    kc: &dyn KeycloakAdmin,
+    smtp: &SmtpSettings,
+) -> (String, String) {
+    let before = ok(kc.realm_settings().await, "realm_settings");
+    let name = unique("conf-mail-sent");
+    let address = format!("{name}@example.com");
+    let uid = ok(
+        kc.create_user(&NewUser {
+            email: Some(address.clone()),
+            ..new_user(&name)
+        })
+        .await,
+        "create_user",
+    );
+    let send = ExecuteActionsEmail {
+        actions: vec![
+            required_action::VERIFY_EMAIL.to_owned(),
+            required_action::UPDATE_PASSWORD.to_owned(),
+        ],
+        lifespan: Some(86_400),
+        ..ExecuteActionsEmail::default()
+    };
+    ok(
+        kc.update_realm_settings(&RealmSettingsUpdate {
+            smtp: Some(SmtpSettings::default()),
+            ..RealmSettingsUpdate::default()
+        })
+        .await,
+        "update_realm_settings(no SMTP server)",
+    );
+    match kc.execute_actions_email(&uid, &send).await {
+        Err(KeycloakError::Unexpected { status: 500, .. }) => {}
+        other => panic!(
+            "conformance: execute_actions_email without an SMTP server: expected a 500, got {other:?}"
+        ),
+    }
+    ok(
+        kc.update_realm_settings(&RealmSettingsUpdate {
+            smtp: Some(smtp.clone()),
+            ..RealmSettingsUpdate::default()
+        })
+        .await,
+        "update_realm_settings(SMTP)",
+    );
+    ok(
+        kc.execute_actions_email(&uid, &send).await,
+        "execute_actions_email",
+    );
+    ok(
+        kc.update_realm_settings(&RealmSettingsUpdate {
+            smtp: Some(before.smtp.unwrap_or_default()),
+            ..RealmSettingsUpdate::default()
+        })
+        .await,
+        "restore SMTP settings",
+    );
+    (uid, address.to_lowercase())
+}
+
+/// Display name and SMTP settings: written, read back (never the SMTP password), left alone
+/// by updates that do not name them, removed; the original values are restored.
+pub async fn realm_settings(kc: &dyn KeycloakAdmin) {
+    let before = ok(kc.realm_settings().await, "realm_settings");
+    assert_eq!(
+        before.realm,
+        kc.realm(),
+        "conformance: realm_settings names the realm"
+    );
+    let display = format!("Conformance {}", unique("realm"));
+    ok(
+        kc.update_realm_settings(&RealmSettingsUpdate {
+            display_name: Some(display.clone()),
+            ..RealmSettingsUpdate::default()
+        })
+        .await,
+        "update_realm_settings(display name)",
+    );
+    let smtp = SmtpSettings {
+        host: "smtp.conformance.invalid".into(),
+        port: Some(2525),
+        from: "primehub@conformance.invalid".into(),
+        from_display_name: Some("PrimeHub".into()),
+        reply_to: None,
+        ssl: false,
+        starttls: true,
+        auth: true,
+        user: Some("mailer".into()),
+        password: Some("smtp-s3cret".into()),
+    };
+    ok(
+        kc.update_realm_settings(&RealmSettingsUpdate {
+            smtp: Some(smtp.clone()),
+            ..RealmSettingsUpdate::default()
+        })
+        .await,
+        "update_realm_settings(SMTP)",
+    );
+    for (from, reply_to, what) in [
+        ("", None, "without a sender"),
+        ("not-an-address", None, "with an invalid sender"),
+        (
+            "ok@conformance.invalid",
+            Some("bad"),
+            "with an invalid reply-to",
+        ),
+    ] {
+        match kc
+            .update_realm_settings(&RealmSettingsUpdate {
+                smtp: Some(SmtpSettings {
+                    from: from.into(),
+                    reply_to: reply_to.map(str::to_owned),
+                    ..smtp.clone()
+                }),
+                ..RealmSettingsUpdate::default()
+            })
+            .await
+        {
+            Err(KeycloakError::Invalid { field, rule })
+                if field == "smtp" && rule.starts_with("Invalid ") => {}
+            other => panic!(
+                "conformance: SMTP settings {what}: expected Invalid {{ field: \"smtp\" }}, got {other:?}"
+            ),
+        }
+    }
+    let got = ok(kc.realm_settings().await, "realm_settings");
+    assert_eq!(
+        got.display_name.as_deref(),
+        Some(display.as_str()),
+        "conformance: an SMTP update keeps the display name"
+    );
+    assert_eq!(
+        got.smtp,
+        Some(SmtpSettings {
+            password: None,
+            ..smtp.clone()
+        }),
+        "conformance: SMTP settings read back, without the password"
+    );
+    // Changing the port without a password keeps the stored password (Keycloak's mask).
+    ok(
+        kc.update_realm_settings(&RealmSettingsUpdate {
+            smtp: Some(SmtpSettings {
+                port: Some(2526),
+                password: None,
+                ..smtp.clone()
+            }),
+            display_name: Some(format!("{display} 2")),
+            ..RealmSettingsUpdate::default()
+        })
+        .await,
+        "update_realm_settings(SMTP port, display name)",
+    );
+    let got = ok(kc.realm_settings().await, "realm_settings");
+    assert_eq!(got.smtp.as_ref().and_then(|s| s.port), Some(2526));
+    assert_eq!(got.display_name, Some(format!("{display} 2")));
+    ok(
+        kc.update_realm_settings(&RealmSettingsUpdate {
+            smtp: Some(SmtpSettings::default()),
+            ..RealmSettingsUpdate::default()
+        })
+        .await,
+        "update_realm_settings(remove SMTP)",
+    );
+    assert_eq!(
+        ok(kc.realm_settings().await, "realm_settings").smtp,
+        None,
+        "conformance: an empty SMTP host removes the mail server"
+    );
+    ok(
+        kc.update_realm_settings(&RealmSettingsUpdate {
+            display_name: Some(before.display_name.clone().unwrap_or_default()),
+            smtp: Some(before.smtp.clone().unwrap_or_default()),
+            ..RealmSettingsUpdate::default()
+        })
+        .await,
+        "restore realm settings",
+    );
+}
+
+/// Client secrets: a public client has none, an unknown client is NotFound, and each
+/// `(clientId, secret)` in `known` reads back.
+pub async fn client_secrets(kc: &dyn KeycloakAdmin, known: &[(&str, &str)]) {
+    assert_eq!(
+        ok(
+            kc.client_secret(ALWAYS_PRESENT_CLIENT).await,
+            "client_secret(public client)"
+        ),
+        None,
+        "conformance: a public client has no secret"
+    );
+    expect_not_found(
+        kc.client_secret("no-such-client-conformance").await,
+        "client_secret(unknown client)",
+    );
+    for (client_id, secret) in known {
+        assert_eq!(
+            ok(kc.client_secret(client_id).await, "client_secret").as_deref(),
+            Some(*secret),
+            "conformance: the secret of {client_id}"
+        );
+    }
+}
+
+/// Admin events: changes made while they are enabled are listed newest first with their
+/// operation, resource type, path and (with details) representation; the filters work. The
+/// realm's admin-event switches are restored.
+pub async fn admin_events(kc: &dyn KeycloakAdmin) {
+    let before = ok(kc.realm_settings().await, "realm_settings");
+    ok(
+        kc.update_realm_settings(&RealmSettingsUpdate {
+            admin_events_enabled: Some(true),
+            admin_events_details_enabled: Some(true),
+            ..RealmSettingsUpdate::default()
+        })
+        .await,
+        "enable admin events",
+    );
+    let latest = ok(
+        kc.admin_events(&AdminEventQuery {
+            page: Page::first(1),
+            ..AdminEventQuery::default()
+        })
+        .await,
+        "admin_events(latest)",
+    );
+    let since = latest.first().map(|e| e.time);
+    let name = unique("conf-events");
+    let uid = ok(kc.create_user(&new_user(&name)).await, "create_user");
+    let gid = ok(
+        kc.create_group(&NewGroup {
+            name: unique("conf-events-group"),
+            attributes: Attributes::new(),
+        })
+        .await,
+        "create_group",
+    );
+    ok(kc.add_member(&gid, &uid).await, "add_member");
+    let query = AdminEventQuery {
+        since,
+        page: Page::first(500),
+        ..AdminEventQuery::default()
+    };
+    let events = ok(kc.admin_events(&query).await, "admin_events");
+    assert!(
+        events.windows(2).all(|w| w[0].time >= w[1].time),
+        "conformance: admin events are listed newest first"
+    );
+    let user_path = format!("users/{uid}");
+    let created = events
+        .iter()
+        .find(|e| e.resource_path.as_deref() == Some(user_path.as_str()))
+        .unwrap_or_else(|| panic!("conformance: no admin event for {user_path}: {events:?}"));
+    assert_eq!(
+        (
+            created.operation_type.as_str(),
+            created.resource_type.as_str()
+        ),
+        ("CREATE", "USER"),
+        "conformance: creating a user is a CREATE USER event"
+    );
+    assert!(
+        created
+            .representation
+            .as_deref()
+            .is_some_and(|r| r.contains(&name)),
+        "conformance: with details on, the event carries the representation: {created:?}"
+    );
+    assert!(created.time > 0);
+    let membership = format!("users/{uid}/groups/{gid}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.resource_path.as_deref() == Some(membership.as_str())
+                && e.operation_type == "CREATE"
+                && e.resource_type == "GROUP_MEMBERSHIP"),
+        "conformance: joining a group is a CREATE GROUP_MEMBERSHIP event"
+    );
+    let only_groups = ok(
+        kc.admin_events(&AdminEventQuery {
+            resource_types: vec!["GROUP".into()],
+            ..query.clone()
+        })
+        .await,
+        "admin_events(resource type)",
+    );
+    assert!(
+        !only_groups.is_empty() && only_groups.iter().all(|e| e.resource_type == "GROUP"),
+        "conformance: the resource-type filter keeps only GROUP events"
+    );
+    let deletes = ok(
+        kc.admin_events(&AdminEventQuery {
+            operation_types: vec!["DELETE".into()],
+            ..query.clone()
+        })
+        .await,
+        "admin_events(operation type)",
+    );
+    assert!(
+        deletes.iter().all(|e| e.operation_type == "DELETE"),
+        "conformance: the operation-type filter keeps only DELETE events"
+    );
+    let newest = events.first().map(|e| e.time).unwrap_or_default();
+    let later = ok(
+        kc.admin_events(&AdminEventQuery {
+            since: Some(newest + 86_400_000),
+            ..query.clone()
+        })
+        .await,
+        "admin_events(since tomorrow)",
+    );
+    assert!(
+        later.is_empty(),
+        "conformance: nothing happened after the newest event"
+    );
+    let paged = ok(
+        kc.admin_events(&AdminEventQuery {
+            page: Page { first: 1, max: 1 },
+            ..query.clone()
+        })
+        .await,
+        "admin_events(paged)",
+    );
+    assert_eq!(
+        paged.first().map(|e| e.time),
+        events.get(1).map(|e| e.time),
+        "conformance: admin events page over the newest-first list"
+    );
+    ok(kc.delete_group(&gid).await, "delete_group");
+    ok(kc.delete_user(&uid).await, "delete_user");
+    ok(
+        kc.update_realm_settings(&RealmSettingsUpdate {
+            admin_events_enabled: Some(before.admin_events_enabled),
+            admin_events_details_enabled: Some(before.admin_events_details_enabled),
+            ..RealmSettingsUpdate::default()
+        })
+        .await,
+        "restore admin event settings",
+    );
+}
+
+/// Removes TOTP from `user_id`, a user the caller gave an OTP credential (through a realm
+/// partial import on Keycloak, `FakeRealm::add_otp_credential` on the fake): the OTP
+/// credentials go, the others stay, `totp` turns false, and a second call is fine.
+pub async fn remove_totp(kc: &dyn KeycloakAdmin, user_id: &str) {
+    let before = ok(kc.user_credentials(user_id).await, "user_credentials");
+    assert!(
+        before.iter().any(|c| c.kind == OTP_CREDENTIAL),
+        "conformance: remove_totp needs a user with an OTP credential, got {before:?}"
+    );
+    assert!(
+        ok(kc.get_user(user_id).await, "get_user").totp,
+        "conformance: a user with an OTP credential has totp = true"
+    );
+    ok(kc.remove_totp(user_id).await, "remove_totp");
+    let after = ok(kc.user_credentials(user_id).await, "user_credentials");
+    assert!(
+        !after.iter().any(|c| c.kind == OTP_CREDENTIAL),
+        "conformance: remove_totp removes every OTP credential: {after:?}"
+    );
+    let others = |list: &[crate::representation::Credential]| {
+        list.iter()
+            .filter(|c| c.kind != OTP_CREDENTIAL)
+            .map(|c| c.id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        others(&after),
+        others(&before),
+        "conformance: remove_totp keeps the other credentials"
+    );
+    assert!(
+        !ok(kc.get_user(user_id).await, "get_user").totp,
+        "conformance: totp is false after remove_totp"
+    );
+    ok(kc.remove_totp(user_id).await, "remove_totp twice");
+    expect_not_found(
+        kc.remove_totp("00000000-0000-0000-0000-000000000000").await,
+        "remove_totp(unknown user)",
+    );
+    expect_not_found(
+        kc.user_credentials("00000000-0000-0000-0000-000000000000")
+            .await,
+        "user_credentials(unknown user)",
+    );
 }

@@ -12,9 +12,11 @@ pub enum KeycloakError {
         what: String,
     },
     /// The object clashes with an existing one (HTTP 409).
-    #[error("conflict: {what}")]
+    #[error("conflict on {field}: {what}")]
     Conflict {
-        /// What clashed, for example `username alice already exists`.
+        /// Which unique field clashed: match on this, not on `what`.
+        field: ConflictField,
+        /// What clashed, for example `user alice: User exists with same username`.
         what: String,
     },
     /// The client could not authenticate (HTTP 401, or a failed token grant).
@@ -54,6 +56,67 @@ pub enum KeycloakError {
     /// An access or API token was rejected by the token verifier.
     #[error("invalid token: {0}")]
     InvalidToken(TokenRejection),
+}
+
+/// The unique field a [`KeycloakError::Conflict`] is about.
+///
+/// Keycloak 26 answers a clash with HTTP 409 and a message that names the field (the HTTP client
+/// reads it with [`ConflictField::from_keycloak_message`]); the fake uses the same messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConflictField {
+    /// Another user has this username (`User exists with same username`; a partial import's
+    /// `User with user name … already exists.`).
+    Username,
+    /// Another user has this e-mail (`User exists with same email`).
+    Email,
+    /// Another top-level group has this name (`Top level group named '…' already exists.`,
+    /// `Sibling group named '…' already exists.`).
+    GroupName,
+    /// Another role has this name (`Role with name … already exists`).
+    RoleName,
+    /// Another client has this `clientId` (`Client … already exists`).
+    ClientId,
+    /// Something else (a realm name, a protocol mapper, or a message this crate does not know).
+    Other,
+}
+
+impl ConflictField {
+    /// The field Keycloak's 409 message names. Only Keycloak's own message is read (never a name
+    /// a caller chose), so a username that happens to contain `email` cannot mislead it.
+    pub fn from_keycloak_message(message: &str) -> ConflictField {
+        let m = message.trim();
+        if (m.starts_with("User exists with same username") && !m.contains(" or "))
+            || (m.starts_with("User with user name") && m.ends_with("already exists."))
+        {
+            ConflictField::Username
+        } else if m.starts_with("User exists with same email") {
+            ConflictField::Email
+        } else if (m.starts_with("Top level group named") || m.starts_with("Sibling group named"))
+            && m.ends_with("already exists.")
+        {
+            ConflictField::GroupName
+        } else if m.starts_with("Role with name") && m.ends_with("already exists") {
+            ConflictField::RoleName
+        } else if m.starts_with("Client ") && m.ends_with(" already exists") {
+            ConflictField::ClientId
+        } else {
+            ConflictField::Other
+        }
+    }
+}
+
+impl std::fmt::Display for ConflictField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConflictField::Username => "username",
+            ConflictField::Email => "email",
+            ConflictField::GroupName => "group name",
+            ConflictField::RoleName => "role name",
+            ConflictField::ClientId => "client id",
+            ConflictField::Other => "other",
+        })
+    }
 }
 
 /// Why a token was rejected. Each reason is distinct so callers and logs can tell a stale token
@@ -119,9 +182,23 @@ impl KeycloakError {
         KeycloakError::NotFound { what: what.into() }
     }
 
-    /// A [`KeycloakError::Conflict`] for `what`.
+    /// A [`KeycloakError::Conflict`] about `field`, described by `what`.
+    pub fn conflict_on(field: ConflictField, what: impl Into<String>) -> Self {
+        KeycloakError::Conflict {
+            field,
+            what: what.into(),
+        }
+    }
+
+    /// A [`KeycloakError::Conflict`] whose field is read from `what` as from a Keycloak 409
+    /// message ([`ConflictField::from_keycloak_message`]; [`ConflictField::Other`] when it names
+    /// none).
     pub fn conflict(what: impl Into<String>) -> Self {
-        KeycloakError::Conflict { what: what.into() }
+        let what = what.into();
+        KeycloakError::Conflict {
+            field: ConflictField::from_keycloak_message(&what),
+            what,
+        }
     }
 
     /// A [`KeycloakError::Invalid`] for `field` breaking `rule`.
@@ -140,6 +217,14 @@ impl KeycloakError {
     /// Whether this is a [`KeycloakError::Conflict`].
     pub fn is_conflict(&self) -> bool {
         matches!(self, KeycloakError::Conflict { .. })
+    }
+
+    /// The field of a [`KeycloakError::Conflict`], `None` for every other error.
+    pub fn conflict_field(&self) -> Option<ConflictField> {
+        match self {
+            KeycloakError::Conflict { field, .. } => Some(*field),
+            _ => None,
+        }
     }
 
     /// Whether retrying the same call later may succeed: connection errors and timeouts, 429 and
@@ -161,3 +246,52 @@ impl KeycloakError {
 
 /// Shorthand for `Result<T, KeycloakError>`.
 pub type Result<T, E = KeycloakError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keycloak_26_conflict_messages_name_the_field() {
+        // The messages as Keycloak 26.7 sends them (checked against a running server).
+        let cases = [
+            ("User exists with same username", ConflictField::Username),
+            ("User exists with same email", ConflictField::Email),
+            (
+                "User with user name u1 already exists.",
+                ConflictField::Username,
+            ),
+            (
+                "Top level group named 'g1' already exists.",
+                ConflictField::GroupName,
+            ),
+            (
+                "Sibling group named 'g1' already exists.",
+                ConflictField::GroupName,
+            ),
+            ("Role with name r1 already exists", ConflictField::RoleName),
+            ("Client c1 already exists", ConflictField::ClientId),
+            (
+                "User exists with same username or email",
+                ConflictField::Other,
+            ),
+            (
+                "Conflict detected. See logs for details",
+                ConflictField::Other,
+            ),
+        ];
+        for (message, field) in cases {
+            assert_eq!(
+                ConflictField::from_keycloak_message(message),
+                field,
+                "{message}"
+            );
+            assert_eq!(
+                KeycloakError::conflict(message).conflict_field(),
+                Some(field)
+            );
+        }
+        assert_eq!(KeycloakError::not_found("x").conflict_field(), None);
+        assert!(!KeycloakError::conflict("x").is_transient());
+    }
+}

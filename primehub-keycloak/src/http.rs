@@ -21,7 +21,7 @@
 //!   nothing, are retried like idempotent requests).
 //! * **Errors.** 404 → [`NotFound`](KeycloakError::NotFound) naming the object (`user <id>`,
 //!   `group <id>`, `role <name>`, `client <clientId>`); 409 → [`Conflict`](KeycloakError::Conflict)
-//!   with Keycloak's message; 401 → `Unauthorized`; 403 → `Forbidden`; 400 →
+//!   with Keycloak's message and the [`ConflictField`](crate::ConflictField) it names; 401 → `Unauthorized`; 403 → `Forbidden`; 400 →
 //!   [`Invalid`](KeycloakError::Invalid) with Keycloak's message as the rule; anything else →
 //!   [`Unexpected`](KeycloakError::Unexpected) with the body cut to 1 KiB.
 //! * **TLS.** rustls with the *ring* provider passed explicitly (no process-wide default provider
@@ -88,6 +88,14 @@
 //! | `add_default_group` / `remove_default_group` | `PUT` / `DELETE default-groups/{id}` |
 //! | `offline_sessions` | `GET clients?clientId=…` (cached), `GET users/{id}/offline-sessions/{uuid}` |
 //! | `revoke_offline_sessions` | `DELETE users/{id}/consents/{clientId}` (a "nothing to revoke" 404 is success; `GET users/{id}` tells it from a missing user) |
+//! | `user_realm_roles` / `effective_user_realm_roles` | `GET users/{id}/role-mappings/realm` / `GET users/{id}/role-mappings/realm/composite` |
+//! | `add_user_roles` / `remove_user_roles` | `GET roles/{name}` per role, then `POST` / `DELETE users/{id}/role-mappings/realm` |
+//! | `execute_actions_email` | `PUT users/{id}/execute-actions-email?lifespan&client_id&redirect_uri` with the actions as a JSON array |
+//! | `user_credentials` | `GET users/{id}/credentials` |
+//! | `remove_totp` | `GET users/{id}/credentials`, then `DELETE users/{id}/credentials/{credentialId}` per `otp` credential (Keycloak 26 has no `remove-totp`) |
+//! | `realm_settings` / `update_realm_settings` | `GET` / `PUT` (partial) the realm representation `/admin/realms/{realm}` |
+//! | `client_secret` | `GET clients?clientId=…` (cached), `GET clients/{uuid}/client-secret` |
+//! | `admin_events` | `GET admin-events?dateFrom=<epoch ms>&operationTypes&resourceTypes&first&max` |
 
 mod session;
 
@@ -104,7 +112,9 @@ use url::Url;
 use crate::admin::{KeycloakAdmin, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 use crate::error::{KeycloakError, Result};
 use crate::representation::{
-    Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page, Role, User, UserUpdate,
+    AdminEvent, AdminEventQuery, Credential, ExecuteActionsEmail, Group, GroupUpdate, NewGroup,
+    NewUser, OTP_CREDENTIAL, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role, User,
+    UserUpdate, execute_actions_email_field,
 };
 use session::Session;
 pub(crate) use session::{Ctx, Reply, map_status};
@@ -1111,6 +1121,187 @@ impl KeycloakAdmin for HttpKeycloak {
             }
             Err(other) => Err(other),
         }
+    }
+
+    // ----- user realm-role mappings -----
+
+    async fn user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>> {
+        let what = format!("user {user_id}");
+        let roles: Vec<Role> = self
+            .get_json(
+                self.url(&["users", user_id, "role-mappings", "realm"]),
+                &ctx(&what, "user_id"),
+            )
+            .await?;
+        Ok(sorted_roles(roles))
+    }
+
+    async fn effective_user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>> {
+        let what = format!("user {user_id}");
+        let roles: Vec<Role> = self
+            .get_json(
+                self.url_q(
+                    &["users", user_id, "role-mappings", "realm", "composite"],
+                    &[("briefRepresentation", "true")],
+                ),
+                &ctx(&what, "user_id"),
+            )
+            .await?;
+        Ok(sorted_roles(roles))
+    }
+
+    async fn add_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()> {
+        self.user_role_call(Method::POST, user_id, roles).await
+    }
+
+    async fn remove_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()> {
+        self.user_role_call(Method::DELETE, user_id, roles).await
+    }
+
+    // ----- e-mail and credentials -----
+
+    async fn execute_actions_email(
+        &self,
+        user_id: &str,
+        request: &ExecuteActionsEmail,
+    ) -> Result<()> {
+        let what = format!("user {user_id}");
+        let mut url = self.url(&["users", user_id, "execute-actions-email"]);
+        if let Some(lifespan) = request.lifespan {
+            url.query_pairs_mut()
+                .append_pair("lifespan", &lifespan.to_string());
+        }
+        if let Some(client_id) = &request.client_id {
+            url.query_pairs_mut().append_pair("client_id", client_id);
+        }
+        if let Some(redirect_uri) = &request.redirect_uri {
+            url.query_pairs_mut()
+                .append_pair("redirect_uri", redirect_uri);
+        }
+        let body = json!(request.actions);
+        match self
+            .send(Method::PUT, url, Some(&body), &ctx(&what, "actions"))
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Keycloak's 400 bodies here carry no field: name it from the message.
+            Err(KeycloakError::Invalid { rule, .. }) => Err(KeycloakError::invalid(
+                execute_actions_email_field(&rule),
+                rule,
+            )),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn user_credentials(&self, user_id: &str) -> Result<Vec<Credential>> {
+        let what = format!("user {user_id}");
+        self.get_json(
+            self.url(&["users", user_id, "credentials"]),
+            &ctx(&what, "user_id"),
+        )
+        .await
+    }
+
+    async fn remove_totp(&self, user_id: &str) -> Result<()> {
+        let what = format!("user {user_id}");
+        for credential in self.user_credentials(user_id).await? {
+            if credential.kind != OTP_CREDENTIAL {
+                continue;
+            }
+            let result = self
+                .send(
+                    Method::DELETE,
+                    self.url(&["users", user_id, "credentials", &credential.id]),
+                    None,
+                    &ctx(&what, "user_id"),
+                )
+                .await;
+            match result {
+                // Removed meanwhile by someone else: the goal is reached.
+                Ok(_) | Err(KeycloakError::NotFound { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(())
+    }
+
+    // ----- realm settings -----
+
+    async fn realm_settings(&self) -> Result<RealmSettings> {
+        let what = format!("realm {}", self.inner.realm);
+        let realm: Value = self.get_json(self.url(&[]), &ctx(&what, "realm")).await?;
+        Ok(RealmSettings::from_representation(&realm))
+    }
+
+    async fn update_realm_settings(&self, update: &RealmSettingsUpdate) -> Result<()> {
+        let what = format!("realm {}", self.inner.realm);
+        let body = Value::Object(update.to_representation());
+        // Keycloak's 400s here (an invalid sender or reply-to address) name no field.
+        self.send(Method::PUT, self.url(&[]), Some(&body), &ctx(&what, "smtp"))
+            .await?;
+        Ok(())
+    }
+
+    // ----- clients -----
+
+    async fn client_secret(&self, client_id: &str) -> Result<Option<String>> {
+        let uuid = self.client_uuid(client_id).await?;
+        let what = format!("client {client_id}");
+        let secret: SecretRep = self
+            .get_json(
+                self.url(&["clients", &uuid, "client-secret"]),
+                &ctx(&what, "client_id"),
+            )
+            .await?;
+        Ok(secret.value.filter(|v| !v.is_empty()))
+    }
+
+    // ----- admin events -----
+
+    async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {
+        let mut url = self.url(&["admin-events"]);
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(since) = query.since {
+                // Keycloak 26 takes `yyyy-MM-dd` or epoch milliseconds (inclusive).
+                pairs.append_pair("dateFrom", &since.max(0).to_string());
+            }
+            for op in &query.operation_types {
+                pairs.append_pair("operationTypes", op);
+            }
+            for resource in &query.resource_types {
+                pairs.append_pair("resourceTypes", resource);
+            }
+            pairs.extend_pairs(page_query(query.page));
+        }
+        self.get_json(url, &ctx("admin events", "query")).await
+    }
+}
+
+/// `{"type": "secret", "value": …}`; a public client's has no value.
+#[derive(Deserialize)]
+struct SecretRep {
+    #[serde(default)]
+    value: Option<String>,
+}
+
+impl HttpKeycloak {
+    /// `POST` / `DELETE users/{id}/role-mappings/realm` with the resolved roles.
+    async fn user_role_call(&self, method: Method, user_id: &str, roles: &[String]) -> Result<()> {
+        let what = format!("user {user_id}");
+        let body = Value::Array(self.resolve_roles(roles).await?);
+        if roles.is_empty() {
+            self.get_user(user_id).await?;
+            return Ok(());
+        }
+        self.send(
+            method,
+            self.url(&["users", user_id, "role-mappings", "realm"]),
+            Some(&body),
+            &ctx(&what, "roles"),
+        )
+        .await?;
+        Ok(())
     }
 }
 

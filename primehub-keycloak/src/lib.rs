@@ -6,15 +6,16 @@
 //!
 //! | piece | what it is |
 //! |---|---|
-//! | [`KeycloakAdmin`] | the narrow, object-safe admin trait: users, groups, members, realm roles, group role mappings, the admin flag, default groups, offline sessions |
+//! | [`KeycloakAdmin`] | the narrow, object-safe admin trait: users, groups, members, realm roles, group and user role mappings (direct and effective), the admin flag, default groups, offline sessions, execute-actions e-mails, credentials and TOTP removal, realm settings (display name, SMTP), client secrets, admin events; implemented for `Arc<T>` and `Box<T>` too, so decorators compose |
 //! | [`http::HttpKeycloak`] | the real implementation over Keycloak's admin REST API (reqwest + rustls), with token caching and single-flight refresh, timeouts, bounded concurrency, safe retries and paging |
 //! | [`bootstrap`] | creates PrimeHub's realm shape on a real Keycloak, idempotently |
-//! | `fake` (feature `fake`) | an in-memory Keycloak with an HTTP face: the admin REST endpoints [`http::HttpKeycloak`] uses plus the OIDC endpoints (discovery, token with password / client_credentials / refresh_token grants and offline tokens, JWKS), issuing RS256 tokens |
+//! | `fake` (feature `fake`) | an in-memory Keycloak with an HTTP face: the admin REST endpoints [`http::HttpKeycloak`] uses plus the OIDC endpoints (discovery, token with password / client_credentials / refresh_token grants and offline tokens, JWKS), issuing RS256 tokens; it records the e-mails it would send (`FakeRealm::sent_emails`) and the admin events of realms that enable them |
 //! | [`token::TokenVerifier`] | checks access tokens (RS256 signature against the JWKS, `exp`/`nbf`, issuer, audience/`azp`) and exchanges API tokens |
 //! | [`conformance`] | the behaviour every implementation must show; the fake, the HTTP client against the fake's face, and the HTTP client against a real Keycloak 26 all run it |
 //! | `MockKeycloakAdmin` (feature `mock`) | mockall mocks for interaction assertions |
 //!
-//! All errors are [`KeycloakError`]: `NotFound`, `Conflict`, `Unauthorized`, `Forbidden`,
+//! All errors are [`KeycloakError`]: `NotFound`, `Conflict` (with the [`ConflictField`] that
+//! clashed: username, e-mail, group name, role name, client id), `Unauthorized`, `Forbidden`,
 //! `Invalid` (field and rule), `Transport`, `Unexpected` (status and body), `InvalidToken`.
 //!
 //! # Example: a PrimeHub realm on the fake, a group with quotas, an image role, a token
@@ -82,7 +83,9 @@ mod transport;
 pub use admin::KeycloakAdmin;
 #[cfg(feature = "mock")]
 pub use admin::MockKeycloakAdmin;
-pub use error::{KeycloakError, Result, TokenRejection};
+pub use error::{ConflictField, KeycloakError, Result, TokenRejection};
 pub use representation::{
-    Attributes, Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page, Role, User, UserUpdate,
+    AdminEvent, AdminEventAuth, AdminEventQuery, Attributes, Credential, ExecuteActionsEmail,
+    Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page, RealmSettings,
+    RealmSettingsUpdate, Role, SmtpSettings, User, UserUpdate,
 };

@@ -183,3 +183,318 @@ impl Default for Page {
         Page::first(100)
     }
 }
+
+/// Keycloak's required-action aliases PrimeHub sends in execute-actions e-mails.
+pub mod required_action {
+    /// Verify the e-mail address.
+    pub const VERIFY_EMAIL: &str = "VERIFY_EMAIL";
+    /// Set a new password (PrimeHub's console sends this with `VERIFY_EMAIL` to new users).
+    pub const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
+    /// Set up an authenticator app (TOTP).
+    pub const CONFIGURE_TOTP: &str = "CONFIGURE_TOTP";
+    /// Review the profile (names, e-mail).
+    pub const UPDATE_PROFILE: &str = "UPDATE_PROFILE";
+    /// Every required action a Keycloak 26 realm registers out of the box (enabled or not); an
+    /// execute-actions e-mail naming anything else is refused with
+    /// `Provided invalid required actions`.
+    pub const KEYCLOAK_26_BUILT_IN: &[&str] = &[
+        "CONFIGURE_RECOVERY_AUTHN_CODES",
+        "CONFIGURE_TOTP",
+        "TERMS_AND_CONDITIONS",
+        "UPDATE_EMAIL",
+        "UPDATE_PASSWORD",
+        "UPDATE_PROFILE",
+        "VERIFY_EMAIL",
+        "VERIFY_PROFILE",
+        "delete_account",
+        "delete_credential",
+        "idp_link",
+        "update_user_locale",
+        "webauthn-register",
+        "webauthn-register-passwordless",
+    ];
+}
+
+/// An execute-actions e-mail (`PUT users/{id}/execute-actions-email`): Keycloak mails the user a
+/// link that runs the required actions, as PrimeHub's console does for new users ("send e-mail")
+/// and for password resets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecuteActionsEmail {
+    /// Required-action aliases ([`required_action`]); may be empty.
+    pub actions: Vec<String>,
+    /// How long the link is valid, in seconds (`None`: the realm's default, 12 h; PrimeHub sends
+    /// 86400).
+    pub lifespan: Option<u32>,
+    /// The client the link returns to (`None`: Keycloak's `account` client). Required with
+    /// `redirect_uri`.
+    pub client_id: Option<String>,
+    /// Where the user lands afterwards; must be a valid redirect URI of `client_id`.
+    pub redirect_uri: Option<String>,
+}
+
+/// One credential of a user (`CredentialRepresentation` without its secret).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credential {
+    /// The credential's id.
+    pub id: String,
+    /// Its type: `password`, `otp`, `webauthn`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The label the user gave it (for example the phone's name), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_label: Option<String>,
+    /// When it was created, milliseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<i64>,
+}
+
+/// The credential type of authenticator-app (TOTP/HOTP) credentials.
+pub const OTP_CREDENTIAL: &str = "otp";
+
+/// The placeholder Keycloak shows instead of a secret (and accepts back as "unchanged").
+pub const SECRET_MASK: &str = "**********";
+
+/// The realm's outgoing mail server (Keycloak's `smtpServer` map, whose values are all strings).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SmtpSettings {
+    /// Host name or address (`host`). An empty host in an update clears the whole SMTP
+    /// configuration.
+    pub host: String,
+    /// Port (`port`; Keycloak's default is 25, or 465 with SSL).
+    pub port: Option<u16>,
+    /// Sender address (`from`); Keycloak cannot send without it.
+    pub from: String,
+    /// Sender display name (`fromDisplayName`).
+    pub from_display_name: Option<String>,
+    /// Reply-to address (`replyTo`).
+    pub reply_to: Option<String>,
+    /// Implicit TLS (`ssl`).
+    pub ssl: bool,
+    /// STARTTLS (`starttls`).
+    pub starttls: bool,
+    /// Log in to the server (`auth`) as `user`.
+    pub auth: bool,
+    /// Login name (`user`).
+    pub user: Option<String>,
+    /// Password (`password`). Reads never return it (Keycloak masks it); in an update, `None`
+    /// keeps the stored password.
+    pub password: Option<String>,
+}
+
+impl SmtpSettings {
+    /// Reads Keycloak's `smtpServer` map; `None` when no host is configured.
+    pub fn from_keycloak(map: &BTreeMap<String, String>) -> Option<SmtpSettings> {
+        let host = map.get("host").filter(|h| !h.trim().is_empty())?.clone();
+        let text = |key: &str| map.get(key).filter(|v| !v.is_empty()).cloned();
+        let flag = |key: &str| map.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        Some(SmtpSettings {
+            host,
+            port: map.get("port").and_then(|p| p.trim().parse().ok()),
+            from: map.get("from").cloned().unwrap_or_default(),
+            from_display_name: text("fromDisplayName"),
+            reply_to: text("replyTo"),
+            ssl: flag("ssl"),
+            starttls: flag("starttls"),
+            auth: flag("auth"),
+            user: text("user"),
+            password: text("password").filter(|p| p != SECRET_MASK),
+        })
+    }
+
+    /// Keycloak's `smtpServer` map for an update (`{}` when the host is empty: no mail server).
+    /// A missing password is sent as [`SECRET_MASK`], which Keycloak reads as "keep".
+    pub fn to_keycloak(&self) -> BTreeMap<String, String> {
+        let mut map = BTreeMap::new();
+        if self.host.trim().is_empty() {
+            return map;
+        }
+        map.insert("host".into(), self.host.clone());
+        if let Some(port) = self.port {
+            map.insert("port".into(), port.to_string());
+        }
+        map.insert("from".into(), self.from.clone());
+        if let Some(name) = &self.from_display_name {
+            map.insert("fromDisplayName".into(), name.clone());
+        }
+        if let Some(reply_to) = &self.reply_to {
+            map.insert("replyTo".into(), reply_to.clone());
+        }
+        map.insert("ssl".into(), self.ssl.to_string());
+        map.insert("starttls".into(), self.starttls.to_string());
+        map.insert("auth".into(), self.auth.to_string());
+        if self.auth {
+            if let Some(user) = &self.user {
+                map.insert("user".into(), user.clone());
+            }
+            map.insert(
+                "password".into(),
+                self.password.clone().unwrap_or_else(|| SECRET_MASK.into()),
+            );
+        }
+        map
+    }
+}
+
+/// The realm settings PrimeHub reads and writes (from `RealmRepresentation`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RealmSettings {
+    /// The realm's name.
+    pub realm: String,
+    /// The display name (`displayName`), shown on the login page; PrimeHub's system settings
+    /// call it the system name.
+    pub display_name: Option<String>,
+    /// The outgoing mail server, if configured (`smtpServer`).
+    pub smtp: Option<SmtpSettings>,
+    /// Whether admin events are recorded (`adminEventsEnabled`; the bootstrap turns it on).
+    pub admin_events_enabled: bool,
+    /// Whether admin events carry the request's representation (`adminEventsDetailsEnabled`).
+    pub admin_events_details_enabled: bool,
+}
+
+/// A partial update of the realm settings: `None` leaves a setting unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RealmSettingsUpdate {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// Replace the whole SMTP configuration (`Some(SmtpSettings::default())` removes it).
+    pub smtp: Option<SmtpSettings>,
+    /// Turn admin events on or off.
+    pub admin_events_enabled: Option<bool>,
+    /// Turn admin event details on or off.
+    pub admin_events_details_enabled: Option<bool>,
+}
+
+/// Who made an admin change (`AuthDetailsRepresentation`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminEventAuth {
+    /// The realm of the caller's token (its id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realm_id: Option<String>,
+    /// The UUID of the client the token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The caller's user id (a service account's user for client-credentials tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The caller's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+}
+
+/// One admin event (`AdminEventRepresentation`): a change made through the admin API, recorded
+/// when the realm has admin events enabled.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminEvent {
+    /// The event's id (Keycloak 26 sets one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// When, in milliseconds since the Unix epoch.
+    pub time: i64,
+    /// The realm's id.
+    #[serde(default)]
+    pub realm_id: String,
+    /// Who.
+    #[serde(default)]
+    pub auth_details: AdminEventAuth,
+    /// `CREATE`, `UPDATE`, `DELETE` or `ACTION`.
+    pub operation_type: String,
+    /// `USER`, `GROUP`, `GROUP_MEMBERSHIP`, `REALM_ROLE`, `REALM_ROLE_MAPPING`, `REALM`, …
+    pub resource_type: String,
+    /// The admin path below the realm, for example `users/<id>` or `roles/img:base`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_path: Option<String>,
+    /// The request's JSON, when the realm records details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub representation: Option<String>,
+    /// The error, for failed operations that are recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Which admin events to list: Keycloak's `admin-events` filters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdminEventQuery {
+    /// Only events at or after this time, in milliseconds since the Unix epoch (`dateFrom`).
+    pub since: Option<i64>,
+    /// Only these operation types (`operationTypes`); all when empty.
+    pub operation_types: Vec<String>,
+    /// Only these resource types (`resourceTypes`); all when empty.
+    pub resource_types: Vec<String>,
+    /// Which page of the newest-first list.
+    pub page: Page,
+}
+
+impl RealmSettings {
+    /// Reads the settings from a `RealmRepresentation` (the JSON of `GET /admin/realms/{r}`).
+    /// A masked SMTP password reads as `None`.
+    pub fn from_representation(realm: &serde_json::Value) -> RealmSettings {
+        let flag = |key: &str| realm.get(key).and_then(serde_json::Value::as_bool) == Some(true);
+        let smtp: BTreeMap<String, String> = realm
+            .get("smtpServer")
+            .and_then(serde_json::Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        RealmSettings {
+            realm: realm
+                .get("realm")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            display_name: realm
+                .get("displayName")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+            smtp: SmtpSettings::from_keycloak(&smtp),
+            admin_events_enabled: flag("adminEventsEnabled"),
+            admin_events_details_enabled: flag("adminEventsDetailsEnabled"),
+        }
+    }
+}
+
+impl RealmSettingsUpdate {
+    /// The partial `RealmRepresentation` to `PUT /admin/realms/{r}`: only the named settings
+    /// (Keycloak leaves absent top-level fields unchanged; `smtpServer` is replaced whole).
+    pub fn to_representation(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        let mut body = serde_json::Map::new();
+        if let Some(name) = &self.display_name {
+            body.insert("displayName".into(), json!(name));
+        }
+        if let Some(smtp) = &self.smtp {
+            body.insert("smtpServer".into(), json!(smtp.to_keycloak()));
+        }
+        if let Some(on) = self.admin_events_enabled {
+            body.insert("adminEventsEnabled".into(), json!(on));
+        }
+        if let Some(on) = self.admin_events_details_enabled {
+            body.insert("adminEventsDetailsEnabled".into(), json!(on));
+        }
+        body
+    }
+}
+
+/// The input field Keycloak 26's 400 answers to an execute-actions e-mail are about (its body
+/// names none): the HTTP client and the fake report the same [`Invalid`](crate::KeycloakError)
+/// field.
+pub fn execute_actions_email_field(message: &str) -> &'static str {
+    match message {
+        "User email missing" => "email",
+        "User is disabled" => "user",
+        "Client id missing" | "Client doesn't exist" | "Client is not enabled" => "client_id",
+        "Invalid redirect uri." => "redirect_uri",
+        _ => "actions",
+    }
+}

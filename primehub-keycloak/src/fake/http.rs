@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 use super::oidc::{OAuthError, TokenRequest};
 use super::store::{ClientRec, Pattern, RealmState, UserRec, UserWrite, paginate};
 use super::{FakeKeycloak, FakeRealm, enable_service_account};
-use crate::error::KeycloakError;
-use crate::representation::Attributes;
+use crate::error::{ConflictField, KeycloakError};
+use crate::representation::{Attributes, ExecuteActionsEmail, SECRET_MASK};
 
 type HttpResult = std::result::Result<Response, Response>;
 type Params = Query<HashMap<String, String>>;
@@ -80,6 +80,30 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
             "/admin/realms/{realm}/users/{id}/role-mappings/clients/{client}/composite",
             get(user_client_roles_composite),
         )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/realm",
+            get(user_realm_roles)
+                .post(add_user_realm_roles)
+                .delete(remove_user_realm_roles),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/realm/composite",
+            get(user_realm_roles_composite),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/execute-actions-email",
+            put(execute_actions_email),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/credentials",
+            get(user_credentials),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/credentials/{credential}",
+            axum::routing::delete(delete_credential),
+        )
+        .route("/admin/realms/{realm}/admin-events", get(admin_events))
+        .route("/admin/realms/{realm}/partialImport", post(partial_import))
         .route(
             "/admin/realms/{realm}/users/{id}/offline-sessions/{client}",
             get(offline_sessions),
@@ -215,7 +239,7 @@ fn forbidden() -> Response {
 fn error_response(e: KeycloakError, missing: &str) -> Response {
     match e {
         KeycloakError::NotFound { .. } => not_found(missing),
-        KeycloakError::Conflict { what } => conflict(&what),
+        KeycloakError::Conflict { what, .. } => conflict(&what),
         KeycloakError::Invalid { field, rule } => json_response(
             StatusCode::BAD_REQUEST,
             json!({"field": field, "errorMessage": rule, "params": [field]}),
@@ -327,10 +351,22 @@ fn authorize(
     if !store.realms.contains_key(realm) {
         return Err(not_found("Realm not found."));
     }
+    let actor = crate::representation::AdminEventAuth {
+        realm_id: Some(token_realm.id.clone()),
+        client_id: verified
+            .claims
+            .get("azp")
+            .and_then(Value::as_str)
+            .and_then(|azp| token_realm.client_by_client_id(azp).ok())
+            .map(|c| c.id.clone()),
+        user_id: Some(user.id.clone()),
+        ip_address: Some("127.0.0.1".into()),
+    };
     drop(store);
     Ok(FakeRealm {
         keycloak: kc.clone(),
         name: realm.to_owned(),
+        actor,
     })
 }
 
@@ -636,6 +672,15 @@ fn realm_json(realm: &RealmState, access_lifespan: i64) -> Value {
         for (k, val) in &realm.settings {
             obj.insert(k.clone(), val.clone());
         }
+        // Keycloak never shows the SMTP password.
+        if let Some(smtp) = obj.get_mut("smtpServer").and_then(Value::as_object_mut)
+            && smtp.contains_key("password")
+        {
+            smtp.insert("password".into(), json!(SECRET_MASK));
+        }
+        obj.entry("adminEventsEnabled").or_insert(json!(false));
+        obj.entry("adminEventsDetailsEnabled")
+            .or_insert(json!(false));
     }
     v
 }
@@ -710,18 +755,11 @@ async fn update_realm(
     let r = authorize(&kc, &headers, &realm)?;
     let body = parse_json(&body)?;
     let settings = body.as_object().cloned().unwrap_or_default();
-    r.with_mut(|state, _| {
-        for (k, v) in settings {
-            if !matches!(
-                k.as_str(),
-                "realm" | "id" | "enabled" | "accessTokenLifespan" | "defaultGroups"
-            ) {
-                state.settings.insert(k, v);
-            }
-        }
-        Ok(())
-    })
-    .map_err(|e| error_response(e, "Realm not found."))?;
+    r.with_mut(|state, _| state.update_settings(settings))
+        .map_err(|e| match e {
+            KeycloakError::Invalid { rule, .. } => bad_request(&rule),
+            e => error_response(e, "Realm not found."),
+        })?;
     no_content()
 }
 
@@ -1602,9 +1640,10 @@ async fn create_client(
     let id = r
         .with_mut(|state, ids| {
             if state.client_by_client_id(&client_id).is_ok() {
-                return Err(KeycloakError::conflict(format!(
-                    "Client {client_id} already exists"
-                )));
+                return Err(KeycloakError::conflict_on(
+                    ConflictField::ClientId,
+                    format!("Client {client_id} already exists"),
+                ));
             }
             let id = str_field(&body, "id")
                 .filter(|i| !state.clients.contains_key(i))
@@ -1650,9 +1689,10 @@ async fn update_client(
             && let Ok(other) = state.client_by_client_id(&new_id)
             && other.id != id
         {
-            return Err(KeycloakError::conflict(format!(
-                "Client {new_id} already exists"
-            )));
+            return Err(KeycloakError::conflict_on(
+                ConflictField::ClientId,
+                format!("Client {new_id} already exists"),
+            ));
         }
         let Some(c) = state.clients.get_mut(&id) else {
             return Err(KeycloakError::not_found("client"));
@@ -1790,7 +1830,11 @@ async fn get_client_secret(
     let r = authorize(&kc, &headers, &realm)?;
     r.with(|state| {
         let c = state.client(&id)?;
-        Ok(json!({"type": "secret", "value": c.secret.clone().unwrap_or_default()}))
+        // A public client has no secret: Keycloak answers `{"type": "secret"}`.
+        Ok(match (&c.secret, c.public) {
+            (Some(secret), false) => json!({"type": "secret", "value": secret}),
+            _ => json!({"type": "secret"}),
+        })
     })
     .map(|v| json_response(StatusCode::OK, v))
     .map_err(|e| error_response(e, "Could not find client"))
@@ -1991,4 +2035,316 @@ async fn remove_default_group(
     r.with_mut(|state, _| state.remove_default_group(&id))
         .map_err(|e| error_response(e, "Group not found"))?;
     no_content()
+}
+
+// ----- user realm-role mappings, execute-actions e-mail, credentials, admin events -----
+
+fn realm_roles_json(state: &RealmState, roles: Vec<&super::store::RoleRec>) -> Value {
+    Value::Array(
+        roles
+            .into_iter()
+            .map(|r| r.to_json(&state.id, true))
+            .collect(),
+    )
+}
+
+async fn user_realm_roles(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        let roles = state.user_direct_realm_roles(&id)?;
+        Ok(realm_roles_json(state, roles))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "User not found"))
+}
+
+async fn user_realm_roles_composite(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        let roles = state.user_effective_realm_roles(&id)?;
+        Ok(realm_roles_json(state, roles))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "User not found"))
+}
+
+async fn change_user_realm_roles(
+    kc: FakeKeycloak,
+    realm: String,
+    id: String,
+    headers: HeaderMap,
+    body: Bytes,
+    add: bool,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    r.with(|state| state.user(&id).map(|_| ()))
+        .map_err(|e| error_response(e, "User not found"))?;
+    let ids = r
+        .with(|state| Ok(resolve_role_reps(state, &body, None)))
+        .map_err(|e| error_response(e, "Realm not found."))??;
+    r.with_mut(|state, _| state.map_user_realm_roles(&id, ids, add))
+        .map_err(|e| error_response(e, "User not found"))?;
+    no_content()
+}
+
+async fn add_user_realm_roles(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_user_realm_roles(kc, realm, id, headers, body, true).await
+}
+
+async fn remove_user_realm_roles(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_user_realm_roles(kc, realm, id, headers, body, false).await
+}
+
+async fn execute_actions_email(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Params,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    let actions = match &body {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items
+            .iter()
+            .map(|a| a.as_str().map(str::to_owned))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| bad_request("unable to parse request body as JSON"))?,
+        _ => return Err(bad_request("unable to parse request body as JSON")),
+    };
+    let lifespan = match q.get("lifespan") {
+        None => None,
+        Some(v) => Some(
+            v.trim()
+                .parse::<u32>()
+                .map_err(|_| not_found("HTTP 404 Not Found"))?,
+        ),
+    };
+    let request = ExecuteActionsEmail {
+        actions,
+        lifespan,
+        client_id: q.get("client_id").cloned(),
+        redirect_uri: q.get("redirect_uri").cloned(),
+    };
+    r.with_mut(|state, _| state.execute_actions_email(&id, &request))
+        .map_err(|e| match e {
+            // Keycloak's 400s and 500s here are bare `errorMessage`s.
+            KeycloakError::Invalid { rule, .. } => bad_request(&rule),
+            KeycloakError::Unexpected { status, body } => json_response(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                json!({"errorMessage": body}),
+            ),
+            e => error_response(e, "User not found"),
+        })?;
+    no_content()
+}
+
+async fn user_credentials(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| Ok(json!(state.user(&id)?.credential_list())))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "User not found"))
+}
+
+async fn delete_credential(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, credential)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with_mut(|state, _| {
+        state.user(&id)?;
+        state.delete_credential(&id, &credential)
+    })
+    .map_err(|e| {
+        let missing = match &e {
+            KeycloakError::NotFound { what } if what.starts_with("credential ") => {
+                "Credential not found"
+            }
+            _ => "User not found",
+        };
+        error_response(e, missing)
+    })?;
+    no_content()
+}
+
+/// Keycloak 26's `dateFrom`: `yyyy-MM-dd` (start of that UTC day) or epoch milliseconds.
+fn parse_date_from(value: &str) -> Option<i64> {
+    let value = value.trim();
+    if let Ok(ms) = value.parse::<i64>() {
+        return Some(ms);
+    }
+    let date: jiff::civil::Date = value.parse().ok()?;
+    let ts = date.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    Some(ts.as_millisecond())
+}
+
+async fn admin_events(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let single: HashMap<String, String> = pairs.iter().cloned().collect();
+    let many = |key: &str| -> Vec<String> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let since = match single.get("dateFrom") {
+        None => None,
+        Some(v) => Some(parse_date_from(v).ok_or_else(|| {
+            json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "Invalid value for 'dateFrom', expected format is yyyy-MM-dd or an Epoch timestamp"}),
+            )
+        })?),
+    };
+    let first = q_num(&single, "first")?.unwrap_or(0);
+    let max = q_num(&single, "max")?.unwrap_or(100);
+    let operation_types = many("operationTypes");
+    let resource_types = many("resourceTypes");
+    r.with(|state| {
+        let events: Vec<Value> = state
+            .admin_events_filtered(since, &operation_types, &resource_types)
+            .into_iter()
+            .map(|e| json!(e))
+            .collect();
+        Ok(Value::Array(paginate(events, first, Some(max))))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Realm not found."))
+}
+
+/// `POST partialImport`, for users only (with their password and OTP credentials): the way a
+/// test gives a user an authenticator app on Keycloak. Any other resource kind in the body is
+/// refused with 400 rather than silently ignored.
+async fn partial_import(
+    State(kc): State<FakeKeycloak>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let body = parse_json(&body)?;
+    let Some(obj) = body.as_object() else {
+        return Err(bad_request("unable to parse request body as JSON"));
+    };
+    for (key, value) in obj {
+        let empty = value.as_array().is_some_and(Vec::is_empty);
+        if !matches!(key.as_str(), "users" | "ifResourceExists" | "policy") && !empty {
+            return Err(bad_request(&format!(
+                "the fake's partialImport imports users only, not {key}"
+            )));
+        }
+    }
+    let policy = str_field(&body, "ifResourceExists")
+        .or_else(|| str_field(&body, "policy"))
+        .unwrap_or_else(|| "FAIL".into());
+    let users = body
+        .get("users")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut writes = Vec::new();
+    for u in &users {
+        let mut w = user_write(u)?;
+        // Passwords go through `user_write`; other credentials are added after creation.
+        let others: Vec<(String, Option<String>)> = u
+            .get("credentials")
+            .and_then(Value::as_array)
+            .map(|creds| {
+                creds
+                    .iter()
+                    .filter_map(|c| {
+                        let kind = str_field(c, "type")?;
+                        (kind != "password").then(|| (kind, str_field(c, "userLabel")))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if others.iter().any(|(kind, _)| kind != "otp") {
+            return Err(bad_request(
+                "the fake's partialImport imports password and otp credentials only",
+            ));
+        }
+        w.groups.clear();
+        writes.push((w, others));
+    }
+    let result = r
+        .with_mut(|state, ids| {
+            let (mut added, mut skipped, mut overwritten) = (0, 0, 0);
+            let mut results = Vec::new();
+            for (w, others) in writes {
+                let username = w.username.clone().unwrap_or_default().to_lowercase();
+                let existing = state.user_by_username(&username).map(|u| u.id.clone());
+                let action = match (existing, policy.as_str()) {
+                    (Some(id), "SKIP") => {
+                        skipped += 1;
+                        results.push(json!({"action": "SKIPPED", "resourceType": "USER",
+                                            "resourceName": username, "id": id}));
+                        continue;
+                    }
+                    (Some(id), "OVERWRITE") => {
+                        state.delete_user(&id)?;
+                        overwritten += 1;
+                        "OVERWRITTEN"
+                    }
+                    (Some(_), _) => {
+                        return Err(KeycloakError::conflict_on(
+                            ConflictField::Username,
+                            format!("User with user name {username} already exists."),
+                        ));
+                    }
+                    (None, _) => {
+                        added += 1;
+                        "ADDED"
+                    }
+                };
+                let id = ids.id();
+                state.create_user(id.clone(), ids.now_ms(), w)?;
+                for (_, label) in others {
+                    let cid = ids.id();
+                    state.add_otp_credential(&id, cid, label)?;
+                }
+                results.push(json!({"action": action, "resourceType": "USER",
+                                    "resourceName": username, "id": id}));
+            }
+            Ok(
+                json!({"overwritten": overwritten, "added": added, "skipped": skipped,
+                      "results": results}),
+            )
+        })
+        .map_err(|e| match e {
+            KeycloakError::Invalid { rule, .. } => bad_request(&rule),
+            e => error_response(e, "Realm not found."),
+        })?;
+    ok(result)
 }

@@ -67,6 +67,7 @@ use serde_json::{Value, json};
 use crate::admin::REALM_MANAGEMENT_CLIENT;
 use crate::error::{KeycloakError, Result};
 
+mod admin_ext;
 mod http;
 mod keys;
 mod oidc;
@@ -75,6 +76,7 @@ mod store;
 
 pub use keys::FakeSigningKey;
 pub use oidc::{TokenRequest, TokenResponse};
+pub use store::SentEmail;
 
 use primehub_model::clock::{Clock, SystemClock};
 use store::{ClientRec, RealmState, Store, UserWrite};
@@ -409,6 +411,7 @@ impl FakeKeycloak {
         Ok(FakeRealm {
             keycloak: self.clone(),
             name: name.to_owned(),
+            actor: Default::default(),
         })
     }
 
@@ -418,6 +421,7 @@ impl FakeKeycloak {
         Ok(FakeRealm {
             keycloak: self.clone(),
             name: name.to_owned(),
+            actor: Default::default(),
         })
     }
 
@@ -599,6 +603,8 @@ impl Drop for FakeServer {
 pub struct FakeRealm {
     keycloak: FakeKeycloak,
     name: String,
+    /// Who the admin events of this handle's changes name (the HTTP face sets the caller).
+    actor: crate::representation::AdminEventAuth,
 }
 
 impl FakeRealm {
@@ -641,6 +647,8 @@ impl FakeRealm {
             counter,
             now_ms,
         };
+        realm.event_now_ms = now_ms;
+        realm.event_actor = self.actor.clone();
         f(realm, &mut ids)
     }
 
@@ -745,6 +753,26 @@ impl FakeRealm {
         })
     }
 
+    /// The e-mails this realm "sent" (execute-actions e-mails), oldest first; for assertions in
+    /// tests. The fake delivers nothing: it records what a real Keycloak would have handed to
+    /// the realm's SMTP server.
+    pub fn sent_emails(&self) -> Result<Vec<SentEmail>> {
+        self.with(|r| Ok(r.sent_emails.clone()))
+    }
+
+    /// Gives the user `username` an OTP (authenticator app) credential labelled `label`, as a
+    /// realm import carrying an `otp` credential does on Keycloak; returns the credential id.
+    pub fn add_otp_credential(&self, username: &str, label: Option<&str>) -> Result<String> {
+        self.with_mut(|realm, ids| {
+            let user_id = realm
+                .user_by_username(username)
+                .map(|u| u.id.clone())
+                .ok_or_else(|| KeycloakError::not_found(format!("user {username}")))?;
+            let id = ids.id();
+            realm.add_otp_credential(&user_id, id, label.map(str::to_owned))
+        })
+    }
+
     /// Every session (online and offline) of the realm, as `(session id, user id, client
     /// uuid, offline)`; for assertions in tests.
     pub fn sessions(&self) -> Result<Vec<(String, String, String, bool)>> {
@@ -843,6 +871,7 @@ pub(crate) fn enable_service_account(
             password: None,
             required_actions: Vec::new(),
             service_account_client: Some(client_uuid.to_owned()),
+            credentials: Vec::new(),
         },
     );
     Ok(())

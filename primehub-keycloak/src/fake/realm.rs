@@ -7,7 +7,8 @@ use super::store::{UserWrite, page_bounds, paginate};
 use crate::admin::{KeycloakAdmin, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 use crate::error::Result;
 use crate::representation::{
-    Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page, Role, User, UserUpdate,
+    AdminEvent, AdminEventQuery, Credential, ExecuteActionsEmail, Group, GroupUpdate, NewGroup,
+    NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role, User, UserUpdate,
 };
 
 #[async_trait]
@@ -200,10 +201,7 @@ impl KeycloakAdmin for FakeRealm {
         self.with_mut(|r, _| {
             r.group(group_id)?;
             let ids = r.resolve_realm_roles(roles)?;
-            for id in ids {
-                r.group_roles.insert((group_id.to_owned(), id));
-            }
-            Ok(())
+            r.map_group_realm_roles(group_id, ids, true)
         })
     }
 
@@ -211,10 +209,7 @@ impl KeycloakAdmin for FakeRealm {
         self.with_mut(|r, _| {
             r.group(group_id)?;
             let ids = r.resolve_realm_roles(roles)?;
-            for id in ids {
-                r.group_roles.remove(&(group_id.to_owned(), id));
-            }
-            Ok(())
+            r.map_group_realm_roles(group_id, ids, false)
         })
     }
 
@@ -283,5 +278,55 @@ impl KeycloakAdmin for FakeRealm {
             let client = r.client_by_client_id(client_id)?.id.clone();
             r.revoke_consent(user_id, &client).map(|_| ())
         })
+    }
+
+    // The methods below delegate to `super::admin_ext` (the admin additions of issue 7).
+
+    async fn user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>> {
+        self.ext_user_realm_roles(user_id, false)
+    }
+
+    async fn effective_user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>> {
+        self.ext_user_realm_roles(user_id, true)
+    }
+
+    async fn add_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()> {
+        self.ext_map_user_roles(user_id, roles, true)
+    }
+
+    async fn remove_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()> {
+        self.ext_map_user_roles(user_id, roles, false)
+    }
+
+    async fn execute_actions_email(
+        &self,
+        user_id: &str,
+        request: &ExecuteActionsEmail,
+    ) -> Result<()> {
+        self.ext_execute_actions_email(user_id, request)
+    }
+
+    async fn user_credentials(&self, user_id: &str) -> Result<Vec<Credential>> {
+        self.ext_user_credentials(user_id)
+    }
+
+    async fn remove_totp(&self, user_id: &str) -> Result<()> {
+        self.ext_remove_totp(user_id)
+    }
+
+    async fn realm_settings(&self) -> Result<RealmSettings> {
+        self.ext_realm_settings()
+    }
+
+    async fn update_realm_settings(&self, update: &RealmSettingsUpdate) -> Result<()> {
+        self.ext_update_realm_settings(update)
+    }
+
+    async fn client_secret(&self, client_id: &str) -> Result<Option<String>> {
+        self.ext_client_secret(client_id)
+    }
+
+    async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {
+        self.ext_admin_events(query)
     }
 }

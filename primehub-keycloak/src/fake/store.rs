@@ -9,8 +9,11 @@ use serde_json::{Value, json};
 
 use super::keys::FakeSigningKey;
 use crate::admin::{REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
-use crate::error::{KeycloakError, Result};
-use crate::representation::{Attributes, Group, OfflineSession, Page, Role, User};
+use crate::error::{ConflictField, KeycloakError, Result};
+use crate::representation::{
+    AdminEvent, AdminEventAuth, Attributes, Credential, ExecuteActionsEmail, Group, OTP_CREDENTIAL,
+    OfflineSession, Page, Role, SECRET_MASK, User, required_action,
+};
 
 /// Everything behind the [`FakeKeycloak`](super::FakeKeycloak) mutex.
 pub(crate) struct Store {
@@ -120,6 +123,17 @@ pub(crate) struct UserRec {
     pub required_actions: Vec<String>,
     /// The client UUID, for service-account users.
     pub service_account_client: Option<String>,
+    /// Credentials other than the password (OTP, …), oldest first.
+    pub credentials: Vec<CredentialRec>,
+}
+
+/// A stored credential other than the password.
+#[derive(Debug, Clone)]
+pub(crate) struct CredentialRec {
+    pub id: String,
+    pub kind: String,
+    pub user_label: Option<String>,
+    pub created: i64,
 }
 
 impl UserRec {
@@ -132,7 +146,7 @@ impl UserRec {
             last_name: self.last_name.clone(),
             enabled: self.enabled,
             created_timestamp: Some(self.created),
-            totp: false,
+            totp: self.has_otp(),
             federation_link: None,
             attributes: self.attributes.clone(),
         }
@@ -146,7 +160,7 @@ impl UserRec {
             "emailVerified": self.email_verified,
             "createdTimestamp": self.created,
             "enabled": self.enabled,
-            "totp": false,
+            "totp": self.has_otp(),
             "disableableCredentialTypes": [],
             "requiredActions": self.required_actions,
             "notBefore": 0,
@@ -173,6 +187,40 @@ impl UserRec {
             }
         }
         v
+    }
+
+    /// Whether the user has an OTP credential (Keycloak's `totp` flag).
+    pub fn has_otp(&self) -> bool {
+        self.credentials.iter().any(|c| c.kind == OTP_CREDENTIAL)
+    }
+
+    /// The id of the password credential: derived from the user id, so it is stable while the
+    /// password exists (the fake keeps the password itself on the user).
+    pub fn password_credential_id(&self) -> String {
+        match uuid::Uuid::parse_str(&self.id) {
+            Ok(id) => uuid::Uuid::from_u128(id.as_u128() ^ 0x5a5a_5a5a_5a5a_5a5a).to_string(),
+            Err(_) => format!("{}-password", self.id),
+        }
+    }
+
+    /// The user's credentials as Keycloak lists them: the password first, then the others.
+    pub fn credential_list(&self) -> Vec<Credential> {
+        let mut out = Vec::new();
+        if self.password.is_some() {
+            out.push(Credential {
+                id: self.password_credential_id(),
+                kind: "password".into(),
+                user_label: None,
+                created_date: Some(self.created),
+            });
+        }
+        out.extend(self.credentials.iter().map(|c| Credential {
+            id: c.id.clone(),
+            kind: c.kind.clone(),
+            user_label: c.user_label.clone(),
+            created_date: Some(c.created),
+        }));
+        out
     }
 
     pub fn display_name(&self) -> Option<String> {
@@ -378,6 +426,37 @@ pub(crate) struct RealmState {
     /// (user id, client uuid)
     pub consents: BTreeSet<(String, String)>,
     pub user_profile: Value,
+    /// Recorded admin events, oldest first (only while `adminEventsEnabled` is set).
+    pub admin_events: Vec<AdminEvent>,
+    /// The time admin events of the current operation get (set before every operation).
+    pub event_now_ms: i64,
+    /// Who is making the current operation (set before every operation).
+    pub event_actor: AdminEventAuth,
+    /// E-mails the realm "sent", oldest first.
+    pub sent_emails: Vec<SentEmail>,
+}
+
+/// An e-mail the fake would have sent (see [`FakeRealm::sent_emails`](super::FakeRealm::sent_emails)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentEmail {
+    /// The recipient.
+    pub to: String,
+    /// The sender (the realm's SMTP `from`).
+    pub from: String,
+    /// The SMTP host it would have been handed to.
+    pub smtp_host: String,
+    /// The user the mail is about.
+    pub user_id: String,
+    /// The required actions the link runs.
+    pub actions: Vec<String>,
+    /// The link's lifetime in seconds.
+    pub lifespan: u32,
+    /// The client the link returns to.
+    pub client_id: String,
+    /// Where the user lands afterwards, if given.
+    pub redirect_uri: Option<String>,
+    /// When, in milliseconds since the Unix epoch.
+    pub sent_at: i64,
 }
 
 /// Keycloak 26's default user profile (the four built-in attributes).
@@ -510,7 +589,356 @@ impl RealmState {
             sessions: BTreeMap::new(),
             consents: BTreeSet::new(),
             user_profile: default_user_profile(),
+            admin_events: Vec::new(),
+            event_now_ms: 0,
+            event_actor: AdminEventAuth::default(),
+            sent_emails: Vec::new(),
         }
+    }
+
+    // ----- admin events -----
+
+    fn setting_true(&self, key: &str) -> bool {
+        self.settings.get(key).and_then(Value::as_bool) == Some(true)
+    }
+
+    /// Records an admin event if the realm has admin events enabled (with the representation
+    /// only when details are enabled).
+    pub fn record(
+        &mut self,
+        operation: &str,
+        resource: &str,
+        path: Option<String>,
+        representation: Option<Value>,
+    ) {
+        if !self.setting_true("adminEventsEnabled") {
+            return;
+        }
+        let representation = if self.setting_true("adminEventsDetailsEnabled") {
+            representation.map(|r| r.to_string())
+        } else {
+            None
+        };
+        self.admin_events.push(AdminEvent {
+            id: Some(uuid::Uuid::new_v4().to_string()),
+            time: self.event_now_ms,
+            realm_id: self.id.clone(),
+            auth_details: self.event_actor.clone(),
+            operation_type: operation.to_owned(),
+            resource_type: resource.to_owned(),
+            resource_path: path,
+            representation,
+            error: None,
+        });
+    }
+
+    /// Admin events newest first, filtered like Keycloak's `admin-events` (`dateFrom` in
+    /// milliseconds, inclusive; operation and resource types), before paging.
+    pub fn admin_events_filtered(
+        &self,
+        since: Option<i64>,
+        operation_types: &[String],
+        resource_types: &[String],
+    ) -> Vec<&AdminEvent> {
+        self.admin_events
+            .iter()
+            .rev()
+            .filter(|e| since.is_none_or(|t| e.time >= t))
+            .filter(|e| operation_types.is_empty() || operation_types.contains(&e.operation_type))
+            .filter(|e| resource_types.is_empty() || resource_types.contains(&e.resource_type))
+            .collect()
+    }
+
+    // ----- realm settings -----
+
+    /// `PUT /admin/realms/{realm}`: merges the given top-level settings. The SMTP password
+    /// [`SECRET_MASK`] keeps the stored one. Recorded as `UPDATE REALM` when admin events were
+    /// enabled before the change (as Keycloak decides).
+    pub fn update_settings(&mut self, settings: serde_json::Map<String, Value>) -> Result<()> {
+        if let Some(smtp) = settings.get("smtpServer").and_then(Value::as_object)
+            && !smtp.is_empty()
+        {
+            check_smtp_address(smtp, "from", "sender", true)?;
+            check_smtp_address(smtp, "replyTo", "reply-to", false)?;
+        }
+        let recorded = self.setting_true("adminEventsEnabled");
+        let details = self.setting_true("adminEventsDetailsEnabled");
+        let rep = Value::Object(settings.clone());
+        for (k, mut v) in settings {
+            if matches!(
+                k.as_str(),
+                "realm" | "id" | "enabled" | "accessTokenLifespan" | "defaultGroups"
+            ) {
+                continue;
+            }
+            if k == "smtpServer" {
+                let old_password = self
+                    .settings
+                    .get("smtpServer")
+                    .and_then(|s| s.get("password"))
+                    .cloned();
+                if let Some(map) = v.as_object_mut()
+                    && map.get("password").and_then(Value::as_str) == Some(SECRET_MASK)
+                {
+                    match old_password {
+                        Some(p) => {
+                            map.insert("password".into(), p);
+                        }
+                        None => {
+                            map.remove("password");
+                        }
+                    }
+                }
+            }
+            self.settings.insert(k, v);
+        }
+        if recorded {
+            let representation = details.then(|| rep.to_string());
+            self.admin_events.push(AdminEvent {
+                id: Some(uuid::Uuid::new_v4().to_string()),
+                time: self.event_now_ms,
+                realm_id: self.id.clone(),
+                auth_details: self.event_actor.clone(),
+                operation_type: "UPDATE".into(),
+                resource_type: "REALM".into(),
+                resource_path: None,
+                representation,
+                error: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// The SMTP settings as stored (password included), as a string map.
+    pub fn smtp_map(&self) -> BTreeMap<String, String> {
+        self.settings
+            .get("smtpServer")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    // ----- user realm-role mappings -----
+
+    /// Realm roles mapped directly onto a user, by name.
+    pub fn user_direct_realm_roles(&self, user_id: &str) -> Result<Vec<&RoleRec>> {
+        self.user(user_id)?;
+        Ok(self
+            .realm_roles_sorted()
+            .into_iter()
+            .filter(|r| {
+                self.user_roles
+                    .contains(&(user_id.to_owned(), r.id.clone()))
+            })
+            .collect())
+    }
+
+    /// A user's effective realm roles (direct and through groups), by name.
+    pub fn user_effective_realm_roles(&self, user_id: &str) -> Result<Vec<&RoleRec>> {
+        self.user(user_id)?;
+        let ids = self.effective_role_ids(user_id);
+        Ok(self
+            .realm_roles_sorted()
+            .into_iter()
+            .filter(|r| ids.contains(&r.id))
+            .collect())
+    }
+
+    fn roles_rep(&self, ids: &[String]) -> Value {
+        Value::Array(
+            ids.iter()
+                .filter_map(|id| self.roles.get(id))
+                .map(|r| json!({"id": r.id, "name": r.name, "composite": false}))
+                .collect(),
+        )
+    }
+
+    /// Adds or removes direct realm-role mappings (role ids) of a user.
+    pub fn map_user_realm_roles(
+        &mut self,
+        user_id: &str,
+        ids: Vec<String>,
+        add: bool,
+    ) -> Result<()> {
+        self.user(user_id)?;
+        let rep = self.roles_rep(&ids);
+        for id in ids {
+            let key = (user_id.to_owned(), id);
+            if add {
+                self.user_roles.insert(key);
+            } else {
+                self.user_roles.remove(&key);
+            }
+        }
+        self.record(
+            if add { "CREATE" } else { "DELETE" },
+            "REALM_ROLE_MAPPING",
+            Some(format!("users/{user_id}/role-mappings/realm")),
+            Some(rep),
+        );
+        Ok(())
+    }
+
+    /// Adds or removes realm-role mappings (role ids) of a group.
+    pub fn map_group_realm_roles(
+        &mut self,
+        group_id: &str,
+        ids: Vec<String>,
+        add: bool,
+    ) -> Result<()> {
+        self.group(group_id)?;
+        let rep = self.roles_rep(&ids);
+        for id in ids {
+            let key = (group_id.to_owned(), id);
+            if add {
+                self.group_roles.insert(key);
+            } else {
+                self.group_roles.remove(&key);
+            }
+        }
+        self.record(
+            if add { "CREATE" } else { "DELETE" },
+            "REALM_ROLE_MAPPING",
+            Some(format!("groups/{group_id}/role-mappings/realm")),
+            Some(rep),
+        );
+        Ok(())
+    }
+
+    // ----- execute-actions e-mail and credentials -----
+
+    /// Keycloak 26's checks of `PUT users/{id}/execute-actions-email`, then "sends" the mail:
+    /// records it, or fails as Keycloak does without a usable SMTP server (500).
+    pub fn execute_actions_email(
+        &mut self,
+        user_id: &str,
+        request: &ExecuteActionsEmail,
+    ) -> Result<()> {
+        let user = self.user(user_id)?;
+        let Some(to) = user.email.clone() else {
+            return Err(KeycloakError::invalid("email", "User email missing"));
+        };
+        if !user.enabled {
+            return Err(KeycloakError::invalid("user", "User is disabled"));
+        }
+        if request.redirect_uri.is_some() && request.client_id.is_none() {
+            return Err(KeycloakError::invalid("client_id", "Client id missing"));
+        }
+        // Keycloak's default is the `account` client, which every Keycloak realm has; the fake
+        // does not model it, so no client given means no client to check.
+        if let Some(client_id) = &request.client_id {
+            let client = self
+                .client_by_client_id(client_id)
+                .map_err(|_| KeycloakError::invalid("client_id", "Client doesn't exist"))?;
+            if !client.enabled {
+                return Err(KeycloakError::invalid("client_id", "Client is not enabled"));
+            }
+            if let Some(uri) = &request.redirect_uri
+                && !redirect_allowed(&client.redirect_uris, uri)
+            {
+                return Err(KeycloakError::invalid(
+                    "redirect_uri",
+                    "Invalid redirect uri.",
+                ));
+            }
+        }
+        if request
+            .actions
+            .iter()
+            .any(|a| !required_action::KEYCLOAK_26_BUILT_IN.contains(&a.as_str()))
+        {
+            return Err(KeycloakError::invalid(
+                "actions",
+                "Provided invalid required actions",
+            ));
+        }
+        let smtp = self.smtp_map();
+        let host = smtp.get("host").cloned().unwrap_or_default();
+        let from = smtp.get("from").cloned().unwrap_or_default();
+        if from.trim().is_empty() {
+            return Err(KeycloakError::Unexpected {
+                status: 500,
+                body: "Failed to send execute actions email: Invalid sender address 'null'".into(),
+            });
+        }
+        if host.trim().is_empty() {
+            return Err(KeycloakError::Unexpected {
+                status: 500,
+                body: "Failed to send execute actions email: no SMTP host".into(),
+            });
+        }
+        self.sent_emails.push(SentEmail {
+            to,
+            from,
+            smtp_host: host,
+            user_id: user_id.to_owned(),
+            actions: request.actions.clone(),
+            lifespan: request.lifespan.unwrap_or(43_200),
+            client_id: request
+                .client_id
+                .clone()
+                .unwrap_or_else(|| "account".into()),
+            redirect_uri: request.redirect_uri.clone(),
+            sent_at: self.event_now_ms,
+        });
+        self.record(
+            "ACTION",
+            "USER",
+            Some(format!("users/{user_id}/execute-actions-email")),
+            None,
+        );
+        Ok(())
+    }
+
+    /// Gives a user an OTP credential (what a realm import with an `otp` credential does).
+    pub fn add_otp_credential(
+        &mut self,
+        user_id: &str,
+        id: String,
+        label: Option<String>,
+    ) -> Result<String> {
+        let now = self.event_now_ms;
+        let user = self.user_mut(user_id)?;
+        user.credentials.push(CredentialRec {
+            id: id.clone(),
+            kind: OTP_CREDENTIAL.into(),
+            user_label: label,
+            created: now,
+        });
+        Ok(id)
+    }
+
+    /// `DELETE users/{id}/credentials/{credentialId}`.
+    pub fn delete_credential(&mut self, user_id: &str, credential_id: &str) -> Result<()> {
+        let user = self.user_mut(user_id)?;
+        let before = user.credentials.len();
+        user.credentials.retain(|c| c.id != credential_id);
+        if user.credentials.len() == before {
+            if user.password.is_some() && user.password_credential_id() == credential_id {
+                user.password = None;
+            } else {
+                return Err(KeycloakError::not_found(format!(
+                    "credential {credential_id}"
+                )));
+            }
+        }
+        self.record(
+            "ACTION",
+            "USER",
+            Some(format!("users/{user_id}/credentials/{credential_id}")),
+            None,
+        );
+        Ok(())
     }
 
     // ----- lookups -----
@@ -651,7 +1079,10 @@ impl RealmState {
         if let Some(other) = self.user_by_email(email)
             && Some(other.id.as_str()) != except
         {
-            return Err(KeycloakError::conflict("User exists with same email"));
+            return Err(KeycloakError::conflict_on(
+                ConflictField::Email,
+                "User exists with same email",
+            ));
         }
         Ok(())
     }
@@ -671,7 +1102,10 @@ impl RealmState {
             return Err(KeycloakError::invalid("username", "error-invalid-length"));
         }
         if self.user_by_username(&username).is_some() {
-            return Err(KeycloakError::conflict("User exists with same username"));
+            return Err(KeycloakError::conflict_on(
+                ConflictField::Username,
+                "User exists with same username",
+            ));
         }
         let email = w
             .email
@@ -711,12 +1145,15 @@ impl RealmState {
             password,
             required_actions,
             service_account_client: None,
+            credentials: Vec::new(),
         };
+        let rep = json!({"id": id, "username": user.username, "enabled": user.enabled});
         self.users.insert(id.clone(), user);
         // New users join the default groups (and any groups given by path).
         for g in self.default_groups.clone().into_iter().chain(group_ids) {
             self.memberships.insert((id.clone(), g));
         }
+        self.record("CREATE", "USER", Some(format!("users/{id}")), Some(rep));
         Ok(id)
     }
 
@@ -725,6 +1162,12 @@ impl RealmState {
         if let Some(u) = &w.username {
             let u = u.trim().to_lowercase();
             if !u.is_empty() && u != current.username {
+                if self.user_by_username(&u).is_some() {
+                    return Err(KeycloakError::conflict_on(
+                        ConflictField::Username,
+                        "User exists with same username",
+                    ));
+                }
                 return Err(KeycloakError::invalid(
                     "username",
                     "error-user-attribute-read-only",
@@ -769,6 +1212,8 @@ impl RealmState {
         if let Some(ra) = w.required_actions {
             user.required_actions = ra;
         }
+        let rep = user.to_json(true);
+        self.record("UPDATE", "USER", Some(format!("users/{id}")), Some(rep));
         Ok(())
     }
 
@@ -785,6 +1230,7 @@ impl RealmState {
         self.user_roles.retain(|(u, _)| u != id);
         self.sessions.retain(|_, s| s.user_id != id);
         self.consents.retain(|(u, _)| u != id);
+        self.record("DELETE", "USER", Some(format!("users/{id}")), None);
         Ok(())
     }
 
@@ -798,6 +1244,12 @@ impl RealmState {
         if temporary {
             user.required_actions.push("UPDATE_PASSWORD".to_owned());
         }
+        self.record(
+            "ACTION",
+            "USER",
+            Some(format!("users/{id}/reset-password")),
+            None,
+        );
         Ok(())
     }
 
@@ -847,10 +1299,12 @@ impl RealmState {
             return Err(KeycloakError::invalid("name", "Group name is missing"));
         }
         if self.group_by_name(name).is_some() {
-            return Err(KeycloakError::conflict(format!(
-                "Top level group named '{name}' already exists."
-            )));
+            return Err(KeycloakError::conflict_on(
+                ConflictField::GroupName,
+                format!("Top level group named '{name}' already exists."),
+            ));
         }
+        let rep = json!({"name": name, "attributes": attributes});
         self.groups.insert(
             id.clone(),
             GroupRec {
@@ -859,6 +1313,7 @@ impl RealmState {
                 attributes,
             },
         );
+        self.record("CREATE", "GROUP", Some(format!("groups/{id}")), Some(rep));
         Ok(id)
     }
 
@@ -876,9 +1331,10 @@ impl RealmState {
             if let Some(other) = self.group_by_name(n)
                 && other.id != id
             {
-                return Err(KeycloakError::conflict(format!(
-                    "Sibling group named '{n}' already exists."
-                )));
+                return Err(KeycloakError::conflict_on(
+                    ConflictField::GroupName,
+                    format!("Sibling group named '{n}' already exists."),
+                ));
             }
         }
         let group = self
@@ -891,6 +1347,8 @@ impl RealmState {
         if let Some(a) = attributes {
             group.attributes = a;
         }
+        let rep = json!({"name": group.name, "attributes": group.attributes});
+        self.record("UPDATE", "GROUP", Some(format!("groups/{id}")), Some(rep));
         Ok(())
     }
 
@@ -900,6 +1358,7 @@ impl RealmState {
         self.memberships.retain(|(_, g)| g != id);
         self.group_roles.retain(|(g, _)| g != id);
         self.default_groups.retain(|g| g != id);
+        self.record("DELETE", "GROUP", Some(format!("groups/{id}")), None);
         Ok(())
     }
 
@@ -908,6 +1367,12 @@ impl RealmState {
         self.group(group_id)?;
         self.memberships
             .insert((user_id.to_owned(), group_id.to_owned()));
+        self.record(
+            "CREATE",
+            "GROUP_MEMBERSHIP",
+            Some(format!("users/{user_id}/groups/{group_id}")),
+            None,
+        );
         Ok(())
     }
 
@@ -916,6 +1381,12 @@ impl RealmState {
         self.group(group_id)?;
         self.memberships
             .remove(&(user_id.to_owned(), group_id.to_owned()));
+        self.record(
+            "DELETE",
+            "GROUP_MEMBERSHIP",
+            Some(format!("users/{user_id}/groups/{group_id}")),
+            None,
+        );
         Ok(())
     }
 
@@ -960,10 +1431,12 @@ impl RealmState {
             .values()
             .any(|r| r.name == name && r.client.as_deref() == client);
         if exists {
-            return Err(KeycloakError::conflict(format!(
-                "Role with name {name} already exists"
-            )));
+            return Err(KeycloakError::conflict_on(
+                ConflictField::RoleName,
+                format!("Role with name {name} already exists"),
+            ));
         }
+        let rep = json!({"id": id, "name": name, "composite": false});
         self.roles.insert(
             id.clone(),
             RoleRec {
@@ -974,13 +1447,19 @@ impl RealmState {
                 attributes: BTreeMap::new(),
             },
         );
+        let (resource, path) = role_resource(client, name);
+        self.record("CREATE", resource, Some(path), Some(rep));
         Ok(())
     }
 
     pub fn delete_role_by_id(&mut self, role_id: &str) {
-        self.roles.remove(role_id);
+        let removed = self.roles.remove(role_id);
         self.group_roles.retain(|(_, r)| r != role_id);
         self.user_roles.retain(|(_, r)| r != role_id);
+        if let Some(role) = removed {
+            let (resource, path) = role_resource(role.client.as_deref(), &role.name);
+            self.record("DELETE", resource, Some(path), None);
+        }
     }
 
     /// Resolves realm role names; any unknown name is `NotFound`.
@@ -1078,12 +1557,24 @@ impl RealmState {
         if !self.default_groups.iter().any(|g| g == group_id) {
             self.default_groups.push(group_id.to_owned());
         }
+        self.record(
+            "CREATE",
+            "GROUP",
+            Some(format!("default-groups/{group_id}")),
+            None,
+        );
         Ok(())
     }
 
     pub fn remove_default_group(&mut self, group_id: &str) -> Result<()> {
         self.group(group_id)?;
         self.default_groups.retain(|g| g != group_id);
+        self.record(
+            "DELETE",
+            "GROUP",
+            Some(format!("default-groups/{group_id}")),
+            None,
+        );
         Ok(())
     }
 
@@ -1130,4 +1621,53 @@ impl RealmState {
         });
         Ok(consent || offline)
     }
+}
+
+/// The admin-event resource type and path of a realm or client role.
+fn role_resource(client: Option<&str>, name: &str) -> (&'static str, String) {
+    match client {
+        None => ("REALM_ROLE", format!("roles/{name}")),
+        Some(c) => ("CLIENT_ROLE", format!("clients/{c}/roles/{name}")),
+    }
+}
+
+/// Whether `uri` matches one of a client's redirect URIs (`*` at the end is a wildcard).
+pub(crate) fn redirect_allowed(allowed: &[String], uri: &str) -> bool {
+    allowed
+        .iter()
+        .any(|pattern| match pattern.strip_suffix('*') {
+            Some(prefix) => uri.starts_with(prefix),
+            None => pattern == uri,
+        })
+}
+
+/// Keycloak 26's check of an address in an SMTP configuration: `from` is required, `replyTo`
+/// optional; both must look like addresses. The answer is a bare 400 `errorMessage`.
+fn check_smtp_address(
+    smtp: &serde_json::Map<String, Value>,
+    key: &str,
+    label: &str,
+    required: bool,
+) -> Result<()> {
+    let value = smtp.get(key).and_then(Value::as_str);
+    let valid = match value {
+        None => !required,
+        Some(v) if v.is_empty() && !required => true,
+        Some(v) => {
+            let at = v.find('@');
+            at.is_some_and(|i| i > 0 && i + 1 < v.len()) && !v.contains(char::is_whitespace)
+        }
+    };
+    if valid {
+        return Ok(());
+    }
+    Err(KeycloakError::invalid(
+        "smtp",
+        format!(
+            "Invalid {label} address '{}'. If the address contains UTF-8 characters in the local \
+             part please ensure the SMTP server supports the SMTPUTF8 extension and enable \
+             'Allow UTF-8' in the email realm configuration.",
+            value.unwrap_or("null")
+        ),
+    ))
 }

@@ -452,7 +452,10 @@ pub(crate) fn map_status(status: StatusCode, body: &[u8], ctx: &Ctx<'_>) -> Keyc
     let message = parsed.message(body);
     match status {
         StatusCode::NOT_FOUND => KeycloakError::not_found(ctx.what),
-        StatusCode::CONFLICT => KeycloakError::conflict(format!("{}: {message}", ctx.what)),
+        StatusCode::CONFLICT => KeycloakError::conflict_on(
+            crate::error::ConflictField::from_keycloak_message(&message),
+            format!("{}: {message}", ctx.what),
+        ),
         StatusCode::UNAUTHORIZED => KeycloakError::Unauthorized { reason: message },
         StatusCode::FORBIDDEN => KeycloakError::Forbidden {
             reason: format!("{} ({message})", ctx.what),
@@ -494,7 +497,10 @@ mod tests {
                 br#"{"errorMessage":"User exists with same username"}"#,
                 &ctx()
             ),
-            KeycloakError::conflict("user 42: User exists with same username")
+            KeycloakError::conflict_on(
+                crate::error::ConflictField::Username,
+                "user 42: User exists with same username"
+            )
         );
         assert_eq!(
             map_status(

@@ -528,3 +528,148 @@ async fn clients_client_roles_offline_sessions_and_consents() {
     assert_eq!(status, 200);
     assert_eq!(sa["username"], "service-account-svc");
 }
+
+/// The shapes of the issue-7 routes, as Keycloak 26.7 answered the same requests.
+#[tokio::test]
+async fn realm_settings_mail_credentials_and_admin_events_shapes() {
+    use reqwest::Method;
+    let env = env().await;
+    let realm = env.kc.realm("primehub").unwrap();
+
+    // The SMTP password is stored but shown masked; a sender is required.
+    let resp = env
+        .send(
+            Method::PUT,
+            "",
+            json!({"displayName": "Hub", "adminEventsEnabled": true,
+                   "smtpServer": {"host": "127.0.0.1", "port": "2525", "from": "a@b.c",
+                                  "auth": "true", "user": "u", "password": "p"}}),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let (status, body) = env.get("").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["displayName"], "Hub");
+    assert_eq!(body["smtpServer"]["password"], "**********");
+    assert_eq!(body["smtpServer"]["port"], "2525");
+    assert_eq!(body["adminEventsEnabled"], true);
+    let resp = env
+        .send(Method::PUT, "", json!({"smtpServer": {"host": "x"}}))
+        .await;
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["errorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid sender address 'null'."),
+        "{body}"
+    );
+
+    // Execute-actions e-mail: bare errorMessages, 204 when sent.
+    let id = realm
+        .create_user(&NewUser {
+            username: "mailless".into(),
+            enabled: true,
+            ..NewUser::default()
+        })
+        .await
+        .unwrap();
+    let path = format!("/users/{id}/execute-actions-email");
+    let resp = env
+        .send(Method::PUT, &path, json!(["UPDATE_PASSWORD"]))
+        .await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap(),
+        json!({"errorMessage": "User email missing"})
+    );
+    let resp = env
+        .send(
+            Method::PUT,
+            &format!("/users/{id}"),
+            json!({"email": "m@example.com"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let resp = env.send(Method::PUT, &path, json!(["BOGUS"])).await;
+    assert_eq!(
+        resp.json::<Value>().await.unwrap(),
+        json!({"errorMessage": "Provided invalid required actions"})
+    );
+    let resp = env
+        .send(
+            Method::PUT,
+            &format!("{path}?lifespan=600"),
+            json!(["VERIFY_EMAIL"]),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let sent = realm.sent_emails().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].to.as_str(), sent[0].lifespan),
+        ("m@example.com", 600)
+    );
+
+    // Credentials, and a public client's secret.
+    realm.add_otp_credential("mailless", Some("phone")).unwrap();
+    let (status, creds) = env.get(&format!("/users/{id}/credentials")).await;
+    assert_eq!(status, 200);
+    assert_eq!(creds[0]["type"], "otp");
+    assert_eq!(creds[0]["userLabel"], "phone");
+    assert!(creds[0]["createdDate"].is_i64());
+    let (_, user) = env.get(&format!("/users/{id}")).await;
+    assert_eq!(user["totp"], true);
+    let cred = creds[0]["id"].as_str().unwrap().to_owned();
+    let resp = env
+        .send(
+            Method::DELETE,
+            &format!("/users/{id}/credentials/{cred}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let resp = env
+        .send(
+            Method::DELETE,
+            &format!("/users/{id}/credentials/{cred}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"],
+        "Credential not found"
+    );
+    let cli = realm.client_uuid("admin-cli").unwrap();
+    assert_eq!(
+        env.get(&format!("/clients/{cli}/client-secret")).await,
+        (StatusCode::OK, json!({"type": "secret"}))
+    );
+
+    // Admin events: newest first, Keycloak's field names, dateFrom as a date or epoch ms.
+    let (status, events) = env.get("/admin-events?dateFrom=2020-01-01").await;
+    assert_eq!(status, 200);
+    let events = events.as_array().unwrap().clone();
+    assert_eq!(events[0]["operationType"], "ACTION");
+    assert_eq!(
+        events[0]["resourcePath"],
+        format!("users/{id}/credentials/{cred}")
+    );
+    assert!(events[0]["authDetails"]["userId"].is_string());
+    assert!(events.iter().any(|e| e["resourceType"] == "USER"
+        && e["resourcePath"] == format!("users/{id}/execute-actions-email")));
+    let after = events[0]["time"].as_i64().unwrap() + 1;
+    assert_eq!(
+        env.get(&format!("/admin-events?dateFrom={after}")).await,
+        (StatusCode::OK, json!([]))
+    );
+    let (status, body) = env.get("/admin-events?dateFrom=garbage").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"],
+        "Invalid value for 'dateFrom', expected format is yyyy-MM-dd or an Epoch timestamp"
+    );
+    env.server.shutdown().await;
+}

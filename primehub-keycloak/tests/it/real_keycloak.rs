@@ -143,7 +143,18 @@ async fn bootstrap_is_idempotent_and_the_client_passes_conformance() {
         .expect("phadmin exists");
     assert!(client.is_admin(&phadmin.id).await.expect("is_admin"));
 
+    let settings = client.realm_settings().await.expect("realm settings");
+    assert!(
+        settings.admin_events_enabled && settings.admin_events_details_enabled,
+        "the bootstrap turns admin events (with details) on: {settings:?}"
+    );
+
     primehub_keycloak::conformance::run_all(&client).await;
+    primehub_keycloak::conformance::client_secrets(
+        &client,
+        &[("admin-ui", first.admin_ui_client_secret.as_str())],
+    )
+    .await;
 
     delete_realm(&master, &realm).await.expect("delete realm");
 }
@@ -291,7 +302,10 @@ async fn primehub_attributes_survive_the_user_profile() {
         })
         .await
     {
-        Err(KeycloakError::Conflict { what }) => assert!(what.contains("alice"), "{what}"),
+        Err(KeycloakError::Conflict { field, what }) => {
+            assert!(what.contains("alice"), "{what}");
+            assert_eq!(field, primehub_keycloak::ConflictField::Username);
+        }
         other => panic!("expected Conflict, got {other:?}"),
     }
 
@@ -633,4 +647,166 @@ async fn tokens_issued_by_keycloak_verify_and_api_tokens_exchange() {
         "a revoked API token is refused"
     );
     delete_realm(&master, &realm).await.expect("delete realm");
+}
+
+/// The SMTP sink `tools/smtp-sink/smtp-sink.sh start` runs (host, port, mail directory).
+fn smtp_sink(test: &str) -> Option<(String, u16, std::path::PathBuf)> {
+    let (Ok(host), Ok(port), Ok(dir)) = (
+        std::env::var("PRIMEHUB_TEST_SMTP_HOST"),
+        std::env::var("PRIMEHUB_TEST_SMTP_PORT"),
+        std::env::var("PRIMEHUB_TEST_SMTP_DIR"),
+    ) else {
+        let why = format!(
+            "SMTP sink tests ({test}: PRIMEHUB_TEST_SMTP_HOST/PORT/DIR not set; .ci/run starts tools/smtp-sink)"
+        );
+        assert!(
+            std::env::var("PRIMEHUB_TEST_REQUIRE_REAL").as_deref() != Ok("1"),
+            "PRIMEHUB_TEST_REQUIRE_REAL=1 but not configured: {why}"
+        );
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
+        return None;
+    };
+    Some((
+        host,
+        port.parse().expect("PRIMEHUB_TEST_SMTP_PORT is a port"),
+        dir.into(),
+    ))
+}
+
+/// The messages in the sink's directory sent to `address` (raw text, soft line breaks of
+/// quoted-printable bodies joined).
+fn mails_to(dir: &std::path::Path, address: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read the sink's directory") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_none_or(|e| e != "eml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read mail");
+        let rcpt = text
+            .lines()
+            .find_map(|l| l.strip_prefix("X-Sink-Rcpt-To: "))
+            .unwrap_or_default();
+        if rcpt.split(", ").any(|r| r.eq_ignore_ascii_case(address)) {
+            out.push(text.replace("=\r\n", "").replace("=\n", ""));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn execute_actions_email_reaches_the_smtp_sink() {
+    let Some(kc) = real_keycloak("execute-actions e-mail") else {
+        return;
+    };
+    let Some((host, port, dir)) = smtp_sink("execute-actions e-mail") else {
+        return;
+    };
+    let (master, client, outcome) = kc.realm().await;
+    let smtp = primehub_keycloak::SmtpSettings {
+        host,
+        port: Some(port),
+        from: "primehub@example.com".into(),
+        from_display_name: Some("PrimeHub".into()),
+        ..primehub_keycloak::SmtpSettings::default()
+    };
+    let (_, address) =
+        primehub_keycloak::conformance::execute_actions_email_delivers(&client, &smtp).await;
+    // Keycloak hands the mail to the SMTP server before it answers, and the sink writes it
+    // before it accepts: it is there now.
+    let mails = mails_to(&dir, &address);
+    assert_eq!(mails.len(), 1, "one mail to {address} in {}", dir.display());
+    let mail = &mails[0];
+    assert!(
+        mail.contains("X-Sink-Mail-From: primehub@example.com"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains(&format!(
+            "/realms/{}/login-actions/action-token",
+            outcome.realm
+        )),
+        "the mail carries the action link: {mail}"
+    );
+    delete_realm(&master, &outcome.realm)
+        .await
+        .expect("delete realm");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_totp_on_a_user_imported_with_an_otp_credential() {
+    let Some(kc) = real_keycloak("remove TOTP") else {
+        return;
+    };
+    let (master, client, outcome) = kc.realm().await;
+    let http = raw_http();
+    let token: serde_json::Value = http
+        .post(
+            kc.url
+                .join("realms/master/protocol/openid-connect/token")
+                .expect("url"),
+        )
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "admin-cli"),
+            ("username", kc.admin.as_str()),
+            ("password", kc.password.as_str()),
+        ])
+        .send()
+        .await
+        .expect("master token")
+        .json()
+        .await
+        .expect("token json");
+    let access = token["access_token"].as_str().expect("access_token");
+    // A user with a password and an authenticator app, as a realm partial import creates it.
+    let import = serde_json::json!({
+        "ifResourceExists": "FAIL",
+        "users": [{
+            "username": "otp-user",
+            "email": "otp-user@example.com",
+            "enabled": true,
+            "credentials": [
+                {"type": "password", "value": "Otp-user-passw0rd"},
+                {
+                    "type": "otp",
+                    "userLabel": "phone",
+                    "secretData": "{\"value\":\"JBSWY3DPEHPK3PXP\"}",
+                    "credentialData": "{\"subType\":\"totp\",\"digits\":6,\"counter\":0,\"period\":30,\"algorithm\":\"HmacSHA1\"}"
+                }
+            ]
+        }]
+    });
+    let response = http
+        .post(
+            kc.url
+                .join(&format!("admin/realms/{}/partialImport", outcome.realm))
+                .expect("url"),
+        )
+        .bearer_auth(access)
+        .json(&import)
+        .send()
+        .await
+        .expect("partial import");
+    let status = response.status();
+    let body = response.text().await.expect("body");
+    assert!(status.is_success(), "partial import: {status}: {body}");
+    let user = client
+        .find_user_by_username("otp-user")
+        .await
+        .expect("find")
+        .expect("imported user");
+    primehub_keycloak::conformance::remove_totp(&client, &user.id).await;
+    let left = client
+        .user_credentials(&user.id)
+        .await
+        .expect("credentials");
+    assert_eq!(
+        left.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(),
+        ["password"],
+        "the password stays"
+    );
+    delete_realm(&master, &outcome.realm)
+        .await
+        .expect("delete realm");
 }
