@@ -71,6 +71,7 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used)]
 
+pub mod admission;
 pub mod api;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -78,6 +79,7 @@ pub mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
 pub mod kube_client;
+pub mod runtime;
 pub mod selector;
 
 pub use api::{

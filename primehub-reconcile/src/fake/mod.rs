@@ -33,9 +33,11 @@
 //!   namespaces, like a fresh API server's watch cache), synthetic `Added` events when starting from
 //!   `""` or `"0"`; a watch with a selector sees an object that starts (stops) matching as
 //!   `Added` (`Deleted`);
-//! - in-process admission hooks ([`AdmissionHook`]) on create and update, called as the API
-//!   server calls mutating webhooks (before the name is generated and the server fields are
-//!   filled);
+//! - in-process admission webhooks ([`crate::admission::AdmissionHandler`], added with
+//!   [`FakeCluster::add_admission_handler`]) on create and update, called with an
+//!   `admission.k8s.io/v1` `AdmissionReview` as the API server calls mutating webhooks (before
+//!   the name is generated and the server fields are filled); `JSONPatch` responses are applied
+//!   and denials answered with the response's code and message;
 //! - CustomResourceDefinitions created through the API register their kinds.
 //!
 //! Simplifications: no defaulting or validation beyond names and namespaces (a Service gets no
@@ -104,6 +106,7 @@ use async_trait::async_trait;
 use kube::api::DynamicObject;
 use serde_json::Value;
 
+use crate::admission::{self, AdmissionHandler, AdmissionReview, Operation};
 use crate::api::{
     DeleteOptions, KubeApi, ListOptions, ObjectList, PatchBody, ResourceKind, WatchEvent,
     WatchStream,
@@ -126,64 +129,9 @@ pub(crate) const UNKNOWN_RESOURCE: &str = "the server could not find the request
 /// The default number of events kept for watches from an older resourceVersion.
 pub const DEFAULT_HISTORY_LIMIT: usize = 10_000;
 
-/// The operation an admission hook is asked about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AdmissionOperation {
-    /// A create.
-    Create,
-    /// An update or patch of the main resource (status writes are not admitted).
-    Update,
-}
-
-/// What an admission hook sees (the content of an AdmissionReview request).
-#[derive(Debug, Clone)]
-pub struct AdmissionRequest {
-    /// Create or update.
-    pub operation: AdmissionOperation,
-    /// The resource type.
-    pub kind: ResourceKind,
-    /// The namespace, for namespaced kinds.
-    pub namespace: Option<String>,
-    /// The object as it would be written. On create the server fields are not filled yet and
-    /// `metadata.name` may be empty when `generateName` is set.
-    pub object: Value,
-    /// The stored object, on update.
-    pub old_object: Option<Value>,
-}
-
-/// An admission hook's answer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AdmissionResponse {
-    /// Let the request through unchanged.
-    Allow,
-    /// Let it through after applying this JSON patch to the object.
-    AllowWithPatch(json_patch::Patch),
-    /// Reject it: the client gets HTTP `code` with
-    /// `admission webhook "<name>" denied the request: <message>`.
-    Deny {
-        /// The HTTP status code.
-        code: u16,
-        /// The reason given.
-        message: String,
-    },
-}
-
-/// An admission webhook run in process by [`FakeCluster`] on creates and updates.
-#[async_trait]
-pub trait AdmissionHook: Send + Sync {
-    /// The webhook's name (it appears in denial messages).
-    fn name(&self) -> &str;
-
-    /// Whether the hook wants requests for `kind` and `operation`.
-    fn handles(&self, kind: &ResourceKind, operation: AdmissionOperation) -> bool;
-
-    /// Decides on one request.
-    async fn admit(&self, request: &AdmissionRequest) -> AdmissionResponse;
-}
-
 struct Inner {
     store: Mutex<Store>,
-    hooks: Mutex<Vec<Arc<dyn AdmissionHook>>>,
+    hooks: Mutex<Vec<Arc<dyn AdmissionHandler>>>,
 }
 
 /// An in-memory Kubernetes API server (see the [module docs](self)). Cheap to clone: clones share
@@ -238,18 +186,28 @@ pub(crate) fn apply_patch(target: &Value, patch: &PatchBody) -> Result<Value> {
     Ok(v)
 }
 
-/// The [`KubeError`] for an admission denial with `code`.
-fn denial(name: &str, code: u16, message: &str) -> KubeError {
-    let message = format!("admission webhook {name:?} denied the request: {message}");
+/// The [`KubeError`] for an admission denial: HTTP `code` with `message`.
+fn denial(code: u16, message: String) -> KubeError {
     match code {
         400 => KubeError::BadRequest { message },
         401 | 403 => KubeError::Forbidden { message },
+        404 => KubeError::NotFound { what: message },
         409 => KubeError::Conflict { message },
+        410 => KubeError::Gone { message },
         422 => KubeError::Invalid {
             message,
             causes: Vec::new(),
         },
         status => KubeError::Unexpected { status, message },
+    }
+}
+
+/// An admission webhook's call failed: kube-apiserver answers 500 with
+/// `Internal error occurred: failed calling webhook "<name>": <why>` (webhooks fail closed).
+fn webhook_failure(name: &str, why: &str) -> KubeError {
+    KubeError::Unexpected {
+        status: 500,
+        message: format!("Internal error occurred: failed calling webhook {name:?}: {why}"),
     }
 }
 
@@ -282,9 +240,12 @@ impl FakeCluster {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Adds an admission hook, called on creates and updates of the kinds it handles, after
-    /// the hooks added before it.
-    pub fn add_admission_hook(&self, hook: Arc<dyn AdmissionHook>) {
+    /// Adds a mutating admission webhook, called in process through [`admission::review`] on
+    /// creates and updates of the resources it [`handles`](AdmissionHandler::handles), after the
+    /// handlers added before it. As kube-apiserver does, the fake applies a `JSONPatch` response
+    /// and rejects a denied request with the response's status code (403 below 400) and
+    /// `admission webhook "<name>" denied the request: <message>`.
+    pub fn add_admission_handler(&self, hook: Arc<dyn AdmissionHandler>) {
         self.inner
             .hooks
             .lock()
@@ -319,6 +280,36 @@ impl FakeCluster {
         http::router(self.clone())
     }
 
+    /// A `kube::Client` that talks to this cluster **in process**: its requests go straight to
+    /// [`router`](Self::router) as a tower service — no socket, no TLS, no port. Everything
+    /// built on `kube::Client` runs on it unchanged: typed `Api<K>`, `Discovery`, and
+    /// kube-runtime's `watcher` (watch responses are streamed), reflector `Store`s,
+    /// `Controller`, finalizer helpers and the event `Recorder`. The default namespace is
+    /// `default`.
+    ///
+    /// Call it inside a Tokio runtime (the client's request buffer is a spawned task). Clones
+    /// of the client and of the cluster share the same state.
+    pub fn client(&self) -> kube::Client {
+        kube::Client::new(self.router(), "default")
+    }
+
+    /// Like [`client`](Self::client), over `router` (for example [`router`](Self::router) with
+    /// an extra axum layer that a test uses to delay or fail requests).
+    pub fn client_for(router: axum::Router) -> kube::Client {
+        kube::Client::new(router, "default")
+    }
+
+    /// Expires the watch history, as when an API server's watch cache (or etcd compaction) has
+    /// moved past a client: every open watch ends, and a watch from any resourceVersion older
+    /// than the current one gets `410 Gone` ("too old resource version"), so clients must list
+    /// again. kube-runtime's `watcher` does that by itself; tests use this to show a controller
+    /// recovers.
+    pub fn expire_watch_history(&self) {
+        let mut store = self.lock();
+        store.forget_history();
+        store.close_watches();
+    }
+
     /// Serves [`router`](Self::router) on `listener` in a spawned task, until the returned
     /// server is shut down or dropped.
     pub fn serve(&self, listener: tokio::net::TcpListener) -> Result<FakeServer> {
@@ -333,47 +324,73 @@ impl FakeCluster {
 
     async fn admit(
         &self,
-        operation: AdmissionOperation,
-        kind: &ResourceKind,
+        operation: Operation,
+        sk: &ServedKind,
         mut object: Value,
         old_object: Option<&Value>,
     ) -> Result<Value> {
-        let hooks: Vec<Arc<dyn AdmissionHook>> = self
+        let kind = &sk.kind;
+        let resource =
+            kube::core::GroupVersionResource::gvr(&kind.group, &kind.version, &kind.plural);
+        let hooks: Vec<Arc<dyn AdmissionHandler>> = self
             .inner
             .hooks
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .filter(|h| h.handles(kind, operation))
+            .filter(|h| h.handles(&resource, &operation))
             .cloned()
             .collect();
         for hook in hooks {
-            let request = AdmissionRequest {
-                operation,
-                kind: kind.clone(),
-                namespace: object
-                    .pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                object: object.clone(),
-                old_object: old_object.cloned(),
+            let gvk = serde_json::json!({"group": kind.group, "version": kind.version, "kind": kind.kind});
+            let gvr = serde_json::json!({"group": kind.group, "version": kind.version, "resource": kind.plural});
+            let options_kind = match operation {
+                Operation::Create => "CreateOptions",
+                _ => "UpdateOptions",
             };
-            match hook.admit(&request).await {
-                AdmissionResponse::Allow => {}
-                AdmissionResponse::AllowWithPatch(patch) => {
-                    object = apply_patch(&object, &PatchBody::Json(patch)).map_err(|e| {
-                        KubeError::Unexpected {
-                            status: 500,
-                            message: format!(
-                                "admission webhook {:?} returned a patch that does not apply: {e}",
-                                hook.name()
-                            ),
-                        }
-                    })?;
-                }
-                AdmissionResponse::Deny { code, message } => {
-                    return Err(denial(hook.name(), code, &message));
-                }
+            let review = serde_json::json!({
+                "apiVersion": "admission.k8s.io/v1",
+                "kind": "AdmissionReview",
+                "request": {
+                    "uid": uuid::Uuid::new_v4().to_string(),
+                    "kind": gvk,
+                    "resource": gvr,
+                    "requestKind": gvk,
+                    "requestResource": gvr,
+                    "name": object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or(""),
+                    "namespace": object.pointer("/metadata/namespace").and_then(Value::as_str),
+                    "operation": operation,
+                    "userInfo": {"username": "system:admin", "groups": ["system:masters", "system:authenticated"]},
+                    "object": object,
+                    "oldObject": old_object,
+                    "dryRun": false,
+                    "options": {"kind": options_kind, "apiVersion": "meta.k8s.io/v1"},
+                },
+            });
+            let review: AdmissionReview<kube::core::DynamicObject> = serde_json::from_value(review)
+                .map_err(|e| {
+                    webhook_failure(
+                        hook.name(),
+                        &format!("cannot build the AdmissionReview: {e}"),
+                    )
+                })?;
+            let reviewed = admission::review(hook.as_ref(), review).await;
+            let Some(response) = reviewed.response else {
+                return Err(webhook_failure(
+                    hook.name(),
+                    "the AdmissionReview has no response",
+                ));
+            };
+            if !response.allowed {
+                let (code, message) = admission::denial(hook.name(), &response);
+                return Err(denial(code, message));
+            }
+            let patch = admission::response_patch(&response)
+                .map_err(|why| webhook_failure(hook.name(), &why))?;
+            if let Some(patch) = patch {
+                object = apply_patch(&object, &PatchBody::Json(patch)).map_err(|e| {
+                    webhook_failure(hook.name(), &format!("the patch does not apply: {e}"))
+                })?;
             }
         }
         Ok(object)
@@ -410,9 +427,7 @@ impl FakeCluster {
         object: Value,
     ) -> Result<Value> {
         let prepared = self.lock().prepare_create(sk, namespace, object)?;
-        let admitted = self
-            .admit(AdmissionOperation::Create, &sk.kind, prepared, None)
-            .await?;
+        let admitted = self.admit(Operation::Create, sk, prepared, None).await?;
         self.lock().commit_create(sk, admitted)
     }
 
@@ -434,12 +449,7 @@ impl FakeCluster {
         };
         if !status && prepared.new != prepared.old {
             prepared.new = self
-                .admit(
-                    AdmissionOperation::Update,
-                    &sk.kind,
-                    prepared.new,
-                    Some(&prepared.old),
-                )
+                .admit(Operation::Update, sk, prepared.new, Some(&prepared.old))
                 .await?;
         }
         self.lock().commit_update(sk, prepared)

@@ -5,3 +5,4 @@ mod conformance_kube_fake;
 mod fake_http;
 mod fake_semantics;
 mod real_kube_apiserver;
+mod runtime_fake;
