@@ -75,6 +75,8 @@ pub mod admission;
 pub mod api;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+pub mod conformance_kinds;
 pub mod error;
 #[cfg(feature = "fake")]
 pub mod fake;

@@ -1,8 +1,10 @@
 //! The crate's integration tests, one binary (one link) for all of them.
 
+mod admission;
 mod conformance_fake;
 mod conformance_kube_fake;
 mod fake_http;
 mod fake_semantics;
 mod real_kube_apiserver;
+mod real_runtime;
 mod runtime_fake;

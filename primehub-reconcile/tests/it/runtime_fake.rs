@@ -543,3 +543,9 @@ fn the_retry_policy_backs_off_transient_errors_and_waits_long_after_permanent_on
         kube::runtime::controller::Action::requeue(secs(3600))
     );
 }
+
+#[tokio::test]
+async fn the_new_kinds_pass_their_conformance_checks_on_the_fake() {
+    let cluster = FakeCluster::new();
+    primehub_reconcile::conformance_kinds::run_all(&cluster.client()).await;
+}
