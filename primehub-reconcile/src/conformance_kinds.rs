@@ -2,8 +2,8 @@
 //! Events, PersistentVolumes, ServiceAccounts, Roles and RoleBindings — and for kube-runtime's
 //! event `Recorder` and kube's `Discovery` on them (feature `conformance`).
 //!
-//! Each check takes a `kube::Client` (the fake's in-process
-//! [`FakeCluster::client`](crate::fake::FakeCluster::client), or one for a real API server),
+//! Each check takes a `kube::Client` (the fake's in-process `FakeCluster::client()`, or one
+//! for a real API server),
 //! works in its own fresh namespace (deleted at the end; it stays `Terminating` on an API
 //! server without the namespace controller), and **panics** naming the broken rule. The tests
 //! run them against the fake and against the real kube-apiserver of `tools/kube-apiserver`.

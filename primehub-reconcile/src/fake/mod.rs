@@ -3,7 +3,15 @@
 //! [`FakeCluster`] implements [`KubeApi`] with a real API server's semantics, and
 //! [`FakeCluster::router`] / [`FakeCluster::serve`] put the same state behind HTTP with the
 //! Kubernetes REST paths, so an unmodified `kube::Client` (typed `Api<K>`, `watcher`,
-//! `Discovery`) works against it.
+//! `Discovery`) works against it. [`FakeCluster::client`] gives such a client **in process**
+//! (a tower service over the router, no socket): kube-runtime's `watcher`, reflector stores,
+//! `Controller`, finalizer helpers and event `Recorder` run on it unchanged (see
+//! [`crate::runtime`]).
+//!
+//! Served kinds: namespaces, pods, services, PVCs, PersistentVolumes, secrets, ConfigMaps,
+//! ServiceAccounts, core `v1` and `events.k8s.io/v1` Events, deployments, statefulsets,
+//! daemonsets, ingresses, network policies, leases, Roles, RoleBindings,
+//! CustomResourceDefinitions and every `primehub.io` kind, each in discovery.
 //!
 //! What it implements, as kube-apiserver does:
 //!
@@ -14,10 +22,11 @@
 //! - `AlreadyExists` on a duplicate create, `Conflict` on a write with a stale
 //!   `resourceVersion` (a write without one is unconditional), no-op writes keep the version and
 //!   emit no event;
-//! - the status subresource on pods, services, PVCs, deployments, statefulsets, daemonsets,
+//! - the status subresource on pods, services, PVCs, PersistentVolumes, deployments, statefulsets, daemonsets,
 //!   ingresses and the `primehub.io` kinds whose CRD declares it (ImageSpec, ImageSpecJob, PhJob,
 //!   PhSchedule, PhDeployment, License): main writes keep the stored status, status writes keep
-//!   everything else, and a create drops the status (pods start with `phase: Pending`);
+//!   everything else, and a create drops the status (pods and PersistentVolumes start with
+//!   `phase: Pending`);
 //! - namespaces: namespaced objects need an existing, non-terminating namespace; deleting a
 //!   namespace deletes its objects and the namespace goes once it is empty;
 //! - finalizers: a delete sets `deletionTimestamp` (and `deletionGracePeriodSeconds: 0`); the
@@ -30,7 +39,8 @@
 //!   (`metadata.name`, `metadata.namespace`, `status.phase`, …), `limit`/`continue` paging;
 //! - watches from a resourceVersion with events in order, `Gone` (410) once the version has left
 //!   the bounded history (10 000 events by default; the history starts after the initial
-//!   namespaces, like a fresh API server's watch cache), synthetic `Added` events when starting from
+//!   namespaces, like a fresh API server's watch cache; [`FakeCluster::expire_watch_history`]
+//!   expires it on demand), synthetic `Added` events when starting from
 //!   `""` or `"0"`; a watch with a selector sees an object that starts (stops) matching as
 //!   `Added` (`Deleted`);
 //! - in-process admission webhooks ([`crate::admission::AdmissionHandler`], added with
@@ -45,7 +55,9 @@
 //! applied as JSON merge patches (lists are replaced, not merged by key), continue tokens are
 //! not snapshots (a page sees writes made after the first page), a list ignores the requested
 //! resourceVersion and always serves the latest state, grace periods are always zero, no
-//! bookmarks are sent, and a watch has an unbounded queue.
+//! bookmarks are sent, and a watch has an unbounded queue. Core `v1` Events and
+//! `events.k8s.io/v1` Events are two separate collections (a real API server stores one and
+//! serves it through both APIs, converting the fields), and they are not validated.
 //!
 //! A controller-style example: create a PhJob, watch it, and write its status.
 //!

@@ -2,7 +2,7 @@
 //!
 //! The controller machinery is kube-runtime itself — `watcher`, reflector `Store`s,
 //! `Controller`, finalizer helpers, the event `Recorder` — over a `kube::Client` (a real one, or
-//! [`FakeCluster::client`](crate::fake::FakeCluster::client) in process). This module adds only
+//! `FakeCluster::client()` in process, feature `fake`). This module adds only
 //! what every PrimeHub controller would otherwise repeat:
 //!
 //! - [`projection`]: reflector stores that keep only what readers need, such as
