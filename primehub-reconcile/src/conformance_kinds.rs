@@ -32,6 +32,7 @@ pub async fn run_all(client: &Client) {
     namespaced_kinds_round_trip(client).await;
     persistent_volumes_have_a_status_subresource(client).await;
     event_recorder_publishes_events(client).await;
+    events_are_one_collection_seen_through_both_apis(client).await;
 }
 
 /// A unique name with `prefix`.
@@ -338,6 +339,102 @@ pub async fn event_recorder_publishes_events(client: &Client) {
         stored.series.as_ref().map(|s| s.count),
         Some(2),
         "conformance: the second publish counts the series"
+    );
+    ns.delete().await;
+}
+
+/// Core `v1` Events and `events.k8s.io/v1` Events are one collection: an Event written through
+/// either API is read through the other with the same uid and resourceVersion, its fields
+/// converted (`regarding` ↔ `involvedObject`, `note` ↔ `message`, `reportingController` ↔
+/// `reportingComponent`, `deprecatedCount` ↔ `count`).
+pub async fn events_are_one_collection_seen_through_both_apis(client: &Client) {
+    let ns = TestNamespace::new(client, "conf-events2").await;
+    let namespace = ns.name.clone();
+    let core = ns.api::<CoreEvent>();
+    let events = ns.api::<EventsV1Event>();
+
+    let written = ok(
+        core.create(
+            &PostParams::default(),
+            &decode(json!({
+                "metadata": {"name": "job-1.a"},
+                "involvedObject": {"apiVersion": "primehub.io/v1alpha1", "kind": "PhJob", "name": "job-1", "namespace": namespace},
+                "reason": "Started",
+                "message": "the job started",
+                "type": "Normal",
+                "count": 3,
+                "source": {"component": "primehub-controller"},
+                "reportingComponent": "primehub-controller",
+            })),
+        )
+        .await,
+        "creating a core v1 Event",
+    );
+    let seen = ok(
+        events.get("job-1.a").await,
+        "reading a core v1 Event through events.k8s.io/v1",
+    );
+    assert_eq!(
+        seen.metadata.uid, written.metadata.uid,
+        "conformance: one Event, one uid"
+    );
+    assert_eq!(
+        seen.metadata.resource_version, written.metadata.resource_version,
+        "conformance: one Event, one resourceVersion"
+    );
+    assert_eq!(seen.note.as_deref(), Some("the job started"));
+    assert_eq!(
+        seen.regarding.as_ref().and_then(|r| r.name.as_deref()),
+        Some("job-1")
+    );
+    assert_eq!(seen.deprecated_count, Some(3));
+    assert_eq!(
+        seen.reporting_controller.as_deref(),
+        Some("primehub-controller")
+    );
+
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "primehub-conformance".into(),
+            instance: Some("conformance-0".into()),
+        },
+    );
+    let subject = ns.api::<k8s_openapi::api::core::v1::ConfigMap>();
+    let map = ok(
+        subject
+            .create(
+                &PostParams::default(),
+                &decode(json!({"metadata": {"name": "subject"}})),
+            )
+            .await,
+        "creating the event's subject",
+    );
+    let event = Event {
+        type_: EventType::Warning,
+        reason: "Odd".into(),
+        note: Some("looked odd".into()),
+        action: "Check".into(),
+        secondary: None,
+    };
+    ok(
+        recorder.publish(&event, &map.object_ref(&())).await,
+        "publishing an event",
+    );
+    let listed = ok(core.list(&Default::default()).await, "listing core Events");
+    let recorded = listed
+        .items
+        .iter()
+        .find(|e| e.reason.as_deref() == Some("Odd"))
+        .unwrap_or_else(|| {
+            panic!("conformance: an events.k8s.io/v1 Event is listed through core v1")
+        });
+    assert_eq!(recorded.message.as_deref(), Some("looked odd"));
+    assert_eq!(recorded.type_.as_deref(), Some("Warning"));
+    assert_eq!(recorded.involved_object.uid, map.metadata.uid);
+    assert_eq!(
+        recorded.reporting_component.as_deref(),
+        Some("primehub-conformance")
     );
     ns.delete().await;
 }

@@ -9,7 +9,9 @@
 //! [`crate::runtime`]).
 //!
 //! Served kinds: namespaces, pods, services, PVCs, PersistentVolumes, secrets, ConfigMaps,
-//! ServiceAccounts, core `v1` and `events.k8s.io/v1` Events, deployments, statefulsets,
+//! ServiceAccounts, core `v1` and `events.k8s.io/v1` Events (one collection seen through both
+//! APIs with kube-apiserver's field conversion: `regarding` is `involvedObject`, `note` is
+//! `message`, …), deployments, statefulsets,
 //! daemonsets, ingresses, network policies, leases, Roles, RoleBindings,
 //! CustomResourceDefinitions and every `primehub.io` kind, each in discovery.
 //!
@@ -55,9 +57,7 @@
 //! applied as JSON merge patches (lists are replaced, not merged by key), continue tokens are
 //! not snapshots (a page sees writes made after the first page), a list ignores the requested
 //! resourceVersion and always serves the latest state, grace periods are always zero, no
-//! bookmarks are sent, and a watch has an unbounded queue. Core `v1` Events and
-//! `events.k8s.io/v1` Events are two separate collections (a real API server stores one and
-//! serves it through both APIs, converting the fields), and they are not validated.
+//! bookmarks are sent, and a watch has an unbounded queue. Events are not validated.
 //!
 //! A controller-style example: create a PhJob, watch it, and write its status.
 //!
@@ -126,6 +126,7 @@ use crate::api::{
 use crate::error::{KubeError, Result};
 use crate::selector::LabelSelector;
 
+mod events;
 mod http;
 mod kinds;
 pub mod seed;
@@ -133,6 +134,7 @@ mod store;
 
 pub use kinds::ServedKind;
 
+use events::View;
 use store::{EventType, FieldSelector, Filter, RawEvent, Store};
 
 /// The message of a 404 for a resource type the fake does not serve.
@@ -412,13 +414,27 @@ impl FakeCluster {
         self.lock().served(kind)
     }
 
+    /// The kind the store keeps `sk`'s objects as, and how they convert (`events.k8s.io/v1`
+    /// Events are core `v1` Events seen through another API, as in kube-apiserver).
+    fn storage(&self, sk: &ServedKind) -> (ServedKind, View) {
+        match View::of(sk) {
+            View::EventsV1 => match self.find_kind("", "v1", "events") {
+                Some(core) => (core, View::EventsV1),
+                None => (sk.clone(), View::Same),
+            },
+            View::Same => (sk.clone(), View::Same),
+        }
+    }
+
     pub(crate) fn get_value(
         &self,
         sk: &ServedKind,
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Value> {
-        self.lock().get(sk, namespace, name)
+        let (stored, view) = self.storage(sk);
+        let object = self.lock().get(&stored, namespace, name)?;
+        Ok(view.served(object))
     }
 
     pub(crate) fn list_values(
@@ -427,9 +443,17 @@ impl FakeCluster {
         namespace: Option<&str>,
         options: &ListOptions,
     ) -> Result<(Vec<Value>, String, Option<String>)> {
-        let filter = filter(sk, namespace, options)?;
-        self.lock()
-            .list(&filter, options.limit, options.continue_token.as_deref())
+        let (stored, view) = self.storage(sk);
+        let options = ListOptions {
+            field_selector: view.field_selector(options.field_selector.as_deref()),
+            ..options.clone()
+        };
+        let filter = filter(&stored, namespace, &options)?;
+        let (items, rv, more) =
+            self.lock()
+                .list(&filter, options.limit, options.continue_token.as_deref())?;
+        let items = items.into_iter().map(|o| view.served(o)).collect();
+        Ok((items, rv, more))
     }
 
     pub(crate) async fn create_value(
@@ -438,9 +462,12 @@ impl FakeCluster {
         namespace: Option<&str>,
         object: Value,
     ) -> Result<Value> {
+        let (sk, view) = &self.storage(sk);
+        let object = view.stored(object);
         let prepared = self.lock().prepare_create(sk, namespace, object)?;
         let admitted = self.admit(Operation::Create, sk, prepared, None).await?;
-        self.lock().commit_create(sk, admitted)
+        let created = self.lock().commit_create(sk, admitted)?;
+        Ok(view.served(created))
     }
 
     pub(crate) async fn update_value(
@@ -451,20 +478,24 @@ impl FakeCluster {
         change: Change,
         status: bool,
     ) -> Result<Value> {
+        let (sk, view) = &self.storage(sk);
         let mut prepared = {
             let store = self.lock();
             let body = match change {
                 Change::Replace(body) => body,
-                Change::Patch(patch) => apply_patch(&store.get(sk, namespace, name)?, &patch)?,
+                Change::Patch(patch) => {
+                    apply_patch(&view.served(store.get(sk, namespace, name)?), &patch)?
+                }
             };
-            store.prepare_update(sk, namespace, name, body, status)?
+            store.prepare_update(sk, namespace, name, view.stored(body), status)?
         };
         if !status && prepared.new != prepared.old {
             prepared.new = self
                 .admit(Operation::Update, sk, prepared.new, Some(&prepared.old))
                 .await?;
         }
-        self.lock().commit_update(sk, prepared)
+        let written = self.lock().commit_update(sk, prepared)?;
+        Ok(view.served(written))
     }
 
     pub(crate) fn delete_value(
@@ -474,7 +505,9 @@ impl FakeCluster {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<Value> {
-        self.lock().delete(sk, namespace, name, options)
+        let (stored, view) = self.storage(sk);
+        let last = self.lock().delete(&stored, namespace, name, options)?;
+        Ok(view.served(last))
     }
 
     pub(crate) fn watch_raw(
@@ -483,9 +516,30 @@ impl FakeCluster {
         namespace: Option<&str>,
         options: &ListOptions,
         resource_version: &str,
-    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<RawEvent>> {
-        let filter = filter(sk, namespace, options)?;
-        self.lock().watch(filter, resource_version)
+    ) -> Result<RawEvents> {
+        let (stored, view) = self.storage(sk);
+        let options = ListOptions {
+            field_selector: view.field_selector(options.field_selector.as_deref()),
+            ..options.clone()
+        };
+        let filter = filter(&stored, namespace, &options)?;
+        let rx = self.lock().watch(filter, resource_version)?;
+        Ok(RawEvents { rx, view })
+    }
+}
+
+/// The events of one watch, as the watched kind is served.
+pub(crate) struct RawEvents {
+    rx: tokio::sync::mpsc::UnboundedReceiver<RawEvent>,
+    view: View,
+}
+
+impl RawEvents {
+    /// The next event; `None` once the watch has ended.
+    pub(crate) async fn recv(&mut self) -> Option<RawEvent> {
+        let mut event = self.rx.recv().await?;
+        event.object = self.view.served(event.object);
+        Some(event)
     }
 }
 

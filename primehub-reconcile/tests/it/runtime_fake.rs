@@ -549,3 +549,41 @@ async fn the_new_kinds_pass_their_conformance_checks_on_the_fake() {
     let cluster = FakeCluster::new();
     primehub_reconcile::conformance_kinds::run_all(&cluster.client()).await;
 }
+
+#[tokio::test]
+async fn a_watch_through_events_k8s_io_sees_core_events_converted() -> TestResult {
+    let cluster = FakeCluster::new();
+    let client = cluster.client();
+    let events: Api<EventsV1Event> = Api::namespaced(client.clone(), "hub");
+    let mut watch = events
+        .watch(
+            &kube::api::WatchParams::default().fields("regarding.name=job-1"),
+            &cluster.resource_version(),
+        )
+        .await?
+        .boxed();
+    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client, "hub");
+    for (name, regarding) in [("other.1", "job-2"), ("job-1.1", "job-1")] {
+        core.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": name},
+                "involvedObject": {"kind": "PhJob", "name": regarding, "namespace": "hub"},
+                "reason": "Started", "message": format!("{regarding} started"), "type": "Normal",
+            }))?,
+        )
+        .await?;
+    }
+    match watch.next().await {
+        Some(Ok(kube::api::WatchEvent::Added(event))) => {
+            assert_eq!(event.metadata.name.as_deref(), Some("job-1.1"));
+            assert_eq!(event.note.as_deref(), Some("job-1 started"));
+            assert_eq!(
+                event.regarding.and_then(|r| r.name).as_deref(),
+                Some("job-1")
+            );
+        }
+        other => panic!("expected the converted event, got {other:?}"),
+    }
+    Ok(())
+}
