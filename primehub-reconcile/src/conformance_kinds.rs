@@ -1,6 +1,6 @@
 //! Conformance checks for the kinds PrimeHub's later work writes — core and `events.k8s.io`
 //! Events, PersistentVolumes, ServiceAccounts, Roles and RoleBindings — and for kube-runtime's
-//! event `Recorder` and kube's `Discovery` on them (feature `conformance`).
+//! event `Recorder`, its `finalizer` helper and kube's `Discovery` (feature `conformance`).
 //!
 //! Each check takes a `kube::Client` (the fake's in-process `FakeCluster::client()`, or one
 //! for a real API server),
@@ -33,6 +33,7 @@ pub async fn run_all(client: &Client) {
     persistent_volumes_have_a_status_subresource(client).await;
     event_recorder_publishes_events(client).await;
     events_are_one_collection_seen_through_both_apis(client).await;
+    finalizer_helper_round_trip(client).await;
 }
 
 /// A unique name with `prefix`.
@@ -436,5 +437,82 @@ pub async fn events_are_one_collection_seen_through_both_apis(client: &Client) {
         recorded.reporting_component.as_deref(),
         Some("primehub-conformance")
     );
+    ns.delete().await;
+}
+
+/// kube-runtime's `finalizer` helper: it adds its finalizer with a JSON patch that first tests
+/// `/metadata/finalizers` for `null` on an object without finalizers (which the API server
+/// passes for a missing member), runs the cleanup once the object is being deleted, and the
+/// object goes when the helper removes the last finalizer. Works on a bare API server: no
+/// controller is involved in finalizer handling.
+pub async fn finalizer_helper_round_trip(client: &Client) {
+    use kube::runtime::controller::Action;
+    use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+    use std::sync::Arc;
+
+    const NAME: &str = "primehub.io/conformance";
+    let ns = TestNamespace::new(client, "conf-finalizer").await;
+    let maps = ns.api::<k8s_openapi::api::core::v1::ConfigMap>();
+    let created = ok(
+        maps.create(
+            &PostParams::default(),
+            &decode(json!({"metadata": {"name": "guarded"}})),
+        )
+        .await,
+        "creating the object",
+    );
+    let step = |object: k8s_openapi::api::core::v1::ConfigMap| {
+        let maps = maps.clone();
+        async move {
+            let mut seen = None;
+            let result = finalizer(&maps, NAME, Arc::new(object), |event| {
+                seen = Some(match event {
+                    Finalizer::Apply(_) => "apply",
+                    Finalizer::Cleanup(_) => "cleanup",
+                });
+                async { Ok::<_, kube::Error>(Action::await_change()) }
+            })
+            .await;
+            (result.map(|_| ()).map_err(|e| e.to_string()), seen)
+        }
+    };
+    let (result, seen) = step(created).await;
+    ok(result, "the finalizer helper adding its finalizer");
+    assert_eq!(
+        seen, None,
+        "conformance: the first step only adds the finalizer"
+    );
+    let guarded = ok(maps.get("guarded").await, "reading the object");
+    assert_eq!(
+        guarded.metadata.finalizers.clone().unwrap_or_default(),
+        [NAME],
+        "conformance: the JSON patch (test null, add) added the finalizer"
+    );
+    let (result, seen) = step(guarded).await;
+    ok(result, "the finalizer helper applying");
+    assert_eq!(seen, Some("apply"));
+
+    ok(
+        maps.delete("guarded", &DeleteParams::default()).await,
+        "deleting the object",
+    );
+    let deleting = ok(
+        maps.get("guarded").await,
+        "the object held by its finalizer",
+    );
+    assert!(
+        deleting.metadata.deletion_timestamp.is_some(),
+        "conformance: a finalizer holds a deleted object with a deletionTimestamp"
+    );
+    let (result, seen) = step(deleting).await;
+    ok(result, "the finalizer helper cleaning up");
+    assert_eq!(seen, Some("cleanup"));
+    match maps.get("guarded").await {
+        Err(kube::Error::Api(status)) => assert_eq!(
+            status.code, 404,
+            "conformance: the object goes with its last finalizer"
+        ),
+        other => panic!("conformance: the object must be gone, got {other:?}"),
+    }
     ns.delete().await;
 }

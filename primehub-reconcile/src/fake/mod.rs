@@ -192,12 +192,38 @@ pub(crate) fn apply_patch(target: &Value, patch: &PatchBody) -> Result<Value> {
     let mut v = target.clone();
     match patch {
         PatchBody::Merge(p) => json_patch::merge(&mut v, p),
-        PatchBody::Json(p) => json_patch::patch(&mut v, p).map_err(|e| KubeError::Invalid {
-            message: format!("the JSON patch could not be applied: {e}"),
-            causes: Vec::new(),
-        })?,
+        PatchBody::Json(p) => {
+            for op in p.iter() {
+                if test_null_on_missing(&v, op) {
+                    continue;
+                }
+                json_patch::patch(&mut v, std::slice::from_ref(op)).map_err(|e| {
+                    KubeError::Invalid {
+                        message: format!("the JSON patch could not be applied: {e}"),
+                        causes: Vec::new(),
+                    }
+                })?;
+            }
+        }
     }
     Ok(v)
+}
+
+/// Whether `op` is a `test` for `null` at a missing member of an existing object — which
+/// kube-apiserver's JSON patch (evanphx/json-patch) passes, and kube-runtime's finalizer
+/// helper relies on (`test /metadata/finalizers null` before adding the first finalizer).
+fn test_null_on_missing(doc: &Value, op: &json_patch::PatchOperation) -> bool {
+    let json_patch::PatchOperation::Test(test) = op else {
+        return false;
+    };
+    if !test.value.is_null() {
+        return false;
+    }
+    let path = test.path.as_str();
+    let Some((parent, _)) = path.rsplit_once('/') else {
+        return false;
+    };
+    doc.pointer(path).is_none() && doc.pointer(parent).is_some_and(Value::is_object)
 }
 
 /// The [`KubeError`] for an admission denial: HTTP `code` with `message`.

@@ -7,6 +7,7 @@
 //!
 //! - [`projection`]: reflector stores that keep only what readers need, such as
 //!   [`projection::PodView`] (a slim pod: identity metadata, phase, container limits);
+//! - [`finalizer_error`]: kube-runtime's `finalizer` helper with [`crate::Error`];
 //! - [`ControllerRuntime`]: runs a `Controller` with [`crate::Error`] as the reconcile error,
 //!   a [`RetryPolicy`] (transient errors requeued with exponential backoff per object,
 //!   permanent ones after a long delay) and [`Metrics`] (reconciles, errors, durations) that
@@ -76,6 +77,21 @@ use crate::error::Error;
 
 pub mod job_summary;
 pub mod projection;
+
+/// The [`Error`] of a failed `kube::runtime::finalizer` call, so reconcilers that use
+/// kube-runtime's finalizer helper return our error type: the reconcile's own error as it was,
+/// the finalizer patches' errors as [`Error::KubeClient`] (their transience decides the retry),
+/// and the helper's internal errors as a non-transient bad request.
+pub fn finalizer_error(error: kube::runtime::finalizer::Error<Error>) -> Error {
+    use kube::runtime::finalizer::Error as F;
+    match error {
+        F::ApplyFailed(e) | F::CleanupFailed(e) => e,
+        F::AddFinalizer(e) | F::RemoveFinalizer(e) => Error::from(e),
+        other => Error::Kube(crate::error::KubeError::BadRequest {
+            message: other.to_string(),
+        }),
+    }
+}
 
 /// When a failed reconcile is retried.
 ///

@@ -587,3 +587,67 @@ async fn a_watch_through_events_k8s_io_sees_core_events_converted() -> TestResul
     }
     Ok(())
 }
+
+/// A controller that keeps the `primehub.io/cleanup` finalizer on PhJobs with kube-runtime's
+/// finalizer helper and records the names it cleaned up.
+#[tokio::test(start_paused = true)]
+async fn the_finalizer_helper_runs_on_the_fake() -> TestResult {
+    use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+    const FINALIZER: &str = "primehub.io/cleanup";
+
+    let cluster = FakeCluster::new();
+    let client = cluster.client();
+    let cleaned = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let jobs: Api<PhJob> = Api::namespaced(client.clone(), "hub");
+    let controller = kube::runtime::Controller::new(jobs.clone(), Default::default());
+    let runtime = ControllerRuntime::new("cleanup", &Metrics::new());
+    let reconcile = {
+        let jobs = jobs.clone();
+        let cleaned = cleaned.clone();
+        move |job: Arc<PhJob>, _ctx: Arc<()>| {
+            let jobs = jobs.clone();
+            let cleaned = cleaned.clone();
+            async move {
+                finalizer(&jobs, FINALIZER, job, |event| async move {
+                    if let Finalizer::Cleanup(job) = event
+                        && let Ok(mut list) = cleaned.lock()
+                    {
+                        list.push(job.name_any());
+                    }
+                    Ok::<_, Error>(kube::runtime::controller::Action::await_change())
+                })
+                .await
+                .map_err(primehub_reconcile::runtime::finalizer_error)
+            }
+        }
+    };
+    tokio::spawn(
+        runtime
+            .run(controller, reconcile, Arc::new(()))
+            .for_each(|_| async {}),
+    );
+
+    jobs.create(&PostParams::default(), &job("job-1", "x"))
+        .await?;
+    eventually("the finalizer", || async {
+        let job = jobs.get("job-1").await.ok()?;
+        job.finalizers()
+            .contains(&FINALIZER.to_owned())
+            .then_some(())
+    })
+    .await;
+
+    jobs.delete("job-1", &DeleteParams::default()).await?;
+    eventually("the job gone after its cleanup", || async {
+        jobs.get_opt("job-1")
+            .await
+            .ok()
+            .and_then(|j| j.is_none().then_some(()))
+    })
+    .await;
+    assert_eq!(
+        cleaned.lock().map(|l| l.clone()).unwrap_or_default(),
+        ["job-1"]
+    );
+    Ok(())
+}
