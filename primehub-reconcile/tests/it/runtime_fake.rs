@@ -651,3 +651,73 @@ async fn the_finalizer_helper_runs_on_the_fake() -> TestResult {
     );
     Ok(())
 }
+
+/// kubectl (when installed) discovers the new kinds and reads them from the fake over HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_sees_the_new_kinds() -> TestResult {
+    if std::process::Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        eprintln!("*** SKIPPED: kubectl is not installed (kubectl_sees_the_new_kinds) ***");
+        return Ok(());
+    }
+    let cluster = FakeCluster::new();
+    let server = cluster.serve(tokio::net::TcpListener::bind("127.0.0.1:0").await?)?;
+    let roles: Api<k8s_openapi::api::rbac::v1::Role> = Api::namespaced(cluster.client(), "hub");
+    roles
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "job-reader"}, "rules": []}))?,
+        )
+        .await?;
+    let url = server.url().to_owned();
+    let cache_dir = std::env::temp_dir().join(format!("kubectl-cache-{}", uuid::Uuid::new_v4()));
+    let cache = cache_dir.clone();
+    let kubectl = move |args: &'static [&'static str]| {
+        let url = url.clone();
+        let cache = cache.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new("kubectl")
+                .arg(format!("--server={url}"))
+                .arg(format!("--cache-dir={}", cache.display()))
+                .args(args)
+                .output()
+        })
+    };
+    let out = kubectl(&["api-resources", "--no-headers", "-o", "name"]).await??;
+    let names = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "events",
+        "events.events.k8s.io",
+        "persistentvolumes",
+        "serviceaccounts",
+        "roles.rbac.authorization.k8s.io",
+        "rolebindings.rbac.authorization.k8s.io",
+    ] {
+        assert!(
+            names.lines().any(|l| l.trim() == expected),
+            "kubectl api-resources lacks {expected}: {names}"
+        );
+    }
+    let out = kubectl(&["get", "roles", "-n", "hub", "-o", "name"]).await??;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "role.rbac.authorization.k8s.io/job-reader"
+    );
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&cache_dir);
+    Ok(())
+}
