@@ -12,8 +12,26 @@
 //! | `MockKubeApi` (feature `mock`) | mockall mocks for interaction assertions |
 //! | [`kube_client::KubeClient`] | the implementation on kube-rs, for a real API server |
 //! | `fake` (feature `fake`) | an in-memory API server with real semantics — resourceVersions, generation, status subresource, finalizers, owner-reference GC, watches with 410 Gone, admission hooks, pod logs a test writes, timestamps from an injected [`Clock`](primehub_model::clock::Clock) — and a **Kubernetes API face over HTTP**, so an unmodified `kube::Client` (typed `Api<K>`, `runtime::watcher`, `Discovery`, `Api::<Pod>::logs`) works against it: a fake cluster for kube-rs users, something its users have asked for and no maintained crate offers |
+//! | `fake::FakeCluster::client()` (feature `fake`) | a `kube::Client` that talks to the fake cluster **in process** — a tower service over the fake's router, no socket — so kube-runtime itself (`watcher`, reflector `Store`, `Controller`, finalizer helpers, the event `Recorder`) runs unchanged on the fake, as on a real API server |
+//! | [`runtime`] | what PrimeHub's controllers share on top of kube-runtime: slim projected stores ([`runtime::projection::PodView`]), [`runtime::ControllerRuntime`] (our [`Error`], per-object exponential backoff for transient errors, a long delay for permanent ones, Prometheus metrics with a text encoder for `/metrics`), and [`runtime::job_summary`], a small level-based controller as the worked example |
+//! | [`admission`] | admission on `kube::core::admission` types: one [`admission::AdmissionHandler`] and one entry point ([`admission::review`]) called both by the fake cluster in process and by the `POST /mutate` route ([`admission::router`]) a real API server calls |
 //! | [`selector`] | Kubernetes label selectors: parse and match |
 //! | [`conformance`] | the behaviour every implementation must show; it runs against the fake, against `KubeClient` pointed at the fake's HTTP face, and against a real kube-apiserver v1.37.2 with etcd (`tools/kube-apiserver/`) |
+//!
+//! `conformance_kinds` (feature `conformance`) holds the checks of the kinds the fake serves for
+//! later work (core and `events.k8s.io` Events, PersistentVolumes, ServiceAccounts, Roles,
+//! RoleBindings) and of kube-runtime's `Recorder` on them, through a `kube::Client`; they run
+//! against the fake in process and against the real kube-apiserver.
+//!
+//! # A fake cluster for kube-rs users
+//!
+//! With the `fake` feature, `FakeCluster::new().client()` is a `kube::Client` on an in-memory
+//! API server with real semantics (resourceVersions and conflicts, generation, status
+//! subresources, finalizers, owner-reference garbage collection, watches with `410 Gone`,
+//! admission webhooks), discovery included. Controllers written for kube-runtime are tested on
+//! it unchanged, in process, with tokio's paused clock — the test double kube-rs users have
+//! asked for. `FakeCluster::expire_watch_history` forces the `410 Gone` path a long-running
+//! watcher meets on a real cluster. See [`runtime`] for a controller running on it.
 //!
 //! Why a trait over `DynamicObject`s and not generics over `kube::Resource`: one
 //! `Arc<dyn KubeApi>` serves built-in kinds and PrimeHub's custom resources alike, the fake
@@ -75,13 +93,17 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used)]
 
+pub mod admission;
 pub mod api;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "conformance")]
+pub mod conformance_kinds;
 pub mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
 pub mod kube_client;
+pub mod runtime;
 pub mod selector;
 
 #[cfg(feature = "mock")]

@@ -18,7 +18,7 @@ use crate::api::{DeleteOptions, ListOptions, LogOptions, PatchBody, Propagation}
 use crate::error::KubeError;
 
 /// The Kubernetes version the fake claims to be.
-const MINOR: &str = "34";
+const MINOR: &str = "37";
 
 pub(crate) fn router(cluster: FakeCluster) -> Router {
     Router::new()

@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Namespace, PersistentVolumeClaim, Pod, Secret, Service,
+    ConfigMap, Event, Namespace, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service,
+    ServiceAccount,
 };
+use k8s_openapi::api::events::v1::Event as EventsV1Event;
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
 use crate::api::ResourceKind;
@@ -63,6 +66,12 @@ impl Kinds {
             served::<Ingress>(true),
             served::<NetworkPolicy>(false),
             served::<Lease>(false),
+            served::<Event>(false),
+            served::<EventsV1Event>(false),
+            served::<PersistentVolume>(true),
+            served::<ServiceAccount>(false),
+            served::<Role>(false),
+            served::<RoleBinding>(false),
             served::<CustomResourceDefinition>(true),
         ] {
             kinds.insert(s);

@@ -3,7 +3,17 @@
 //! [`FakeCluster`] implements [`KubeApi`] with a real API server's semantics, and
 //! [`FakeCluster::router`] / [`FakeCluster::serve`] put the same state behind HTTP with the
 //! Kubernetes REST paths, so an unmodified `kube::Client` (typed `Api<K>`, `watcher`,
-//! `Discovery`) works against it.
+//! `Discovery`) works against it. [`FakeCluster::client`] gives such a client **in process**
+//! (a tower service over the router, no socket): kube-runtime's `watcher`, reflector stores,
+//! `Controller`, finalizer helpers and event `Recorder` run on it unchanged (see
+//! [`crate::runtime`]).
+//!
+//! Served kinds: namespaces, pods, services, PVCs, PersistentVolumes, secrets, ConfigMaps,
+//! ServiceAccounts, core `v1` and `events.k8s.io/v1` Events (one collection seen through both
+//! APIs with kube-apiserver's field conversion: `regarding` is `involvedObject`, `note` is
+//! `message`, …), deployments, statefulsets,
+//! daemonsets, ingresses, network policies, leases, Roles, RoleBindings,
+//! CustomResourceDefinitions and every `primehub.io` kind, each in discovery.
 //!
 //! What it implements, as kube-apiserver does:
 //!
@@ -14,10 +24,11 @@
 //! - `AlreadyExists` on a duplicate create, `Conflict` on a write with a stale
 //!   `resourceVersion` (a write without one is unconditional), no-op writes keep the version and
 //!   emit no event;
-//! - the status subresource on pods, services, PVCs, deployments, statefulsets, daemonsets,
+//! - the status subresource on pods, services, PVCs, PersistentVolumes, deployments, statefulsets, daemonsets,
 //!   ingresses and the `primehub.io` kinds whose CRD declares it (ImageSpec, ImageSpecJob, PhJob,
 //!   PhSchedule, PhDeployment, License): main writes keep the stored status, status writes keep
-//!   everything else, and a create drops the status (pods start with `phase: Pending`);
+//!   everything else, and a create drops the status (pods and PersistentVolumes start with
+//!   `phase: Pending`);
 //! - namespaces: namespaced objects need an existing, non-terminating namespace; deleting a
 //!   namespace deletes its objects and the namespace goes once it is empty;
 //! - finalizers: a delete sets `deletionTimestamp` (and `deletionGracePeriodSeconds: 0`); the
@@ -30,13 +41,16 @@
 //!   (`metadata.name`, `metadata.namespace`, `status.phase`, …), `limit`/`continue` paging;
 //! - watches from a resourceVersion with events in order, `Gone` (410) once the version has left
 //!   the bounded history (10 000 events by default; the history starts after the initial
-//!   namespaces, like a fresh API server's watch cache), synthetic `Added` events when starting from
+//!   namespaces, like a fresh API server's watch cache; [`FakeCluster::expire_watch_history`]
+//!   expires it on demand), synthetic `Added` events when starting from
 //!   `""` or `"0"`; a watch with a selector sees an object that starts (stops) matching as
 //!   `Added` (`Deleted`);
-//! - in-process admission hooks ([`AdmissionHook`]) on create and update, called as the API
-//!   server calls mutating webhooks (before the name is generated and the server fields are
-//!   filled);
-//! - CustomResourceDefinitions created through the API register their kinds;
+//! - in-process admission webhooks ([`crate::admission::AdmissionHandler`], added with
+//!   [`FakeCluster::add_admission_handler`]) on create and update, called with an
+//!   `admission.k8s.io/v1` `AdmissionReview` as the API server calls mutating webhooks (before
+//!   the name is generated and the server fields are filled); `JSONPatch` responses are applied
+//!   and denials answered with the response's code and message;
+//! - CustomResourceDefinitions created through the API register their kinds.
 //! - `deletecollection` by label and field selector (not across all namespaces: HTTP 405, as
 //!   kube-apiserver);
 //! - pod logs (`…/pods/<name>/log`, [`FakeCluster::append_pod_log`]): the fake plays the
@@ -50,7 +64,7 @@
 //! applied as JSON merge patches (lists are replaced, not merged by key), continue tokens are
 //! not snapshots (a page sees writes made after the first page), a list ignores the requested
 //! resourceVersion and always serves the latest state, grace periods are always zero, no
-//! bookmarks are sent, and a watch has an unbounded queue.
+//! bookmarks are sent, and a watch has an unbounded queue. Events are not validated.
 //!
 //! A controller-style example: create a PhJob, watch it, and write its status.
 //!
@@ -140,6 +154,7 @@ use kube::api::DynamicObject;
 use primehub_model::clock::{Clock, SystemClock};
 use serde_json::Value;
 
+use crate::admission::{self, AdmissionHandler, AdmissionReview, Operation};
 use crate::api::{
     DeleteOptions, KubeApi, ListOptions, LogOptions, LogStream, ObjectList, PatchBody,
     ResourceKind, Subresource, WatchEvent, WatchStream,
@@ -147,6 +162,7 @@ use crate::api::{
 use crate::error::{KubeError, Result};
 use crate::selector::LabelSelector;
 
+mod events;
 mod http;
 mod kinds;
 mod logs;
@@ -155,6 +171,7 @@ mod store;
 
 pub use kinds::ServedKind;
 
+use events::View;
 use store::{EventType, FieldSelector, Filter, RawEvent, Store};
 
 /// The message of a 404 for a resource type the fake does not serve.
@@ -163,64 +180,9 @@ pub(crate) const UNKNOWN_RESOURCE: &str = "the server could not find the request
 /// The default number of events kept for watches from an older resourceVersion.
 pub const DEFAULT_HISTORY_LIMIT: usize = 10_000;
 
-/// The operation an admission hook is asked about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AdmissionOperation {
-    /// A create.
-    Create,
-    /// An update or patch of the main resource (status writes are not admitted).
-    Update,
-}
-
-/// What an admission hook sees (the content of an AdmissionReview request).
-#[derive(Debug, Clone)]
-pub struct AdmissionRequest {
-    /// Create or update.
-    pub operation: AdmissionOperation,
-    /// The resource type.
-    pub kind: ResourceKind,
-    /// The namespace, for namespaced kinds.
-    pub namespace: Option<String>,
-    /// The object as it would be written. On create the server fields are not filled yet and
-    /// `metadata.name` may be empty when `generateName` is set.
-    pub object: Value,
-    /// The stored object, on update.
-    pub old_object: Option<Value>,
-}
-
-/// An admission hook's answer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AdmissionResponse {
-    /// Let the request through unchanged.
-    Allow,
-    /// Let it through after applying this JSON patch to the object.
-    AllowWithPatch(json_patch::Patch),
-    /// Reject it: the client gets HTTP `code` with
-    /// `admission webhook "<name>" denied the request: <message>`.
-    Deny {
-        /// The HTTP status code.
-        code: u16,
-        /// The reason given.
-        message: String,
-    },
-}
-
-/// An admission webhook run in process by [`FakeCluster`] on creates and updates.
-#[async_trait]
-pub trait AdmissionHook: Send + Sync {
-    /// The webhook's name (it appears in denial messages).
-    fn name(&self) -> &str;
-
-    /// Whether the hook wants requests for `kind` and `operation`.
-    fn handles(&self, kind: &ResourceKind, operation: AdmissionOperation) -> bool;
-
-    /// Decides on one request.
-    async fn admit(&self, request: &AdmissionRequest) -> AdmissionResponse;
-}
-
 struct Inner {
     store: Mutex<Store>,
-    hooks: Mutex<Vec<Arc<dyn AdmissionHook>>>,
+    hooks: Mutex<Vec<Arc<dyn AdmissionHandler>>>,
     logs: Mutex<logs::Logs>,
     clock: Arc<dyn Clock>,
 }
@@ -308,26 +270,62 @@ pub(crate) fn apply_patch(target: &Value, patch: &PatchBody) -> Result<Value> {
     let mut v = target.clone();
     match patch {
         PatchBody::Merge(p) => json_patch::merge(&mut v, p),
-        PatchBody::Json(p) => json_patch::patch(&mut v, p).map_err(|e| KubeError::Invalid {
-            message: format!("the JSON patch could not be applied: {e}"),
-            causes: Vec::new(),
-        })?,
+        PatchBody::Json(p) => {
+            for op in p.iter() {
+                if test_null_on_missing(&v, op) {
+                    continue;
+                }
+                json_patch::patch(&mut v, std::slice::from_ref(op)).map_err(|e| {
+                    KubeError::Invalid {
+                        message: format!("the JSON patch could not be applied: {e}"),
+                        causes: Vec::new(),
+                    }
+                })?;
+            }
+        }
     }
     Ok(v)
 }
 
-/// The [`KubeError`] for an admission denial with `code`.
-fn denial(name: &str, code: u16, message: &str) -> KubeError {
-    let message = format!("admission webhook {name:?} denied the request: {message}");
+/// Whether `op` is a `test` for `null` at a missing member of an existing object — which
+/// kube-apiserver's JSON patch (evanphx/json-patch) passes, and kube-runtime's finalizer
+/// helper relies on (`test /metadata/finalizers null` before adding the first finalizer).
+fn test_null_on_missing(doc: &Value, op: &json_patch::PatchOperation) -> bool {
+    let json_patch::PatchOperation::Test(test) = op else {
+        return false;
+    };
+    if !test.value.is_null() {
+        return false;
+    }
+    let path = test.path.as_str();
+    let Some((parent, _)) = path.rsplit_once('/') else {
+        return false;
+    };
+    doc.pointer(path).is_none() && doc.pointer(parent).is_some_and(Value::is_object)
+}
+
+/// The [`KubeError`] for an admission denial: HTTP `code` with `message`.
+fn denial(code: u16, message: String) -> KubeError {
     match code {
         400 => KubeError::BadRequest { message },
         401 | 403 => KubeError::Forbidden { message },
+        404 => KubeError::NotFound { what: message },
         409 => KubeError::conflict(message),
+        410 => KubeError::Gone { message },
         422 => KubeError::Invalid {
             message,
             causes: Vec::new(),
         },
         status => KubeError::Unexpected { status, message },
+    }
+}
+
+/// An admission webhook's call failed: kube-apiserver answers 500 with
+/// `Internal error occurred: failed calling webhook "<name>": <why>` (webhooks fail closed).
+fn webhook_failure(name: &str, why: &str) -> KubeError {
+    KubeError::Unexpected {
+        status: 500,
+        message: format!("Internal error occurred: failed calling webhook {name:?}: {why}"),
     }
 }
 
@@ -369,9 +367,12 @@ impl FakeCluster {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Adds an admission hook, called on creates and updates of the kinds it handles, after
-    /// the hooks added before it.
-    pub fn add_admission_hook(&self, hook: Arc<dyn AdmissionHook>) {
+    /// Adds a mutating admission webhook, called in process through [`admission::review`] on
+    /// creates and updates of the resources it [`handles`](AdmissionHandler::handles), after the
+    /// handlers added before it. As kube-apiserver does, the fake applies a `JSONPatch` response
+    /// and rejects a denied request with the response's status code (403 below 400) and
+    /// `admission webhook "<name>" denied the request: <message>`.
+    pub fn add_admission_handler(&self, hook: Arc<dyn AdmissionHandler>) {
         self.inner
             .hooks
             .lock()
@@ -412,6 +413,36 @@ impl FakeCluster {
         http::router(self.clone())
     }
 
+    /// A `kube::Client` that talks to this cluster **in process**: its requests go straight to
+    /// [`router`](Self::router) as a tower service — no socket, no TLS, no port. Everything
+    /// built on `kube::Client` runs on it unchanged: typed `Api<K>`, `Discovery`, and
+    /// kube-runtime's `watcher` (watch responses are streamed), reflector `Store`s,
+    /// `Controller`, finalizer helpers and the event `Recorder`. The default namespace is
+    /// `default`.
+    ///
+    /// Call it inside a Tokio runtime (the client's request buffer is a spawned task). Clones
+    /// of the client and of the cluster share the same state.
+    pub fn client(&self) -> kube::Client {
+        kube::Client::new(self.router(), "default")
+    }
+
+    /// Like [`client`](Self::client), over `router` (for example [`router`](Self::router) with
+    /// an extra axum layer that a test uses to delay or fail requests).
+    pub fn client_for(router: axum::Router) -> kube::Client {
+        kube::Client::new(router, "default")
+    }
+
+    /// Expires the watch history, as when an API server's watch cache (or etcd compaction) has
+    /// moved past a client: every open watch ends, and a watch from any resourceVersion older
+    /// than the current one gets `410 Gone` ("too old resource version"), so clients must list
+    /// again. kube-runtime's `watcher` does that by itself; tests use this to show a controller
+    /// recovers.
+    pub fn expire_watch_history(&self) {
+        let mut store = self.lock();
+        store.forget_history();
+        store.close_watches();
+    }
+
     /// Serves [`router`](Self::router) on `listener` in a spawned task, until the returned
     /// server is shut down or dropped.
     pub fn serve(&self, listener: tokio::net::TcpListener) -> Result<FakeServer> {
@@ -426,47 +457,73 @@ impl FakeCluster {
 
     async fn admit(
         &self,
-        operation: AdmissionOperation,
-        kind: &ResourceKind,
+        operation: Operation,
+        sk: &ServedKind,
         mut object: Value,
         old_object: Option<&Value>,
     ) -> Result<Value> {
-        let hooks: Vec<Arc<dyn AdmissionHook>> = self
+        let kind = &sk.kind;
+        let resource =
+            kube::core::GroupVersionResource::gvr(&kind.group, &kind.version, &kind.plural);
+        let hooks: Vec<Arc<dyn AdmissionHandler>> = self
             .inner
             .hooks
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .filter(|h| h.handles(kind, operation))
+            .filter(|h| h.handles(&resource, &operation))
             .cloned()
             .collect();
         for hook in hooks {
-            let request = AdmissionRequest {
-                operation,
-                kind: kind.clone(),
-                namespace: object
-                    .pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                object: object.clone(),
-                old_object: old_object.cloned(),
+            let gvk = serde_json::json!({"group": kind.group, "version": kind.version, "kind": kind.kind});
+            let gvr = serde_json::json!({"group": kind.group, "version": kind.version, "resource": kind.plural});
+            let options_kind = match operation {
+                Operation::Create => "CreateOptions",
+                _ => "UpdateOptions",
             };
-            match hook.admit(&request).await {
-                AdmissionResponse::Allow => {}
-                AdmissionResponse::AllowWithPatch(patch) => {
-                    object = apply_patch(&object, &PatchBody::Json(patch)).map_err(|e| {
-                        KubeError::Unexpected {
-                            status: 500,
-                            message: format!(
-                                "admission webhook {:?} returned a patch that does not apply: {e}",
-                                hook.name()
-                            ),
-                        }
-                    })?;
-                }
-                AdmissionResponse::Deny { code, message } => {
-                    return Err(denial(hook.name(), code, &message));
-                }
+            let review = serde_json::json!({
+                "apiVersion": "admission.k8s.io/v1",
+                "kind": "AdmissionReview",
+                "request": {
+                    "uid": uuid::Uuid::new_v4().to_string(),
+                    "kind": gvk,
+                    "resource": gvr,
+                    "requestKind": gvk,
+                    "requestResource": gvr,
+                    "name": object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or(""),
+                    "namespace": object.pointer("/metadata/namespace").and_then(Value::as_str),
+                    "operation": operation,
+                    "userInfo": {"username": "system:admin", "groups": ["system:masters", "system:authenticated"]},
+                    "object": object,
+                    "oldObject": old_object,
+                    "dryRun": false,
+                    "options": {"kind": options_kind, "apiVersion": "meta.k8s.io/v1"},
+                },
+            });
+            let review: AdmissionReview<kube::core::DynamicObject> = serde_json::from_value(review)
+                .map_err(|e| {
+                    webhook_failure(
+                        hook.name(),
+                        &format!("cannot build the AdmissionReview: {e}"),
+                    )
+                })?;
+            let reviewed = admission::review(hook.as_ref(), review).await;
+            let Some(response) = reviewed.response else {
+                return Err(webhook_failure(
+                    hook.name(),
+                    "the AdmissionReview has no response",
+                ));
+            };
+            if !response.allowed {
+                let (code, message) = admission::denial(hook.name(), &response);
+                return Err(denial(code, message));
+            }
+            let patch = admission::response_patch(&response)
+                .map_err(|why| webhook_failure(hook.name(), &why))?;
+            if let Some(patch) = patch {
+                object = apply_patch(&object, &PatchBody::Json(patch)).map_err(|e| {
+                    webhook_failure(hook.name(), &format!("the patch does not apply: {e}"))
+                })?;
             }
         }
         Ok(object)
@@ -476,13 +533,27 @@ impl FakeCluster {
         self.lock().served(kind)
     }
 
+    /// The kind the store keeps `sk`'s objects as, and how they convert (`events.k8s.io/v1`
+    /// Events are core `v1` Events seen through another API, as in kube-apiserver).
+    fn storage(&self, sk: &ServedKind) -> (ServedKind, View) {
+        match View::of(sk) {
+            View::EventsV1 => match self.find_kind("", "v1", "events") {
+                Some(core) => (core, View::EventsV1),
+                None => (sk.clone(), View::Same),
+            },
+            View::Same => (sk.clone(), View::Same),
+        }
+    }
+
     pub(crate) fn get_value(
         &self,
         sk: &ServedKind,
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Value> {
-        self.lock().get(sk, namespace, name)
+        let (stored, view) = self.storage(sk);
+        let object = self.lock().get(&stored, namespace, name)?;
+        Ok(view.served(object))
     }
 
     pub(crate) fn list_values(
@@ -491,9 +562,17 @@ impl FakeCluster {
         namespace: Option<&str>,
         options: &ListOptions,
     ) -> Result<(Vec<Value>, String, Option<String>)> {
-        let filter = filter(sk, namespace, options)?;
-        self.lock()
-            .list(&filter, options.limit, options.continue_token.as_deref())
+        let (stored, view) = self.storage(sk);
+        let options = ListOptions {
+            field_selector: view.field_selector(options.field_selector.as_deref()),
+            ..options.clone()
+        };
+        let filter = filter(&stored, namespace, &options)?;
+        let (items, rv, more) =
+            self.lock()
+                .list(&filter, options.limit, options.continue_token.as_deref())?;
+        let items = items.into_iter().map(|o| view.served(o)).collect();
+        Ok((items, rv, more))
     }
 
     pub(crate) async fn create_value(
@@ -502,11 +581,12 @@ impl FakeCluster {
         namespace: Option<&str>,
         object: Value,
     ) -> Result<Value> {
+        let (sk, view) = &self.storage(sk);
+        let object = view.stored(object);
         let prepared = self.lock().prepare_create(sk, namespace, object)?;
-        let admitted = self
-            .admit(AdmissionOperation::Create, &sk.kind, prepared, None)
-            .await?;
-        self.lock().commit_create(sk, admitted)
+        let admitted = self.admit(Operation::Create, sk, prepared, None).await?;
+        let created = self.lock().commit_create(sk, admitted)?;
+        Ok(view.served(created))
     }
 
     pub(crate) async fn update_value(
@@ -517,25 +597,24 @@ impl FakeCluster {
         change: Change,
         status: bool,
     ) -> Result<Value> {
+        let (sk, view) = &self.storage(sk);
         let mut prepared = {
             let store = self.lock();
             let body = match change {
                 Change::Replace(body) => body,
-                Change::Patch(patch) => apply_patch(&store.get(sk, namespace, name)?, &patch)?,
+                Change::Patch(patch) => {
+                    apply_patch(&view.served(store.get(sk, namespace, name)?), &patch)?
+                }
             };
-            store.prepare_update(sk, namespace, name, body, status)?
+            store.prepare_update(sk, namespace, name, view.stored(body), status)?
         };
         if !status && prepared.new != prepared.old {
             prepared.new = self
-                .admit(
-                    AdmissionOperation::Update,
-                    &sk.kind,
-                    prepared.new,
-                    Some(&prepared.old),
-                )
+                .admit(Operation::Update, sk, prepared.new, Some(&prepared.old))
                 .await?;
         }
-        self.lock().commit_update(sk, prepared)
+        let written = self.lock().commit_update(sk, prepared)?;
+        Ok(view.served(written))
     }
 
     pub(crate) fn delete_value(
@@ -545,7 +624,9 @@ impl FakeCluster {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<Value> {
-        self.lock().delete(sk, namespace, name, options)
+        let (stored, view) = self.storage(sk);
+        let last = self.lock().delete(&stored, namespace, name, options)?;
+        Ok(view.served(last))
     }
 
     /// Deletes what `list` selects (without paging), each as `delete_value` with `options`,
@@ -583,9 +664,30 @@ impl FakeCluster {
         namespace: Option<&str>,
         options: &ListOptions,
         resource_version: &str,
-    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<RawEvent>> {
-        let filter = filter(sk, namespace, options)?;
-        self.lock().watch(filter, resource_version)
+    ) -> Result<RawEvents> {
+        let (stored, view) = self.storage(sk);
+        let options = ListOptions {
+            field_selector: view.field_selector(options.field_selector.as_deref()),
+            ..options.clone()
+        };
+        let filter = filter(&stored, namespace, &options)?;
+        let rx = self.lock().watch(filter, resource_version)?;
+        Ok(RawEvents { rx, view })
+    }
+}
+
+/// The events of one watch, as the watched kind is served.
+pub(crate) struct RawEvents {
+    rx: tokio::sync::mpsc::UnboundedReceiver<RawEvent>,
+    view: View,
+}
+
+impl RawEvents {
+    /// The next event; `None` once the watch has ended.
+    pub(crate) async fn recv(&mut self) -> Option<RawEvent> {
+        let mut event = self.rx.recv().await?;
+        event.object = self.view.served(event.object);
+        Some(event)
     }
 }
 

@@ -707,6 +707,11 @@ impl Store {
                 o.insert("status".into(), json!({"phase": "Active"}));
             } else if sk.kind.group.is_empty() && sk.kind.plural == "pods" {
                 o.insert("status".into(), json!({"phase": "Pending"}));
+            } else if sk.kind.group.is_empty() && sk.kind.plural == "persistentvolumes" {
+                o.insert(
+                    "status".into(),
+                    json!({"phase": "Pending", "lastPhaseTransitionTime": rfc3339_seconds(self.clock.now())}),
+                );
             } else if sk.kind.group == "apiextensions.k8s.io" {
                 o.insert(
                     "status".into(),

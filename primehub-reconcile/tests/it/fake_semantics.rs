@@ -5,9 +5,10 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
 use kube::api::DynamicObject;
-use primehub_reconcile::fake::{
-    AdmissionHook, AdmissionOperation, AdmissionRequest, AdmissionResponse, FakeCluster,
+use primehub_reconcile::admission::{
+    AdmissionHandler, AdmissionRequest, AdmissionResponse, Operation,
 };
+use primehub_reconcile::fake::FakeCluster;
 use primehub_reconcile::{
     DeleteOptions, KubeApi, KubeError, ListOptions, PatchBody, Propagation, ResourceKind,
     Subresource, WatchEvent,
@@ -202,25 +203,27 @@ async fn namespace_deletion_and_missing_namespaces() -> TestResult {
 struct NoPrivileged;
 
 #[async_trait::async_trait]
-impl AdmissionHook for NoPrivileged {
+impl AdmissionHandler for NoPrivileged {
     fn name(&self) -> &str {
         "pods.primehub.io"
     }
-    fn handles(&self, kind: &ResourceKind, _: AdmissionOperation) -> bool {
-        kind.plural == "pods"
+    fn handles(&self, resource: &kube::core::GroupVersionResource, _: &Operation) -> bool {
+        resource.resource == "pods"
     }
-    async fn admit(&self, request: &AdmissionRequest) -> AdmissionResponse {
-        if request.object.pointer("/metadata/labels/deny").is_some() {
-            return AdmissionResponse::Deny {
-                code: 403,
-                message: "not allowed".into(),
-            };
+    async fn review(&self, request: &AdmissionRequest<DynamicObject>) -> AdmissionResponse {
+        let allowed = AdmissionResponse::from(request);
+        let labels = request
+            .object
+            .as_ref()
+            .and_then(|o| o.metadata.labels.as_ref());
+        if labels.is_some_and(|l| l.contains_key("deny")) {
+            return allowed.deny("not allowed");
         }
         match serde_json::from_value(
             json!([{"op": "add", "path": "/metadata/annotations", "value": {"admitted": "yes"}}]),
         ) {
-            Ok(patch) => AdmissionResponse::AllowWithPatch(patch),
-            Err(_) => AdmissionResponse::Allow,
+            Ok(patch) => allowed.clone().with_patch(patch).unwrap_or(allowed),
+            Err(_) => allowed,
         }
     }
 }
@@ -228,7 +231,7 @@ impl AdmissionHook for NoPrivileged {
 #[tokio::test]
 async fn admission_hooks_mutate_and_deny() -> TestResult {
     let c = FakeCluster::new();
-    c.add_admission_hook(Arc::new(NoPrivileged));
+    c.add_admission_handler(Arc::new(NoPrivileged));
     let pods = ResourceKind::of::<Pod>();
     let pod = |labels: Value| -> Result<DynamicObject, serde_json::Error> {
         serde_json::from_value(

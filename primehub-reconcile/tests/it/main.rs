@@ -1,5 +1,6 @@
 //! The crate's integration tests, one binary (one link) for all of them.
 
+mod admission;
 mod conformance_fake;
 mod conformance_kube_fake;
 mod fake_http;
@@ -7,3 +8,5 @@ mod fake_logs_clock;
 mod fake_semantics;
 mod kube_api_shapes;
 mod real_kube_apiserver;
+mod real_runtime;
+mod runtime_fake;
