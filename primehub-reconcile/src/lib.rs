@@ -12,6 +12,7 @@
 //! | `MockKubeApi` (feature `mock`) | mockall mocks for interaction assertions |
 //! | [`kube_client::KubeClient`] | the implementation on kube-rs, for a real API server |
 //! | `fake` (feature `fake`) | an in-memory API server with real semantics — resourceVersions, generation, status subresource, finalizers, owner-reference GC, watches with 410 Gone, admission hooks, pod logs a test writes, timestamps from an injected [`Clock`](primehub_model::clock::Clock) — and a **Kubernetes API face over HTTP**, so an unmodified `kube::Client` (typed `Api<K>`, `runtime::watcher`, `Discovery`, `Api::<Pod>::logs`) works against it: a fake cluster for kube-rs users, something its users have asked for and no maintained crate offers |
+//! | [`bootstrap`] | the Kubernetes side of PrimeHub's bootstrap: the client Secrets `primehub-client-admin-ui` and `primehub-client-jupyterhub`, written from a realm bootstrap's outcome |
 //! | [`selector`] | Kubernetes label selectors: parse and match |
 //! | [`conformance`] | the behaviour every implementation must show; it runs against the fake, against `KubeClient` pointed at the fake's HTTP face, and against a real kube-apiserver v1.37.2 with etcd (`tools/kube-apiserver/`) |
 //!
@@ -76,6 +77,7 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod api;
+pub mod bootstrap;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
