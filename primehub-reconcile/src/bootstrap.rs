@@ -69,6 +69,17 @@ pub enum SecretChange {
     Unchanged,
 }
 
+impl SecretChange {
+    /// `created`, `updated` or `unchanged`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretChange::Created => "created",
+            SecretChange::Updated => "updated",
+            SecretChange::Unchanged => "unchanged",
+        }
+    }
+}
+
 /// One Secret [`write_client_secrets`] looked after.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrittenSecret {
