@@ -7,5 +7,6 @@ mod fake_http_conformance;
 mod fake_oidc;
 mod fake_realm;
 mod mock_usage;
+mod primehub_replay;
 mod real_keycloak;
 mod token_verifier;

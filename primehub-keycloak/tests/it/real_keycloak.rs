@@ -634,3 +634,16 @@ async fn tokens_issued_by_keycloak_verify_and_api_tokens_exchange() {
     );
     delete_realm(&master, &realm).await.expect("delete realm");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_bootstrap_changes_nothing_in_a_realm_primehubs_script_set_up() {
+    use crate::primehub_replay::{Kcadm, ours_changes_nothing_primehub_set};
+    let Some(kc) = real_keycloak("PrimeHub's bootstrap replayed") else {
+        return;
+    };
+    let master = kc.master();
+    let realm = random_realm();
+    let mut kcadm = Kcadm::login(&kc.url, &kc.admin, &kc.password).await;
+    ours_changes_nothing_primehub_set(&mut kcadm, &master, &realm).await;
+    delete_realm(&master, &realm).await.expect("delete realm");
+}
