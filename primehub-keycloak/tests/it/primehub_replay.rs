@@ -35,7 +35,7 @@ pub struct Kcadm {
 }
 
 /// A plain HTTP client (http only; the test servers do not use TLS).
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
         rustls::crypto::ring::default_provider(),
     ))

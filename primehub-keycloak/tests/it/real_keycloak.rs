@@ -144,6 +144,17 @@ async fn bootstrap_is_idempotent_and_the_client_passes_conformance() {
     assert!(client.is_admin(&phadmin.id).await.expect("is_admin"));
 
     primehub_keycloak::conformance::run_all(&client).await;
+    let secrets = crate::grants::ClientSecrets {
+        admin_ui: &first.admin_ui_client_secret,
+        jupyterhub: &first.jupyterhub_client_secret,
+    };
+    primehub_keycloak::conformance::primehub_client_token_scopes(
+        &client,
+        async |client_id: &str, user: Option<(&str, &str)>| {
+            crate::grants::http_grant(&kc.url, &realm, &secrets, client_id, user).await
+        },
+    )
+    .await;
 
     delete_realm(&master, &realm).await.expect("delete realm");
 }
