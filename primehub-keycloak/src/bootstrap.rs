@@ -54,7 +54,9 @@
 //! ship), the `primehub` theme (only applied upstream when installed), the realm's frontend URL
 //! and SSL setting (installation parameters), the CRDs and namespace labels (Kubernetes side).
 //! The Kubernetes Secrets `primehub-client-admin-ui` and `primehub-client-jupyterhub` are
-//! written from the [`BootstrapOutcome`] by `primehub_reconcile::bootstrap_secrets`.
+//! written from the [`BootstrapOutcome`] by
+//! `primehub_reconcile::bootstrap::write_client_secrets` (`primehub bootstrap --kubeconfig`,
+//! `primehub dev`).
 //!
 //! ```no_run
 //! # async fn demo() -> primehub_keycloak::Result<()> {

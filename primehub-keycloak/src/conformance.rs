@@ -1744,3 +1744,139 @@ pub async fn remove_totp(kc: &dyn KeycloakAdmin, user_id: &str) {
         "user_credentials(unknown user)",
     );
 }
+
+/// The scopes of PrimeHub's clients in issued tokens, on a realm [`crate::bootstrap`] set up.
+///
+/// `admin-ui` has `fullScopeAllowed: false` and one scope mapping, `realm-management/
+/// realm-admin`: its service account's tokens carry that role under `resource_access` (a real
+/// Keycloak adds the roles `realm-admin` is a composite of, which the fake does not model) and no
+/// `realm_access`, so none of the thousands of `img:`/`it:`/`ds:` realm roles; a user's token
+/// through `admin-ui` carries none of the user's realm roles either. `jupyterhub` keeps the
+/// full scope: the same user's token through it carries the role in `realm_access` and in the
+/// `roles` claim of PrimeHub's role mapper, and the group in `groups`.
+///
+/// `grant(client_id, user)` returns an access token (the JWT) of the realm: with
+/// `Some((username, password))` by the password grant through `client_id`, with `None` by the
+/// client-credentials grant of `client_id`; the caller knows the clients' secrets. The check
+/// creates a user, a group and a realm role with unique names and deletes them at the end.
+pub async fn primehub_client_token_scopes<G>(kc: &dyn KeycloakAdmin, grant: G)
+where
+    G: AsyncFn(&str, Option<(&str, &str)>) -> Result<String>,
+{
+    use base64::Engine as _;
+    fn claims(token: &str, what: &str) -> serde_json::Value {
+        let payload = token.split('.').nth(1).unwrap_or_default();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .unwrap_or_else(|e| panic!("conformance: {what}: the token is not a JWT: {e}"));
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("conformance: {what}: the token's payload: {e}"))
+    }
+    fn strings(value: &serde_json::Value) -> Vec<String> {
+        value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    // The service account of admin-ui.
+    let sa = claims(
+        &ok(grant("admin-ui", None).await, "admin-ui client credentials"),
+        "admin-ui service account",
+    );
+    assert!(
+        sa.get("realm_access").is_none(),
+        "conformance: admin-ui tokens carry no realm roles (fullScopeAllowed: false): {sa}"
+    );
+    let resource_clients: Vec<&String> = sa
+        .get("resource_access")
+        .and_then(|r| r.as_object())
+        .map(|r| r.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        resource_clients,
+        [crate::admin::REALM_MANAGEMENT_CLIENT],
+        "conformance: admin-ui tokens carry only realm-management's roles: {sa}"
+    );
+    assert!(
+        strings(&sa["resource_access"]["realm-management"]["roles"])
+            .iter()
+            .any(|r| r == crate::admin::REALM_ADMIN_ROLE),
+        "conformance: admin-ui's service account token carries realm-admin: {sa}"
+    );
+
+    // A user with a realm role through a group.
+    let role = unique("img:conf-scope");
+    ok(kc.create_role(&role, None).await, "create_role");
+    let group = unique("conf-scope");
+    let gid = ok(
+        kc.create_group(&NewGroup {
+            name: group.clone(),
+            attributes: Attributes::new(),
+        })
+        .await,
+        "create_group",
+    );
+    ok(
+        kc.add_group_roles(&gid, std::slice::from_ref(&role)).await,
+        "add_group_roles",
+    );
+    let username = unique("conf-scope");
+    let password = "Conf-Scope-Passw0rd";
+    let uid = ok(
+        kc.create_user(&NewUser {
+            password: Some(password.to_owned()),
+            ..new_user(&username)
+        })
+        .await,
+        "create_user",
+    );
+    ok(kc.add_member(&gid, &uid).await, "add_member");
+
+    let through_admin_ui = claims(
+        &ok(
+            grant("admin-ui", Some((&username, password))).await,
+            "password grant through admin-ui",
+        ),
+        "user token of admin-ui",
+    );
+    assert!(
+        through_admin_ui.get("realm_access").is_none() && through_admin_ui.get("roles").is_none(),
+        "conformance: a user's admin-ui token carries none of the user's realm roles: \
+         {through_admin_ui}"
+    );
+    assert!(
+        through_admin_ui.get("resource_access").is_none() && through_admin_ui.get("aud").is_none(),
+        "conformance: a non-admin's admin-ui token carries no client roles and no audience: \
+         {through_admin_ui}"
+    );
+
+    let through_jupyterhub = claims(
+        &ok(
+            grant("jupyterhub", Some((&username, password))).await,
+            "password grant through jupyterhub",
+        ),
+        "user token of jupyterhub",
+    );
+    assert!(
+        strings(&through_jupyterhub["realm_access"]["roles"]).contains(&role),
+        "conformance: jupyterhub (full scope) tokens carry the user's realm roles: \
+         {through_jupyterhub}"
+    );
+    assert!(
+        strings(&through_jupyterhub["roles"]).contains(&role),
+        "conformance: jupyterhub's `roles` mapper puts the realm roles in `roles`: \
+         {through_jupyterhub}"
+    );
+    assert!(
+        strings(&through_jupyterhub["groups"]).contains(&format!("/{group}")),
+        "conformance: jupyterhub's `groups` mapper puts the full group paths in `groups`: \
+         {through_jupyterhub}"
+    );
+
+    ok(kc.delete_user(&uid).await, "delete_user");
+    ok(kc.delete_group(&gid).await, "delete_group");
+    ok(kc.delete_role(&role).await, "delete_role");
+}

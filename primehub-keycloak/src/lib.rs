@@ -46,8 +46,8 @@
 //! let group = kc.create_group(&NewGroup { name: "team-a".into(), attributes: attributes.to_map() }).await?;
 //! kc.add_member(&group, &shape.admin_user_id).await?;
 //!
-//! // Grant the image `base-notebook` to the group.
-//! let role = RoleNaming::default().image("base-notebook");
+//! // Grant an image to the group (the bootstrap already made `base-notebook` global).
+//! let role = RoleNaming::default().image("team-a-notebook");
 //! kc.create_role(&role, None).await?;
 //! kc.add_group_roles(&group, &[role.clone()]).await?;
 //!

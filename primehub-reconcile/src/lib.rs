@@ -15,6 +15,7 @@
 //! | `fake::FakeCluster::client()` (feature `fake`) | a `kube::Client` that talks to the fake cluster **in process** — a tower service over the fake's router, no socket — so kube-runtime itself (`watcher`, reflector `Store`, `Controller`, finalizer helpers, the event `Recorder`) runs unchanged on the fake, as on a real API server |
 //! | [`runtime`] | what PrimeHub's controllers share on top of kube-runtime: slim projected stores ([`runtime::projection::PodView`]), [`runtime::ControllerRuntime`] (our [`Error`], per-object exponential backoff for transient errors, a long delay for permanent ones, Prometheus metrics with a text encoder for `/metrics`), and [`runtime::job_summary`], a small level-based controller as the worked example |
 //! | [`admission`] | admission on `kube::core::admission` types: one [`admission::AdmissionHandler`] and one entry point ([`admission::review`]) called both by the fake cluster in process and by the `POST /mutate` route ([`admission::router`]) a real API server calls |
+//! | [`bootstrap`] | the Kubernetes side of PrimeHub's bootstrap: the client Secrets `primehub-client-admin-ui` and `primehub-client-jupyterhub`, written from a realm bootstrap's outcome |
 //! | [`selector`] | Kubernetes label selectors: parse and match |
 //! | [`conformance`] | the behaviour every implementation must show; it runs against the fake, against `KubeClient` pointed at the fake's HTTP face, and against a real kube-apiserver v1.37.2 with etcd (`tools/kube-apiserver/`) |
 //!
@@ -95,6 +96,7 @@
 
 pub mod admission;
 pub mod api;
+pub mod bootstrap;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 #[cfg(feature = "conformance")]

@@ -38,6 +38,7 @@ pub enum Command {
     /// (`/api`, `/apis`), the fake Keycloak (`/admin`, `/realms`) and `/healthz`.
     Dev(DevArgs),
     /// Set up PrimeHub's realm on a real Keycloak, idempotently: user profile, clients `admin-ui`
-    /// and `jupyterhub`, default group `everyone`, and optionally the administrator `phadmin`.
+    /// and `jupyterhub`, default group `everyone`, and optionally the administrator `phadmin`;
+    /// with `--kubeconfig`, also the client Secrets in `--namespace`.
     Bootstrap(BootstrapArgs),
 }

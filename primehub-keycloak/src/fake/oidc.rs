@@ -362,14 +362,18 @@ impl FakeKeycloak {
             .cloned()
             .collect();
         aud.sort_by_key(|a| a == "account");
-        at.insert(
-            "aud".into(),
-            if aud.len() == 1 {
-                json!(aud[0])
-            } else {
-                json!(aud)
-            },
-        );
+        // Keycloak leaves out `aud` (and `resource_access`) when the token names no other
+        // client, as for a user of PrimeHub's `admin-ui` (no full scope) who holds no role in
+        // its scope.
+        match aud.len() {
+            0 => {}
+            1 => {
+                at.insert("aud".into(), json!(aud[0]));
+            }
+            _ => {
+                at.insert("aud".into(), json!(aud));
+            }
+        }
         at.insert("sub".into(), json!(i.user.id));
         at.insert("typ".into(), json!("Bearer"));
         at.insert("azp".into(), json!(i.client.client_id));
@@ -387,7 +391,9 @@ impl FakeKeycloak {
         if !realm_roles.is_empty() {
             at.insert("realm_access".into(), json!({ "roles": realm_roles }));
         }
-        at.insert("resource_access".into(), Value::Object(resource_access));
+        if !resource_access.is_empty() {
+            at.insert("resource_access".into(), Value::Object(resource_access));
+        }
         at.insert("scope".into(), json!(i.scope));
         if i.user.service_account_client.is_some() {
             at.insert("client_id".into(), json!(i.client.client_id));

@@ -19,10 +19,22 @@ async fn http_client_against_fake_face_passes_conformance_with_a_service_account
     let client = HttpKeycloak::new(HttpKeycloakConfig::new(
         server.url().parse().unwrap(),
         "primehub",
-        Credentials::client("primehub", "admin-ui", shape.admin_ui_client_secret),
+        Credentials::client("primehub", "admin-ui", &shape.admin_ui_client_secret),
     ))
     .unwrap();
     primehub_keycloak::conformance::run_all(&client).await;
+    let base: url::Url = server.url().parse().unwrap();
+    let secrets = crate::grants::ClientSecrets {
+        admin_ui: &shape.admin_ui_client_secret,
+        jupyterhub: &shape.jupyterhub_client_secret,
+    };
+    primehub_keycloak::conformance::primehub_client_token_scopes(
+        &client,
+        async |client: &str, user: Option<(&str, &str)>| {
+            crate::grants::http_grant(&base, "primehub", &secrets, client, user).await
+        },
+    )
+    .await;
     server.shutdown().await;
 }
 

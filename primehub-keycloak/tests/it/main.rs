@@ -7,6 +7,8 @@ mod fake_conformance;
 mod fake_http_conformance;
 mod fake_oidc;
 mod fake_realm;
+mod grants;
 mod mock_usage;
+mod primehub_replay;
 mod real_keycloak;
 mod token_verifier;

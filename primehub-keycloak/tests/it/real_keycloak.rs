@@ -150,6 +150,17 @@ async fn bootstrap_is_idempotent_and_the_client_passes_conformance() {
     );
 
     primehub_keycloak::conformance::run_all(&client).await;
+    let secrets = crate::grants::ClientSecrets {
+        admin_ui: &first.admin_ui_client_secret,
+        jupyterhub: &first.jupyterhub_client_secret,
+    };
+    primehub_keycloak::conformance::primehub_client_token_scopes(
+        &client,
+        async |client_id: &str, user: Option<(&str, &str)>| {
+            crate::grants::http_grant(&kc.url, &realm, &secrets, client_id, user).await
+        },
+    )
+    .await;
     primehub_keycloak::conformance::client_secrets(
         &client,
         &[("admin-ui", first.admin_ui_client_secret.as_str())],
@@ -809,4 +820,17 @@ async fn remove_totp_on_a_user_imported_with_an_otp_credential() {
     delete_realm(&master, &outcome.realm)
         .await
         .expect("delete realm");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_bootstrap_changes_nothing_in_a_realm_primehubs_script_set_up() {
+    use crate::primehub_replay::{Kcadm, ours_changes_nothing_primehub_set};
+    let Some(kc) = real_keycloak("PrimeHub's bootstrap replayed") else {
+        return;
+    };
+    let master = kc.master();
+    let realm = random_realm();
+    let mut kcadm = Kcadm::login(&kc.url, &kc.admin, &kc.password).await;
+    ours_changes_nothing_primehub_set(&mut kcadm, &master, &realm).await;
+    delete_realm(&master, &realm).await.expect("delete realm");
 }

@@ -1,6 +1,7 @@
 //! The crate's integration tests, one binary (one link) for all of them.
 
 mod admission;
+mod bootstrap_secrets;
 mod conformance_fake;
 mod conformance_kube_fake;
 mod fake_http;

@@ -319,3 +319,104 @@ async fn round_trip(
         other => panic!("{fixture}: the object must be gone after delete, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_secrets_are_written_once_on_the_real_apiserver() {
+    use crate::bootstrap_secrets::{data, expected_admin_ui, expected_jupyterhub, outcome};
+    use k8s_openapi::api::core::v1::Secret;
+    use primehub_reconcile::Typed;
+    use primehub_reconcile::bootstrap::{
+        ADMIN_UI_SECRET, JUPYTERHUB_SECRET, SecretChange, write_client_secrets,
+    };
+
+    let Some(client) = admin("client secrets").await else {
+        return;
+    };
+    let api: std::sync::Arc<dyn KubeApi> = std::sync::Arc::new(client);
+    let ns_name = conformance::unique("bootstrap-secrets");
+    let ns: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns_name},
+    }))
+    .expect("namespace object");
+    api.create(&ResourceKind::of::<Namespace>(), None, &ns)
+        .await
+        .expect("create the test namespace");
+
+    // Without the namespace the API server refuses, as the fake does.
+    assert!(matches!(
+        write_client_secrets(
+            std::sync::Arc::clone(&api),
+            &format!("{ns_name}-missing"),
+            &outcome("a", "b", "c")
+        )
+        .await,
+        Err(KubeError::NotFound { .. })
+    ));
+
+    let first_outcome = outcome("ui-secret", "hub-secret", "everyone-id");
+    let first = write_client_secrets(std::sync::Arc::clone(&api), &ns_name, &first_outcome)
+        .await
+        .expect("first write");
+    assert!(
+        first.iter().all(|w| w.change == SecretChange::Created),
+        "{first:?}"
+    );
+    let secrets = Typed::<Secret>::namespaced(std::sync::Arc::clone(&api), &ns_name);
+    let admin_ui = secrets.get(ADMIN_UI_SECRET).await.expect("admin-ui secret");
+    let jupyterhub = secrets
+        .get(JUPYTERHUB_SECRET)
+        .await
+        .expect("jupyterhub secret");
+    assert_eq!(
+        data(&admin_ui),
+        expected_admin_ui("ui-secret", "everyone-id")
+    );
+    assert_eq!(data(&jupyterhub), expected_jupyterhub("hub-secret"));
+    assert_eq!(admin_ui.type_.as_deref(), Some("Opaque"));
+
+    let second = write_client_secrets(std::sync::Arc::clone(&api), &ns_name, &first_outcome)
+        .await
+        .expect("second write");
+    assert!(
+        second.iter().all(|w| w.change == SecretChange::Unchanged),
+        "{second:?}"
+    );
+    let again = secrets.get(ADMIN_UI_SECRET).await.expect("admin-ui secret");
+    assert_eq!(
+        again.metadata.resource_version,
+        admin_ui.metadata.resource_version
+    );
+    let again = secrets
+        .get(JUPYTERHUB_SECRET)
+        .await
+        .expect("jupyterhub secret");
+    assert_eq!(
+        again.metadata.resource_version,
+        jupyterhub.metadata.resource_version
+    );
+
+    // A rotated client secret replaces the data in place.
+    let third = write_client_secrets(
+        std::sync::Arc::clone(&api),
+        &ns_name,
+        &outcome("rotated", "hub-secret", "everyone-id"),
+    )
+    .await
+    .expect("third write");
+    assert_eq!(
+        third.iter().map(|w| w.change).collect::<Vec<_>>(),
+        [SecretChange::Updated, SecretChange::Unchanged]
+    );
+    let now = secrets.get(ADMIN_UI_SECRET).await.expect("admin-ui secret");
+    assert_eq!(data(&now), expected_admin_ui("rotated", "everyone-id"));
+    assert_eq!(now.metadata.uid, admin_ui.metadata.uid);
+
+    api.delete(
+        &ResourceKind::of::<Namespace>(),
+        None,
+        &ns_name,
+        &DeleteOptions::default(),
+    )
+    .await
+    .expect("delete the test namespace");
+}

@@ -5,6 +5,12 @@
 //! `jupyterhub` (PrimeHub's protocol mappers), the default group `everyone`, and optionally the
 //! administrator `phadmin`. Passwords come from files or environment variables, never from the
 //! command line (which other users can read in the process list).
+//!
+//! With `--kubeconfig`, the client Secrets PrimeHub's components read
+//! (`primehub-client-admin-ui`, `primehub-client-jupyterhub`) are then written into
+//! `--namespace` with [`primehub_reconcile::bootstrap::write_client_secrets`], as upstream's
+//! `bootstrap.sh` does with `kubectl apply`. The kubeconfig is read before Keycloak is touched,
+//! so a bad one fails the command early.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,6 +19,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 use primehub_keycloak::bootstrap::{BootstrapOutcome, RealmBootstrap, bootstrap_realm};
 use primehub_keycloak::http::{Credentials, HttpKeycloak, HttpKeycloakConfig};
+use primehub_reconcile::bootstrap::{WrittenSecret, write_client_secrets};
+use primehub_reconcile::kube_client::KubeClient;
 
 /// The environment variable holding the master-realm admin's password.
 pub const MASTER_PASSWORD_ENV: &str = "PRIMEHUB_KEYCLOAK_MASTER_PASSWORD";
@@ -49,6 +57,14 @@ pub struct BootstrapArgs {
     /// `https://hub.example.com/hub/oauth_callback`.
     #[arg(long = "jupyterhub-redirect-uri")]
     pub jupyterhub_redirect_uris: Vec<String>,
+    /// A kubeconfig of the cluster PrimeHub runs in: when given, the client Secrets
+    /// `primehub-client-admin-ui` and `primehub-client-jupyterhub` are written into
+    /// `--namespace` (created, or updated when they differ).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// PrimeHub's namespace, for the client Secrets (with `--kubeconfig`).
+    #[arg(long, default_value = "hub")]
+    pub namespace: String,
     /// Print the outcome as JSON (secrets included) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -85,6 +101,14 @@ pub async fn run(
             format!("the master administrator's password is needed: --master-password-file or {MASTER_PASSWORD_ENV}")
         })?;
     let admin_password = secret(args.admin_password_file.as_ref(), ADMIN_PASSWORD_ENV, env)?;
+    let cluster = match &args.kubeconfig {
+        Some(path) => Some(
+            KubeClient::from_kubeconfig(path)
+                .await
+                .with_context(|| format!("--kubeconfig {}", path.display()))?,
+        ),
+        None => None,
+    };
 
     let master = HttpKeycloak::new(HttpKeycloakConfig::new(
         base,
@@ -100,6 +124,19 @@ pub async fn run(
     let outcome = bootstrap_realm(&master, &spec)
         .await
         .with_context(|| format!("bootstrapping realm {:?}", args.realm))?;
+    let secrets: Vec<WrittenSecret> = match cluster {
+        Some(cluster) => {
+            write_client_secrets(std::sync::Arc::new(cluster), &args.namespace, &outcome)
+                .await
+                .with_context(|| {
+                    format!(
+                        "writing the client Secrets into namespace {:?}",
+                        args.namespace
+                    )
+                })?
+        }
+        None => Vec::new(),
+    };
 
     if args.json {
         let json = serde_json::json!({
@@ -110,6 +147,14 @@ pub async fn run(
             "jupyterhubClientSecret": outcome.jupyterhub_client_secret,
             "everyoneGroupId": outcome.everyone_group_id,
             "adminUserId": outcome.admin_user_id,
+            "secrets": secrets
+                .iter()
+                .map(|w| serde_json::json!({
+                    "namespace": args.namespace,
+                    "name": w.name,
+                    "change": w.change.as_str(),
+                }))
+                .collect::<Vec<_>>(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
     } else {
@@ -137,6 +182,15 @@ pub async fn run(
         )?;
         if let Some(id) = &outcome.admin_user_id {
             writeln!(out, "{} user id:          {id}", args.admin_username)?;
+        }
+        for w in &secrets {
+            writeln!(
+                out,
+                "secret {}/{}: {}",
+                args.namespace,
+                w.name,
+                w.change.as_str()
+            )?;
         }
     }
     Ok(outcome)

@@ -2,8 +2,10 @@
 //!
 //! A composition of the crates' parts: [`FakeCluster::router`] under `/api` and `/apis`,
 //! [`FakeKeycloak::router`] under `/admin` and `/realms`, `/healthz`; the demo objects come from
-//! [`primehub_reconcile::fake::seed`] and the realm from
-//! [`FakeKeycloak::bootstrap_primehub`].
+//! [`primehub_reconcile::fake::seed`] and the realm from the realm bootstrap
+//! ([`FakeKeycloak::bootstrap`], as [`FakeKeycloak::bootstrap_primehub`] runs it), whose client
+//! Secrets `primehub-client-admin-ui` and `primehub-client-jupyterhub` are written into the
+//! namespace [`NAMESPACE`] of the fake cluster, as PrimeHub's bootstrap writes them.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -135,10 +137,27 @@ pub async fn start(listener: tokio::net::TcpListener, args: &DevArgs) -> anyhow:
         admin_password: admin_password.clone(),
         ..BootstrapOptions::default()
     };
-    let realm = keycloak
-        .bootstrap_primehub(&args.realm, &options)
+    let outcome = keycloak
+        .bootstrap(&options.to_spec(&args.realm))
         .await
         .map_err(keycloak_error)?;
+    primehub_reconcile::bootstrap::write_client_secrets(
+        std::sync::Arc::new(cluster.clone()),
+        NAMESPACE,
+        &outcome,
+    )
+    .await
+    .context("writing the client Secrets into the fake cluster")?;
+    let realm = PrimehubRealm {
+        admin_user_id: outcome
+            .admin_user_id
+            .clone()
+            .context("the bootstrap of a new realm creates the administrator")?,
+        realm: outcome.realm,
+        admin_ui_client_secret: outcome.admin_ui_client_secret,
+        jupyterhub_client_secret: outcome.jupyterhub_client_secret,
+        everyone_group_id: outcome.everyone_group_id,
+    };
     let demo = match args.seed {
         Seed::Empty => None,
         Seed::Demo => {
@@ -249,6 +268,12 @@ impl DevServer {
             out,
             "  jupyterhub client:     jupyterhub / {}",
             self.realm.jupyterhub_client_secret
+        );
+        let _ = writeln!(
+            out,
+            "  Client Secrets:        {NAMESPACE}/{}, {NAMESPACE}/{}",
+            primehub_reconcile::bootstrap::ADMIN_UI_SECRET,
+            primehub_reconcile::bootstrap::JUPYTERHUB_SECRET
         );
         let _ = writeln!(
             out,

@@ -14,6 +14,8 @@ fn args(url: &str, json: bool) -> BootstrapArgs {
         admin_password_file: None,
         admin_ui_redirect_uris: vec!["http://127.0.0.1/console/*".into()],
         jupyterhub_redirect_uris: vec![],
+        kubeconfig: None,
+        namespace: "hub".into(),
         json,
     }
 }
@@ -110,4 +112,141 @@ async fn missing_or_bad_inputs_are_clear_errors() {
         format!("{err:#}").contains("bootstrapping realm"),
         "{err:#}"
     );
+}
+
+/// A kubeconfig file for the API server at `url`, in the temporary directory.
+fn kubeconfig_file(url: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "primehub-bootstrap-test-{}.kubeconfig",
+        uuid_like()
+    ));
+    let yaml = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {url}\n\
+         users:\n- name: fake\n  user: {{}}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n\
+         current-context: fake\n"
+    );
+    std::fs::write(&path, yaml).expect("write the kubeconfig");
+    path
+}
+
+fn uuid_like() -> String {
+    use rand::Rng;
+    format!("{:016x}", rand::rng().random::<u64>())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_kubeconfig_the_client_secrets_are_written_once() {
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::Api;
+
+    let keycloak = FakeKeycloak::new().expect("fake keycloak");
+    let kc_server = keycloak
+        .serve(
+            tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind"),
+        )
+        .expect("serve");
+    // The fake cluster, over HTTP, as a real cluster is reached.
+    let cluster = primehub_reconcile::fake::FakeCluster::new();
+    let kube_server = cluster
+        .serve(
+            tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind"),
+        )
+        .expect("serve the fake cluster");
+    let kubeconfig = kubeconfig_file(kube_server.url());
+
+    let mut with_cluster = args(kc_server.url(), true);
+    with_cluster.kubeconfig = Some(kubeconfig.clone());
+    let mut out = Vec::new();
+    let first = bootstrap::run(&with_cluster, &env, &mut out)
+        .await
+        .expect("bootstrap with a cluster");
+    let printed: serde_json::Value = serde_json::from_slice(&out).expect("JSON output");
+    assert_eq!(
+        printed["secrets"],
+        serde_json::json!([
+            {"namespace": "hub", "name": "primehub-client-admin-ui", "change": "created"},
+            {"namespace": "hub", "name": "primehub-client-jupyterhub", "change": "created"},
+        ])
+    );
+
+    let client = kube::Client::try_from(kube::Config::new(kube_server.url().parse().expect("uri")))
+        .expect("kube client");
+    let secrets: Api<Secret> = Api::namespaced(client, "hub");
+    let read = |secret: &Secret, key: &str| {
+        secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .map(|v| String::from_utf8_lossy(&v.0).into_owned())
+    };
+    let admin_ui = secrets
+        .get("primehub-client-admin-ui")
+        .await
+        .expect("admin-ui secret");
+    assert_eq!(
+        read(&admin_ui, "client_secret"),
+        Some(first.admin_ui_client_secret.clone())
+    );
+    assert_eq!(
+        read(&admin_ui, "everyone_group_id"),
+        Some(first.everyone_group_id.clone())
+    );
+    let jupyterhub = secrets
+        .get("primehub-client-jupyterhub")
+        .await
+        .expect("jupyterhub secret");
+    assert_eq!(
+        read(&jupyterhub, "client_secret"),
+        Some(first.jupyterhub_client_secret.clone())
+    );
+
+    // Again: nothing changes in Keycloak or in the cluster.
+    let mut text = Vec::new();
+    with_cluster.json = false;
+    let second = bootstrap::run(&with_cluster, &env, &mut text)
+        .await
+        .expect("second bootstrap");
+    assert!(!second.changed(), "{:?}", second.created);
+    let text = String::from_utf8(text).expect("utf-8");
+    assert!(
+        text.contains("secret hub/primehub-client-admin-ui: unchanged"),
+        "{text}"
+    );
+    let again = secrets
+        .get("primehub-client-admin-ui")
+        .await
+        .expect("admin-ui secret");
+    assert_eq!(
+        again.metadata.resource_version,
+        admin_ui.metadata.resource_version
+    );
+
+    // A namespace that does not exist is a clear error, after the realm was set up.
+    let mut elsewhere = with_cluster.clone();
+    elsewhere.namespace = "nowhere".into();
+    let err = bootstrap::run(&elsewhere, &env, &mut Vec::new())
+        .await
+        .expect_err("no namespace nowhere");
+    assert!(format!("{err:#}").contains("\"nowhere\""), "{err:#}");
+
+    // A kubeconfig that cannot be read fails before Keycloak is called.
+    let mut bad = args("http://127.0.0.1:1", false);
+    bad.kubeconfig = Some("/nonexistent/kubeconfig".into());
+    let err = bootstrap::run(&bad, &env, &mut Vec::new())
+        .await
+        .expect_err("no kubeconfig");
+    let shown = format!("{err:#}");
+    assert!(
+        shown.contains("--kubeconfig /nonexistent/kubeconfig"),
+        "{shown}"
+    );
+    assert!(!shown.contains("bootstrapping realm"), "{shown}");
+
+    let _ = std::fs::remove_file(kubeconfig);
+    kube_server.shutdown().await;
+    kc_server.shutdown().await;
 }

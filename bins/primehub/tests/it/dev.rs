@@ -88,6 +88,37 @@ async fn dev_serves_cluster_and_keycloak_on_one_listener() -> TestResult {
             .is_some_and(|m| m.iter().any(|u| u["username"] == "phadmin")),
         "members: {members}"
     );
+
+    // PrimeHub's client Secrets, in the namespace, holding the realm's secrets.
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), dev::NAMESPACE);
+    let read = |secret: &k8s_openapi::api::core::v1::Secret, key: &str| {
+        secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .map(|v| String::from_utf8_lossy(&v.0).into_owned())
+    };
+    let admin_ui = secrets.get("primehub-client-admin-ui").await?;
+    assert_eq!(read(&admin_ui, "client_id").as_deref(), Some("admin-ui"));
+    assert_eq!(
+        read(&admin_ui, "client_secret"),
+        Some(server.realm.admin_ui_client_secret.clone())
+    );
+    assert_eq!(
+        read(&admin_ui, "everyone_group_id"),
+        Some(server.realm.everyone_group_id.clone())
+    );
+    let jupyterhub = secrets.get("primehub-client-jupyterhub").await?;
+    assert_eq!(
+        read(&jupyterhub, "client_id").as_deref(),
+        Some("jupyterhub")
+    );
+    assert_eq!(
+        read(&jupyterhub, "client_secret"),
+        Some(server.realm.jupyterhub_client_secret.clone())
+    );
+    assert!(server.banner().contains("hub/primehub-client-admin-ui"));
     server.shutdown().await?;
     Ok(())
 }
