@@ -10,8 +10,11 @@
 //!   exponent (`e3`, `E-2`). `2G` is 2·10⁹ bytes and `2Gi` is 2·2³⁰ bytes, exactly as Kubernetes.
 //! * **PrimeHub memory values** ([`Memory::parse_primehub`]): an InstanceType's `limits.memory` /
 //!   `requests.memory`. PrimeHub's consumers (KubeSpawner and the job controller's unit
-//!   conversion) read a bare `K`, `M`, `G`, `T` suffix 1024-based, so here `2G` is 2 GiB. Every
-//!   other suffix keeps its Kubernetes meaning.
+//!   conversion) read a bare `K`, `M`, `G` suffix 1024-based, so here `2G` is 2 GiB. Every other
+//!   suffix keeps its Kubernetes meaning — including a bare `T`, which is decimal tera
+//!   (10¹²), as DESIGN §4.1 fixes it: only `G`, `M` and `K` are the suffixes the console writes
+//!   and PrimeHub's converters map, and an instance type of a terabyte of memory is not a case
+//!   worth a rule of its own that Kubernetes itself reads differently.
 //! * **PrimeHub quota attributes** ([`Cpu::parse_cores`], [`Memory::parse_quota`],
 //!   [`Gpu::parse_count`]): `quota-cpu = "0.5"` cores, `quota-memory = "4G"` meaning 4 GiB (the
 //!   admission webhook multiplied by 1024³), `quota-gpu = "2"`.
@@ -376,11 +379,11 @@ impl Memory {
     }
 
     /// Parses a PrimeHub memory value (an InstanceType's `limits.memory` / `requests.memory`): a
-    /// bare `K`, `M`, `G` or `T` suffix means `Ki`, `Mi`, `Gi`, `Ti` (DESIGN §4.1); everything
-    /// else as [`Memory::parse`].
+    /// bare `K`, `M` or `G` suffix means `Ki`, `Mi`, `Gi` (DESIGN §4.1); everything else as
+    /// [`Memory::parse`], so a bare `T` is decimal tera (10¹²) as in Kubernetes.
     pub fn parse_primehub(field: &str, value: &str) -> Result<Memory> {
         let trimmed = value.trim();
-        let binary = ["K", "M", "G", "T"].iter().find(|s| trimmed.ends_with(*s));
+        let binary = ["K", "M", "G"].iter().find(|s| trimmed.ends_with(*s));
         match binary {
             // `E` is both exa and the exponent marker, and `k` is the only lowercase kilo:
             // neither is rewritten.
@@ -623,7 +626,12 @@ mod tests {
         assert_eq!(p("2G"), Ok(2 << 30));
         assert_eq!(p("512M"), Ok(512 << 20));
         assert_eq!(p("4K"), Ok(4 << 10));
-        assert_eq!(p("1T"), Ok(1 << 40));
+        assert_eq!(
+            p("1T"),
+            Ok(1_000_000_000_000),
+            "a bare T is decimal tera (DESIGN §4.1)"
+        );
+        assert_eq!(p("1Ti"), Ok(1 << 40));
         assert_eq!(p("2Gi"), Ok(2 << 30));
         assert_eq!(p("1.5G"), Ok(3 << 29));
         assert_eq!(p("2k"), Ok(2000), "lowercase k is decimal kilo");

@@ -110,12 +110,18 @@ fn resource_name_table() {
     );
 }
 
+/// PrimeHub's group-name rule: start and end with a letter or digit, `-`/`_` inside, two
+/// characters allowed (the console's group form pattern `^[a-zA-Z0-9][a-zA-Z0-9-_]*[a-zA-Z0-9]$`).
 #[test]
 fn group_name_table() {
-    for ok in ["abc", "My_Group", "0ab", "a-b_c", "phusers"] {
+    for ok in [
+        "abc", "My_Group", "0ab", "a-b_c", "phusers", "ab", "A1", "a--b",
+    ] {
         assert_eq!(validate_group_name("name", ok), Ok(()), "{ok:?}");
     }
-    for bad in ["", "a", "ab", "_abc", "-abc", "a.bc", "ab c", "grüppe"] {
+    for bad in [
+        "", "a", "_", "_abc", "-abc", "abc-", "abc_", "a_", "a.bc", "ab c", "grüppe",
+    ] {
         assert!(
             matches!(
                 validate_group_name("name", bad),
@@ -124,8 +130,18 @@ fn group_name_table() {
             "{bad:?}"
         );
     }
-    let e = validate_group_name("name", "ab").expect_err("must be rejected");
-    assert!(e.to_string().contains("more than 2"), "{e}");
+    let e = validate_group_name("name", "a").expect_err("must be rejected");
+    assert!(e.to_string().contains("at least 2"), "{e}");
+    let e = validate_group_name("name", "team-").expect_err("must be rejected");
+    assert!(
+        e.to_string().contains("must end with a letter or digit"),
+        "{e}"
+    );
+    let e = validate_group_name("name", "_team").expect_err("must be rejected");
+    assert!(
+        e.to_string().contains("must start with a letter or digit"),
+        "{e}"
+    );
 }
 
 #[test]
