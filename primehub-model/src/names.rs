@@ -472,4 +472,80 @@ mod tests {
         assert!(is_valid_resource_name(&"a".repeat(63)));
         assert!(!is_valid_resource_name(&"a".repeat(64)));
     }
+
+    #[test]
+    fn unescape_decodes_every_hex_digit_in_both_cases() {
+        // Every byte value whose decoding is valid UTF-8 on its own (ASCII), every nibble in both
+        // positions, lowercase and uppercase.
+        for b in 0u8..=0x7f {
+            let lower = format!("escaped--{b:02x}");
+            let upper = format!("escaped--{b:02X}");
+            let want = char::from(b).to_string();
+            assert_eq!(
+                unescape_label(&lower).as_deref(),
+                Ok(want.as_str()),
+                "{lower}"
+            );
+            assert_eq!(
+                unescape_label(&upper).as_deref(),
+                Ok(want.as_str()),
+                "{upper}"
+            );
+        }
+        // Multi-byte characters: high nibbles above 9 in both cases.
+        assert_eq!(unescape_label("escaped--c3-a9").as_deref(), Ok("é"));
+        assert_eq!(unescape_label("escaped--C3-A9").as_deref(), Ok("é"));
+        assert_eq!(unescape_label("escaped--e2-82-ac").as_deref(), Ok("€"));
+        assert_eq!(unescape_label("escaped--E2-82-AC").as_deref(), Ok("€"));
+        assert_eq!(unescape_label("escaped--F0-9f-98-80").as_deref(), Ok("😀"));
+        // Escapes next to literals, at the start and the end.
+        assert_eq!(unescape_label("escaped-a-2db-5f").as_deref(), Ok("a-b_"));
+        assert_eq!(unescape_label("escaped-").as_deref(), Ok(""));
+        for bad in [
+            "escaped--",
+            "escaped--4",
+            "escaped--4g",
+            "escaped--g4",
+            "escaped-A",
+            "escaped--ff",
+        ] {
+            assert!(unescape_label(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// An RNG that yields the given bytes, four per `next_u32`, then zeros.
+    struct Bytes(Vec<u8>);
+
+    impl RngCore for Bytes {
+        fn next_u32(&mut self) -> u32 {
+            let mut word = [0u8; 4];
+            for slot in &mut word {
+                if !self.0.is_empty() {
+                    *slot = self.0.remove(0);
+                }
+            }
+            u32::from_le_bytes(word)
+        }
+        fn next_u64(&mut self) -> u64 {
+            u64::from(self.next_u32())
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for d in dest {
+                *d = self.next_u32().to_le_bytes()[0];
+            }
+        }
+    }
+
+    #[test]
+    fn random_suffix_rejects_the_biased_tail_and_maps_by_remainder() {
+        // 251 is the last accepted byte (251 % 36 = 35 → 'z'); 252..=255 are skipped.
+        let mut rng = Bytes(vec![252, 255, 251, 1, 36, 71, 72, 35]);
+        assert_eq!(random_suffix(6, &mut rng), "z10z0z");
+        let mut rng = Bytes(vec![253, 254, 255, 7]);
+        assert_eq!(random_suffix(1, &mut rng), "7");
+        // Exactly `len` characters even when one word would give more.
+        let mut rng = Bytes(vec![1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(random_suffix(3, &mut rng), "123");
+        assert_eq!(random_suffix(0, &mut Bytes(vec![1])), "");
+    }
 }

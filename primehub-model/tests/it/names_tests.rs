@@ -163,6 +163,33 @@ fn labels() {
     assert_eq!(labels[LABEL_GROUP], "escaped-test-5fgroup");
     assert_eq!(LABEL_USER, "primehub.io/user");
     assert_eq!(LABEL_GROUP, "primehub.io/group");
+    // The namespace label PrimeHub's admission webhooks select
+    // (InfuseAI/primehub chart/templates/admission/webhook.yaml).
+    assert_eq!(
+        (ADMISSION_WEBHOOK_LABEL, ADMISSION_WEBHOOK_LABEL_VALUE),
+        ("primehub.io/admission-webhook", "enabled")
+    );
+}
+
+/// Job names read the injected clock: moving a manual clock moves the name's minute.
+#[test]
+fn job_name_follows_the_injected_clock() -> Result<(), Box<dyn std::error::Error>> {
+    use primehub_model::clock::ManualClock;
+    let clock = ManualClock::at("2019-12-30T12:00:59Z".parse()?);
+    let a = job_name_at(&clock, &mut StdRng::seed_from_u64(3));
+    assert!(a.starts_with("job-201912301200-"), "{a}");
+    assert_eq!(
+        a,
+        job_name(
+            "2019-12-30T12:00:00Z".parse()?,
+            &mut StdRng::seed_from_u64(3)
+        )
+    );
+    clock.advance(jiff::SignedDuration::from_secs(1));
+    let b = job_name_at(&clock, &mut StdRng::seed_from_u64(3));
+    assert!(b.starts_with("job-201912301201-"), "{b}");
+    assert_eq!(a[17..], b[17..], "same RNG, same suffix");
+    Ok(())
 }
 
 fn is_job_name(s: &str) -> bool {
