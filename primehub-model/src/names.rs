@@ -548,4 +548,14 @@ mod tests {
         assert_eq!(random_suffix(3, &mut rng), "123");
         assert_eq!(random_suffix(0, &mut Bytes(vec![1])), "");
     }
+    #[test]
+    fn unescape_errors_give_the_byte_position() {
+        // Positions count from the start of the whole label, prefix included.
+        let err = unescape_label("escaped-ab-4").expect_err("truncated");
+        assert!(err.to_string().contains("at byte 10"), "{err}");
+        let err = unescape_label("escaped-abc-zz").expect_err("bad hex");
+        assert!(err.to_string().contains("at byte 11"), "{err}");
+        let err = unescape_label("escaped-abcX").expect_err("bad literal");
+        assert!(err.to_string().contains("at byte 11"), "{err}");
+    }
 }
