@@ -11,8 +11,12 @@
 //! * **Writing** ([`GroupAttributes::write_to`] etc.) sets exactly one value per key, removes the
 //!   key when the field is unset (never writes empty strings or nulls), and touches only the keys
 //!   the view owns: every other key in the map survives untouched.
-//! * A value that cannot be read is an [`Error::InvalidAttribute`] naming the key, the value and
-//!   the expected format.
+//! * **Reading is lenient per key** ([`GroupAttributes::read`], [`UserAttributes::read`],
+//!   [`SystemSettings::read`]): a value that cannot be read is reported as an
+//!   [`Error::InvalidAttribute`] naming the key, the value and the expected format, and that one
+//!   key is skipped (read as unset); every other key is still read. One malformed `max-deploy`
+//!   never takes a group's quotas away. The strict `from_map` constructors return the first
+//!   problem as an error instead, for callers that validate input they are about to write.
 //!
 //! Stored formats: CPU quotas as decimal cores (`"0.5"`), GPU quotas as integers (`"2"`), memory
 //! quotas as `"<decimal>G"` meaning GiB (`"1.5G"`, DESIGN §4.1), capacities as whole `"<int>G"`
@@ -139,6 +143,9 @@ pub mod user_keys {
     pub const TIMEZONE: &str = "timezone";
     /// `locale`: the UI locale.
     pub const LOCALE: &str = "locale";
+    /// `predefinedEnvs`: environment variables the user defines for their notebooks and jobs,
+    /// one JSON string (a JSON array of `{"name", "value"}` objects).
+    pub const PREDEFINED_ENVS: &str = "predefinedEnvs";
 }
 
 /// Keycloak attribute keys of the `everyone` group that hold system settings (reference §3.5).
@@ -158,10 +165,13 @@ pub mod system_keys {
     /// `defaultUserDiskQuota`: legacy name of `defaultUserVolumeCapacity` (read as a fallback,
     /// removed on write).
     pub const LEGACY_DEFAULT_USER_DISK_QUOTA: &str = "defaultUserDiskQuota";
-    /// `timezone.name`: the system time zone (cron schedules, `TZ`).
-    pub const TIMEZONE_NAME: &str = "timezone.name";
-    /// `timezone`: older key of `timezone.name` (read as a fallback, removed on write).
-    pub const LEGACY_TIMEZONE: &str = "timezone";
+    /// `timezone`: the system time zone name, for example `"Asia/Taipei"` (cron schedules,
+    /// `TZ`). The console's system resolver writes this flat key on every update
+    /// (InfuseAI/primehub-console `packages/graphql-server/src/resolvers/system.ts`).
+    pub const TIMEZONE: &str = "timezone";
+    /// `timezone.name`: the legacy object form of `timezone` (`{timezone: {name}}` flattened);
+    /// read when `timezone` is absent, removed on write.
+    pub const LEGACY_TIMEZONE_NAME: &str = "timezone.name";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,6 +182,57 @@ fn invalid(key: &str, value: &str, rule: impl Into<String>) -> Error {
         key: key.to_owned(),
         value: value.to_owned(),
         rule: rule.into(),
+    }
+}
+
+/// Attributes read leniently: what could be read, and one problem per value that could not.
+///
+/// Every problem is an [`Error::InvalidAttribute`] naming the key; the key it names was read as
+/// unset (or, for list-valued keys, the bad value was left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lenient<T> {
+    /// The attributes that could be read.
+    pub value: T,
+    /// The values that could not be read, in key order.
+    pub problems: Vec<Error>,
+}
+
+impl<T> Lenient<T> {
+    /// Whether every value was read.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The value when every key was read, else the first problem.
+    pub fn into_strict(self) -> Result<T> {
+        match self.problems.into_iter().next() {
+            None => Ok(self.value),
+            Some(e) => Err(e),
+        }
+    }
+}
+
+/// Collects per-key problems while reading.
+#[derive(Debug, Default)]
+struct Problems(Vec<Error>);
+
+impl Problems {
+    /// The value, or `None` with the error recorded.
+    fn keep<T>(&mut self, r: Result<Option<T>>) -> Option<T> {
+        match r {
+            Ok(v) => v,
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    fn finish<T>(self, value: T) -> Lenient<T> {
+        Lenient {
+            value,
+            problems: self.0,
+        }
     }
 }
 
@@ -355,7 +416,7 @@ impl EnvEntry {
 /// * one value per variable, `NAME=value` (split at the first `=`), which is what the console's
 ///   group transform reads (`getMultivaluedFromAttr(..., transformEnvs)`), and
 /// * a single value holding a JSON array `[{"name": …, "value": …}]`.
-fn read_envs(map: &AttributeMap, key: &str) -> Result<Vec<EnvEntry>> {
+fn read_envs(map: &AttributeMap, key: &str, problems: &mut Problems) -> Vec<EnvEntry> {
     let values: Vec<&str> = map
         .get(key)
         .map(|vs| {
@@ -368,26 +429,62 @@ fn read_envs(map: &AttributeMap, key: &str) -> Result<Vec<EnvEntry>> {
     let mut out = Vec::new();
     for v in values {
         if v.starts_with('[') {
-            let parsed: Vec<EnvEntry> = serde_json::from_str(v).map_err(|e| {
-                invalid(
-                    key,
-                    v,
-                    format!("expected a JSON array of {{\"name\", \"value\"}} objects: {e}"),
-                )
-            })?;
-            out.extend(parsed);
-        } else {
-            let Some((name, value)) = v.split_once('=') else {
-                return Err(invalid(
-                    key,
-                    v,
-                    "expected NAME=value (one variable per value) or a JSON array of {name, value}",
-                ));
-            };
+            match parse_env_json(key, v) {
+                Ok(parsed) => out.extend(parsed),
+                Err(e) => problems.0.push(e),
+            }
+        } else if let Some((name, value)) = v.split_once('=') {
             out.push(EnvEntry::new(name, value));
+        } else {
+            problems.0.push(invalid(
+                key,
+                v,
+                "expected NAME=value (one variable per value) or a JSON array of {name, value}",
+            ));
         }
     }
-    Ok(out)
+    out
+}
+
+/// Parses a JSON array of `{"name", "value"}` objects.
+fn parse_env_json(key: &str, v: &str) -> Result<Vec<EnvEntry>> {
+    serde_json::from_str(v).map_err(|e| {
+        invalid(
+            key,
+            v,
+            format!("expected a JSON array of {{\"name\", \"value\"}} objects: {e}"),
+        )
+    })
+}
+
+/// Reads `predefinedEnvs`: one JSON string, either an array of `{"name", "value"}` objects (the
+/// form written) or an object `{"NAME": "value"}` (accepted on read).
+fn read_predefined_envs(map: &AttributeMap, key: &str) -> Result<Option<Vec<EnvEntry>>> {
+    let Some(v) = first(map, key) else {
+        return Ok(None);
+    };
+    if v.starts_with('{') {
+        let object: BTreeMap<String, String> = serde_json::from_str(v).map_err(|e| {
+            invalid(
+                key,
+                v,
+                format!("expected a JSON array of {{\"name\", \"value\"}} objects: {e}"),
+            )
+        })?;
+        return Ok(Some(
+            object
+                .into_iter()
+                .map(|(name, value)| EnvEntry::new(name, value))
+                .collect(),
+        ));
+    }
+    parse_env_json(key, v).map(Some)
+}
+
+/// The stored `predefinedEnvs` text: a compact JSON array of `{"name", "value"}` objects.
+fn predefined_envs_string(envs: &[EnvEntry]) -> String {
+    // Serialising plain string pairs cannot fail; fall back to an empty array regardless.
+    serde_json::to_string(envs).unwrap_or_else(|_| "[]".to_owned())
 }
 
 fn env_values(envs: &[EnvEntry]) -> Vec<String> {
@@ -466,42 +563,85 @@ pub struct GroupAttributes {
 }
 
 impl GroupAttributes {
-    /// Reads the group attributes from a Keycloak attribute map. Unknown keys are ignored; a value
-    /// that cannot be read is an [`Error::InvalidAttribute`] naming the key, the value and the
-    /// expected format.
-    pub fn from_map(map: &AttributeMap) -> Result<Self> {
+    /// Reads the group attributes from a Keycloak attribute map, leniently: a value that cannot
+    /// be read is reported in [`Lenient::problems`] (an [`Error::InvalidAttribute`] naming the key,
+    /// the value and the expected format) and read as unset; every other key is still read, so
+    /// one malformed value never takes the group's quotas away. Unknown keys are ignored.
+    ///
+    /// ```
+    /// use primehub_model::attributes::{AttributeMap, GroupAttributes};
+    /// let map: AttributeMap = [
+    ///     ("quota-cpu".to_owned(), vec!["2".to_owned()]),
+    ///     ("max-deploy".to_owned(), vec!["lots".to_owned()]),
+    /// ].into();
+    /// let read = GroupAttributes::read(&map);
+    /// assert_eq!(read.value.user_quota().cpu.map(|c| c.millis()), Some(2000));
+    /// assert_eq!(read.value.max_deploy, None);
+    /// assert!(read.problems[0].to_string().contains("max-deploy"));
+    /// assert!(GroupAttributes::from_map(&map).is_err());
+    /// ```
+    pub fn read(map: &AttributeMap) -> Lenient<Self> {
         use group_keys as k;
-        Ok(GroupAttributes {
+        let mut p = Problems::default();
+        let value = GroupAttributes {
             display_name: read_string(map, k::DISPLAY_NAME),
-            quota_cpu: read_quota(map, k::QUOTA_CPU, CPU_FORMAT, Cpu::parse_cores)?,
-            quota_gpu: read_quota(map, k::QUOTA_GPU, GPU_FORMAT, Gpu::parse_count)?,
-            quota_memory: read_quota(map, k::QUOTA_MEMORY, MEMORY_FORMAT, Memory::parse_quota)?,
-            project_quota_cpu: read_quota(map, k::PROJECT_QUOTA_CPU, CPU_FORMAT, Cpu::parse_cores)?,
-            project_quota_gpu: read_quota(map, k::PROJECT_QUOTA_GPU, GPU_FORMAT, Gpu::parse_count)?,
-            project_quota_memory: read_quota(
+            quota_cpu: p.keep(read_quota(map, k::QUOTA_CPU, CPU_FORMAT, Cpu::parse_cores)),
+            quota_gpu: p.keep(read_quota(map, k::QUOTA_GPU, GPU_FORMAT, Gpu::parse_count)),
+            quota_memory: p.keep(read_quota(
+                map,
+                k::QUOTA_MEMORY,
+                MEMORY_FORMAT,
+                Memory::parse_quota,
+            )),
+            project_quota_cpu: p.keep(read_quota(
+                map,
+                k::PROJECT_QUOTA_CPU,
+                CPU_FORMAT,
+                Cpu::parse_cores,
+            )),
+            project_quota_gpu: p.keep(read_quota(
+                map,
+                k::PROJECT_QUOTA_GPU,
+                GPU_FORMAT,
+                Gpu::parse_count,
+            )),
+            project_quota_memory: p.keep(read_quota(
                 map,
                 k::PROJECT_QUOTA_MEMORY,
                 MEMORY_FORMAT,
                 Memory::parse_quota,
-            )?,
-            user_volume_capacity: read_capacity(map, k::USER_VOLUME_CAPACITY)?,
-            enabled_shared_volume: read_bool(map, k::ENABLED_SHARED_VOLUME)?,
-            shared_volume_capacity: read_capacity(map, k::SHARED_VOLUME_CAPACITY)?,
-            home_symlink: read_bool(map, k::HOME_SYMLINK)?,
-            launch_group_only: read_bool(map, k::LAUNCH_GROUP_ONLY)?,
-            enabled_deployment: read_bool(map, k::ENABLED_DEPLOYMENT)?,
-            max_deploy: read_int(map, k::MAX_DEPLOY, "a non-negative integer such as \"3\"")?,
-            job_default_active_deadline_seconds: read_int(
+            )),
+            user_volume_capacity: p.keep(read_capacity(map, k::USER_VOLUME_CAPACITY)),
+            enabled_shared_volume: p.keep(read_bool(map, k::ENABLED_SHARED_VOLUME)),
+            shared_volume_capacity: p.keep(read_capacity(map, k::SHARED_VOLUME_CAPACITY)),
+            home_symlink: p.keep(read_bool(map, k::HOME_SYMLINK)),
+            launch_group_only: p.keep(read_bool(map, k::LAUNCH_GROUP_ONLY)),
+            enabled_deployment: p.keep(read_bool(map, k::ENABLED_DEPLOYMENT)),
+            max_deploy: p.keep(read_int(
+                map,
+                k::MAX_DEPLOY,
+                "a non-negative integer such as \"3\"",
+            )),
+            job_default_active_deadline_seconds: p.keep(read_int(
                 map,
                 k::JOB_DEFAULT_ACTIVE_DEADLINE_SECONDS,
                 "a non-negative integer number of seconds such as \"86400\"",
-            )?,
+            )),
             admins: read_admins(map, k::ADMINS),
             mlflow_tracking_uri: read_string(map, k::MLFLOW_TRACKING_URI),
             mlflow_ui_url: read_string(map, k::MLFLOW_UI_URL),
-            mlflow_tracking_envs: read_envs(map, k::MLFLOW_TRACKING_ENVS)?,
-            mlflow_artifact_envs: read_envs(map, k::MLFLOW_ARTIFACT_ENVS)?,
-        })
+            mlflow_tracking_envs: read_envs(map, k::MLFLOW_TRACKING_ENVS, &mut p),
+            mlflow_artifact_envs: read_envs(map, k::MLFLOW_ARTIFACT_ENVS, &mut p),
+        };
+        p.finish(value)
+    }
+
+    /// Reads the group attributes strictly: the first value that cannot be read is an
+    /// [`Error::InvalidAttribute`] naming the key, the value and the expected format. For
+    /// validating input before it is written; readers of stored groups use
+    /// [`GroupAttributes::read`].
+    pub fn from_map(map: &AttributeMap) -> Result<Self> {
+        Self::read(map).into_strict()
     }
 
     /// Writes these attributes into `map` in PrimeHub's stored formats: one value per set key,
@@ -670,27 +810,39 @@ pub struct UserAttributes {
     pub timezone: Option<String>,
     /// `locale`: the UI locale.
     pub locale: Option<String>,
+    /// `predefinedEnvs`: the user's own environment variables for notebooks and jobs, stored as
+    /// one JSON string holding an array of `{"name", "value"}` objects; `None` = unset.
+    pub predefined_envs: Option<Vec<EnvEntry>>,
 }
 
 impl UserAttributes {
-    /// Reads the user attributes; `volumeCapacity` falls back to the legacy `personalDiskQuota`.
-    pub fn from_map(map: &AttributeMap) -> Result<Self> {
+    /// Reads the user attributes leniently (see [`GroupAttributes::read`]); `volumeCapacity`
+    /// falls back to the legacy `personalDiskQuota`.
+    pub fn read(map: &AttributeMap) -> Lenient<Self> {
         use user_keys as k;
-        let volume_capacity = match read_capacity(map, k::VOLUME_CAPACITY)? {
+        let mut p = Problems::default();
+        let volume_capacity = match p.keep(read_capacity(map, k::VOLUME_CAPACITY)) {
             Some(c) => Some(c),
-            None => read_capacity(map, k::LEGACY_PERSONAL_DISK_QUOTA)?,
+            None => p.keep(read_capacity(map, k::LEGACY_PERSONAL_DISK_QUOTA)),
         };
-        Ok(UserAttributes {
+        let value = UserAttributes {
             volume_capacity,
-            enable_invite_users: read_bool(map, k::ENABLE_INVITE_USERS)?,
-            ann_last_read_time: read_int(
+            enable_invite_users: p.keep(read_bool(map, k::ENABLE_INVITE_USERS)),
+            ann_last_read_time: p.keep(read_int(
                 map,
                 k::ANN_LAST_READ_TIME,
                 "an integer number of unix seconds",
-            )?,
+            )),
             timezone: read_string(map, k::TIMEZONE),
             locale: read_string(map, k::LOCALE),
-        })
+            predefined_envs: p.keep(read_predefined_envs(map, k::PREDEFINED_ENVS)),
+        };
+        p.finish(value)
+    }
+
+    /// Reads the user attributes strictly: the first unreadable value is an error.
+    pub fn from_map(map: &AttributeMap) -> Result<Self> {
+        Self::read(map).into_strict()
     }
 
     /// Writes these attributes into `map` (one value per set key, unset keys removed). The legacy
@@ -716,6 +868,11 @@ impl UserAttributes {
         );
         set(map, k::TIMEZONE, self.timezone.clone());
         set(map, k::LOCALE, self.locale.clone());
+        set(
+            map,
+            k::PREDEFINED_ENVS,
+            self.predefined_envs.as_deref().map(predefined_envs_string),
+        );
     }
 
     /// A new attribute map holding only these attributes.
@@ -747,39 +904,51 @@ pub struct SystemSettings {
     pub org_logo_url: Option<String>,
     /// `defaultUserVolumeCapacity`; read from legacy `defaultUserDiskQuota` when absent.
     pub default_user_volume_capacity: Option<Capacity>,
-    /// `timezone.name`; read from the older `timezone` when absent.
+    /// `timezone`: the system time zone name (`"Asia/Taipei"`); read from the legacy
+    /// `timezone.name` when absent.
     pub timezone_name: Option<String>,
 }
 
 impl SystemSettings {
-    /// Reads the system settings from the `everyone` group's attributes, with the legacy
-    /// fallbacks `defaultUserDiskQuota` and `timezone`.
-    pub fn from_map(map: &AttributeMap) -> Result<Self> {
+    /// Reads the system settings from the `everyone` group's attributes leniently (see
+    /// [`GroupAttributes::read`]), with the legacy fallbacks `defaultUserDiskQuota` and
+    /// `timezone.name`. The time zone is read as the console's system resolver reads it:
+    /// `timezone` first, then the legacy object form `timezone.name`.
+    pub fn read(map: &AttributeMap) -> Lenient<Self> {
         use system_keys as k;
+        let mut p = Problems::default();
         let default_user_volume_capacity =
-            match read_capacity(map, k::DEFAULT_USER_VOLUME_CAPACITY)? {
+            match p.keep(read_capacity(map, k::DEFAULT_USER_VOLUME_CAPACITY)) {
                 Some(c) => Some(c),
-                None => read_capacity(map, k::LEGACY_DEFAULT_USER_DISK_QUOTA)?,
+                None => p.keep(read_capacity(map, k::LEGACY_DEFAULT_USER_DISK_QUOTA)),
             };
-        Ok(SystemSettings {
+        let value = SystemSettings {
             org_name: read_string(map, k::ORG_NAME),
             org_logo_content_type: read_string(map, k::ORG_LOGO_CONTENT_TYPE),
             org_logo_name: read_string(map, k::ORG_LOGO_NAME),
-            org_logo_size: read_int(
+            org_logo_size: p.keep(read_int(
                 map,
                 k::ORG_LOGO_SIZE,
                 "a non-negative integer number of bytes",
-            )?,
+            )),
             org_logo_url: read_string(map, k::ORG_LOGO_URL),
             default_user_volume_capacity,
-            timezone_name: read_string(map, k::TIMEZONE_NAME)
-                .or_else(|| read_string(map, k::LEGACY_TIMEZONE)),
-        })
+            timezone_name: read_string(map, k::TIMEZONE)
+                .or_else(|| read_string(map, k::LEGACY_TIMEZONE_NAME)),
+        };
+        p.finish(value)
     }
 
-    /// Writes the settings into `map` (one value per set key, unset keys removed). The legacy keys
-    /// `defaultUserDiskQuota` and `timezone` are removed: their values now live in the current
-    /// keys. Other keys are left untouched.
+    /// Reads the system settings strictly: the first unreadable value is an error.
+    pub fn from_map(map: &AttributeMap) -> Result<Self> {
+        Self::read(map).into_strict()
+    }
+
+    /// Writes the settings into `map` (one value per set key, unset keys removed). The time zone
+    /// is written as the flat `timezone` key, as the console writes it. The legacy keys
+    /// `defaultUserDiskQuota` and `timezone.name` are removed: their values now live in the
+    /// current keys (and a console unflattening both `timezone` and `timezone.name` would read an
+    /// object instead of our value). Other keys are left untouched.
     pub fn write_to(&self, map: &mut AttributeMap) {
         use system_keys as k;
         set(map, k::ORG_NAME, self.org_name.clone());
@@ -802,8 +971,8 @@ impl SystemSettings {
                 .map(Capacity::to_attribute_string),
         );
         map.remove(k::LEGACY_DEFAULT_USER_DISK_QUOTA);
-        set(map, k::TIMEZONE_NAME, self.timezone_name.clone());
-        map.remove(k::LEGACY_TIMEZONE);
+        set(map, k::TIMEZONE, self.timezone_name.clone());
+        map.remove(k::LEGACY_TIMEZONE_NAME);
     }
 
     /// A new attribute map holding only these settings.

@@ -7,14 +7,20 @@
 //! (`primehub-datamodel.md` §2.3, §4.2, §10; `primehub-controllers.md` §5):
 //!
 //! * **images and instance types** of a launch group are those bound to it plus the global ones,
-//!   de-duplicated with the group's own first. An image with `spec.groupName` (created by a group
-//!   admin) is launchable only in that group;
+//!   de-duplicated with the group's own first. An image's `spec.groupName` (set on images a group
+//!   admin created) does not filter anything: the role mapping alone decides, as in JupyterHub's
+//!   spawner (InfuseAI/primehub `chart/scripts/jupyterhub/config/jupyterhub_profiles.py`) and the
+//!   job spawner (InfuseAI/primehub-controller `pkg/graphql/spawn.go`, `findImage`), which never
+//!   read it;
 //! * **datasets** follow the user's effective roles over all their groups: a dataset is mounted
 //!   when the user holds `ds:<n>` or `ds:rw:<n>` through any group and it is global, or not
 //!   `launchGroupOnly`, or bound to the launch group. It is writable when the launch group holds
 //!   `ds:rw:<n>`, or it is global and `everyone` holds `ds:rw:<n>`;
 //! * roles of another cluster's prefix and roles that are not resource roles are ignored, as are
-//!   roles whose resource does not exist.
+//!   roles whose resource does not exist;
+//! * a **job** whose `groupName` is empty runs in `everyone` ([`job_launchable`]), as the job
+//!   spawner maps it (`spawn.go`, `NewSpawnerByData`: `if groupName == "" { groupName =
+//!   "everyone" }`); notebooks ([`launchable`]) always need a real group.
 //!
 //! ```
 //! use primehub_model::binding::{launchable, Catalog, GroupRoles};
@@ -157,8 +163,8 @@ fn ordered(
 }
 
 /// What the user whose groups are `user_groups` (including `everyone`, when they are in it) may
-/// launch in `launch_group`. Errors when `launch_group` is `everyone` or not one of the user's
-/// groups.
+/// launch in `launch_group` (a notebook: JupyterHub's spawner offers only real groups). Errors
+/// when `launch_group` is `everyone` or not one of the user's groups.
 pub fn launchable(
     user_groups: &[GroupRoles<'_>],
     launch_group: &str,
@@ -172,6 +178,42 @@ pub fn launchable(
                 .to_owned(),
         });
     }
+    launchable_in(user_groups, launch_group, naming, catalog)
+}
+
+/// What a PhJob whose `spec.groupName` is `group_name` may use, as the job spawner resolves it:
+/// an empty group name means `everyone` (only the global resources), and `everyone` itself is
+/// accepted. Errors when the group is not one of the user's groups.
+///
+/// ```
+/// use primehub_model::binding::{job_launchable, Catalog, GroupRoles};
+/// use primehub_model::roles::RoleNaming;
+///
+/// let groups = [GroupRoles { name: "everyone", roles: &[] }];
+/// let choice = job_launchable(&groups, "", &RoleNaming::default(), &Catalog::default())?;
+/// assert_eq!(choice.group, "everyone");
+/// # Ok::<(), primehub_model::Error>(())
+/// ```
+pub fn job_launchable(
+    user_groups: &[GroupRoles<'_>],
+    group_name: &str,
+    naming: &RoleNaming,
+    catalog: &Catalog<'_>,
+) -> Result<Launchable> {
+    let group = if group_name.is_empty() {
+        EVERYONE
+    } else {
+        group_name
+    };
+    launchable_in(user_groups, group, naming, catalog)
+}
+
+fn launchable_in(
+    user_groups: &[GroupRoles<'_>],
+    launch_group: &str,
+    naming: &RoleNaming,
+    catalog: &Catalog<'_>,
+) -> Result<Launchable> {
     let launch = user_groups
         .iter()
         .find(|g| g.name == launch_group)
@@ -192,13 +234,10 @@ pub fn launchable(
         .collect();
 
     let image_ok = |name: &str| {
-        catalog.images.iter().any(|i| {
-            i.metadata.name.as_deref() == Some(name)
-                && i.spec
-                    .group_name
-                    .as_deref()
-                    .is_none_or(|g| g.is_empty() || g == launch_group)
-        })
+        catalog
+            .images
+            .iter()
+            .any(|i| i.metadata.name.as_deref() == Some(name))
     };
     let instance_type_ok = |name: &str| {
         catalog

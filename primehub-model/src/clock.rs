@@ -66,7 +66,7 @@ impl ManualClock {
 
     /// A clock showing the system time at the moment of the call.
     pub fn starting_now() -> ManualClock {
-        ManualClock::at(Timestamp::now())
+        ManualClock::at(SystemClock.now())
     }
 
     /// Sets the time.

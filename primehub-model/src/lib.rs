@@ -8,13 +8,14 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`crd`] | every custom resource with its exact JSON keys, status, printer columns; `crd::all()` for the CRDs |
-//! | [`names`] | DNS-1123 checks, the `escaped-` label escaping, derived names (`project-<group>`, `job-<time>-<rand>`) |
+//! | [`names`] | DNS-1123 and group-name checks, the `escaped-` label escaping, derived names (`project-<group>`, `job-<time>-<rand>` from a [`clock::Clock`]), the admission-webhook namespace label |
 //! | [`roles`] | role names `[<prefix>:]img:<n>`, `it:<n>`, `ds:[rw:]<n>`, `ann:<n>` |
-//! | [`attributes`] | typed views of Keycloak group/user attributes (quotas, shared volume, deployment flags…) |
+//! | [`attributes`] | typed views of Keycloak group/user/system attributes (quotas, shared volume, deployment flags, `predefinedEnvs`, time zone…), read leniently per key |
 //! | [`quantity`] | exact CPU (millicores), memory (bytes) and GPU amounts; the Kubernetes quantity grammar |
 //! | [`quota`] | a pod's request, usage (an incremental ledger) and PrimeHub's admission decision |
-//! | [`binding`] | what a user may launch in a group: images, instance types, datasets (with write access) |
-//! | [`pod`] | instance type → pod resources, tolerations, node selector; image URL choice |
+//! | [`binding`] | what a user may launch in a group (notebooks) or a job may use (empty group = `everyone`): images, instance types, datasets (with write access) |
+//! | [`pod`] | instance type → pod resources (any GPU vendor), tolerations, node selector; image URL choice |
+//! | [`clock`] | the one injected clock: [`clock::SystemClock`], [`clock::ManualClock`] for tests |
 //!
 //! All errors are [`Error`], which names the field (or key, or role) and the rule it broke.
 //!

@@ -2,7 +2,7 @@
 //!
 //! * [`validate_resource_name`]: a custom resource's `metadata.name` must be a DNS-1123 subdomain of
 //!   at most 63 characters (the SDK's `OpResourceID` rule).
-//! * [`validate_group_name`]: the SDK's rule for Keycloak group names.
+//! * [`validate_group_name`]: PrimeHub's rule for Keycloak group names.
 //! * [`escape_label`] / [`unescape_label`]: the `escaped-` + hex escaping PrimeHub uses for the
 //!   `primehub.io/user` and `primehub.io/group` label values.
 //! * [`group_path`] and the derived object names ([`project_pvc_name`], [`dataset_pvc_name`],
@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 
 use rand::RngCore;
 
+use crate::clock::{Clock, SystemClock};
 use crate::{Error, Result};
 
 /// Label key carrying the escaped user name (§1.3) on pods and PhJobs.
@@ -42,8 +43,18 @@ pub const ESCAPED_LABEL_PREFIX: &str = "escaped-";
 /// Longest custom-resource name PrimeHub accepts (SDK `OpResourceID`).
 pub const MAX_RESOURCE_NAME_LEN: usize = 63;
 
-/// Shortest group name the SDK rule accepts ("more than 2 characters", i.e. at least 3).
-pub const MIN_GROUP_NAME_LEN: usize = 3;
+/// Shortest group name PrimeHub accepts: two characters (it must start and end with a letter or
+/// digit).
+pub const MIN_GROUP_NAME_LEN: usize = 2;
+
+/// Label key that turns PrimeHub's admission webhooks (quota, pvc-check, license) on for a
+/// namespace, with the value [`ADMISSION_WEBHOOK_LABEL_VALUE`]. The current chart's webhook
+/// configurations select it (InfuseAI/primehub `chart/templates/admission/webhook.yaml`); older
+/// charts used `primehub.io/resources-validation-webhook`.
+pub const ADMISSION_WEBHOOK_LABEL: &str = "primehub.io/admission-webhook";
+
+/// Value of [`ADMISSION_WEBHOOK_LABEL`] on a namespace whose pods PrimeHub admits.
+pub const ADMISSION_WEBHOOK_LABEL_VALUE: &str = "enabled";
 
 /// The alphabet of generated random name suffixes (`pkg/random` in the controller).
 pub const RANDOM_ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
@@ -149,21 +160,26 @@ pub fn is_valid_resource_name(name: &str) -> bool {
     validate_resource_name("name", name).is_ok()
 }
 
-/// Checks a Keycloak group name against the PrimeHub SDK rule: it starts with an ASCII letter or
-/// digit, contains only ASCII letters, digits, `-` and `_`, and is "more than 2 characters" long.
+/// Checks a Keycloak group name against PrimeHub's rule: ASCII letters, digits, `-` and `_`,
+/// starting **and ending** with a letter or digit, so at least [`MIN_GROUP_NAME_LEN`] (2)
+/// characters — the console's group form pattern `^[a-zA-Z0-9][a-zA-Z0-9-_]*[a-zA-Z0-9]$`
+/// (InfuseAI/primehub-console, group create form). The SDK's docs say "more than 2 characters",
+/// but the console, which is what creates groups, accepts `ab`.
 ///
-/// "More than 2" is taken literally: at least [`MIN_GROUP_NAME_LEN`] (3) characters, so `ab` is
-/// rejected and `abc` accepted. Uppercase letters are allowed (Keycloak does not forbid them);
-/// uniqueness is checked on [`group_path`], which is the caller's job.
+/// Uppercase letters are allowed (Keycloak does not forbid them); uniqueness is checked on
+/// [`group_path`], which is the caller's job.
 ///
 /// ```
 /// use primehub_model::names::validate_group_name;
 /// assert!(validate_group_name("name", "My_Group-1").is_ok());
-/// assert!(validate_group_name("name", "ab").is_err());
+/// assert!(validate_group_name("name", "ab").is_ok());
+/// assert!(validate_group_name("name", "a").is_err());
 /// assert!(validate_group_name("name", "_abc").is_err());
+/// assert!(validate_group_name("name", "abc-").is_err());
 /// ```
 pub fn validate_group_name(field: &str, name: &str) -> Result<()> {
     let mut count = 0usize;
+    let mut last = None;
     for (pos, c) in name.chars().enumerate() {
         count += 1;
         if pos == 0 && !c.is_ascii_alphanumeric() {
@@ -183,15 +199,26 @@ pub fn validate_group_name(field: &str, name: &str) -> Result<()> {
                 ),
             ));
         }
+        last = Some(c);
     }
     if count < MIN_GROUP_NAME_LEN {
         return Err(invalid_name(
             field,
             name,
-            format!("must be more than 2 characters long (is {count})"),
+            format!("must be at least {MIN_GROUP_NAME_LEN} characters long (is {count})"),
         ));
     }
-    Ok(())
+    match last {
+        Some(c) if c.is_ascii_alphanumeric() => Ok(()),
+        other => Err(invalid_name(
+            field,
+            name,
+            format!(
+                "must end with a letter or digit (found {:?})",
+                other.unwrap_or(' ')
+            ),
+        )),
+    }
 }
 
 /// Escapes `s` into a DNS-label-safe string: `[a-z0-9]` are kept, every other character becomes
@@ -360,8 +387,8 @@ pub fn random_suffix(len: usize, rng: &mut dyn RngCore) -> String {
 
 /// A new PhJob name: `job-<UTC yyyyMMddHHmm>-<6 chars of [0-9a-z]>`, e.g. `job-201912301200-gxzhaz`.
 ///
-/// The caller injects the clock value and the random source, so the result is reproducible in
-/// tests. (For timestamps before year 0 the year carries a `-` sign; real clocks never do that.)
+/// The caller injects the time and the random source, so the result is reproducible in tests;
+/// [`job_name_at`] reads the time from a [`Clock`]. (For timestamps before year 0 the year carries a `-` sign; real clocks never do that.)
 ///
 /// ```
 /// use primehub_model::names::job_name;
@@ -386,10 +413,25 @@ pub fn job_name(now: jiff::Timestamp, rng: &mut dyn RngCore) -> String {
     )
 }
 
-/// [`job_name`] with the current time and the thread-local RNG, for callers who do not need
+/// [`job_name`] at the time `clock` shows.
+///
+/// ```
+/// use primehub_model::clock::ManualClock;
+/// use primehub_model::names::job_name_at;
+/// use rand::SeedableRng;
+/// let clock = ManualClock::at("2026-12-03T10:07:00Z".parse()?);
+/// let name = job_name_at(&clock, &mut rand::rngs::StdRng::seed_from_u64(1));
+/// assert!(name.starts_with("job-202612031007-"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn job_name_at(clock: &dyn Clock, rng: &mut dyn RngCore) -> String {
+    job_name(clock.now(), rng)
+}
+
+/// [`job_name`] with the system clock and the thread-local RNG, for callers who do not need
 /// reproducibility.
 pub fn new_job_name() -> String {
-    job_name(jiff::Timestamp::now(), &mut rand::rng())
+    job_name_at(&SystemClock, &mut rand::rng())
 }
 
 /// The `primehub.io/user` and `primehub.io/group` labels for a user and group, values escaped
@@ -429,5 +471,91 @@ mod tests {
         }
         assert!(is_valid_resource_name(&"a".repeat(63)));
         assert!(!is_valid_resource_name(&"a".repeat(64)));
+    }
+
+    #[test]
+    fn unescape_decodes_every_hex_digit_in_both_cases() {
+        // Every byte value whose decoding is valid UTF-8 on its own (ASCII), every nibble in both
+        // positions, lowercase and uppercase.
+        for b in 0u8..=0x7f {
+            let lower = format!("escaped--{b:02x}");
+            let upper = format!("escaped--{b:02X}");
+            let want = char::from(b).to_string();
+            assert_eq!(
+                unescape_label(&lower).as_deref(),
+                Ok(want.as_str()),
+                "{lower}"
+            );
+            assert_eq!(
+                unescape_label(&upper).as_deref(),
+                Ok(want.as_str()),
+                "{upper}"
+            );
+        }
+        // Multi-byte characters: high nibbles above 9 in both cases.
+        assert_eq!(unescape_label("escaped--c3-a9").as_deref(), Ok("é"));
+        assert_eq!(unescape_label("escaped--C3-A9").as_deref(), Ok("é"));
+        assert_eq!(unescape_label("escaped--e2-82-ac").as_deref(), Ok("€"));
+        assert_eq!(unescape_label("escaped--E2-82-AC").as_deref(), Ok("€"));
+        assert_eq!(unescape_label("escaped--F0-9f-98-80").as_deref(), Ok("😀"));
+        // Escapes next to literals, at the start and the end.
+        assert_eq!(unescape_label("escaped-a-2db-5f").as_deref(), Ok("a-b_"));
+        assert_eq!(unescape_label("escaped-").as_deref(), Ok(""));
+        for bad in [
+            "escaped--",
+            "escaped--4",
+            "escaped--4g",
+            "escaped--g4",
+            "escaped-A",
+            "escaped--ff",
+        ] {
+            assert!(unescape_label(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// An RNG that yields the given bytes, four per `next_u32`, then zeros.
+    struct Bytes(Vec<u8>);
+
+    impl RngCore for Bytes {
+        fn next_u32(&mut self) -> u32 {
+            let mut word = [0u8; 4];
+            for slot in &mut word {
+                if !self.0.is_empty() {
+                    *slot = self.0.remove(0);
+                }
+            }
+            u32::from_le_bytes(word)
+        }
+        fn next_u64(&mut self) -> u64 {
+            u64::from(self.next_u32())
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            for d in dest {
+                *d = self.next_u32().to_le_bytes()[0];
+            }
+        }
+    }
+
+    #[test]
+    fn random_suffix_rejects_the_biased_tail_and_maps_by_remainder() {
+        // 251 is the last accepted byte (251 % 36 = 35 → 'z'); 252..=255 are skipped.
+        let mut rng = Bytes(vec![252, 255, 251, 1, 36, 71, 72, 35]);
+        assert_eq!(random_suffix(6, &mut rng), "z10z0z");
+        let mut rng = Bytes(vec![253, 254, 255, 7]);
+        assert_eq!(random_suffix(1, &mut rng), "7");
+        // Exactly `len` characters even when one word would give more.
+        let mut rng = Bytes(vec![1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(random_suffix(3, &mut rng), "123");
+        assert_eq!(random_suffix(0, &mut Bytes(vec![1])), "");
+    }
+    #[test]
+    fn unescape_errors_give_the_byte_position() {
+        // Positions count from the start of the whole label, prefix included.
+        let err = unescape_label("escaped-ab-4").expect_err("truncated");
+        assert!(err.to_string().contains("at byte 10"), "{err}");
+        let err = unescape_label("escaped-abc-zz").expect_err("bad hex");
+        assert!(err.to_string().contains("at byte 11"), "{err}");
+        let err = unescape_label("escaped-abcX").expect_err("bad literal");
+        assert!(err.to_string().contains("at byte 11"), "{err}");
     }
 }

@@ -3,15 +3,25 @@
 //! PrimeHub applies an instance type in two places (JupyterHub's spawner and the job
 //! controller's spawner); both are this one function here (`primehub-datamodel.md` §6):
 //!
-//! * limits from `limits.cpu`, `limits.memory` and `limits.nvidia.com/gpu` (GPU only when > 0);
+//! * limits from `limits.cpu`, `limits.memory` and the instance type's GPU
+//!   ([`InstanceTypeSpec::gpu`](crate::crd::instance_type::InstanceTypeSpec::gpu):
+//!   `(gpuResourceName, limits.gpu)` when both are set, else `(nvidia.com/gpu,
+//!   limits.nvidia.com/gpu)`), the GPU only when > 0;
 //! * requests from `requests.cpu` / `requests.memory` only when they are > 0 (Kubernetes then
 //!   defaults requests to the limits); a GPU request is never written, because Kubernetes makes
 //!   it equal to the limit;
-//! * memory follows DESIGN §4.1: a bare `G`, `M`, `K` suffix means `Gi`, `Mi`, `Ki`, and the pod
+//! * memory follows DESIGN §4.1: a bare `G`, `M`, `K` suffix means `Gi`, `Mi`, `Ki` (a bare `T` is
+//!   decimal tera, as in Kubernetes), and the pod
 //!   carries the exact binary quantity (`2G` → `2Gi`), so the scheduler's request for an instance
 //!   type equals what the webhook later counts for its pod;
 //! * tolerations and the node selector of the instance type (see [`PodPlacement::apply`]);
-//! * the image URL: `urlForGpu` (falling back to `url`) when the GPU limit is above 0, else `url`.
+//! * the image URL: `urlForGpu` (falling back to `url`) when the instance type has any GPU (of
+//!   any vendor), else `url`.
+//!
+//! The quota charge ([`InstanceTypeResources::limits`]) counts the GPU the way the admission
+//! webhook will count it in the pod ([`quota::resource_limits`](crate::quota::resource_limits)):
+//! `nvidia.com/gpu`, `amd.com/gpu` and `gpu.intel.com/*` resources are GPUs, any other
+//! `gpuResourceName` is not charged, so the scheduler and the webhook still agree.
 //!
 //! ```
 //! use primehub_model::crd::instance_type::InstanceType;
@@ -41,12 +51,14 @@ use crate::crd::image::Image;
 use crate::crd::instance_type::InstanceType;
 use crate::error::{Error, Result};
 use crate::quantity::{Cpu, Gpu, Memory};
-use crate::quota::{NVIDIA_GPU, ResourceAmounts};
+use crate::quota::{self, ResourceAmounts};
 
 /// The resources an instance type gives a pod, validated and exact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstanceTypeResources {
     limits: ResourceAmounts,
+    gpu_resource: String,
+    gpu: Gpu,
     request_cpu: Option<Cpu>,
     request_memory: Option<Memory>,
     placement: PodPlacement,
@@ -110,13 +122,21 @@ impl InstanceTypeResources {
         if memory == Memory::ZERO {
             return Err(field_err(name, "limits.memory", "must be greater than 0"));
         }
-        let gpu =
-            match spec.limits_gpu {
-                None => Gpu::ZERO,
-                Some(n) => Gpu::from_count(u64::try_from(n).map_err(|_| {
-                    field_err(name, "limits.nvidia.com/gpu", "must not be negative")
-                })?),
-            };
+        let (gpu_resource, gpu_count) = spec.gpu();
+        let gpu_key = if spec.uses_vendor_gpu() {
+            "limits.gpu"
+        } else {
+            "limits.nvidia.com/gpu"
+        };
+        let gpu = Gpu::from_count(
+            u64::try_from(gpu_count)
+                .map_err(|_| field_err(name, gpu_key, "must not be negative"))?,
+        );
+        let charged_gpu = if quota::is_counted_gpu(gpu_resource) {
+            gpu
+        } else {
+            Gpu::ZERO
+        };
         let request_cpu = match &spec.requests_cpu {
             None => None,
             Some(n) => {
@@ -161,7 +181,13 @@ impl InstanceTypeResources {
             ));
         }
         Ok(InstanceTypeResources {
-            limits: ResourceAmounts { cpu, gpu, memory },
+            limits: ResourceAmounts {
+                cpu,
+                gpu: charged_gpu,
+                memory,
+            },
+            gpu_resource: gpu_resource.to_owned(),
+            gpu,
             request_cpu,
             request_memory,
             placement: PodPlacement {
@@ -171,14 +197,21 @@ impl InstanceTypeResources {
         })
     }
 
-    /// The limits, which is what quotas charge (PrimeHub counts limits, never requests).
+    /// The limits, which is what quotas charge (PrimeHub counts limits, never requests). The
+    /// GPU is charged only when the webhook counts its resource as a GPU
+    /// ([`quota::is_counted_gpu`]).
     pub fn limits(&self) -> ResourceAmounts {
         self.limits
     }
 
-    /// The GPU count.
+    /// The GPU count, whatever its resource.
     pub fn gpu(&self) -> Gpu {
-        self.limits.gpu
+        self.gpu
+    }
+
+    /// The extended resource the GPUs are requested as (`nvidia.com/gpu`, `amd.com/gpu`, …).
+    pub fn gpu_resource(&self) -> &str {
+        &self.gpu_resource
     }
 
     /// The container's `resources`: exact Kubernetes quantities, requests only where above 0.
@@ -192,11 +225,8 @@ impl InstanceTypeResources {
             "memory".to_owned(),
             K8sQuantity(self.limits.memory.to_quantity_string()),
         );
-        if self.limits.gpu > Gpu::ZERO {
-            limits.insert(
-                NVIDIA_GPU.to_owned(),
-                K8sQuantity(self.limits.gpu.to_string()),
-            );
+        if self.gpu > Gpu::ZERO {
+            limits.insert(self.gpu_resource.clone(), K8sQuantity(self.gpu.to_string()));
         }
         let mut requests = BTreeMap::new();
         if let Some(cpu) = self.request_cpu {
@@ -221,8 +251,9 @@ impl InstanceTypeResources {
     }
 }
 
-/// The image reference to run for `gpu` GPUs: `urlForGpu` (falling back to `url`) when `gpu` is
-/// above 0, else `url` ([`ImageCrdSpec::url_for`](crate::crd::image::ImageCrdSpec::url_for)).
+/// The image reference to run for `gpu` GPUs (of any vendor: pass
+/// [`InstanceTypeResources::gpu`]): `urlForGpu` (falling back to `url`) when `gpu` is above 0,
+/// else `url` ([`ImageCrdSpec::url_for`](crate::crd::image::ImageCrdSpec::url_for)).
 /// `None` when the image has no usable URL (for example a custom build that has not finished).
 ///
 /// PrimeHub's job controller decided "GPU image" from `requests.cpu > 0`; the GPU count is the

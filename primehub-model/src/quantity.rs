@@ -10,8 +10,11 @@
 //!   exponent (`e3`, `E-2`). `2G` is 2·10⁹ bytes and `2Gi` is 2·2³⁰ bytes, exactly as Kubernetes.
 //! * **PrimeHub memory values** ([`Memory::parse_primehub`]): an InstanceType's `limits.memory` /
 //!   `requests.memory`. PrimeHub's consumers (KubeSpawner and the job controller's unit
-//!   conversion) read a bare `K`, `M`, `G`, `T` suffix 1024-based, so here `2G` is 2 GiB. Every
-//!   other suffix keeps its Kubernetes meaning.
+//!   conversion) read a bare `K`, `M`, `G` suffix 1024-based, so here `2G` is 2 GiB. Every other
+//!   suffix keeps its Kubernetes meaning — including a bare `T`, which is decimal tera
+//!   (10¹²), as DESIGN §4.1 fixes it: only `G`, `M` and `K` are the suffixes the console writes
+//!   and PrimeHub's converters map, and an instance type of a terabyte of memory is not a case
+//!   worth a rule of its own that Kubernetes itself reads differently.
 //! * **PrimeHub quota attributes** ([`Cpu::parse_cores`], [`Memory::parse_quota`],
 //!   [`Gpu::parse_count`]): `quota-cpu = "0.5"` cores, `quota-memory = "4G"` meaning 4 GiB (the
 //!   admission webhook multiplied by 1024³), `quota-gpu = "2"`.
@@ -376,11 +379,11 @@ impl Memory {
     }
 
     /// Parses a PrimeHub memory value (an InstanceType's `limits.memory` / `requests.memory`): a
-    /// bare `K`, `M`, `G` or `T` suffix means `Ki`, `Mi`, `Gi`, `Ti` (DESIGN §4.1); everything
-    /// else as [`Memory::parse`].
+    /// bare `K`, `M` or `G` suffix means `Ki`, `Mi`, `Gi` (DESIGN §4.1); everything else as
+    /// [`Memory::parse`], so a bare `T` is decimal tera (10¹²) as in Kubernetes.
     pub fn parse_primehub(field: &str, value: &str) -> Result<Memory> {
         let trimmed = value.trim();
-        let binary = ["K", "M", "G", "T"].iter().find(|s| trimmed.ends_with(*s));
+        let binary = ["K", "M", "G"].iter().find(|s| trimmed.ends_with(*s));
         match binary {
             // `E` is both exa and the exponent marker, and `k` is the only lowercase kilo:
             // neither is rewritten.
@@ -623,7 +626,12 @@ mod tests {
         assert_eq!(p("2G"), Ok(2 << 30));
         assert_eq!(p("512M"), Ok(512 << 20));
         assert_eq!(p("4K"), Ok(4 << 10));
-        assert_eq!(p("1T"), Ok(1 << 40));
+        assert_eq!(
+            p("1T"),
+            Ok(1_000_000_000_000),
+            "a bare T is decimal tera (DESIGN §4.1)"
+        );
+        assert_eq!(p("1Ti"), Ok(1 << 40));
         assert_eq!(p("2Gi"), Ok(2 << 30));
         assert_eq!(p("1.5G"), Ok(3 << 29));
         assert_eq!(p("2k"), Ok(2000), "lowercase k is decimal kilo");
@@ -664,5 +672,121 @@ mod tests {
             Memory::from_bytes(1).to_quota_string(),
             "0.000000000931322574615478515625G"
         );
+    }
+
+    // ---- tests that pin the guards and formatting mutation testing found unpinned ----
+
+    fn q(s: &str) -> Quantity {
+        Quantity::parse("f", s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn is_zero_only_for_zero() {
+        for zero in ["0", "-0", "+0", "0.0", "0Ki", "0e9", "0m", ".0"] {
+            assert!(q(zero).is_zero(), "{zero}");
+        }
+        for nonzero in ["1", "1m", "0.001", "1e-9", "-1", "1Ki"] {
+            assert!(!q(nonzero).is_zero(), "{nonzero}");
+        }
+    }
+
+    #[test]
+    fn mul_pow2_overflows_exactly_at_the_top_bit() {
+        assert_eq!(mul_pow2(1, 127), Some(1 << 127));
+        assert_eq!(mul_pow2(1, 128), None);
+        assert_eq!(mul_pow2(3, 126), Some(3 << 126));
+        assert_eq!(mul_pow2(3, 127), None, "the high bit would be lost");
+        assert_eq!(mul_pow2(u128::MAX, 0), Some(u128::MAX));
+        assert_eq!(mul_pow2(u128::MAX, 1), None);
+        assert_eq!(mul_pow2(5, 3), Some(40));
+        assert_eq!(mul_pow2(0, 200), Some(0));
+        // Through the public API: 2^67 Ei = 2^127 still fits a u128, 2^68 Ei does not.
+        assert_eq!(
+            q("147573952589676412928Ei").to_units_ceil(0),
+            Some(1 << 127)
+        );
+        assert_eq!(q("295147905179352825856Ei").to_units_ceil(0), None);
+        assert_eq!(q("123456789012345678901234567890Ei").to_units_ceil(0), None);
+    }
+
+    #[test]
+    fn exponent_is_at_most_six_digits() {
+        assert_eq!(parse_exponent("3"), Some(3));
+        assert_eq!(parse_exponent("+3"), Some(3));
+        assert_eq!(parse_exponent("-3"), Some(-3));
+        assert_eq!(parse_exponent("999999"), Some(999_999));
+        assert_eq!(parse_exponent("-999999"), Some(-999_999));
+        assert_eq!(parse_exponent("000001"), Some(1));
+        assert_eq!(parse_exponent("1000000"), None);
+        assert_eq!(parse_exponent("0000001"), None);
+        for bad in ["", "+", "-", "+-3", "3a", "a3", "3.0", " 3"] {
+            assert_eq!(parse_exponent(bad), None, "{bad:?}");
+        }
+        assert!(Quantity::parse("f", "1e999999").is_ok());
+        assert!(Quantity::parse("f", "1E-999999").is_ok());
+        assert!(Quantity::parse("f", "1e1000000").is_err());
+        assert!(Quantity::parse("f", "1e+999999").is_ok());
+    }
+
+    #[test]
+    fn quota_memory_guards() {
+        let q = |s| Memory::parse_quota("quota-memory", s).map(Memory::bytes);
+        assert_eq!(q("+4"), Ok(4 << 30), "a signed bare number is still GiB");
+        assert_eq!(q(" 2 "), Ok(2 << 30));
+        assert_eq!(q(".5"), Ok(1 << 29));
+        assert_eq!(q("512M"), Ok(512 << 20), "other suffixes as parse_primehub");
+        assert_eq!(q("1Gi"), Ok(1 << 30));
+        // An empty value is reported as empty, not as a suffix without a number.
+        for empty in ["", "   "] {
+            match Memory::parse_quota("quota-memory", empty) {
+                Err(Error::InvalidQuantity { field, value, rule }) => {
+                    assert_eq!(field, "quota-memory");
+                    assert_eq!(value, empty);
+                    assert!(rule.contains("must not be empty"), "{rule}");
+                }
+                other => panic!("{empty:?} gave {other:?}"),
+            }
+        }
+        // Errors name the value as written, not the rewritten text.
+        for (bad, rule_part) in [("-4", "negative"), ("1.2.3", "unknown suffix"), ("x", "")] {
+            match Memory::parse_quota("quota-memory", bad) {
+                Err(Error::InvalidQuantity { value, rule, .. }) => {
+                    assert_eq!(value, bad);
+                    assert!(rule.contains(rule_part), "{bad}: {rule}");
+                }
+                other => panic!("{bad:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn primehub_memory_guards() {
+        let p = |s| Memory::parse_primehub("limits.memory", s).map(Memory::bytes);
+        assert_eq!(p(" 2G "), Ok(2 << 30));
+        assert_eq!(p("2"), Ok(2), "a bare number is bytes");
+        assert_eq!(p("1M"), Ok(1 << 20));
+        assert_eq!(p("1K"), Ok(1 << 10));
+        // Errors name the value as written (`1.2.3G`), not the rewritten `1.2.3Gi`.
+        for bad in ["1.2.3G", "xG", "-1G", "G"] {
+            match Memory::parse_primehub("limits.memory", bad) {
+                Err(Error::InvalidQuantity { field, value, .. }) => {
+                    assert_eq!(field, "limits.memory");
+                    assert_eq!(value, bad);
+                }
+                other => panic!("{bad:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn display_is_the_kubernetes_quantity() {
+        assert_eq!(Cpu::from_millis(500).to_string(), "500m");
+        assert_eq!(Cpu::from_millis(3000).to_string(), "3");
+        assert_eq!(format!("{}", Cpu::ZERO), "0");
+        assert_eq!(Memory::from_bytes(2 << 30).to_string(), "2Gi");
+        assert_eq!(Memory::from_bytes(1536 << 20).to_string(), "1536Mi");
+        assert_eq!(Memory::from_bytes(1000).to_string(), "1000");
+        assert_eq!(format!("{}", Memory::ZERO), "0");
+        assert_eq!(Gpu::from_count(3).to_string(), "3");
     }
 }

@@ -6,7 +6,11 @@
 //!
 //! * a pod's **request** is the sum of `spec.containers[*].resources.limits` — init containers and
 //!   requests are ignored, a missing limit counts 0; GPUs are `nvidia.com/gpu`, else `amd.com/gpu`,
-//!   else the sum of `gpu.intel.com/*`;
+//!   else the first `gpu.intel.com/*` key (InfuseAI/primehub-admission
+//!   `primehub_admission/resources_validation.py`, `get_request_resources` /
+//!   `aggregate_resource_usage`). Kubernetes keeps a container's limits in a map, so "first" is
+//!   the first in key order (`gpu.intel.com/i915` before `gpu.intel.com/xe`); a container never
+//!   carries two Intel GPU resources in practice;
 //! * **usage** is the same sum over pods in phase `Pending` or `Running` carrying the group label
 //!   (and the user label for the user tier); [`UsageLedger`] keeps it incrementally;
 //! * the **decision** checks the user tier first, then the group tier, each in the order
@@ -41,8 +45,15 @@ use crate::quantity::{Cpu, Gpu, Memory};
 pub const NVIDIA_GPU: &str = "nvidia.com/gpu";
 /// The resource key of AMD GPUs, counted when no NVIDIA GPU is requested.
 pub const AMD_GPU: &str = "amd.com/gpu";
-/// The resource-key prefix of Intel GPUs, counted when neither NVIDIA nor AMD GPUs are.
+/// The resource-key prefix of Intel GPUs; the first such key is counted when neither NVIDIA nor
+/// AMD GPUs are.
 pub const INTEL_GPU_PREFIX: &str = "gpu.intel.com/";
+
+/// Whether the admission webhook counts the extended resource `name` as GPUs:
+/// `nvidia.com/gpu`, `amd.com/gpu` or any `gpu.intel.com/*`.
+pub fn is_counted_gpu(name: &str) -> bool {
+    name == NVIDIA_GPU || name == AMD_GPU || name.starts_with(INTEL_GPU_PREFIX)
+}
 
 /// A quota tier's limits; `None` means unlimited (attribute unset).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -190,17 +201,10 @@ pub fn resource_limits(field: &str, resources: &ResourceRequirements) -> Result<
         Gpu::parse(&path(NVIDIA_GPU), &q.0)?
     } else if let Some(q) = limits.get(AMD_GPU) {
         Gpu::parse(&path(AMD_GPU), &q.0)?
+    } else if let Some((key, q)) = limits.iter().find(|(k, _)| k.starts_with(INTEL_GPU_PREFIX)) {
+        Gpu::parse(&path(key), &q.0)?
     } else {
-        let mut total = Gpu::ZERO;
-        for (key, q) in limits
-            .iter()
-            .filter(|(k, _)| k.starts_with(INTEL_GPU_PREFIX))
-        {
-            total = total
-                .checked_add(Gpu::parse(&path(key), &q.0)?)
-                .ok_or_else(|| overflow(&path(key)))?;
-        }
-        total
+        Gpu::ZERO
     };
     Ok(ResourceAmounts { cpu, gpu, memory })
 }

@@ -37,7 +37,7 @@ pub struct PhAppTemplateSpec {
     /// `defaultEnvs`: environment variables offered when creating an app.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_envs: Vec<PhAppTemplateDefaultEnv>,
-    /// `template`: `{spec: {podTemplate, svcTemplate, httpPort?}}`.
+    /// `template`: `{spec: {podTemplate, svcTemplate, httpPort?, rewrite?, appRoot?}}`.
     pub template: PhAppTemplateContent,
 }
 
@@ -83,4 +83,11 @@ pub struct PhAppTemplateContentSpec {
     /// `httpPort`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_port: Option<i32>,
+    /// `rewrite`: copied into the app's `spec.rewrite` (upstream's template spec is a
+    /// `PhApplicationSpec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewrite: Option<bool>,
+    /// `appRoot`: copied into the app's `spec.appRoot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_root: Option<String>,
 }

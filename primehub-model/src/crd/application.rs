@@ -1,13 +1,14 @@
 //! `PhApplication` (`phapplications.primehub.io`): an instance of a third-party app (a pod and a
 //! service) in a group.
 //!
-//! PrimeHub's CRD has **no status subresource** for apps, so [`PhApplication`] is written by hand
-//! (not derived) and carries `status` as a plain field. The pod and service templates are full
-//! Kubernetes `PodSpec`/`ServiceSpec`s; the CRD keeps them unpruned without spelling out their
-//! (very large) schemas.
+//! The CRD has a status subresource (`+kubebuilder:subresource:status` in upstream's
+//! `phapplication_types.go`, `subresources: status: {}` in the chart) and the printer columns
+//! Group, Status and Message. The pod and service templates are full Kubernetes
+//! `PodSpec`/`ServiceSpec`s; the CRD keeps them unpruned without spelling out their (very large)
+//! schemas.
 
 use k8s_openapi::api::core::v1::{PodSpec, ServiceSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -54,39 +55,36 @@ super::string_enum! {
     }
 }
 
-/// A PrimeHub app instance. `status` is a plain field: the CRD has no status subresource.
-#[derive(Deserialize, Clone, Debug, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PhApplication {
-    /// Standard object metadata.
-    #[schemars(skip)]
-    pub metadata: ObjectMeta,
-    /// The app definition.
-    pub spec: PhApplicationSpec,
-    /// Observed state.
-    #[serde(default)]
-    pub status: Option<PhApplicationStatus>,
-}
-
-super::root_without_status_subresource! {
-    root = PhApplication,
-    spec = PhApplicationSpec,
-    status = PhApplicationStatus,
+/// Spec of a `PhApplication` (InfuseAI/primehub-controller
+/// `api/v1alpha1/phapplication_types.go`: status subresource, printer columns Group, Status and
+/// Message).
+// kube-derive attributes repeat `type_` across printer columns.
+#[allow(clippy::duplicated_attributes)]
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "primehub.io",
+    version = "v1alpha1",
     kind = "PhApplication",
     plural = "phapplications",
     singular = "phapplication",
-    columns = Vec::new(),
-}
-
-impl PhApplication {
-    /// The app id used for child objects, proxies and network policies: `app-<name>`.
-    pub fn app_id(&self) -> String {
-        format!("app-{}", self.metadata.name.as_deref().unwrap_or_default())
-    }
-}
-
-/// Spec of a `PhApplication`.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+    namespaced,
+    status = "PhApplicationStatus",
+    derive = "PartialEq",
+    doc = "A PrimeHub app instance: a pod and a service in a group.",
+    printcolumn(name = "Group", type_ = "string", json_path = ".spec.groupName"),
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = ".status.phase",
+        description = "Status of the deployment"
+    ),
+    printcolumn(
+        name = "Message",
+        type_ = "string",
+        json_path = ".status.message",
+        description = "Message of the deployment"
+    )
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PhApplicationSpec {
     /// `displayName`.
@@ -107,6 +105,32 @@ pub struct PhApplicationSpec {
     /// `httpPort`: the port the app serves HTTP on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_port: Option<i32>,
+    /// `rewrite`: whether the proxy strips the app's base URL (`/console/apps/<id>`) from request
+    /// paths before passing them on (absent means false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewrite: Option<bool>,
+    /// `appRoot`: the app's data directory, passed to the pod as `PRIMEHUB_APP_ROOT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_root: Option<String>,
+}
+
+impl PhApplication {
+    /// The app id, as upstream's `AppID()`: the object name itself. It appears in the app's base
+    /// URL `/console/apps/<id>` and in `PRIMEHUB_APP_ID`.
+    pub fn app_id(&self) -> &str {
+        self.metadata.name.as_deref().unwrap_or_default()
+    }
+
+    /// The app name, as upstream's `AppName()`: `app-<name>`. It names the app's pod, service and
+    /// proxy and is the value of the [`LABEL_PHAPPLICATION`] label.
+    pub fn app_name(&self) -> String {
+        format!("app-{}", self.app_id())
+    }
+
+    /// `rewrite`, absent meaning false.
+    pub fn rewrite_enabled(&self) -> bool {
+        self.spec.rewrite.unwrap_or(false)
+    }
 }
 
 /// `podTemplate` of an app or app template.

@@ -77,17 +77,26 @@ pub struct ImageSpecJobSpec {
     pub target_image: String,
     /// `pushSecret`: Secret used to push the built image.
     pub push_secret: String,
-    /// `repoPrefix`: registry prefix the target image is pushed under.
-    pub repo_prefix: String,
+    /// `repoPrefix`: registry prefix the target image is pushed under. Optional (`omitempty`
+    /// upstream, InfuseAI/primehub-controller `api/v1alpha1/imagespecjob_types.go`): it is
+    /// absent when `customImage.pushRepo` is set and `targetImage` is already
+    /// `<repo>:<name>-<hash>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo_prefix: Option<String>,
     /// `updateTime`: the build request's update time, as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
 }
 
 impl ImageSpecJobSpec {
-    /// The full pushed image reference, `<repoPrefix>/<targetImage>`.
+    /// The full pushed image reference, `<repoPrefix>/<targetImage>`, or `targetImage` alone
+    /// when there is no prefix.
     pub fn pushed_image(&self) -> String {
-        let prefix = self.repo_prefix.trim_end_matches('/');
+        let prefix = self
+            .repo_prefix
+            .as_deref()
+            .unwrap_or_default()
+            .trim_end_matches('/');
         if prefix.is_empty() {
             self.target_image.clone()
         } else {

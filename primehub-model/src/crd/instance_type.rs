@@ -5,6 +5,19 @@
 //! `limits.nvidia.com/gpu`, …), exactly as PrimeHub stores them. PrimeHub's CRD preserves unknown
 //! fields, so keys this model does not know are kept in [`InstanceTypeSpec::extra`] and written
 //! back unchanged.
+//!
+//! # GPUs
+//!
+//! An instance type names its GPUs in one of two ways (`primehub-datamodel.md` §2.1):
+//!
+//! * the vendor-neutral pair `limits.gpu` + `gpuResourceName` (the console writes it since its AMD
+//!   support, e.g. `gpuResourceName: amd.com/gpu`), used **only when both keys are present**;
+//! * otherwise the classic `limits.nvidia.com/gpu`, whose resource is `nvidia.com/gpu`.
+//!
+//! [`InstanceTypeSpec::gpu`] applies that rule; pod resources, the image URL choice and quota
+//! counting all go through it. (Upstream: InfuseAI/primehub `chart/scripts/jupyterhub/config/
+//! jupyterhub_profiles.py` and InfuseAI/primehub-controller `pkg/graphql/spawn.go` read the pair
+//! first and fall back to `limits.nvidia.com/gpu`.)
 
 use std::collections::BTreeMap;
 
@@ -12,6 +25,9 @@ use k8s_openapi::api::core::v1::Toleration;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+/// The GPU resource of an instance type without `gpuResourceName`.
+pub const NVIDIA_GPU_RESOURCE: &str = "nvidia.com/gpu";
 
 /// Spec of an `InstanceType`.
 ///
@@ -47,13 +63,29 @@ pub struct InstanceTypeSpec {
     /// `limits.memory`: memory limit as stored (for example `"2G"`). Required.
     #[serde(rename = "limits.memory")]
     pub limits_memory: String,
-    /// `limits.nvidia.com/gpu`: GPU count (limit equals request for GPUs).
+    /// `limits.nvidia.com/gpu`: NVIDIA GPU count (limit equals request for GPUs). Ignored when
+    /// both `limits.gpu` and `gpuResourceName` are set (see [`InstanceTypeSpec::gpu`]).
     #[serde(
         rename = "limits.nvidia.com/gpu",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub limits_gpu: Option<i64>,
+    /// `limits.gpu`: vendor-neutral GPU count, counted only together with `gpuResourceName`.
+    #[serde(
+        rename = "limits.gpu",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub limits_vendor_gpu: Option<i64>,
+    /// `gpuResourceName`: the extended resource `limits.gpu` counts (for example `amd.com/gpu`),
+    /// used only together with `limits.gpu`.
+    #[serde(
+        rename = "gpuResourceName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub gpu_resource_name: Option<String>,
     /// `requests.cpu`: CPU request (guarantee) in cores.
     #[serde(
         rename = "requests.cpu",
@@ -101,6 +133,8 @@ impl InstanceTypeSpec {
             limits_cpu,
             limits_memory: limits_memory.into(),
             limits_gpu: None,
+            limits_vendor_gpu: None,
+            gpu_resource_name: None,
             requests_cpu: None,
             requests_memory: None,
             requests_gpu: None,
@@ -110,8 +144,42 @@ impl InstanceTypeSpec {
         }
     }
 
-    /// The GPU limit, 0 when absent.
+    /// The GPU resource name and count, PrimeHub's rule: `(gpuResourceName, limits.gpu)` when
+    /// **both** keys are present, otherwise `("nvidia.com/gpu", limits.nvidia.com/gpu)` with an
+    /// absent count read as 0. A present but empty `gpuResourceName` counts as absent.
+    ///
+    /// ```
+    /// use primehub_model::crd::instance_type::InstanceTypeSpec;
+    ///
+    /// let mut spec = InstanceTypeSpec::new(1.into(), "2G");
+    /// spec.limits_gpu = Some(1);
+    /// assert_eq!(spec.gpu(), ("nvidia.com/gpu", 1));
+    /// spec.limits_vendor_gpu = Some(2);
+    /// assert_eq!(spec.gpu(), ("nvidia.com/gpu", 1), "limits.gpu alone is not enough");
+    /// spec.gpu_resource_name = Some("amd.com/gpu".into());
+    /// assert_eq!(spec.gpu(), ("amd.com/gpu", 2));
+    /// ```
+    pub fn gpu(&self) -> (&str, i64) {
+        match (self.limits_vendor_gpu, self.vendor_gpu_resource()) {
+            (Some(count), Some(name)) => (name, count),
+            _ => (NVIDIA_GPU_RESOURCE, self.limits_gpu.unwrap_or(0)),
+        }
+    }
+
+    /// Whether the GPU comes from `limits.gpu` + `gpuResourceName` (both present).
+    pub fn uses_vendor_gpu(&self) -> bool {
+        self.limits_vendor_gpu.is_some() && self.vendor_gpu_resource().is_some()
+    }
+
+    fn vendor_gpu_resource(&self) -> Option<&str> {
+        self.gpu_resource_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+    }
+
+    /// The GPU count of [`InstanceTypeSpec::gpu`], 0 when absent.
     pub fn gpu_limit(&self) -> i64 {
-        self.limits_gpu.unwrap_or(0)
+        self.gpu().1
     }
 }

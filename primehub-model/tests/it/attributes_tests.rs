@@ -308,6 +308,10 @@ fn user_attributes() {
         ("annLastReadTime", &["1577836800"]),
         ("timezone", &["Asia/Taipei"]),
         ("locale", &["zh_TW"]),
+        (
+            "predefinedEnvs",
+            &[r#"[{"name":"HTTP_PROXY","value":"http://proxy:3128"},{"name":"EMPTY","value":""}]"#],
+        ),
         ("other", &["x"]),
     ]);
     let u = UserAttributes::from_map(&m).expect("valid");
@@ -319,6 +323,10 @@ fn user_attributes() {
             ann_last_read_time: Some(1_577_836_800),
             timezone: Some("Asia/Taipei".into()),
             locale: Some("zh_TW".into()),
+            predefined_envs: Some(vec![
+                EnvEntry::new("HTTP_PROXY", "http://proxy:3128"),
+                EnvEntry::new("EMPTY", ""),
+            ]),
         }
     );
     let mut back = map(&[("other", &["x"])]);
@@ -351,6 +359,8 @@ fn user_attributes() {
         ("personalDiskQuota", "1.5G"),
         ("enableInviteUsers", "maybe"),
         ("annLastReadTime", "yesterday"),
+        ("predefinedEnvs", "HTTP_PROXY=x"),
+        ("predefinedEnvs", "[{\"name\": 1}]"),
     ] {
         let (k, v, _) = attr_error(UserAttributes::from_map(&map(&[(key, &[value])])));
         assert_eq!((k.as_str(), v.as_str()), (key, value));
@@ -370,7 +380,7 @@ fn system_settings() {
         ("org.logo.size", &["2048"]),
         ("org.logo.url", &["https://example.com/logo.png"]),
         ("defaultUserVolumeCapacity", &["20G"]),
-        ("timezone.name", &["Asia/Taipei"]),
+        ("timezone", &["Asia/Taipei"]),
         ("smtp", &["kept"]),
     ]);
     let s = SystemSettings::from_map(&m).expect("valid");
@@ -390,8 +400,13 @@ fn system_settings() {
     s.write_to(&mut back);
     assert_eq!(back, m);
 
-    // legacy fallbacks
-    let legacy = map(&[("defaultUserDiskQuota", &["15G"]), ("timezone", &["UTC"])]);
+    // legacy fallbacks: the console's system resolver reads `timezone`, then the legacy
+    // object form `timezone.name`, and writes the flat `timezone`
+    // (InfuseAI/primehub-console packages/graphql-server/src/resolvers/system.ts).
+    let legacy = map(&[
+        ("defaultUserDiskQuota", &["15G"]),
+        ("timezone.name", &["UTC"]),
+    ]);
     let s = SystemSettings::from_map(&legacy).expect("valid");
     assert_eq!(s.default_user_volume_capacity, Some(Capacity::new(15)));
     assert_eq!(s.timezone_name.as_deref(), Some("UTC"));
@@ -399,9 +414,19 @@ fn system_settings() {
         s.to_map(),
         map(&[
             ("defaultUserVolumeCapacity", &["15G"]),
-            ("timezone.name", &["UTC"])
+            ("timezone", &["UTC"])
         ])
     );
+    let both = map(&[("timezone", &["Asia/Tokyo"]), ("timezone.name", &["UTC"])]);
+    let s2 = SystemSettings::from_map(&both).expect("valid");
+    assert_eq!(
+        s2.timezone_name.as_deref(),
+        Some("Asia/Tokyo"),
+        "timezone wins"
+    );
+    let mut written = both.clone();
+    s2.write_to(&mut written);
+    assert_eq!(written, map(&[("timezone", &["Asia/Tokyo"])]));
     let mut m = legacy.clone();
     s.write_to(&mut m);
     assert_eq!(m, s.to_map());
@@ -540,4 +565,122 @@ proptest! {
         let c = Capacity::new(n);
         prop_assert_eq!(Capacity::parse("k", &c.to_attribute_string()), Ok(c));
     }
+}
+
+/// One malformed value is reported with its key and skipped; the quotas still apply
+/// (issue 7 §6: a group is never lost to one bad attribute).
+#[test]
+fn group_reading_is_lenient_per_key() {
+    let mut m = full_group_map();
+    m.insert("max-deploy".into(), vec!["lots".into()]);
+    m.insert("quota-gpu".into(), vec!["0.5".into()]);
+    m.insert(
+        "mlflow-tracking-envs".into(),
+        vec!["GOOD=1".into(), "NOEQUALS".into(), "ALSO=2".into()],
+    );
+    let read = GroupAttributes::read(&m);
+    let g = &read.value;
+    // Everything readable was read: the other quotas apply.
+    assert_eq!(g.quota_cpu, Some(Cpu::from_millis(500)));
+    assert_eq!(
+        g.quota_memory,
+        Memory::from_gib(1).map(|m| Memory::from_bytes(m.bytes() + GIB / 2))
+    );
+    assert_eq!(g.project_quota_gpu, Some(Gpu::from_count(4)));
+    assert!(g.is_admin("alice"));
+    // The bad keys are unset; the bad env value alone is left out.
+    assert_eq!(g.max_deploy, None);
+    assert_eq!(g.quota_gpu, None);
+    assert_eq!(
+        g.mlflow_tracking_envs,
+        vec![EnvEntry::new("GOOD", "1"), EnvEntry::new("ALSO", "2")]
+    );
+    let keys: Vec<(String, String)> = read
+        .problems
+        .iter()
+        .map(|e| match e {
+            Error::InvalidAttribute { key, value, .. } => (key.clone(), value.clone()),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            ("quota-gpu".to_owned(), "0.5".to_owned()),
+            ("max-deploy".to_owned(), "lots".to_owned()),
+            ("mlflow-tracking-envs".to_owned(), "NOEQUALS".to_owned()),
+        ]
+    );
+    assert!(!read.is_clean());
+    // The strict API reports the first problem.
+    let (k, _, _) = attr_error(GroupAttributes::from_map(&m));
+    assert_eq!(k, "quota-gpu");
+    // A clean map reads the same both ways.
+    let clean = GroupAttributes::read(&full_group_map());
+    assert!(clean.is_clean());
+    assert_eq!(
+        clean.into_strict(),
+        GroupAttributes::from_map(&full_group_map())
+    );
+}
+
+#[test]
+fn user_and_system_reading_is_lenient_per_key() {
+    let m = map(&[
+        ("volumeCapacity", &["big"]),
+        ("personalDiskQuota", &["10G"]),
+        ("enableInviteUsers", &["true"]),
+        ("predefinedEnvs", &["not json"]),
+    ]);
+    let read = UserAttributes::read(&m);
+    assert_eq!(read.value.enable_invite_users, Some(true));
+    assert_eq!(
+        read.value.volume_capacity,
+        Some(Capacity::new(10)),
+        "a bad current key falls back to the legacy one"
+    );
+    assert_eq!(read.value.predefined_envs, None);
+    assert_eq!(read.problems.len(), 2);
+    assert!(read.problems[1].to_string().contains("predefinedEnvs"));
+
+    let s = SystemSettings::read(&map(&[
+        ("org.logo.size", &["big"]),
+        ("org.name", &["InfuseAI"]),
+        ("timezone", &["Asia/Taipei"]),
+    ]));
+    assert_eq!(s.value.org_name.as_deref(), Some("InfuseAI"));
+    assert_eq!(s.value.timezone_name.as_deref(), Some("Asia/Taipei"));
+    assert_eq!(s.value.org_logo_size, None);
+    assert_eq!(s.problems.len(), 1);
+}
+
+/// `predefinedEnvs` is one JSON string; written as a compact array of `{name, value}`, an object
+/// `{NAME: value}` is accepted on read.
+#[test]
+fn predefined_envs_json_string() {
+    let u = UserAttributes {
+        predefined_envs: Some(vec![EnvEntry::new("A", "1"), EnvEntry::new("B", "x=y")]),
+        ..UserAttributes::default()
+    };
+    let m = u.to_map();
+    assert_eq!(
+        m["predefinedEnvs"],
+        [r#"[{"name":"A","value":"1"},{"name":"B","value":"x=y"}]"#]
+    );
+    assert_eq!(UserAttributes::from_map(&m), Ok(u));
+    let object = map(&[("predefinedEnvs", &[r#"{"B": "2", "A": "1"}"#])]);
+    assert_eq!(
+        UserAttributes::from_map(&object).map(|u| u.predefined_envs),
+        Ok(Some(vec![EnvEntry::new("A", "1"), EnvEntry::new("B", "2")]))
+    );
+    // An empty list is a set value, distinct from unset.
+    let empty = UserAttributes {
+        predefined_envs: Some(Vec::new()),
+        ..UserAttributes::default()
+    };
+    assert_eq!(empty.to_map()["predefinedEnvs"], ["[]"]);
+    assert_eq!(UserAttributes::from_map(&empty.to_map()), Ok(empty));
+    let mut m = map(&[("predefinedEnvs", &["[]"]), ("other", &["x"])]);
+    UserAttributes::default().write_to(&mut m);
+    assert_eq!(m, map(&[("other", &["x"])]), "unset removes the key");
 }

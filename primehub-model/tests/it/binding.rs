@@ -1,7 +1,7 @@
 //! What a user may launch in a group (primehub-datamodel.md §2.3, §4.2; controllers §5).
 
 use primehub_model::binding::{
-    BoundDataset, BoundResource, Catalog, GroupRoles, launchable, launchable_groups,
+    BoundDataset, BoundResource, Catalog, GroupRoles, job_launchable, launchable, launchable_groups,
 };
 use primehub_model::crd::dataset::Dataset;
 use primehub_model::crd::image::Image;
@@ -133,10 +133,16 @@ fn images_and_instance_types_group_first_then_global() {
         },
     ];
     let a = launchable(&groups, "team-a", &RoleNaming::default(), &w.catalog()).unwrap();
-    // Group-scoped image of another group is not launchable even when its role is mapped.
+    // An image's groupName does not filter: the role mapping alone decides, as in
+    // jupyterhub_profiles.py and the controller's spawn.go (findImage never reads groupName).
     assert_eq!(
         a.images,
-        vec![res("team-img", false), res("tf", true), res("base", true)]
+        vec![
+            res("other-team-img", false),
+            res("team-img", false),
+            res("tf", true),
+            res("base", true)
+        ]
     );
     assert_eq!(
         a.instance_types,
@@ -233,4 +239,70 @@ fn everyone_and_foreign_groups_are_refused() {
     assert!(
         all[0].images.is_empty() && all[0].instance_types.is_empty() && all[0].datasets.is_empty()
     );
+}
+
+/// A group-scoped image (`spec.groupName`) is offered wherever its role is mapped, including to
+/// another group; and only where it is mapped.
+#[test]
+fn group_name_of_an_image_does_not_hide_or_grant_it() {
+    let w = World::new();
+    let none: Vec<String> = vec![];
+    let team_b = roles(&["img:team-img"]);
+    let groups = [
+        GroupRoles {
+            name: "everyone",
+            roles: &none,
+        },
+        GroupRoles {
+            name: "team-a",
+            roles: &none,
+        },
+        GroupRoles {
+            name: "team-b",
+            roles: &team_b,
+        },
+    ];
+    let naming = RoleNaming::default();
+    let a = launchable(&groups, "team-a", &naming, &w.catalog()).unwrap();
+    assert!(a.images.is_empty(), "groupName alone grants nothing");
+    let b = launchable(&groups, "team-b", &naming, &w.catalog()).unwrap();
+    assert_eq!(b.images, vec![res("team-img", false)]);
+}
+
+/// A job with an empty group runs in `everyone` (InfuseAI/primehub-controller
+/// pkg/graphql/spawn.go: `if groupName == "" { groupName = "everyone" }`).
+#[test]
+fn job_with_empty_group_uses_everyone() {
+    let w = World::new();
+    let everyone = roles(&["img:base", "it:cpu-1", "ds:global-ro"]);
+    let team = roles(&["it:gpu-1"]);
+    let groups = [
+        GroupRoles {
+            name: "everyone",
+            roles: &everyone,
+        },
+        GroupRoles {
+            name: "team-a",
+            roles: &team,
+        },
+    ];
+    let naming = RoleNaming::default();
+    for group in ["", "everyone"] {
+        let j = job_launchable(&groups, group, &naming, &w.catalog()).unwrap();
+        assert_eq!(j.group, "everyone");
+        assert_eq!(j.images, vec![res("base", true)]);
+        assert_eq!(j.instance_types, vec![res("cpu-1", true)]);
+        assert_eq!(j.datasets, vec![ds("global-ro", true, false)]);
+    }
+    // A named group behaves as for notebooks.
+    let j = job_launchable(&groups, "team-a", &naming, &w.catalog()).unwrap();
+    assert_eq!(
+        j,
+        launchable(&groups, "team-a", &naming, &w.catalog()).unwrap()
+    );
+    // A user outside `everyone` cannot run a group-less job.
+    let err = job_launchable(&groups[1..], "", &naming, &w.catalog()).unwrap_err();
+    assert!(err.to_string().contains("everyone"), "{err}");
+    // Notebooks still refuse everyone.
+    assert!(launchable(&groups, "everyone", &naming, &w.catalog()).is_err());
 }

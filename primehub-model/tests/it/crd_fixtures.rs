@@ -325,6 +325,30 @@ fn image_spec() {
 }
 
 #[test]
+fn image_spec_job_without_repo_prefix() {
+    // `repoPrefix` is omitempty upstream: absent when customImage.pushRepo is set.
+    let job: ImageSpecJob = load("imagespecjob-push-repo.yaml");
+    assert_eq!(job.spec.repo_prefix, None);
+    assert_eq!(
+        job.spec.pushed_image(),
+        "registry.example.com/primehub/images:tf-custom-3f2a91bc"
+    );
+}
+
+#[test]
+fn instance_type_with_vendor_gpu() {
+    let it: InstanceType = load("instancetype-amd-gpu.yaml");
+    assert_eq!(it.spec.limits_vendor_gpu, Some(2));
+    assert_eq!(it.spec.gpu_resource_name.as_deref(), Some("amd.com/gpu"));
+    assert_eq!(
+        it.spec.gpu(),
+        ("amd.com/gpu", 2),
+        "the pair wins over limits.nvidia.com/gpu"
+    );
+    assert!(it.spec.extra.is_empty(), "known keys are not kept as extra");
+}
+
+#[test]
 fn image_spec_job() {
     let job: ImageSpecJob = load("imagespecjob.yaml");
     assert_eq!(job.spec.target_image, "tf-custom:3f2a91bc");
@@ -333,6 +357,10 @@ fn image_spec_job() {
         "registry.example.com/primehub/tf-custom:3f2a91bc"
     );
     assert_eq!(job.spec.push_secret, "primehub-push-secret");
+    assert_eq!(
+        job.spec.repo_prefix.as_deref(),
+        Some("registry.example.com/primehub")
+    );
     let status = job.status.as_ref().expect("status");
     assert_eq!(status.phase, Some(ImageSpecJobPhase::Succeeded));
     assert!(
@@ -459,7 +487,16 @@ fn ph_application_with_templates() {
     assert_eq!(app.spec.pod_template.spec.containers[0].name, "mlflow");
     let ports = app.spec.svc_template.spec.ports.as_ref().expect("ports");
     assert_eq!(ports[0].port, 5000);
-    assert_eq!(app.app_id(), "app-mlflow-xyz12");
+    // InfuseAI/primehub-controller api/v1alpha1/phapplication_types.go: AppID() is the name,
+    // AppName() is "app-" + name.
+    assert_eq!(app.app_id(), "mlflow-xyz12");
+    assert_eq!(app.app_name(), "app-mlflow-xyz12");
+    assert_eq!(app.spec.rewrite, Some(true));
+    assert!(app.rewrite_enabled());
+    assert_eq!(
+        app.spec.app_root.as_deref(),
+        Some("/project/phusers/apps/mlflow-xyz12")
+    );
     let status = app.status.as_ref().expect("status");
     assert_eq!(status.phase, Some(PhApplicationPhase::Ready));
     assert_eq!(status.service_name.as_deref(), Some("app-mlflow-xyz12"));
@@ -480,6 +517,11 @@ fn ph_app_template() {
     assert_eq!(t.spec.default_envs[0].optional, Some(false));
     assert!(t.spec.default_envs[1].is_optional());
     assert_eq!(t.spec.template.spec.http_port, Some(5000));
+    assert_eq!(t.spec.template.spec.rewrite, Some(false));
+    assert_eq!(
+        t.spec.template.spec.app_root.as_deref(),
+        Some("/project/$(PRIMEHUB_GROUP)/apps/$(PRIMEHUB_APP_ID)")
+    );
     assert_eq!(
         t.spec.template.spec.pod_template.spec.containers[0]
             .image

@@ -74,6 +74,9 @@ fn status_subresource_exactly_where_primehub_has_it() {
         "PhJob",
         "PhSchedule",
         "PhDeployment",
+        // InfuseAI/primehub-controller api/v1alpha1/phapplication_types.go:
+        // +kubebuilder:subresource:status
+        "PhApplication",
         "License",
     ];
     for c in &crds {
@@ -88,14 +91,12 @@ fn status_subresource_exactly_where_primehub_has_it() {
             c.spec.names.kind
         );
     }
-    // Image and PhApplication still declare `status` in their schema (a plain field).
-    for kind in ["Image", "PhApplication"] {
-        let props = root_schema(find(&crds, kind))
-            .properties
-            .as_ref()
-            .expect("properties");
-        assert!(props.contains_key("status"), "{kind} schema has status");
-    }
+    // Image still declares `status` in its schema (a plain field).
+    let props = root_schema(find(&crds, "Image"))
+        .properties
+        .as_ref()
+        .expect("properties");
+    assert!(props.contains_key("status"), "Image schema has status");
 }
 
 #[test]
@@ -161,7 +162,16 @@ fn printer_columns() {
             ("Available", ".status.availableReplicas")
         ])
     );
-    for kind in ["PhApplication", "PhAppTemplate", "License", "Announcement"] {
+    // InfuseAI/primehub-controller api/v1alpha1/phapplication_types.go printcolumns.
+    assert_eq!(
+        columns("PhApplication"),
+        pairs(&[
+            ("Group", ".spec.groupName"),
+            ("Status", ".status.phase"),
+            ("Message", ".status.message")
+        ])
+    );
+    for kind in ["PhAppTemplate", "License", "Announcement"] {
         assert!(columns(kind).is_empty(), "{kind}");
     }
 }

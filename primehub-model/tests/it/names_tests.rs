@@ -110,12 +110,18 @@ fn resource_name_table() {
     );
 }
 
+/// PrimeHub's group-name rule: start and end with a letter or digit, `-`/`_` inside, two
+/// characters allowed (the console's group form pattern `^[a-zA-Z0-9][a-zA-Z0-9-_]*[a-zA-Z0-9]$`).
 #[test]
 fn group_name_table() {
-    for ok in ["abc", "My_Group", "0ab", "a-b_c", "phusers"] {
+    for ok in [
+        "abc", "My_Group", "0ab", "a-b_c", "phusers", "ab", "A1", "a--b",
+    ] {
         assert_eq!(validate_group_name("name", ok), Ok(()), "{ok:?}");
     }
-    for bad in ["", "a", "ab", "_abc", "-abc", "a.bc", "ab c", "grüppe"] {
+    for bad in [
+        "", "a", "_", "_abc", "-abc", "abc-", "abc_", "a_", "a.bc", "ab c", "grüppe",
+    ] {
         assert!(
             matches!(
                 validate_group_name("name", bad),
@@ -124,8 +130,18 @@ fn group_name_table() {
             "{bad:?}"
         );
     }
-    let e = validate_group_name("name", "ab").expect_err("must be rejected");
-    assert!(e.to_string().contains("more than 2"), "{e}");
+    let e = validate_group_name("name", "a").expect_err("must be rejected");
+    assert!(e.to_string().contains("at least 2"), "{e}");
+    let e = validate_group_name("name", "team-").expect_err("must be rejected");
+    assert!(
+        e.to_string().contains("must end with a letter or digit"),
+        "{e}"
+    );
+    let e = validate_group_name("name", "_team").expect_err("must be rejected");
+    assert!(
+        e.to_string().contains("must start with a letter or digit"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -147,6 +163,33 @@ fn labels() {
     assert_eq!(labels[LABEL_GROUP], "escaped-test-5fgroup");
     assert_eq!(LABEL_USER, "primehub.io/user");
     assert_eq!(LABEL_GROUP, "primehub.io/group");
+    // The namespace label PrimeHub's admission webhooks select
+    // (InfuseAI/primehub chart/templates/admission/webhook.yaml).
+    assert_eq!(
+        (ADMISSION_WEBHOOK_LABEL, ADMISSION_WEBHOOK_LABEL_VALUE),
+        ("primehub.io/admission-webhook", "enabled")
+    );
+}
+
+/// Job names read the injected clock: moving a manual clock moves the name's minute.
+#[test]
+fn job_name_follows_the_injected_clock() -> Result<(), Box<dyn std::error::Error>> {
+    use primehub_model::clock::ManualClock;
+    let clock = ManualClock::at("2019-12-30T12:00:59Z".parse()?);
+    let a = job_name_at(&clock, &mut StdRng::seed_from_u64(3));
+    assert!(a.starts_with("job-201912301200-"), "{a}");
+    assert_eq!(
+        a,
+        job_name(
+            "2019-12-30T12:00:00Z".parse()?,
+            &mut StdRng::seed_from_u64(3)
+        )
+    );
+    clock.advance(jiff::SignedDuration::from_secs(1));
+    let b = job_name_at(&clock, &mut StdRng::seed_from_u64(3));
+    assert!(b.starts_with("job-201912301201-"), "{b}");
+    assert_eq!(a[17..], b[17..], "same RNG, same suffix");
+    Ok(())
 }
 
 fn is_job_name(s: &str) -> bool {

@@ -188,3 +188,128 @@ fn image_url_uses_gpu_url_only_with_gpus() {
     .unwrap();
     assert_eq!(image_url(&building, Gpu::ZERO), None);
 }
+
+/// The console's vendor-neutral GPU: `(gpuResourceName, limits.gpu)` when both keys are set,
+/// else `(nvidia.com/gpu, limits.nvidia.com/gpu)` (primehub-datamodel.md §2.1; InfuseAI/primehub
+/// chart/scripts/jupyterhub/config/jupyterhub_profiles.py and the controller's job spawner).
+#[test]
+fn vendor_gpu_pair_names_the_resource_and_the_count() {
+    let amd = instance_type(
+        "amd-2",
+        json!({"limits.cpu": 4, "limits.memory": "14G", "limits.gpu": 2,
+               "gpuResourceName": "amd.com/gpu", "limits.nvidia.com/gpu": 1}),
+    );
+    let r = InstanceTypeResources::from_instance_type(&amd).unwrap();
+    assert_eq!(r.gpu_resource(), "amd.com/gpu");
+    assert_eq!(r.gpu(), Gpu::from_count(2));
+    assert_eq!(
+        quantities(r.requirements().limits),
+        vec![
+            ("amd.com/gpu".into(), "2".into()),
+            ("cpu".into(), "4".into()),
+            ("memory".into(), "14Gi".into()),
+        ],
+        "no nvidia.com/gpu when the pair is set"
+    );
+    // What the webhook counts for the pod equals the instance type's charge.
+    let pod: PodSpec = serde_json::from_value(json!({"containers": [{"name": "main",
+        "resources": {"limits": r.requirements().limits}}]}))
+    .unwrap();
+    assert_eq!(pod_request(&pod).unwrap(), r.limits());
+    assert_eq!(r.limits().gpu, Gpu::from_count(2));
+
+    // Only one of the pair: the classic key decides.
+    for spec in [
+        json!({"limits.cpu": 1, "limits.memory": "1G", "limits.gpu": 3, "limits.nvidia.com/gpu": 1}),
+        json!({"limits.cpu": 1, "limits.memory": "1G", "gpuResourceName": "amd.com/gpu",
+               "limits.nvidia.com/gpu": 1}),
+        json!({"limits.cpu": 1, "limits.memory": "1G", "limits.gpu": 3, "gpuResourceName": "",
+               "limits.nvidia.com/gpu": 1}),
+    ] {
+        let r =
+            InstanceTypeResources::from_instance_type(&instance_type("x", spec.clone())).unwrap();
+        assert_eq!(
+            (r.gpu_resource(), r.gpu()),
+            ("nvidia.com/gpu", Gpu::from_count(1)),
+            "{spec}"
+        );
+    }
+    let none = instance_type(
+        "n",
+        json!({"limits.cpu": 1, "limits.memory": "1G", "limits.gpu": 3}),
+    );
+    let r = InstanceTypeResources::from_instance_type(&none).unwrap();
+    assert_eq!(r.gpu(), Gpu::ZERO);
+    assert!(
+        !quantities(r.requirements().limits)
+            .iter()
+            .any(|(k, _)| k.contains("gpu"))
+    );
+}
+
+#[test]
+fn vendor_gpu_errors_name_the_key_they_came_from() {
+    let bad = instance_type(
+        "neg",
+        json!({"limits.cpu": 1, "limits.memory": "1G", "limits.gpu": -1,
+               "gpuResourceName": "amd.com/gpu"}),
+    );
+    let err = InstanceTypeResources::from_instance_type(&bad).unwrap_err();
+    assert!(err.to_string().contains("spec.limits.gpu"), "{err}");
+    let bad = instance_type(
+        "neg",
+        json!({"limits.cpu": 1, "limits.memory": "1G", "limits.nvidia.com/gpu": -1}),
+    );
+    let err = InstanceTypeResources::from_instance_type(&bad).unwrap_err();
+    assert!(
+        err.to_string().contains("spec.limits.nvidia.com/gpu"),
+        "{err}"
+    );
+}
+
+/// A GPU resource the webhook does not count as a GPU is requested in the pod but not charged,
+/// so the scheduler's charge still equals what the webhook counts.
+#[test]
+fn uncounted_gpu_resource_is_not_charged() {
+    let it = instance_type(
+        "gaudi",
+        json!({"limits.cpu": 1, "limits.memory": "1G", "limits.gpu": 1,
+               "gpuResourceName": "habana.ai/gaudi"}),
+    );
+    let r = InstanceTypeResources::from_instance_type(&it).unwrap();
+    assert_eq!(r.gpu(), Gpu::from_count(1));
+    assert_eq!(r.limits().gpu, Gpu::ZERO);
+    let pod: PodSpec = serde_json::from_value(json!({"containers": [{"name": "main",
+        "resources": {"limits": r.requirements().limits}}]}))
+    .unwrap();
+    assert_eq!(pod_request(&pod).unwrap(), r.limits());
+}
+
+/// The GPU image is chosen for a GPU of any vendor.
+#[test]
+fn image_url_follows_vendor_gpus() {
+    let image: Image = serde_json::from_value(json!({"apiVersion": "primehub.io/v1alpha1", "kind": "Image",
+        "metadata": {"name": "tf"}, "spec": {"type": "both", "url": "tf:cpu", "urlForGpu": "tf:gpu"}})).unwrap();
+    let amd = instance_type(
+        "amd-1",
+        json!({"limits.cpu": 1, "limits.memory": "1G", "limits.gpu": 1,
+               "gpuResourceName": "amd.com/gpu"}),
+    );
+    let r = InstanceTypeResources::from_instance_type(&amd).unwrap();
+    assert_eq!(image_url(&image, r.gpu()), Some("tf:gpu"));
+    let cpu = instance_type("cpu", json!({"limits.cpu": 1, "limits.memory": "1G"}));
+    let r = InstanceTypeResources::from_instance_type(&cpu).unwrap();
+    assert_eq!(image_url(&image, r.gpu()), Some("tf:cpu"));
+}
+
+/// DESIGN §4.1: only a bare `G`, `M`, `K` is binary in an instance type; a bare `T` is
+/// Kubernetes' decimal tera.
+#[test]
+fn bare_t_memory_is_decimal_tera() {
+    let it = instance_type("big", json!({"limits.cpu": 1, "limits.memory": "1T"}));
+    let r = InstanceTypeResources::from_instance_type(&it).unwrap();
+    assert_eq!(r.limits().memory.bytes(), 1_000_000_000_000);
+    let it = instance_type("big", json!({"limits.cpu": 1, "limits.memory": "1Ti"}));
+    let r = InstanceTypeResources::from_instance_type(&it).unwrap();
+    assert_eq!(r.limits().memory.bytes(), 1 << 40);
+}

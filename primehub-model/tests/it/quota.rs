@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::Pod;
 use primehub_model::quantity::{Cpu, Gpu, Memory};
 use primehub_model::quota::{
     PodCharge, Quota, QuotaResource, ResourceAmounts, Tier, TierCheck, UsageLedger, decide,
-    pod_request,
+    is_counted_gpu, pod_request,
 };
 use proptest::prelude::*;
 use serde_json::json;
@@ -207,9 +207,28 @@ fn gpu_vendors_are_counted_in_order() {
         request(json!({"amd.com/gpu": "5", "gpu.intel.com/i915": "1"})),
         5
     );
+    // Only the first Intel key counts (InfuseAI/primehub-admission
+    // primehub_admission/resources_validation.py); keys are in map order.
     assert_eq!(
         request(json!({"gpu.intel.com/i915": "1", "gpu.intel.com/xe": "2"})),
-        3
+        1
+    );
+    assert_eq!(
+        request(json!({"gpu.intel.com/xe": "2", "gpu.intel.com/i915": "3"})),
+        3,
+        "i915 sorts before xe whatever the JSON order"
+    );
+    assert_eq!(request(json!({"gpu.intel.com/xe": "4"})), 4);
+    // Other extended resources are not GPUs for the quota.
+    assert_eq!(request(json!({"nvidia.com/mig-1g.5gb": "1"})), 0);
+    assert!(is_counted_gpu("gpu.intel.com/xe"));
+    assert!(is_counted_gpu("amd.com/gpu"));
+    assert!(is_counted_gpu("nvidia.com/gpu"));
+    assert!(!is_counted_gpu("habana.ai/gaudi"));
+    // A bad value under a later Intel key is not read at all.
+    assert_eq!(
+        request(json!({"gpu.intel.com/i915": "1", "gpu.intel.com/xe": "x"})),
+        1
     );
     assert_eq!(request(json!({"cpu": "1"})), 0);
 }
