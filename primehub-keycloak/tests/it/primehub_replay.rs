@@ -444,7 +444,13 @@ pub async fn replay_primehub_bootstrap(kcadm: &mut Kcadm, realm: &str) -> Replay
 pub async fn snapshot(kcadm: &mut Kcadm, realm: &str) -> BTreeMap<String, Value> {
     kcadm.relogin().await;
     let mut shot = BTreeMap::new();
-    shot.insert("realm".into(), kcadm.get(realm).await);
+    let mut realm_rep = kcadm.get(realm).await;
+    // Admin events are the bootstrap's one deliberate realm change (checked on their own).
+    if let Some(fields) = realm_rep.as_object_mut() {
+        fields.remove("adminEventsEnabled");
+        fields.remove("adminEventsDetailsEnabled");
+    }
+    shot.insert("realm".into(), realm_rep);
     let rm = kcadm.client_uuid(realm, "realm-management").await;
     for client_id in ["admin-ui", "jupyterhub", "maintenance-proxy"] {
         let uuid = kcadm.client_uuid(realm, client_id).await;
@@ -607,9 +613,19 @@ pub async fn ours_changes_nothing_primehub_set(
         .expect("our bootstrap over PrimeHub's realm");
     assert_eq!(
         first.created,
-        ["user profile (unmanaged attributes, optional names and e-mail)"],
-        "the only deliberate change is the user profile; present: {:?}",
+        [
+            "admin events",
+            "user profile (unmanaged attributes, optional names and e-mail)"
+        ],
+        "the only deliberate changes are admin events and the user profile; present: {:?}",
         first.present
+    );
+    let realm_rep = kcadm.get(realm).await;
+    assert_eq!(realm_rep["adminEventsEnabled"], json!(true), "{realm_rep}");
+    assert_eq!(
+        realm_rep["adminEventsDetailsEnabled"],
+        json!(true),
+        "{realm_rep}"
     );
     assert_eq!(first.admin_ui_client_secret, replayed.admin_ui_secret);
     assert_eq!(first.jupyterhub_client_secret, replayed.jupyterhub_secret);
