@@ -1,14 +1,25 @@
-//! The fake's OIDC endpoints over real HTTP.
+//! The fake's OIDC endpoints over HTTP.
+//!
+//! The requests go to the fake's axum router in process (`tower::ServiceExt::oneshot`): what is
+//! tested is the HTTP face (routes, grants, status codes, JSON), which needs no socket.
 #![cfg(feature = "fake")]
 #![allow(clippy::unwrap_used)]
 
 use primehub_model::clock::ManualClock;
 use std::sync::{Arc, OnceLock};
 
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, FakeServer, FakeSigningKey};
+use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, FakeSigningKey};
 use primehub_keycloak::{KeycloakAdmin, NewUser};
 use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// The public URL the fake names in issuers (nothing listens there).
+const BASE_URL: &str = "http://keycloak.test";
 
 fn key() -> FakeSigningKey {
     static KEY: OnceLock<FakeSigningKey> = OnceLock::new();
@@ -16,17 +27,47 @@ fn key() -> FakeSigningKey {
         .clone()
 }
 
-fn client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
+/// Sends one request to `router` in process: `authorization` as the `Authorization` header,
+/// `form` as an `application/x-www-form-urlencoded` body. Answers the status and the JSON body
+/// (`Null` when empty).
+async fn call(
+    router: &Router,
+    method: Method,
+    path: &str,
+    authorization: Option<&str>,
+    form: Option<&[(&str, &str)]>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(authorization) = authorization {
+        request = request.header(header::AUTHORIZATION, authorization);
+    }
+    let request = match form {
+        Some(form) => request
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form)
+                    .finish(),
+            )),
+        None => request.body(Body::empty()),
+    }
+    .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 struct Env {
     kc: FakeKeycloak,
-    server: FakeServer,
+    router: Router,
     ui_secret: String,
     now: Arc<ManualClock>,
-    http: reqwest::Client,
 }
 
 async fn env() -> Env {
@@ -38,9 +79,7 @@ async fn env() -> Env {
         .clock(now.clone())
         .build()
         .unwrap();
-    let server = kc
-        .serve(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
-        .unwrap();
+    let router = kc.router(BASE_URL);
     let shape = kc
         .bootstrap_primehub(
             "primehub",
@@ -66,27 +105,29 @@ async fn env() -> Env {
         .unwrap();
     Env {
         kc,
-        server,
+        router,
         ui_secret: shape.admin_ui_client_secret,
         now,
-        http: client(),
     }
 }
 
+const TOKEN: &str = "/realms/primehub/protocol/openid-connect/token";
+const CERTS: &str = "/realms/primehub/protocol/openid-connect/certs";
+const USERINFO: &str = "/realms/primehub/protocol/openid-connect/userinfo";
+
 impl Env {
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.server.url(), path)
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        call(&self.router, Method::GET, path, None, None).await
+    }
+
+    async fn userinfo(&self, token: &str) -> (StatusCode, Value) {
+        let bearer = format!("Bearer {token}");
+        call(&self.router, Method::GET, USERINFO, Some(&bearer), None).await
     }
 
     async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(self.url("/realms/primehub/protocol/openid-connect/token"))
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap())
+        let (status, body) = call(&self.router, Method::POST, TOKEN, None, Some(form)).await;
+        (status.as_u16(), body)
     }
 
     async fn password(&self, user: &str, pw: &str, scope: &str) -> (u16, Value) {
@@ -105,16 +146,11 @@ impl Env {
 #[tokio::test]
 async fn discovery_realm_info_and_jwks() {
     let env = env().await;
-    let issuer = format!("{}/realms/primehub", env.server.url());
-    let disco: Value = env
-        .http
-        .get(env.url("/realms/primehub/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let issuer = format!("{BASE_URL}/realms/primehub");
+    let (status, disco) = env
+        .get("/realms/primehub/.well-known/openid-configuration")
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(disco["issuer"], issuer);
     assert_eq!(
         disco["token_endpoint"],
@@ -124,32 +160,18 @@ async fn discovery_realm_info_and_jwks() {
         disco["jwks_uri"],
         format!("{issuer}/protocol/openid-connect/certs")
     );
-    let info: Value = env
-        .http
-        .get(env.url("/realms/primehub"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, info) = env.get("/realms/primehub").await;
+    assert_eq!(status, 200);
     assert_eq!(info["realm"], "primehub");
     assert_eq!(info["public_key"], key().public_key_base64());
     assert_eq!(
         info["token-service"],
         format!("{issuer}/protocol/openid-connect")
     );
-    let missing = env.http.get(env.url("/realms/nope")).send().await.unwrap();
-    assert_eq!(missing.status(), 404);
-    let jwks: Value = env
-        .http
-        .get(env.url("/realms/primehub/protocol/openid-connect/certs"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, _) = env.get("/realms/nope").await;
+    assert_eq!(status, 404);
+    let (status, jwks) = env.get(CERTS).await;
+    assert_eq!(status, 200);
     assert_eq!(jwks["keys"][0]["kid"], key().kid());
     assert_eq!(jwks["keys"][0]["alg"], "RS256");
     assert_eq!(jwks["keys"][0]["use"], "sig");
@@ -164,20 +186,12 @@ async fn password_grant_token_verifies_with_the_jwks() {
     assert_eq!(body["expires_in"], 300);
     let token = body["access_token"].as_str().unwrap();
 
-    let jwks: jsonwebtoken::jwk::JwkSet = env
-        .http
-        .get(env.url("/realms/primehub/protocol/openid-connect/certs"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(env.get(CERTS).await.1).unwrap();
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.alg, Algorithm::RS256);
     let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
     let mut validation = Validation::new(Algorithm::RS256);
-    let issuer = format!("{}/realms/primehub", env.server.url());
+    let issuer = format!("{BASE_URL}/realms/primehub");
     validation.set_issuer(&[&issuer]);
     // admin-ui has fullScopeAllowed false (PrimeHub's client-admin-ui.json): alice holds no
     // role in its scope, so the token has no audience and no realm roles.
@@ -205,16 +219,8 @@ async fn password_grant_token_verifies_with_the_jwks() {
     assert_eq!(realm.get_user(sub).await.unwrap().username, "alice");
 
     // userinfo with the same token.
-    let info: Value = env
-        .http
-        .get(env.url("/realms/primehub/protocol/openid-connect/userinfo"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, info) = env.userinfo(token).await;
+    assert_eq!(status, 200);
     assert_eq!(info["sub"], sub);
     assert_eq!(info["preferred_username"], "alice");
 
@@ -277,16 +283,19 @@ async fn bad_credentials_are_rejected_like_keycloak() {
 #[tokio::test]
 async fn client_credentials_with_basic_auth() {
     let env = env().await;
-    let resp = env
-        .http
-        .post(env.url("/realms/primehub/protocol/openid-connect/token"))
-        .basic_auth("admin-ui", Some(&env.ui_secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().await.unwrap();
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("admin-ui:{}", env.ui_secret))
+    );
+    let (status, body) = call(
+        &env.router,
+        Method::POST,
+        TOKEN,
+        Some(&basic),
+        Some(&[("grant_type", "client_credentials")]),
+    )
+    .await;
+    assert_eq!(status, 200);
     assert!(body.get("refresh_token").is_none());
     let realm = env.kc.realm("primehub").unwrap();
     let c = realm
@@ -308,14 +317,8 @@ async fn refresh_and_expiry_with_the_injected_clock() {
 
     env.now.advance(jiff::SignedDuration::from_secs(301));
     assert!(realm.verify_access_token(&access).is_err(), "expired");
-    let resp = env
-        .http
-        .get(env.url("/realms/primehub/protocol/openid-connect/userinfo"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
+    let (status, _) = env.userinfo(&access).await;
+    assert_eq!(status, 401);
 
     let (status, body) = env
         .token(&[
@@ -350,7 +353,6 @@ async fn offline_token_session_is_listed_revoked_and_then_rejected() {
     assert_eq!(status, 200, "{body}");
     let offline = body["refresh_token"].as_str().unwrap().to_owned();
     let payload = offline.split('.').nth(1).unwrap();
-    use base64::Engine;
     let claims: Value = serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(payload)
