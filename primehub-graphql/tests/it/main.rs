@@ -1,0 +1,3 @@
+//! Integration tests of primehub-graphql: one binary, a module per area.
+
+mod errors;
