@@ -208,11 +208,61 @@ pub fn job_launchable(
     launchable_in(user_groups, group, naming, catalog)
 }
 
+/// Which resources exist: the lookups the binding needs, so a caller with indexed stores answers
+/// each in O(1) or O(log n) ([`Catalog`] answers by scanning its slices).
+pub trait ResourceLookup {
+    /// Whether the image `name` exists.
+    fn has_image(&self, name: &str) -> bool;
+    /// Whether the instance type `name` exists.
+    fn has_instance_type(&self, name: &str) -> bool;
+    /// The dataset's `launchGroupOnly` flag, or `None` when the dataset does not exist.
+    fn dataset_launch_group_only(&self, name: &str) -> Option<bool>;
+}
+
+impl ResourceLookup for Catalog<'_> {
+    fn has_image(&self, name: &str) -> bool {
+        self.images
+            .iter()
+            .any(|i| i.metadata.name.as_deref() == Some(name))
+    }
+
+    fn has_instance_type(&self, name: &str) -> bool {
+        self.instance_types
+            .iter()
+            .any(|i| i.metadata.name.as_deref() == Some(name))
+    }
+
+    fn dataset_launch_group_only(&self, name: &str) -> Option<bool> {
+        self.datasets
+            .iter()
+            .find(|d| d.metadata.name.as_deref() == Some(name))
+            .map(Dataset::launch_group_only)
+    }
+}
+
+/// [`launchable`] over any [`ResourceLookup`]; the cost depends on the roles the user holds, not
+/// on how many resources exist.
+pub fn launchable_with(
+    user_groups: &[GroupRoles<'_>],
+    launch_group: &str,
+    naming: &RoleNaming,
+    resources: &dyn ResourceLookup,
+) -> Result<Launchable> {
+    if launch_group == EVERYONE {
+        return Err(Error::InvalidField {
+            field: "group".to_owned(),
+            rule: "cannot launch with the everyone group; choose one of the user's groups"
+                .to_owned(),
+        });
+    }
+    launchable_in(user_groups, launch_group, naming, resources)
+}
+
 fn launchable_in(
     user_groups: &[GroupRoles<'_>],
     launch_group: &str,
     naming: &RoleNaming,
-    catalog: &Catalog<'_>,
+    resources: &dyn ResourceLookup,
 ) -> Result<Launchable> {
     let launch = user_groups
         .iter()
@@ -233,31 +283,23 @@ fn launchable_in(
         .map(|g| Grants::of(g, naming))
         .collect();
 
-    let image_ok = |name: &str| {
-        catalog
-            .images
-            .iter()
-            .any(|i| i.metadata.name.as_deref() == Some(name))
-    };
-    let instance_type_ok = |name: &str| {
-        catalog
-            .instance_types
-            .iter()
-            .any(|i| i.metadata.name.as_deref() == Some(name))
-    };
-
+    // Every dataset the user holds through any group, in name order.
+    let mut held: BTreeSet<&str> = BTreeSet::new();
+    for grants in std::iter::once(&own)
+        .chain(std::iter::once(&global))
+        .chain(&all)
+    {
+        held.extend(grants.datasets.iter().map(String::as_str));
+        held.extend(grants.writable_datasets.iter().map(String::as_str));
+    }
     let mut datasets = Vec::new();
-    for dataset in catalog.datasets {
-        let Some(name) = dataset.metadata.name.as_deref() else {
+    for name in held {
+        let Some(launch_group_only) = resources.dataset_launch_group_only(name) else {
             continue;
         };
         let is_global = global.has_dataset(name);
         let in_launch = own.has_dataset(name);
-        let held = is_global || in_launch || all.iter().any(|g| g.has_dataset(name));
-        if !held {
-            continue;
-        }
-        if !(is_global || in_launch || !dataset.launch_group_only()) {
+        if !(is_global || in_launch || !launch_group_only) {
             continue;
         }
         let writable = own.writable_datasets.contains(name)
@@ -268,16 +310,13 @@ fn launchable_in(
             writable,
         });
     }
-    datasets.sort_by(|a, b| a.name.cmp(&b.name));
 
     Ok(Launchable {
         group: launch_group.to_owned(),
-        images: ordered(&own.images, &global.images, image_ok),
-        instance_types: ordered(
-            &own.instance_types,
-            &global.instance_types,
-            instance_type_ok,
-        ),
+        images: ordered(&own.images, &global.images, |n| resources.has_image(n)),
+        instance_types: ordered(&own.instance_types, &global.instance_types, |n| {
+            resources.has_instance_type(n)
+        }),
         datasets,
     })
 }
