@@ -9,5 +9,6 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod error;
+pub mod list;
 
 pub use error::{Error, ErrorCode, Result};

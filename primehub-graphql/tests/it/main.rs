@@ -1,3 +1,4 @@
 //! Integration tests of primehub-graphql: one binary, a module per area.
 
 mod errors;
+mod list;
