@@ -107,6 +107,7 @@ pub mod fake;
 pub mod kube_client;
 pub mod runtime;
 pub mod selector;
+pub mod stores;
 
 #[cfg(feature = "mock")]
 pub use api::MockKubeApi;

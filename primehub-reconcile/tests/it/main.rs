@@ -11,3 +11,4 @@ mod kube_api_shapes;
 mod real_kube_apiserver;
 mod real_runtime;
 mod runtime_fake;
+mod stores;
