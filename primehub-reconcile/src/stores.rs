@@ -263,14 +263,42 @@ struct Health {
     last_error: Option<(String, Instant)>,
 }
 
+/// A watch event as the waits see it: its phase and its object's resourceVersion.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Init,
+    InitApply(Option<u64>),
+    InitDone,
+    Change(Option<u64>),
+}
+
+impl Step {
+    fn of<K: Resource>(event: &Event<K>) -> Step {
+        let version = |o: &K| {
+            o.meta()
+                .resource_version
+                .as_deref()
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        match event {
+            Event::Init => Step::Init,
+            Event::InitApply(o) => Step::InitApply(version(o)),
+            Event::InitDone => Step::InitDone,
+            Event::Apply(o) | Event::Delete(o) => Step::Change(version(o)),
+        }
+    }
+}
+
 /// The bookkeeping of one kind's watch: readiness, the highest resourceVersion seen, health,
 /// and the channel every applied event is signalled on.
 #[derive(Debug)]
 struct KindState {
     kind: StoreKind,
     ready: AtomicBool,
-    /// The highest resourceVersion of an applied event, when they parse as integers.
+    /// The highest resourceVersion of an event the store shows, when they parse as integers.
     max_version: AtomicU64,
+    /// The highest resourceVersion of the relist in progress.
+    relist_version: AtomicU64,
     health: Mutex<Health>,
     /// Bumped after each applied event (the store already shows it).
     changed: watch::Sender<u64>,
@@ -282,6 +310,7 @@ impl KindState {
             kind,
             ready: AtomicBool::new(false),
             max_version: AtomicU64::new(0),
+            relist_version: AtomicU64::new(0),
             health: Mutex::new(Health::default()),
             changed: watch::Sender::new(0),
         }
@@ -297,19 +326,24 @@ impl KindState {
         self.ready.load(Ordering::Acquire)
     }
 
-    fn applied<K: Resource>(&self, event: &Event<K>) {
-        let object = match event {
-            Event::Apply(o) | Event::Delete(o) | Event::InitApply(o) => Some(o),
-            Event::Init | Event::InitDone => None,
-        };
-        if let Some(version) = object
-            .and_then(|o| o.meta().resource_version.as_deref())
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            self.max_version.fetch_max(version, Ordering::AcqRel);
-        }
-        if matches!(event, Event::InitDone) {
-            self.ready.store(true, Ordering::Release);
+    /// Records a watch event the store applied, or one of an object it does not keep, and
+    /// signals the waiters. The objects of a relist show only at its end (the reflector swaps
+    /// the store then), so their versions count from `InitDone` on.
+    fn record(&self, step: Step) {
+        let version = |v: Option<u64>| v.unwrap_or(0);
+        match step {
+            Step::Init => self.relist_version.store(0, Ordering::Release),
+            Step::InitApply(v) => {
+                self.relist_version.fetch_max(version(v), Ordering::AcqRel);
+            }
+            Step::InitDone => {
+                let listed = self.relist_version.load(Ordering::Acquire);
+                self.max_version.fetch_max(listed, Ordering::AcqRel);
+                self.ready.store(true, Ordering::Release);
+            }
+            Step::Change(v) => {
+                self.max_version.fetch_max(version(v), Ordering::AcqRel);
+            }
         }
         self.health().last_event = Some(Instant::now());
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
@@ -367,11 +401,21 @@ async fn drive<K, P, F>(
     P: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
     F: FnMut(Event<K>) -> Option<Event<P>> + Send + 'static,
 {
+    let dropped = state.clone();
     let events = watcher::watcher(api, config)
         .default_backoff()
         .filter_map(move |item| {
             let item = match item {
-                Ok(event) => transform(event).map(Ok),
+                Ok(event) => {
+                    // A dropped event still advances the kind's resourceVersion: a write of
+                    // an object the store does not keep has been seen.
+                    let step = Step::of(&event);
+                    let kept = transform(event);
+                    if kept.is_none() {
+                        dropped.record(step);
+                    }
+                    kept.map(Ok)
+                }
                 Err(e) => Some(Err(e)),
             };
             futures::future::ready(item)
@@ -379,7 +423,7 @@ async fn drive<K, P, F>(
     let mut applied = std::pin::pin!(reflector::reflector(writer, events.boxed()));
     while let Some(item) = applied.next().await {
         match item {
-            Ok(event) => state.applied(&event),
+            Ok(event) => state.record(Step::of(&event)),
             Err(error) => state.failed(&error),
         }
     }
@@ -926,6 +970,25 @@ mod tests {
         assert!(version_reached("abc", "abc"));
         assert!(!version_reached("abd", "abc"));
         assert!(!version_reached("12", "abc"));
+    }
+
+    #[test]
+    fn a_relists_versions_count_only_once_the_relist_is_applied() {
+        let state = KindState::new(StoreKind::Image);
+        state.record(Step::Init);
+        state.record(Step::InitApply(Some(10)));
+        assert_eq!(state.max_version.load(Ordering::Acquire), 0);
+        assert!(!state.is_ready());
+        state.record(Step::InitDone);
+        assert_eq!(state.max_version.load(Ordering::Acquire), 10);
+        assert!(state.is_ready());
+        state.record(Step::Change(Some(12)));
+        // A relist after 410 Gone: until its end, the store shows the old state.
+        state.record(Step::Init);
+        state.record(Step::InitApply(Some(20)));
+        assert_eq!(state.max_version.load(Ordering::Acquire), 12);
+        state.record(Step::InitDone);
+        assert_eq!(state.max_version.load(Ordering::Acquire), 20);
     }
 
     #[test]

@@ -272,6 +272,25 @@ async fn every_kind_appears_from_the_first_list_and_from_the_watch() -> TestResu
         "only PrimeHub's secrets"
     );
     assert!(stores.secret("primehub-client-admin-ui").is_none());
+    // A write of a secret the store does not keep is still seen: its wait ends.
+    let rv = secrets
+        .create(
+            &pp,
+            &serde_json::from_value(
+                json!({"metadata": {"name": "tls-cert"}, "stringData": {"k": "v"}}),
+            )?,
+        )
+        .await?
+        .resource_version()
+        .unwrap_or_default();
+    let start = tokio::time::Instant::now();
+    assert!(
+        stores
+            .wait_for_version::<Secret>("tls-cert", &rv, WAIT)
+            .await
+    );
+    assert!(start.elapsed() < WAIT);
+    assert!(stores.secret("tls-cert").is_none());
     assert!(stores.secret("image-registry").is_some());
     assert_eq!(names(&stores.pvcs()), ["project-phusers"]);
     assert!(stores.pvc("project-phusers").is_some());
