@@ -17,6 +17,7 @@
 //! | [`admission`] | admission on `kube::core::admission` types: one [`admission::AdmissionHandler`] and one entry point ([`admission::review`]) called both by the fake cluster in process and by the `POST /mutate` route ([`admission::router`]) a real API server calls |
 //! | [`bootstrap`] | the Kubernetes side of PrimeHub's bootstrap: the client Secrets `primehub-client-admin-ui` and `primehub-client-jupyterhub`, written from a realm bootstrap's outcome |
 //! | [`selector`] | Kubernetes label selectors: parse and match |
+//! | [`stores`] | the reflector stores the GraphQL API server reads from: [`stores::ResourceStores`] watches `Image`, `InstanceType`, `Dataset`, PrimeHub's `Secret`s, `PersistentVolumeClaim`s and pods in PrimeHub's namespace, keeps usage in a `UsageLedger` ([`stores::PodUsage`], which the admission webhook can run alone), retries watch errors and rebuilds after `410 Gone`, and gives read-your-writes waits (`wait_for_version`, `wait_for_deletion`) that end on the watch event, not by polling; the module docs run it on the fake cluster |
 //! | [`conformance`] | the behaviour every implementation must show; it runs against the fake, against `KubeClient` pointed at the fake's HTTP face, and against a real kube-apiserver v1.37.2 with etcd (`tools/kube-apiserver/`) |
 //!
 //! `conformance_kinds` (feature `conformance`) holds the checks of the kinds the fake serves for
@@ -107,6 +108,7 @@ pub mod fake;
 pub mod kube_client;
 pub mod runtime;
 pub mod selector;
+pub mod stores;
 
 #[cfg(feature = "mock")]
 pub use api::MockKubeApi;

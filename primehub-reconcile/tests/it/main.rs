@@ -10,4 +10,6 @@ mod fake_semantics;
 mod kube_api_shapes;
 mod real_kube_apiserver;
 mod real_runtime;
+mod real_stores;
 mod runtime_fake;
+mod stores;

@@ -47,7 +47,7 @@ fn var(name: &str) -> Option<String> {
 }
 
 /// The admin `kube::Client`, or `None` (after printing SKIPPED) without an API server.
-async fn admin(test: &str) -> Option<Client> {
+pub(crate) async fn admin(test: &str) -> Option<Client> {
     if let Some(path) = var("PRIMEHUB_TEST_KUBECONFIG") {
         let kubeconfig =
             Kubeconfig::read_from(&path).expect("PRIMEHUB_TEST_KUBECONFIG is readable");
