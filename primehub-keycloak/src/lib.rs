@@ -72,6 +72,7 @@ pub mod admin;
 pub mod bootstrap;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod counting;
 pub mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
