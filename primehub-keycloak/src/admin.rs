@@ -118,6 +118,12 @@ pub trait KeycloakAdmin: Send + Sync {
     async fn is_admin(&self, user_id: &str) -> Result<bool>;
     /// Grants or revokes the direct `realm-admin` mapping (idempotent).
     async fn set_admin(&self, user_id: &str, admin: bool) -> Result<()>;
+    /// The ids of the users the client role `realm-admin` of `realm-management` is mapped onto
+    /// **directly** (what [`set_admin`](Self::set_admin) grants; not through groups or
+    /// composites), in no particular order. One call on Keycloak
+    /// (`GET clients/{uuid}/roles/realm-admin/users`, paged), where asking
+    /// [`is_admin`](Self::is_admin) per user would be one call per user.
+    async fn admin_user_ids(&self) -> Result<Vec<String>>;
 
     // ----- default groups -----
 
@@ -191,41 +197,96 @@ pub trait KeycloakAdmin: Send + Sync {
     async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>>;
 }
 
-/// `impl KeycloakAdmin for $wrapper<T>`, forwarding every method to `(**self)`.
+/// `impl KeycloakAdmin` for a decorator that forwards every method to an inner client.
+///
+/// `forward_keycloak_admin!(impl[<generics>] Type, |s| <inner of s>, |s, method| <hook>)`
+/// implements every method as: run the hook (with `method` the method's name; not for
+/// `realm()`, which calls nothing), then call the same method on the inner client.
 macro_rules! forward_keycloak_admin {
-    ($wrapper:ident) => {
+    (impl[$($gen:tt)*] $ty:ty, |$s:ident| $inner:expr, |$b:ident, $m:ident| $hook:expr) => {
+        // A hook of `()` (plain forwarding) is a statement without effect.
+        #[allow(clippy::no_effect)]
         #[async_trait]
-        impl<T: ?Sized + KeycloakAdmin> KeycloakAdmin for $wrapper<T> {
+        impl<$($gen)*> KeycloakAdmin for $ty {
             fn realm(&self) -> &str {
-                (**self).realm()
+                let $s = self;
+                ($inner).realm()
             }
             async fn get_user(&self, id: &str) -> Result<User> {
-                (**self).get_user(id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "get_user";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).get_user(id).await
             }
             async fn find_user_by_username(&self, username: &str) -> Result<Option<User>> {
-                (**self).find_user_by_username(username).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "find_user_by_username";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).find_user_by_username(username).await
             }
             async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
-                (**self).find_user_by_email(email).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "find_user_by_email";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).find_user_by_email(email).await
             }
             async fn search_users<'a>(
                 &self,
                 search: Option<&'a str>,
                 page: Page,
             ) -> Result<Vec<User>> {
-                (**self).search_users(search, page).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "search_users";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).search_users(search, page).await
             }
             async fn count_users<'a>(&self, search: Option<&'a str>) -> Result<u64> {
-                (**self).count_users(search).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "count_users";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).count_users(search).await
             }
             async fn create_user(&self, user: &NewUser) -> Result<String> {
-                (**self).create_user(user).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "create_user";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).create_user(user).await
             }
             async fn update_user(&self, id: &str, update: &UserUpdate) -> Result<()> {
-                (**self).update_user(id, update).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "update_user";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).update_user(id, update).await
             }
             async fn delete_user(&self, id: &str) -> Result<()> {
-                (**self).delete_user(id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "delete_user";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).delete_user(id).await
             }
             async fn reset_password(
                 &self,
@@ -233,139 +294,372 @@ macro_rules! forward_keycloak_admin {
                 password: &str,
                 temporary: bool,
             ) -> Result<()> {
-                (**self).reset_password(id, password, temporary).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "reset_password";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).reset_password(id, password, temporary).await
             }
             async fn search_groups<'a>(
                 &self,
                 search: Option<&'a str>,
                 page: Page,
             ) -> Result<Vec<Group>> {
-                (**self).search_groups(search, page).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "search_groups";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).search_groups(search, page).await
             }
             async fn count_groups<'a>(&self, search: Option<&'a str>) -> Result<u64> {
-                (**self).count_groups(search).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "count_groups";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).count_groups(search).await
             }
             async fn get_group(&self, id: &str) -> Result<Group> {
-                (**self).get_group(id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "get_group";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).get_group(id).await
             }
             async fn find_group_by_name(&self, name: &str) -> Result<Option<Group>> {
-                (**self).find_group_by_name(name).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "find_group_by_name";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).find_group_by_name(name).await
             }
             async fn create_group(&self, group: &NewGroup) -> Result<String> {
-                (**self).create_group(group).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "create_group";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).create_group(group).await
             }
             async fn update_group(&self, id: &str, update: &GroupUpdate) -> Result<()> {
-                (**self).update_group(id, update).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "update_group";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).update_group(id, update).await
             }
             async fn delete_group(&self, id: &str) -> Result<()> {
-                (**self).delete_group(id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "delete_group";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).delete_group(id).await
             }
             async fn add_member(&self, group_id: &str, user_id: &str) -> Result<()> {
-                (**self).add_member(group_id, user_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "add_member";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).add_member(group_id, user_id).await
             }
             async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<()> {
-                (**self).remove_member(group_id, user_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "remove_member";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).remove_member(group_id, user_id).await
             }
             async fn list_members(&self, group_id: &str, page: Page) -> Result<Vec<User>> {
-                (**self).list_members(group_id, page).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "list_members";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).list_members(group_id, page).await
             }
             async fn user_groups(&self, user_id: &str) -> Result<Vec<Group>> {
-                (**self).user_groups(user_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "user_groups";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).user_groups(user_id).await
             }
             async fn create_role<'a>(
                 &self,
                 name: &str,
                 description: Option<&'a str>,
             ) -> Result<()> {
-                (**self).create_role(name, description).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "create_role";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).create_role(name, description).await
             }
             async fn get_role(&self, name: &str) -> Result<Role> {
-                (**self).get_role(name).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "get_role";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).get_role(name).await
             }
             async fn delete_role(&self, name: &str) -> Result<()> {
-                (**self).delete_role(name).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "delete_role";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).delete_role(name).await
             }
             async fn list_roles<'a>(
                 &self,
                 prefix: Option<&'a str>,
                 page: Page,
             ) -> Result<Vec<Role>> {
-                (**self).list_roles(prefix, page).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "list_roles";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).list_roles(prefix, page).await
             }
             async fn add_group_roles(&self, group_id: &str, roles: &[String]) -> Result<()> {
-                (**self).add_group_roles(group_id, roles).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "add_group_roles";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).add_group_roles(group_id, roles).await
             }
             async fn remove_group_roles(&self, group_id: &str, roles: &[String]) -> Result<()> {
-                (**self).remove_group_roles(group_id, roles).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "remove_group_roles";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).remove_group_roles(group_id, roles).await
             }
             async fn list_group_roles(&self, group_id: &str) -> Result<Vec<Role>> {
-                (**self).list_group_roles(group_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "list_group_roles";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).list_group_roles(group_id).await
             }
             async fn is_admin(&self, user_id: &str) -> Result<bool> {
-                (**self).is_admin(user_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "is_admin";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).is_admin(user_id).await
             }
             async fn set_admin(&self, user_id: &str, admin: bool) -> Result<()> {
-                (**self).set_admin(user_id, admin).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "set_admin";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).set_admin(user_id, admin).await
+            }
+            async fn admin_user_ids(&self) -> Result<Vec<String>> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "admin_user_ids";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).admin_user_ids().await
             }
             async fn default_groups(&self) -> Result<Vec<Group>> {
-                (**self).default_groups().await
+                {
+                    let $b = self;
+                    let $m: &'static str = "default_groups";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).default_groups().await
             }
             async fn add_default_group(&self, group_id: &str) -> Result<()> {
-                (**self).add_default_group(group_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "add_default_group";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).add_default_group(group_id).await
             }
             async fn remove_default_group(&self, group_id: &str) -> Result<()> {
-                (**self).remove_default_group(group_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "remove_default_group";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).remove_default_group(group_id).await
             }
             async fn offline_sessions(
                 &self,
                 user_id: &str,
                 client_id: &str,
             ) -> Result<Vec<OfflineSession>> {
-                (**self).offline_sessions(user_id, client_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "offline_sessions";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).offline_sessions(user_id, client_id).await
             }
             async fn revoke_offline_sessions(&self, user_id: &str, client_id: &str) -> Result<()> {
-                (**self).revoke_offline_sessions(user_id, client_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "revoke_offline_sessions";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).revoke_offline_sessions(user_id, client_id).await
             }
             async fn user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>> {
-                (**self).user_realm_roles(user_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "user_realm_roles";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).user_realm_roles(user_id).await
             }
             async fn effective_user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>> {
-                (**self).effective_user_realm_roles(user_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "effective_user_realm_roles";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).effective_user_realm_roles(user_id).await
             }
             async fn add_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()> {
-                (**self).add_user_roles(user_id, roles).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "add_user_roles";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).add_user_roles(user_id, roles).await
             }
             async fn remove_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()> {
-                (**self).remove_user_roles(user_id, roles).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "remove_user_roles";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).remove_user_roles(user_id, roles).await
             }
             async fn execute_actions_email(
                 &self,
                 user_id: &str,
                 request: &ExecuteActionsEmail,
             ) -> Result<()> {
-                (**self).execute_actions_email(user_id, request).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "execute_actions_email";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).execute_actions_email(user_id, request).await
             }
             async fn user_credentials(&self, user_id: &str) -> Result<Vec<Credential>> {
-                (**self).user_credentials(user_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "user_credentials";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).user_credentials(user_id).await
             }
             async fn remove_totp(&self, user_id: &str) -> Result<()> {
-                (**self).remove_totp(user_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "remove_totp";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).remove_totp(user_id).await
             }
             async fn realm_settings(&self) -> Result<RealmSettings> {
-                (**self).realm_settings().await
+                {
+                    let $b = self;
+                    let $m: &'static str = "realm_settings";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).realm_settings().await
             }
             async fn update_realm_settings(&self, update: &RealmSettingsUpdate) -> Result<()> {
-                (**self).update_realm_settings(update).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "update_realm_settings";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).update_realm_settings(update).await
             }
             async fn client_secret(&self, client_id: &str) -> Result<Option<String>> {
-                (**self).client_secret(client_id).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "client_secret";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).client_secret(client_id).await
             }
             async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {
-                (**self).admin_events(query).await
+                {
+                    let $b = self;
+                    let $m: &'static str = "admin_events";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).admin_events(query).await
             }
         }
     };
 }
 
-forward_keycloak_admin!(Arc);
-forward_keycloak_admin!(Box);
+forward_keycloak_admin!(impl[T: ?Sized + KeycloakAdmin] Arc<T>, |s| &**s, |_s, _m| ());
+forward_keycloak_admin!(impl[T: ?Sized + KeycloakAdmin] Box<T>, |s| &**s, |_s, _m| ());
+
+pub(crate) use forward_keycloak_admin;

@@ -52,6 +52,7 @@ pub async fn run_all(kc: &dyn KeycloakAdmin) {
     realm_settings(kc).await;
     client_secrets(kc, &[]).await;
     admin_events(kc).await;
+    admin_events_the_cache_follows(kc).await;
 }
 
 /// A lowercase name unique to this run: `<prefix>-<8 random chars>`.
@@ -885,17 +886,31 @@ pub async fn admin_flag(kc: &dyn KeycloakAdmin) {
         !ok(kc.is_admin(&uid).await, "is_admin"),
         "conformance: a new user is not an admin"
     );
+    assert!(
+        !ok(kc.admin_user_ids().await, "admin_user_ids").contains(&uid),
+        "conformance: admin_user_ids leaves out a new user"
+    );
     ok(kc.set_admin(&uid, true).await, "set_admin(true)");
     ok(kc.set_admin(&uid, true).await, "set_admin(true) twice");
     assert!(
         ok(kc.is_admin(&uid).await, "is_admin"),
         "conformance: set_admin(true) makes an admin"
     );
+    let admins = ok(kc.admin_user_ids().await, "admin_user_ids");
+    assert_eq!(
+        admins.iter().filter(|id| **id == uid).count(),
+        1,
+        "conformance: admin_user_ids lists a user granted realm-admin once: {admins:?}"
+    );
     ok(kc.set_admin(&uid, false).await, "set_admin(false)");
     ok(kc.set_admin(&uid, false).await, "set_admin(false) twice");
     assert!(
         !ok(kc.is_admin(&uid).await, "is_admin"),
         "conformance: set_admin(false) revokes"
+    );
+    assert!(
+        !ok(kc.admin_user_ids().await, "admin_user_ids").contains(&uid),
+        "conformance: admin_user_ids leaves out a revoked admin"
     );
     expect_not_found(
         kc.is_admin("00000000-0000-0000-0000-000000000000").await,
@@ -1688,6 +1703,173 @@ pub async fn admin_events(kc: &dyn KeycloakAdmin) {
     );
     ok(kc.delete_group(&gid).await, "delete_group");
     ok(kc.delete_user(&uid).await, "delete_user");
+    ok(
+        kc.update_realm_settings(&RealmSettingsUpdate {
+            admin_events_enabled: Some(before.admin_events_enabled),
+            admin_events_details_enabled: Some(before.admin_events_details_enabled),
+            ..RealmSettingsUpdate::default()
+        })
+        .await,
+        "restore admin event settings",
+    );
+}
+
+/// The admin events [`KeycloakCache`](crate::cache::KeycloakCache) follows: every change to
+/// users, groups, memberships, realm roles, group realm-role mappings and the admin flag is
+/// recorded with the resource type and path the cache reads (`users/{id}`, `groups/{id}`,
+/// `users/{user}/groups/{group}`, `roles/…`, `groups/{id}/role-mappings/realm`,
+/// `users/{id}/role-mappings/clients/…`). The realm's admin-event switches are restored.
+pub async fn admin_events_the_cache_follows(kc: &dyn KeycloakAdmin) {
+    let before = ok(kc.realm_settings().await, "realm_settings");
+    ok(
+        kc.update_realm_settings(&RealmSettingsUpdate {
+            admin_events_enabled: Some(true),
+            admin_events_details_enabled: Some(false),
+            ..RealmSettingsUpdate::default()
+        })
+        .await,
+        "enable admin events",
+    );
+    let latest = ok(
+        kc.admin_events(&AdminEventQuery {
+            page: Page::first(1),
+            ..AdminEventQuery::default()
+        })
+        .await,
+        "admin_events(latest)",
+    );
+    let since = latest.first().map(|e| e.time);
+    let uid = ok(
+        kc.create_user(&new_user(&unique("conf-follow"))).await,
+        "create_user",
+    );
+    ok(
+        kc.update_user(
+            &uid,
+            &UserUpdate {
+                first_name: Some("Followed".into()),
+                ..UserUpdate::default()
+            },
+        )
+        .await,
+        "update_user",
+    );
+    let gid = ok(
+        kc.create_group(&NewGroup {
+            name: unique("conf-follow-group"),
+            attributes: Attributes::new(),
+        })
+        .await,
+        "create_group",
+    );
+    ok(
+        kc.update_group(
+            &gid,
+            &GroupUpdate {
+                attributes: Some(attrs(&[("displayName", "Followed")])),
+                ..GroupUpdate::default()
+            },
+        )
+        .await,
+        "update_group",
+    );
+    ok(kc.add_member(&gid, &uid).await, "add_member");
+    ok(kc.remove_member(&gid, &uid).await, "remove_member");
+    let role = unique("img:conf-follow");
+    ok(kc.create_role(&role, None).await, "create_role");
+    ok(
+        kc.add_group_roles(&gid, std::slice::from_ref(&role)).await,
+        "add_group_roles",
+    );
+    ok(
+        kc.remove_group_roles(&gid, std::slice::from_ref(&role))
+            .await,
+        "remove_group_roles",
+    );
+    ok(kc.set_admin(&uid, true).await, "set_admin(true)");
+    ok(kc.set_admin(&uid, false).await, "set_admin(false)");
+    ok(kc.delete_role(&role).await, "delete_role");
+    ok(kc.delete_group(&gid).await, "delete_group");
+    ok(kc.delete_user(&uid).await, "delete_user");
+
+    let mut events = Vec::new();
+    let mut page = Page::first(100);
+    loop {
+        let batch = ok(
+            kc.admin_events(&AdminEventQuery {
+                since,
+                page,
+                ..AdminEventQuery::default()
+            })
+            .await,
+            "admin_events",
+        );
+        let full = batch.len() >= page.max as usize;
+        events.extend(batch);
+        if !full {
+            break;
+        }
+        page = page.next();
+    }
+    let has = |operation: &str, resource: &str, path: &dyn Fn(&str) -> bool| {
+        events.iter().any(|e| {
+            e.operation_type == operation
+                && e.resource_type == resource
+                && e.resource_path.as_deref().is_some_and(path)
+        })
+    };
+    let user_path = format!("users/{uid}");
+    let group_path = format!("groups/{gid}");
+    let membership = format!("users/{uid}/groups/{gid}");
+    let group_mapping = format!("groups/{gid}/role-mappings/realm");
+    let client_mapping = format!("users/{uid}/role-mappings/clients/");
+    type PathCheck<'a> = Box<dyn Fn(&str) -> bool + 'a>;
+    let expected: [(&str, &str, PathCheck<'_>); 14] = [
+        ("CREATE", "USER", Box::new(|p| p == user_path)),
+        ("UPDATE", "USER", Box::new(|p| p == user_path)),
+        ("DELETE", "USER", Box::new(|p| p == user_path)),
+        ("CREATE", "GROUP", Box::new(|p| p == group_path)),
+        ("UPDATE", "GROUP", Box::new(|p| p == group_path)),
+        ("DELETE", "GROUP", Box::new(|p| p == group_path)),
+        ("CREATE", "GROUP_MEMBERSHIP", Box::new(|p| p == membership)),
+        ("DELETE", "GROUP_MEMBERSHIP", Box::new(|p| p == membership)),
+        (
+            "CREATE",
+            "REALM_ROLE",
+            Box::new(|p| p.starts_with("roles/")),
+        ),
+        (
+            "DELETE",
+            "REALM_ROLE",
+            Box::new(|p| p.starts_with("roles/")),
+        ),
+        (
+            "CREATE",
+            "REALM_ROLE_MAPPING",
+            Box::new(|p| p == group_mapping),
+        ),
+        (
+            "DELETE",
+            "REALM_ROLE_MAPPING",
+            Box::new(|p| p == group_mapping),
+        ),
+        (
+            "CREATE",
+            "CLIENT_ROLE_MAPPING",
+            Box::new(|p| p.starts_with(&client_mapping)),
+        ),
+        (
+            "DELETE",
+            "CLIENT_ROLE_MAPPING",
+            Box::new(|p| p.starts_with(&client_mapping)),
+        ),
+    ];
+    for (operation, resource, path) in &expected {
+        assert!(
+            has(operation, resource, path.as_ref()),
+            "conformance: no {operation} {resource} admin event with the expected path: {events:?}"
+        );
+    }
     ok(
         kc.update_realm_settings(&RealmSettingsUpdate {
             admin_events_enabled: Some(before.admin_events_enabled),

@@ -84,6 +84,7 @@
 //! | `list_group_roles` | `GET groups/{id}/role-mappings/realm` |
 //! | `is_admin` | `GET clients?clientId=realm-management` (cached), `GET users/{id}/role-mappings/clients/{uuid}/composite` |
 //! | `set_admin` | `GET clients/{uuid}/roles/realm-admin` (cached), `POST` / `DELETE users/{id}/role-mappings/clients/{uuid}` |
+//! | `admin_user_ids` | `GET clients?clientId=realm-management` (cached), `GET clients/{uuid}/roles/realm-admin/users?briefRepresentation=true` (all pages) |
 //! | `default_groups` | `GET default-groups`, then `GET groups/{id}` each (for attributes) |
 //! | `add_default_group` / `remove_default_group` | `PUT` / `DELETE default-groups/{id}` |
 //! | `offline_sessions` | `GET clients?clientId=…` (cached), `GET users/{id}/offline-sessions/{uuid}` |
@@ -1038,6 +1039,23 @@ impl KeycloakAdmin for HttpKeycloak {
         Ok(())
     }
 
+    async fn admin_user_ids(&self) -> Result<Vec<String>> {
+        let uuid = self.client_uuid(REALM_MANAGEMENT_CLIENT).await?;
+        let what = format!("role {REALM_MANAGEMENT_CLIENT}/{REALM_ADMIN_ROLE}");
+        let users: Vec<IdRef> = self
+            .get_all(
+                &["clients", &uuid, "roles", REALM_ADMIN_ROLE, "users"],
+                &[("briefRepresentation", "true")],
+                &ctx(&what, "role"),
+            )
+            .await?;
+        let mut ids: Vec<String> = users.into_iter().map(|u| u.id).collect();
+        // Pages of a list that changed between two calls may overlap.
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
     // ----- default groups -----
 
     async fn default_groups(&self) -> Result<Vec<Group>> {
@@ -1276,6 +1294,12 @@ impl KeycloakAdmin for HttpKeycloak {
         }
         self.get_json(url, &ctx("admin events", "query")).await
     }
+}
+
+/// Any representation with an `id` (brief users in a role's user list).
+#[derive(Deserialize)]
+struct IdRef {
+    id: String,
 }
 
 /// `{"type": "secret", "value": …}`; a public client's has no value.

@@ -9,10 +9,42 @@
 //! | [`KeycloakAdmin`] | the narrow, object-safe admin trait: users, groups, members, realm roles, group and user role mappings (direct and effective), the admin flag, default groups, offline sessions, execute-actions e-mails, credentials and TOTP removal, realm settings (display name, SMTP), client secrets, admin events; implemented for `Arc<T>` and `Box<T>` too, so decorators compose |
 //! | [`http::HttpKeycloak`] | the real implementation over Keycloak's admin REST API (reqwest + rustls), with token caching and single-flight refresh, timeouts, bounded concurrency, safe retries and paging |
 //! | [`bootstrap`] | creates PrimeHub's realm shape on a real Keycloak, idempotently |
+//! | [`cache::KeycloakCache`] | the Keycloak state cache shared by the API server and the webhook: a snapshot of users, groups (attributes read), memberships, realm roles, group role mappings and the admin flag with indexes for reads; filled at start, updated by writes through it, following Keycloak's admin events (≈ 2 s staleness), resynced periodically, serving the last snapshot while Keycloak is down, its age exposed |
+//! | [`counting::CountingAdmin`] | a decorator counting the calls made to Keycloak (to prove a warm read costs none) |
 //! | `fake` (feature `fake`) | an in-memory Keycloak with an HTTP face: the admin REST endpoints [`http::HttpKeycloak`] uses plus the OIDC endpoints (discovery, token with password / client_credentials / refresh_token grants and offline tokens, JWKS), issuing RS256 tokens; it records the e-mails it would send (`FakeRealm::sent_emails`) and the admin events of realms that enable them |
 //! | [`token::TokenVerifier`] | checks access tokens (RS256 signature against the JWKS, `exp`/`nbf`, issuer, audience/`azp`) and exchanges API tokens |
 //! | [`conformance`] | the behaviour every implementation must show; the fake, the HTTP client against the fake's face, and the HTTP client against a real Keycloak 26 all run it |
 //! | `MockKeycloakAdmin` (feature `mock`) | mockall mocks for interaction assertions |
+//!
+//! # Example: the state cache, read without calling Keycloak
+//!
+//! ```
+//! # #[cfg(feature = "fake")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use primehub_keycloak::cache::{CacheConfig, KeycloakCache};
+//! use primehub_keycloak::counting::CountingAdmin;
+//! use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak};
+//! use primehub_model::clock::SystemClock;
+//!
+//! let keycloak = FakeKeycloak::new()?;
+//! keycloak.bootstrap_primehub("primehub", &BootstrapOptions::default()).await?;
+//! let counted = Arc::new(CountingAdmin::new(keycloak.realm("primehub")?));
+//! let cache = KeycloakCache::load(counted.clone(), Arc::new(SystemClock), CacheConfig::default()).await?;
+//! tokio::spawn(cache.clone().run()); // follows admin events, resyncs, retries
+//!
+//! let before = counted.calls();
+//! let snapshot = cache.snapshot();
+//! let phadmin = snapshot.user_by_username("phadmin").expect("bootstrapped");
+//! assert!(snapshot.is_admin(&phadmin.user.id));
+//! let everyone = snapshot.everyone_group_id().expect("bootstrapped");
+//! assert!(snapshot.user_group_ids(&phadmin.user.id).iter().any(|g| g == everyone));
+//! assert_eq!(counted.calls(), before, "warm reads make no Keycloak call");
+//! # Ok(()) }
+//! # #[cfg(not(feature = "fake"))]
+//! # fn main() {}
+//! ```
 //!
 //! All errors are [`KeycloakError`]: `NotFound`, `Conflict` (with the [`ConflictField`] that
 //! clashed: username, e-mail, group name, role name, client id), `Unauthorized`, `Forbidden`,
@@ -70,8 +102,10 @@
 
 pub mod admin;
 pub mod bootstrap;
+pub mod cache;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod counting;
 pub mod error;
 #[cfg(feature = "fake")]
 pub mod fake;

@@ -160,6 +160,10 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
             get(get_client_role),
         )
         .route(
+            "/admin/realms/{realm}/clients/{id}/roles/{name}/users",
+            get(client_role_users),
+        )
+        .route(
             "/admin/realms/{realm}/clients/{id}/client-secret",
             get(get_client_secret).post(regenerate_client_secret),
         )
@@ -1132,18 +1136,8 @@ async fn change_user_client_roles(
             r.with(|state| Ok(resolve_role_reps(state, &body, Some(&client))))
                 .map_err(|e| error_response(e, "Realm not found."))?
         })?;
-    r.with_mut(|state, _| {
-        for rid in ids {
-            let key = (id.clone(), rid);
-            if add {
-                state.user_roles.insert(key);
-            } else {
-                state.user_roles.remove(&key);
-            }
-        }
-        Ok(())
-    })
-    .map_err(|e| error_response(e, "Realm not found."))?;
+    r.with_mut(|state, _| state.map_user_client_roles(&id, &client, ids, add))
+        .map_err(|e| error_response(e, "Realm not found."))?;
     no_content()
 }
 
@@ -1425,18 +1419,8 @@ async fn change_group_realm_roles(
         r.with(|state| Ok(resolve_role_reps(state, &body, None)))
             .map_err(|e| error_response(e, "Realm not found."))??
     };
-    r.with_mut(|state, _| {
-        for rid in ids {
-            let key = (id.clone(), rid);
-            if add {
-                state.group_roles.insert(key);
-            } else {
-                state.group_roles.remove(&key);
-            }
-        }
-        Ok(())
-    })
-    .map_err(|e| error_response(e, "Realm not found."))?;
+    r.with_mut(|state, _| state.map_group_realm_roles(&id, ids, add))
+        .map_err(|e| error_response(e, "Realm not found."))?;
     no_content()
 }
 
@@ -1820,6 +1804,36 @@ async fn get_client_role(
     r.with(|state| Ok(state.client_role(&id, &name)?.to_json(&state.id, false)))
         .map(|v| json_response(StatusCode::OK, v))
         .map_err(|e| error_response(e, "Could not find role"))
+}
+
+/// `GET clients/{id}/roles/{name}/users`: the users the client role is mapped onto directly,
+/// ordered by username, paged (`first`, `max` default 100), brief unless
+/// `briefRepresentation=false`.
+async fn client_role_users(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, name)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let first = q_num(&q, "first")?.unwrap_or(0);
+    let max = q_num(&q, "max")?.unwrap_or(100);
+    let brief = q_bool(&q, "briefRepresentation", true);
+    let client_missing = r
+        .with(|state| Ok(state.client(&id).is_err()))
+        .map_err(|e| error_response(e, "Realm not found."))?;
+    if client_missing {
+        return Err(not_found("Could not find client"));
+    }
+    r.with(|state| {
+        let role = state.client_role(&id, &name)?.id.clone();
+        Ok(users_json(
+            paginate(state.role_users(&role), first, Some(max)),
+            brief,
+        ))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find role"))
 }
 
 async fn get_client_secret(

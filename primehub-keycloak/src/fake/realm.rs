@@ -234,13 +234,18 @@ impl KeycloakAdmin for FakeRealm {
             r.user(user_id)?;
             let client = r.client_by_client_id(REALM_MANAGEMENT_CLIENT)?.id.clone();
             let role = r.client_role(&client, REALM_ADMIN_ROLE)?.id.clone();
-            let key = (user_id.to_owned(), role);
-            if admin {
-                r.user_roles.insert(key);
-            } else {
-                r.user_roles.remove(&key);
-            }
-            Ok(())
+            r.map_user_client_roles(user_id, &client, vec![role], admin)
+        })
+    }
+
+    async fn admin_user_ids(&self) -> Result<Vec<String>> {
+        self.with(|r| {
+            let client = r.client_by_client_id(REALM_MANAGEMENT_CLIENT)?.id.clone();
+            let role = r.client_role(&client, REALM_ADMIN_ROLE)?.id.clone();
+            Ok(r.role_users(&role)
+                .into_iter()
+                .map(|u| u.id.clone())
+                .collect())
         })
     }
 

@@ -789,6 +789,49 @@ impl RealmState {
         Ok(())
     }
 
+    /// Adds or removes client-role mappings (role ids of the client `client_uuid`) of a user,
+    /// recorded as Keycloak records them: `CREATE` / `DELETE` `CLIENT_ROLE_MAPPING` on
+    /// `users/{id}/role-mappings/clients/{client uuid}`.
+    pub fn map_user_client_roles(
+        &mut self,
+        user_id: &str,
+        client_uuid: &str,
+        ids: Vec<String>,
+        add: bool,
+    ) -> Result<()> {
+        self.user(user_id)?;
+        let rep = self.roles_rep(&ids);
+        for id in ids {
+            let key = (user_id.to_owned(), id);
+            if add {
+                self.user_roles.insert(key);
+            } else {
+                self.user_roles.remove(&key);
+            }
+        }
+        self.record(
+            if add { "CREATE" } else { "DELETE" },
+            "CLIENT_ROLE_MAPPING",
+            Some(format!(
+                "users/{user_id}/role-mappings/clients/{client_uuid}"
+            )),
+            Some(rep),
+        );
+        Ok(())
+    }
+
+    /// The users a role (by id) is mapped onto directly, ordered by username (Keycloak's
+    /// `GET roles/{name}/users` and `GET clients/{id}/roles/{name}/users`).
+    pub fn role_users(&self, role_id: &str) -> Vec<&UserRec> {
+        self.users_sorted()
+            .into_iter()
+            .filter(|u| {
+                self.user_roles
+                    .contains(&(u.id.clone(), role_id.to_owned()))
+            })
+            .collect()
+    }
+
     /// Adds or removes realm-role mappings (role ids) of a group.
     pub fn map_group_realm_roles(
         &mut self,

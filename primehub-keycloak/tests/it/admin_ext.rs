@@ -388,6 +388,10 @@ impl<K: KeycloakAdmin> KeycloakAdmin for Counting<K> {
         self.hit("set_admin");
         self.inner.set_admin(user_id, admin).await
     }
+    async fn admin_user_ids(&self) -> Result<Vec<String>> {
+        self.hit("admin_user_ids");
+        self.inner.admin_user_ids().await
+    }
     async fn default_groups(&self) -> Result<Vec<Group>> {
         self.hit("default_groups");
         self.inner.default_groups().await

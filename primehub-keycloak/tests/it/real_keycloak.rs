@@ -834,3 +834,95 @@ async fn our_bootstrap_changes_nothing_in_a_realm_primehubs_script_set_up() {
     ours_changes_nothing_primehub_set(&mut kcadm, &master, &realm).await;
     delete_realm(&master, &realm).await.expect("delete realm");
 }
+
+/// The state cache on a real Keycloak: filled from a bootstrapped realm, it picks up a change
+/// made directly through the admin API (another client, as Keycloak's console or a second API
+/// replica would) from Keycloak's admin events, in one poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_follows_direct_changes_through_admin_events() {
+    use std::sync::Arc;
+
+    use primehub_keycloak::cache::{CacheConfig, KeycloakCache};
+    use primehub_model::clock::SystemClock;
+
+    let Some(kc) = real_keycloak("cache") else {
+        return;
+    };
+    let (master, client, outcome) = kc.realm().await;
+    let realm = client.realm().to_owned();
+    let cache = KeycloakCache::load(
+        Arc::new(client.clone()),
+        Arc::new(SystemClock),
+        CacheConfig::default(),
+    )
+    .await
+    .expect("fill");
+    assert!(
+        cache.stats().admin_events_enabled,
+        "the bootstrap enables them"
+    );
+    let s = cache.snapshot();
+    assert_eq!(
+        s.everyone_group_id(),
+        Some(outcome.everyone_group_id.as_str())
+    );
+
+    // Another admin client changes the realm directly.
+    let other = HttpKeycloak::new(HttpKeycloakConfig::new(
+        kc.url.clone(),
+        &realm,
+        Credentials::client(&realm, "admin-ui", &outcome.admin_ui_client_secret),
+    ))
+    .expect("second client");
+    let uid = other
+        .create_user(&NewUser {
+            username: "cache-follow".into(),
+            enabled: true,
+            ..NewUser::default()
+        })
+        .await
+        .expect("create_user");
+    let gid = other
+        .create_group(&NewGroup {
+            name: "cache-follow-group".into(),
+            attributes: BTreeMap::new(),
+        })
+        .await
+        .expect("create_group");
+    other.add_member(&gid, &uid).await.expect("add_member");
+    other
+        .create_role("img:cache-follow", None)
+        .await
+        .expect("create_role");
+    other
+        .add_group_roles(&gid, &["img:cache-follow".to_owned()])
+        .await
+        .expect("add_group_roles");
+    other.set_admin(&uid, true).await.expect("set_admin");
+    assert!(cache.snapshot().user(&uid).is_none());
+
+    let applied = cache.poll_events_once().await.expect("poll");
+    assert!(applied >= 6, "{applied} events");
+    let s = cache.snapshot();
+    assert_eq!(
+        s.user(&uid).map(|u| u.user.username.as_str()),
+        Some("cache-follow")
+    );
+    assert!(s.user_group_ids(&uid).contains(&gid));
+    assert!(s.user_group_ids(&uid).contains(&outcome.everyone_group_id));
+    assert_eq!(s.group_roles(&gid), ["img:cache-follow".to_owned()]);
+    assert!(s.is_admin(&uid));
+    assert_eq!(
+        cache.poll_events_once().await.expect("poll"),
+        0,
+        "applied once"
+    );
+
+    other.delete_group(&gid).await.expect("delete_group");
+    other.delete_user(&uid).await.expect("delete_user");
+    cache.poll_events_once().await.expect("poll");
+    let s = cache.snapshot();
+    assert!(s.user(&uid).is_none());
+    assert!(s.group(&gid).is_none());
+    delete_realm(&master, &realm).await.expect("delete realm");
+}
