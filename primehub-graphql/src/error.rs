@@ -85,9 +85,10 @@ pub enum Error {
     #[error("{0}")]
     NotAuth(String),
     /// The object does not exist.
-    #[error("{kind} {name} not found")]
+    #[error("{kind} \"{name}\" not found")]
     NotFound {
-        /// What was looked up (`image`, `group`…).
+        /// What was looked up: `user`, `group`, or the resource as Kubernetes names it
+        /// (`images.primehub.io`), so the message reads like the API server's.
         kind: &'static str,
         /// Its name or id.
         name: String,

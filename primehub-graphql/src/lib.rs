@@ -8,7 +8,17 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used)]
 
+pub mod auth;
+#[cfg(feature = "fake")]
+pub mod dev;
 pub mod error;
+pub mod guard;
 pub mod list;
+pub mod metrics;
+pub mod resources;
+pub mod router;
+pub mod schema;
+pub mod server;
+pub mod state;
 
 pub use error::{Error, ErrorCode, Result};

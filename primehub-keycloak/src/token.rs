@@ -503,6 +503,66 @@ impl TokenVerifier {
         Ok(verified)
     }
 
+    /// Issues an API token for a user, as PrimeHub's console does: an offline token (a refresh
+    /// token of `typ` `Offline`) from the realm's token endpoint through the configured API-token
+    /// client (`admin-ui`) with scope `offline_access`; here with the user's password (the
+    /// console uses the browser's code flow). Wrong credentials are `Unauthorized`.
+    pub async fn issue_api_token(&self, username: &str, password: &str) -> Result<String> {
+        let (client_id, client_secret) =
+            self.config.api_token_client.as_ref().ok_or_else(|| {
+                KeycloakError::invalid(
+                    "api_token_client",
+                    "no client is configured to issue API tokens",
+                )
+            })?;
+        let form = [
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+            ("scope", "openid offline_access"),
+            ("client_id", client_id.as_str()),
+            ("client_secret", client_secret.as_str()),
+        ];
+        let (status, body) = self
+            .send(
+                self.http.post(&self.token_url).form(&form),
+                "issuing an API token",
+            )
+            .await?;
+        if status.as_u16() == 400 || status.as_u16() == 401 {
+            let reason = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| {
+                    v.get("error_description")
+                        .or_else(|| v.get("error"))
+                        .and_then(|d| d.as_str().map(str::to_owned))
+                })
+                .unwrap_or_else(|| "the credentials were refused".to_owned());
+            return Err(KeycloakError::Unauthorized { reason });
+        }
+        if !status.is_success() {
+            return Err(KeycloakError::Unexpected {
+                status: status.as_u16(),
+                body: truncate(&body),
+            });
+        }
+        #[derive(Deserialize)]
+        struct TokenResponse {
+            refresh_token: Option<String>,
+        }
+        let token: TokenResponse =
+            serde_json::from_str(&body).map_err(|e| KeycloakError::Unexpected {
+                status: status.as_u16(),
+                body: format!("token response is not JSON ({e})"),
+            })?;
+        token
+            .refresh_token
+            .ok_or_else(|| KeycloakError::Unexpected {
+                status: status.as_u16(),
+                body: "the token response has no refresh_token (is offline_access allowed?)".into(),
+            })
+    }
+
     /// Sends a request and reads the body; transport failures name `what`.
     async fn send(
         &self,

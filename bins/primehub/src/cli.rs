@@ -34,8 +34,9 @@ pub enum Command {
     ///
     /// Install them with `primehub crds | kubectl apply -f -`.
     Crds,
-    /// Run PrimeHub's fakes in one process on one listener: the fake Kubernetes API server
-    /// (`/api`, `/apis`), the fake Keycloak (`/admin`, `/realms`) and `/healthz`.
+    /// Run the whole platform on in-memory fakes in one process on one listener: the GraphQL API
+    /// (`/api/graphql`), the fake Keycloak (`/admin`, `/realms`), the fake Kubernetes API server
+    /// (`/api`, `/apis`), `/healthz`, `/readyz`, `/metrics`.
     Dev(DevArgs),
     /// Set up PrimeHub's realm on a real Keycloak, idempotently: user profile, clients `admin-ui`
     /// and `jupyterhub`, default group `everyone`, and optionally the administrator `phadmin`;

@@ -2,3 +2,5 @@
 
 mod errors;
 mod list;
+mod platform;
+mod support;

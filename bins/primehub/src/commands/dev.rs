@@ -1,11 +1,7 @@
-//! `primehub dev`: the fake Kubernetes API server and the fake Keycloak on one listener.
-//!
-//! A composition of the crates' parts: [`FakeCluster::router`] under `/api` and `/apis`,
-//! [`FakeKeycloak::router`] under `/admin` and `/realms`, `/healthz`; the demo objects come from
-//! [`primehub_reconcile::fake::seed`] and the realm from the realm bootstrap
-//! ([`FakeKeycloak::bootstrap`], as [`FakeKeycloak::bootstrap_primehub`] runs it), whose client
-//! Secrets `primehub-client-admin-ui` and `primehub-client-jupyterhub` are written into the
-//! namespace [`NAMESPACE`] of the fake cluster, as PrimeHub's bootstrap writes them.
+//! `primehub dev`: the whole platform on in-memory fakes, on one listener — the GraphQL API,
+//! the fake Keycloak, the fake Kubernetes API server — as
+//! [`primehub_graphql::dev::DevPlatform`] assembles it; this command adds flags and what it
+//! prints.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -14,14 +10,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use primehub_keycloak::KeycloakError;
-use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, PrimehubRealm};
-use primehub_model::roles::RoleNaming;
-use primehub_reconcile::fake::FakeCluster;
-use primehub_reconcile::fake::seed::{self, DemoResources};
+use primehub_graphql::dev::{DevOptions, DevPlatform, Seed as DevSeed};
 
-/// The namespace PrimeHub's custom resources live in.
-pub const NAMESPACE: &str = "hub";
+pub use primehub_graphql::dev::NAMESPACE;
 
 /// What to create at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,8 +37,8 @@ pub struct DevArgs {
     /// Password of the PrimeHub administrator `phadmin` (generated and printed when absent).
     #[arg(long)]
     pub admin_password: Option<String>,
-    /// Shared secret for PrimeHub's API server (accepted now, used once the API server is
-    /// served here).
+    /// Shared secret of server-to-server callers of the GraphQL API (`Authorization: Bearer
+    /// <secret>`, as JupyterHub calls PrimeHub).
     #[arg(long)]
     pub shared_secret: Option<String>,
     /// The Keycloak realm.
@@ -71,26 +62,20 @@ impl Default for DevArgs {
     }
 }
 
-/// A running `primehub dev`.
+/// A running `primehub dev`: the platform of [`primehub_graphql::dev::DevPlatform`] (its
+/// fields are reachable through `Deref`) with what the command prints.
 #[derive(Debug)]
 pub struct DevServer {
-    /// The fake cluster.
-    pub cluster: FakeCluster,
-    /// The fake Keycloak.
-    pub keycloak: FakeKeycloak,
-    /// The realm's ids and secrets.
-    pub realm: PrimehubRealm,
-    /// The administrator's username.
-    pub admin_username: String,
-    /// The administrator's password.
-    pub admin_password: String,
+    platform: DevPlatform,
     /// The shared secret given with `--shared-secret`.
     pub shared_secret: Option<String>,
-    /// The demo objects, when seeded.
-    pub demo: Option<DemoResources>,
-    url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl std::ops::Deref for DevServer {
+    type Target = DevPlatform;
+    fn deref(&self) -> &DevPlatform {
+        &self.platform
+    }
 }
 
 fn generated_password() -> String {
@@ -102,117 +87,31 @@ fn generated_password() -> String {
         .collect()
 }
 
-fn keycloak_error(e: KeycloakError) -> anyhow::Error {
-    anyhow::anyhow!("fake Keycloak: {e}")
-}
-
-/// The router of `primehub dev`: the cluster's API face, the Keycloak faces (with `base_url` as
-/// their public URL) and `/healthz`.
-pub fn router(cluster: &FakeCluster, keycloak: &FakeKeycloak, base_url: &str) -> axum::Router {
-    cluster
-        .router()
-        .merge(keycloak.router(base_url))
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
-}
-
-/// Creates the fakes, seeds them and serves them on `listener` (in a spawned task).
+/// Creates the fakes, seeds them, starts the API and serves everything on `listener` (in a
+/// spawned task).
 pub async fn start(listener: tokio::net::TcpListener, args: &DevArgs) -> anyhow::Result<DevServer> {
-    let mut addr = listener
-        .local_addr()
-        .context("reading the listener's address")?;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
-    let url = format!("http://{addr}");
-    let cluster = FakeCluster::new();
-    let keycloak = FakeKeycloak::builder()
-        .base_url(url.clone())
-        .build()
-        .map_err(keycloak_error)?;
-    let admin_password = args
-        .admin_password
-        .clone()
-        .unwrap_or_else(generated_password);
-    let options = BootstrapOptions {
-        admin_password: admin_password.clone(),
-        ..BootstrapOptions::default()
-    };
-    let outcome = keycloak
-        .bootstrap(&options.to_spec(&args.realm))
-        .await
-        .map_err(keycloak_error)?;
-    primehub_reconcile::bootstrap::write_client_secrets(
-        std::sync::Arc::new(cluster.clone()),
-        NAMESPACE,
-        &outcome,
-    )
-    .await
-    .context("writing the client Secrets into the fake cluster")?;
-    let realm = PrimehubRealm {
-        admin_user_id: outcome
-            .admin_user_id
+    let options = DevOptions {
+        seed: match args.seed {
+            Seed::Demo => DevSeed::Demo,
+            Seed::Empty => DevSeed::Empty,
+        },
+        admin_password: args
+            .admin_password
             .clone()
-            .context("the bootstrap of a new realm creates the administrator")?,
-        realm: outcome.realm,
-        admin_ui_client_secret: outcome.admin_ui_client_secret,
-        jupyterhub_client_secret: outcome.jupyterhub_client_secret,
-        everyone_group_id: outcome.everyone_group_id,
-    };
-    let demo = match args.seed {
-        Seed::Empty => None,
-        Seed::Demo => {
-            let resources = seed::seed_demo(std::sync::Arc::new(cluster.clone()), NAMESPACE)
-                .await
-                .context("seeding the fake cluster")?;
-            let admin = keycloak.realm(&realm.realm).map_err(keycloak_error)?;
-            seed::seed_keycloak_demo(
-                &admin,
-                &realm.everyone_group_id,
-                &realm.admin_user_id,
-                &resources,
-                &RoleNaming::unprefixed(),
-            )
-            .await
-            .map_err(keycloak_error)?;
-            Some(resources)
-        }
-    };
-    let app = router(&cluster, &keycloak, &url);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let closing = cluster.clone();
-    let handle = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-                closing.close_watches();
-            })
-            .await
-    });
-    Ok(DevServer {
-        cluster,
-        keycloak,
-        realm,
-        admin_username: options.admin_username,
-        admin_password,
+            .unwrap_or_else(generated_password),
         shared_secret: args.shared_secret.clone(),
-        demo,
-        url,
-        shutdown: Some(tx),
-        handle: Some(handle),
+        realm: args.realm.clone(),
+    };
+    let platform = DevPlatform::start(listener, &options)
+        .await
+        .context("starting the platform")?;
+    Ok(DevServer {
+        platform,
+        shared_secret: args.shared_secret.clone(),
     })
 }
 
 impl DevServer {
-    /// The base URL: the Kubernetes API server URL and the Keycloak URL.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// The OIDC issuer of the realm.
-    pub fn issuer(&self) -> String {
-        self.keycloak.issuer(&self.realm.realm)
-    }
-
     /// A kubeconfig (YAML) for the fake cluster (no credentials: the fake does not check them),
     /// built as kube-rs's own [`Kubeconfig`] so it is exactly what kube-rs and kubectl read.
     pub fn kubeconfig(&self) -> String {
@@ -224,7 +123,7 @@ impl DevServer {
             clusters: vec![NamedCluster {
                 name: name.clone(),
                 cluster: Some(kube::config::Cluster {
-                    server: Some(self.url.clone()),
+                    server: Some(self.url().to_owned()),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -255,8 +154,18 @@ impl DevServer {
     pub fn banner(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "PrimeHub dev is running.");
-        let _ = writeln!(out, "  Kubernetes API server: {}", self.url);
-        let _ = writeln!(out, "  Keycloak:              {}", self.url);
+        let _ = writeln!(
+            out,
+            "  GraphQL API:           {}/api/graphql (GraphiQL: open it in a browser)",
+            self.url()
+        );
+        let _ = writeln!(
+            out,
+            "  API tokens:            POST {}/api/token (form fields username, password)",
+            self.url()
+        );
+        let _ = writeln!(out, "  Kubernetes API server: {}", self.url());
+        let _ = writeln!(out, "  Keycloak:              {}", self.url());
         let _ = writeln!(out, "  OIDC issuer:           {}", self.issuer());
         let _ = writeln!(out, "  Keycloak realm:        {}", self.realm.realm);
         let _ = writeln!(
@@ -292,32 +201,35 @@ impl DevServer {
         if self.shared_secret.is_some() {
             let _ = writeln!(out, "  Shared secret:         set (not printed)");
         }
-        let _ = writeln!(out, "  Health:                {}/healthz", self.url);
+        match self.access_token(&self.admin_username, &self.admin_password) {
+            Ok(token) => {
+                let _ = writeln!(out, "  Admin access token:    {token}");
+            }
+            Err(e) => {
+                let _ = writeln!(out, "  Admin access token:    (not issued: {e})");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  Other tokens:          POST {}/protocol/openid-connect/token (password grant, client admin-ui)",
+            self.issuer()
+        );
+        let _ = writeln!(
+            out,
+            "  Health, metrics:       {0}/healthz, {0}/readyz, {0}/metrics",
+            self.url()
+        );
         let _ = writeln!(out, "\nkubeconfig:\n{}", self.kubeconfig());
         let _ = writeln!(out, "Press Ctrl-C to stop.");
         out
     }
 
     /// Stops accepting connections, ends open watches and waits for the server to finish.
-    pub async fn shutdown(mut self) -> anyhow::Result<()> {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(handle) = self.handle.take() {
-            handle
-                .await
-                .context("the server task failed")?
-                .context("serving HTTP")?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for DevServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.platform
+            .shutdown()
+            .await
+            .context("stopping the platform")
     }
 }
 

@@ -1,0 +1,272 @@
+//! The whole platform on in-memory fakes, in one process, on one listener — what
+//! `primehub dev` runs, and what tests and the load program start.
+//!
+//! One axum router serves the GraphQL API (`/api/graphql`, `/graphql`, `/api/token`), the fake
+//! Keycloak's OIDC and admin endpoints (`/realms/…`, `/admin/…`), the fake cluster's Kubernetes
+//! API (`/api/v1/…`, `/apis/…`), `/healthz`, `/readyz` and `/metrics`. The realm is made by the
+//! same bootstrap a real Keycloak gets; the demo seed is PrimeHub's fresh-install shape.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use primehub_keycloak::KeycloakAdmin;
+use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, PrimehubRealm};
+use primehub_keycloak::token::{TokenVerifier, TokenVerifierConfig};
+use primehub_model::clock::{Clock, SystemClock};
+use primehub_model::roles::RoleNaming;
+use primehub_reconcile::fake::FakeCluster;
+use primehub_reconcile::fake::seed::{self, DemoResources};
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::server::{Backends, RunningApi, ServerOptions};
+
+/// The namespace PrimeHub's custom resources live in.
+pub const NAMESPACE: &str = "hub";
+
+/// What to create at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seed {
+    /// PrimeHub's fresh-install shape: the administrator in groups `everyone` and `phusers`,
+    /// instance types cpu-1, cpu-2, gpu-1, gpu-2 and image base-notebook, all global.
+    Demo,
+    /// Only the realm, the administrator and `everyone`.
+    Empty,
+}
+
+/// How to start the platform.
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    /// What to create.
+    pub seed: Seed,
+    /// The administrator's password (`phadmin`).
+    pub admin_password: String,
+    /// The shared secret of server-to-server callers.
+    pub shared_secret: Option<String>,
+    /// The realm.
+    pub realm: String,
+}
+
+impl Default for DevOptions {
+    fn default() -> Self {
+        DevOptions {
+            seed: Seed::Demo,
+            admin_password: "phadmin".into(),
+            shared_secret: None,
+            realm: "primehub".into(),
+        }
+    }
+}
+
+/// A running platform.
+pub struct DevPlatform {
+    /// The fake cluster.
+    pub cluster: FakeCluster,
+    /// The fake Keycloak.
+    pub keycloak: FakeKeycloak,
+    /// The realm's ids and secrets.
+    pub realm: PrimehubRealm,
+    /// The administrator's username.
+    pub admin_username: String,
+    /// The administrator's password.
+    pub admin_password: String,
+    /// The demo objects, when seeded.
+    pub demo: Option<DemoResources>,
+    /// The API server.
+    pub api: RunningApi,
+    url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl std::fmt::Debug for DevPlatform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevPlatform")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+fn setup(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Coded {
+        code: ErrorCode::InternalError,
+        message: format!("{what}: {e}"),
+    }
+}
+
+impl DevPlatform {
+    /// Creates the fakes, seeds them, starts the API and serves everything on `listener`.
+    pub async fn start(
+        listener: tokio::net::TcpListener,
+        options: &DevOptions,
+    ) -> Result<DevPlatform> {
+        let mut addr: SocketAddr = listener
+            .local_addr()
+            .map_err(|e| setup("reading the listener's address", e))?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let url = format!("http://{addr}");
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let cluster = FakeCluster::new();
+        let keycloak = FakeKeycloak::builder()
+            .base_url(url.clone())
+            .build()
+            .map_err(|e| setup("starting the fake Keycloak", e))?;
+        let bootstrap = BootstrapOptions {
+            admin_password: options.admin_password.clone(),
+            ..BootstrapOptions::default()
+        };
+        let outcome = keycloak
+            .bootstrap(&bootstrap.to_spec(&options.realm))
+            .await
+            .map_err(|e| setup("bootstrapping the realm", e))?;
+        primehub_reconcile::bootstrap::write_client_secrets(
+            Arc::new(cluster.clone()),
+            NAMESPACE,
+            &outcome,
+        )
+        .await
+        .map_err(|e| setup("writing the client Secrets", e))?;
+        let realm = PrimehubRealm {
+            admin_user_id: outcome
+                .admin_user_id
+                .clone()
+                .ok_or_else(|| setup("bootstrapping the realm", "no administrator was created"))?,
+            realm: outcome.realm,
+            admin_ui_client_secret: outcome.admin_ui_client_secret,
+            jupyterhub_client_secret: outcome.jupyterhub_client_secret,
+            everyone_group_id: outcome.everyone_group_id,
+        };
+        let admin: Arc<dyn KeycloakAdmin> = Arc::new(
+            keycloak
+                .realm(&realm.realm)
+                .map_err(|e| setup("opening the realm", e))?,
+        );
+        let naming = RoleNaming::unprefixed();
+        let demo = match options.seed {
+            Seed::Empty => None,
+            Seed::Demo => {
+                let resources = seed::seed_demo(Arc::new(cluster.clone()), NAMESPACE)
+                    .await
+                    .map_err(|e| setup("seeding the fake cluster", e))?;
+                seed::seed_keycloak_demo(
+                    admin.as_ref(),
+                    &realm.everyone_group_id,
+                    &realm.admin_user_id,
+                    &resources,
+                    &naming,
+                )
+                .await
+                .map_err(|e| setup("seeding the realm", e))?;
+                Some(resources)
+            }
+        };
+
+        let mut verifier_config = TokenVerifierConfig::new(
+            keycloak.issuer(&realm.realm),
+            ["admin-ui", "jupyterhub", "account"],
+        );
+        verifier_config.api_token_client =
+            Some(("admin-ui".into(), realm.admin_ui_client_secret.clone()));
+        verifier_config.clock = clock.clone();
+        let verifier = Arc::new(
+            TokenVerifier::new(verifier_config)
+                .map_err(|e| setup("building the token verifier", e))?,
+        );
+        let backends = Backends {
+            admin,
+            kube: Arc::new(cluster.clone()),
+            kube_client: cluster.client(),
+            verifier: Some(verifier),
+            clock,
+        };
+        let mut server_options = ServerOptions::new(NAMESPACE);
+        server_options.api.naming = naming;
+        server_options.shared_secret = options.shared_secret.clone();
+        let api = crate::server::start(backends, server_options).await?;
+
+        let app = api
+            .service
+            .router()
+            .merge(cluster.router())
+            .merge(keycloak.router(&url));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let closing = cluster.clone();
+        let handle = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                    closing.close_watches();
+                })
+                .await
+        });
+        Ok(DevPlatform {
+            cluster,
+            keycloak,
+            realm,
+            admin_username: bootstrap.admin_username,
+            admin_password: options.admin_password.clone(),
+            demo,
+            api,
+            url,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    /// The base URL of every face.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The GraphQL endpoint.
+    pub fn graphql_url(&self) -> String {
+        format!("{}/api/graphql", self.url)
+    }
+
+    /// The OIDC issuer of the realm.
+    pub fn issuer(&self) -> String {
+        self.keycloak.issuer(&self.realm.realm)
+    }
+
+    /// An access token for `username` from the fake's token endpoint logic (a password grant
+    /// through `admin-ui`), as a client would get one.
+    pub fn access_token(&self, username: &str, password: &str) -> Result<String> {
+        let realm = self
+            .keycloak
+            .realm(&self.realm.realm)
+            .map_err(|e| setup("opening the realm", e))?;
+        let tokens = realm
+            .token_password(
+                "admin-ui",
+                Some(&self.realm.admin_ui_client_secret),
+                username,
+                password,
+                Some("openid"),
+            )
+            .map_err(|e| setup("issuing a token", e))?;
+        Ok(tokens.access_token)
+    }
+
+    /// Stops serving, ends open watches and waits for the server to finish.
+    pub async fn shutdown(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle
+                .await
+                .map_err(|e| setup("the server task", e))?
+                .map_err(|e| setup("serving HTTP", e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for DevPlatform {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! The write side of PrimeHub's custom resources, shared by images, instance types and
+//! datasets: role first, then the custom resource, then the role mappings — and, unlike
+//! PrimeHub, every multi-step write undoes what it did when a later step fails (DESIGN §4.4).
+//! Also the PVCs behind group shared volumes and `pv` datasets.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use kube::Resource;
+use primehub_model::attributes::Capacity;
+use primehub_model::binding::ResourceLookup;
+use primehub_model::roles::RoleKind;
+use primehub_reconcile::stores::ResourceStores;
+use primehub_reconcile::{DeleteOptions, KubeError, Typed};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::state::ApiState;
+
+/// How long a write waits for the stores to show it before answering anyway.
+pub const READ_YOUR_WRITES_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The stores as the binding model's [`ResourceLookup`].
+pub struct StoreLookup<'a>(pub &'a ResourceStores);
+
+impl ResourceLookup for StoreLookup<'_> {
+    fn has_image(&self, name: &str) -> bool {
+        self.0.image(name).is_some()
+    }
+
+    fn has_instance_type(&self, name: &str) -> bool {
+        self.0.instance_type(name).is_some()
+    }
+
+    fn dataset_launch_group_only(&self, name: &str) -> Option<bool> {
+        self.0.dataset(name).map(|d| d.launch_group_only())
+    }
+}
+
+/// `Resource already exist`, PrimeHub's conflict.
+pub fn resource_conflict() -> Error {
+    Error::Conflict {
+        code: ErrorCode::ResourceConflict,
+        message: "Resource already exist".into(),
+    }
+}
+
+/// The roles a new resource is mapped to: `(group id, writable)`.
+#[derive(Debug, Clone, Default)]
+pub struct Grants {
+    /// Map the role to `everyone`.
+    pub global: bool,
+    /// Map the role (or its `ds:rw:` role when writable) to these groups.
+    pub groups: Vec<(String, bool)>,
+}
+
+/// Typed access to a kind in PrimeHub's namespace.
+pub fn typed<K>(state: &ApiState) -> Typed<K>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Serialize
+        + DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    Typed::namespaced(state.kube.clone(), &state.config.namespace)
+}
+
+fn role_name(state: &ApiState, kind: RoleKind, name: &str, writable: bool) -> String {
+    state
+        .config
+        .naming
+        .resource_role(kind, writable, name)
+        .to_role_name()
+}
+
+/// Creates `role` unless it exists; says whether it was created (so a rollback deletes only
+/// roles this request made).
+async fn ensure_role(state: &ApiState, role: &str) -> Result<bool> {
+    match state.admin.create_role(role, None).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_conflict() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes roles created by a failed request, logging what cannot be undone.
+async fn delete_roles(state: &ApiState, roles: &[String]) {
+    for role in roles {
+        if let Err(e) = state.admin.delete_role(role).await
+            && !e.is_not_found()
+        {
+            tracing::error!(role = %role, error = %e, "rollback: could not delete the role");
+        }
+    }
+}
+
+/// Role → custom resource → role mappings, as PrimeHub; on failure everything made is undone.
+/// `exists` says whether the custom resource exists now (a conflict is reported before any
+/// write).
+pub async fn create_resource<K>(
+    state: &ApiState,
+    kind: RoleKind,
+    name: &str,
+    object: &K,
+    grants: &Grants,
+) -> Result<Arc<K>>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Serialize
+        + DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + std::fmt::Debug
+        + primehub_reconcile::stores::StoredKind
+        + 'static,
+{
+    let api = typed::<K>(state);
+    let mut created_roles = Vec::new();
+    let role = role_name(state, kind, name, false);
+    if ensure_role(state, &role).await? {
+        created_roles.push(role.clone());
+    }
+    let created = match api.create(object).await {
+        Ok(created) => created,
+        Err(e) => {
+            delete_roles(state, &created_roles).await;
+            return Err(match e {
+                KubeError::AlreadyExists { .. } => resource_conflict(),
+                other => other.into(),
+            });
+        }
+    };
+    let mapped = async {
+        if grants.global
+            && let Some(everyone) = state.keycloak.snapshot().everyone_group_id()
+        {
+            state
+                .admin
+                .add_group_roles(everyone, std::slice::from_ref(&role))
+                .await
+                .map_err(Error::from)?;
+        }
+        for (group, writable) in &grants.groups {
+            let role = if *writable {
+                let rw = role_name(state, kind, name, true);
+                if ensure_role(state, &rw).await? {
+                    created_roles.push(rw.clone());
+                }
+                rw
+            } else {
+                role.clone()
+            };
+            state
+                .admin
+                .add_group_roles(group, &[role])
+                .await
+                .map_err(Error::from)?;
+        }
+        Ok::<(), Error>(())
+    }
+    .await;
+    if let Err(e) = mapped {
+        tracing::warn!(name, error = %e, "granting the new resource failed: rolling back");
+        if let Err(undo) = api.delete(name, &DeleteOptions::default()).await
+            && !matches!(undo, KubeError::NotFound { .. })
+        {
+            tracing::error!(name, error = %undo, "rollback: could not delete the resource");
+        }
+        delete_roles(state, &created_roles).await;
+        return Err(e);
+    }
+    let version = created.meta().resource_version.clone().unwrap_or_default();
+    state
+        .stores
+        .wait_for_version::<K>(name, &version, READ_YOUR_WRITES_TIMEOUT)
+        .await;
+    Ok(Arc::new(created))
+}
+
+/// Changes the role mappings of an existing resource: `global` adds or removes the `everyone`
+/// mapping; `connect` maps (read or `ds:rw:`), `disconnect` unmaps both.
+pub async fn regrant(
+    state: &ApiState,
+    kind: RoleKind,
+    name: &str,
+    global: Option<bool>,
+    connect: &[(String, bool)],
+    disconnect: &[String],
+) -> Result<()> {
+    let read = role_name(state, kind, name, false);
+    let rw = role_name(state, kind, name, true);
+    let snap = state.keycloak.snapshot();
+    if let Some(global) = global
+        && let Some(everyone) = snap.everyone_group_id()
+    {
+        let has = snap.group_roles(everyone).contains(&read);
+        if global && !has {
+            ensure_role(state, &read).await?;
+            state
+                .admin
+                .add_group_roles(everyone, std::slice::from_ref(&read))
+                .await?;
+        } else if !global && has {
+            state
+                .admin
+                .remove_group_roles(everyone, std::slice::from_ref(&read))
+                .await?;
+        }
+    }
+    for (group, writable) in connect {
+        let roles = snap.group_roles(group);
+        let (add, remove) = if *writable {
+            (&rw, &read)
+        } else {
+            (&read, &rw)
+        };
+        if *writable {
+            ensure_role(state, &rw).await?;
+        }
+        if !roles.contains(add) {
+            state
+                .admin
+                .add_group_roles(group, std::slice::from_ref(add))
+                .await?;
+        }
+        if kind == RoleKind::Dataset && roles.contains(remove) {
+            state
+                .admin
+                .remove_group_roles(group, std::slice::from_ref(remove))
+                .await?;
+        }
+    }
+    for group in disconnect {
+        let roles = snap.group_roles(group);
+        let held: Vec<String> = [&read, &rw]
+            .into_iter()
+            .filter(|r| roles.contains(r))
+            .cloned()
+            .collect();
+        if !held.is_empty() {
+            state.admin.remove_group_roles(group, &held).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Merge-patches a resource and waits until the stores show the result.
+pub async fn patch_resource<K>(
+    state: &ApiState,
+    name: &str,
+    patch: serde_json::Value,
+) -> Result<Arc<K>>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Serialize
+        + DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + std::fmt::Debug
+        + primehub_reconcile::stores::StoredKind
+        + 'static,
+{
+    let api = typed::<K>(state);
+    let patched = api
+        .patch(name, &primehub_reconcile::PatchBody::Merge(patch))
+        .await?;
+    let version = patched.meta().resource_version.clone().unwrap_or_default();
+    state
+        .stores
+        .wait_for_version::<K>(name, &version, READ_YOUR_WRITES_TIMEOUT)
+        .await;
+    Ok(Arc::new(patched))
+}
+
+/// Deletes a resource: its role(s) first (Keycloak drops their mappings), then the object.
+pub async fn delete_resource<K>(state: &ApiState, kind: RoleKind, name: &str) -> Result<()>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Serialize
+        + DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + std::fmt::Debug
+        + primehub_reconcile::stores::StoredKind
+        + 'static,
+{
+    for writable in [false, true] {
+        let role = role_name(state, kind, name, writable);
+        match state.admin.delete_role(&role).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let api = typed::<K>(state);
+    match api.delete(name, &DeleteOptions::default()).await {
+        Ok(()) | Err(KubeError::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    state
+        .stores
+        .wait_for_deletion::<K>(name, READ_YOUR_WRITES_TIMEOUT)
+        .await;
+    Ok(())
+}
+
+/// The PVC behind a group's shared volume or a `pv` dataset, as PrimeHub's console writes it:
+/// `ReadWriteMany`, `<n>Gi`; without a storage class, the `primehub-group` annotations and
+/// label selector the volume controllers bind it by.
+pub fn volume_claim(state: &ApiState, pvc_name: &str, capacity: Capacity) -> PersistentVolumeClaim {
+    let namespace = state.config.namespace.clone();
+    let mut claim: PersistentVolumeClaim = PersistentVolumeClaim::default();
+    claim.metadata.name = Some(pvc_name.to_owned());
+    claim.metadata.namespace = Some(namespace.clone());
+    let storage_class = state.config.storage_class.clone().filter(|s| !s.is_empty());
+    let selector = if storage_class.is_none() {
+        claim.metadata.annotations = Some(BTreeMap::from([
+            ("primehub-group".to_owned(), pvc_name.to_owned()),
+            ("primehub-group-sc".to_owned(), "standard".to_owned()),
+        ]));
+        Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+                match_labels: Some(BTreeMap::from([
+                    ("primehub-group".to_owned(), pvc_name.to_owned()),
+                    ("primehub-namespace".to_owned(), namespace),
+                ])),
+                ..Default::default()
+            },
+        )
+    } else {
+        None
+    };
+    claim.spec = Some(k8s_openapi::api::core::v1::PersistentVolumeClaimSpec {
+        access_modes: Some(vec!["ReadWriteMany".to_owned()]),
+        resources: Some(k8s_openapi::api::core::v1::VolumeResourceRequirements {
+            requests: Some(BTreeMap::from([(
+                "storage".to_owned(),
+                k8s_openapi::apimachinery::pkg::api::resource::Quantity(capacity.to_pvc_quantity()),
+            )])),
+            ..Default::default()
+        }),
+        selector,
+        storage_class_name: Some(storage_class.unwrap_or_default()),
+        ..Default::default()
+    });
+    claim
+}
+
+/// Creates the group's shared-volume claim `project-<group>`; a claim that already exists is an
+/// error (it is not ours to adopt silently).
+pub async fn create_group_volume(state: &ApiState, group: &str, capacity: Capacity) -> Result<()> {
+    let name = primehub_model::names::project_pvc_name(group);
+    let claim = volume_claim(state, &name, capacity);
+    typed::<PersistentVolumeClaim>(state)
+        .create(&claim)
+        .await
+        .map_err(|e| match e {
+            KubeError::AlreadyExists { .. } => Error::Conflict {
+                code: ErrorCode::ResourceConflict,
+                message: format!("PVC {name} already exist"),
+            },
+            other => other.into(),
+        })?;
+    Ok(())
+}
+
+/// Creates the group's claim unless it exists (turning the shared volume on later).
+pub async fn ensure_group_volume(state: &ApiState, group: &str, capacity: Capacity) -> Result<()> {
+    match create_group_volume(state, group, capacity).await {
+        Err(Error::Conflict { .. }) => Ok(()),
+        other => other,
+    }
+}
+
+/// Deletes the group's claim, if any (failures are logged: the group is gone already).
+pub async fn delete_group_volume(state: &ApiState, group: &str) {
+    let name = primehub_model::names::project_pvc_name(group);
+    match typed::<PersistentVolumeClaim>(state)
+        .delete(&name, &DeleteOptions::default())
+        .await
+    {
+        Ok(()) | Err(KubeError::NotFound { .. }) => {}
+        Err(e) => {
+            tracing::error!(pvc = %name, error = %e, "could not delete the group volume claim")
+        }
+    }
+}
