@@ -170,7 +170,8 @@ fn smtp_of(settings: Option<&SmtpSettings>) -> Option<Smtp> {
 
 async fn system(ctx: &Context<'_>) -> Result<System> {
     let state = state(ctx);
-    let snap = snapshot(ctx);
+    // The latest snapshot: `updateSystem` answers with what it just wrote.
+    let snap = state.keycloak.snapshot();
     let settings = settings(&snap);
     // SMTP lives in the realm; when Keycloak is unreachable the rest is still served.
     let smtp = match state.admin.realm_settings().await {

@@ -3,4 +3,5 @@
 mod errors;
 mod list;
 mod platform;
+mod resolvers;
 mod support;
