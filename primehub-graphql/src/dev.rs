@@ -33,8 +33,11 @@ pub enum Seed {
     Empty,
 }
 
+/// Wraps the API server's Keycloak admin client (see [`DevOptions::wrap_admin`]).
+pub type AdminWrapper = Arc<dyn Fn(Arc<dyn KeycloakAdmin>) -> Arc<dyn KeycloakAdmin> + Send + Sync>;
+
 /// How to start the platform.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DevOptions {
     /// What to create.
     pub seed: Seed,
@@ -44,6 +47,20 @@ pub struct DevOptions {
     pub shared_secret: Option<String>,
     /// The realm.
     pub realm: String,
+    /// Wraps the Keycloak admin client the API server writes with (not the one seeding uses);
+    /// tests make calls fail with it. `None`: the fake realm itself.
+    pub wrap_admin: Option<AdminWrapper>,
+}
+
+impl std::fmt::Debug for DevOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevOptions")
+            .field("seed", &self.seed)
+            .field("shared_secret", &self.shared_secret.as_ref().map(|_| "…"))
+            .field("realm", &self.realm)
+            .field("wrap_admin", &self.wrap_admin.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for DevOptions {
@@ -53,6 +70,7 @@ impl Default for DevOptions {
             admin_password: "phadmin".into(),
             shared_secret: None,
             realm: "primehub".into(),
+            wrap_admin: None,
         }
     }
 }
@@ -173,6 +191,10 @@ impl DevPlatform {
             TokenVerifier::new(verifier_config)
                 .map_err(|e| setup("building the token verifier", e))?,
         );
+        let admin = match &options.wrap_admin {
+            Some(wrap) => wrap(admin),
+            None => admin,
+        };
         let backends = Backends {
             admin,
             kube: Arc::new(cluster.clone()),

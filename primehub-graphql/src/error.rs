@@ -173,7 +173,12 @@ pub fn format_server_error(error: &mut async_graphql::ServerError) {
     }
     let message = ours.public_message();
     let field = match ours {
-        Error::Invalid { field, .. } => Some(field.clone()),
+        Error::Invalid { field, .. }
+        | Error::Model(
+            primehub_model::Error::InvalidName { field, .. }
+            | primehub_model::Error::InvalidQuantity { field, .. }
+            | primehub_model::Error::InvalidField { field, .. },
+        ) => Some(field.clone()),
         _ => None,
     };
     error.message = message;

@@ -11,6 +11,7 @@
 //! | [`bootstrap`] | creates PrimeHub's realm shape on a real Keycloak, idempotently |
 //! | [`cache::KeycloakCache`] | the Keycloak state cache shared by the API server and the webhook: a snapshot of users, groups (attributes read), memberships, realm roles, group role mappings and the admin flag with indexes for reads; filled at start, updated by writes through it, following Keycloak's admin events (≈ 2 s staleness), resynced periodically, serving the last snapshot while Keycloak is down, its age exposed |
 //! | [`counting::CountingAdmin`] | a decorator counting the calls made to Keycloak (to prove a warm read costs none) |
+//! | [`faults::FaultyAdmin`] | a decorator making chosen calls fail (to prove a multi-step write rolls back) |
 //! | `fake` (feature `fake`) | an in-memory Keycloak with an HTTP face: the admin REST endpoints [`http::HttpKeycloak`] uses plus the OIDC endpoints (discovery, token with password / client_credentials / refresh_token grants and offline tokens, JWKS), issuing RS256 tokens; it records the e-mails it would send (`FakeRealm::sent_emails`) and the admin events of realms that enable them |
 //! | [`token::TokenVerifier`] | checks access tokens (RS256 signature against the JWKS, `exp`/`nbf`, issuer, audience/`azp`) and exchanges API tokens |
 //! | [`conformance`] | the behaviour every implementation must show; the fake, the HTTP client against the fake's face, and the HTTP client against a real Keycloak 26 all run it |
@@ -109,6 +110,7 @@ pub mod counting;
 pub mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod faults;
 pub mod http;
 pub mod representation;
 pub mod token;

@@ -435,15 +435,10 @@ fn variables(field: &str, value: &Json) -> Result<serde_json::Map<String, Value>
         if !(v.is_string() || v.is_null()) {
             return Err(Error::invalid(format!("{field}.{k}"), "must be a string"));
         }
-        if k.is_empty()
-            || !k
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-            || k.starts_with(|c: char| c.is_ascii_digit())
-        {
+        if !super::group::is_env_name(k) {
             return Err(Error::invalid(
                 format!("{field}.{k}"),
-                "must be an environment variable name (letters, digits, '_', '-', '.', not starting with a digit)",
+                super::group::ENV_NAME_RULE,
             ));
         }
     }
@@ -809,10 +804,12 @@ async fn create(ctx: &Context<'_>, data: DatasetCreateInput) -> Result<DatasetMu
     };
     resources::create_resource(state, RoleKind::Dataset, &data.name, &object, &grants).await?;
     // The claim and the upload secret; undo everything when one fails.
+    let mut claim_made = false;
     let rest = async {
         if let Some(size) = pv_size {
             let claim = resources::volume_claim(state, &pvc_name, size);
             typed::<PersistentVolumeClaim>(state).create(&claim).await?;
+            claim_made = true;
         }
         if upload {
             return write_upload_secret(ctx, &data.name).await.map(Some);
@@ -827,12 +824,13 @@ async fn create(ctx: &Context<'_>, data: DatasetCreateInput) -> Result<DatasetMu
         }),
         Err(e) => {
             tracing::warn!(dataset = %data.name, error = %e, "createDataset failed after creating the dataset: rolling back");
-            if pv_size.is_some() {
+            if claim_made {
                 let _ = typed::<PersistentVolumeClaim>(state)
                     .delete(&pvc_name, &DeleteOptions::default())
                     .await;
             }
-            let _ = delete_upload_secret(ctx, &data.name).await;
+            // The upload secret is the last step: when it failed, it wrote nothing, and a
+            // secret of that name that existed before is not ours to delete.
             if let Err(undo) =
                 resources::delete_resource::<DatasetCr>(state, RoleKind::Dataset, &data.name).await
             {
@@ -864,6 +862,42 @@ async fn update(
     let kind = new_kind
         .clone()
         .unwrap_or_else(|| current.spec.type_.clone());
+    // The fields the resulting type needs, as given or as stored.
+    let given_or = |given: &Option<String>, stored: Option<&str>| {
+        given.as_deref().or(stored).is_some_and(|v| !v.is_empty())
+    };
+    let current_nfs = current.spec.nfs.as_ref();
+    let required: &[(&str, bool, &str)] = match kind {
+        DatasetType::Git => &[(
+            "data.url",
+            given_or(&data.url, current.spec.url.as_deref()),
+            "is required for git datasets",
+        )],
+        DatasetType::Nfs => &[
+            (
+                "data.nfsServer",
+                given_or(&data.nfs_server, current_nfs.map(|n| n.server.as_str())),
+                "is required for nfs datasets",
+            ),
+            (
+                "data.nfsPath",
+                given_or(&data.nfs_path, current_nfs.map(|n| n.path.as_str())),
+                "is required for nfs datasets",
+            ),
+        ],
+        DatasetType::HostPath => &[(
+            "data.hostPath",
+            given_or(
+                &data.host_path,
+                current.spec.host_path.as_ref().map(|h| h.path.as_str()),
+            ),
+            "is required for hostPath datasets",
+        )],
+        _ => &[],
+    };
+    if let Some((field, _, rule)) = required.iter().find(|(_, present, _)| !present) {
+        return Err(Error::invalid(*field, *rule));
+    }
     let mut spec = serde_json::Map::new();
     let mut annotations = serde_json::Map::new();
     if let Some(d) = &data.display_name {

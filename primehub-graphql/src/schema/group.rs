@@ -583,6 +583,18 @@ fn non_negative(field: &str, value: i32) -> Result<u64> {
     u64::try_from(value).map_err(|_| Error::invalid(field, "must be 0 or more"))
 }
 
+/// The rule of environment variable names, as PrimeHub checks them (`[-._a-zA-Z][-._a-zA-Z0-9]*`).
+pub(crate) const ENV_NAME_RULE: &str = "must be an environment variable name (letters, digits, '_', '-', '.', not starting with a digit)";
+
+/// Whether `name` is an environment variable name PrimeHub accepts.
+pub(crate) fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
 fn env_entries(field: &str, value: &Json) -> Result<Vec<EnvEntry>> {
     let items = value
         .0
@@ -595,7 +607,15 @@ fn env_entries(field: &str, value: &Json) -> Result<Vec<EnvEntry>> {
             let name = item.get("name").and_then(|v| v.as_str());
             let value = item.get("value").and_then(|v| v.as_str()).unwrap_or("");
             match name {
-                Some(n) if !n.is_empty() => Ok(EnvEntry::new(n, value)),
+                Some(n) if !n.is_empty() => {
+                    if !is_env_name(n) {
+                        return Err(Error::invalid(
+                            format!("{field}[{i}].name"),
+                            format!("{ENV_NAME_RULE}, not {n:?}"),
+                        ));
+                    }
+                    Ok(EnvEntry::new(n, value))
+                }
                 _ => Err(Error::invalid(format!("{field}[{i}].name"), "is required")),
             }
         })
@@ -888,6 +908,13 @@ async fn create_group(ctx: &Context<'_>, data: GroupCreateInput) -> Result<Group
         "data.users.connect",
         data.users.as_ref().and_then(|u| u.connect.as_ref()),
     )?;
+    let claim = primehub_model::names::project_pvc_name(&data.name);
+    if attrs.enabled_shared_volume == Some(true) && state.stores.pvc(&claim).is_some() {
+        return Err(Error::Conflict {
+            code: ErrorCode::ResourceConflict,
+            message: format!("PVC {claim} already exist"),
+        });
+    }
 
     let id = state
         .admin
@@ -900,11 +927,13 @@ async fn create_group(ctx: &Context<'_>, data: GroupCreateInput) -> Result<Group
             Some(ConflictField::GroupName) => group_conflict(),
             _ => Error::Keycloak(e),
         })?;
+    let mut volume_made = false;
     let rest = async {
         if attrs.enabled_shared_volume == Some(true)
             && let Some(capacity) = attrs.shared_volume_capacity
         {
             crate::resources::create_group_volume(state, &data.name, capacity).await?;
+            volume_made = true;
         }
         for user in &members {
             state.admin.add_member(&id, user).await?;
@@ -914,7 +943,8 @@ async fn create_group(ctx: &Context<'_>, data: GroupCreateInput) -> Result<Group
     .await;
     if let Err(error) = rest {
         tracing::warn!(group = %data.name, error = %error, "createGroup failed after creating the group: rolling back");
-        if attrs.enabled_shared_volume == Some(true) {
+        // Only a claim this request made (an existing `project-<group>` is not ours).
+        if volume_made {
             crate::resources::delete_group_volume(state, &data.name).await;
         }
         if let Err(undo) = state.admin.delete_group(&id).await {

@@ -675,6 +675,18 @@ async fn update(
             ));
         }
         spec.insert("requests.cpu".into(), number("data.cpuRequest", r)?);
+    } else if data.cpu_limit.is_some()
+        && current
+            .spec
+            .requests_cpu
+            .as_ref()
+            .and_then(|n| n.as_f64())
+            .is_some_and(|r| r > cpu_limit)
+    {
+        return Err(Error::invalid(
+            "data.cpuLimit",
+            "must not be below cpuRequest (lower both)",
+        ));
     }
     if let Some(r) = data.memory_request {
         positive("data.memoryRequest", r)?;
@@ -685,6 +697,18 @@ async fn update(
             ));
         }
         spec.insert("requests.memory".into(), json!(memory_string(r)));
+    } else if data.memory_limit.is_some()
+        && current
+            .spec
+            .requests_memory
+            .as_deref()
+            .and_then(parse_memory)
+            .is_some_and(|r| r > memory_limit)
+    {
+        return Err(Error::invalid(
+            "data.memoryLimit",
+            "must not be below memoryRequest (lower both)",
+        ));
     }
     let gpu = data
         .gpu_limit

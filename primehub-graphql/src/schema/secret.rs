@@ -349,7 +349,8 @@ impl SecretMutation {
         data: SecretCreateInput,
     ) -> async_graphql::Result<Secret> {
         let state = state(ctx);
-        primehub_model::names::validate_resource_name("data.name", &data.name)?;
+        primehub_model::names::validate_resource_name("data.name", &data.name)
+            .map_err(Error::from)?;
         let kind = data.type_.unwrap_or(SecretType::Opaque);
         let (id, type_, payload) = match kind {
             SecretType::Opaque => {

@@ -276,7 +276,7 @@ async fn update_system(ctx: &Context<'_>, data: SystemUpdateInput) -> Result<Sys
     let smtp = match &data.smtp {
         Some(s) => {
             let port = match s.port {
-                Some(p) => Some(u16::try_from(p).map_err(|_| {
+                Some(p) => Some(u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| {
                     Error::invalid("data.smtp.port", "must be a port number (1-65535)")
                 })?),
                 None => None,

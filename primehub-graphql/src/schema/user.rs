@@ -516,7 +516,7 @@ async fn create_user(ctx: &Context<'_>, data: UserCreateInput) -> Result<User> {
         "data.groups.connect",
         data.groups.as_ref().and_then(|g| g.connect.as_ref()),
     )?;
-    let actions = email_actions(data.reset_actions.as_ref());
+    let actions = email_actions("data.resetActions.set", data.reset_actions.as_ref())?;
     let lifespan = lifespan("data.expiresIn", data.expires_in)?;
     if data.send_email == Some(true) && data.email.as_deref().is_none_or(str::is_empty) {
         return Err(Error::invalid(
@@ -570,21 +570,31 @@ async fn create_user(ctx: &Context<'_>, data: UserCreateInput) -> Result<User> {
     })
 }
 
-fn email_actions(input: Option<&ResetActionInput>) -> Vec<String> {
-    let given: Vec<String> = input
-        .and_then(|r| r.set.as_ref())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .cloned()
-        .collect();
+/// The required actions of an email (default `VERIFY_EMAIL`, `UPDATE_PASSWORD`), each checked
+/// to be one Keycloak knows (`field[i]` names a bad one).
+fn email_actions(field: &str, input: Option<&ResetActionInput>) -> Result<Vec<String>> {
+    let mut given = Vec::new();
+    let items = input.and_then(|r| r.set.as_ref());
+    for (i, action) in items.into_iter().flatten().enumerate() {
+        let Some(action) = action else { continue };
+        if !required_action::KEYCLOAK_26_BUILT_IN.contains(&action.as_str()) {
+            return Err(Error::invalid(
+                format!("{field}[{i}]"),
+                format!(
+                    "must be one of {}, not {action:?}",
+                    required_action::KEYCLOAK_26_BUILT_IN.join(", ")
+                ),
+            ));
+        }
+        given.push(action.clone());
+    }
     if given.is_empty() {
-        vec![
+        Ok(vec![
             required_action::VERIFY_EMAIL.to_owned(),
             required_action::UPDATE_PASSWORD.to_owned(),
-        ]
+        ])
     } else {
-        given
+        Ok(given)
     }
 }
 
@@ -741,7 +751,10 @@ impl UserMutation {
             }
             .into());
         }
-        let actions = email_actions(Some(&ResetActionInput { set: reset_actions }));
+        let actions = email_actions(
+            "resetActions",
+            Some(&ResetActionInput { set: reset_actions }),
+        )?;
         let email = ExecuteActionsEmail {
             actions,
             lifespan: Some(lifespan("expiresIn", expires_in)?),
@@ -767,13 +780,28 @@ impl UserMutation {
     ) -> async_graphql::Result<Option<UserMultiEmailResponse>> {
         let state = state(ctx);
         let email = ExecuteActionsEmail {
-            actions: email_actions(Some(&ResetActionInput { set: reset_actions })),
+            actions: email_actions(
+                "resetActions",
+                Some(&ResetActionInput { set: reset_actions }),
+            )?,
             lifespan: Some(lifespan("expiresIn", expires_in)?),
             client_id: None,
             redirect_uri: None,
         };
+        // Every id must name a user before any email goes out.
+        let snap = state.keycloak.snapshot();
+        let given = r#in.unwrap_or_default();
+        for (i, id) in given.iter().enumerate() {
+            if let Some(id) = id
+                && snap.user(id).is_none()
+            {
+                return Err(
+                    Error::invalid(format!("in[{i}]"), format!("no user has id {id}")).into(),
+                );
+            }
+        }
         let mut status = true;
-        for id in r#in.into_iter().flatten().flatten() {
+        for id in given.into_iter().flatten() {
             if let Err(error) = state.admin.execute_actions_email(&id, &email).await {
                 tracing::warn!(user = %id, error = %error, "email not sent");
                 status = false;
@@ -832,6 +860,13 @@ impl UserMutation {
             (None, Some(own)) => own,
             (None, None) => return Err(Error::invalid("userId", "is required").into()),
         };
+        if state.keycloak.snapshot().user(&target).is_none() {
+            return Err(Error::Coded {
+                code: ErrorCode::UserNotExist,
+                message: format!("user {target} does not exist"),
+            }
+            .into());
+        }
         match state
             .admin
             .revoke_offline_sessions(&target, &state.config.api_token_client)

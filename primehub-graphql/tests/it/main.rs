@@ -1,5 +1,6 @@
 //! Integration tests of primehub-graphql: one binary, a module per area.
 
+mod bad_input;
 mod errors;
 mod list;
 mod platform;

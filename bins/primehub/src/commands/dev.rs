@@ -101,6 +101,7 @@ pub async fn start(listener: tokio::net::TcpListener, args: &DevArgs) -> anyhow:
             .unwrap_or_else(generated_password),
         shared_secret: args.shared_secret.clone(),
         realm: args.realm.clone(),
+        ..DevOptions::default()
     };
     let platform = DevPlatform::start(listener, &options)
         .await
