@@ -1,0 +1,3 @@
+//! The binary's integration tests, one test binary for all of them.
+
+mod flags;
