@@ -97,7 +97,7 @@ fn secret(
         return read_secret_file(path, file_flag).map(Some);
     }
     match value {
-        Some(v) if v.is_empty() => bail!("{value_flag} is set but empty"),
+        Some("") => bail!("{value_flag} is set but empty"),
         Some(v) => Ok(Some(v.to_owned())),
         None => Ok(None),
     }
