@@ -160,9 +160,11 @@ fn is_transient(error: &primehub_graphql::Error) -> bool {
 fn hint(error: &primehub_graphql::Error, settings: &Settings) -> String {
     match error {
         primehub_graphql::Error::Keycloak(KeycloakError::Unauthorized { .. }) => format!(
-            "Keycloak refused the client credentials: check --client-id (KC_CLIENT_ID, now {:?}) \
-             and --client-secret / --client-secret-file (KC_CLIENT_SECRET)",
-            settings.client_id
+            "Keycloak refused the API server's token grant: check --keycloak-url \
+             (KC_API_BASEURL, now {}), --realm (KC_REALM, now {:?}; was it bootstrapped?), \
+             --client-id (KC_CLIENT_ID, now {:?}) and --client-secret / --client-secret-file \
+             (KC_CLIENT_SECRET)",
+            settings.keycloak_url, settings.realm, settings.client_id
         ),
         primehub_graphql::Error::Keycloak(KeycloakError::NotFound { .. }) => format!(
             "Keycloak answered 404: check --keycloak-url (KC_API_BASEURL, now {}) and --realm \

@@ -69,7 +69,7 @@ async fn keycloak_unreachable_at_start_is_retried_while_healthz_answers_and_sigt
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_client_secret_ends_the_start_naming_the_flag() {
+async fn refused_credentials_or_an_unknown_realm_end_the_start_naming_the_flags() {
     let keycloak = FakeKeycloak::new().expect("fake Keycloak");
     keycloak
         .bootstrap(&BootstrapOptions::default().to_spec("primehub"))
@@ -105,6 +105,32 @@ async fn a_refused_client_secret_ends_the_start_naming_the_flag() {
     // The reader task may still be draining the last lines.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(server.logged("--client-secret"), "the error names the flag");
+
+    // A realm that does not exist: the same, naming --realm.
+    let mut server = real_env::spawn(
+        &[
+            "--keycloak-url".into(),
+            served.url().to_owned(),
+            "--realm".into(),
+            "no-such-realm".into(),
+            "--client-secret-file".into(),
+            secret_file.display().to_string(),
+            "--kubeconfig".into(),
+            kubeconfig.display().to_string(),
+        ],
+        &[],
+    )
+    .await;
+    let status = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
+        .await
+        .expect("the start gives up at once on an unknown realm")
+        .expect("an exit status");
+    assert!(!status.success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        server.logged("--realm (KC_REALM, now \\\"no-such-realm\\\""),
+        "the error names the realm"
+    );
     served.shutdown().await;
     let _ = std::fs::remove_file(kubeconfig);
     let _ = std::fs::remove_file(secret_file);
