@@ -231,6 +231,45 @@ pub async fn run_all(target: &Target) {
         .to_owned();
     assert_eq!(secret_id, "gitsync-secret-flow-key", "[{label}]");
 
+    // Conflicts and unknown ids carry PrimeHub's codes, whichever backend answers.
+    let conflicts = [
+        (
+            "mutation { createGroup(data: {name: \"flow-team\"}) { id } }",
+            "GROUP_CONFLICT_NAME",
+        ),
+        (
+            "mutation { createUser(data: {username: \"flow-alice\"}) { id } }",
+            "USER_CONFLICT_USERNAME",
+        ),
+        (
+            "mutation { createUser(data: {username: \"flow-other\", email: \"flow-alice@example.com\"}) { id } }",
+            "USER_CONFLICT_EMAIL",
+        ),
+        (
+            "mutation { createInstanceType(data: {name: \"flow-cpu\", cpuLimit: 1, memoryLimit: 1}) { id } }",
+            "RESOURCE_CONFLICT",
+        ),
+        (
+            "mutation { createSecret(data: {name: \"flow-key\", type: opaque, secret: \"x\"}) { id } }",
+            "RESOURCE_CONFLICT",
+        ),
+        (
+            "mutation { deleteImage(where: {id: \"flow-no-such-image\"}) { id } }",
+            "RESOURCE_NOT_FOUND",
+        ),
+        (
+            "mutation { updateGroup(where: {id: \"no-such-group-id\"}, data: {displayName: \"x\"}) { id } }",
+            "RESOURCE_NOT_FOUND",
+        ),
+    ];
+    for (mutation, code) in conflicts {
+        let (_, body) = target.post(&admin, mutation, json!({})).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], code,
+            "[{label}] {mutation}: {body}"
+        );
+    }
+
     // Names are checked before anything is written.
     let (_, body) = target
         .post(
