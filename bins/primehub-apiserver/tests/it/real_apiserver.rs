@@ -248,31 +248,42 @@ async fn the_binary_serves_the_flows_on_the_real_keycloak_and_kube_apiserver() {
         client_secret: outcome.admin_ui_client_secret.clone(),
         keycloak: Arc::new(other_admin),
     };
-    flows::run_all(&target).await;
+    // The checks run in a task so that the realm and the namespace are removed even when one
+    // fails; the failure is re-raised afterwards.
+    let checks = {
+        let kubectl = kubectl.clone();
+        let kubeconfig = kubeconfig.clone();
+        let namespace = namespace.clone();
+        tokio::spawn(async move {
+            flows::run_all(&target).await;
 
-    // The group's volume claim was created (as the ServiceAccount) and deleted with the group.
-    // The real tier runs no kube-controller-manager, so the claim's `pvc-protection` finalizer
-    // is never removed: it stays Terminating instead of disappearing (the fake removes it).
-    let deleted_at = run_kubectl(
-        &kubectl,
-        &kubeconfig,
-        &[
-            "get",
-            "pvc",
-            "project-flow-team",
-            "-n",
-            &namespace,
-            "-o",
-            "jsonpath={.metadata.deletionTimestamp}",
-        ],
-    );
-    assert!(
-        !deleted_at.trim().is_empty(),
-        "the group's volume claim is being deleted with the group"
-    );
+            // The group's volume claim was created (as the ServiceAccount) and deleted with the
+            // group. The real tier runs no kube-controller-manager, so the claim's
+            // `pvc-protection` finalizer is never removed: it stays Terminating instead of
+            // disappearing (the fake removes it).
+            let deleted_at = run_kubectl(
+                &kubectl,
+                &kubeconfig,
+                &[
+                    "get",
+                    "pvc",
+                    "project-flow-team",
+                    "-n",
+                    &namespace,
+                    "-o",
+                    "jsonpath={.metadata.deletionTimestamp}",
+                ],
+            );
+            assert!(
+                !deleted_at.trim().is_empty(),
+                "the group's volume claim is being deleted with the group"
+            );
 
-    let status = server.terminate().await;
-    assert!(status.success(), "SIGTERM is a clean stop: {status}");
+            let status = server.terminate().await;
+            assert!(status.success(), "SIGTERM is a clean stop: {status}");
+        })
+        .await
+    };
 
     let _ = delete_realm(&master, &realm).await;
     let _ = namespaces
@@ -280,4 +291,7 @@ async fn the_binary_serves_the_flows_on_the_real_keycloak_and_kube_apiserver() {
         .await;
     let _ = std::fs::remove_file(secret_file);
     let _ = std::fs::remove_file(sa_kubeconfig);
+    if let Err(failure) = checks {
+        std::panic::resume_unwind(failure.into_panic());
+    }
 }
