@@ -42,8 +42,11 @@ pub struct DatasetWhereInput {
     /// Exactly this name.
     pub id: Option<ID>,
     /// Names containing this text.
+    #[graphql(name = "name_contains")]
     pub name_contains: Option<String>,
     /// Display names containing this text.
+    #[graphql(name = "displayName_contains")]
+    #[serde(rename = "displayName_contains")]
     pub display_name_contains: Option<String>,
     /// Name or display name containing this text.
     pub search: Option<String>,

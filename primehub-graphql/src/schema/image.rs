@@ -67,14 +67,21 @@ pub struct ImageWhereInput {
     #[serde(rename = "_or")]
     pub or: Option<Vec<Option<ImageWhereInput>>>,
     /// Names containing this text.
+    #[graphql(name = "name_contains")]
     pub name_contains: Option<String>,
     /// Display names containing this text.
+    #[graphql(name = "displayName_contains")]
+    #[serde(rename = "displayName_contains")]
     pub display_name_contains: Option<String>,
     /// Group names containing this text.
+    #[graphql(name = "groupName_contains")]
+    #[serde(rename = "groupName_contains")]
     pub group_name_contains: Option<String>,
     /// Types containing this text.
+    #[graphql(name = "type_contains")]
     pub type_contains: Option<String>,
     /// Descriptions containing this text.
+    #[graphql(name = "description_contains")]
     pub description_contains: Option<String>,
 }
 

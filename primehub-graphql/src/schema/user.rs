@@ -36,8 +36,10 @@ pub struct UserWhereInput {
     /// Exactly this id.
     pub id: Option<ID>,
     /// Usernames containing this text.
+    #[graphql(name = "username_contains")]
     pub username_contains: Option<String>,
     /// Emails containing this text.
+    #[graphql(name = "email_contains")]
     pub email_contains: Option<String>,
     /// Username, email, first or last name containing this text (case-insensitive, as
     /// Keycloak's search).
