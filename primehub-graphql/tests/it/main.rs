@@ -1,5 +1,6 @@
 //! Integration tests of primehub-graphql: one binary, a module per area.
 
+mod authz;
 mod errors;
 mod list;
 mod platform;
