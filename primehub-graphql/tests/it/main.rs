@@ -4,4 +4,5 @@ mod authz;
 mod errors;
 mod list;
 mod platform;
+mod router;
 mod support;
