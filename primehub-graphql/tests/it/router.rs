@@ -552,8 +552,10 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
-/// One thread, so every task (the router's and the platform's) logs to the captured subscriber.
-#[tokio::test(flavor = "current_thread")]
+/// The capture is the global subscriber of the test binary (a thread-local one misses events
+/// when other tests register the same callsites concurrently), so the other tests' logs are
+/// checked too while it is installed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shared_secret_is_never_logged() {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
@@ -561,7 +563,7 @@ async fn the_shared_secret_is_never_logged() {
         .with_writer(captured.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).expect("only this test sets it");
 
     let platform = platform().await;
     // The secret works, a near miss does not; both go through authentication, successes and
