@@ -10,9 +10,11 @@
 //!   issuer and audience (PrimeHub checks only signature and expiry). Holders of
 //!   `realm-management`/`realm-admin` are [`Caller::Admin`], others [`Caller::User`];
 //! * an **API token** (a Keycloak offline token, `typ: Offline`), exchanged for an access token
-//!   with the `admin-ui` client through the verifier, which caches the exchange.
+//!   with the `admin-ui` client through the verifier, which caches the exchange for 30 s.
+//!   `revokeApiToken` drops the user's cached exchanges, so a revoked token is refused by this
+//!   server at once; another replica refuses it within those 30 s.
 //!
-//! A verified credential is remembered until its token expires (bounded memory), so a client
+//! A verified access token is remembered until it expires (bounded memory), so a client
 //! reusing one token costs one signature check, not one per request. Anything else — no header,
 //! another scheme, a bad or expired token, an ID or refresh token — is [`Error::NotAuth`] with
 //! the same message, so nothing about the reason is revealed to the caller (it is logged at
@@ -181,15 +183,33 @@ impl Authenticator {
             .verifier
             .as_ref()
             .ok_or_else(|| denied("tokens are not accepted (no verifier configured)"))?;
-        let verified = match unverified_type(credential).as_deref() {
-            Some("Offline") => verifier.exchange_api_token(credential).await,
-            Some("Bearer") | None => verifier.verify(credential).await,
+        let api_token = match unverified_type(credential).as_deref() {
+            Some("Offline") => true,
+            Some("Bearer") | None => false,
             Some(_) => return Err(denied("not an access token or API token")),
+        };
+        let verified = if api_token {
+            verifier.exchange_api_token(credential).await
+        } else {
+            verifier.verify(credential).await
         }
         .map_err(|e| denied(&e.to_string()))?;
         let caller = Arc::new(Caller::from_token(&verified));
-        self.remember(credential, &caller, verified.expires_at, now);
+        // An API token is not remembered here: the verifier caches its exchange for a short
+        // time only (30 s), so a token revoked elsewhere stops working within that bound (it
+        // would otherwise live on until the exchanged access token expires).
+        if !api_token {
+            self.remember(credential, &caller, verified.expires_at, now);
+        }
         Ok(caller)
+    }
+
+    /// Forgets what is cached about `user_id`'s API tokens, after revoking them: from then on
+    /// they are refused by this server at once.
+    pub fn forget_api_tokens_of(&self, user_id: &str) {
+        if let Some(verifier) = &self.verifier {
+            verifier.forget_api_tokens_of(user_id);
+        }
     }
 
     fn remembered(&self, credential: &str, now: i64) -> Option<Arc<Caller>> {

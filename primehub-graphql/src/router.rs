@@ -204,6 +204,11 @@ fn parse_body(headers: &HeaderMap, body: &[u8], batching: bool) -> Result<Parsed
                     })?;
                 return Ok(Parsed::Batch(requests));
             }
+            if !value.get("query").is_some_and(serde_json::Value::is_string) {
+                return Err(Box::new(bad_request(
+                    "not a GraphQL request: the body needs a `query` string",
+                )));
+            }
             let request: async_graphql::Request = serde_json::from_value(value)
                 .map_err(|e| Box::new(bad_request(&format!("not a GraphQL request: {e}"))))?;
             Ok(Parsed::One(Box::new(request)))
@@ -308,6 +313,7 @@ async fn graphql_get(
         operation_name: params.operation_name,
     };
     if is_mutation(&form.query, form.operation_name.as_deref()) {
+        service.metrics.observe("bad_request", started.elapsed());
         return error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "BAD_REQUEST",
@@ -316,7 +322,10 @@ async fn graphql_get(
     }
     let request = match form.into_request() {
         Ok(request) => request,
-        Err(e) => return bad_request(&e),
+        Err(e) => {
+            service.metrics.observe("bad_request", started.elapsed());
+            return bad_request(&e);
+        }
     };
     let caller = match authenticate(&service, &headers).await {
         Ok(caller) => caller,

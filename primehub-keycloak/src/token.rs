@@ -578,6 +578,15 @@ impl TokenVerifier {
         Ok((status, body))
     }
 
+    /// Drops the cached exchanges of `user_id`'s API tokens, so the next use of one asks
+    /// Keycloak again (after their revocation, a revoked token is then refused at once instead of
+    /// at the end of [`TokenVerifierConfig::api_token_cache_ttl`]).
+    pub fn forget_api_tokens_of(&self, user_id: &str) {
+        if let Ok(mut cache) = self.api_tokens.lock() {
+            cache.retain(|_, (verified, _)| verified.user_id != user_id);
+        }
+    }
+
     fn cached_api_token(&self, api_token: &str) -> Option<VerifiedToken> {
         let cache = self.api_tokens.lock().ok()?;
         let (verified, until) = cache.get(api_token)?;

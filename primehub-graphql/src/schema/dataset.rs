@@ -289,7 +289,9 @@ impl Dataset {
             naming.dataset(self.name(), false),
             naming.dataset(self.name(), true),
         ];
-        resource_groups(&self.snap, &roles)
+        let mut groups = resource_groups(&self.snap, &roles);
+        super::group::retain_readable(ctx, &self.snap, &mut groups, |(g, _)| g.id.as_str());
+        groups
             .into_iter()
             .map(|(mut g, writable)| {
                 g.writable = Some(writable);

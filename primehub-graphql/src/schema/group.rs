@@ -346,8 +346,13 @@ impl Group {
     async fn project_quota_memory(&self) -> Option<f64> {
         self.attrs().project_quota_memory.map(gib_f64)
     }
-    /// The members.
-    async fn users(&self) -> Vec<Option<User>> {
+    /// The members (for a user, not an administrator or the shared-secret client, the members
+    /// of `everyone` are not listed: that would be every user of the platform).
+    async fn users(&self, ctx: &Context<'_>) -> Vec<Option<User>> {
+        let everyone = Some(self.id.as_str()) == self.snap.everyone_group_id();
+        if everyone && !caller(ctx).is_ok_and(|c| c.is_admin() || c.is_client()) {
+            return Vec::new();
+        }
         self.snap
             .members(&self.id)
             .iter()
@@ -775,6 +780,23 @@ pub(crate) fn may_read_group(snap: &Snapshot, caller: &Caller, id: &str) -> bool
     }
 }
 
+/// Keeps the groups `caller` may read ([`may_read_group`]): a user reaching groups through
+/// another object (an instance type's, image's or dataset's `groups`, a co-member's `groups`)
+/// sees only the groups they are a member or an admin of; administrators and the shared-secret
+/// client see all.
+pub(crate) fn retain_readable<T>(
+    ctx: &Context<'_>,
+    snap: &Snapshot,
+    items: &mut Vec<T>,
+    id: impl Fn(&T) -> &str,
+) {
+    match caller(ctx) {
+        Ok(c) if c.is_admin() || c.is_client() => {}
+        Ok(c) => items.retain(|item| may_read_group(snap, c, id(item))),
+        Err(_) => items.clear(),
+    }
+}
+
 #[Object]
 impl GroupQuery {
     /// One group: administrators, the shared-secret client, the group's admins and members.
@@ -961,6 +983,61 @@ async fn create_group(ctx: &Context<'_>, data: GroupCreateInput) -> Result<Group
     })
 }
 
+/// A group admin (not a system administrator) may change their group's display name, members,
+/// admins and MLflow settings, but not the limits an administrator set: quotas, volume sizes,
+/// the shared volume, deployments and the job deadline (PrimeHub lets a group admin change
+/// every attribute, raising their own quotas included). Sending an unchanged value is fine.
+fn limits_unchanged(before: &GroupAttributes, after: &GroupAttributes) -> Result<()> {
+    let changed = [
+        ("data.quotaCpu", before.quota_cpu != after.quota_cpu),
+        ("data.quotaGpu", before.quota_gpu != after.quota_gpu),
+        (
+            "data.quotaMemory",
+            before.quota_memory != after.quota_memory,
+        ),
+        (
+            "data.projectQuotaCpu",
+            before.project_quota_cpu != after.project_quota_cpu,
+        ),
+        (
+            "data.projectQuotaGpu",
+            before.project_quota_gpu != after.project_quota_gpu,
+        ),
+        (
+            "data.projectQuotaMemory",
+            before.project_quota_memory != after.project_quota_memory,
+        ),
+        (
+            "data.userVolumeCapacity",
+            before.user_volume_capacity != after.user_volume_capacity,
+        ),
+        (
+            "data.enabledSharedVolume",
+            before.enabled_shared_volume != after.enabled_shared_volume,
+        ),
+        (
+            "data.sharedVolumeCapacity",
+            before.shared_volume_capacity != after.shared_volume_capacity,
+        ),
+        (
+            "data.enabledDeployment",
+            before.enabled_deployment != after.enabled_deployment,
+        ),
+        ("data.maxDeploy", before.max_deploy != after.max_deploy),
+        (
+            "data.jobDefaultActiveDeadlineSeconds",
+            before.job_default_active_deadline_seconds != after.job_default_active_deadline_seconds,
+        ),
+    ];
+    match changed.iter().find(|(_, changed)| *changed) {
+        Some((field, _)) => Err(Error::NotAuth(format!(
+            "{}: {field} can be changed only by a system administrator",
+            crate::guard::NOT_PERMITTED
+        ))),
+        None => Ok(()),
+    }
+}
+
 async fn update_group(ctx: &Context<'_>, id: &str, data: GroupUpdateInput) -> Result<Group> {
     let state = state(ctx);
     let snap = state.keycloak.snapshot();
@@ -984,6 +1061,7 @@ async fn update_group(ctx: &Context<'_>, id: &str, data: GroupUpdateInput) -> Re
         return Err(Error::invalid("data.name", "cannot be changed"));
     }
     let had_volume = attrs.enabled_shared_volume == Some(true);
+    let before = attrs.clone();
     apply_common(
         &mut attrs,
         data.display_name.as_ref(),
@@ -1007,6 +1085,9 @@ async fn update_group(ctx: &Context<'_>, id: &str, data: GroupUpdateInput) -> Re
         ),
         data.admins.as_ref(),
     )?;
+    if !caller.is_admin() {
+        limits_unchanged(&before, &attrs)?;
+    }
     if let Some(v) = &data.tracking_uri {
         attrs.mlflow_tracking_uri = Some(v.clone());
     }

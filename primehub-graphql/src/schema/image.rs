@@ -16,7 +16,7 @@ use super::user::{group_ids, where_json};
 use super::{snapshot, state};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
-use crate::guard::{Allow, caller, denied};
+use crate::guard::{Allow, NOT_PERMITTED, caller, denied};
 use crate::list::{self, Listable};
 use crate::resources::{self, Grants};
 
@@ -259,10 +259,9 @@ impl Image {
     /// Groups it is granted to (`everyone` left out).
     async fn groups(&self, ctx: &Context<'_>) -> Vec<Option<Group>> {
         let role = state(ctx).config.naming.image(self.name());
-        resource_groups(&self.snap, &[role])
-            .into_iter()
-            .map(|(g, _)| Some(g))
-            .collect()
+        let mut groups = resource_groups(&self.snap, &[role]);
+        super::group::retain_readable(ctx, &self.snap, &mut groups, |(g, _)| g.id.as_str());
+        groups.into_iter().map(|(g, _)| Some(g)).collect()
     }
     /// Whether it has a URL (a built image has one once its build succeeded).
     async fn is_ready(&self) -> bool {
@@ -408,6 +407,37 @@ fn check_image_write(snap: &Snapshot, caller: &Caller, group_name: Option<&str>)
     }
 }
 
+/// What a group admin (not a system administrator) may grant: only their own group. Making an
+/// image global (`global: true`, granting it to `everyone`) or granting it to other groups needs a system
+/// administrator (PrimeHub lets a group admin do both).
+fn check_image_grants(
+    snap: &Snapshot,
+    caller: &Caller,
+    group_name: Option<&str>,
+    global: Option<bool>,
+    groups: &[(&str, &[String])],
+) -> Result<()> {
+    if caller.is_admin() {
+        return Ok(());
+    }
+    if global == Some(true) {
+        return Err(Error::NotAuth(format!(
+            "{NOT_PERMITTED}: data.global needs a system administrator"
+        )));
+    }
+    let own = group_name
+        .and_then(|g| snap.group_by_name(g))
+        .map(|g| g.group.id.as_str());
+    for (field, ids) in groups {
+        if ids.iter().any(|id| Some(id.as_str()) != own) {
+            return Err(Error::NotAuth(format!(
+                "{NOT_PERMITTED}: {field} may name only the image's own group"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn now_rfc3339(ctx: &Context<'_>) -> String {
     state(ctx).clock.now().to_string()
 }
@@ -458,10 +488,15 @@ fn user_may_see(
     let role = naming.image(image.name());
     let groups = snap.user_group_ids(&identity.user_id);
     let granted = groups.iter().any(|g| snap.group_roles(g).contains(&role));
+    // Group images of the caller's groups, and of the groups they administer (a group admin
+    // manages them without necessarily being a member).
     let own_group_image = image.cr.spec.group_name.as_deref().is_some_and(|gn| {
         groups
             .iter()
             .any(|g| snap.group(g).is_some_and(|g| g.group.name == gn))
+            || snap
+                .group_by_name(gn)
+                .is_some_and(|g| g.attributes.is_admin(&identity.username))
     });
     granted || own_group_image
 }
@@ -658,6 +693,13 @@ async fn create(ctx: &Context<'_>, data: ImageCreateInput) -> Result<Image> {
         "data.groups.connect",
         data.groups.as_ref().and_then(|g| g.connect.as_ref()),
     )?;
+    check_image_grants(
+        &snap,
+        caller(ctx).map_err(|_| denied())?,
+        data.group_name.as_deref(),
+        data.global,
+        &[("data.groups.connect", &groups)],
+    )?;
     let mut spec = serde_json::Map::new();
     spec.insert(
         "displayName".into(),
@@ -802,6 +844,20 @@ async fn update(ctx: &Context<'_>, name: &str, data: ImageUpdateInput) -> Result
         &snap,
         "data.groups.disconnect",
         data.groups.as_ref().and_then(|g| g.disconnect.as_ref()),
+    )?;
+    let group_name = match &data.group_name {
+        Some(g) => Some(g.as_str()),
+        None => current.spec.group_name.as_deref(),
+    };
+    check_image_grants(
+        &snap,
+        caller,
+        group_name,
+        data.global,
+        &[
+            ("data.groups.connect", &connect),
+            ("data.groups.disconnect", &disconnect),
+        ],
     )?;
     let updated = if spec.is_empty() {
         current

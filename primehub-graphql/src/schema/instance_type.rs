@@ -213,10 +213,9 @@ impl InstanceType {
     /// Groups it is granted to (`everyone` left out).
     async fn groups(&self, ctx: &Context<'_>) -> Vec<Option<Group>> {
         let role = state(ctx).config.naming.instance_type(self.name());
-        resource_groups(&self.snap, &[role])
-            .into_iter()
-            .map(|(g, _)| Some(g))
-            .collect()
+        let mut groups = resource_groups(&self.snap, &[role]);
+        super::group::retain_readable(ctx, &self.snap, &mut groups, |(g, _)| g.id.as_str());
+        groups.into_iter().map(|(g, _)| Some(g)).collect()
     }
     /// Tolerations (an unset effect shows as `None`).
     async fn tolerations(&self) -> Vec<Option<Toleration>> {

@@ -88,7 +88,22 @@ pub async fn execute(
     request: async_graphql::Request,
 ) -> async_graphql::Response {
     let snapshot = state.keycloak.snapshot();
-    schema.execute(request.data(caller).data(snapshot)).await
+    let mut response = schema.execute(request.data(caller).data(snapshot)).await;
+    for error in &mut response.errors {
+        name_the_limit(error);
+    }
+    response
+}
+
+/// async-graphql's validation says "Query is nested too deep." / "Query is too complex." without
+/// the limit: the message gets the limit, so a client knows what to change.
+fn name_the_limit(error: &mut async_graphql::ServerError) {
+    let limit = match error.message.as_str() {
+        "Query is nested too deep." => format!("the depth limit is {MAX_DEPTH} levels"),
+        "Query is too complex." => format!("the complexity limit is {MAX_COMPLEXITY} fields"),
+        _ => return,
+    };
+    error.message = format!("{}: {limit}", error.message.trim_end_matches('.'));
 }
 
 pub mod common;

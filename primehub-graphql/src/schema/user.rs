@@ -73,6 +73,14 @@ impl User {
         self.snap.user(&self.id).map(|u| &u.user)
     }
 
+    /// Whether this user is the one calling.
+    fn is_caller(&self, ctx: &Context<'_>) -> bool {
+        caller(ctx)
+            .ok()
+            .and_then(|c| c.identity())
+            .is_some_and(|i| i.user_id == self.id)
+    }
+
     fn attributes(&self) -> UserAttributes {
         self.snap
             .user(&self.id)
@@ -159,21 +167,26 @@ impl User {
         self.rep().map(|u| u.federation_link.is_some())
     }
     /// The user's groups, the `everyone` group included when the user is a member.
-    async fn groups(&self) -> Vec<Option<Group>> {
-        self.snap
-            .user_group_ids(&self.id)
-            .iter()
+    /// (A user reading another user, a co-member, sees only the groups they may read.)
+    async fn groups(&self, ctx: &Context<'_>) -> Vec<Option<Group>> {
+        let mut ids: Vec<&String> = self.snap.user_group_ids(&self.id).iter().collect();
+        if !self.is_caller(ctx) {
+            super::group::retain_readable(ctx, &self.snap, &mut ids, |g| g.as_str());
+        }
+        ids.into_iter()
             .filter_map(|gid| Group::find(&self.snap, gid))
             .map(Some)
             .collect()
     }
     /// The groups the user can launch in: the `everyone` group left out, and in each group the
     /// resources granted to `everyone` (global ones) added to the group's own.
-    async fn effective_groups(&self) -> Vec<Option<Group>> {
+    async fn effective_groups(&self, ctx: &Context<'_>) -> Vec<Option<Group>> {
         let everyone = self.snap.everyone_group_id();
-        self.snap
-            .user_group_ids(&self.id)
-            .iter()
+        let mut ids: Vec<&String> = self.snap.user_group_ids(&self.id).iter().collect();
+        if !self.is_caller(ctx) {
+            super::group::retain_readable(ctx, &self.snap, &mut ids, |g| g.as_str());
+        }
+        ids.into_iter()
             .filter(|gid| Some(gid.as_str()) != everyone)
             .filter_map(|gid| Group::find(&self.snap, gid))
             .map(|g| Some(g.effective_for(&self.id)))
@@ -874,8 +887,8 @@ impl UserMutation {
             .revoke_offline_sessions(&target, &state.config.api_token_client)
             .await
         {
-            Ok(()) => {}
-            Err(e) if e.is_not_found() => {}
+            Ok(()) => state.auth.forget_api_tokens_of(&target),
+            Err(e) if e.is_not_found() => state.auth.forget_api_tokens_of(&target),
             Err(e) => {
                 tracing::warn!(user = %target, error = %e, "revoking API tokens failed");
                 return Err(Error::Coded {

@@ -1,8 +1,10 @@
 //! Integration tests of primehub-graphql: one binary, a module per area.
 
+mod authz;
 mod bad_input;
 mod errors;
 mod list;
 mod platform;
 mod resolvers;
+mod router;
 mod support;
