@@ -446,31 +446,31 @@ impl TokenVerifier {
         Ok(())
     }
 
-    /// Exchanges an API token (an offline refresh token) for an access token at the realm's token
-    /// endpoint, verifies it, and caches the result for a short time.
-    pub async fn exchange_api_token(&self, api_token: &str) -> Result<VerifiedToken> {
-        if let Some(hit) = self.cached_api_token(api_token) {
-            return Ok(hit);
-        }
-        let (client_id, client_secret) =
-            self.config.api_token_client.as_ref().ok_or_else(|| {
+    /// The configured API-token client, or an error saying what `action` needs it.
+    fn api_token_client(&self, action: &str) -> Result<(&str, &str)> {
+        self.config
+            .api_token_client
+            .as_ref()
+            .map(|(id, secret)| (id.as_str(), secret.as_str()))
+            .ok_or_else(|| {
                 KeycloakError::invalid(
                     "api_token_client",
-                    "no client is configured to exchange API tokens",
+                    format!("no client is configured to {action} API tokens"),
                 )
-            })?;
-        self.api_token_exchanges.fetch_add(1, Ordering::Relaxed);
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", api_token),
-            ("client_id", client_id.as_str()),
-            ("client_secret", client_secret.as_str()),
-        ];
+            })
+    }
+
+    /// Posts `form` to the realm's token endpoint: a refusal (400/401) is `Unauthorized` with
+    /// Keycloak's `error_description` (else `refused`), another failure `Unexpected`, success the
+    /// parsed JSON body.
+    async fn token_endpoint(
+        &self,
+        form: &[(&str, &str)],
+        what: &str,
+        refused: &str,
+    ) -> Result<serde_json::Value> {
         let (status, body) = self
-            .send(
-                self.http.post(&self.token_url).form(&form),
-                "exchanging an API token",
-            )
+            .send(self.http.post(&self.token_url).form(form), what)
             .await?;
         if status.as_u16() == 400 || status.as_u16() == 401 {
             let reason = serde_json::from_str::<serde_json::Value>(&body)
@@ -480,7 +480,7 @@ impl TokenVerifier {
                         .or_else(|| v.get("error"))
                         .and_then(|d| d.as_str().map(str::to_owned))
                 })
-                .unwrap_or_else(|| "the API token was refused".to_owned());
+                .unwrap_or_else(|| refused.to_owned());
             return Err(KeycloakError::Unauthorized { reason });
         }
         if !status.is_success() {
@@ -489,16 +489,41 @@ impl TokenVerifier {
                 body: truncate(&body),
             });
         }
-        #[derive(Deserialize)]
-        struct TokenResponse {
-            access_token: String,
+        serde_json::from_str(&body).map_err(|e| KeycloakError::Unexpected {
+            status: status.as_u16(),
+            body: format!("the token response is not JSON ({e})"),
+        })
+    }
+
+    /// Exchanges an API token (an offline refresh token) for an access token at the realm's token
+    /// endpoint, verifies it, and caches the result for a short time.
+    pub async fn exchange_api_token(&self, api_token: &str) -> Result<VerifiedToken> {
+        if let Some(hit) = self.cached_api_token(api_token) {
+            return Ok(hit);
         }
-        let token: TokenResponse =
-            serde_json::from_str(&body).map_err(|e| KeycloakError::Unexpected {
-                status: status.as_u16(),
-                body: format!("token response without access_token ({e})"),
+        let (client_id, client_secret) = self.api_token_client("exchange")?;
+        self.api_token_exchanges.fetch_add(1, Ordering::Relaxed);
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", api_token),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+        ];
+        let token = self
+            .token_endpoint(
+                &form,
+                "exchanging an API token",
+                "the API token was refused",
+            )
+            .await?;
+        let access_token = token
+            .get("access_token")
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| KeycloakError::Unexpected {
+                status: 200,
+                body: "token response without access_token".to_owned(),
             })?;
-        let verified = self.verify(&token.access_token).await?;
+        let verified = self.verify(access_token).await?;
         self.remember_api_token(api_token, &verified);
         Ok(verified)
     }
@@ -508,57 +533,28 @@ impl TokenVerifier {
     /// client (`admin-ui`) with scope `offline_access`; here with the user's password (the
     /// console uses the browser's code flow). Wrong credentials are `Unauthorized`.
     pub async fn issue_api_token(&self, username: &str, password: &str) -> Result<String> {
-        let (client_id, client_secret) =
-            self.config.api_token_client.as_ref().ok_or_else(|| {
-                KeycloakError::invalid(
-                    "api_token_client",
-                    "no client is configured to issue API tokens",
-                )
-            })?;
+        let (client_id, client_secret) = self.api_token_client("issue")?;
         let form = [
             ("grant_type", "password"),
             ("username", username),
             ("password", password),
             ("scope", "openid offline_access"),
-            ("client_id", client_id.as_str()),
-            ("client_secret", client_secret.as_str()),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
         ];
-        let (status, body) = self
-            .send(
-                self.http.post(&self.token_url).form(&form),
+        let token = self
+            .token_endpoint(
+                &form,
                 "issuing an API token",
+                "the credentials were refused",
             )
             .await?;
-        if status.as_u16() == 400 || status.as_u16() == 401 {
-            let reason = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| {
-                    v.get("error_description")
-                        .or_else(|| v.get("error"))
-                        .and_then(|d| d.as_str().map(str::to_owned))
-                })
-                .unwrap_or_else(|| "the credentials were refused".to_owned());
-            return Err(KeycloakError::Unauthorized { reason });
-        }
-        if !status.is_success() {
-            return Err(KeycloakError::Unexpected {
-                status: status.as_u16(),
-                body: truncate(&body),
-            });
-        }
-        #[derive(Deserialize)]
-        struct TokenResponse {
-            refresh_token: Option<String>,
-        }
-        let token: TokenResponse =
-            serde_json::from_str(&body).map_err(|e| KeycloakError::Unexpected {
-                status: status.as_u16(),
-                body: format!("token response is not JSON ({e})"),
-            })?;
         token
-            .refresh_token
+            .get("refresh_token")
+            .and_then(|t| t.as_str())
+            .map(str::to_owned)
             .ok_or_else(|| KeycloakError::Unexpected {
-                status: status.as_u16(),
+                status: 200,
                 body: "the token response has no refresh_token (is offline_access allowed?)".into(),
             })
     }
