@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::bootstrap::BootstrapArgs;
 use crate::commands::dev::DevArgs;
+use crate::commands::token::TokenArgs;
 
 /// PrimeHub developer and operator tool.
 #[derive(Debug, Parser)]
@@ -42,4 +43,8 @@ pub enum Command {
     /// and `jupyterhub`, default group `everyone`, and optionally the administrator `phadmin`;
     /// with `--kubeconfig`, also the client Secrets in `--namespace`.
     Bootstrap(BootstrapArgs),
+    /// Print an API token (a Keycloak offline token, as PrimeHub's console issues them) from a
+    /// PrimeHub API server's `/api/token`; the password comes from `--password-file` or
+    /// `PRIMEHUB_PASSWORD`. Use it as `Authorization: Bearer <token>` or `PRIMEHUB_API_TOKEN`.
+    Token(TokenArgs),
 }

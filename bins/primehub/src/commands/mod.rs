@@ -3,6 +3,7 @@
 pub mod bootstrap;
 mod crds;
 pub mod dev;
+pub mod token;
 
 use crate::cli::Command;
 
@@ -15,6 +16,12 @@ pub fn run(command: Command) -> anyhow::Result<()> {
             let env = |name: &str| std::env::var(name).ok();
             tokio::runtime::Runtime::new()?
                 .block_on(bootstrap::run(&args, &env, &mut std::io::stdout().lock()))
+                .map(|_| ())
+        }
+        Command::Token(args) => {
+            let env = |name: &str| std::env::var(name).ok();
+            tokio::runtime::Runtime::new()?
+                .block_on(token::run(&args, &env, &mut std::io::stdout().lock()))
                 .map(|_| ())
         }
     }

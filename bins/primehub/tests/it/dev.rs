@@ -143,3 +143,49 @@ async fn empty_seed_creates_only_the_realm() -> TestResult {
     server.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn primehub_token_prints_an_api_token_that_the_api_accepts() -> anyhow::Result<()> {
+    use primehub::commands::token::{self, TokenArgs};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let args = DevArgs {
+        admin_password: Some("tok3n-pass".into()),
+        ..DevArgs::default()
+    };
+    let server = dev::start(listener, &args).await?;
+    let token_args = TokenArgs {
+        url: server.url().to_owned(),
+        username: "phadmin".into(),
+        password_file: None,
+    };
+    let good = |name: &str| (name == token::PASSWORD_ENV).then(|| "tok3n-pass".to_owned());
+    let mut out = Vec::new();
+    let api_token = token::run(&token_args, &good, &mut out).await?;
+    assert_eq!(String::from_utf8(out)?.trim(), api_token);
+    // The token works as a bearer credential.
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(server.graphql_url())
+        .bearer_auth(&api_token)
+        .json(&serde_json::json!({"query": "{ me { username apiTokenCount } }"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(body["data"]["me"]["username"], "phadmin");
+    assert_eq!(body["data"]["me"]["apiTokenCount"], 1);
+    // A wrong password and a missing one are clear errors.
+    let bad = |name: &str| (name == token::PASSWORD_ENV).then(|| "wrong".to_owned());
+    let err = token::run(&token_args, &bad, &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("invalid username or password"),
+        "{err}"
+    );
+    let err = token::run(&token_args, &|_| None, &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("PRIMEHUB_PASSWORD"), "{err}");
+    server.shutdown().await?;
+    Ok(())
+}
