@@ -7,7 +7,7 @@
 //! * an administrator's `groupsConnection(page: N)` with the members of each group.
 //!
 //! It prints one JSON object: the sizes, requests, errors, requests/s, latency percentiles per
-//! query kind, the Keycloak admin calls made while measuring (the API's own, and the cache's
+//! query kind, the CPU time the process (server and load generator together) spent per request, the Keycloak admin calls made while measuring (the API's own, and the cache's
 //! background event polls, apart), the machine and the build profile.
 //!
 //! ```text
@@ -16,10 +16,11 @@
 //! cargo run -p primehub-graphql --example graphql_load -- --small                   # CI smoke
 //! ```
 //!
-//! The fakes are seeded directly (the fake realm's admin API and typed creates on the fake
-//! cluster), not through the GraphQL API, with the realm's admin events off while seeding (the
-//! state is as if it had been there before the API server started); then the Keycloak cache is
-//! resynced and the resource stores are awaited, so the measurement starts warm. The program
+//! The fakes are seeded directly by [`primehub_graphql::scale::seed`] (the fake realm's admin API
+//! and typed creates on the fake cluster), not through the GraphQL API, with the realm's admin
+//! events off while seeding (the state is as if it had been there before the API server
+//! started); then the Keycloak cache is resynced and the resource stores are awaited, so the
+//! measurement starts warm. The program
 //! exits non-zero when a request failed or a warm `me` made a Keycloak call.
 
 use std::collections::BTreeMap;
@@ -27,19 +28,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail, ensure};
-use clap::Parser;
-use k8s_openapi::api::core::v1::Toleration;
-use primehub_graphql::dev::{DevOptions, DevPlatform, NAMESPACE, Seed};
-use primehub_keycloak::representation::{NewGroup, NewUser, RealmSettingsUpdate};
+use anyhow::{Context as _, ensure};
 use axum::body::Bytes;
-use primehub_keycloak::KeycloakAdmin;
-use primehub_model::crd::dataset::{Dataset, DatasetSpec, DatasetType};
-use primehub_model::crd::image::{Image, ImageCrdSpec, ImageType};
-use primehub_model::crd::instance_type::{InstanceType, InstanceTypeSpec};
-use primehub_model::roles::RoleNaming;
-use primehub_reconcile::api::Typed;
-use primehub_reconcile::stores::StoreKind;
+use clap::Parser;
+use primehub_graphql::dev::{DevOptions, DevPlatform, Seed};
+use primehub_graphql::scale::{self, Scale};
 use serde_json::{Value, json};
 
 /// The `me` query.
@@ -47,8 +40,6 @@ const ME_QUERY: &str =
     "{ me { effectiveGroups { images { name } instanceTypes { name } datasets { name } } } }";
 /// The administrator's group page query (`page` is a variable).
 const GROUPS_QUERY: &str = "query($page: Int) { groupsConnection(page: $page) { edges { node { id name users { id } } } pageInfo { totalPage } } }";
-/// Every seeded user's password.
-const USER_PASSWORD: &str = "load-test";
 
 #[derive(Parser, Debug, Clone)]
 #[command(about = "Seeds the fakes and measures PrimeHub's GraphQL API over loopback HTTP")]
@@ -102,10 +93,13 @@ struct Args {
 impl Args {
     fn apply_preset(mut self) -> Args {
         if self.small {
-            self.users = 1_000;
-            self.groups = 100;
-            self.resources = 100;
-            self.global_resources = 5;
+            let small = Scale::small();
+            self.users = small.users;
+            self.groups = small.groups;
+            self.groups_per_user = small.groups_per_user;
+            self.resources = small.resources;
+            self.resources_per_group = small.resources_per_group;
+            self.global_resources = small.global_resources;
             self.clients = 100;
             self.concurrency = 8;
             self.duration = 2.0;
@@ -114,17 +108,19 @@ impl Args {
         self
     }
 
+    fn scale(&self) -> Scale {
+        Scale {
+            users: self.users,
+            groups: self.groups,
+            groups_per_user: self.groups_per_user,
+            resources: self.resources,
+            resources_per_group: self.resources_per_group,
+            global_resources: self.global_resources,
+        }
+    }
+
     fn check(&self) -> anyhow::Result<()> {
-        ensure!(self.users >= 1, "--users must be at least 1");
-        ensure!(
-            self.groups >= self.groups_per_user.max(1),
-            "--groups must be at least --groups-per-user and 1"
-        );
-        ensure!(self.resources >= 1, "--resources must be at least 1");
-        ensure!(
-            self.resources_per_group <= self.resources && self.global_resources <= self.resources,
-            "--resources-per-group and --global-resources must not exceed --resources"
-        );
+        self.scale().check()?;
         ensure!(
             (1..=self.users).contains(&self.clients),
             "--clients must be between 1 and --users"
@@ -148,170 +144,6 @@ fn main() -> anyhow::Result<()> {
         runtime.worker_threads(threads);
     }
     runtime.build()?.block_on(run(args))
-}
-
-/// Resource `i`: its kind (images, instance types and datasets in turn) and name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Image,
-    InstanceType,
-    Dataset,
-}
-
-fn resource(i: usize) -> (Kind, String) {
-    match i % 3 {
-        0 => (Kind::Image, format!("image-{i}")),
-        1 => (Kind::InstanceType, format!("it-{i}")),
-        _ => (Kind::Dataset, format!("ds-{i}")),
-    }
-}
-
-fn role_of(naming: &RoleNaming, i: usize) -> String {
-    match resource(i) {
-        (Kind::Image, name) => naming.image(&name),
-        (Kind::InstanceType, name) => naming.instance_type(&name),
-        (Kind::Dataset, name) => naming.dataset(&name, false),
-    }
-}
-
-fn username(u: usize) -> String {
-    format!("user-{u:05}")
-}
-
-/// The groups of user `u`: `per_user` groups spread evenly over `groups`.
-fn groups_of(u: usize, groups: usize, per_user: usize) -> impl Iterator<Item = usize> {
-    let stride = groups / per_user.max(1);
-    (0..per_user).map(move |j| (u + j * stride) % groups)
-}
-
-/// The resources granted to group `g`: `per_group` consecutive ones (so kinds are mixed), the
-/// global ones skipped.
-fn resources_of(g: usize, args: &Args) -> impl Iterator<Item = usize> {
-    let span = args.resources - args.global_resources;
-    let (per_group, global) = (args.resources_per_group.min(span), args.global_resources);
-    (0..per_group).map(move |k| global + (g * per_group + k) % span.max(1))
-}
-
-async fn seed_cluster(platform: &DevPlatform, args: &Args) -> anyhow::Result<[usize; 3]> {
-    let api: Arc<dyn primehub_reconcile::KubeApi> = Arc::new(platform.cluster.clone());
-    let images = Typed::<Image>::namespaced(api.clone(), NAMESPACE);
-    let types = Typed::<InstanceType>::namespaced(api.clone(), NAMESPACE);
-    let datasets = Typed::<Dataset>::namespaced(api, NAMESPACE);
-    let mut counts = [0usize; 3];
-    for i in 0..args.resources {
-        match resource(i) {
-            (Kind::Image, name) => {
-                let spec = ImageCrdSpec {
-                    display_name: Some(format!("Image {i}")),
-                    type_: Some(ImageType::Both),
-                    url: Some(format!("registry.example/{name}:latest")),
-                    ..ImageCrdSpec::default()
-                };
-                images.create(&Image::new(&name, spec)).await?;
-                counts[0] += 1;
-            }
-            (Kind::InstanceType, name) => {
-                let mut spec = InstanceTypeSpec::new(((i % 8) + 1).into(), "4G");
-                spec.display_name = Some(format!("Instance type {i}"));
-                spec.tolerations = vec![Toleration {
-                    key: Some("hub.jupyter.org/dedicated".into()),
-                    operator: Some("Equal".into()),
-                    value: Some("user".into()),
-                    effect: Some("NoSchedule".into()),
-                    ..Toleration::default()
-                }];
-                types.create(&InstanceType::new(&name, spec)).await?;
-                counts[1] += 1;
-            }
-            (Kind::Dataset, name) => {
-                let mut spec = DatasetSpec::new(DatasetType::Env);
-                spec.display_name = Some(format!("Dataset {i}"));
-                datasets.create(&Dataset::new(&name, spec)).await?;
-                counts[2] += 1;
-            }
-        }
-    }
-    Ok(counts)
-}
-
-async fn seed_keycloak(platform: &DevPlatform, args: &Args) -> anyhow::Result<Vec<String>> {
-    let realm = platform.keycloak.realm(&platform.realm.realm)?;
-    let naming = RoleNaming::unprefixed();
-    // As if the state had been there before: no admin events for the seed (the cache is
-    // resynced afterwards).
-    realm
-        .update_realm_settings(&RealmSettingsUpdate {
-            admin_events_enabled: Some(false),
-            ..RealmSettingsUpdate::default()
-        })
-        .await?;
-    for i in 0..args.resources {
-        realm.create_role(&role_of(&naming, i), None).await?;
-    }
-    let everyone = platform.realm.everyone_group_id.clone();
-    let global: Vec<String> = (0..args.global_resources)
-        .map(|i| role_of(&naming, i))
-        .collect();
-    realm.add_group_roles(&everyone, &global).await?;
-    let mut group_ids = Vec::with_capacity(args.groups);
-    for g in 0..args.groups {
-        let id = realm
-            .create_group(&NewGroup {
-                name: format!("group-{g:04}"),
-                ..NewGroup::default()
-            })
-            .await?;
-        let roles: Vec<String> = resources_of(g, args)
-            .map(|i| role_of(&naming, i))
-            .collect();
-        realm.add_group_roles(&id, &roles).await?;
-        group_ids.push(id);
-    }
-    let mut usernames = Vec::with_capacity(args.users);
-    for u in 0..args.users {
-        let name = username(u);
-        let id = realm
-            .create_user(&NewUser {
-                username: name.clone(),
-                email: Some(format!("{name}@example.com")),
-                enabled: true,
-                password: Some(USER_PASSWORD.into()),
-                ..NewUser::default()
-            })
-            .await?;
-        realm.add_member(&everyone, &id).await?;
-        for g in groups_of(u, args.groups, args.groups_per_user) {
-            realm.add_member(&group_ids[g], &id).await?;
-        }
-        usernames.push(name);
-    }
-    realm
-        .update_realm_settings(&RealmSettingsUpdate {
-            admin_events_enabled: Some(true),
-            ..RealmSettingsUpdate::default()
-        })
-        .await?;
-    Ok(usernames)
-}
-
-/// Waits until the resource stores hold every seeded object.
-async fn wait_for_stores(platform: &DevPlatform, counts: [usize; 3]) -> anyhow::Result<()> {
-    let stores = &platform.api.service.state.stores;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let have = stores.counts();
-        let count = |k| have.get(&k).copied().unwrap_or(0);
-        if count(StoreKind::Image) >= counts[0]
-            && count(StoreKind::InstanceType) >= counts[1]
-            && count(StoreKind::Dataset) >= counts[2]
-        {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("the resource stores did not fill in 120 s: {have:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// One query kind's measurements.
@@ -369,7 +201,6 @@ struct Load {
     group_bodies: Vec<Bytes>,
     admin_percent: u32,
 }
-
 
 /// A small fast generator (xorshift64*), one per worker.
 struct Rng(u64);
@@ -589,6 +420,18 @@ fn machine() -> Value {
     })
 }
 
+/// CPU time this process has used (user + system), from `/proc/self/stat` (Linux only).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // The kernel's USER_HZ is 100 on every Linux architecture Rust targets.
+    #[allow(clippy::cast_precision_loss)]
+    Some(ticks as f64 / 100.0)
+}
+
 fn delta(after: &BTreeMap<&'static str, u64>, before: &BTreeMap<&'static str, u64>) -> Value {
     let changed: BTreeMap<&str, u64> = after
         .iter()
@@ -613,11 +456,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         },
     )
     .await?;
-    let counts = seed_cluster(&platform, &args).await?;
-    let usernames = seed_keycloak(&platform, &args).await?;
+    let shape = args.scale();
+    let seeded = scale::seed(&platform, &shape).await?;
+    let counts = [seeded.images, seeded.instance_types, seeded.datasets];
+    let usernames = seeded.usernames;
     let state = platform.api.service.state.clone();
-    state.keycloak.resync().await?;
-    wait_for_stores(&platform, counts).await?;
     let snapshot = state.keycloak.snapshot();
     ensure!(
         snapshot.user_count() > args.users && snapshot.group_count() > args.groups,
@@ -632,7 +475,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let stride = usernames.len() / args.clients;
     let mut user_auth = Vec::with_capacity(args.clients);
     for c in 0..args.clients {
-        let token = platform.access_token(&usernames[c * stride], USER_PASSWORD)?;
+        let token = platform.access_token(&usernames[c * stride], scale::USER_PASSWORD)?;
         user_auth.push(bearer(&token)?);
     }
     let admin_token = platform.access_token(&platform.admin_username, &platform.admin_password)?;
@@ -659,17 +502,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     });
     let answers = check_answers(&load, &args).await?;
     if args.warmup > 0.0 {
-        load.phase(
-            args.concurrency,
-            Duration::from_secs_f64(args.warmup),
-            None,
-        )
-        .await?;
+        load.phase(args.concurrency, Duration::from_secs_f64(args.warmup), None)
+            .await?;
     }
 
     // The measurement: Keycloak calls counted around it.
     let calls_before = platform.keycloak_calls.calls_by_method();
     let cache_before = state.keycloak.stats();
+    let cpu_before = process_cpu_seconds();
     let (mut me, mut admin, seconds) = load
         .phase(
             args.concurrency,
@@ -677,6 +517,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             args.requests,
         )
         .await?;
+    let cpu_after = process_cpu_seconds();
     let cache_after = state.keycloak.stats();
     let calls_after = platform.keycloak_calls.calls_by_method();
     let total_calls: u64 = calls_after.values().sum::<u64>() - calls_before.values().sum::<u64>();
@@ -687,6 +528,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let errors = me.errors + admin.errors;
     #[allow(clippy::cast_precision_loss)]
     let rate = requests as f64 / seconds;
+    let cpu = cpu_before.zip(cpu_after).map(|(b, a)| a - b);
+    #[allow(clippy::cast_precision_loss)]
+    let cpu_per_request = cpu.map(|c| (c * 1e6 / requests.max(1) as f64).round());
     let report = json!({
         "program": "graphql_load",
         "build_profile": if cfg!(debug_assertions) { "debug" } else { "release" },
@@ -718,6 +562,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "requests": requests,
         "errors": errors,
         "requests_per_s": rate.round(),
+        "process_cpu_s": cpu,
+        "process_cpu_us_per_request": cpu_per_request,
         "me": me.report(seconds),
         "groups_connection": admin.report(seconds),
         "keycloak_calls": {
