@@ -10,7 +10,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use primehub_keycloak::KeycloakAdmin;
-use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, PrimehubRealm};
+use primehub_keycloak::counting::CountingAdmin;
+use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, FakeRealm, PrimehubRealm};
 use primehub_keycloak::token::{TokenVerifier, TokenVerifierConfig};
 use primehub_model::clock::{Clock, SystemClock};
 use primehub_model::roles::RoleNaming;
@@ -89,6 +90,10 @@ pub struct DevPlatform {
     pub admin_password: String,
     /// The demo objects, when seeded.
     pub demo: Option<DemoResources>,
+    /// Every call the API server made to the fake Keycloak's admin API (the cache's fill,
+    /// resyncs and event polls, writes, and reads the cache does not answer), counted. Changes
+    /// made through [`keycloak`](Self::keycloak) or another [`FakeRealm`] handle are not counted.
+    pub keycloak_calls: Arc<CountingAdmin<FakeRealm>>,
     /// The API server.
     pub api: RunningApi,
     url: String,
@@ -155,11 +160,12 @@ impl DevPlatform {
             jupyterhub_client_secret: outcome.jupyterhub_client_secret,
             everyone_group_id: outcome.everyone_group_id,
         };
-        let admin: Arc<dyn KeycloakAdmin> = Arc::new(
+        let keycloak_calls = Arc::new(CountingAdmin::new(
             keycloak
                 .realm(&realm.realm)
                 .map_err(|e| setup("opening the realm", e))?,
-        );
+        ));
+        let admin: Arc<dyn KeycloakAdmin> = keycloak_calls.clone();
         let naming = RoleNaming::unprefixed();
         let demo = match options.seed {
             Seed::Empty => None,
@@ -229,6 +235,7 @@ impl DevPlatform {
             admin_username: bootstrap.admin_username,
             admin_password: options.admin_password.clone(),
             demo,
+            keycloak_calls,
             api,
             url,
             shutdown: Some(tx),

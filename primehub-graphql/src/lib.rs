@@ -59,6 +59,8 @@ pub mod list;
 pub mod metrics;
 pub mod resources;
 pub mod router;
+#[cfg(feature = "fake")]
+pub mod scale;
 pub mod schema;
 pub mod server;
 pub mod state;

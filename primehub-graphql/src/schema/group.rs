@@ -129,6 +129,9 @@ pub struct MlflowSetting {
 #[derive(Clone)]
 pub(crate) struct Effective {
     user_id: String,
+    /// The group's launchable resources for this user, computed once for the `images`,
+    /// `instanceTypes` and `datasets` fields of the same object.
+    launchable: std::sync::OnceLock<Option<Launchable>>,
 }
 
 /// A PrimeHub group (a Keycloak group and its attributes).
@@ -174,6 +177,7 @@ impl Group {
     pub(crate) fn effective_for(mut self, user_id: &str) -> Group {
         self.effective = Some(Effective {
             user_id: user_id.to_owned(),
+            launchable: std::sync::OnceLock::new(),
         });
         self
     }
@@ -201,13 +205,20 @@ impl Group {
 
     /// The resources this group offers, as `me.effectiveGroups` resolves them (the binding
     /// model shared with the spawner), or just the group's own roles.
-    fn launchable(&self, ctx: &Context<'_>) -> Option<Launchable> {
+    fn launchable(&self, ctx: &Context<'_>) -> Option<&Launchable> {
         let effective = self.effective.as_ref()?;
+        effective
+            .launchable
+            .get_or_init(|| self.compute_launchable(ctx, &effective.user_id))
+            .as_ref()
+    }
+
+    fn compute_launchable(&self, ctx: &Context<'_>, user_id: &str) -> Option<Launchable> {
         let state = state(ctx);
         let everyone = self.snap.everyone_group_id();
         let groups: Vec<GroupRoles<'_>> = self
             .snap
-            .user_group_ids(&effective.user_id)
+            .user_group_ids(user_id)
             .iter()
             .filter_map(|gid| {
                 let group = self.snap.group(gid)?;
@@ -242,7 +253,7 @@ impl Group {
 
     fn image_names(&self, ctx: &Context<'_>) -> Vec<String> {
         match self.launchable(ctx) {
-            Some(l) => l.images.into_iter().map(|r| r.name).collect(),
+            Some(l) => l.images.iter().map(|r| r.name.clone()).collect(),
             None => self
                 .own(ctx, RoleKind::Image)
                 .into_iter()
@@ -363,7 +374,7 @@ impl Group {
     /// Instance types bound to the group (with the global ones in `effectiveGroups`).
     async fn instance_types(&self, ctx: &Context<'_>) -> Vec<Option<InstanceType>> {
         let names: Vec<String> = match self.launchable(ctx) {
-            Some(l) => l.instance_types.into_iter().map(|r| r.name).collect(),
+            Some(l) => l.instance_types.iter().map(|r| r.name.clone()).collect(),
             None => self
                 .own(ctx, RoleKind::InstanceType)
                 .into_iter()
@@ -405,8 +416,8 @@ impl Group {
         let named: Vec<(String, bool)> = match self.launchable(ctx) {
             Some(l) => l
                 .datasets
-                .into_iter()
-                .map(|d| (d.name, d.writable))
+                .iter()
+                .map(|d| (d.name.clone(), d.writable))
                 .collect(),
             None => self.own(ctx, RoleKind::Dataset),
         };
