@@ -111,3 +111,26 @@ pub fn json_str(value: Option<&str>) -> serde_json::Value {
         .map(|s| serde_json::Value::String(s.to_owned()))
         .unwrap_or(serde_json::Value::Null)
 }
+
+/// The ids of a `connect`/`disconnect` list (`field`), each checked by `exists`: the first
+/// unknown one is `REQUEST_BODY_INVALID` naming `<field>[i].id` and saying no `what` has it.
+pub(crate) fn existing_ids<'a>(
+    field: &str,
+    what: &str,
+    ids: impl IntoIterator<Item = &'a async_graphql::ID>,
+    exists: impl Fn(&str) -> bool,
+) -> crate::error::Result<Vec<String>> {
+    ids.into_iter()
+        .enumerate()
+        .map(|(i, id)| {
+            if exists(id) {
+                Ok(id.to_string())
+            } else {
+                Err(crate::error::Error::invalid(
+                    format!("{field}[{i}].id"),
+                    format!("no {what} has id {}", id.as_str()),
+                ))
+            }
+        })
+        .collect()
+}

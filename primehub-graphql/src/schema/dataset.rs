@@ -455,18 +455,16 @@ fn dataset_groups(
     field: &str,
     items: Option<&Vec<DatasetGroupWhereUniqueInput>>,
 ) -> Result<Vec<(String, bool)>> {
-    let mut out = Vec::new();
-    for (i, item) in items.into_iter().flatten().enumerate() {
-        let id = item.id.to_string();
-        if snap.group(&id).is_none() {
-            return Err(Error::invalid(
-                format!("{field}[{i}].id"),
-                format!("no group has id {id}"),
-            ));
-        }
-        out.push((id, item.writable.unwrap_or(false)));
-    }
-    Ok(out)
+    let items: Vec<&DatasetGroupWhereUniqueInput> = items.into_iter().flatten().collect();
+    let ids =
+        super::common::existing_ids(field, "group", items.iter().map(|item| &item.id), |id| {
+            snap.group(id).is_some()
+        })?;
+    Ok(ids
+        .into_iter()
+        .zip(&items)
+        .map(|(id, item)| (id, item.writable.unwrap_or(false)))
+        .collect())
 }
 
 /// The name of a dataset's upload-server secret, as PrimeHub names it.

@@ -311,8 +311,7 @@ fn env_vars(entries: &[EnvEntry]) -> Option<Vec<Option<EnvVar>>> {
 
 /// `"1.5"`-style text of a usage figure, as PrimeHub's numbers serialize.
 fn usage_text(value: f64) -> String {
-    let text = format!("{value}");
-    text
+    format!("{value}")
 }
 
 #[Object]
@@ -733,11 +732,6 @@ fn apply_common(
     Ok(())
 }
 
-/// The group path PrimeHub compares names by: lower-case, `_` → `-`.
-pub fn group_path(name: &str) -> String {
-    primehub_model::names::group_path(name)
-}
-
 /// The user queries.
 #[derive(Default)]
 pub struct GroupQuery;
@@ -882,18 +876,12 @@ pub(crate) fn user_ids(
     field: &str,
     items: Option<&Vec<super::user::UserWhereUniqueInput>>,
 ) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for (i, item) in items.into_iter().flatten().enumerate() {
-        let id = item.id.to_string();
-        if snap.user(&id).is_none() {
-            return Err(Error::invalid(
-                format!("{field}[{i}].id"),
-                format!("no user has id {id}"),
-            ));
-        }
-        out.push(id);
-    }
-    Ok(out)
+    super::common::existing_ids(
+        field,
+        "user",
+        items.into_iter().flatten().map(|item| &item.id),
+        |id| snap.user(id).is_some(),
+    )
 }
 
 fn group_conflict() -> Error {
@@ -907,11 +895,11 @@ async fn create_group(ctx: &Context<'_>, data: GroupCreateInput) -> Result<Group
     let state = state(ctx);
     let snap = state.keycloak.snapshot();
     primehub_model::names::validate_group_name("data.name", &data.name)?;
-    let path = group_path(&data.name);
+    let path = primehub_model::names::group_path(&data.name);
     if snap
         .groups()
         .iter()
-        .any(|g| group_path(&g.group.name) == path)
+        .any(|g| primehub_model::names::group_path(&g.group.name) == path)
     {
         return Err(group_conflict());
     }

@@ -336,18 +336,12 @@ pub(crate) fn group_ids(
     field: &str,
     items: Option<&Vec<super::group::GroupWhereUniqueInput>>,
 ) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for (i, item) in items.into_iter().flatten().enumerate() {
-        let id = item.id.to_string();
-        if snap.group(&id).is_none() {
-            return Err(Error::invalid(
-                format!("{field}[{i}].id"),
-                format!("no group has id {id}"),
-            ));
-        }
-        out.push(id);
-    }
-    Ok(out)
+    super::common::existing_ids(
+        field,
+        "group",
+        items.into_iter().flatten().map(|item| &item.id),
+        |id| snap.group(id).is_some(),
+    )
 }
 
 fn conflict(error: KeycloakError) -> Error {
