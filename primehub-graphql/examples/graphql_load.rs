@@ -35,6 +35,11 @@ use primehub_graphql::dev::{DevOptions, DevPlatform, Seed};
 use primehub_graphql::scale::{self, Scale};
 use serde_json::{Value, json};
 
+/// mimalloc, as the `primehub` and `primehub-apiserver` binaries use: a GraphQL answer is many
+/// small allocations, which glibc's allocator serves at about twice the cost.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The `me` query.
 const ME_QUERY: &str =
     "{ me { effectiveGroups { images { name } instanceTypes { name } datasets { name } } } }";
@@ -135,15 +140,27 @@ impl Args {
     }
 }
 
+/// Thread names of the two runtimes, so the CPU each side uses can be told apart.
+const SERVER_THREADS: &str = "api-server";
+const CLIENT_THREADS: &str = "load-client";
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse().apply_preset();
     args.check()?;
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.enable_all();
+    // The server (the platform on the fakes) and the simulated clients run on separate
+    // runtimes sharing the machine's cores, so the report can say which side used the CPU.
+    let mut server = tokio::runtime::Builder::new_multi_thread();
+    server.enable_all().thread_name(SERVER_THREADS);
+    let mut client = tokio::runtime::Builder::new_multi_thread();
+    client.enable_all().thread_name(CLIENT_THREADS);
     if let Some(threads) = args.worker_threads {
-        runtime.worker_threads(threads);
+        server.worker_threads(threads);
+        client.worker_threads(threads);
     }
-    runtime.build()?.block_on(run(args))
+    let client = client.build()?;
+    let result = server.build()?.block_on(run(args, client.handle().clone()));
+    client.shutdown_background();
+    result
 }
 
 /// One query kind's measurements.
@@ -191,6 +208,8 @@ impl Samples {
 
 /// What every worker shares.
 struct Load {
+    /// The clients' runtime: every request is sent from there.
+    client: tokio::runtime::Handle,
     http: reqwest::Client,
     url: String,
     /// `Bearer <token>` of each client.
@@ -293,7 +312,7 @@ impl Load {
         let started = Instant::now();
         let workers: Vec<_> = (0..concurrency)
             .map(|w| {
-                tokio::spawn(self.clone().worker(
+                self.client.spawn(self.clone().worker(
                     0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(w as u64 + 1),
                     stop.clone(),
                     budget.clone(),
@@ -334,11 +353,14 @@ async fn post_json(load: &Load, auth: &reqwest::header::HeaderValue, body: &Byte
 async fn check_answers(load: &Arc<Load>, args: &Args) -> anyhow::Result<Value> {
     let mut first: Option<Value> = None;
     for chunk in load.user_auth.chunks(args.concurrency) {
-        let answers = futures_join(chunk.iter().map(|auth| {
-            let load = load.clone();
-            let auth = auth.clone();
-            async move { post_json(&load, &auth, &load.me_body).await }
-        }))
+        let answers = futures_join(
+            &load.client,
+            chunk.iter().map(|auth| {
+                let load = load.clone();
+                let auth = auth.clone();
+                async move { post_json(&load, &auth, &load.me_body).await }
+            }),
+        )
         .await;
         for answer in answers {
             let groups = answer["data"]["me"]["effectiveGroups"]
@@ -364,7 +386,15 @@ async fn check_answers(load: &Arc<Load>, args: &Args) -> anyhow::Result<Value> {
             })
             .unwrap_or_default()
     };
-    let page = post_json(load, &load.admin_auth, &load.group_bodies[0]).await;
+    let page = {
+        let sender = load.clone();
+        let first_page =
+            async move { post_json(&sender, &sender.admin_auth, &sender.group_bodies[0]).await };
+        futures_join(&load.client, std::iter::once(first_page))
+            .await
+            .pop()
+            .unwrap_or(Value::Null)
+    };
     let edges = page["data"]["groupsConnection"]["edges"]
         .as_array()
         .with_context(|| format!("the group page has no edges: {page}"))?;
@@ -382,9 +412,10 @@ async fn check_answers(load: &Arc<Load>, args: &Args) -> anyhow::Result<Value> {
 
 /// Runs futures concurrently and returns their outputs in order.
 async fn futures_join<F: std::future::Future<Output = Value> + Send + 'static>(
+    client: &tokio::runtime::Handle,
     futures: impl Iterator<Item = F>,
 ) -> Vec<Value> {
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let handles: Vec<_> = futures.map(|f| client.spawn(f)).collect();
     let mut out = Vec::with_capacity(handles.len());
     for handle in handles {
         out.push(handle.await.unwrap_or(Value::Null));
@@ -420,16 +451,54 @@ fn machine() -> Value {
     })
 }
 
-/// CPU time this process has used (user + system), from `/proc/self/stat` (Linux only).
-fn process_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The fields after the command name (which is in parentheses and may hold spaces).
-    let rest = stat.rsplit_once(')')?.1;
+/// The command name and CPU time (user + system, seconds) of a `/proc/.../stat` line.
+fn stat_cpu(stat: &str) -> Option<(&str, f64)> {
+    // The command name is in parentheses and may hold spaces.
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     // The kernel's USER_HZ is 100 on every Linux architecture Rust targets.
     #[allow(clippy::cast_precision_loss)]
-    Some(ticks as f64 / 100.0)
+    Some((name, ticks as f64 / 100.0))
+}
+
+/// CPU seconds used so far: by the whole process, by the server's threads and by the clients'
+/// threads (Linux only: `/proc/self/stat` and `/proc/self/task/*/stat`).
+#[derive(Debug, Clone, Copy, Default)]
+struct CpuUse {
+    process: f64,
+    server: f64,
+    client: f64,
+}
+
+impl CpuUse {
+    fn now() -> Option<CpuUse> {
+        let process = stat_cpu(&std::fs::read_to_string("/proc/self/stat").ok()?)?.1;
+        let mut used = CpuUse {
+            process,
+            ..CpuUse::default()
+        };
+        for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+            let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+                continue; // the thread ended meanwhile
+            };
+            match stat_cpu(&stat) {
+                Some((name, cpu)) if name.starts_with(SERVER_THREADS) => used.server += cpu,
+                Some((name, cpu)) if name.starts_with(CLIENT_THREADS) => used.client += cpu,
+                _ => {}
+            }
+        }
+        Some(used)
+    }
+
+    fn since(self, before: CpuUse) -> CpuUse {
+        CpuUse {
+            process: self.process - before.process,
+            server: self.server - before.server,
+            client: self.client - before.client,
+        }
+    }
 }
 
 fn delta(after: &BTreeMap<&'static str, u64>, before: &BTreeMap<&'static str, u64>) -> Value {
@@ -443,7 +512,7 @@ fn delta(after: &BTreeMap<&'static str, u64>, before: &BTreeMap<&'static str, u6
     json!(changed)
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+async fn run(args: Args, client: tokio::runtime::Handle) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let machine = machine();
     let started = Instant::now();
@@ -483,6 +552,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let pages = args.groups.div_ceil(10);
     let load = Arc::new(Load {
+        client,
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(args.concurrency)
             .tcp_nodelay(true)
@@ -509,7 +579,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // The measurement: Keycloak calls counted around it.
     let calls_before = platform.keycloak_calls.calls_by_method();
     let cache_before = state.keycloak.stats();
-    let cpu_before = process_cpu_seconds();
+    let cpu_before = CpuUse::now();
     let (mut me, mut admin, seconds) = load
         .phase(
             args.concurrency,
@@ -517,7 +587,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             args.requests,
         )
         .await?;
-    let cpu_after = process_cpu_seconds();
+    let cpu_after = CpuUse::now();
     let cache_after = state.keycloak.stats();
     let calls_after = platform.keycloak_calls.calls_by_method();
     let total_calls: u64 = calls_after.values().sum::<u64>() - calls_before.values().sum::<u64>();
@@ -528,9 +598,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let errors = me.errors + admin.errors;
     #[allow(clippy::cast_precision_loss)]
     let rate = requests as f64 / seconds;
-    let cpu = cpu_before.zip(cpu_after).map(|(b, a)| a - b);
+    let cpu = cpu_before.zip(cpu_after).map(|(b, a)| a.since(b));
     #[allow(clippy::cast_precision_loss)]
-    let cpu_per_request = cpu.map(|c| (c * 1e6 / requests.max(1) as f64).round());
+    let per_request = |seconds: f64| (seconds * 1e6 / requests.max(1) as f64).round();
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let report = json!({
         "program": "graphql_load",
         "build_profile": if cfg!(debug_assertions) { "debug" } else { "release" },
@@ -562,8 +633,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "requests": requests,
         "errors": errors,
         "requests_per_s": rate.round(),
-        "process_cpu_s": cpu,
-        "process_cpu_us_per_request": cpu_per_request,
+        "process_cpu_s": cpu.map(|c| c.process),
+        "process_cpu_us_per_request": cpu.map(|c| per_request(c.process)),
+        // The server's share alone: the rate this machine's cores would serve if the clients
+        // ran elsewhere is cores / server CPU per request.
+        "server_cpu_us_per_request": cpu.map(|c| per_request(c.server)),
+        "client_cpu_us_per_request": cpu.map(|c| per_request(c.client)),
+        "server_capacity_per_s_on_these_cores": cpu
+            .filter(|c| c.server > 0.0)
+            .map(|c| (cores as f64 * 1e6 / per_request(c.server)).round()),
         "me": me.report(seconds),
         "groups_connection": admin.report(seconds),
         "keycloak_calls": {

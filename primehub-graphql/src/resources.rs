@@ -10,9 +10,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::Resource;
 use primehub_model::attributes::Capacity;
-use primehub_model::binding::ResourceLookup;
 use primehub_model::roles::RoleKind;
-use primehub_reconcile::stores::ResourceStores;
 use primehub_reconcile::{DeleteOptions, KubeError, Typed};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -22,23 +20,6 @@ use crate::state::ApiState;
 
 /// How long a write waits for the stores to show it before answering anyway.
 pub const READ_YOUR_WRITES_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The stores as the binding model's [`ResourceLookup`].
-pub struct StoreLookup<'a>(pub &'a ResourceStores);
-
-impl ResourceLookup for StoreLookup<'_> {
-    fn has_image(&self, name: &str) -> bool {
-        self.0.image(name).is_some()
-    }
-
-    fn has_instance_type(&self, name: &str) -> bool {
-        self.0.instance_type(name).is_some()
-    }
-
-    fn dataset_launch_group_only(&self, name: &str) -> Option<bool> {
-        self.0.dataset(name).map(|d| d.launch_group_only())
-    }
-}
 
 /// `Resource already exist`, PrimeHub's conflict.
 pub fn resource_conflict() -> Error {

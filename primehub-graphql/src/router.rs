@@ -60,6 +60,8 @@ pub struct GraphqlService {
     pub state: Arc<ApiState>,
     /// The metrics.
     pub metrics: Arc<ApiMetrics>,
+    /// Parsed documents of the queries seen.
+    pub parsed: Arc<crate::schema::ParsedQueries>,
     /// Limits and switches.
     pub config: ServerConfig,
 }
@@ -81,6 +83,7 @@ impl GraphqlService {
             schema,
             state,
             metrics,
+            parsed: Arc::default(),
             config,
         }
     }
@@ -92,7 +95,7 @@ impl GraphqlService {
         caller: Arc<Caller>,
         request: async_graphql::Request,
     ) -> async_graphql::Response {
-        crate::schema::execute(&self.schema, &self.state, caller, request).await
+        crate::schema::execute(&self.schema, &self.state, &self.parsed, caller, request).await
     }
 
     /// The axum router with every route above.

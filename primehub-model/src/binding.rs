@@ -264,61 +264,103 @@ fn launchable_in(
     naming: &RoleNaming,
     resources: &dyn ResourceLookup,
 ) -> Result<Launchable> {
-    let launch = user_groups
+    let parsed = Parsed::of(user_groups, naming);
+    let launch = parsed
+        .groups
         .iter()
-        .find(|g| g.name == launch_group)
+        .find(|(name, _)| *name == launch_group)
         .ok_or_else(|| Error::InvalidField {
             field: "group".to_owned(),
             rule: format!("the user is not a member of group {launch_group:?}"),
         })?;
-    let own = Grants::of(launch, naming);
-    let global = user_groups
-        .iter()
-        .find(|g| g.name == EVERYONE)
-        .map(|g| Grants::of(g, naming))
-        .unwrap_or_default();
-    let all: Vec<Grants> = user_groups
-        .iter()
-        .filter(|g| g.name != EVERYONE && g.name != launch_group)
-        .map(|g| Grants::of(g, naming))
-        .collect();
+    Ok(parsed.launchable(launch_group, &launch.1, resources))
+}
 
-    // Every dataset the user holds through any group, in name order.
-    let mut held: BTreeSet<&str> = BTreeSet::new();
-    for grants in std::iter::once(&own)
-        .chain(std::iter::once(&global))
-        .chain(&all)
-    {
-        held.extend(grants.datasets.iter().map(String::as_str));
-        held.extend(grants.writable_datasets.iter().map(String::as_str));
-    }
-    let mut datasets = Vec::new();
-    for name in held {
-        let Some(launch_group_only) = resources.dataset_launch_group_only(name) else {
-            continue;
-        };
-        let is_global = global.has_dataset(name);
-        let in_launch = own.has_dataset(name);
-        if !(is_global || in_launch || !launch_group_only) {
-            continue;
+/// A user's groups with their roles parsed once, for any number of launch groups.
+struct Parsed<'a> {
+    /// Every group of the user, `everyone` included, in the order given.
+    groups: Vec<(&'a str, Grants)>,
+    /// Where `everyone` is in `groups` (the first one, as a lookup by name finds it).
+    everyone: Option<usize>,
+    /// Every dataset the user holds through any group, in name order.
+    held: BTreeSet<String>,
+}
+
+impl<'a> Parsed<'a> {
+    fn of(user_groups: &[GroupRoles<'a>], naming: &RoleNaming) -> Parsed<'a> {
+        let groups: Vec<(&str, Grants)> = user_groups
+            .iter()
+            .map(|group| (group.name, Grants::of(group, naming)))
+            .collect();
+        let everyone = groups.iter().position(|(name, _)| *name == EVERYONE);
+        let mut held = BTreeSet::new();
+        for (_, grants) in &groups {
+            held.extend(grants.datasets.iter().cloned());
+            held.extend(grants.writable_datasets.iter().cloned());
         }
-        let writable = own.writable_datasets.contains(name)
-            || (is_global && global.writable_datasets.contains(name));
-        datasets.push(BoundDataset {
-            name: name.to_owned(),
-            global: is_global,
-            writable,
-        });
+        Parsed {
+            groups,
+            everyone,
+            held,
+        }
     }
 
-    Ok(Launchable {
-        group: launch_group.to_owned(),
-        images: ordered(&own.images, &global.images, |n| resources.has_image(n)),
-        instance_types: ordered(&own.instance_types, &global.instance_types, |n| {
-            resources.has_instance_type(n)
-        }),
-        datasets,
-    })
+    fn launchable(
+        &self,
+        launch_group: &str,
+        own: &Grants,
+        resources: &dyn ResourceLookup,
+    ) -> Launchable {
+        static NONE: Grants = Grants {
+            images: BTreeSet::new(),
+            instance_types: BTreeSet::new(),
+            datasets: BTreeSet::new(),
+            writable_datasets: BTreeSet::new(),
+        };
+        let global = self.everyone.map_or(&NONE, |i| &self.groups[i].1);
+        let mut datasets = Vec::new();
+        for name in &self.held {
+            let Some(launch_group_only) = resources.dataset_launch_group_only(name) else {
+                continue;
+            };
+            let is_global = global.has_dataset(name);
+            let in_launch = own.has_dataset(name);
+            if !(is_global || in_launch || !launch_group_only) {
+                continue;
+            }
+            let writable = own.writable_datasets.contains(name)
+                || (is_global && global.writable_datasets.contains(name));
+            datasets.push(BoundDataset {
+                name: name.clone(),
+                global: is_global,
+                writable,
+            });
+        }
+        Launchable {
+            group: launch_group.to_owned(),
+            images: ordered(&own.images, &global.images, |n| resources.has_image(n)),
+            instance_types: ordered(&own.instance_types, &global.instance_types, |n| {
+                resources.has_instance_type(n)
+            }),
+            datasets,
+        }
+    }
+}
+
+/// [`launchable_with`] for every group of the user except `everyone`, in the order given, with
+/// each group's roles parsed once (the cost of one call, not one per group).
+pub fn launchable_groups_with(
+    user_groups: &[GroupRoles<'_>],
+    naming: &RoleNaming,
+    resources: &dyn ResourceLookup,
+) -> Vec<Launchable> {
+    let parsed = Parsed::of(user_groups, naming);
+    parsed
+        .groups
+        .iter()
+        .filter(|(name, _)| *name != EVERYONE)
+        .map(|(name, own)| parsed.launchable(name, own, resources))
+        .collect()
 }
 
 /// [`launchable`] for every group of the user except `everyone`, in the order given.
@@ -327,9 +369,5 @@ pub fn launchable_groups(
     naming: &RoleNaming,
     catalog: &Catalog<'_>,
 ) -> Result<Vec<Launchable>> {
-    user_groups
-        .iter()
-        .filter(|g| g.name != EVERYONE)
-        .map(|g| launchable(user_groups, g.name, naming, catalog))
-        .collect()
+    Ok(launchable_groups_with(user_groups, naming, catalog))
 }

@@ -8,6 +8,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use primehub_apiserver::{app, cli::Args, logging, settings::Settings};
 
+/// mimalloc: a GraphQL answer is many small allocations (see the `graphql_load` figures).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();

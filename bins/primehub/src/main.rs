@@ -5,6 +5,10 @@
 
 use clap::Parser;
 
+/// mimalloc: a GraphQL answer is many small allocations (see the `graphql_load` figures).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = primehub::cli::Cli::parse();
     primehub::logging::init(cli.log_format);

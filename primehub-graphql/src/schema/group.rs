@@ -1,5 +1,6 @@
 //! Groups: `group`, `groups`, `groupsConnection` and the group mutations.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -8,9 +9,13 @@ use primehub_keycloak::cache::Snapshot;
 use primehub_keycloak::representation::{GroupUpdate, NewGroup};
 use primehub_keycloak::{ConflictField, KeycloakError};
 use primehub_model::attributes::{Capacity, EnvEntry, GroupAttributes};
-use primehub_model::binding::{GroupRoles, Launchable, launchable_with};
+use primehub_model::binding::{GroupRoles, Launchable, ResourceLookup, launchable_groups_with};
+use primehub_model::crd::dataset::Dataset as DatasetCr;
+use primehub_model::crd::image::Image as ImageCr;
+use primehub_model::crd::instance_type::InstanceType as InstanceTypeCr;
 use primehub_model::quantity::{Cpu, Gpu, Memory};
 use primehub_model::roles::RoleKind;
+use primehub_reconcile::stores::ResourceStores;
 use serde::Serialize;
 
 use super::common::{
@@ -25,7 +30,6 @@ use crate::auth::Caller;
 use crate::error::{Error, ErrorCode, Result};
 use crate::guard::{Allow, caller, denied};
 use crate::list::{self, Listable};
-use crate::resources::StoreLookup;
 
 connection!(GroupConnection, GroupEdge, Group);
 
@@ -129,9 +133,61 @@ pub struct MlflowSetting {
 #[derive(Clone)]
 pub(crate) struct Effective {
     user_id: String,
-    /// The group's launchable resources for this user, computed once for the `images`,
-    /// `instanceTypes` and `datasets` fields of the same object.
-    launchable: std::sync::OnceLock<Option<Launchable>>,
+    /// The user's launchable resources in each of their groups: shared by the groups of one
+    /// `effectiveGroups` list and computed once, at the first `images`, `instanceTypes` or
+    /// `datasets` field any of them resolves (each group's roles parsed once).
+    all: Arc<std::sync::OnceLock<EffectiveResources>>,
+}
+
+/// Custom resources by name, as one `effectiveGroups` list found them in the stores.
+type Found<K> = std::collections::HashMap<String, Arc<K>, foldhash::fast::RandomState>;
+
+/// What one `effectiveGroups` list resolves once for all its groups: each group's launchable
+/// resources, and the custom resources they name, each looked up in the stores once (a global
+/// image is in every group's list).
+#[derive(Default)]
+pub(crate) struct EffectiveResources {
+    launchable: Vec<Launchable>,
+    images: Found<ImageCr>,
+    instance_types: Found<InstanceTypeCr>,
+    datasets: Found<DatasetCr>,
+}
+
+/// A [`ResourceLookup`] over the stores that keeps what it found, for [`EffectiveResources`].
+struct RecordingLookup<'a> {
+    stores: &'a ResourceStores,
+    images: RefCell<Found<ImageCr>>,
+    instance_types: RefCell<Found<InstanceTypeCr>>,
+    datasets: RefCell<Found<DatasetCr>>,
+}
+
+/// Whether `name` is in `found`, else looked up with `get` and kept when it exists.
+fn find_recorded<K>(
+    found: &RefCell<Found<K>>,
+    name: &str,
+    get: impl FnOnce(&str) -> Option<Arc<K>>,
+) -> Option<Arc<K>> {
+    if let Some(object) = found.borrow().get(name) {
+        return Some(object.clone());
+    }
+    let object = get(name)?;
+    found.borrow_mut().insert(name.to_owned(), object.clone());
+    Some(object)
+}
+
+impl ResourceLookup for RecordingLookup<'_> {
+    fn has_image(&self, name: &str) -> bool {
+        find_recorded(&self.images, name, |n| self.stores.image(n)).is_some()
+    }
+
+    fn has_instance_type(&self, name: &str) -> bool {
+        find_recorded(&self.instance_types, name, |n| self.stores.instance_type(n)).is_some()
+    }
+
+    fn dataset_launch_group_only(&self, name: &str) -> Option<bool> {
+        find_recorded(&self.datasets, name, |n| self.stores.dataset(n))
+            .map(|d| d.launch_group_only())
+    }
 }
 
 /// A PrimeHub group (a Keycloak group and its attributes).
@@ -174,10 +230,16 @@ impl Group {
         })
     }
 
-    pub(crate) fn effective_for(mut self, user_id: &str) -> Group {
+    /// This group as `user_id` sees it in `me.effectiveGroups`; `all` is shared by the groups
+    /// of the same list.
+    pub(crate) fn effective_for(
+        mut self,
+        user_id: &str,
+        all: &Arc<std::sync::OnceLock<EffectiveResources>>,
+    ) -> Group {
         self.effective = Some(Effective {
             user_id: user_id.to_owned(),
-            launchable: std::sync::OnceLock::new(),
+            all: all.clone(),
         });
         self
     }
@@ -205,15 +267,19 @@ impl Group {
 
     /// The resources this group offers, as `me.effectiveGroups` resolves them (the binding
     /// model shared with the spawner), or just the group's own roles.
-    fn launchable(&self, ctx: &Context<'_>) -> Option<&Launchable> {
+    fn launchable(&self, ctx: &Context<'_>) -> Option<(&EffectiveResources, &Launchable)> {
         let effective = self.effective.as_ref()?;
-        effective
-            .launchable
-            .get_or_init(|| self.compute_launchable(ctx, &effective.user_id))
-            .as_ref()
+        let name = self.rep()?.name.as_str();
+        let all = effective
+            .all
+            .get_or_init(|| self.compute_launchable(ctx, &effective.user_id));
+        all.launchable
+            .iter()
+            .find(|l| l.group == name)
+            .map(|l| (all, l))
     }
 
-    fn compute_launchable(&self, ctx: &Context<'_>, user_id: &str) -> Option<Launchable> {
+    fn compute_launchable(&self, ctx: &Context<'_>, user_id: &str) -> EffectiveResources {
         let state = state(ctx);
         let everyone = self.snap.everyone_group_id();
         let groups: Vec<GroupRoles<'_>> = self
@@ -233,9 +299,19 @@ impl Group {
                 })
             })
             .collect();
-        let name = self.rep()?.name.clone();
-        let lookup = StoreLookup(&state.stores);
-        launchable_with(&groups, &name, &state.config.naming, &lookup).ok()
+        let lookup = RecordingLookup {
+            stores: &state.stores,
+            images: RefCell::default(),
+            instance_types: RefCell::default(),
+            datasets: RefCell::default(),
+        };
+        let launchable = launchable_groups_with(&groups, &state.config.naming, &lookup);
+        EffectiveResources {
+            launchable,
+            images: lookup.images.into_inner(),
+            instance_types: lookup.instance_types.into_inner(),
+            datasets: lookup.datasets.into_inner(),
+        }
     }
 
     /// Names of resources of `kind` bound to this group by its own roles, with `ds:rw:`.
@@ -251,14 +327,21 @@ impl Group {
         out.into_iter().collect()
     }
 
-    fn image_names(&self, ctx: &Context<'_>) -> Vec<String> {
+    /// The group's images: in `effectiveGroups` the launchable ones, else those of its own roles.
+    fn image_crs(&self, ctx: &Context<'_>) -> Vec<Arc<ImageCr>> {
         match self.launchable(ctx) {
-            Some(l) => l.images.iter().map(|r| r.name.clone()).collect(),
-            None => self
-                .own(ctx, RoleKind::Image)
-                .into_iter()
-                .map(|(n, _)| n)
+            Some((found, l)) => l
+                .images
+                .iter()
+                .filter_map(|r| found.images.get(&r.name).cloned())
                 .collect(),
+            None => {
+                let stores = &state(ctx).stores;
+                self.own(ctx, RoleKind::Image)
+                    .iter()
+                    .filter_map(|(n, _)| stores.image(n))
+                    .collect()
+            }
         }
     }
 }
@@ -372,38 +455,37 @@ impl Group {
     }
     /// Instance types bound to the group (with the global ones in `effectiveGroups`).
     async fn instance_types(&self, ctx: &Context<'_>) -> Vec<Option<InstanceType>> {
-        let names: Vec<String> = match self.launchable(ctx) {
-            Some(l) => l.instance_types.iter().map(|r| r.name.clone()).collect(),
-            None => self
-                .own(ctx, RoleKind::InstanceType)
-                .into_iter()
-                .map(|(n, _)| n)
+        let crs: Vec<Arc<InstanceTypeCr>> = match self.launchable(ctx) {
+            Some((found, l)) => l
+                .instance_types
+                .iter()
+                .filter_map(|r| found.instance_types.get(&r.name).cloned())
                 .collect(),
+            None => {
+                let stores = &state(ctx).stores;
+                self.own(ctx, RoleKind::InstanceType)
+                    .iter()
+                    .filter_map(|(n, _)| stores.instance_type(n))
+                    .collect()
+            }
         };
-        let stores = &state(ctx).stores;
-        names
-            .iter()
-            .filter_map(|n| stores.instance_type(n))
+        crs.into_iter()
             .map(|it| Some(InstanceType::new(it, self.snap.clone())))
             .collect()
     }
     /// Images bound to the group (with the global ones in `effectiveGroups`), filtered by
     /// `mode`: `SYSTEM_ONLY` images without a group, `GROUP_ONLY` group images, `ALL`.
     async fn images(&self, ctx: &Context<'_>, mode: Option<QueryImageMode>) -> Vec<Option<Image>> {
-        let stores = &state(ctx).stores;
-        self.image_names(ctx)
-            .iter()
-            .filter_map(|n| stores.image(n))
+        self.image_crs(ctx)
+            .into_iter()
             .filter(|image| mode.unwrap_or(QueryImageMode::All).admits(image))
             .map(|image| Some(Image::new(image, self.snap.clone())))
             .collect()
     }
     /// Group images (with a `groupName`) bound to the group.
     async fn group_images(&self, ctx: &Context<'_>) -> Vec<Option<Image>> {
-        let stores = &state(ctx).stores;
-        self.image_names(ctx)
-            .iter()
-            .filter_map(|n| stores.image(n))
+        self.image_crs(ctx)
+            .into_iter()
             .filter(|image| QueryImageMode::GroupOnly.admits(image))
             .map(|image| Some(Image::new(image, self.snap.clone())))
             .collect()
@@ -412,18 +494,26 @@ impl Group {
     /// user holds through another group unless they are launch-group-only. `writable` tells
     /// whether the group (or `everyone`, for global ones) holds `ds:rw:`.
     async fn datasets(&self, ctx: &Context<'_>) -> Vec<Option<Dataset>> {
-        let named: Vec<(String, bool)> = match self.launchable(ctx) {
-            Some(l) => l
+        let crs: Vec<(Arc<DatasetCr>, bool)> = match self.launchable(ctx) {
+            Some((found, l)) => l
                 .datasets
                 .iter()
-                .map(|d| (d.name.clone(), d.writable))
+                .filter_map(|d| {
+                    found
+                        .datasets
+                        .get(&d.name)
+                        .map(|cr| (cr.clone(), d.writable))
+                })
                 .collect(),
-            None => self.own(ctx, RoleKind::Dataset),
+            None => {
+                let stores = &state(ctx).stores;
+                self.own(ctx, RoleKind::Dataset)
+                    .into_iter()
+                    .filter_map(|(n, writable)| stores.dataset(&n).map(|d| (d, writable)))
+                    .collect()
+            }
         };
-        let stores = &state(ctx).stores;
-        named
-            .into_iter()
-            .filter_map(|(n, writable)| stores.dataset(&n).map(|d| (d, writable)))
+        crs.into_iter()
             .map(|(d, writable)| Some(Dataset::new(d, self.snap.clone()).with_writable(writable)))
             .collect()
     }

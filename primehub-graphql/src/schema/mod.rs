@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use crate::auth::Caller;
@@ -42,33 +41,6 @@ pub struct Mutation(
 /// The schema type.
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Gives resolver errors PrimeHub's shape (see [`crate::error::format_server_error`]).
-struct ErrorFormat;
-
-impl ExtensionFactory for ErrorFormat {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorFormatExtension)
-    }
-}
-
-struct ErrorFormatExtension;
-
-#[async_trait::async_trait]
-impl Extension for ErrorFormatExtension {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> async_graphql::Response {
-        let mut response = next.run(ctx, operation_name).await;
-        for error in &mut response.errors {
-            crate::error::format_server_error(error);
-        }
-        response
-    }
-}
-
 /// Builds the schema over `state`.
 pub fn build(state: Arc<ApiState>, metrics: Arc<ApiMetrics>) -> ApiSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
@@ -76,20 +48,91 @@ pub fn build(state: Arc<ApiState>, metrics: Arc<ApiMetrics>) -> ApiSchema {
         .data(metrics)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        .extension(ErrorFormat)
         .finish()
 }
 
-/// Executes `request` for `caller` against one consistent snapshot of the Keycloak cache.
+/// Parsed query documents by query text, so a client that repeats a query (the console or a
+/// hub polling `me`) skips the parser, about a tenth of a small query's cost. It holds at most
+/// [`ParsedQueries::CAPACITY`] documents of queries of at most
+/// [`ParsedQueries::MAX_QUERY_BYTES`]; when full it starts over. Only parsing is skipped: every
+/// request is still validated (depth, complexity, fields, variables) and executed.
+#[derive(Debug, Default)]
+pub struct ParsedQueries {
+    docs: std::sync::RwLock<
+        std::collections::HashMap<
+            String,
+            async_graphql::parser::types::ExecutableDocument,
+            foldhash::fast::RandomState,
+        >,
+    >,
+}
+
+impl ParsedQueries {
+    /// The most documents kept.
+    pub const CAPACITY: usize = 256;
+    /// Longer queries are parsed every time.
+    pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+
+    /// Gives `request` its parsed document: the kept one, or parsed now and kept. A query that
+    /// does not parse is left to the executor, which reports the syntax error.
+    pub fn prepare(&self, request: &mut async_graphql::Request) {
+        if request.query.len() > Self::MAX_QUERY_BYTES {
+            return;
+        }
+        let kept = self
+            .docs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(request.query.as_str())
+            .cloned();
+        if let Some(doc) = kept {
+            request.set_parsed_query(doc);
+            return;
+        }
+        let Ok(doc) = request.parsed_query().cloned() else {
+            return;
+        };
+        let mut docs = self
+            .docs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if docs.len() >= Self::CAPACITY {
+            docs.clear();
+        }
+        docs.insert(request.query.clone(), doc);
+    }
+
+    /// How many documents are kept.
+    pub fn len(&self) -> usize {
+        self.docs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether none is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Executes `request` for `caller` against one consistent snapshot of the Keycloak cache,
+/// with its parsed document from `parsed` when the query was seen before.
 pub async fn execute(
     schema: &ApiSchema,
     state: &ApiState,
+    parsed: &ParsedQueries,
     caller: Arc<Caller>,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
 ) -> async_graphql::Response {
+    parsed.prepare(&mut request);
     let snapshot = state.keycloak.snapshot();
     let mut response = schema.execute(request.data(caller).data(snapshot)).await;
+    // Done here rather than in an async-graphql extension: any extension makes every field
+    // resolution go through boxed extension futures and type-name formatting, which cost
+    // about a third of a warm `me` query.
     for error in &mut response.errors {
+        crate::error::format_server_error(error);
         name_the_limit(error);
     }
     response

@@ -186,10 +186,11 @@ impl User {
         if !self.is_caller(ctx) {
             super::group::retain_readable(ctx, &self.snap, &mut ids, |g| g.as_str());
         }
+        let all = Arc::default();
         ids.into_iter()
             .filter(|gid| Some(gid.as_str()) != everyone)
             .filter_map(|gid| Group::find(&self.snap, gid))
-            .map(|g| Some(g.effective_for(&self.id)))
+            .map(|g| Some(g.effective_for(&self.id, &all)))
             .collect()
     }
     /// How many API tokens (offline sessions of the `admin-ui` client) the user holds.

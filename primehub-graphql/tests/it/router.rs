@@ -652,3 +652,101 @@ async fn an_api_token_revoked_elsewhere_is_refused_within_the_exchange_cache_ttl
     assert_eq!(refused.code().as_str(), "NOT_AUTH");
     platform.shutdown().await.unwrap();
 }
+
+/// A repeated query skips the parser but is still validated and executed each time: the same
+/// answer, a variable's new value taken, a changed fact seen, a syntax error reported every time,
+/// and the cache bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_queries_reuse_their_parse_and_nothing_else() {
+    use primehub_graphql::schema::ParsedQueries;
+
+    let platform = platform().await;
+    let token = admin_token(&platform);
+    let parsed = platform.api.service.parsed.clone();
+    let query = "query ($name: String!) { group: groups(where: { name_contains: $name }) { name } me { username } }";
+    let ask = |name: &str| {
+        post_json_body(
+            Some(&token),
+            &json!({ "query": query, "variables": { "name": name } }),
+        )
+    };
+
+    let first = call(&platform, ask("phusers")).await.json();
+    assert_eq!(first["data"]["group"][0]["name"], "phusers", "{first}");
+    let kept = parsed.len();
+    assert!(kept >= 1, "the query's document is kept");
+    let again = call(&platform, ask("phusers")).await.json();
+    assert_eq!(again, first);
+    assert_eq!(parsed.len(), kept, "the same query is kept once");
+    // The same text, other variables: executed with them.
+    let none = call(&platform, ask("no-such-group")).await.json();
+    assert_eq!(none["data"]["group"], json!([]), "{none}");
+    // A change made between two identical requests shows in the second.
+    let created = call(
+        &platform,
+        post_json_body(
+            Some(&token),
+            &json!({ "query": "mutation { createGroup(data: { name: \"phusers2\" }) { id } }" }),
+        ),
+    )
+    .await
+    .json();
+    assert!(created["errors"].is_null(), "{created}");
+    let after = call(&platform, ask("phusers")).await.json();
+    assert_eq!(
+        after["data"]["group"].as_array().map(Vec::len),
+        Some(2),
+        "{after}"
+    );
+
+    // Validation still runs on a kept document: an unknown field is refused each time.
+    let bad = json!({ "query": "{ me { noSuchField } }" });
+    for _ in 0..2 {
+        let answer = call(&platform, post_json_body(Some(&token), &bad))
+            .await
+            .json();
+        let message = answer["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(message.contains("noSuchField"), "{answer}");
+    }
+    // A syntax error is never kept and is reported every time.
+    let before = parsed.len();
+    let broken = json!({ "query": "{ me { username " });
+    for _ in 0..2 {
+        let answer = call(&platform, post_json_body(Some(&token), &broken))
+            .await
+            .json();
+        assert!(answer["data"].is_null(), "{answer}");
+        assert!(
+            !answer["errors"][0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty(),
+            "{answer}"
+        );
+    }
+    assert_eq!(parsed.len(), before);
+
+    // Bounded: past its capacity it starts over.
+    let cache = ParsedQueries::default();
+    for i in 0..=ParsedQueries::CAPACITY {
+        let mut request = async_graphql::Request::new(format!("{{ q{i}: me {{ username }} }}"));
+        cache.prepare(&mut request);
+    }
+    assert_eq!(
+        cache.len(),
+        1,
+        "full at {} documents, then started over",
+        ParsedQueries::CAPACITY
+    );
+    // Long queries are not kept.
+    let long = format!(
+        "{{ me {{ username }} }}{}",
+        " ".repeat(ParsedQueries::MAX_QUERY_BYTES)
+    );
+    let mut request = async_graphql::Request::new(long);
+    cache.prepare(&mut request);
+    assert_eq!(cache.len(), 1);
+}

@@ -1,7 +1,8 @@
 //! What a user may launch in a group (primehub-datamodel.md §2.3, §4.2; controllers §5).
 
 use primehub_model::binding::{
-    BoundDataset, BoundResource, Catalog, GroupRoles, job_launchable, launchable, launchable_groups,
+    BoundDataset, BoundResource, Catalog, GroupRoles, job_launchable, launchable,
+    launchable_groups, launchable_groups_with,
 };
 use primehub_model::crd::dataset::Dataset;
 use primehub_model::crd::image::Image;
@@ -306,3 +307,63 @@ fn job_with_empty_group_uses_everyone() {
     // Notebooks still refuse everyone.
     assert!(launchable(&groups, "everyone", &naming, &w.catalog()).is_err());
 }
+
+proptest::proptest! {
+    /// `launchable_groups_with` (each group's roles parsed once, for `me.effectiveGroups`) gives
+    /// every group exactly what `launchable` gives it alone, for any mix of roles, including
+    /// unknown resources, `ds:rw:` roles, launch-group-only datasets and roles of another prefix.
+    #[test]
+    fn all_groups_at_once_equal_each_group_alone(
+        group_roles in proptest::collection::vec(
+            proptest::collection::vec(0usize..ROLE_POOL.len(), 0..8), 1..5),
+        everyone_roles in proptest::collection::vec(0usize..ROLE_POOL.len(), 0..6),
+        in_everyone in proptest::bool::ANY,
+    ) {
+        let catalog_images = [image("a", None), image("b", Some("g1"))];
+        let catalog_its = [instance_type("small"), instance_type("big")];
+        let catalog_datasets = [dataset("d1", Some(true)), dataset("d2", Some(false)), dataset("d3", None)];
+        let catalog = Catalog {
+            images: &catalog_images,
+            instance_types: &catalog_its,
+            datasets: &catalog_datasets,
+        };
+        let pick = |indexes: &[usize]| -> Vec<String> {
+            indexes.iter().map(|i| ROLE_POOL[*i].to_owned()).collect()
+        };
+        let names: Vec<String> = (0..group_roles.len()).map(|i| format!("g{i}")).collect();
+        let role_lists: Vec<Vec<String>> = group_roles.iter().map(|r| pick(r)).collect();
+        let everyone = pick(&everyone_roles);
+        let mut groups: Vec<GroupRoles<'_>> = names
+            .iter()
+            .zip(&role_lists)
+            .map(|(name, roles)| GroupRoles { name, roles })
+            .collect();
+        if in_everyone {
+            groups.insert(0, GroupRoles { name: "everyone", roles: &everyone });
+        }
+        let naming = RoleNaming::default();
+        let all = launchable_groups_with(&groups, &naming, &catalog);
+        proptest::prop_assert_eq!(all.len(), names.len());
+        for (one, name) in all.iter().zip(&names) {
+            let alone = launchable(&groups, name, &naming, &catalog).unwrap();
+            proptest::prop_assert_eq!(one, &alone);
+        }
+    }
+}
+
+/// Roles the property above draws from.
+const ROLE_POOL: &[&str] = &[
+    "img:a",
+    "img:b",
+    "img:gone",
+    "it:small",
+    "it:big",
+    "ds:d1",
+    "ds:rw:d1",
+    "ds:d2",
+    "ds:rw:d2",
+    "ds:d3",
+    "ds:gone",
+    "other:img:a",
+    "admin",
+];
