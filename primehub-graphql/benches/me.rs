@@ -13,6 +13,10 @@ use primehub_graphql::auth::{Caller, Identity};
 use primehub_graphql::dev::{DevOptions, DevPlatform, Seed};
 use primehub_graphql::scale::{self, Scale};
 
+/// mimalloc, as the binaries use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ME_QUERY: &str =
     "{ me { effectiveGroups { images { name } instanceTypes { name } datasets { name } } } }";
 

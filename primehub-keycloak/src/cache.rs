@@ -22,7 +22,10 @@
 //!   (a user, a user's groups, a group, a group's realm roles, the role list, the admin list);
 //!   an event it does not understand triggers a full resync. Events are read from a high-water
 //!   mark minus [`CacheConfig::event_overlap`] and de-duplicated by id, so none is lost when
-//!   Keycloak commits them slightly out of order and none is applied twice.
+//!   Keycloak commits them slightly out of order and none is applied twice. The mark is the
+//!   later of the newest event seen and the start of the last complete read, so once the
+//!   overlap has passed, a quiet poll is one call however many events a burst left behind
+//!   (this assumes Keycloak's clock and ours agree to within the overlap, 5 s by default).
 //! * **Safety net**: a full resync every [`CacheConfig::resync_interval`] (300 s), swapped in
 //!   atomically; writes made while it runs are replayed on top of it.
 //!
@@ -728,8 +731,35 @@ pub struct CacheStats {
 struct Cursor {
     /// The newest event time seen (ms).
     newest: Option<i64>,
+    /// When (ms, our clock) the last complete read of the event window started: every event
+    /// older than this minus the overlap has been read, so later polls start there even when no
+    /// newer event arrived (after a burst, the window behind the newest event would otherwise be
+    /// read again at every poll).
+    scanned: Option<i64>,
     /// Events seen at or after `newest - overlap`, with their times.
     seen: HashMap<String, i64>,
+}
+
+impl Cursor {
+    /// Where the next poll starts reading: `overlap` before the later of the newest event seen
+    /// and the start of the last complete read. Moving the start past the newest event assumes
+    /// Keycloak's clock and ours agree to within the overlap (NTP keeps them far closer).
+    fn read_from(&self, overlap: i64) -> Option<i64> {
+        let mark = match (self.newest, self.scanned) {
+            (Some(newest), Some(scanned)) => Some(newest.max(scanned)),
+            (newest, None) => newest,
+            // Before any event was seen, every event is read.
+            (None, Some(_)) => None,
+        };
+        mark.map(|t| t.saturating_sub(overlap))
+    }
+
+    /// Drops the remembered events the next poll cannot read again.
+    fn forget_before(&mut self, overlap: i64) {
+        if let Some(from) = self.read_from(overlap) {
+            self.seen.retain(|_, time| *time >= from);
+        }
+    }
 }
 
 fn event_key(e: &AdminEvent) -> String {
@@ -1115,6 +1145,7 @@ impl KeycloakCache {
                 if let Some(newest) = seen.iter().map(|e| e.time).max() {
                     cursor.newest = Some(newest);
                     cursor.seen = seen.iter().map(|e| (event_key(e), e.time)).collect();
+                    cursor.scanned = Some(started.as_millisecond());
                 }
                 self.inner.resyncs.fetch_add(1, Ordering::Relaxed);
                 Ok(())
@@ -1272,7 +1303,7 @@ impl KeycloakCache {
         let config = &self.inner.config;
         let started = self.inner.clock.now();
         let overlap = i64::try_from(config.event_overlap.as_millis()).unwrap_or(i64::MAX);
-        let since = cursor.newest.map(|t| t.saturating_sub(overlap));
+        let since = cursor.read_from(overlap);
         let mut fresh: Vec<AdminEvent> = Vec::new();
         let mut keys: HashSet<String> = HashSet::new();
         let mut page = Page::first(config.page_size.max(1));
@@ -1306,6 +1337,8 @@ impl KeycloakCache {
         self.inner.event_polls.fetch_add(1, Ordering::Relaxed);
         let events_enabled = self.inner.events_enabled.load(Ordering::Relaxed);
         if fresh.is_empty() {
+            cursor.scanned = Some(started.as_millisecond());
+            cursor.forget_before(overlap);
             if events_enabled {
                 self.finish_quiet_poll(started);
             }
@@ -1332,10 +1365,10 @@ impl KeycloakCache {
             cursor.seen.insert(event_key(event), event.time);
             cursor.newest = Some(cursor.newest.map_or(event.time, |t| t.max(event.time)));
         }
-        if let Some(newest) = cursor.newest {
-            let keep_from = newest.saturating_sub(overlap);
-            cursor.seen.retain(|_, time| *time >= keep_from);
+        if !too_many {
+            cursor.scanned = Some(started.as_millisecond());
         }
+        cursor.forget_before(overlap);
         self.inner
             .events_applied
             .fetch_add(fresh.len() as u64, Ordering::Relaxed);

@@ -302,6 +302,9 @@ struct KindState {
     health: Mutex<Health>,
     /// Bumped after each applied event (the store already shows it).
     changed: watch::Sender<u64>,
+    /// How many events were recorded: bumped once the store shows an event, so a view of the
+    /// store built after reading it is at least as new as that count.
+    recorded: AtomicU64,
 }
 
 impl KindState {
@@ -313,6 +316,7 @@ impl KindState {
             relist_version: AtomicU64::new(0),
             health: Mutex::new(Health::default()),
             changed: watch::Sender::new(0),
+            recorded: AtomicU64::new(0),
         }
     }
 
@@ -346,6 +350,7 @@ impl KindState {
             }
         }
         self.health().last_event = Some(Instant::now());
+        self.recorded.fetch_add(1, Ordering::AcqRel);
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
@@ -608,11 +613,57 @@ pub struct ResourceStores {
     inner: Arc<Inner>,
 }
 
+/// A by-name view of one kind's store, for the lookups a query makes by the dozen: a name is
+/// hashed as it is, where the reflector's store builds and SipHashes an `ObjectRef` (two
+/// allocations) per lookup. Rebuilt from the store by the first lookup after the store
+/// changed, so it never shows less than the store did when the lookup began.
+struct NameIndex<K> {
+    built: std::sync::RwLock<Option<(u64, NameMap<K>)>>,
+}
+
+type NameMap<K> = std::collections::HashMap<String, Arc<K>, foldhash::fast::RandomState>;
+
+impl<K: Resource<DynamicType = ()> + Clone> NameIndex<K> {
+    fn new() -> NameIndex<K> {
+        NameIndex {
+            built: std::sync::RwLock::new(None),
+        }
+    }
+
+    fn get(&self, store: &Store<K>, state: &KindState, name: &str) -> Option<Arc<K>> {
+        // Read before the store: a view built from a newer store is only rebuilt once more.
+        let recorded = state.recorded.load(Ordering::Acquire);
+        if let Some((at, map)) = self
+            .built
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            && *at == recorded
+        {
+            return map.get(name).cloned();
+        }
+        let map: NameMap<K> = store
+            .state()
+            .into_iter()
+            .filter_map(|o| Some((o.meta().name.clone()?, o)))
+            .collect();
+        let found = map.get(name).cloned();
+        *self
+            .built
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((recorded, map));
+        found
+    }
+}
+
 struct Inner {
     namespace: String,
     images: Store<Image>,
     instance_types: Store<InstanceType>,
     datasets: Store<Dataset>,
+    image_names: NameIndex<Image>,
+    instance_type_names: NameIndex<InstanceType>,
+    dataset_names: NameIndex<Dataset>,
     secrets: Store<Secret>,
     pvcs: Store<PersistentVolumeClaim>,
     usage: PodUsage,
@@ -722,6 +773,9 @@ impl ResourceStores {
                 images,
                 instance_types,
                 datasets,
+                image_names: NameIndex::new(),
+                instance_type_names: NameIndex::new(),
+                dataset_names: NameIndex::new(),
                 secrets,
                 pvcs,
                 usage,
@@ -765,7 +819,10 @@ impl ResourceStores {
 
     /// The image `name`.
     pub fn image(&self, name: &str) -> Option<Arc<Image>> {
-        self.inner.images.get(&self.key(name))
+        let inner = &self.inner;
+        inner
+            .image_names
+            .get(&inner.images, self.state(StoreKind::Image), name)
     }
 
     /// Every instance type, sorted by name.
@@ -775,7 +832,12 @@ impl ResourceStores {
 
     /// The instance type `name`.
     pub fn instance_type(&self, name: &str) -> Option<Arc<InstanceType>> {
-        self.inner.instance_types.get(&self.key(name))
+        let inner = &self.inner;
+        inner.instance_type_names.get(
+            &inner.instance_types,
+            self.state(StoreKind::InstanceType),
+            name,
+        )
     }
 
     /// Every dataset, sorted by name.
@@ -785,7 +847,10 @@ impl ResourceStores {
 
     /// The dataset `name`.
     pub fn dataset(&self, name: &str) -> Option<Arc<Dataset>> {
-        self.inner.datasets.get(&self.key(name))
+        let inner = &self.inner;
+        inner
+            .dataset_names
+            .get(&inner.datasets, self.state(StoreKind::Dataset), name)
     }
 
     /// PrimeHub's secrets ([`StoresConfig::secret_name_prefixes`]), sorted by name.

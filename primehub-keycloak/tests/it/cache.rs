@@ -462,3 +462,65 @@ async fn resync_replaces_a_diverged_snapshot() {
     assert_eq!(cache.stats().resyncs, 3);
     assert_eq!(cache.stats().last_error, None);
 }
+
+/// After a burst of changes, polls read the burst's window again only until the overlap has
+/// passed; then a quiet poll is one call, however many events the burst left behind.
+#[tokio::test]
+async fn quiet_polls_after_a_burst_stop_rereading_it() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let kc = FakeKeycloak::builder()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    kc.bootstrap_primehub("primehub", &BootstrapOptions::default())
+        .await
+        .unwrap();
+    let realm = kc.realm("primehub").unwrap();
+    let counted = Arc::new(CountingAdmin::new(realm.clone()));
+    let cache = KeycloakCache::load(
+        counted.clone(),
+        clock.clone(),
+        CacheConfig {
+            page_size: 10,
+            ..CacheConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let event_reads = || {
+        counted
+            .calls_by_method()
+            .get("admin_events")
+            .copied()
+            .unwrap_or(0)
+    };
+
+    // 50 users created behind the cache's back: five pages of events.
+    for i in 0..50 {
+        realm
+            .create_user(&user(&format!("burst-{i:02}")))
+            .await
+            .unwrap();
+    }
+    assert_eq!(cache.poll_events_once().await.unwrap(), 50);
+    assert_eq!(cache.snapshot().user_count(), 51);
+
+    // Within the overlap, the window still holds the burst: read again, applied never twice.
+    clock.advance(jiff::SignedDuration::from_secs(2));
+    let before = event_reads();
+    assert_eq!(cache.poll_events_once().await.unwrap(), 0);
+    assert!(event_reads() - before >= 5, "the overlap is read again");
+
+    // Once the overlap has passed since a complete read, a quiet poll is one call.
+    clock.advance(jiff::SignedDuration::from_secs(6));
+    assert_eq!(cache.poll_events_once().await.unwrap(), 0);
+    clock.advance(jiff::SignedDuration::from_secs(2));
+    let before = event_reads();
+    assert_eq!(cache.poll_events_once().await.unwrap(), 0);
+    assert_eq!(event_reads() - before, 1, "only the empty newest page");
+
+    // And a change made now is still found.
+    let late = realm.create_user(&user("late")).await.unwrap();
+    assert_eq!(cache.poll_events_once().await.unwrap(), 1);
+    assert!(cache.snapshot().user(&late).is_some());
+}
