@@ -165,8 +165,65 @@ where
     Ok(Arc::new(created))
 }
 
+/// Role-mapping changes [`regrant`] made, so a caller whose next step fails can undo them.
+#[derive(Debug, Default)]
+#[must_use = "undo the mappings when a later step of the request fails"]
+pub struct Regranted {
+    /// `(group, role, added)` in the order applied.
+    steps: Vec<(String, String, bool)>,
+    /// Roles created on the way.
+    created_roles: Vec<String>,
+}
+
+impl Regranted {
+    /// Reverts every mapping change, newest first, and deletes the roles created on the way;
+    /// what cannot be undone is logged.
+    pub async fn undo(self, state: &ApiState) {
+        for (group, role, added) in self.steps.iter().rev() {
+            let roles = std::slice::from_ref(role);
+            let undone = if *added {
+                state.admin.remove_group_roles(group, roles).await
+            } else {
+                state.admin.add_group_roles(group, roles).await
+            };
+            if let Err(e) = undone {
+                tracing::error!(group = %group, role = %role, error = %e,
+                    "rollback: could not restore the role mapping");
+            }
+        }
+        delete_roles(state, &self.created_roles).await;
+    }
+
+    async fn ensure_role(&mut self, state: &ApiState, role: &str) -> Result<()> {
+        if ensure_role(state, role).await? {
+            self.created_roles.push(role.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn add(&mut self, state: &ApiState, group: &str, role: &str) -> Result<()> {
+        state
+            .admin
+            .add_group_roles(group, std::slice::from_ref(&role.to_owned()))
+            .await?;
+        self.steps.push((group.to_owned(), role.to_owned(), true));
+        Ok(())
+    }
+
+    async fn remove(&mut self, state: &ApiState, group: &str, role: &str) -> Result<()> {
+        state
+            .admin
+            .remove_group_roles(group, std::slice::from_ref(&role.to_owned()))
+            .await?;
+        self.steps.push((group.to_owned(), role.to_owned(), false));
+        Ok(())
+    }
+}
+
 /// Changes the role mappings of an existing resource: `global` adds or removes the `everyone`
-/// mapping; `connect` maps (read or `ds:rw:`), `disconnect` unmaps both.
+/// mapping; `connect` maps (read or `ds:rw:`), `disconnect` unmaps both. All or nothing: when
+/// a step fails, the steps made are undone before the error is returned; on success the
+/// changes come back so a later failing step of the request can undo them.
 pub async fn regrant(
     state: &ApiState,
     kind: RoleKind,
@@ -174,6 +231,26 @@ pub async fn regrant(
     global: Option<bool>,
     connect: &[(String, bool)],
     disconnect: &[String],
+) -> Result<Regranted> {
+    let mut done = Regranted::default();
+    match regrant_steps(state, kind, name, global, connect, disconnect, &mut done).await {
+        Ok(()) => Ok(done),
+        Err(e) => {
+            tracing::warn!(name, error = %e, "changing the role mappings failed: rolling back");
+            done.undo(state).await;
+            Err(e)
+        }
+    }
+}
+
+async fn regrant_steps(
+    state: &ApiState,
+    kind: RoleKind,
+    name: &str,
+    global: Option<bool>,
+    connect: &[(String, bool)],
+    disconnect: &[String],
+    done: &mut Regranted,
 ) -> Result<()> {
     let read = role_name(state, kind, name, false);
     let rw = role_name(state, kind, name, true);
@@ -183,16 +260,10 @@ pub async fn regrant(
     {
         let has = snap.group_roles(everyone).contains(&read);
         if global && !has {
-            ensure_role(state, &read).await?;
-            state
-                .admin
-                .add_group_roles(everyone, std::slice::from_ref(&read))
-                .await?;
+            done.ensure_role(state, &read).await?;
+            done.add(state, everyone, &read).await?;
         } else if !global && has {
-            state
-                .admin
-                .remove_group_roles(everyone, std::slice::from_ref(&read))
-                .await?;
+            done.remove(state, everyone, &read).await?;
         }
     }
     for (group, writable) in connect {
@@ -203,30 +274,21 @@ pub async fn regrant(
             (&read, &rw)
         };
         if *writable {
-            ensure_role(state, &rw).await?;
+            done.ensure_role(state, &rw).await?;
         }
         if !roles.contains(add) {
-            state
-                .admin
-                .add_group_roles(group, std::slice::from_ref(add))
-                .await?;
+            done.add(state, group, add).await?;
         }
         if kind == RoleKind::Dataset && roles.contains(remove) {
-            state
-                .admin
-                .remove_group_roles(group, std::slice::from_ref(remove))
-                .await?;
+            done.remove(state, group, remove).await?;
         }
     }
     for group in disconnect {
         let roles = snap.group_roles(group);
-        let held: Vec<String> = [&read, &rw]
-            .into_iter()
-            .filter(|r| roles.contains(r))
-            .cloned()
-            .collect();
-        if !held.is_empty() {
-            state.admin.remove_group_roles(group, &held).await?;
+        for role in [&read, &rw] {
+            if roles.contains(role) {
+                done.remove(state, group, role).await?;
+            }
         }
     }
     Ok(())

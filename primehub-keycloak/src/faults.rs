@@ -43,6 +43,8 @@ use crate::representation::{
 struct Fault {
     passes: u64,
     error: KeycloakError,
+    /// How many calls fail before the method works again (`None`: every later call).
+    failures: Option<u64>,
 }
 
 /// Forwards every call to the inner client, except the calls set to fail.
@@ -70,8 +72,27 @@ impl<A: ?Sized> FaultyAdmin<A> {
 
     /// The next `passes` calls of `method` go through, every later one fails with `error`.
     pub fn fail_after(&self, method: &str, passes: u64, error: KeycloakError) {
-        self.lock()
-            .insert(method.to_owned(), Fault { passes, error });
+        self.lock().insert(
+            method.to_owned(),
+            Fault {
+                passes,
+                error,
+                failures: None,
+            },
+        );
+    }
+
+    /// The next `passes` calls of `method` go through, the one after fails with `error`, and
+    /// later ones go through again (a blip: what a rollback then gets to undo).
+    pub fn fail_once_after(&self, method: &str, passes: u64, error: KeycloakError) {
+        self.lock().insert(
+            method.to_owned(),
+            Fault {
+                passes,
+                error,
+                failures: Some(1),
+            },
+        );
     }
 
     /// No call fails any more.
@@ -92,7 +113,16 @@ impl<A: ?Sized> FaultyAdmin<A> {
                 fault.passes -= 1;
                 Ok(())
             }
-            Some(fault) => Err(fault.error.clone()),
+            Some(fault) => {
+                let error = fault.error.clone();
+                if let Some(left) = fault.failures.as_mut() {
+                    *left = left.saturating_sub(1);
+                    if *left == 0 {
+                        faults.remove(method);
+                    }
+                }
+                Err(error)
+            }
         }
     }
 

@@ -997,14 +997,8 @@ async fn update(
         "data.groups.disconnect",
         data.groups.as_ref().and_then(|g| g.disconnect.as_ref()),
     )?;
-    if !spec.is_empty() || !annotations.is_empty() {
-        let mut patch = json!({"spec": spec});
-        if !annotations.is_empty() {
-            patch["metadata"] = json!({"annotations": annotations});
-        }
-        resources::patch_resource::<DatasetCr>(state, name, patch).await?;
-    }
-    resources::regrant(
+    // Mappings first (all or nothing), then the resource; a refused patch undoes the mappings.
+    let regranted = resources::regrant(
         state,
         RoleKind::Dataset,
         name,
@@ -1013,6 +1007,16 @@ async fn update(
         &disconnect,
     )
     .await?;
+    if !spec.is_empty() || !annotations.is_empty() {
+        let mut patch = json!({"spec": spec});
+        if !annotations.is_empty() {
+            patch["metadata"] = json!({"annotations": annotations});
+        }
+        if let Err(e) = resources::patch_resource::<DatasetCr>(state, name, patch).await {
+            regranted.undo(state).await;
+            return Err(e);
+        }
+    }
     let secret = if turn_on {
         Some(write_upload_secret(ctx, name).await?)
     } else {

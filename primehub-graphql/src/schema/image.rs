@@ -859,13 +859,9 @@ async fn update(ctx: &Context<'_>, name: &str, data: ImageUpdateInput) -> Result
             ("data.groups.disconnect", &disconnect),
         ],
     )?;
-    let updated = if spec.is_empty() {
-        current
-    } else {
-        resources::patch_resource::<ImageCr>(state, name, json!({"spec": spec})).await?
-    };
+    // Mappings first (all or nothing), then the resource; a refused patch undoes the mappings.
     let connect: Vec<(String, bool)> = connect.into_iter().map(|g| (g, false)).collect();
-    resources::regrant(
+    let regranted = resources::regrant(
         state,
         RoleKind::Image,
         name,
@@ -874,6 +870,17 @@ async fn update(ctx: &Context<'_>, name: &str, data: ImageUpdateInput) -> Result
         &disconnect,
     )
     .await?;
+    let updated = if spec.is_empty() {
+        current
+    } else {
+        match resources::patch_resource::<ImageCr>(state, name, json!({"spec": spec})).await {
+            Ok(updated) => updated,
+            Err(e) => {
+                regranted.undo(state).await;
+                return Err(e);
+            }
+        }
+    };
     Ok(Image::new(updated, state.keycloak.snapshot()))
 }
 

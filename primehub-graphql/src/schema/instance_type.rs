@@ -750,13 +750,9 @@ async fn update(
         "data.groups.disconnect",
         data.groups.as_ref().and_then(|g| g.disconnect.as_ref()),
     )?;
-    let updated = if spec.is_empty() {
-        current
-    } else {
-        resources::patch_resource::<InstanceTypeCr>(state, name, json!({"spec": spec})).await?
-    };
+    // Mappings first (all or nothing), then the resource; a refused patch undoes the mappings.
     let connect: Vec<(String, bool)> = connect.into_iter().map(|g| (g, false)).collect();
-    resources::regrant(
+    let regranted = resources::regrant(
         state,
         RoleKind::InstanceType,
         name,
@@ -765,6 +761,18 @@ async fn update(
         &disconnect,
     )
     .await?;
+    let updated = if spec.is_empty() {
+        current
+    } else {
+        match resources::patch_resource::<InstanceTypeCr>(state, name, json!({"spec": spec})).await
+        {
+            Ok(updated) => updated,
+            Err(e) => {
+                regranted.undo(state).await;
+                return Err(e);
+            }
+        }
+    };
     Ok(InstanceType::new(updated, state.keycloak.snapshot()))
 }
 

@@ -1508,3 +1508,78 @@ async fn failed_user_setup_deletes_the_user() {
     // The username and email are free again.
     fx.ok("createUser(data: {username: \"dave\", email: \"dave@example.com\", isAdmin: true, groups: {connect: [{id: \"@team\"}, {id: \"@mygroup\"}]}}) { id }").await;
 }
+
+/// Denies updates (patches) of one resource (by plural), as a failing API server would.
+struct DenyUpdate(&'static str);
+
+#[async_trait]
+impl AdmissionHandler for DenyUpdate {
+    fn name(&self) -> &str {
+        "deny-update.test"
+    }
+
+    fn handles(
+        &self,
+        resource: &kube::core::GroupVersionResource,
+        operation: &primehub_reconcile::admission::Operation,
+    ) -> bool {
+        resource.resource == self.0
+            && matches!(operation, primehub_reconcile::admission::Operation::Update)
+    }
+
+    async fn review(
+        &self,
+        request: &AdmissionRequest<kube::core::DynamicObject>,
+    ) -> AdmissionResponse {
+        AdmissionResponse::from(request).deny(format!("injected: no change to {}", self.0))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_updates_leave_mappings_and_resource_as_they_were() {
+    let (fx, faulty) = faulty_platform().await;
+    fx.ok("createInstanceType(data: {name: \"it-up\", cpuLimit: 1, memoryLimit: 1, groups: {connect: [{id: \"@team\"}]}}) { id }").await;
+    fx.ok("createDataset(data: {name: \"ds-up\", type: \"env\", groups: {connect: [{id: \"@team\"}]}}) { id }").await;
+    fx.ok("createImage(data: {name: \"img-up\", url: \"r/i:1\", groups: {connect: [{id: \"@team\"}]}}) { id }").await;
+
+    // The everyone mapping is made, then the next mapping fails: undone, spec untouched.
+    faulty.fail_once_after("add_group_roles", 1, keycloak_down());
+    rolls_back(
+        &fx,
+        "updateInstanceType(where: {id: \"it-up\"}, data: {description: \"changed\", global: true, groups: {connect: [{id: \"@mygroup\"}], disconnect: [{id: \"@team\"}]}}) { id }",
+        "API_UNAVAILABLE",
+    )
+    .await;
+    // ds:rw is created and mapped and the read role unmapped before the next mapping fails:
+    // the read mapping is back, the ds:rw mapping and role gone.
+    faulty.fail_once_after("add_group_roles", 1, keycloak_down());
+    rolls_back(
+        &fx,
+        "updateDataset(where: {id: \"ds-up\"}, data: {description: \"changed\", groups: {connect: [{id: \"@team\", writable: true}, {id: \"@mygroup\"}]}}) { id }",
+        "API_UNAVAILABLE",
+    )
+    .await;
+    // An unmapping fails after a mapping was made.
+    faulty.fail_once_after("remove_group_roles", 0, keycloak_down());
+    rolls_back(
+        &fx,
+        "updateImage(where: {id: \"img-up\"}, data: {description: \"changed\", groups: {connect: [{id: \"@mygroup\"}], disconnect: [{id: \"@team\"}]}}) { id }",
+        "API_UNAVAILABLE",
+    )
+    .await;
+    faulty.clear();
+
+    // The API server refuses the resource's patch after the mappings were made: undone too.
+    fx.platform
+        .cluster
+        .add_admission_handler(Arc::new(DenyUpdate("instancetypes")));
+    let before = world(&fx.platform).await;
+    let query = fx.expand("mutation { updateInstanceType(where: {id: \"it-up\"}, data: {description: \"changed\", global: true, groups: {connect: [{id: \"@mygroup\"}], disconnect: [{id: \"@team\"}]}}) { id } }");
+    let (_, response) = post_json(&fx.platform, Some(&fx.token), &query, json!({})).await;
+    assert!(!response["errors"].is_null(), "{response}");
+    assert_same(&before, &world(&fx.platform).await, &query);
+
+    // With nothing failing, the same updates go through.
+    fx.ok("updateImage(where: {id: \"img-up\"}, data: {description: \"changed\", groups: {connect: [{id: \"@mygroup\"}], disconnect: [{id: \"@team\"}]}}) { id }").await;
+    fx.ok("updateDataset(where: {id: \"ds-up\"}, data: {description: \"changed\", groups: {connect: [{id: \"@team\", writable: true}, {id: \"@mygroup\"}]}}) { id }").await;
+}
