@@ -118,35 +118,9 @@ where
             });
         }
     };
-    let mapped = async {
-        if grants.global
-            && let Some(everyone) = state.keycloak.snapshot().everyone_group_id()
-        {
-            state
-                .admin
-                .add_group_roles(everyone, std::slice::from_ref(&role))
-                .await
-                .map_err(Error::from)?;
-        }
-        for (group, writable) in &grants.groups {
-            let role = if *writable {
-                let rw = role_name(state, kind, name, true);
-                if ensure_role(state, &rw).await? {
-                    created_roles.push(rw.clone());
-                }
-                rw
-            } else {
-                role.clone()
-            };
-            state
-                .admin
-                .add_group_roles(group, &[role])
-                .await
-                .map_err(Error::from)?;
-        }
-        Ok::<(), Error>(())
-    }
-    .await;
+    // The grants are a regrant of the new resource: all or nothing on their own.
+    let global = grants.global.then_some(true);
+    let mapped = regrant(state, kind, name, global, &grants.groups, &[]).await;
     if let Err(e) = mapped {
         tracing::warn!(name, error = %e, "granting the new resource failed: rolling back");
         if let Err(undo) = api.delete(name, &DeleteOptions::default()).await
@@ -180,13 +154,7 @@ impl Regranted {
     /// what cannot be undone is logged.
     pub async fn undo(self, state: &ApiState) {
         for (group, role, added) in self.steps.iter().rev() {
-            let roles = std::slice::from_ref(role);
-            let undone = if *added {
-                state.admin.remove_group_roles(group, roles).await
-            } else {
-                state.admin.add_group_roles(group, roles).await
-            };
-            if let Err(e) = undone {
+            if let Err(e) = set_mapping(state, group, role, !added).await {
                 tracing::error!(group = %group, role = %role, error = %e,
                     "rollback: could not restore the role mapping");
             }
@@ -202,22 +170,29 @@ impl Regranted {
     }
 
     async fn add(&mut self, state: &ApiState, group: &str, role: &str) -> Result<()> {
-        state
-            .admin
-            .add_group_roles(group, std::slice::from_ref(&role.to_owned()))
-            .await?;
-        self.steps.push((group.to_owned(), role.to_owned(), true));
-        Ok(())
+        self.change(state, group, role, true).await
     }
 
     async fn remove(&mut self, state: &ApiState, group: &str, role: &str) -> Result<()> {
-        state
-            .admin
-            .remove_group_roles(group, std::slice::from_ref(&role.to_owned()))
-            .await?;
-        self.steps.push((group.to_owned(), role.to_owned(), false));
+        self.change(state, group, role, false).await
+    }
+
+    async fn change(&mut self, state: &ApiState, group: &str, role: &str, add: bool) -> Result<()> {
+        set_mapping(state, group, role, add).await?;
+        self.steps.push((group.to_owned(), role.to_owned(), add));
         Ok(())
     }
+}
+
+/// Maps (`add`) or unmaps `role` on `group`.
+async fn set_mapping(state: &ApiState, group: &str, role: &str, add: bool) -> Result<()> {
+    let roles = [role.to_owned()];
+    let done = if add {
+        state.admin.add_group_roles(group, &roles).await
+    } else {
+        state.admin.remove_group_roles(group, &roles).await
+    };
+    Ok(done?)
 }
 
 /// Changes the role mappings of an existing resource: `global` adds or removes the `everyone`

@@ -118,7 +118,9 @@ use crate::representation::{
     UserUpdate, execute_actions_email_field,
 };
 use session::Session;
-pub(crate) use session::{Ctx, Reply, map_status};
+#[cfg(feature = "fake")]
+pub(crate) use session::map_status;
+pub(crate) use session::{Ctx, Reply};
 
 /// Page size of the internal "fetch everything" loops.
 const FETCH_ALL_PAGE: u32 = 500;
