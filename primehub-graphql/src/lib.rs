@@ -64,5 +64,6 @@ pub mod scale;
 pub mod schema;
 pub mod server;
 pub mod state;
+pub mod undo;
 
 pub use error::{Error, ErrorCode, Result};

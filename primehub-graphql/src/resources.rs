@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::state::ApiState;
+use crate::undo::Undo;
 
 /// How long a write waits for the stores to show it before answering anyway.
 pub const READ_YOUR_WRITES_TIMEOUT: Duration = Duration::from_secs(5);
@@ -60,27 +61,6 @@ fn role_name(state: &ApiState, kind: RoleKind, name: &str, writable: bool) -> St
         .to_role_name()
 }
 
-/// Creates `role` unless it exists; says whether it was created (so a rollback deletes only
-/// roles this request made).
-async fn ensure_role(state: &ApiState, role: &str) -> Result<bool> {
-    match state.admin.create_role(role, None).await {
-        Ok(()) => Ok(true),
-        Err(e) if e.is_conflict() => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Deletes roles created by a failed request, logging what cannot be undone.
-async fn delete_roles(state: &ApiState, roles: &[String]) {
-    for role in roles {
-        if let Err(e) = state.admin.delete_role(role).await
-            && !e.is_not_found()
-        {
-            tracing::error!(role = %role, error = %e, "rollback: could not delete the role");
-        }
-    }
-}
-
 /// Role → custom resource → role mappings, as PrimeHub; on failure everything made is undone.
 /// `exists` says whether the custom resource exists now (a conflict is reported before any
 /// write).
@@ -103,15 +83,14 @@ where
         + 'static,
 {
     let api = typed::<K>(state);
-    let mut created_roles = Vec::new();
-    let role = role_name(state, kind, name, false);
-    if ensure_role(state, &role).await? {
-        created_roles.push(role.clone());
-    }
+    let mut role_made = Undo::new();
+    role_made
+        .ensure_role(state, &role_name(state, kind, name, false))
+        .await?;
     let created = match api.create(object).await {
         Ok(created) => created,
         Err(e) => {
-            delete_roles(state, &created_roles).await;
+            role_made.undo(state).await;
             return Err(match e {
                 KubeError::AlreadyExists { .. } => resource_conflict(),
                 other => other.into(),
@@ -128,7 +107,7 @@ where
         {
             tracing::error!(name, error = %undo, "rollback: could not delete the resource");
         }
-        delete_roles(state, &created_roles).await;
+        role_made.undo(state).await;
         return Err(e);
     }
     let version = created.meta().resource_version.clone().unwrap_or_default();
@@ -137,62 +116,6 @@ where
         .wait_for_version::<K>(name, &version, READ_YOUR_WRITES_TIMEOUT)
         .await;
     Ok(Arc::new(created))
-}
-
-/// Role-mapping changes [`regrant`] made, so a caller whose next step fails can undo them.
-#[derive(Debug, Default)]
-#[must_use = "undo the mappings when a later step of the request fails"]
-pub struct Regranted {
-    /// `(group, role, added)` in the order applied.
-    steps: Vec<(String, String, bool)>,
-    /// Roles created on the way.
-    created_roles: Vec<String>,
-}
-
-impl Regranted {
-    /// Reverts every mapping change, newest first, and deletes the roles created on the way;
-    /// what cannot be undone is logged.
-    pub async fn undo(self, state: &ApiState) {
-        for (group, role, added) in self.steps.iter().rev() {
-            if let Err(e) = set_mapping(state, group, role, !added).await {
-                tracing::error!(group = %group, role = %role, error = %e,
-                    "rollback: could not restore the role mapping");
-            }
-        }
-        delete_roles(state, &self.created_roles).await;
-    }
-
-    async fn ensure_role(&mut self, state: &ApiState, role: &str) -> Result<()> {
-        if ensure_role(state, role).await? {
-            self.created_roles.push(role.to_owned());
-        }
-        Ok(())
-    }
-
-    async fn add(&mut self, state: &ApiState, group: &str, role: &str) -> Result<()> {
-        self.change(state, group, role, true).await
-    }
-
-    async fn remove(&mut self, state: &ApiState, group: &str, role: &str) -> Result<()> {
-        self.change(state, group, role, false).await
-    }
-
-    async fn change(&mut self, state: &ApiState, group: &str, role: &str, add: bool) -> Result<()> {
-        set_mapping(state, group, role, add).await?;
-        self.steps.push((group.to_owned(), role.to_owned(), add));
-        Ok(())
-    }
-}
-
-/// Maps (`add`) or unmaps `role` on `group`.
-async fn set_mapping(state: &ApiState, group: &str, role: &str, add: bool) -> Result<()> {
-    let roles = [role.to_owned()];
-    let done = if add {
-        state.admin.add_group_roles(group, &roles).await
-    } else {
-        state.admin.remove_group_roles(group, &roles).await
-    };
-    Ok(done?)
 }
 
 /// Changes the role mappings of an existing resource: `global` adds or removes the `everyone`
@@ -206,8 +129,8 @@ pub async fn regrant(
     global: Option<bool>,
     connect: &[(String, bool)],
     disconnect: &[String],
-) -> Result<Regranted> {
-    let mut done = Regranted::default();
+) -> Result<Undo> {
+    let mut done = Undo::new();
     match regrant_steps(state, kind, name, global, connect, disconnect, &mut done).await {
         Ok(()) => Ok(done),
         Err(e) => {
@@ -225,7 +148,7 @@ async fn regrant_steps(
     global: Option<bool>,
     connect: &[(String, bool)],
     disconnect: &[String],
-    done: &mut Regranted,
+    done: &mut Undo,
 ) -> Result<()> {
     let read = role_name(state, kind, name, false);
     let rw = role_name(state, kind, name, true);
@@ -236,9 +159,9 @@ async fn regrant_steps(
         let has = snap.group_roles(everyone).contains(&read);
         if global && !has {
             done.ensure_role(state, &read).await?;
-            done.add(state, everyone, &read).await?;
+            done.set_mapping(state, everyone, &read, true).await?;
         } else if !global && has {
-            done.remove(state, everyone, &read).await?;
+            done.set_mapping(state, everyone, &read, false).await?;
         }
     }
     for (group, writable) in connect {
@@ -252,21 +175,50 @@ async fn regrant_steps(
             done.ensure_role(state, &rw).await?;
         }
         if !roles.contains(add) {
-            done.add(state, group, add).await?;
+            done.set_mapping(state, group, add, true).await?;
         }
         if kind == RoleKind::Dataset && roles.contains(remove) {
-            done.remove(state, group, remove).await?;
+            done.set_mapping(state, group, remove, false).await?;
         }
     }
     for group in disconnect {
         let roles = snap.group_roles(group);
         for role in [&read, &rw] {
             if roles.contains(role) {
-                done.remove(state, group, role).await?;
+                done.set_mapping(state, group, role, false).await?;
             }
         }
     }
     Ok(())
+}
+
+/// The JSON merge patch (RFC 7386) that undoes `patch` applied to `before`: every key the patch
+/// touches gets its old value back, or `null` (removal) when it had none.
+pub fn inverse_merge_patch(
+    before: &serde_json::Value,
+    patch: &serde_json::Value,
+) -> serde_json::Value {
+    use serde_json::Value;
+    let Value::Object(changes) = patch else {
+        return before.clone();
+    };
+    let old = before.as_object();
+    let inverse = changes
+        .iter()
+        .map(|(key, change)| {
+            let was = old.and_then(|o| o.get(key));
+            let restore = match (was, change) {
+                // A merge into an object is undone key by key.
+                (Some(was @ Value::Object(_)), Value::Object(_)) => {
+                    inverse_merge_patch(was, change)
+                }
+                (Some(was), _) => was.clone(),
+                (None, _) => Value::Null,
+            };
+            (key.clone(), restore)
+        })
+        .collect();
+    Value::Object(inverse)
 }
 
 /// Merge-patches a resource and waits until the stores show the result.
@@ -391,14 +343,6 @@ pub async fn create_group_volume(state: &ApiState, group: &str, capacity: Capaci
     Ok(())
 }
 
-/// Creates the group's claim unless it exists (turning the shared volume on later).
-pub async fn ensure_group_volume(state: &ApiState, group: &str, capacity: Capacity) -> Result<()> {
-    match create_group_volume(state, group, capacity).await {
-        Err(Error::Conflict { .. }) => Ok(()),
-        other => other,
-    }
-}
-
 /// Deletes the group's claim, if any (failures are logged: the group is gone already).
 pub async fn delete_group_volume(state: &ApiState, group: &str) {
     let name = primehub_model::names::project_pvc_name(group);
@@ -410,5 +354,83 @@ pub async fn delete_group_volume(state: &ApiState, group: &str) {
         Err(e) => {
             tracing::error!(pvc = %name, error = %e, "could not delete the group volume claim")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::inverse_merge_patch;
+
+    /// RFC 7386 applied to `target`.
+    fn merge(target: &Value, patch: &Value) -> Value {
+        let Value::Object(changes) = patch else {
+            return patch.clone();
+        };
+        let mut out = target.as_object().cloned().unwrap_or_default();
+        for (key, change) in changes {
+            if change.is_null() {
+                out.remove(key);
+            } else {
+                let merged = merge(out.get(key).unwrap_or(&Value::Null), change);
+                out.insert(key.clone(), merged);
+            }
+        }
+        Value::Object(out)
+    }
+
+    /// JSON documents without nulls (a stored object has none: merging removes them).
+    fn document() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-z]{0,3}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::btree_map("[a-c]", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Patches: like documents, with `null` (removal) allowed as a value.
+    fn patch() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            "[a-z]{0,3}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop::collection::btree_map("[a-c]", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect()))
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_inverse_restores_the_object(
+            before in prop::collection::btree_map("[a-c]", document(), 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            changes in prop::collection::btree_map("[a-c]", patch(), 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ) {
+            let after = merge(&before, &changes);
+            let inverse = inverse_merge_patch(&before, &changes);
+            prop_assert_eq!(merge(&after, &inverse), before);
+        }
+    }
+
+    #[test]
+    fn the_inverse_names_only_touched_keys() {
+        let before = json!({"spec": {"url": "u", "type": "git"}, "metadata": {"name": "d"}});
+        let patch = json!({"spec": {"type": "pv", "pv": {"size": 1}}});
+        assert_eq!(
+            inverse_merge_patch(&before, &patch),
+            json!({"spec": {"type": "git", "pv": null}})
+        );
     }
 }

@@ -1007,23 +1007,42 @@ async fn update(
         &disconnect,
     )
     .await?;
+    // The patch, and the one that restores the dataset should the upload secret step fail.
+    let mut restore = None;
     if !spec.is_empty() || !annotations.is_empty() {
         let mut patch = json!({"spec": spec});
         if !annotations.is_empty() {
             patch["metadata"] = json!({"annotations": annotations});
         }
+        let before =
+            serde_json::to_value(&*current).map_err(|e| Error::invalid("data", e.to_string()))?;
+        let inverse = resources::inverse_merge_patch(&before, &patch);
         if let Err(e) = resources::patch_resource::<DatasetCr>(state, name, patch).await {
             regranted.undo(state).await;
             return Err(e);
         }
+        restore = Some(inverse);
     }
-    let secret = if turn_on {
-        Some(write_upload_secret(ctx, name).await?)
+    let secret_step = if turn_on {
+        write_upload_secret(ctx, name).await.map(Some)
+    } else if turn_off {
+        delete_upload_secret(ctx, name).await.map(|()| None)
     } else {
-        if turn_off {
-            delete_upload_secret(ctx, name).await?;
+        Ok(None)
+    };
+    let secret = match secret_step {
+        Ok(secret) => secret,
+        Err(e) => {
+            tracing::warn!(dataset = %name, error = %e, "the upload secret step failed: rolling back updateDataset");
+            if let Some(inverse) = restore
+                && let Err(undo) =
+                    resources::patch_resource::<DatasetCr>(state, name, inverse).await
+            {
+                tracing::error!(dataset = %name, error = %undo, "rollback: could not restore the dataset");
+            }
+            regranted.undo(state).await;
+            return Err(e);
         }
-        None
     };
     Ok(DatasetMutationResponse {
         id: ID(name.to_owned()),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use primehub_keycloak::cache::Snapshot;
-use primehub_keycloak::representation::{GroupUpdate, NewGroup};
+use primehub_keycloak::representation::NewGroup;
 use primehub_keycloak::{ConflictField, KeycloakError};
 use primehub_model::attributes::{Capacity, EnvEntry, GroupAttributes};
 use primehub_model::binding::{GroupRoles, Launchable, ResourceLookup, launchable_groups_with};
@@ -30,6 +30,7 @@ use crate::auth::Caller;
 use crate::error::{Error, ErrorCode, Result};
 use crate::guard::{Allow, caller, denied};
 use crate::list::{self, Listable};
+use crate::undo::Undo;
 
 connection!(GroupConnection, GroupEdge, Group);
 
@@ -1201,29 +1202,38 @@ async fn update_group(ctx: &Context<'_>, id: &str, data: GroupUpdateInput) -> Re
     )?;
     let mut map = current.group.attributes.clone();
     attrs.write_to(&mut map);
-    state
-        .admin
-        .update_group(
-            id,
-            &GroupUpdate {
-                name: None,
-                attributes: Some(map),
-            },
-        )
-        .await
-        .map_err(Error::from)?;
-    if !had_volume
-        && attrs.enabled_shared_volume == Some(true)
-        && let Some(capacity) = attrs.shared_volume_capacity
-    {
-        crate::resources::ensure_group_volume(state, &current.group.name, capacity).await?;
+    let mut undo = Undo::new();
+    let steps = async {
+        undo.set_group_attributes(state, id, map, current.group.attributes.clone())
+            .await?;
+        if !had_volume
+            && attrs.enabled_shared_volume == Some(true)
+            && let Some(capacity) = attrs.shared_volume_capacity
+        {
+            // Only a claim this request made is deleted on undo (an existing
+            // `project-<group>` is kept, as PrimeHub keeps it).
+            match crate::resources::create_group_volume(state, &current.group.name, capacity).await
+            {
+                Ok(()) => undo.claim_created(&primehub_model::names::project_pvc_name(
+                    &current.group.name,
+                )),
+                Err(Error::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let members = snap.members(id);
+        for user in connect.iter().filter(|u| !members.contains(u)) {
+            undo.set_member(state, id, user, true).await?;
+        }
+        for user in disconnect.iter().filter(|u| members.contains(u)) {
+            undo.set_member(state, id, user, false).await?;
+        }
+        Ok(())
     }
-    let members = snap.members(id);
-    for user in connect.iter().filter(|u| !members.contains(u)) {
-        state.admin.add_member(id, user).await?;
-    }
-    for user in disconnect.iter().filter(|u| members.contains(u)) {
-        state.admin.remove_member(id, user).await?;
+    .await;
+    if let Err(e) = steps {
+        undo.undo(state).await;
+        return Err(e);
     }
     Group::find(&state.keycloak.snapshot(), id).ok_or_else(|| Error::NotFound {
         kind: "group",

@@ -18,6 +18,7 @@ use crate::auth::Caller;
 use crate::error::{Error, ErrorCode, Result};
 use crate::guard::{Allow, caller, denied};
 use crate::list::{self, Listable};
+use crate::undo::Undo;
 
 connection!(UserConnection, UserEdge, User);
 
@@ -661,31 +662,59 @@ async fn update_user(ctx: &Context<'_>, id: &str, data: UserUpdateInput) -> Resu
         enabled: Some(data.enabled.unwrap_or(true)),
         attributes,
     };
-    state
-        .admin
-        .update_user(id, &update)
-        .await
-        .map_err(|e| match e.conflict_field() {
-            Some(_) => Error::Conflict {
-                code: ErrorCode::UserConflictEmail,
-                message: "User exists with same email".into(),
-            },
-            None => Error::Keycloak(e),
-        })?;
-    if data.totp == Some(false) && current.user.totp {
-        state.admin.remove_totp(id).await?;
+    // What writes the changed fields back, should a later step fail.
+    let old = &current.user;
+    let before = UserUpdate {
+        email: update
+            .email
+            .as_ref()
+            .map(|_| old.email.clone().unwrap_or_default()),
+        first_name: update
+            .first_name
+            .as_ref()
+            .map(|_| old.first_name.clone().unwrap_or_default()),
+        last_name: update
+            .last_name
+            .as_ref()
+            .map(|_| old.last_name.clone().unwrap_or_default()),
+        enabled: Some(old.enabled),
+        attributes: update.attributes.as_ref().map(|_| old.attributes.clone()),
+    };
+    let mut undo = Undo::new();
+    let steps = async {
+        undo.update_user(state, id, &update, before)
+            .await
+            .map_err(|e| match e {
+                Error::Keycloak(k) if k.conflict_field().is_some() => Error::Conflict {
+                    code: ErrorCode::UserConflictEmail,
+                    message: "User exists with same email".into(),
+                },
+                other => other,
+            })?;
+        if let Some(admin) = data.is_admin {
+            let was = snap.is_admin(id);
+            if admin != was {
+                undo.set_admin(state, id, admin, was).await?;
+            }
+        }
+        let member_of = snap.user_group_ids(id);
+        for group in connect.iter().filter(|g| !member_of.contains(g)) {
+            undo.set_member(state, group, id, true).await?;
+        }
+        for group in disconnect.iter().filter(|g| member_of.contains(g)) {
+            undo.set_member(state, group, id, false).await?;
+        }
+        // Last, as nothing can restore a removed TOTP credential: when this fails the steps
+        // above are undone; when it succeeds nothing is left to fail.
+        if data.totp == Some(false) && current.user.totp {
+            state.admin.remove_totp(id).await?;
+        }
+        Ok::<(), Error>(())
     }
-    if let Some(admin) = data.is_admin
-        && admin != snap.is_admin(id)
-    {
-        state.admin.set_admin(id, admin).await?;
-    }
-    let member_of = snap.user_group_ids(id);
-    for group in connect.iter().filter(|g| !member_of.contains(g)) {
-        state.admin.add_member(group, id).await?;
-    }
-    for group in disconnect.iter().filter(|g| member_of.contains(g)) {
-        state.admin.remove_member(group, id).await?;
+    .await;
+    if let Err(e) = steps {
+        undo.undo(state).await;
+        return Err(e);
     }
     User::find(&state.keycloak.snapshot(), id).ok_or_else(|| Error::NotFound {
         kind: "user",

@@ -1583,3 +1583,77 @@ async fn failed_updates_leave_mappings_and_resource_as_they_were() {
     fx.ok("updateImage(where: {id: \"img-up\"}, data: {description: \"changed\", groups: {connect: [{id: \"@mygroup\"}], disconnect: [{id: \"@team\"}]}}) { id }").await;
     fx.ok("updateDataset(where: {id: \"ds-up\"}, data: {description: \"changed\", groups: {connect: [{id: \"@team\", writable: true}, {id: \"@mygroup\"}]}}) { id }").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_user_and_group_updates_are_undone() {
+    let (fx, faulty) = faulty_platform().await;
+    // Fields, the admin flag and one membership are written before the next membership fails.
+    faulty.fail_once_after("add_member", 1, keycloak_down());
+    rolls_back(
+        &fx,
+        "updateUser(where: {id: \"@bob\"}, data: {email: \"bob2@example.com\", firstName: \"Bob\", volumeCapacity: 30, isAdmin: true, groups: {connect: [{id: \"@team\"}, {id: \"@mygroup\"}]}}) { id }",
+        "API_UNAVAILABLE",
+    )
+    .await;
+    // A removal fails after an addition.
+    faulty.fail_once_after("remove_member", 0, keycloak_down());
+    rolls_back(
+        &fx,
+        "updateUser(where: {id: \"@alice\"}, data: {lastName: \"Liddell\", enabled: false, groups: {connect: [{id: \"@mygroup\"}], disconnect: [{id: \"@team\"}]}}) { id }",
+        "API_UNAVAILABLE",
+    )
+    .await;
+    // The group's attributes and its new shared volume claim are made before a member fails.
+    faulty.fail_once_after("add_member", 0, keycloak_down());
+    rolls_back(
+        &fx,
+        "updateGroup(where: {id: \"@mygroup\"}, data: {displayName: \"Changed\", quotaCpu: 8, enabledSharedVolume: true, sharedVolumeCapacity: 5, users: {connect: [{id: \"@carol\"}]}}) { id }",
+        "API_UNAVAILABLE",
+    )
+    .await;
+    faulty.fail_once_after("remove_member", 0, keycloak_down());
+    rolls_back(
+        &fx,
+        "updateGroup(where: {id: \"@team\"}, data: {displayName: \"Changed\", users: {connect: [{id: \"@carol\"}], disconnect: [{id: \"@alice\"}]}}) { id }",
+        "API_UNAVAILABLE",
+    )
+    .await;
+    faulty.clear();
+
+    // With nothing failing, the same updates go through and change what they say.
+    fx.ok("updateUser(where: {id: \"@bob\"}, data: {email: \"bob2@example.com\", isAdmin: true, groups: {connect: [{id: \"@team\"}]}}) { id }").await;
+    fx.ok("updateGroup(where: {id: \"@mygroup\"}, data: {enabledSharedVolume: true, sharedVolumeCapacity: 5, users: {connect: [{id: \"@carol\"}]}}) { id }").await;
+    let after = world(&fx.platform).await;
+    assert_eq!(after["user/bob"]["user"]["email"], "bob2@example.com");
+    assert_eq!(after["user/bob"]["admin"], true);
+    assert!(
+        after.contains_key("persistentvolumeclaims/project-my-group"),
+        "{:?}",
+        after.keys()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_upload_secret_undoes_the_dataset_update() {
+    let fx = Fx::new().await;
+    fx.platform
+        .cluster
+        .add_admission_handler(Arc::new(DenyCreate("secrets")));
+    // The mapping and the patch turning the upload server on are made, then the secret is
+    // refused: the dataset, its annotations and the mapping are as they were. (The restoring
+    // patch is a write of its own: only the dataset's version and generation move on.)
+    let versionless = |mut world: World| {
+        for object in world.values_mut() {
+            if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("resourceVersion");
+                meta.remove("generation");
+            }
+        }
+        world
+    };
+    let before = versionless(world(&fx.platform).await);
+    let query = fx.expand("mutation { updateDataset(where: {id: \"ds-pv\"}, data: {description: \"changed\", enableUploadServer: true, global: true, groups: {connect: [{id: \"@mygroup\", writable: true}]}}) { id } }");
+    let (_, response) = post_json(&fx.platform, Some(&fx.token), &query, json!({})).await;
+    assert_eq!(error_code(&response), "INTERNAL_ERROR", "{response}");
+    assert_same(&before, &versionless(world(&fx.platform).await), &query);
+}
