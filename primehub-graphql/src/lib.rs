@@ -55,6 +55,7 @@ pub mod auth;
 pub mod dev;
 pub mod error;
 pub mod guard;
+pub mod launch;
 pub mod list;
 pub mod metrics;
 pub mod resources;

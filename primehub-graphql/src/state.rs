@@ -11,6 +11,7 @@ use primehub_reconcile::KubeApi;
 use primehub_reconcile::stores::ResourceStores;
 
 use crate::auth::Authenticator;
+use crate::launch::LaunchCache;
 
 /// Settings of the API that come from the install (PrimeHub's environment variables).
 #[derive(Debug, Clone)]
@@ -60,6 +61,8 @@ pub struct ApiState {
     pub auth: Authenticator,
     /// The one clock.
     pub clock: Arc<dyn Clock>,
+    /// What each group offers for launching, kept between requests.
+    pub launch: LaunchCache,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -89,6 +92,7 @@ impl ApiState {
             stores,
             auth,
             clock,
+            launch: LaunchCache::new(),
         }
     }
 

@@ -316,6 +316,16 @@ impl Snapshot {
         self.groups.ordered.len()
     }
 
+    /// Whether `other` has the same groups and role mappings as this snapshot, by identity: a
+    /// snapshot made from another shares its indexes until they change, and a change makes new
+    /// ones. So a caller that keeps a snapshot may keep what it derived from its groups' roles
+    /// (launch choices, say) for every later snapshot of which this answers true.
+    pub fn same_groups_and_roles(&self, other: &Snapshot) -> bool {
+        Arc::ptr_eq(&self.groups, &other.groups)
+            && Arc::ptr_eq(&self.group_roles, &other.group_roles)
+            && self.everyone_group_name == other.everyone_group_name
+    }
+
     /// The id of the everyone group, if it exists.
     pub fn everyone_group_id(&self) -> Option<&str> {
         self.group_by_name(&self.everyone_group_name)

@@ -107,19 +107,23 @@ pub struct Launchable {
     pub datasets: Vec<BoundDataset>,
 }
 
-/// The resource names a group's roles grant.
-#[derive(Debug, Default)]
-struct Grants {
+/// The resource names one group's roles grant, parsed once: what the launch rules need of a
+/// group. Independent of the user, so a caller may keep it per group while the group's role
+/// mappings do not change.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct GroupGrants {
     images: BTreeSet<String>,
     instance_types: BTreeSet<String>,
     datasets: BTreeSet<String>,
     writable_datasets: BTreeSet<String>,
 }
 
-impl Grants {
-    fn of(group: &GroupRoles<'_>, naming: &RoleNaming) -> Grants {
-        let mut grants = Grants::default();
-        for role in group.roles.iter().filter_map(|r| naming.parse_own(r)) {
+impl GroupGrants {
+    /// The grants of a group whose realm roles are `roles`; roles of another prefix and roles
+    /// that are not resource roles are ignored.
+    pub fn parse(roles: &[String], naming: &RoleNaming) -> GroupGrants {
+        let mut grants = GroupGrants::default();
+        for role in roles.iter().filter_map(|r| naming.parse_own(r)) {
             let set = match (role.kind, role.writable) {
                 (RoleKind::Image, _) => &mut grants.images,
                 (RoleKind::InstanceType, _) => &mut grants.instance_types,
@@ -132,9 +136,80 @@ impl Grants {
         grants
     }
 
-    fn has_dataset(&self, name: &str) -> bool {
+    /// Whether the group holds `ds:<name>` or `ds:rw:<name>`.
+    pub fn has_dataset(&self, name: &str) -> bool {
         self.datasets.contains(name) || self.writable_datasets.contains(name)
     }
+
+    /// Every dataset the group holds (read or read-write), in name order, each once.
+    pub fn datasets(&self) -> impl Iterator<Item = &str> {
+        let mut read = self.datasets.iter().peekable();
+        let mut rw = self.writable_datasets.iter().peekable();
+        std::iter::from_fn(move || match (read.peek(), rw.peek()) {
+            (Some(a), Some(b)) if a == b => {
+                rw.next();
+                read.next().map(String::as_str)
+            }
+            (Some(a), Some(b)) if a < b => read.next().map(String::as_str),
+            (Some(_), Some(_)) | (None, Some(_)) => rw.next().map(String::as_str),
+            (Some(_), None) => read.next().map(String::as_str),
+            (None, None) => None,
+        })
+    }
+}
+
+/// The images and instance types a launch group offers: its own first, then the global ones,
+/// each existing one once. The same for every member, so a caller may keep it per group while
+/// the group's and `everyone`'s mappings and the resources do not change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupOffer {
+    /// Images, ordered as [`Launchable::images`].
+    pub images: Vec<BoundResource>,
+    /// Instance types, ordered as [`Launchable::instance_types`].
+    pub instance_types: Vec<BoundResource>,
+}
+
+/// What launch group `own` offers with the global grants `global` (those of `everyone`).
+pub fn group_offer(
+    own: &GroupGrants,
+    global: &GroupGrants,
+    resources: &dyn ResourceLookup,
+) -> GroupOffer {
+    GroupOffer {
+        images: ordered(&own.images, &global.images, |n| resources.has_image(n)),
+        instance_types: ordered(&own.instance_types, &global.instance_types, |n| {
+            resources.has_instance_type(n)
+        }),
+    }
+}
+
+/// The datasets a user may mount with launch group `own`, given `held`, every dataset the user
+/// holds through any group in name order (see the [module docs](self) for the rule).
+pub fn launch_datasets<'n>(
+    held: impl IntoIterator<Item = &'n str>,
+    own: &GroupGrants,
+    global: &GroupGrants,
+    resources: &dyn ResourceLookup,
+) -> Vec<BoundDataset> {
+    let mut datasets = Vec::new();
+    for name in held {
+        let Some(launch_group_only) = resources.dataset_launch_group_only(name) else {
+            continue;
+        };
+        let is_global = global.has_dataset(name);
+        let in_launch = own.has_dataset(name);
+        if !(is_global || in_launch || !launch_group_only) {
+            continue;
+        }
+        let writable = own.writable_datasets.contains(name)
+            || (is_global && global.writable_datasets.contains(name));
+        datasets.push(BoundDataset {
+            name: name.to_owned(),
+            global: is_global,
+            writable,
+        });
+    }
+    datasets
 }
 
 fn ordered(
@@ -279,25 +354,32 @@ fn launchable_in(
 /// A user's groups with their roles parsed once, for any number of launch groups.
 struct Parsed<'a> {
     /// Every group of the user, `everyone` included, in the order given.
-    groups: Vec<(&'a str, Grants)>,
+    groups: Vec<(&'a str, GroupGrants)>,
     /// Where `everyone` is in `groups` (the first one, as a lookup by name finds it).
     everyone: Option<usize>,
     /// Every dataset the user holds through any group, in name order.
     held: BTreeSet<String>,
 }
 
+/// No grants: the global ones of a user outside `everyone`.
+static NO_GRANTS: GroupGrants = GroupGrants {
+    images: BTreeSet::new(),
+    instance_types: BTreeSet::new(),
+    datasets: BTreeSet::new(),
+    writable_datasets: BTreeSet::new(),
+};
+
 impl<'a> Parsed<'a> {
     fn of(user_groups: &[GroupRoles<'a>], naming: &RoleNaming) -> Parsed<'a> {
-        let groups: Vec<(&str, Grants)> = user_groups
+        let groups: Vec<(&str, GroupGrants)> = user_groups
             .iter()
-            .map(|group| (group.name, Grants::of(group, naming)))
+            .map(|group| (group.name, GroupGrants::parse(group.roles, naming)))
             .collect();
         let everyone = groups.iter().position(|(name, _)| *name == EVERYONE);
-        let mut held = BTreeSet::new();
-        for (_, grants) in &groups {
-            held.extend(grants.datasets.iter().cloned());
-            held.extend(grants.writable_datasets.iter().cloned());
-        }
+        let held = groups
+            .iter()
+            .flat_map(|(_, grants)| grants.datasets().map(str::to_owned))
+            .collect();
         Parsed {
             groups,
             everyone,
@@ -308,41 +390,16 @@ impl<'a> Parsed<'a> {
     fn launchable(
         &self,
         launch_group: &str,
-        own: &Grants,
+        own: &GroupGrants,
         resources: &dyn ResourceLookup,
     ) -> Launchable {
-        static NONE: Grants = Grants {
-            images: BTreeSet::new(),
-            instance_types: BTreeSet::new(),
-            datasets: BTreeSet::new(),
-            writable_datasets: BTreeSet::new(),
-        };
-        let global = self.everyone.map_or(&NONE, |i| &self.groups[i].1);
-        let mut datasets = Vec::new();
-        for name in &self.held {
-            let Some(launch_group_only) = resources.dataset_launch_group_only(name) else {
-                continue;
-            };
-            let is_global = global.has_dataset(name);
-            let in_launch = own.has_dataset(name);
-            if !(is_global || in_launch || !launch_group_only) {
-                continue;
-            }
-            let writable = own.writable_datasets.contains(name)
-                || (is_global && global.writable_datasets.contains(name));
-            datasets.push(BoundDataset {
-                name: name.clone(),
-                global: is_global,
-                writable,
-            });
-        }
+        let global = self.everyone.map_or(&NO_GRANTS, |i| &self.groups[i].1);
+        let offer = group_offer(own, global, resources);
         Launchable {
             group: launch_group.to_owned(),
-            images: ordered(&own.images, &global.images, |n| resources.has_image(n)),
-            instance_types: ordered(&own.instance_types, &global.instance_types, |n| {
-                resources.has_instance_type(n)
-            }),
-            datasets,
+            images: offer.images,
+            instance_types: offer.instance_types,
+            datasets: launch_datasets(self.held.iter().map(String::as_str), own, global, resources),
         }
     }
 }

@@ -812,6 +812,20 @@ impl ResourceStores {
         self.inner.states.iter().all(|s| s.is_ready())
     }
 
+    /// A number that changes whenever the images, instance types or datasets the stores show
+    /// change (the events recorded for them). Read it before reading the stores: what was
+    /// derived from them is at least as new as the number, and is rebuilt once more at worst.
+    pub fn catalog_version(&self) -> u64 {
+        [
+            StoreKind::Image,
+            StoreKind::InstanceType,
+            StoreKind::Dataset,
+        ]
+        .iter()
+        .map(|kind| self.state(*kind).recorded.load(Ordering::Acquire))
+        .fold(0u64, u64::wrapping_add)
+    }
+
     /// Every image, sorted by name.
     pub fn images(&self) -> Vec<Arc<Image>> {
         sorted_by_name(self.inner.images.state())

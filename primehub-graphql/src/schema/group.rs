@@ -1,6 +1,5 @@
 //! Groups: `group`, `groups`, `groupsConnection` and the group mutations.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -9,13 +8,11 @@ use primehub_keycloak::cache::Snapshot;
 use primehub_keycloak::representation::NewGroup;
 use primehub_keycloak::{ConflictField, KeycloakError};
 use primehub_model::attributes::{Capacity, EnvEntry, GroupAttributes};
-use primehub_model::binding::{GroupRoles, Launchable, ResourceLookup, launchable_groups_with};
 use primehub_model::crd::dataset::Dataset as DatasetCr;
 use primehub_model::crd::image::Image as ImageCr;
 use primehub_model::crd::instance_type::InstanceType as InstanceTypeCr;
 use primehub_model::quantity::{Cpu, Gpu, Memory};
 use primehub_model::roles::RoleKind;
-use primehub_reconcile::stores::ResourceStores;
 use serde::Serialize;
 
 use super::common::{
@@ -29,6 +26,7 @@ use super::{snapshot, state};
 use crate::auth::Caller;
 use crate::error::{Error, ErrorCode, Result};
 use crate::guard::{Allow, caller, denied};
+use crate::launch::UserLaunch;
 use crate::list::{self, Listable};
 use crate::undo::Undo;
 
@@ -134,62 +132,16 @@ pub struct MlflowSetting {
 #[derive(Clone)]
 pub(crate) struct Effective {
     user_id: String,
-    /// The user's launchable resources in each of their groups: shared by the groups of one
-    /// `effectiveGroups` list and computed once, at the first `images`, `instanceTypes` or
-    /// `datasets` field any of them resolves (each group's roles parsed once).
+    /// The user's launchable resources in each of their groups, by group id: shared by the
+    /// groups of one `effectiveGroups` list and computed once, at the first `images`,
+    /// `instanceTypes` or `datasets` field any of them resolves, from the API's
+    /// [`LaunchCache`](crate::launch::LaunchCache).
     all: Arc<std::sync::OnceLock<EffectiveResources>>,
 }
 
-/// Custom resources by name, as one `effectiveGroups` list found them in the stores.
-type Found<K> = std::collections::HashMap<String, Arc<K>, foldhash::fast::RandomState>;
-
-/// What one `effectiveGroups` list resolves once for all its groups: each group's launchable
-/// resources, and the custom resources they name, each looked up in the stores once (a global
-/// image is in every group's list).
-#[derive(Default)]
-pub(crate) struct EffectiveResources {
-    launchable: Vec<Launchable>,
-    images: Found<ImageCr>,
-    instance_types: Found<InstanceTypeCr>,
-    datasets: Found<DatasetCr>,
-}
-
-/// A [`ResourceLookup`] over the stores that keeps what it found, for [`EffectiveResources`].
-struct RecordingLookup<'a> {
-    stores: &'a ResourceStores,
-    images: RefCell<Found<ImageCr>>,
-    instance_types: RefCell<Found<InstanceTypeCr>>,
-    datasets: RefCell<Found<DatasetCr>>,
-}
-
-/// Whether `name` is in `found`, else looked up with `get` and kept when it exists.
-fn find_recorded<K>(
-    found: &RefCell<Found<K>>,
-    name: &str,
-    get: impl FnOnce(&str) -> Option<Arc<K>>,
-) -> Option<Arc<K>> {
-    if let Some(object) = found.borrow().get(name) {
-        return Some(object.clone());
-    }
-    let object = get(name)?;
-    found.borrow_mut().insert(name.to_owned(), object.clone());
-    Some(object)
-}
-
-impl ResourceLookup for RecordingLookup<'_> {
-    fn has_image(&self, name: &str) -> bool {
-        find_recorded(&self.images, name, |n| self.stores.image(n)).is_some()
-    }
-
-    fn has_instance_type(&self, name: &str) -> bool {
-        find_recorded(&self.instance_types, name, |n| self.stores.instance_type(n)).is_some()
-    }
-
-    fn dataset_launch_group_only(&self, name: &str) -> Option<bool> {
-        find_recorded(&self.datasets, name, |n| self.stores.dataset(n))
-            .map(|d| d.launch_group_only())
-    }
-}
+/// What one `effectiveGroups` list resolves once for all its groups, by group id.
+pub(crate) type EffectiveResources =
+    std::collections::HashMap<String, UserLaunch, foldhash::fast::RandomState>;
 
 /// A PrimeHub group (a Keycloak group and its attributes).
 #[derive(Clone)]
@@ -266,53 +218,20 @@ impl Group {
         self.snap.group_roles(&self.id)
     }
 
-    /// The resources this group offers, as `me.effectiveGroups` resolves them (the binding
-    /// model shared with the spawner), or just the group's own roles.
-    fn launchable(&self, ctx: &Context<'_>) -> Option<(&EffectiveResources, &Launchable)> {
+    /// What the user may launch with this group, as `me.effectiveGroups` resolves it (the
+    /// binding model shared with the spawner); `None` outside `effectiveGroups`.
+    fn launchable(&self, ctx: &Context<'_>) -> Option<&UserLaunch> {
         let effective = self.effective.as_ref()?;
-        let name = self.rep()?.name.as_str();
-        let all = effective
-            .all
-            .get_or_init(|| self.compute_launchable(ctx, &effective.user_id));
-        all.launchable
-            .iter()
-            .find(|l| l.group == name)
-            .map(|l| (all, l))
-    }
-
-    fn compute_launchable(&self, ctx: &Context<'_>, user_id: &str) -> EffectiveResources {
-        let state = state(ctx);
-        let everyone = self.snap.everyone_group_id();
-        let groups: Vec<GroupRoles<'_>> = self
-            .snap
-            .user_group_ids(user_id)
-            .iter()
-            .filter_map(|gid| {
-                let group = self.snap.group(gid)?;
-                let name = if Some(gid.as_str()) == everyone {
-                    primehub_model::binding::EVERYONE
-                } else {
-                    group.group.name.as_str()
-                };
-                Some(GroupRoles {
-                    name,
-                    roles: self.snap.group_roles(gid),
-                })
-            })
-            .collect();
-        let lookup = RecordingLookup {
-            stores: &state.stores,
-            images: RefCell::default(),
-            instance_types: RefCell::default(),
-            datasets: RefCell::default(),
-        };
-        let launchable = launchable_groups_with(&groups, &state.config.naming, &lookup);
-        EffectiveResources {
-            launchable,
-            images: lookup.images.into_inner(),
-            instance_types: lookup.instance_types.into_inner(),
-            datasets: lookup.datasets.into_inner(),
-        }
+        let all = effective.all.get_or_init(|| {
+            let state = state(ctx);
+            state.launch.user_launch(
+                &self.snap,
+                &state.stores,
+                &state.config.naming,
+                &effective.user_id,
+            )
+        });
+        all.get(&self.id)
     }
 
     /// Names of resources of `kind` bound to this group by its own roles, with `ds:rw:`.
@@ -331,11 +250,7 @@ impl Group {
     /// The group's images: in `effectiveGroups` the launchable ones, else those of its own roles.
     fn image_crs(&self, ctx: &Context<'_>) -> Vec<Arc<ImageCr>> {
         match self.launchable(ctx) {
-            Some((found, l)) => l
-                .images
-                .iter()
-                .filter_map(|r| found.images.get(&r.name).cloned())
-                .collect(),
+            Some(launch) => launch.offer.images().to_vec(),
             None => {
                 let stores = &state(ctx).stores;
                 self.own(ctx, RoleKind::Image)
@@ -457,11 +372,7 @@ impl Group {
     /// Instance types bound to the group (with the global ones in `effectiveGroups`).
     async fn instance_types(&self, ctx: &Context<'_>) -> Vec<Option<InstanceType>> {
         let crs: Vec<Arc<InstanceTypeCr>> = match self.launchable(ctx) {
-            Some((found, l)) => l
-                .instance_types
-                .iter()
-                .filter_map(|r| found.instance_types.get(&r.name).cloned())
-                .collect(),
+            Some(launch) => launch.offer.instance_types().to_vec(),
             None => {
                 let stores = &state(ctx).stores;
                 self.own(ctx, RoleKind::InstanceType)
@@ -496,16 +407,7 @@ impl Group {
     /// whether the group (or `everyone`, for global ones) holds `ds:rw:`.
     async fn datasets(&self, ctx: &Context<'_>) -> Vec<Option<Dataset>> {
         let crs: Vec<(Arc<DatasetCr>, bool)> = match self.launchable(ctx) {
-            Some((found, l)) => l
-                .datasets
-                .iter()
-                .filter_map(|d| {
-                    found
-                        .datasets
-                        .get(&d.name)
-                        .map(|cr| (cr.clone(), d.writable))
-                })
-                .collect(),
+            Some(launch) => launch.datasets.clone(),
             None => {
                 let stores = &state(ctx).stores;
                 self.own(ctx, RoleKind::Dataset)

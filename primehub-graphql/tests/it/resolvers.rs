@@ -427,3 +427,94 @@ async fn a_direct_keycloak_change_shows_after_an_event_poll() {
     assert_eq!(d["group"]["name"], "made-in-console");
     platform.shutdown().await.unwrap();
 }
+
+/// `me.effectiveGroups` keeps each group's offer between requests: every change of a role
+/// mapping, a membership or a resource shows in the next answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn effective_groups_show_every_change_at_once() {
+    let platform = platform().await;
+    let me = platform.realm.admin_user_id.clone();
+    let group = ok(
+        &platform,
+        "mutation { createGroup(data: {name: \"grp-live\"}) { id } }",
+        json!({}),
+    )
+    .await["createGroup"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let offered = || async {
+        let d = ok(
+            &platform,
+            "{ me { effectiveGroups { name images { name } instanceTypes { name } datasets { name writable } } } }",
+            json!({}),
+        )
+        .await;
+        let groups = d["me"]["effectiveGroups"].as_array().unwrap().clone();
+        groups
+            .into_iter()
+            .find(|g| g["name"] == "grp-live")
+            .map(|g| {
+                let names = |field: &str| -> Vec<String> {
+                    g[field]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| match x["writable"].as_bool() {
+                            Some(true) => format!("{}(rw)", x["name"].as_str().unwrap()),
+                            _ => x["name"].as_str().unwrap().to_owned(),
+                        })
+                        .collect()
+                };
+                (names("images"), names("instanceTypes"), names("datasets"))
+            })
+    };
+    assert_eq!(offered().await, None, "not a member yet");
+    ok(&platform, "mutation($w: UserWhereUniqueInput!, $d: UserUpdateInput!) { updateUser(where: $w, data: $d) { id } }",
+        json!({"w": {"id": me}, "d": {"groups": {"connect": [{"id": group}]}}})).await;
+    let (images, its, datasets) = offered().await.expect("a member now");
+    assert_eq!(images, ["base-notebook"]);
+    assert_eq!(its, ["cpu-1", "cpu-2", "gpu-1", "gpu-2"]);
+    assert!(datasets.is_empty());
+
+    // A new image granted to the group comes first; a dataset granted read-write shows so.
+    ok(&platform, r#"mutation($g: ID!) {
+        i: createImage(data: {name: "img-live", url: "r/i:1", groups: {connect: [{id: $g}]}}) { id }
+        d: createDataset(data: {name: "ds-live", type: "env", groups: {connect: [{id: $g, writable: true}]}}) { id }
+    }"#, json!({"g": group})).await;
+    let (images, _, datasets) = offered().await.unwrap();
+    assert_eq!(images, ["img-live", "base-notebook"]);
+    assert_eq!(datasets, ["ds-live(rw)"]);
+
+    // Read-only now, then global, then no longer the group's.
+    ok(&platform, r#"mutation($g: ID!) { updateDataset(where: {id: "ds-live"}, data: {groups: {connect: [{id: $g, writable: false}]}}) { id } }"#, json!({"g": group})).await;
+    assert_eq!(offered().await.unwrap().2, ["ds-live"]);
+    ok(&platform, r#"mutation($g: ID!) { updateImage(where: {id: "img-live"}, data: {global: true, groups: {disconnect: [{id: $g}]}}) { id } }"#, json!({"g": group})).await;
+    assert_eq!(offered().await.unwrap().0, ["base-notebook", "img-live"]);
+
+    // The image deleted behind the API's back (the role mapping stays): gone once the store
+    // shows it.
+    typed::<primehub_model::crd::image::Image>(&platform)
+        .delete("img-live", &primehub_reconcile::DeleteOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        platform
+            .api
+            .service
+            .state
+            .stores
+            .wait_for_deletion::<primehub_model::crd::image::Image>(
+                "img-live",
+                Duration::from_secs(5)
+            )
+            .await
+    );
+    assert_eq!(offered().await.unwrap().0, ["base-notebook"]);
+
+    // Out of the group: gone from the list.
+    ok(&platform, "mutation($w: UserWhereUniqueInput!, $d: UserUpdateInput!) { updateUser(where: $w, data: $d) { id } }",
+        json!({"w": {"id": me}, "d": {"groups": {"disconnect": [{"id": group}]}}})).await;
+    assert_eq!(offered().await, None);
+    platform.shutdown().await.unwrap();
+}

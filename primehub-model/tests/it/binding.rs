@@ -1,8 +1,8 @@
 //! What a user may launch in a group (primehub-datamodel.md §2.3, §4.2; controllers §5).
 
 use primehub_model::binding::{
-    BoundDataset, BoundResource, Catalog, GroupRoles, job_launchable, launchable,
-    launchable_groups, launchable_groups_with,
+    BoundDataset, BoundResource, Catalog, GroupGrants, GroupRoles, group_offer, job_launchable,
+    launch_datasets, launchable, launchable_groups, launchable_groups_with,
 };
 use primehub_model::crd::dataset::Dataset;
 use primehub_model::crd::image::Image;
@@ -347,6 +347,27 @@ proptest::proptest! {
         for (one, name) in all.iter().zip(&names) {
             let alone = launchable(&groups, name, &naming, &catalog).unwrap();
             proptest::prop_assert_eq!(one, &alone);
+        }
+        // The parts a server keeps per group compose to the same answer.
+        let grants: Vec<GroupGrants> = groups
+            .iter()
+            .map(|g| GroupGrants::parse(g.roles, &naming))
+            .collect();
+        let global = if in_everyone { grants[0].clone() } else { GroupGrants::default() };
+        for g in &grants {
+            let listed: Vec<&str> = g.datasets().collect();
+            proptest::prop_assert!(listed.windows(2).all(|w| w[0] < w[1]), "{listed:?}");
+            proptest::prop_assert!(listed.iter().all(|d| g.has_dataset(d)));
+        }
+        let held: std::collections::BTreeSet<&str> =
+            grants.iter().flat_map(GroupGrants::datasets).collect();
+        for (i, one) in all.iter().enumerate() {
+            let own = &grants[i + usize::from(in_everyone)];
+            let offer = group_offer(own, &global, &catalog);
+            proptest::prop_assert_eq!(&offer.images, &one.images);
+            proptest::prop_assert_eq!(&offer.instance_types, &one.instance_types);
+            let datasets = launch_datasets(held.iter().copied(), own, &global, &catalog);
+            proptest::prop_assert_eq!(&datasets, &one.datasets);
         }
     }
 }
