@@ -184,6 +184,23 @@ impl Dataset {
     }
 }
 
+impl super::leaf::PlainFields for Dataset {
+    fn plain_field(&self, name: &str) -> Option<async_graphql::Value> {
+        // Text fields whose resolvers return what `Listable::field` gives.
+        const PLAIN: &[&str] = &["id", "name", "displayName", "description", "type"];
+        if name == "writable" {
+            return Some(
+                self.writable
+                    .map_or(async_graphql::Value::Null, async_graphql::Value::Boolean),
+            );
+        }
+        if PLAIN.contains(&name) {
+            return super::leaf::text_of(self.field(name));
+        }
+        None
+    }
+}
+
 impl Listable for Dataset {
     fn id(&self) -> &str {
         self.name()

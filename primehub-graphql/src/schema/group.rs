@@ -21,6 +21,7 @@ use super::common::{
 use super::dataset::Dataset;
 use super::image::{Image, QueryImageMode};
 use super::instance_type::InstanceType;
+use super::leaf::Leaf;
 use super::user::{User, UserCreateManyInput, UserUpdateManyInput, where_json};
 use super::{snapshot, state};
 use crate::auth::Caller;
@@ -370,7 +371,7 @@ impl Group {
             .collect()
     }
     /// Instance types bound to the group (with the global ones in `effectiveGroups`).
-    async fn instance_types(&self, ctx: &Context<'_>) -> Vec<Option<InstanceType>> {
+    async fn instance_types(&self, ctx: &Context<'_>) -> Vec<Option<Leaf<InstanceType>>> {
         let crs: Vec<Arc<InstanceTypeCr>> = match self.launchable(ctx) {
             Some(launch) => launch.offer.instance_types().to_vec(),
             None => {
@@ -382,30 +383,34 @@ impl Group {
             }
         };
         crs.into_iter()
-            .map(|it| Some(InstanceType::new(it, self.snap.clone())))
+            .map(|it| Some(Leaf(InstanceType::new(it, self.snap.clone()))))
             .collect()
     }
     /// Images bound to the group (with the global ones in `effectiveGroups`), filtered by
     /// `mode`: `SYSTEM_ONLY` images without a group, `GROUP_ONLY` group images, `ALL`.
-    async fn images(&self, ctx: &Context<'_>, mode: Option<QueryImageMode>) -> Vec<Option<Image>> {
+    async fn images(
+        &self,
+        ctx: &Context<'_>,
+        mode: Option<QueryImageMode>,
+    ) -> Vec<Option<Leaf<Image>>> {
         self.image_crs(ctx)
             .into_iter()
             .filter(|image| mode.unwrap_or(QueryImageMode::All).admits(image))
-            .map(|image| Some(Image::new(image, self.snap.clone())))
+            .map(|image| Some(Leaf(Image::new(image, self.snap.clone()))))
             .collect()
     }
     /// Group images (with a `groupName`) bound to the group.
-    async fn group_images(&self, ctx: &Context<'_>) -> Vec<Option<Image>> {
+    async fn group_images(&self, ctx: &Context<'_>) -> Vec<Option<Leaf<Image>>> {
         self.image_crs(ctx)
             .into_iter()
             .filter(|image| QueryImageMode::GroupOnly.admits(image))
-            .map(|image| Some(Image::new(image, self.snap.clone())))
+            .map(|image| Some(Leaf(Image::new(image, self.snap.clone()))))
             .collect()
     }
     /// Datasets bound to the group; in `effectiveGroups` also the global ones and those the
     /// user holds through another group unless they are launch-group-only. `writable` tells
     /// whether the group (or `everyone`, for global ones) holds `ds:rw:`.
-    async fn datasets(&self, ctx: &Context<'_>) -> Vec<Option<Dataset>> {
+    async fn datasets(&self, ctx: &Context<'_>) -> Vec<Option<Leaf<Dataset>>> {
         let crs: Vec<(Arc<DatasetCr>, bool)> = match self.launchable(ctx) {
             Some(launch) => launch.datasets.clone(),
             None => {
@@ -417,7 +422,11 @@ impl Group {
             }
         };
         crs.into_iter()
-            .map(|(d, writable)| Some(Dataset::new(d, self.snap.clone()).with_writable(writable)))
+            .map(|(d, writable)| {
+                Some(Leaf(
+                    Dataset::new(d, self.snap.clone()).with_writable(writable),
+                ))
+            })
             .collect()
     }
     /// What the group's running and pending pods use now.

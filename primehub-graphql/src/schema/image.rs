@@ -178,6 +178,25 @@ impl Image {
     }
 }
 
+impl super::leaf::PlainFields for Image {
+    fn plain_field(&self, name: &str) -> Option<async_graphql::Value> {
+        // Text fields whose resolvers return what `Listable::field` gives.
+        const PLAIN: &[&str] = &[
+            "id",
+            "name",
+            "displayName",
+            "description",
+            "type",
+            "groupName",
+            "url",
+        ];
+        if PLAIN.contains(&name) {
+            return super::leaf::text_of(self.field(name));
+        }
+        None
+    }
+}
+
 impl Listable for Image {
     fn id(&self) -> &str {
         self.name()

@@ -124,6 +124,17 @@ impl InstanceType {
     }
 }
 
+impl super::leaf::PlainFields for InstanceType {
+    fn plain_field(&self, name: &str) -> Option<async_graphql::Value> {
+        // Text fields whose resolvers return what `Listable::field` gives.
+        const PLAIN: &[&str] = &["id", "name", "displayName", "description"];
+        if PLAIN.contains(&name) {
+            return super::leaf::text_of(self.field(name));
+        }
+        None
+    }
+}
+
 impl Listable for InstanceType {
     fn id(&self) -> &str {
         self.name()

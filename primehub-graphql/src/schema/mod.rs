@@ -154,6 +154,7 @@ pub mod dataset;
 pub mod group;
 pub mod image;
 pub mod instance_type;
+pub mod leaf;
 pub mod secret;
 pub mod system;
 pub mod user;

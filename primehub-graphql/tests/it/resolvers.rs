@@ -518,3 +518,78 @@ async fn effective_groups_show_every_change_at_once() {
     assert_eq!(offered().await, None);
     platform.shutdown().await.unwrap();
 }
+
+/// The group lists answer plain selections directly (`schema::leaf`): exactly what the
+/// executor gives, which an inline fragment forces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_leaf_answers_equal_the_executors() {
+    let platform = platform().await;
+    let me = platform.realm.admin_user_id.clone();
+    let group = ok(
+        &platform,
+        "mutation { createGroup(data: {name: \"grp-leaf\"}) { id } }",
+        json!({}),
+    )
+    .await["createGroup"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(&platform, "mutation($w: UserWhereUniqueInput!, $d: UserUpdateInput!) { updateUser(where: $w, data: $d) { id } }",
+        json!({"w": {"id": me}, "d": {"groups": {"connect": [{"id": group}]}}})).await;
+    ok(&platform, r#"mutation($g: ID!) {
+        a: createImage(data: {name: "img-full", displayName: "Full", description: "d", type: "both", url: "r/a:1", urlForGpu: "r/a:gpu", groupName: "grp-leaf", groups: {connect: [{id: $g}]}}) { id }
+        b: createImage(data: {name: "img-bare", url: "r/b:1", groups: {connect: [{id: $g}]}}) { id }
+        c: createInstanceType(data: {name: "it-desc", displayName: "Desc", description: "x", cpuLimit: 1, memoryLimit: 1, groups: {connect: [{id: $g}]}}) { id }
+        d: createDataset(data: {name: "ds-rw", displayName: "RW", description: "y", type: "env", groups: {connect: [{id: $g, writable: true}]}}) { id }
+        e: createDataset(data: {name: "ds-git", type: "git", url: "https://example.com/r.git", global: true}) { id }
+    }"#, json!({"g": group})).await;
+    let image = "id name displayName description type groupName url __typename";
+    let it = "id name displayName description __typename";
+    let dataset = "id name displayName description type writable __typename";
+    let selection = |direct: bool| {
+        let wrap = |ty: &str, fields: &str| {
+            if direct {
+                format!("{fields} alias: name")
+            } else {
+                format!("... on {ty} {{ {fields} alias: name }}")
+            }
+        };
+        format!(
+            "images {{ {} }} groupImages {{ {} }} instanceTypes {{ {} }} datasets {{ {} }}",
+            wrap("Image", image),
+            wrap("Image", image),
+            wrap("InstanceType", it),
+            wrap("Dataset", dataset)
+        )
+    };
+    for shape in [
+        "{ me { effectiveGroups { name SEL } } }",
+        "query($g: ID!) { group(where: {id: $g}) { SEL } }",
+    ] {
+        let direct = ok(
+            &platform,
+            &shape.replace("SEL", &selection(true)),
+            json!({"g": group}),
+        )
+        .await;
+        let executor = ok(
+            &platform,
+            &shape.replace("SEL", &selection(false)),
+            json!({"g": group}),
+        )
+        .await;
+        assert_eq!(direct, executor, "{shape}");
+        let text = direct.to_string();
+        for name in [
+            "img-full",
+            "img-bare",
+            "it-desc",
+            "ds-rw",
+            "\"writable\":true",
+            "\"groupName\":\"grp-leaf\"",
+        ] {
+            assert!(text.contains(name), "{name} in {text}");
+        }
+    }
+    platform.shutdown().await.unwrap();
+}
