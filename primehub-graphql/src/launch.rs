@@ -4,18 +4,18 @@
 //!
 //! The rules are `primehub_model::binding`'s, split in its two parts: what a group offers
 //! ([`GroupGrants`], [`group_offer`]) is the same for every member and is kept per group; the
-//! datasets ([`launch_datasets`]) depend on all of the user's groups and are merged per request
+//! datasets ([`dataset_mount`]) depend on all of the user's groups and are merged per request
 //! from the kept grants. Kept entries belong to one table, valid while the Keycloak snapshot
 //! has the same groups and role mappings
 //! ([`Snapshot::same_groups_and_roles`]) and the stores the same images, instance types and
 //! datasets ([`ResourceStores::catalog_version`]); any change starts a new table, filled again
 //! group by group as requests need them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use primehub_keycloak::cache::Snapshot;
-use primehub_model::binding::{GroupGrants, ResourceLookup, group_offer, launch_datasets};
+use primehub_model::binding::{GroupGrants, ResourceLookup, dataset_mount, group_offer};
 use primehub_model::crd::dataset::Dataset as DatasetCr;
 use primehub_model::crd::image::Image as ImageCr;
 use primehub_model::crd::instance_type::InstanceType as InstanceTypeCr;
@@ -31,8 +31,8 @@ pub struct GroupLaunch {
     grants: GroupGrants,
     images: Vec<Arc<ImageCr>>,
     instance_types: Vec<Arc<InstanceTypeCr>>,
-    /// The datasets of `grants` that exist, by name.
-    datasets: ById<Arc<DatasetCr>>,
+    /// The datasets of `grants` that exist, in name order.
+    datasets: Vec<(String, Arc<DatasetCr>)>,
 }
 
 impl GroupLaunch {
@@ -143,26 +143,32 @@ impl LaunchCache {
             };
             offers.push((gid, offer));
         }
-        let held: BTreeSet<&str> = offers
+        // Every dataset the user holds, through any group, once, in name order.
+        let mut held: Vec<&(String, Arc<DatasetCr>)> = offers
             .iter()
             .map(|(_, o)| o)
             .chain(&global)
-            .flat_map(|o| o.grants.datasets())
+            .flat_map(|o| &o.datasets)
             .collect();
-        let found = Found {
-            offers: &offers,
-            global: global.as_ref(),
-        };
+        held.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        held.dedup_by(|a, b| a.0 == b.0);
         let no_grants = GroupGrants::default();
         let global_grants = global.as_ref().map_or(&no_grants, |g| &g.grants);
         offers
             .iter()
             .map(|(gid, offer)| {
-                let datasets =
-                    launch_datasets(held.iter().copied(), &offer.grants, global_grants, &found)
-                        .into_iter()
-                        .filter_map(|d| found.dataset(&d.name).map(|cr| (cr.clone(), d.writable)))
-                        .collect();
+                let datasets = held
+                    .iter()
+                    .filter_map(|(name, cr)| {
+                        let (_, writable) = dataset_mount(
+                            name,
+                            cr.launch_group_only(),
+                            &offer.grants,
+                            global_grants,
+                        )?;
+                        Some((cr.clone(), writable))
+                    })
+                    .collect();
                 let launch = UserLaunch {
                     offer: offer.clone(),
                     datasets,
@@ -246,44 +252,5 @@ impl ResourceLookup for StoreLookup<'_> {
 
     fn dataset_launch_group_only(&self, name: &str) -> Option<bool> {
         self.0.dataset(name).map(|d| d.launch_group_only())
-    }
-}
-
-/// Datasets answered from the user's kept group offers: every dataset the user holds is in the
-/// offer of a group that grants it.
-struct Found<'a> {
-    offers: &'a [(&'a str, Arc<GroupLaunch>)],
-    global: Option<&'a Arc<GroupLaunch>>,
-}
-
-impl Found<'_> {
-    fn dataset(&self, name: &str) -> Option<&Arc<DatasetCr>> {
-        self.offers
-            .iter()
-            .map(|(_, o)| o)
-            .chain(self.global)
-            .find_map(|o| o.datasets.get(name))
-    }
-}
-
-impl ResourceLookup for Found<'_> {
-    fn has_image(&self, name: &str) -> bool {
-        self.offers.iter().any(|(_, o)| {
-            o.images
-                .iter()
-                .any(|i| i.metadata.name.as_deref() == Some(name))
-        })
-    }
-
-    fn has_instance_type(&self, name: &str) -> bool {
-        self.offers.iter().any(|(_, o)| {
-            o.instance_types
-                .iter()
-                .any(|i| i.metadata.name.as_deref() == Some(name))
-        })
-    }
-
-    fn dataset_launch_group_only(&self, name: &str) -> Option<bool> {
-        self.dataset(name).map(|d| d.launch_group_only())
     }
 }

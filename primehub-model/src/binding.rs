@@ -183,33 +183,44 @@ pub fn group_offer(
     }
 }
 
+/// Whether a user may mount dataset `name` (which exists; `launch_group_only` is its flag and
+/// the user holds it through some group) with launch group `own`, and how: `Some((global,
+/// writable))`, or `None` when it stays unmounted (see the [module docs](self) for the rule).
+pub fn dataset_mount(
+    name: &str,
+    launch_group_only: bool,
+    own: &GroupGrants,
+    global: &GroupGrants,
+) -> Option<(bool, bool)> {
+    let is_global = global.has_dataset(name);
+    let in_launch = own.has_dataset(name);
+    if !(is_global || in_launch || !launch_group_only) {
+        return None;
+    }
+    let writable = own.writable_datasets.contains(name)
+        || (is_global && global.writable_datasets.contains(name));
+    Some((is_global, writable))
+}
+
 /// The datasets a user may mount with launch group `own`, given `held`, every dataset the user
-/// holds through any group in name order (see the [module docs](self) for the rule).
+/// holds through any group in name order ([`dataset_mount`] for each that exists).
 pub fn launch_datasets<'n>(
     held: impl IntoIterator<Item = &'n str>,
     own: &GroupGrants,
     global: &GroupGrants,
     resources: &dyn ResourceLookup,
 ) -> Vec<BoundDataset> {
-    let mut datasets = Vec::new();
-    for name in held {
-        let Some(launch_group_only) = resources.dataset_launch_group_only(name) else {
-            continue;
-        };
-        let is_global = global.has_dataset(name);
-        let in_launch = own.has_dataset(name);
-        if !(is_global || in_launch || !launch_group_only) {
-            continue;
-        }
-        let writable = own.writable_datasets.contains(name)
-            || (is_global && global.writable_datasets.contains(name));
-        datasets.push(BoundDataset {
-            name: name.to_owned(),
-            global: is_global,
-            writable,
-        });
-    }
-    datasets
+    held.into_iter()
+        .filter_map(|name| {
+            let launch_group_only = resources.dataset_launch_group_only(name)?;
+            let (global, writable) = dataset_mount(name, launch_group_only, own, global)?;
+            Some(BoundDataset {
+                name: name.to_owned(),
+                global,
+                writable,
+            })
+        })
+        .collect()
 }
 
 fn ordered(
