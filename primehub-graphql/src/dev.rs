@@ -17,6 +17,7 @@ use primehub_model::clock::{Clock, SystemClock};
 use primehub_model::roles::RoleNaming;
 use primehub_reconcile::fake::FakeCluster;
 use primehub_reconcile::fake::seed::{self, DemoResources};
+use primehub_reconcile::role_sync::{RoleSync, RoleSyncStats};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::server::{Backends, RunningApi, ServerOptions};
@@ -51,6 +52,10 @@ pub struct DevOptions {
     /// Wraps the Keycloak admin client the API server writes with (not the one seeding uses);
     /// tests make calls fail with it. `None`: the fake realm itself.
     pub wrap_admin: Option<AdminWrapper>,
+    /// Whether to run the controllers (the watcher) beside the API (default `true`). Tests
+    /// that compare the exact Keycloak state after a failed API write turn them off: the
+    /// watcher is eventually consistent and may be mid-way through following that write.
+    pub controllers: bool,
 }
 
 impl std::fmt::Debug for DevOptions {
@@ -60,6 +65,7 @@ impl std::fmt::Debug for DevOptions {
             .field("shared_secret", &self.shared_secret.as_ref().map(|_| "…"))
             .field("realm", &self.realm)
             .field("wrap_admin", &self.wrap_admin.is_some())
+            .field("controllers", &self.controllers)
             .finish_non_exhaustive()
     }
 }
@@ -72,6 +78,7 @@ impl Default for DevOptions {
             shared_secret: None,
             realm: "primehub".into(),
             wrap_admin: None,
+            controllers: true,
         }
     }
 }
@@ -96,6 +103,10 @@ pub struct DevPlatform {
     pub keycloak_calls: Arc<CountingAdmin<FakeRealm>>,
     /// The API server.
     pub api: RunningApi,
+    /// What the watcher (`primehub_reconcile::role_sync`) did: it runs beside the API, with
+    /// its own Keycloak client, as PrimeHub's watcher does.
+    pub role_sync: Arc<RoleSyncStats>,
+    controllers: Vec<tokio::task::JoinHandle<()>>,
     url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -213,6 +224,19 @@ impl DevPlatform {
         server_options.shared_secret = options.shared_secret.clone();
         let api = crate::server::start(backends, server_options).await?;
 
+        // The controllers, each with its own clients.
+        let watcher_admin: Arc<dyn KeycloakAdmin> = Arc::new(
+            keycloak
+                .realm(&realm.realm)
+                .map_err(|e| setup("opening the realm", e))?,
+        );
+        let role_sync = RoleSync::new(watcher_admin, RoleNaming::unprefixed());
+        let role_sync_stats = role_sync.stats();
+        let mut controllers = Vec::new();
+        if options.controllers {
+            controllers.push(tokio::spawn(role_sync.run(cluster.client(), NAMESPACE)));
+        }
+
         let app = api
             .service
             .router()
@@ -237,6 +261,8 @@ impl DevPlatform {
             demo,
             keycloak_calls,
             api,
+            role_sync: role_sync_stats,
+            controllers,
             url,
             shutdown: Some(tx),
             handle: Some(handle),
@@ -279,6 +305,9 @@ impl DevPlatform {
 
     /// Stops serving, ends open watches and waits for the server to finish.
     pub async fn shutdown(mut self) -> Result<()> {
+        for controller in &self.controllers {
+            controller.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -294,6 +323,9 @@ impl DevPlatform {
 
 impl Drop for DevPlatform {
     fn drop(&mut self) {
+        for controller in &self.controllers {
+            controller.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -106,6 +106,7 @@ pub mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
 pub mod kube_client;
+pub mod role_sync;
 pub mod runtime;
 pub mod selector;
 pub mod stores;

@@ -150,8 +150,9 @@ use Want::{Code, Rule, Schema};
 const ALICE_PASSWORD: &str = "alice-password-1";
 
 impl Fx {
+    /// Without the watcher: these tests compare the whole state right after each write.
     async fn new() -> Fx {
-        Fx::on(platform().await).await
+        Fx::on(platform_without_controllers().await).await
     }
 
     async fn on(platform: DevPlatform) -> Fx {
@@ -1312,6 +1313,7 @@ async fn faulty_platform() -> (Fx, Arc<Faulty>) {
     let options = DevOptions {
         admin_password: ADMIN_PASSWORD.into(),
         shared_secret: Some(SHARED_SECRET.into()),
+        controllers: false,
         wrap_admin: Some(Arc::new(move |inner: Arc<dyn KeycloakAdmin>| {
             let faulty = Arc::new(FaultyAdmin::new(inner));
             let _ = keep.set(faulty.clone());

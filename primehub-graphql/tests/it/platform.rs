@@ -127,3 +127,83 @@ async fn admin_creates_group_user_and_instance_type() {
     assert_eq!(data(&body)["instanceType"], serde_json::Value::Null);
     platform.shutdown().await.unwrap();
 }
+
+/// `primehub dev` runs the watcher: the demo's roles are all kept (it writes nothing for
+/// them), a resource created straight in the cluster gets its role, and the API's own
+/// role-then-resource create costs the watcher no write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_runs_in_dev_and_loses_nothing() {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use primehub_keycloak::{KeycloakAdmin, Page};
+    use primehub_reconcile::{KubeApi, Typed};
+
+    let platform = platform().await;
+    let stats = platform.role_sync.clone();
+    let listed = || stats.lists_applied.load(Ordering::Relaxed) >= 3;
+    for _ in 0..1000 {
+        if listed() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(listed(), "the watcher listed the three kinds");
+    assert_eq!(stats.created.load(Ordering::Relaxed), 0);
+    assert_eq!(stats.deleted.load(Ordering::Relaxed), 0);
+
+    let realm = platform.keycloak.realm(&platform.realm.realm).unwrap();
+    let roles = || async {
+        realm
+            .list_roles(None, Page::first(10_000))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name)
+            .collect::<Vec<_>>()
+    };
+    for role in [
+        "img:base-notebook",
+        "it:cpu-1",
+        "it:cpu-2",
+        "it:gpu-1",
+        "it:gpu-2",
+    ] {
+        assert!(roles().await.iter().any(|r| r == role), "{role}");
+    }
+
+    // Through the API: role first, then the resource; the watcher finds the role there.
+    let token = admin_token(&platform);
+    let (status, body) = post_form(
+        &platform,
+        &token,
+        "mutation { createImage(data: {name: \"img-api\", url: \"r/i:1\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // Straight into the cluster: the watcher makes the role.
+    let images: Typed<primehub_model::crd::image::Image> = Typed::namespaced(
+        std::sync::Arc::new(platform.cluster.clone()) as std::sync::Arc<dyn KubeApi>,
+        primehub_graphql::dev::NAMESPACE,
+    );
+    let object = serde_json::from_value(json!({
+        "apiVersion": "primehub.io/v1alpha1", "kind": "Image",
+        "metadata": {"name": "img-kubectl"}, "spec": {"url": "r/k:1"}
+    }))
+    .unwrap();
+    images.create(&object).await.unwrap();
+    for _ in 0..1000 {
+        if roles().await.iter().any(|r| r == "img:img-kubectl") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(roles().await.iter().any(|r| r == "img:img-kubectl"));
+    assert_eq!(
+        stats.created.load(Ordering::Relaxed),
+        1,
+        "only img-kubectl's role"
+    );
+    platform.shutdown().await.unwrap();
+}

@@ -8,12 +8,23 @@ pub const SHARED_SECRET: &str = "test-shared-secret";
 
 /// A demo platform on a free loopback port.
 pub async fn platform() -> DevPlatform {
+    platform_with(true).await
+}
+
+/// The platform without its controllers: for tests that compare the exact Keycloak state
+/// right after an API write (the watcher follows writes eventually, not at once).
+pub async fn platform_without_controllers() -> DevPlatform {
+    platform_with(false).await
+}
+
+async fn platform_with(controllers: bool) -> DevPlatform {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let options = DevOptions {
         admin_password: ADMIN_PASSWORD.into(),
         shared_secret: Some(SHARED_SECRET.into()),
+        controllers,
         ..DevOptions::default()
     };
     DevPlatform::start(listener, &options)

@@ -11,5 +11,6 @@ mod kube_api_shapes;
 mod real_kube_apiserver;
 mod real_runtime;
 mod real_stores;
+mod role_sync;
 mod runtime_fake;
 mod stores;

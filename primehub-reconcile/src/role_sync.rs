@@ -1,0 +1,318 @@
+//! PrimeHub's watcher: a Keycloak realm role follows every Image, InstanceType and Dataset
+//! (`primehub-controllers.md` §2).
+//!
+//! * When a resource exists, its role exists: `img:<name>`, `it:<name>`, `ds:<name>`, with the
+//!   configured prefix. Roles are created bare (no description, attributes or composites) and
+//!   never mapped: granting, `everyone` included, is the API's job.
+//! * A role is deleted only when this watcher saw its resource and then saw it deleted — by a
+//!   watch event, or by a relist that no longer has it. A dataset's `ds:rw:<name>` goes with it
+//!   (PrimeHub leaves it behind). Roles whose resource this watcher never saw (the bootstrap's
+//!   defaults, roles the API creates just before their resource, roles of another prefix or
+//!   kind) are never touched.
+//! * Level-based at start (every listed resource gets its role), then event-driven. Which roles
+//!   exist is read once at start and kept up to date by this watcher's own writes; a role
+//!   missing from that view is looked up before it is created, so a role another client made
+//!   since costs a read, not a write. At steady state nothing is written, and each needed
+//!   change is one write.
+//! * A failed Keycloak call is retried with a doubling delay (1 s to 5 min by default) until it
+//!   succeeds, in event order per kind; the watcher never ends on it.
+//!
+//! ```no_run
+//! # async fn run(client: kube::Client, admin: std::sync::Arc<dyn primehub_keycloak::KeycloakAdmin>) {
+//! use primehub_model::roles::RoleNaming;
+//! use primehub_reconcile::role_sync::RoleSync;
+//!
+//! let sync = RoleSync::new(admin, RoleNaming::unprefixed());
+//! sync.run(client, "hub").await; // runs until dropped
+//! # }
+//! ```
+
+use std::collections::HashSet;
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Resource};
+use primehub_keycloak::{KeycloakAdmin, Page};
+use primehub_model::crd::{Dataset, Image, InstanceType};
+use primehub_model::roles::{RoleKind, RoleNaming};
+use serde::de::DeserializeOwned;
+
+/// How long the first retry of a failed Keycloak call waits, and the most any retry waits.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// The first delay; each later one doubles.
+    pub first: Duration,
+    /// The longest delay.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What the watcher did, for `/metrics` and tests.
+#[derive(Debug, Default)]
+pub struct RoleSyncStats {
+    /// Roles created.
+    pub created: AtomicU64,
+    /// Roles deleted (a role already gone counts too: the call was made).
+    pub deleted: AtomicU64,
+    /// Keycloak calls that failed and were retried.
+    pub retries: AtomicU64,
+    /// Complete lists applied (one per kind at start, one more per relist).
+    pub lists_applied: AtomicU64,
+}
+
+/// The watcher (see the [module docs](self)).
+pub struct RoleSync {
+    admin: Arc<dyn KeycloakAdmin>,
+    naming: RoleNaming,
+    backoff: Backoff,
+    /// The realm roles known to exist: listed once, then kept by this watcher's writes.
+    roles: Mutex<Option<HashSet<String>>>,
+    stats: Arc<RoleSyncStats>,
+}
+
+impl Debug for RoleSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleSync")
+            .field("naming", &self.naming)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The kinds followed, and their role.
+trait Followed: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static {
+    const KIND: RoleKind;
+}
+
+impl Followed for Image {
+    const KIND: RoleKind = RoleKind::Image;
+}
+
+impl Followed for InstanceType {
+    const KIND: RoleKind = RoleKind::InstanceType;
+}
+
+impl Followed for Dataset {
+    const KIND: RoleKind = RoleKind::Dataset;
+}
+
+impl RoleSync {
+    /// A watcher writing through `admin` with role names from `naming`.
+    pub fn new(admin: Arc<dyn KeycloakAdmin>, naming: RoleNaming) -> Arc<RoleSync> {
+        RoleSync::with_backoff(admin, naming, Backoff::default())
+    }
+
+    /// [`new`](Self::new) with another retry delay.
+    pub fn with_backoff(
+        admin: Arc<dyn KeycloakAdmin>,
+        naming: RoleNaming,
+        backoff: Backoff,
+    ) -> Arc<RoleSync> {
+        Arc::new(RoleSync {
+            admin,
+            naming,
+            backoff,
+            roles: Mutex::new(None),
+            stats: Arc::default(),
+        })
+    }
+
+    /// What the watcher did so far.
+    pub fn stats(&self) -> Arc<RoleSyncStats> {
+        self.stats.clone()
+    }
+
+    /// Follows the three kinds in `namespace` until the future is dropped (it never ends on its
+    /// own: watch errors and Keycloak errors are retried).
+    pub async fn run(self: Arc<Self>, client: kube::Client, namespace: &str) {
+        let images = self
+            .clone()
+            .follow::<Image>(Api::namespaced(client.clone(), namespace));
+        let instance_types = self
+            .clone()
+            .follow::<InstanceType>(Api::namespaced(client.clone(), namespace));
+        let datasets = self.follow::<Dataset>(Api::namespaced(client, namespace));
+        futures::join!(images, instance_types, datasets);
+    }
+
+    async fn follow<K: Followed>(self: Arc<Self>, api: Api<K>) {
+        // Names this watcher has seen exist; those of a relist in progress.
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut relisted: HashSet<String> = HashSet::new();
+        let mut events =
+            std::pin::pin!(watcher::watcher(api, watcher::Config::default()).default_backoff());
+        while let Some(event) = events.next().await {
+            let event = match event {
+                Ok(event) => event,
+                Err(error) => {
+                    tracing::warn!(kind = ?K::KIND, %error, "watch failed, retrying");
+                    continue;
+                }
+            };
+            match event {
+                Event::Init => relisted.clear(),
+                Event::InitApply(object) => {
+                    if let Some(name) = object.meta().name.clone() {
+                        self.ensure(K::KIND, &name).await;
+                        relisted.insert(name);
+                    }
+                }
+                Event::InitDone => {
+                    // Seen before, gone from the new list: deleted while the watch was down.
+                    let gone: Vec<String> = seen.difference(&relisted).cloned().collect();
+                    for name in gone {
+                        self.remove(K::KIND, &name).await;
+                    }
+                    seen = std::mem::take(&mut relisted);
+                    self.stats.lists_applied.fetch_add(1, Ordering::Relaxed);
+                }
+                Event::Apply(object) => {
+                    if let Some(name) = object.meta().name.clone()
+                        && !seen.contains(&name)
+                    {
+                        self.ensure(K::KIND, &name).await;
+                        seen.insert(name);
+                    }
+                }
+                Event::Delete(object) => {
+                    if let Some(name) = object.meta().name.clone() {
+                        seen.remove(&name);
+                        self.remove(K::KIND, &name).await;
+                    }
+                }
+            }
+        }
+        tracing::error!(kind = ?K::KIND, "watch stream ended");
+    }
+
+    /// Makes the role of resource `name` exist.
+    async fn ensure(&self, kind: RoleKind, name: &str) {
+        let role = self.naming.resource_role(kind, false, name).to_role_name();
+        self.known_roles().await;
+        if self.role_known(&role) {
+            return;
+        }
+        // Another client may have made it since the roles were listed: a read, not a write.
+        let exists = self
+            .retrying("get_role", &role, || async {
+                match self.admin.get_role(&role).await {
+                    Ok(_) => Ok(true),
+                    Err(e) if e.is_not_found() => Ok(false),
+                    Err(e) => Err(e),
+                }
+            })
+            .await;
+        if !exists {
+            self.retrying("create_role", &role, || async {
+                match self.admin.create_role(&role, None).await {
+                    Err(e) if !e.is_conflict() => Err(e),
+                    _ => Ok(()),
+                }
+            })
+            .await;
+            self.stats.created.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(%role, "created the role of a new resource");
+        }
+        self.set_known(&role, true);
+    }
+
+    /// Deletes the roles of deleted resource `name` (`ds:rw:` too for a dataset).
+    async fn remove(&self, kind: RoleKind, name: &str) {
+        let mut roles = vec![self.naming.resource_role(kind, false, name).to_role_name()];
+        if kind == RoleKind::Dataset {
+            roles.push(self.naming.resource_role(kind, true, name).to_role_name());
+        }
+        self.known_roles().await;
+        for role in roles {
+            self.retrying("delete_role", &role, || async {
+                match self.admin.delete_role(&role).await {
+                    Err(e) if !e.is_not_found() => Err(e),
+                    _ => Ok(()),
+                }
+            })
+            .await;
+            self.stats.deleted.fetch_add(1, Ordering::Relaxed);
+            self.set_known(&role, false);
+            tracing::info!(%role, "deleted the role of a deleted resource");
+        }
+    }
+
+    /// Lists the realm roles once (retrying until it works).
+    async fn known_roles(&self) {
+        if self.lock_roles().is_some() {
+            return;
+        }
+        let listed = self
+            .retrying("list_roles", "", || async {
+                let mut all = HashSet::new();
+                let mut first = 0;
+                loop {
+                    let page = self
+                        .admin
+                        .list_roles(None, Page { first, max: 1000 })
+                        .await?;
+                    let count = page.len();
+                    all.extend(page.into_iter().map(|r| r.name));
+                    if count < 1000 {
+                        return Ok(all);
+                    }
+                    first += 1000;
+                }
+            })
+            .await;
+        self.lock_roles().get_or_insert(listed);
+    }
+
+    fn role_known(&self, role: &str) -> bool {
+        self.lock_roles().as_ref().is_some_and(|r| r.contains(role))
+    }
+
+    fn set_known(&self, role: &str, exists: bool) {
+        if let Some(roles) = self.lock_roles().as_mut() {
+            if exists {
+                roles.insert(role.to_owned());
+            } else {
+                roles.remove(role);
+            }
+        }
+    }
+
+    fn lock_roles(&self) -> std::sync::MutexGuard<'_, Option<HashSet<String>>> {
+        self.roles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `call` until it succeeds, waiting a doubling delay after each failure.
+    async fn retrying<T, F, Fut>(&self, what: &str, role: &str, mut call: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = primehub_keycloak::Result<T>>,
+    {
+        let mut delay = self.backoff.first;
+        loop {
+            match call().await {
+                Ok(value) => return value,
+                Err(error) => {
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(call = what, role, %error, retry_in = ?delay, "Keycloak call failed");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.backoff.max);
+                }
+            }
+        }
+    }
+}

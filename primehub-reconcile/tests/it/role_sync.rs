@@ -1,0 +1,269 @@
+//! The watcher (`role_sync`) on the fake cluster in process and the fake Keycloak: roles follow
+//! resources, roles it never saw a resource for are left alone, nothing is written at steady
+//! state, and Keycloak failures are retried until they succeed.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use kube::api::{Api, DeleteParams, PostParams};
+use primehub_keycloak::KeycloakAdmin;
+use primehub_keycloak::counting::CountingAdmin;
+use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, FakeRealm};
+use primehub_keycloak::faults::FaultyAdmin;
+use primehub_keycloak::{KeycloakError, Page};
+use primehub_model::crd::{Dataset, Image, InstanceType};
+use primehub_model::roles::RoleNaming;
+use primehub_reconcile::fake::FakeCluster;
+use primehub_reconcile::role_sync::{Backoff, RoleSync};
+use serde_json::json;
+
+const NS: &str = "hub";
+
+async fn realm() -> FakeRealm {
+    let keycloak = FakeKeycloak::new().expect("fake Keycloak");
+    keycloak
+        .bootstrap(&BootstrapOptions::default().to_spec("primehub"))
+        .await
+        .expect("bootstrap");
+    keycloak.realm("primehub").expect("realm")
+}
+
+async fn roles(realm: &FakeRealm) -> Vec<String> {
+    let mut names: Vec<String> = realm
+        .list_roles(None, Page::first(10_000))
+        .await
+        .expect("roles")
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    names.sort();
+    names
+}
+
+/// Waits (at most 10 s) until `check` holds for the realm's roles.
+async fn until(realm: &FakeRealm, what: &str, check: impl Fn(&[String]) -> bool) {
+    for _ in 0..1000 {
+        if check(&roles(realm).await) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what}: never happened; roles are {:?}", roles(realm).await);
+}
+
+fn has(roles: &[String], role: &str) -> bool {
+    roles.iter().any(|r| r == role)
+}
+
+fn image(name: &str) -> Image {
+    serde_json::from_value(json!({
+        "apiVersion": "primehub.io/v1alpha1", "kind": "Image",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"url": "registry/x:1"}
+    }))
+    .expect("image")
+}
+
+fn instance_type(name: &str) -> InstanceType {
+    serde_json::from_value(json!({
+        "apiVersion": "primehub.io/v1alpha1", "kind": "InstanceType",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"limits.cpu": 1, "limits.memory": "1G"}
+    }))
+    .expect("instance type")
+}
+
+fn dataset(name: &str) -> Dataset {
+    serde_json::from_value(json!({
+        "apiVersion": "primehub.io/v1alpha1", "kind": "Dataset",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"type": "env"}
+    }))
+    .expect("dataset")
+}
+
+fn writes(admin: &CountingAdmin<FaultyAdmin<FakeRealm>>) -> u64 {
+    admin.calls_of("create_role") + admin.calls_of("delete_role")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_follow_resources_and_nothing_else() {
+    let realm = realm().await;
+    let admin = Arc::new(CountingAdmin::new(FaultyAdmin::new(realm.clone())));
+    let cluster = FakeCluster::new();
+    let client = cluster.client();
+    let images: Api<Image> = Api::namespaced(client.clone(), NS);
+    let instance_types: Api<InstanceType> = Api::namespaced(client.clone(), NS);
+    let datasets: Api<Dataset> = Api::namespaced(client.clone(), NS);
+    let post = PostParams::default();
+    // Before the watcher: an image with its role, an instance type without; roles of no
+    // resource (an orphan of our prefix, another prefix's, a custom one).
+    for role in ["img:img-a", "img:orphan", "other:it:x", "custom"] {
+        realm.create_role(role, None).await.expect("role");
+    }
+    images.create(&post, &image("img-a")).await.expect("create");
+    instance_types
+        .create(&post, &instance_type("it-b"))
+        .await
+        .expect("create");
+
+    let backoff = Backoff {
+        first: Duration::from_millis(10),
+        max: Duration::from_millis(40),
+    };
+    let sync = RoleSync::with_backoff(admin.clone(), RoleNaming::unprefixed(), backoff);
+    let stats = sync.stats();
+    let task = tokio::spawn(sync.run(client.clone(), NS));
+    until(&realm, "it:it-b created at start", |r| has(r, "it:it-b")).await;
+    assert_eq!(writes(&admin), 1, "{:?}", admin.calls_by_method());
+
+    // A new dataset gets its role; one the API made first costs a read, not a write.
+    datasets
+        .create(&post, &dataset("ds-c"))
+        .await
+        .expect("create");
+    until(&realm, "ds:ds-c", |r| has(r, "ds:ds-c")).await;
+    realm.create_role("img:img-api", None).await.expect("role");
+    images
+        .create(&post, &image("img-api"))
+        .await
+        .expect("create");
+    // The dataset's ds:rw: role, made by the API when a group was connected writable.
+    realm.create_role("ds:rw:ds-c", None).await.expect("role");
+    // Wait until the watcher handled img-api (it looks the role up) before counting.
+    for _ in 0..1000 {
+        if admin.calls_of("get_role") >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(writes(&admin), 2, "{:?}", admin.calls_by_method());
+
+    // Deleted resources take their roles (a dataset its ds:rw: role too).
+    images
+        .delete("img-a", &DeleteParams::default())
+        .await
+        .expect("delete");
+    datasets
+        .delete("ds-c", &DeleteParams::default())
+        .await
+        .expect("delete");
+    until(&realm, "roles of deleted resources gone", |r| {
+        !has(r, "img:img-a") && !has(r, "ds:ds-c") && !has(r, "ds:rw:ds-c")
+    })
+    .await;
+
+    // Keycloak down: the create is retried until it works.
+    admin.inner().fail(
+        "create_role",
+        KeycloakError::Transport {
+            message: "injected: connection refused".into(),
+        },
+    );
+    instance_types
+        .create(&post, &instance_type("it-d"))
+        .await
+        .expect("create");
+    for _ in 0..1000 {
+        if stats.retries.load(Ordering::Relaxed) >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(stats.retries.load(Ordering::Relaxed) >= 2);
+    assert!(!has(&roles(&realm).await, "it:it-d"));
+    admin.inner().clear();
+    until(&realm, "it:it-d after Keycloak is back", |r| {
+        has(r, "it:it-d")
+    })
+    .await;
+    task.abort();
+
+    let left = roles(&realm).await;
+    for untouched in [
+        "img:orphan",
+        "other:it:x",
+        "custom",
+        "img:img-api",
+        "it:it-b",
+    ] {
+        assert!(has(&left, untouched), "{untouched} in {left:?}");
+    }
+
+    // A new watcher on the same state writes nothing.
+    let steady = Arc::new(CountingAdmin::new(realm.clone()));
+    let sync = RoleSync::new(steady.clone(), RoleNaming::unprefixed());
+    let stats = sync.stats();
+    let task = tokio::spawn(sync.run(client, NS));
+    for _ in 0..1000 {
+        if stats.lists_applied.load(Ordering::Relaxed) >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    task.abort();
+    assert_eq!(stats.lists_applied.load(Ordering::Relaxed), 3);
+    assert_eq!(
+        steady.calls_of("create_role")
+            + steady.calls_of("delete_role")
+            + steady.calls_of("get_role"),
+        0,
+        "{:?}",
+        steady.calls_by_method()
+    );
+}
+
+/// A resource deleted while the watcher was cut off, with the watch history expired: the
+/// relist no longer has it, so its role goes; a resource created meanwhile gets its role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relist_after_410_catches_up_deletions_and_creations() {
+    let realm = realm().await;
+    let cluster = FakeCluster::new();
+    let (gate, gate_rx) = tokio::sync::watch::channel(true);
+    let router = cluster.router().layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let mut gate = gate_rx.clone();
+            async move {
+                if request.uri().query().unwrap_or("").contains("watch=true") {
+                    let _ = gate.wait_for(|open| *open).await;
+                }
+                next.run(request).await
+            }
+        },
+    ));
+    let client = cluster.client();
+    let images: Api<Image> = Api::namespaced(client.clone(), NS);
+    let post = PostParams::default();
+    images
+        .create(&post, &image("img-old"))
+        .await
+        .expect("create");
+    let sync = RoleSync::new(Arc::new(realm.clone()), RoleNaming::unprefixed());
+    let stats = sync.stats();
+    let task = tokio::spawn(sync.run(FakeCluster::client_for(router), NS));
+    until(&realm, "img:img-old", |r| has(r, "img:img-old")).await;
+
+    // Cut off: deletions and creations it does not see; then the history expires.
+    gate.send_replace(false);
+    cluster.close_watches();
+    images
+        .delete("img-old", &DeleteParams::default())
+        .await
+        .expect("delete");
+    images
+        .create(&post, &image("img-new"))
+        .await
+        .expect("create");
+    assert!(has(&roles(&realm).await, "img:img-old"));
+    let lists = stats.lists_applied.load(Ordering::Relaxed);
+    cluster.expire_watch_history();
+    gate.send_replace(true);
+
+    until(&realm, "caught up after the relist", |r| {
+        !has(r, "img:img-old") && has(r, "img:img-new")
+    })
+    .await;
+    assert!(stats.lists_applied.load(Ordering::Relaxed) > lists);
+    task.abort();
+}
