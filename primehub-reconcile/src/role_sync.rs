@@ -42,6 +42,8 @@ use primehub_model::crd::{Dataset, Image, InstanceType};
 use primehub_model::roles::{RoleKind, RoleNaming};
 use serde::de::DeserializeOwned;
 
+use crate::error::Error;
+
 /// How long the first retry of a failed Keycloak call waits, and the most any retry waits.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
@@ -93,7 +95,14 @@ impl Debug for RoleSync {
 }
 
 /// The kinds followed, and their role.
-trait Followed: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static {
+trait Followed:
+    Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+    + Clone
+    + DeserializeOwned
+    + Debug
+    + Send
+    + 'static
+{
     const KIND: RoleKind;
 }
 
@@ -315,4 +324,139 @@ impl RoleSync {
             }
         }
     }
+}
+
+/// What [`prune_orphan_roles`] found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Whether it only reported (nothing deleted).
+    pub dry_run: bool,
+    /// Roles of our prefix whose image, instance type or dataset does not exist, by name.
+    pub orphans: Vec<String>,
+    /// The orphans deleted (empty in a dry run).
+    pub deleted: Vec<String>,
+}
+
+impl std::fmt::Display for PruneReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = if self.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        let listed = if self.dry_run {
+            &self.orphans
+        } else {
+            &self.deleted
+        };
+        writeln!(
+            f,
+            "{} orphan role(s) found; {verb} {}",
+            self.orphans.len(),
+            listed.len()
+        )?;
+        for role in listed {
+            writeln!(f, "  {role}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Roles of `naming`'s prefix for images, instance types and datasets (`ds:rw:` included)
+/// whose resource does not exist in `namespace`. Announcement roles, other prefixes and other
+/// roles are never candidates.
+async fn orphans(
+    admin: &dyn KeycloakAdmin,
+    client: &kube::Client,
+    namespace: &str,
+    naming: &RoleNaming,
+) -> Result<Vec<String>, Error> {
+    // Roles first, then resources: a resource created after its role is then listed.
+    let mut roles = Vec::new();
+    let mut first = 0;
+    loop {
+        let page = admin.list_roles(None, Page { first, max: 1000 }).await?;
+        let count = page.len();
+        roles.extend(page.into_iter().map(|r| r.name));
+        if count < 1000 {
+            break;
+        }
+        first += 1000;
+    }
+    let names = |list: Vec<String>| list.into_iter().collect::<HashSet<String>>();
+    let images = names(resource_names::<Image>(client, namespace).await?);
+    let instance_types = names(resource_names::<InstanceType>(client, namespace).await?);
+    let datasets = names(resource_names::<Dataset>(client, namespace).await?);
+    let mut found: Vec<String> = roles
+        .into_iter()
+        .filter(|role| {
+            let Some(parsed) = naming.parse_own(role) else {
+                return false;
+            };
+            let existing = match parsed.kind {
+                RoleKind::Image => &images,
+                RoleKind::InstanceType => &instance_types,
+                RoleKind::Dataset => &datasets,
+                RoleKind::Announcement => return false,
+            };
+            !existing.contains(&parsed.name)
+        })
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+async fn resource_names<K: Followed>(
+    client: &kube::Client,
+    namespace: &str,
+) -> Result<Vec<String>, Error> {
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    let list = api.list_metadata(&kube::api::ListParams::default()).await?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|o| o.metadata.name)
+        .collect())
+}
+
+/// The opt-in sweep (`--prune-orphan-roles`): deletes the roles of our prefix whose image,
+/// instance type or dataset does not exist — roles the watcher cannot delete because it never
+/// saw their resource deleted. A role counts as an orphan only when it is one twice, `grace`
+/// apart (the API creates a role just before its resource), and a dry run only reports. On an
+/// error the roles deleted so far stay deleted (each deletion is logged).
+pub async fn prune_orphan_roles(
+    admin: &dyn KeycloakAdmin,
+    client: &kube::Client,
+    namespace: &str,
+    naming: &RoleNaming,
+    grace: Duration,
+    dry_run: bool,
+) -> Result<PruneReport, Error> {
+    let first = orphans(admin, client, namespace, naming).await?;
+    let mut report = PruneReport {
+        dry_run,
+        ..PruneReport::default()
+    };
+    if first.is_empty() {
+        return Ok(report);
+    }
+    tokio::time::sleep(grace).await;
+    let again: HashSet<String> = orphans(admin, client, namespace, naming)
+        .await?
+        .into_iter()
+        .collect();
+    report.orphans = first.into_iter().filter(|r| again.contains(r)).collect();
+    if dry_run {
+        return Ok(report);
+    }
+    for role in &report.orphans {
+        match admin.delete_role(role).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(%role, "deleted an orphan role");
+        report.deleted.push(role.clone());
+    }
+    Ok(report)
 }

@@ -267,3 +267,115 @@ async fn a_relist_after_410_catches_up_deletions_and_creations() {
     assert!(stats.lists_applied.load(Ordering::Relaxed) > lists);
     task.abort();
 }
+
+/// The opt-in sweep: a dry run reports the prefixed roles of missing resources, a real run
+/// deletes exactly those; a role whose resource appears within the grace period is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_orphan_sweep_deletes_only_roles_of_missing_resources() {
+    use primehub_reconcile::role_sync::prune_orphan_roles;
+
+    let realm = realm().await;
+    let cluster = FakeCluster::new();
+    let client = cluster.client();
+    let post = PostParams::default();
+    Api::<InstanceType>::namespaced(client.clone(), NS)
+        .create(&post, &instance_type("it-here"))
+        .await
+        .expect("create");
+    Api::<Dataset>::namespaced(client.clone(), NS)
+        .create(&post, &dataset("ds-here"))
+        .await
+        .expect("create");
+    for role in [
+        "img:gone",
+        "ds:rw:ds-gone",
+        "it:it-here",
+        "ds:ds-here",
+        "ds:rw:ds-here",
+        "img:late",
+        "other:img:gone",
+        "ann:news",
+        "custom",
+    ] {
+        realm.create_role(role, None).await.expect("role");
+    }
+    let counting = Arc::new(CountingAdmin::new(realm.clone()));
+    let naming = RoleNaming::unprefixed();
+    // The orphans: ours, and the bootstrap's default roles (no resource exists for them here).
+    let resource_roles = ["it:it-here", "ds:ds-here", "ds:rw:ds-here", "img:late"];
+    let expected: Vec<String> = roles(&realm)
+        .await
+        .into_iter()
+        .filter(|r| ["img:", "it:", "ds:"].iter().any(|p| r.starts_with(p)))
+        .filter(|r| !resource_roles.contains(&r.as_str()))
+        .collect();
+    assert!(expected.len() > 2, "{expected:?}");
+
+    // A dry run: reported, nothing deleted. img:late's image appears during the grace period.
+    let sweep = {
+        let (counting, client, naming) = (counting.clone(), client.clone(), naming.clone());
+        tokio::spawn(async move {
+            prune_orphan_roles(
+                counting.as_ref(),
+                &client,
+                NS,
+                &naming,
+                Duration::from_millis(300),
+                true,
+            )
+            .await
+        })
+    };
+    for _ in 0..1000 {
+        if counting.calls_of("list_roles") >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Api::<Image>::namespaced(client.clone(), NS)
+        .create(&post, &image("late"))
+        .await
+        .expect("create");
+    let report = sweep.await.expect("task").expect("sweep");
+    assert_eq!(report.orphans, expected);
+    assert!(report.deleted.is_empty());
+    assert_eq!(counting.calls_of("delete_role"), 0);
+    assert!(
+        report
+            .to_string()
+            .contains(&format!("would delete {}", expected.len())),
+        "{report}"
+    );
+
+    let report = prune_orphan_roles(
+        realm_ref(&realm),
+        &client,
+        NS,
+        &naming,
+        Duration::ZERO,
+        false,
+    )
+    .await
+    .expect("sweep");
+    assert_eq!(report.deleted, expected);
+    let left = roles(&realm).await;
+    assert!(
+        !has(&left, "img:gone") && !has(&left, "ds:rw:ds-gone"),
+        "{left:?}"
+    );
+    for kept in [
+        "it:it-here",
+        "ds:ds-here",
+        "ds:rw:ds-here",
+        "img:late",
+        "other:img:gone",
+        "ann:news",
+        "custom",
+    ] {
+        assert!(has(&left, kept), "{kept} in {left:?}");
+    }
+}
+
+fn realm_ref(realm: &FakeRealm) -> &dyn KeycloakAdmin {
+    realm
+}
