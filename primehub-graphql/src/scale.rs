@@ -293,7 +293,12 @@ async fn seed_keycloak(platform: &DevPlatform, scale: &Scale) -> primehub_keyclo
     };
     realm.update_realm_settings(&events(false)).await?;
     for i in 0..scale.resources {
-        realm.create_role(&role_of(&naming, i), None).await?;
+        // The watcher may have made it already, for the resource seeded just before.
+        match realm.create_role(&role_of(&naming, i), None).await {
+            Ok(()) => {}
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(e),
+        }
     }
     let everyone = platform.realm.everyone_group_id.clone();
     let global: Vec<String> = (0..scale.global_resources)

@@ -5,8 +5,9 @@
 //!   configured prefix. Roles are created bare (no description, attributes or composites) and
 //!   never mapped: granting, `everyone` included, is the API's job.
 //! * A role is deleted only when this watcher saw its resource and then saw it deleted — by a
-//!   watch event, or by a relist that no longer has it. A dataset's `ds:rw:<name>` goes with it
-//!   (PrimeHub leaves it behind). Roles whose resource this watcher never saw (the bootstrap's
+//!   watch event, or by a relist that no longer has it — and no resource of that name exists
+//!   again by then (deleted and created anew: the new resource's role and its mappings stay).
+//!   A dataset's `ds:rw:<name>` goes with it (PrimeHub leaves it behind). Roles whose resource this watcher never saw (the bootstrap's
 //!   defaults, roles the API creates just before their resource, roles of another prefix or
 //!   kind) are never touched.
 //! * Level-based at start (every listed resource gets its role), then event-driven. Which roles
@@ -73,6 +74,9 @@ pub struct RoleSyncStats {
     pub retries: AtomicU64,
     /// Complete lists applied (one per kind at start, one more per relist).
     pub lists_applied: AtomicU64,
+    /// Deletions seen for a resource that exists again by the time they were handled (deleted
+    /// and created anew): its roles were kept.
+    pub kept_for_recreated: AtomicU64,
 }
 
 /// The watcher (see the [module docs](self)).
@@ -158,6 +162,7 @@ impl RoleSync {
     }
 
     async fn follow<K: Followed>(self: Arc<Self>, api: Api<K>) {
+        let current = api.clone();
         // Names this watcher has seen exist; those of a relist in progress.
         let mut seen: HashSet<String> = HashSet::new();
         let mut relisted: HashSet<String> = HashSet::new();
@@ -183,7 +188,7 @@ impl RoleSync {
                     // Seen before, gone from the new list: deleted while the watch was down.
                     let gone: Vec<String> = seen.difference(&relisted).cloned().collect();
                     for name in gone {
-                        self.remove(K::KIND, &name).await;
+                        self.remove(&current, &name).await;
                     }
                     seen = std::mem::take(&mut relisted);
                     self.stats.lists_applied.fetch_add(1, Ordering::Relaxed);
@@ -199,7 +204,7 @@ impl RoleSync {
                 Event::Delete(object) => {
                     if let Some(name) = object.meta().name.clone() {
                         seen.remove(&name);
-                        self.remove(K::KIND, &name).await;
+                        self.remove(&current, &name).await;
                     }
                 }
             }
@@ -238,8 +243,22 @@ impl RoleSync {
         self.set_known(&role, true);
     }
 
-    /// Deletes the roles of deleted resource `name` (`ds:rw:` too for a dataset).
-    async fn remove(&self, kind: RoleKind, name: &str) {
+    /// Deletes the roles of deleted resource `name` (`ds:rw:` too for a dataset) — unless a
+    /// resource of that name exists again (deleted and created anew while the event waited:
+    /// its new roles and their mappings must stay).
+    async fn remove<K: Followed>(&self, api: &Api<K>, name: &str) {
+        let exists = self
+            .retrying_kube("get", name, || async { api.get_metadata_opt(name).await })
+            .await
+            .is_some();
+        if exists {
+            self.stats
+                .kept_for_recreated
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::info!(kind = ?K::KIND, name, "deleted and created again: roles kept");
+            return;
+        }
+        let kind = K::KIND;
         let mut roles = vec![self.naming.resource_role(kind, false, name).to_role_name()];
         if kind == RoleKind::Dataset {
             roles.push(self.naming.resource_role(kind, true, name).to_role_name());
@@ -303,6 +322,26 @@ impl RoleSync {
         self.roles
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// [`retrying`](Self::retrying) for a Kubernetes call.
+    async fn retrying_kube<T, F, Fut>(&self, what: &str, name: &str, mut call: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        let mut delay = self.backoff.first;
+        loop {
+            match call().await {
+                Ok(value) => return value,
+                Err(error) => {
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(call = what, name, %error, retry_in = ?delay, "Kubernetes call failed");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.backoff.max);
+                }
+            }
+        }
     }
 
     /// Runs `call` until it succeeds, waiting a doubling delay after each failure.

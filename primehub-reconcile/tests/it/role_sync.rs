@@ -379,3 +379,77 @@ async fn the_orphan_sweep_deletes_only_roles_of_missing_resources() {
 fn realm_ref(realm: &FakeRealm) -> &dyn KeycloakAdmin {
     realm
 }
+
+/// A resource deleted and created anew (with its role and a mapping, as the API does) before
+/// the watcher handles the deletion: the new role and its mapping stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_handled_after_the_resource_came_back_keeps_the_new_role() {
+    let keycloak = FakeKeycloak::new().expect("fake Keycloak");
+    let outcome = keycloak
+        .bootstrap(&BootstrapOptions::default().to_spec("primehub"))
+        .await
+        .expect("bootstrap");
+    let realm = keycloak.realm("primehub").expect("realm");
+    let everyone = outcome.everyone_group_id;
+    let cluster = FakeCluster::new();
+    let (gate, gate_rx) = tokio::sync::watch::channel(true);
+    let router = cluster.router().layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let mut gate = gate_rx.clone();
+            async move {
+                if request.uri().query().unwrap_or("").contains("watch=true") {
+                    let _ = gate.wait_for(|open| *open).await;
+                }
+                next.run(request).await
+            }
+        },
+    ));
+    let client = cluster.client();
+    let datasets: Api<Dataset> = Api::namespaced(client.clone(), NS);
+    let post = PostParams::default();
+    datasets
+        .create(&post, &dataset("ds-x"))
+        .await
+        .expect("create");
+    let sync = RoleSync::new(Arc::new(realm.clone()), RoleNaming::unprefixed());
+    let stats = sync.stats();
+    let task = tokio::spawn(sync.run(FakeCluster::client_for(router), NS));
+    until(&realm, "ds:ds-x", |r| has(r, "ds:ds-x")).await;
+
+    // While the watcher's watch is held: deleted and created anew, granted to everyone.
+    gate.send_replace(false);
+    cluster.close_watches();
+    datasets
+        .delete("ds-x", &DeleteParams::default())
+        .await
+        .expect("delete");
+    realm.delete_role("ds:ds-x").await.expect("delete role");
+    realm.create_role("ds:ds-x", None).await.expect("role");
+    datasets
+        .create(&post, &dataset("ds-x"))
+        .await
+        .expect("create");
+    realm
+        .add_group_roles(&everyone, &["ds:ds-x".to_owned()])
+        .await
+        .expect("map");
+    gate.send_replace(true);
+
+    for _ in 0..1000 {
+        if stats.kept_for_recreated.load(Ordering::Relaxed) >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(stats.kept_for_recreated.load(Ordering::Relaxed), 1);
+    assert_eq!(stats.deleted.load(Ordering::Relaxed), 0);
+    let mapped: Vec<String> = realm
+        .list_group_roles(&everyone)
+        .await
+        .expect("roles")
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert!(mapped.iter().any(|r| r == "ds:ds-x"), "{mapped:?}");
+    task.abort();
+}
