@@ -248,7 +248,7 @@ impl RoleSync {
     /// its new roles and their mappings must stay).
     async fn remove<K: Followed>(&self, api: &Api<K>, name: &str) {
         let exists = self
-            .retrying_kube("get", name, || async { api.get_metadata_opt(name).await })
+            .retrying("get", name, || async { api.get_metadata_opt(name).await })
             .await
             .is_some();
         if exists {
@@ -285,22 +285,11 @@ impl RoleSync {
         }
         let listed = self
             .retrying("list_roles", "", || async {
-                let mut all = HashSet::new();
-                let mut first = 0;
-                loop {
-                    let page = self
-                        .admin
-                        .list_roles(None, Page { first, max: 1000 })
-                        .await?;
-                    let count = page.len();
-                    all.extend(page.into_iter().map(|r| r.name));
-                    if count < 1000 {
-                        return Ok(all);
-                    }
-                    first += 1000;
-                }
+                all_roles(self.admin.as_ref()).await
             })
-            .await;
+            .await
+            .into_iter()
+            .collect();
         self.lock_roles().get_or_insert(listed);
     }
 
@@ -324,31 +313,12 @@ impl RoleSync {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// [`retrying`](Self::retrying) for a Kubernetes call.
-    async fn retrying_kube<T, F, Fut>(&self, what: &str, name: &str, mut call: F) -> T
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, kube::Error>>,
-    {
-        let mut delay = self.backoff.first;
-        loop {
-            match call().await {
-                Ok(value) => return value,
-                Err(error) => {
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(call = what, name, %error, retry_in = ?delay, "Kubernetes call failed");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(self.backoff.max);
-                }
-            }
-        }
-    }
-
     /// Runs `call` until it succeeds, waiting a doubling delay after each failure.
-    async fn retrying<T, F, Fut>(&self, what: &str, role: &str, mut call: F) -> T
+    async fn retrying<T, E, F, Fut>(&self, what: &str, object: &str, mut call: F) -> T
     where
+        E: std::fmt::Display,
         F: FnMut() -> Fut,
-        Fut: Future<Output = primehub_keycloak::Result<T>>,
+        Fut: Future<Output = Result<T, E>>,
     {
         let mut delay = self.backoff.first;
         loop {
@@ -356,7 +326,7 @@ impl RoleSync {
                 Ok(value) => return value,
                 Err(error) => {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(call = what, role, %error, retry_in = ?delay, "Keycloak call failed");
+                    tracing::warn!(call = what, object, %error, retry_in = ?delay, "call failed, retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(self.backoff.max);
                 }
@@ -401,6 +371,22 @@ impl std::fmt::Display for PruneReport {
     }
 }
 
+/// The names of every realm role, a page of 1000 at a time.
+async fn all_roles(admin: &dyn KeycloakAdmin) -> primehub_keycloak::Result<Vec<String>> {
+    const PAGE: u32 = 1000;
+    let mut all = Vec::new();
+    let mut first = 0;
+    loop {
+        let page = admin.list_roles(None, Page { first, max: PAGE }).await?;
+        let full = page.len() == PAGE as usize;
+        all.extend(page.into_iter().map(|r| r.name));
+        if !full {
+            return Ok(all);
+        }
+        first += PAGE;
+    }
+}
+
 /// Roles of `naming`'s prefix for images, instance types and datasets (`ds:rw:` included)
 /// whose resource does not exist in `namespace`. Announcement roles, other prefixes and other
 /// roles are never candidates.
@@ -411,17 +397,7 @@ async fn orphans(
     naming: &RoleNaming,
 ) -> Result<Vec<String>, Error> {
     // Roles first, then resources: a resource created after its role is then listed.
-    let mut roles = Vec::new();
-    let mut first = 0;
-    loop {
-        let page = admin.list_roles(None, Page { first, max: 1000 }).await?;
-        let count = page.len();
-        roles.extend(page.into_iter().map(|r| r.name));
-        if count < 1000 {
-            break;
-        }
-        first += 1000;
-    }
+    let roles = all_roles(admin).await?;
     let names = |list: Vec<String>| list.into_iter().collect::<HashSet<String>>();
     let images = names(resource_names::<Image>(client, namespace).await?);
     let instance_types = names(resource_names::<InstanceType>(client, namespace).await?);

@@ -52,6 +52,23 @@ async fn until(realm: &FakeRealm, what: &str, check: impl Fn(&[String]) -> bool)
     panic!("{what}: never happened; roles are {:?}", roles(realm).await);
 }
 
+/// A client of `cluster` whose watch requests wait while the gate is closed (`false`).
+fn gated(cluster: &FakeCluster) -> (tokio::sync::watch::Sender<bool>, kube::Client) {
+    let (gate, gate_rx) = tokio::sync::watch::channel(true);
+    let router = cluster.router().layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let mut gate = gate_rx.clone();
+            async move {
+                if request.uri().query().unwrap_or("").contains("watch=true") {
+                    let _ = gate.wait_for(|open| *open).await;
+                }
+                next.run(request).await
+            }
+        },
+    ));
+    (gate, FakeCluster::client_for(router))
+}
+
 fn has(roles: &[String], role: &str) -> bool {
     roles.iter().any(|r| r == role)
 }
@@ -220,18 +237,7 @@ async fn roles_follow_resources_and_nothing_else() {
 async fn a_relist_after_410_catches_up_deletions_and_creations() {
     let realm = realm().await;
     let cluster = FakeCluster::new();
-    let (gate, gate_rx) = tokio::sync::watch::channel(true);
-    let router = cluster.router().layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            let mut gate = gate_rx.clone();
-            async move {
-                if request.uri().query().unwrap_or("").contains("watch=true") {
-                    let _ = gate.wait_for(|open| *open).await;
-                }
-                next.run(request).await
-            }
-        },
-    ));
+    let (gate, gated_client) = gated(&cluster);
     let client = cluster.client();
     let images: Api<Image> = Api::namespaced(client.clone(), NS);
     let post = PostParams::default();
@@ -241,7 +247,7 @@ async fn a_relist_after_410_catches_up_deletions_and_creations() {
         .expect("create");
     let sync = RoleSync::new(Arc::new(realm.clone()), RoleNaming::unprefixed());
     let stats = sync.stats();
-    let task = tokio::spawn(sync.run(FakeCluster::client_for(router), NS));
+    let task = tokio::spawn(sync.run(gated_client, NS));
     until(&realm, "img:img-old", |r| has(r, "img:img-old")).await;
 
     // Cut off: deletions and creations it does not see; then the history expires.
@@ -392,18 +398,7 @@ async fn a_deletion_handled_after_the_resource_came_back_keeps_the_new_role() {
     let realm = keycloak.realm("primehub").expect("realm");
     let everyone = outcome.everyone_group_id;
     let cluster = FakeCluster::new();
-    let (gate, gate_rx) = tokio::sync::watch::channel(true);
-    let router = cluster.router().layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            let mut gate = gate_rx.clone();
-            async move {
-                if request.uri().query().unwrap_or("").contains("watch=true") {
-                    let _ = gate.wait_for(|open| *open).await;
-                }
-                next.run(request).await
-            }
-        },
-    ));
+    let (gate, gated_client) = gated(&cluster);
     let client = cluster.client();
     let datasets: Api<Dataset> = Api::namespaced(client.clone(), NS);
     let post = PostParams::default();
@@ -413,7 +408,7 @@ async fn a_deletion_handled_after_the_resource_came_back_keeps_the_new_role() {
         .expect("create");
     let sync = RoleSync::new(Arc::new(realm.clone()), RoleNaming::unprefixed());
     let stats = sync.stats();
-    let task = tokio::spawn(sync.run(FakeCluster::client_for(router), NS));
+    let task = tokio::spawn(sync.run(gated_client, NS));
     until(&realm, "ds:ds-x", |r| has(r, "ds:ds-x")).await;
 
     // While the watcher's watch is held: deleted and created anew, granted to everyone.
