@@ -220,7 +220,7 @@ impl DevPlatform {
             clock,
         };
         let mut server_options = ServerOptions::new(NAMESPACE);
-        server_options.api.naming = naming;
+        server_options.api.naming = naming.clone();
         server_options.shared_secret = options.shared_secret.clone();
         let api = crate::server::start(backends, server_options).await?;
 
@@ -230,7 +230,7 @@ impl DevPlatform {
                 .realm(&realm.realm)
                 .map_err(|e| setup("opening the realm", e))?,
         );
-        let role_sync = RoleSync::new(watcher_admin, RoleNaming::unprefixed());
+        let role_sync = RoleSync::new(watcher_admin, naming);
         let role_sync_stats = role_sync.stats();
         let mut controllers = Vec::new();
         if options.controllers {

@@ -343,17 +343,22 @@ pub async fn create_group_volume(state: &ApiState, group: &str, capacity: Capaci
     Ok(())
 }
 
+/// Deletes the claim `name` in PrimeHub's namespace; one already gone is fine.
+pub async fn delete_claim(state: &ApiState, name: &str) -> Result<()> {
+    match typed::<PersistentVolumeClaim>(state)
+        .delete(name, &DeleteOptions::default())
+        .await
+    {
+        Ok(()) | Err(KubeError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Deletes the group's claim, if any (failures are logged: the group is gone already).
 pub async fn delete_group_volume(state: &ApiState, group: &str) {
     let name = primehub_model::names::project_pvc_name(group);
-    match typed::<PersistentVolumeClaim>(state)
-        .delete(&name, &DeleteOptions::default())
-        .await
-    {
-        Ok(()) | Err(KubeError::NotFound { .. }) => {}
-        Err(e) => {
-            tracing::error!(pvc = %name, error = %e, "could not delete the group volume claim")
-        }
+    if let Err(e) = delete_claim(state, &name).await {
+        tracing::error!(pvc = %name, error = %e, "could not delete the group volume claim");
     }
 }
 

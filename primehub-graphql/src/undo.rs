@@ -7,7 +7,6 @@
 //! last by the mutations and are never recorded here.
 
 use primehub_keycloak::representation::{Attributes, GroupUpdate, UserUpdate};
-use primehub_reconcile::{DeleteOptions, KubeError};
 
 use crate::error::Result;
 use crate::state::ApiState;
@@ -37,6 +36,8 @@ enum Step {
     GroupAttributes { group: String, before: Attributes },
     /// A PersistentVolumeClaim this request created in PrimeHub's namespace.
     ClaimCreated(String),
+    /// A group this request created, by id (deleted on undo, with its memberships).
+    GroupCreated(String),
 }
 
 /// What a request changed so far, to revert when a later step fails. Dropping it keeps the
@@ -51,11 +52,6 @@ impl Undo {
     /// An empty log.
     pub fn new() -> Undo {
         Undo::default()
-    }
-
-    /// Whether nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
     }
 
     /// Reverts every recorded step, newest first. What cannot be reverted is logged with the
@@ -170,6 +166,11 @@ impl Undo {
     pub fn claim_created(&mut self, name: &str) {
         self.steps.push(Step::ClaimCreated(name.to_owned()));
     }
+
+    /// Records that this request created the group `id` (deleted on undo).
+    pub fn group_created(&mut self, id: &str) {
+        self.steps.push(Step::GroupCreated(id.to_owned()));
+    }
 }
 
 /// Maps (`add`) or unmaps `role` on `group`.
@@ -210,13 +211,10 @@ async fn revert(state: &ApiState, step: &Step) -> Result<()> {
             };
             Ok(state.admin.update_group(group, &update).await?)
         }
-        Step::ClaimCreated(name) => {
-            let claims =
-                crate::resources::typed::<k8s_openapi::api::core::v1::PersistentVolumeClaim>(state);
-            match claims.delete(name, &DeleteOptions::default()).await {
-                Ok(()) | Err(KubeError::NotFound { .. }) => Ok(()),
-                Err(e) => Err(e.into()),
-            }
-        }
+        Step::ClaimCreated(name) => crate::resources::delete_claim(state, name).await,
+        Step::GroupCreated(id) => match state.admin.delete_group(id).await {
+            Err(e) if !e.is_not_found() => Err(e.into()),
+            _ => Ok(()),
+        },
     }
 }

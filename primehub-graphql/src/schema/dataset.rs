@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::guard::Allow;
 use crate::list::{self, Listable};
 use crate::resources::{self, Grants, typed};
+use crate::undo::Undo;
 
 connection!(DatasetConnection, DatasetEdge, Dataset);
 
@@ -824,12 +825,12 @@ async fn create(ctx: &Context<'_>, data: DatasetCreateInput) -> Result<DatasetMu
     };
     resources::create_resource(state, RoleKind::Dataset, &data.name, &object, &grants).await?;
     // The claim and the upload secret; undo everything when one fails.
-    let mut claim_made = false;
+    let mut undo = Undo::new();
     let rest = async {
         if let Some(size) = pv_size {
             let claim = resources::volume_claim(state, &pvc_name, size);
             typed::<PersistentVolumeClaim>(state).create(&claim).await?;
-            claim_made = true;
+            undo.claim_created(&pvc_name);
         }
         if upload {
             return write_upload_secret(ctx, &data.name).await.map(Some);
@@ -844,11 +845,7 @@ async fn create(ctx: &Context<'_>, data: DatasetCreateInput) -> Result<DatasetMu
         }),
         Err(e) => {
             tracing::warn!(dataset = %data.name, error = %e, "createDataset failed after creating the dataset: rolling back");
-            if claim_made {
-                let _ = typed::<PersistentVolumeClaim>(state)
-                    .delete(&pvc_name, &DeleteOptions::default())
-                    .await;
-            }
+            undo.undo(state).await;
             // The upload secret is the last step: when it failed, it wrote nothing, and a
             // secret of that name that existed before is not ours to delete.
             if let Err(undo) =

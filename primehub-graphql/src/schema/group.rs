@@ -953,13 +953,15 @@ async fn create_group(ctx: &Context<'_>, data: GroupCreateInput) -> Result<Group
             Some(ConflictField::GroupName) => group_conflict(),
             _ => Error::Keycloak(e),
         })?;
-    let mut volume_made = false;
+    // The claim and the members; when one fails the group goes again, with what was made.
+    let mut undo = Undo::new();
+    undo.group_created(&id);
     let rest = async {
         if attrs.enabled_shared_volume == Some(true)
             && let Some(capacity) = attrs.shared_volume_capacity
         {
             crate::resources::create_group_volume(state, &data.name, capacity).await?;
-            volume_made = true;
+            undo.claim_created(&primehub_model::names::project_pvc_name(&data.name));
         }
         for user in &members {
             state.admin.add_member(&id, user).await?;
@@ -969,13 +971,7 @@ async fn create_group(ctx: &Context<'_>, data: GroupCreateInput) -> Result<Group
     .await;
     if let Err(error) = rest {
         tracing::warn!(group = %data.name, error = %error, "createGroup failed after creating the group: rolling back");
-        // Only a claim this request made (an existing `project-<group>` is not ours).
-        if volume_made {
-            crate::resources::delete_group_volume(state, &data.name).await;
-        }
-        if let Err(undo) = state.admin.delete_group(&id).await {
-            tracing::error!(group = %data.name, error = %undo, "could not roll back createGroup");
-        }
+        undo.undo(state).await;
         return Err(error);
     }
     Group::find(&state.keycloak.snapshot(), &id).ok_or(Error::NotFound {
