@@ -114,7 +114,7 @@ pub mod faults;
 pub mod http;
 pub mod representation;
 pub mod token;
-mod transport;
+pub mod transport;
 
 pub use admin::KeycloakAdmin;
 #[cfg(feature = "mock")]

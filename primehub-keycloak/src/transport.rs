@@ -10,8 +10,9 @@ use rustls_platform_verifier::BuilderVerifierExt;
 use crate::error::{KeycloakError, Result};
 
 /// A reqwest client with rustls/ring TLS, a per-request `timeout` and a connect timeout of at
-/// most 5 s.
-pub(crate) fn build_http_client(timeout: Duration) -> Result<reqwest::Client> {
+/// most 5 s. Other PrimeHub clients (the admission webhook's GraphQL quota source) use it too,
+/// so every outgoing HTTPS call trusts the same roots.
+pub fn build_http_client(timeout: Duration) -> Result<reqwest::Client> {
     let tls_error = |e: rustls::Error| KeycloakError::Transport {
         message: format!("cannot set up TLS: {e}"),
     };

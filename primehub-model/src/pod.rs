@@ -53,6 +53,11 @@ use crate::error::{Error, Result};
 use crate::quantity::{Cpu, Gpu, Memory};
 use crate::quota::{self, ResourceAmounts};
 
+/// The name (and image) of the sentinel init container PrimeHub puts in every notebook and job
+/// pod: its image can never be pulled and its command is `false`, so the pod cannot start
+/// unless the resource-validation webhook ran and removed it — proof that quotas were checked.
+pub const ADMISSION_SENTINEL: &str = "admission-is-not-found";
+
 /// The resources an instance type gives a pod, validated and exact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstanceTypeResources {

@@ -159,6 +159,15 @@ impl ResourceAmounts {
         })
     }
 
+    /// `self + other` per resource, capped at the largest value (usage sums never wrap).
+    pub fn saturating_add(&self, other: &ResourceAmounts) -> ResourceAmounts {
+        ResourceAmounts {
+            cpu: Cpu::from_millis(self.cpu.millis().saturating_add(other.cpu.millis())),
+            gpu: Gpu::from_count(self.gpu.count().saturating_add(other.gpu.count())),
+            memory: Memory::from_bytes(self.memory.bytes().saturating_add(other.memory.bytes())),
+        }
+    }
+
     /// `self - other` per resource, floored at zero.
     pub fn saturating_sub(&self, other: &ResourceAmounts) -> ResourceAmounts {
         ResourceAmounts {
@@ -381,19 +390,28 @@ impl PodCharge {
     /// The charge of a pod, or `None` when it does not count: no `primehub.io/group` label, or a
     /// phase other than `Pending`/`Running`.
     pub fn of_pod(pod: &Pod) -> Result<Option<PodCharge>> {
-        let labels = pod.metadata.labels.as_ref();
-        let Some(group_label) = labels.and_then(|l| l.get(names::LABEL_GROUP)) else {
-            return Ok(None);
-        };
         if !phase_counts(pod) {
             return Ok(None);
         }
+        PodCharge::of_parts(pod.metadata.labels.as_ref(), pod.spec.as_ref())
+    }
+
+    /// The charge of a pod with these labels and spec, whatever its phase (the admission
+    /// webhook decides on pods not yet stored, whose phase the API server sets later), or `None`
+    /// without a `primehub.io/group` label.
+    pub fn of_parts(
+        labels: Option<&std::collections::BTreeMap<String, String>>,
+        spec: Option<&PodSpec>,
+    ) -> Result<Option<PodCharge>> {
+        let Some(group_label) = labels.and_then(|l| l.get(names::LABEL_GROUP)) else {
+            return Ok(None);
+        };
         let group = names::unescape_label(group_label)?;
         let user = match labels.and_then(|l| l.get(names::LABEL_USER)) {
             Some(v) => Some(names::unescape_label(v)?).filter(|u| !u.is_empty()),
             None => None,
         };
-        let amounts = match pod.spec.as_ref() {
+        let amounts = match spec {
             Some(spec) => pod_request(spec)?,
             None => ResourceAmounts::ZERO,
         };
@@ -494,10 +512,10 @@ impl UsageLedger {
 
     fn add(&mut self, charge: &PodCharge) {
         let group = self.groups.entry(charge.group.clone()).or_default();
-        group.total = saturating_add(&group.total, &charge.amounts);
+        group.total = group.total.saturating_add(&charge.amounts);
         if let Some(user) = &charge.user {
             let entry = group.users.entry(user.clone()).or_default();
-            *entry = saturating_add(entry, &charge.amounts);
+            *entry = entry.saturating_add(&charge.amounts);
         }
     }
 
@@ -517,13 +535,5 @@ impl UsageLedger {
         if group.total.is_zero() && group.users.is_empty() {
             self.groups.remove(&charge.group);
         }
-    }
-}
-
-fn saturating_add(a: &ResourceAmounts, b: &ResourceAmounts) -> ResourceAmounts {
-    ResourceAmounts {
-        cpu: Cpu::from_millis(a.cpu.millis().saturating_add(b.cpu.millis())),
-        gpu: Gpu::from_count(a.gpu.count().saturating_add(b.gpu.count())),
-        memory: Memory::from_bytes(a.memory.bytes().saturating_add(b.memory.bytes())),
     }
 }

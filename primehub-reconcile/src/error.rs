@@ -215,6 +215,14 @@ pub enum Error {
     /// An object or attribute broke a rule of PrimeHub's data model.
     #[error("model: {0}")]
     Model(#[from] primehub_model::Error),
+    /// A quota source (the admission webhook's view of group quotas) could not answer.
+    #[error("quota source {source_name}: {message}")]
+    QuotaSource {
+        /// Which source (`keycloak cache`, `graphql <url>`).
+        source_name: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl From<kube::Error> for Error {
@@ -240,6 +248,7 @@ impl Error {
             Error::KubeClient(e) => kube_error_is_transient(e),
             Error::Keycloak(e) => e.is_transient(),
             Error::Model(_) => false,
+            Error::QuotaSource { .. } => true,
         }
     }
 }

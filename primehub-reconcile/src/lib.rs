@@ -15,6 +15,7 @@
 //! | `fake::FakeCluster::client()` (feature `fake`) | a `kube::Client` that talks to the fake cluster **in process** — a tower service over the fake's router, no socket — so kube-runtime itself (`watcher`, reflector `Store`, `Controller`, finalizer helpers, the event `Recorder`) runs unchanged on the fake, as on a real API server |
 //! | [`runtime`] | what PrimeHub's controllers share on top of kube-runtime: slim projected stores ([`runtime::projection::PodView`]), [`runtime::ControllerRuntime`] (our [`Error`], per-object exponential backoff for transient errors, a long delay for permanent ones, Prometheus metrics with a text encoder for `/metrics`), and [`runtime::job_summary`], a small level-based controller as the worked example |
 //! | [`admission`] | admission on `kube::core::admission` types: one [`admission::AdmissionHandler`] and one entry point ([`admission::review`]) called both by the fake cluster in process and by the `POST /mutate` route ([`admission::router`]) a real API server calls |
+//! | [`webhook`] | PrimeHub's admission webhooks on that entry point: resource validation (user and group quotas decided from the pod ledger plus in-flight admissions, quotas from a [`webhook::quotas::QuotaSource`]: the Keycloak cache or PrimeHub's GraphQL API), with metrics and the HTTP routes `primehub-webhook` serves |
 //! | [`bootstrap`] | the Kubernetes side of PrimeHub's bootstrap: the client Secrets `primehub-client-admin-ui` and `primehub-client-jupyterhub`, written from a realm bootstrap's outcome |
 //! | [`selector`] | Kubernetes label selectors: parse and match |
 //! | [`stores`] | the reflector stores the GraphQL API server reads from: [`stores::ResourceStores`] watches `Image`, `InstanceType`, `Dataset`, PrimeHub's `Secret`s, `PersistentVolumeClaim`s and pods in PrimeHub's namespace, keeps usage in a `UsageLedger` ([`stores::PodUsage`], which the admission webhook can run alone), retries watch errors and rebuilds after `410 Gone`, and gives read-your-writes waits (`wait_for_version`, `wait_for_deletion`) that end on the watch event, not by polling; the module docs run it on the fake cluster |
@@ -110,6 +111,7 @@ pub mod role_sync;
 pub mod runtime;
 pub mod selector;
 pub mod stores;
+pub mod webhook;
 
 #[cfg(feature = "mock")]
 pub use api::MockKubeApi;

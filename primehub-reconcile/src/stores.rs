@@ -68,6 +68,7 @@
 //! # fn main() {}
 //! ```
 
+use crate::webhook::in_flight::InFlight;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::future::Future;
@@ -472,6 +473,7 @@ pub struct PodUsage {
     namespace: Arc<str>,
     pods: Store<PodView>,
     ledger: Arc<RwLock<UsageLedger>>,
+    in_flight: InFlight,
     state: Arc<KindState>,
 }
 
@@ -497,6 +499,17 @@ impl PodUsage {
         namespace: &str,
         label_selector: Option<&str>,
     ) -> (PodUsage, impl Future<Output = ()> + Send + 'static) {
+        PodUsage::start_with(client, namespace, label_selector, InFlight::default())
+    }
+
+    /// [`start`](Self::start) with the admission webhook's reservations of admitted pods
+    /// (released as the watch delivers each pod, after its charge is in the ledger).
+    pub fn start_with(
+        client: kube::Client,
+        namespace: &str,
+        label_selector: Option<&str>,
+        in_flight: InFlight,
+    ) -> (PodUsage, impl Future<Output = ()> + Send + 'static) {
         let (pods, writer) = reflector::store::<PodView>();
         let ledger = Arc::new(RwLock::new(UsageLedger::new()));
         let state = Arc::new(KindState::new(StoreKind::Pod));
@@ -504,6 +517,7 @@ impl PodUsage {
             namespace: Arc::from(namespace),
             pods,
             ledger: ledger.clone(),
+            in_flight: in_flight.clone(),
             state: state.clone(),
         };
         let api: Api<Pod> = Api::namespaced(client, namespace);
@@ -514,14 +528,34 @@ impl PodUsage {
         // The ledger being rebuilt during a relist; it replaces the live one at `InitDone`,
         // together with the reflector's store.
         let mut rebuilding: Option<UsageLedger> = None;
+        // Pods of the relist that may release a reservation once the new ledger is live.
+        let mut rebuilt_pods: Vec<Pod> = Vec::new();
         let transform = move |event: Event<Pod>| {
             match &event {
-                Event::Init => rebuilding = Some(UsageLedger::new()),
+                Event::Init => {
+                    rebuilding = Some(UsageLedger::new());
+                    rebuilt_pods.clear();
+                }
                 Event::InitApply(pod) => {
                     charge_pod(rebuilding.get_or_insert_with(UsageLedger::new), pod);
+                    if !in_flight.is_empty() {
+                        rebuilt_pods.push(pod.clone());
+                    }
                 }
-                Event::InitDone => *write_ledger(&ledger) = rebuilding.take().unwrap_or_default(),
-                Event::Apply(pod) => charge_pod(&mut write_ledger(&ledger), pod),
+                Event::InitDone => {
+                    let rebuilt = rebuilding.take().unwrap_or_default();
+                    *write_ledger(&ledger) = rebuilt;
+                    // Pods listed again are in the ledger now; release their reservations.
+                    for pod in rebuilt_pods.drain(..) {
+                        in_flight.observed(&pod);
+                    }
+                }
+                Event::Apply(pod) => {
+                    charge_pod(&mut write_ledger(&ledger), pod);
+                    // After the ledger: a decision in between counts the pod twice, never
+                    // not at all.
+                    in_flight.observed(pod);
+                }
                 Event::Delete(pod) => write_ledger(&ledger).remove(&object_key(pod)),
             }
             Some(project_event(event, PodView::from))
@@ -547,6 +581,11 @@ impl PodUsage {
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         )
+    }
+
+    /// The admitted pods not yet seen by the watch (the admission webhook's reservations).
+    pub fn in_flight(&self) -> &InFlight {
+        &self.in_flight
     }
 
     /// How many pods are charged.
