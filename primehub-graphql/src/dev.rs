@@ -14,10 +14,14 @@ use primehub_keycloak::counting::CountingAdmin;
 use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, FakeRealm, PrimehubRealm};
 use primehub_keycloak::token::{TokenVerifier, TokenVerifierConfig};
 use primehub_model::clock::{Clock, SystemClock};
+use primehub_model::names;
 use primehub_model::roles::RoleNaming;
 use primehub_reconcile::fake::FakeCluster;
 use primehub_reconcile::fake::seed::{self, DemoResources};
 use primehub_reconcile::role_sync::{RoleSync, RoleSyncStats};
+use primehub_reconcile::stores::PodUsage;
+use primehub_reconcile::webhook::quotas::KeycloakQuotas;
+use primehub_reconcile::webhook::resources::ResourcesValidation;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::server::{Backends, RunningApi, ServerOptions};
@@ -56,6 +60,9 @@ pub struct DevOptions {
     /// that compare the exact Keycloak state after a failed API write turn them off: the
     /// watcher is eventually consistent and may be mid-way through following that write.
     pub controllers: bool,
+    /// Whether the fake cluster calls PrimeHub's resource-validation webhook in process on
+    /// pod creates, as a real cluster calls `primehub-webhook` (default `true`).
+    pub admission: bool,
 }
 
 impl std::fmt::Debug for DevOptions {
@@ -66,6 +73,7 @@ impl std::fmt::Debug for DevOptions {
             .field("realm", &self.realm)
             .field("wrap_admin", &self.wrap_admin.is_some())
             .field("controllers", &self.controllers)
+            .field("admission", &self.admission)
             .finish_non_exhaustive()
     }
 }
@@ -79,6 +87,7 @@ impl Default for DevOptions {
             realm: "primehub".into(),
             wrap_admin: None,
             controllers: true,
+            admission: true,
         }
     }
 }
@@ -106,6 +115,10 @@ pub struct DevPlatform {
     /// What the watcher (`primehub_reconcile::role_sync`) did: it runs beside the API, with
     /// its own Keycloak client, as PrimeHub's watcher does.
     pub role_sync: Arc<RoleSyncStats>,
+    /// PrimeHub's resource-validation webhook, called by the fake cluster on pod creates
+    /// (when [`DevOptions::admission`] is on): quotas from the API's Keycloak cache, usage from
+    /// its own pod watch of the namespace, as `primehub-webhook` runs it.
+    pub admission: Option<Arc<ResourcesValidation>>,
     controllers: Vec<tokio::task::JoinHandle<()>>,
     url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -237,6 +250,23 @@ impl DevPlatform {
             controllers.push(tokio::spawn(role_sync.run(cluster.client(), NAMESPACE)));
         }
 
+        let admission = if options.admission {
+            let (usage, driver) =
+                PodUsage::start(cluster.client(), NAMESPACE, Some(names::LABEL_GROUP));
+            controllers.push(tokio::spawn(driver));
+            usage
+                .wait_ready(std::time::Duration::from_secs(30))
+                .await
+                .map_err(|e| setup("listing the pods for the admission webhook", e))?;
+            let quotas = KeycloakQuotas::new(api.service.state.keycloak.clone());
+            let webhook =
+                Arc::new(ResourcesValidation::new(Arc::new(quotas)).watching(NAMESPACE, usage));
+            cluster.add_admission_handler(webhook.clone());
+            Some(webhook)
+        } else {
+            None
+        };
+
         let app = api
             .service
             .router()
@@ -262,6 +292,7 @@ impl DevPlatform {
             keycloak_calls,
             api,
             role_sync: role_sync_stats,
+            admission,
             controllers,
             url,
             shutdown: Some(tx),

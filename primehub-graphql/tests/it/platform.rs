@@ -1,6 +1,6 @@
 //! End to end on the fakes over HTTP: the demo platform as clients see it.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -206,4 +206,112 @@ async fn the_watcher_runs_in_dev_and_loses_nothing() {
         "only img-kubectl's role"
     );
     platform.shutdown().await.unwrap();
+}
+
+/// `POST /api/v1/namespaces/hub/pods` to `primehub dev` is admitted or denied by PrimeHub's
+/// resource-validation webhook in process, with quotas the API just set; and the webhook's
+/// GraphQL quota source (what `primehub-webhook --quota-source graphql` uses in an existing
+/// install) reads the same quotas from this API with the shared secret.
+#[tokio::test]
+async fn dev_admits_pods_against_the_quotas_the_api_sets() {
+    use std::time::Duration;
+
+    use primehub_model::names::primehub_labels;
+    use primehub_reconcile::webhook::quotas::{GraphqlQuotas, QuotaSource};
+
+    let platform = platform().await;
+    let token = platform
+        .access_token(&platform.admin_username, ADMIN_PASSWORD)
+        .unwrap();
+    let (_, groups) = post_json(&platform, Some(&token), "{ groups { id name } }", json!({})).await;
+    let id = groups["data"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "phusers")
+        .map(|g| g["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    let (status, updated) = post_json(
+        &platform,
+        Some(&token),
+        "mutation($id: ID!) { updateGroup(where: {id: $id}, data: {quotaCpu: 1, projectQuotaMemory: 1.5}) { quotaCpu projectQuotaMemory } }",
+        json!({"id": id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["data"]["updateGroup"]["quotaCpu"], 1.0, "{updated}");
+
+    let pod = |name: &str, cpu: &str| {
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": primehub_labels("phadmin", "phusers")},
+            "spec": {
+                "initContainers": [{"name": "admission-is-not-found", "image": "admission-is-not-found", "command": ["false"]}],
+                "containers": [{"name": "notebook", "image": "jupyter/base-notebook",
+                                "resources": {"limits": {"cpu": cpu, "memory": "1Gi"}}}]
+            }
+        })
+    };
+    let pods_url = format!("{}/api/v1/namespaces/hub/pods", platform.url());
+    let created = http()
+        .post(&pods_url)
+        .json(&pod("jupyter-phadmin", "800m"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(
+        created["spec"]["initContainers"],
+        json!([]),
+        "the sentinel is removed"
+    );
+
+    let refused = http()
+        .post(&pods_url)
+        .json(&pod("job-1", "300m"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 410);
+    let status: Value = refused.json().await.unwrap();
+    assert_eq!(
+        status["message"],
+        "admission webhook \"resources-validation-webhook.primehub.io\" denied the request: \
+         User phadmin exceeded cpu quota: 1, requesting 0.3"
+    );
+    let refused = http()
+        .post(&pods_url)
+        .json(&pod("job-2", "100m"))
+        .send()
+        .await
+        .unwrap();
+    // 1 GiB used + 1 GiB asked is over the group's 1.5 GiB.
+    let status: Value = refused.json().await.unwrap();
+    assert_eq!(
+        status["message"],
+        "admission webhook \"resources-validation-webhook.primehub.io\" denied the request: \
+         Group phusers exceeded memory quota: 1610612736, requesting 1073741824"
+    );
+
+    let graphql = GraphqlQuotas::new(
+        &platform.graphql_url(),
+        SHARED_SECRET,
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let quotas = graphql.group_quotas("phusers").await.unwrap().unwrap();
+    assert_eq!(quotas.user.cpu.map(|c| c.millis()), Some(1000));
+    assert_eq!(quotas.user.memory, None);
+    assert_eq!(quotas.group.memory.map(|m| m.bytes()), Some(3 << 29));
+    // "phuser" is contained in "phusers", but only an exact name counts.
+    assert_eq!(graphql.group_quotas("phuser").await.unwrap(), None);
+    let wrong = GraphqlQuotas::new(
+        &platform.graphql_url(),
+        "not-the-secret",
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let error = wrong.group_quotas("phusers").await.unwrap_err().to_string();
+    assert!(error.contains("graphql"), "{error}");
 }
