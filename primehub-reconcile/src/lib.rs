@@ -18,6 +18,7 @@
 //! | [`bootstrap`] | the Kubernetes side of PrimeHub's bootstrap: the client Secrets `primehub-client-admin-ui` and `primehub-client-jupyterhub`, written from a realm bootstrap's outcome |
 //! | [`selector`] | Kubernetes label selectors: parse and match |
 //! | [`stores`] | the reflector stores the GraphQL API server reads from: [`stores::ResourceStores`] watches `Image`, `InstanceType`, `Dataset`, PrimeHub's `Secret`s, `PersistentVolumeClaim`s and pods in PrimeHub's namespace, keeps usage in a `UsageLedger` ([`stores::PodUsage`], which the admission webhook can run alone), retries watch errors and rebuilds after `410 Gone`, and gives read-your-writes waits (`wait_for_version`, `wait_for_deletion`) that end on the watch event, not by polling; the module docs run it on the fake cluster |
+//! | [`webhook`] | PrimeHub's admission webhooks as [`admission::AdmissionHandler`]s: `pvc-check.primehub.io` ([`webhook::pvc_check::PvcCheck`], drops volumes whose claim is missing), `pod-image-mutating-webhook.primehub.io` ([`webhook::image_mutation::ImageMutation`], the air-gap image prefix) and `license-validating-webhook.primehub.io` ([`webhook::license_check::LicenseCheck`], the License's platform) |
 //! | [`conformance`] | the behaviour every implementation must show; it runs against the fake, against `KubeClient` pointed at the fake's HTTP face, and against a real kube-apiserver v1.37.2 with etcd (`tools/kube-apiserver/`) |
 //!
 //! `conformance_kinds` (feature `conformance`) holds the checks of the kinds the fake serves for
@@ -110,6 +111,7 @@ pub mod role_sync;
 pub mod runtime;
 pub mod selector;
 pub mod stores;
+pub mod webhook;
 
 #[cfg(feature = "mock")]
 pub use api::MockKubeApi;
