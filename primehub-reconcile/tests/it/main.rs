@@ -14,3 +14,4 @@ mod real_stores;
 mod role_sync;
 mod runtime_fake;
 mod stores;
+mod webhook_endpoints;
