@@ -1,9 +1,17 @@
 //! PrimeHub's admission webhooks (`primehub-controllers.md` §1), served by `primehub-webhook`
 //! over HTTPS and called in process by the fake cluster in `primehub dev`.
 //!
-//! | path | webhook | module |
-//! |---|---|---|
-//! | `/` | `resources-validation-webhook.primehub.io`: pods stay within their group's user and group quotas | [`resources`] |
+//! PrimeHub's `primehub-admission` service registers its webhooks (chart
+//! `templates/admission/webhook.yaml`, all with `failurePolicy: Ignore`); each module is one of
+//! them, called through [`admission::review`] by a real API server or in process by the fake
+//! cluster:
+//!
+//! | path | webhook | module | what it does |
+//! |---|---|---|---|
+//! | `/` | `resources-validation-webhook.primehub.io` (mutating, CREATE pods) | [`resources`] | keeps pods within their group's user and group quotas; removes the sentinel init container |
+//! | `/pvc-check` | `pvc-check.primehub.io` (mutating, CREATE pods) | [`pvc_check`] | drops the volumes of PrimeHub pods whose claim does not exist |
+//! | `/image-mutation` | `pod-image-mutating-webhook.primehub.io` (mutating, CREATE pods) | [`image_mutation`] | prefixes every image with the air-gap registry |
+//! | `/license-check` | `license-validating-webhook.primehub.io` (validating, CREATE/UPDATE licenses) | [`license_check`] | refuses a License for another platform |
 //!
 //! Quotas come from a [`quotas::QuotaSource`]; usage from the namespace's pod ledger
 //! ([`crate::stores::PodUsage`]) plus the pods admitted but not yet seen by its watch
@@ -52,8 +60,11 @@
 //! # fn main() {}
 //! ```
 
+pub mod image_mutation;
 pub mod in_flight;
+pub mod license_check;
 pub mod metrics;
+pub mod pvc_check;
 pub mod quotas;
 pub mod resources;
 

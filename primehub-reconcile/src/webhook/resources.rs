@@ -44,17 +44,6 @@ use crate::stores::PodUsage;
 use crate::webhook::metrics::{QuotaOutcome, WebhookMetrics};
 use crate::webhook::quotas::QuotaSource;
 
-/// The webhook's name as PrimeHub registers it. kube-apiserver puts it in a denial
-/// (`admission webhook "resources-validation-webhook.primehub.io" denied the request: …`),
-/// where PrimeHub's job controller recognises it.
-pub const NAME: &str = "resources-validation-webhook.primehub.io";
-
-/// The HTTP code of PrimeHub's quota denials.
-pub const DENIAL_CODE: u16 = 410;
-
-/// The HTTP code of a denial by [`UndecidedPolicy::Deny`].
-pub const UNDECIDED_DENIAL_CODE: u16 = 403;
-
 /// What to do with a PrimeHub pod the webhook cannot decide on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum UndecidedPolicy {
@@ -147,6 +136,17 @@ struct PodSpecOnly {
 }
 
 impl ResourcesValidation {
+    /// The webhook's name as PrimeHub registers it. kube-apiserver puts it in a denial
+    /// (`admission webhook "resources-validation-webhook.primehub.io" denied the request: …`),
+    /// where PrimeHub's job controller recognises it.
+    pub const NAME: &str = "resources-validation-webhook.primehub.io";
+    /// The path PrimeHub serves it at.
+    pub const PATH: &str = "/";
+    /// The HTTP code of PrimeHub's quota denials.
+    pub const DENIAL_CODE: u16 = 410;
+    /// The HTTP code of a denial by [`UndecidedPolicy::Deny`].
+    pub const UNDECIDED_DENIAL_CODE: u16 = 403;
+
     /// A handler reading quotas from `quotas`, watching no namespace yet, with the default
     /// policy and its own metrics.
     pub fn new(quotas: Arc<dyn QuotaSource>) -> ResourcesValidation {
@@ -229,7 +229,7 @@ impl ResourcesValidation {
                 );
                 deny(
                     request,
-                    UNDECIDED_DENIAL_CODE,
+                    Self::UNDECIDED_DENIAL_CODE,
                     format!("the pod's quotas cannot be checked: {message}"),
                 )
             }
@@ -332,7 +332,7 @@ impl ResourcesValidation {
                 self.metrics.count(QuotaOutcome::Denied);
                 let message = exceeded.to_string();
                 tracing::info!(pod = %pod_name(request), "denied: {message}");
-                deny(request, DENIAL_CODE, message)
+                deny(request, Self::DENIAL_CODE, message)
             }
         }
     }
@@ -406,7 +406,7 @@ pub fn allow_removing_sentinel(request: &AdmissionRequest<DynamicObject>) -> Adm
 #[async_trait]
 impl AdmissionHandler for ResourcesValidation {
     fn name(&self) -> &str {
-        NAME
+        Self::NAME
     }
 
     /// Pod creates only, as PrimeHub registers it.

@@ -14,4 +14,5 @@ mod real_stores;
 mod role_sync;
 mod runtime_fake;
 mod stores;
+mod webhook_endpoints;
 mod webhook_resources;

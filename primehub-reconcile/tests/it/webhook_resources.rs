@@ -21,7 +21,7 @@ use primehub_reconcile::fake::FakeCluster;
 use primehub_reconcile::stores::PodUsage;
 use primehub_reconcile::webhook::in_flight::InFlight;
 use primehub_reconcile::webhook::quotas::{GroupQuotas, KeycloakQuotas, QuotaSource, StaticQuotas};
-use primehub_reconcile::webhook::resources::{NAME, ResourcesValidation, UndecidedPolicy};
+use primehub_reconcile::webhook::resources::{ResourcesValidation, UndecidedPolicy};
 use primehub_reconcile::webhook::{self, metrics::WebhookMetrics};
 use primehub_reconcile::{KubeApi, KubeError, PatchBody, ResourceKind, Subresource};
 use serde_json::{Value, json};
@@ -776,7 +776,8 @@ async fn the_fake_cluster_admits_and_denies_pod_creates_in_process() -> TestResu
             assert_eq!(
                 message,
                 format!(
-                    "admission webhook \"{NAME}\" denied the request: User alice exceeded cpu quota: 1, requesting 0.8"
+                    "admission webhook \"{}\" denied the request: User alice exceeded cpu quota: 1, requesting 0.8",
+                    ResourcesValidation::NAME
                 )
             );
         }
