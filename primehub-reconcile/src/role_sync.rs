@@ -155,9 +155,9 @@ impl Collector for RoleSyncStats {
 
 /// The grace period [`prune_orphan_roles`] should be given when the API may be writing: a
 /// role counts as an orphan only when its resource is still missing this long after it was
-/// first found missing. The API creates a role and then its resource in one request; with the
-/// Keycloak client's 10 s timeout and its retries that can take up to about 40 s, so one minute
-/// leaves a margin.
+/// first found missing. The API creates a role and then its resource in one request; the
+/// role's creation (with a token refresh, each bounded by the Keycloak client's 10 s timeout)
+/// and the resource's take seconds at worst, so one minute leaves a wide margin.
 pub const DEFAULT_PRUNE_GRACE: Duration = Duration::from_secs(60);
 
 /// The watcher (see the [module docs](self)).
