@@ -101,11 +101,11 @@ fn the_sweep_flags() {
     assert!(err.contains("--prune-grace"), "{err}");
 }
 
+/// The connection flags' checks are `primehub-service`'s (tested there); here, that the
+/// controller's flags reach them and the errors name the flag and its variable.
 #[test]
 fn bad_input_names_the_flag_and_its_variable() {
     let err = resolve_err(&["--keycloak-url", "not a url", "--client-secret", "x"]);
-    assert!(err.contains("--keycloak-url (KC_API_BASEURL)"), "{err}");
-    let err = resolve_err(&["--keycloak-url", "ftp://kc", "--client-secret", "x"]);
     assert!(err.contains("--keycloak-url (KC_API_BASEURL)"), "{err}");
 
     let err = resolve_err(&["--keycloak-url", "http://kc"]);
@@ -125,27 +125,6 @@ fn bad_input_names_the_flag_and_its_variable() {
         err.contains(
             "--client-secret-file (KC_CLIENT_SECRET_FILE) /nonexistent/primehub-client-secret"
         ),
-        "{err}"
-    );
-    let err = resolve_err(&[
-        "--keycloak-url",
-        "http://kc",
-        "--client-secret",
-        "x",
-        "--role-prefix",
-        "a:b",
-    ]);
-    assert!(err.contains("--role-prefix (KC_ROLE_PREFIX)"), "{err}");
-    let err = resolve_err(&[
-        "--keycloak-url",
-        "http://kc",
-        "--client-secret",
-        "x",
-        "--kubeconfig",
-        "/nonexistent/kubeconfig",
-    ]);
-    assert!(
-        err.contains("--kubeconfig /nonexistent/kubeconfig"),
         "{err}"
     );
 
