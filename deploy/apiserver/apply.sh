@@ -6,29 +6,19 @@
 # Without files, every manifest of this folder. --dry-run asks the API server to validate
 # everything (schema, RBAC, admission) without storing anything (`kubectl --dry-run=server`).
 # kubectl comes from $KUBECTL, else `kubectl` on PATH; the cluster from $KUBECONFIG or kubectl's
-# defaults.
+# defaults. The work is done by deploy/apply.sh.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-dry_run=()
+options=()
 if [[ "${1:-}" == "--dry-run" ]]; then
-  dry_run=(--dry-run=server)
+  options=(--dry-run)
   shift
 fi
 namespace=${1:?usage: apply.sh [--dry-run] <namespace> [manifest.yaml…]}
 shift
-if [[ ! "$namespace" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]]; then
-  echo "apply.sh: $namespace is not a namespace name (DNS-1123 label)" >&2
-  exit 2
-fi
 files=("$@")
 if [[ ${#files[@]} -eq 0 ]]; then
   files=("$here/serviceaccount.yaml" "$here/role.yaml" "$here/deployment.yaml" "$here/service.yaml")
 fi
-kubectl=${KUBECTL:-kubectl}
-
-for file in "${files[@]}"; do
-  # The manifests name the namespace `hub` (metadata and the RoleBinding's subject).
-  sed -E "s/^([[:space:]]*)namespace: hub[[:space:]]*$/\1namespace: $namespace/" "$file"
-  echo "---"
-done | "$kubectl" apply "${dry_run[@]}" -f -
+exec "$here/../apply.sh" "${options[@]}" "$namespace" "${files[@]}"

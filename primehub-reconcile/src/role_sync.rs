@@ -17,6 +17,12 @@
 //!   change is one write.
 //! * A failed Keycloak call is retried with a doubling delay (1 s to 5 min by default) until it
 //!   succeeds, in event order per kind; the watcher never ends on it.
+//! * Ready ([`RoleSync::is_ready`]) once the first complete list of each kind is applied: every
+//!   resource that existed at start has its role. What it did is in [`RoleSyncStats`], which
+//!   [`RoleSync::register_metrics`] exposes as Prometheus metrics (`primehub_role_sync_*`).
+//! * [`check_access`] makes the calls the watcher depends on once, so a process can tell a
+//!   configuration that cannot work (refused credentials, missing CRDs or RBAC) from an outage
+//!   before it starts the watcher, which retries everything forever.
 //!
 //! ```no_run
 //! # async fn run(client: kube::Client, admin: std::sync::Arc<dyn primehub_keycloak::KeycloakAdmin>) {
@@ -35,12 +41,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
+use kube::api::ListParams;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Resource};
 use primehub_keycloak::{KeycloakAdmin, Page};
 use primehub_model::crd::{Dataset, Image, InstanceType};
 use primehub_model::roles::{RoleKind, RoleNaming};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
@@ -77,7 +89,76 @@ pub struct RoleSyncStats {
     /// Deletions seen for a resource that exists again by the time they were handled (deleted
     /// and created anew): its roles were kept.
     pub kept_for_recreated: AtomicU64,
+    /// Kinds whose first complete list was applied (each kind counts once per
+    /// [`RoleSync::run`]); the watcher is ready at [`FOLLOWED_KINDS`].
+    pub kinds_listed: AtomicU64,
 }
+
+/// How many kinds the watcher follows (images, instance types, datasets).
+pub const FOLLOWED_KINDS: u64 = 3;
+
+impl RoleSyncStats {
+    /// Whether the first complete list of every followed kind was applied.
+    pub fn is_ready(&self) -> bool {
+        self.kinds_listed.load(Ordering::Relaxed) >= FOLLOWED_KINDS
+    }
+}
+
+/// The stats as Prometheus metrics, read at each scrape: the counters
+/// `role_sync_{created,deleted,retries,lists_applied,kept_for_recreated}_total` and the gauge
+/// `role_sync_ready` (1 once ready), under the registry's prefix.
+impl Collector for RoleSyncStats {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counters = [
+            (
+                "created",
+                "Realm roles created for new resources",
+                &self.created,
+            ),
+            (
+                "deleted",
+                "Realm roles deleted with their resource",
+                &self.deleted,
+            ),
+            (
+                "retries",
+                "Failed Keycloak or Kubernetes calls that were retried",
+                &self.retries,
+            ),
+            (
+                "lists_applied",
+                "Complete lists of a kind applied (one per kind at start, one per relist)",
+                &self.lists_applied,
+            ),
+            (
+                "kept_for_recreated",
+                "Deletions of a resource created anew by the time they were handled (roles kept)",
+                &self.kept_for_recreated,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let counter = ConstCounter::new(value.load(Ordering::Relaxed));
+            let name = format!("role_sync_{name}");
+            let metric = encoder.encode_descriptor(&name, help, None, counter.metric_type())?;
+            counter.encode(metric)?;
+        }
+        let ready = ConstGauge::new(i64::from(self.is_ready()));
+        let metric = encoder.encode_descriptor(
+            "role_sync_ready",
+            "1 once the first list of every followed kind was applied",
+            None,
+            ready.metric_type(),
+        )?;
+        ready.encode(metric)
+    }
+}
+
+/// The grace period [`prune_orphan_roles`] should be given when the API may be writing: a
+/// role counts as an orphan only when its resource is still missing this long after it was
+/// first found missing. The API creates a role and then its resource in one request; the
+/// role's creation (with a token refresh, each bounded by the Keycloak client's 10 s timeout)
+/// and the resource's take seconds at worst, so one minute leaves a wide margin.
+pub const DEFAULT_PRUNE_GRACE: Duration = Duration::from_secs(60);
 
 /// The watcher (see the [module docs](self)).
 pub struct RoleSync {
@@ -148,6 +229,24 @@ impl RoleSync {
         self.stats.clone()
     }
 
+    /// Whether the watcher is ready: the first complete list of images, instance types and
+    /// datasets was applied, so every resource that existed at start has its role. Before
+    /// [`run`](Self::run) it is not; a later relist (after a watch error) does not make it
+    /// unready again.
+    pub fn is_ready(&self) -> bool {
+        self.stats.is_ready()
+    }
+
+    /// Registers the watcher's [`RoleSyncStats`] in `registry`, read at each scrape. In a
+    /// registry without a prefix the metrics are `primehub_role_sync_created_total`,
+    /// `…_deleted_total`, `…_retries_total`, `…_lists_applied_total`,
+    /// `…_kept_for_recreated_total` and the gauge `primehub_role_sync_ready`.
+    pub fn register_metrics(&self, registry: &mut Registry) {
+        registry
+            .sub_registry_with_prefix("primehub")
+            .register_collector(Box::new(self.stats.clone()));
+    }
+
     /// Follows the three kinds in `namespace` until the future is dropped (it never ends on its
     /// own: watch errors and Keycloak errors are retried).
     pub async fn run(self: Arc<Self>, client: kube::Client, namespace: &str) {
@@ -166,6 +265,7 @@ impl RoleSync {
         // Names this watcher has seen exist; those of a relist in progress.
         let mut seen: HashSet<String> = HashSet::new();
         let mut relisted: HashSet<String> = HashSet::new();
+        let mut first_list = true;
         let mut events =
             std::pin::pin!(watcher::watcher(api, watcher::Config::default()).default_backoff());
         while let Some(event) = events.next().await {
@@ -192,6 +292,10 @@ impl RoleSync {
                     }
                     seen = std::mem::take(&mut relisted);
                     self.stats.lists_applied.fetch_add(1, Ordering::Relaxed);
+                    if std::mem::take(&mut first_list) {
+                        self.stats.kinds_listed.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(kind = ?K::KIND, "first list applied");
+                    }
                 }
                 Event::Apply(object) => {
                     if let Some(name) = object.meta().name.clone()
@@ -426,7 +530,7 @@ async fn resource_names<K: Followed>(
     namespace: &str,
 ) -> Result<Vec<String>, Error> {
     let api: Api<K> = Api::namespaced(client.clone(), namespace);
-    let list = api.list_metadata(&kube::api::ListParams::default()).await?;
+    let list = api.list_metadata(&ListParams::default()).await?;
     Ok(list
         .items
         .into_iter()
@@ -434,11 +538,35 @@ async fn resource_names<K: Followed>(
         .collect())
 }
 
+/// Makes the calls the watcher and the sweep depend on once: one page of realm roles (the
+/// token grant works and the client may read the realm's roles) and one page of each followed
+/// kind in `namespace` (the CRDs are installed and RBAC allows listing them). The watcher
+/// retries every failure forever, so a process calls this first: it retries what
+/// [`Error::is_transient`] says may pass (Keycloak or the API server unreachable) and stops on
+/// the rest (refused credentials, an unknown realm, a missing CRD or Role), naming what to fix.
+pub async fn check_access(
+    admin: &dyn KeycloakAdmin,
+    client: &kube::Client,
+    namespace: &str,
+) -> Result<(), Error> {
+    admin.list_roles(None, Page::first(1)).await?;
+    list_one::<Image>(client, namespace).await?;
+    list_one::<InstanceType>(client, namespace).await?;
+    list_one::<Dataset>(client, namespace).await
+}
+
+async fn list_one<K: Followed>(client: &kube::Client, namespace: &str) -> Result<(), Error> {
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    api.list_metadata(&ListParams::default().limit(1)).await?;
+    Ok(())
+}
+
 /// The opt-in sweep (`--prune-orphan-roles`): deletes the roles of our prefix whose image,
 /// instance type or dataset does not exist — roles the watcher cannot delete because it never
 /// saw their resource deleted. A role counts as an orphan only when it is one twice, `grace`
-/// apart (the API creates a role just before its resource), and a dry run only reports. On an
-/// error the roles deleted so far stay deleted (each deletion is logged).
+/// apart (the API creates a role just before its resource: give [`DEFAULT_PRUNE_GRACE`] while
+/// the API may be writing), and a dry run only reports. On an error the roles deleted so far
+/// stay deleted (each deletion is logged).
 pub async fn prune_orphan_roles(
     admin: &dyn KeycloakAdmin,
     client: &kube::Client,

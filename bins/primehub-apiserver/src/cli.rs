@@ -3,12 +3,17 @@
 //! `KC_REALM`, `KC_CLIENT_ID`, `KC_CLIENT_SECRET`, `K8S_CRD_NAMESPACE`,
 //! `SHARED_GRAPHQL_SECRET_KEY`, `KC_ROLE_PREFIX`, `KC_OIDC_BASEURL`,
 //! `PRIMEHUB_GROUP_VOLUME_STORAGE_CLASS`), so an existing PrimeHub deployment's environment
-//! configures this server unchanged. A flag on the command line wins over the variable.
+//! configures this server unchanged. A flag on the command line wins over the variable. The
+//! Keycloak and Kubernetes connection flags and the process flags are those every PrimeHub
+//! service shares ([`primehub_service::cli`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
+use primehub_service::cli::{ConnectionArgs, ProcessArgs};
+
+pub use primehub_service::cli::LogFormat;
 
 /// PrimeHub's GraphQL API server on a real Keycloak and a real Kubernetes cluster.
 ///
@@ -27,42 +32,15 @@ pub struct Args {
     )]
     pub listen: SocketAddr,
 
-    /// Keycloak's base URL as this server reaches it, e.g. `http://keycloak-http.hub` or
-    /// `https://id.example.com/auth` for a Keycloak served under `/auth`.
-    #[arg(long, env = "KC_API_BASEURL")]
-    pub keycloak_url: String,
+    /// Keycloak, Kubernetes, and the client the server acts as (its service account is also
+    /// the client API tokens are issued through).
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 
     /// Keycloak's base URL as users' browsers reach it, when it differs from `--keycloak-url`:
     /// tokens carry the issuer `<this>/realms/<realm>`. Default: `--keycloak-url`.
     #[arg(long, env = "KC_OIDC_BASEURL")]
     pub keycloak_public_url: Option<String>,
-
-    /// PrimeHub's realm.
-    #[arg(long, env = "KC_REALM", default_value = "primehub")]
-    pub realm: String,
-
-    /// The confidential client whose service account (with `realm-management`/`realm-admin`)
-    /// this server uses for Keycloak's admin API, and through which API tokens are issued.
-    #[arg(long, env = "KC_CLIENT_ID", default_value = "admin-ui")]
-    pub client_id: String,
-
-    /// The client's secret (prefer `--client-secret-file` or the environment variable).
-    #[arg(long, env = "KC_CLIENT_SECRET", hide_env_values = true)]
-    pub client_secret: Option<String>,
-
-    /// A file holding the client's secret (a trailing newline is ignored); takes precedence
-    /// over `--client-secret`.
-    #[arg(long, env = "KC_CLIENT_SECRET_FILE")]
-    pub client_secret_file: Option<PathBuf>,
-
-    /// A kubeconfig file; without it the client is configured as kubectl's is: `$KUBECONFIG`,
-    /// `~/.kube/config`, or the in-cluster service account.
-    #[arg(long)]
-    pub kubeconfig: Option<PathBuf>,
-
-    /// The namespace of PrimeHub's custom resources, volumes and secrets.
-    #[arg(long, env = "K8S_CRD_NAMESPACE", default_value = "hub")]
-    pub namespace: String,
 
     /// The shared secret server-to-server clients (JupyterHub, controllers) send as
     /// `Authorization: Bearer <secret>` (prefer `--shared-secret-file` or the environment
@@ -75,11 +53,6 @@ pub struct Args {
     #[arg(long, env = "SHARED_GRAPHQL_SECRET_KEY_FILE")]
     pub shared_secret_file: Option<PathBuf>,
 
-    /// The prefix of PrimeHub's resource roles (`<prefix>:img:<name>`…), for several PrimeHub
-    /// installs sharing one realm.
-    #[arg(long, env = "KC_ROLE_PREFIX")]
-    pub role_prefix: Option<String>,
-
     /// The storage class of group shared volumes and `pv` datasets (default: the cluster's).
     #[arg(long, env = "PRIMEHUB_GROUP_VOLUME_STORAGE_CLASS")]
     pub storage_class: Option<String>,
@@ -88,23 +61,7 @@ pub struct Args {
     #[arg(long, env = "PRIMEHUB_UPLOAD_SERVER_URL")]
     pub upload_server_url: Option<String>,
 
-    /// How long to keep retrying at start while Keycloak or the Kubernetes API is unreachable,
-    /// in seconds (0: forever). `/healthz` answers and `/readyz` says why it is not ready
-    /// meanwhile; after this the process exits with the last error.
-    #[arg(long, env = "PRIMEHUB_STARTUP_TIMEOUT", default_value_t = 600)]
-    pub startup_timeout: u64,
-
-    /// Log format on stderr: `json` (one object per line, for log collectors) or `human`.
-    /// Levels come from `RUST_LOG` (default `info`).
-    #[arg(long, env = "PRIMEHUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
-    pub log_format: LogFormat,
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Readable lines for a terminal.
-    Human,
-    /// One JSON object per line.
-    Json,
+    /// Start-up retries and log format.
+    #[command(flatten)]
+    pub process: ProcessArgs,
 }

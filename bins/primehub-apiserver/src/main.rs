@@ -15,7 +15,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    logging::init(args.log_format);
+    logging::init(args.process.log_format);
     let settings = match Settings::resolve(&args) {
         Ok(settings) => settings,
         Err(e) => {

@@ -6,6 +6,8 @@ use crate::commands::bootstrap::BootstrapArgs;
 use crate::commands::dev::DevArgs;
 use crate::commands::token::TokenArgs;
 
+pub use primehub_service::cli::LogFormat;
+
 /// PrimeHub developer and operator tool.
 #[derive(Debug, Parser)]
 #[command(name = "primehub", version, about, propagate_version = true)]
@@ -17,15 +19,6 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Readable lines for a terminal.
-    Human,
-    /// One JSON object per line.
-    Json,
 }
 
 /// The subcommands.

@@ -6,4 +6,7 @@
 
 pub mod cli;
 pub mod commands;
-pub mod logging;
+
+/// Logging (a `tracing` subscriber on stderr, so stdout stays for output such as
+/// `primehub crds`), shared by every PrimeHub binary.
+pub use primehub_service::logging;

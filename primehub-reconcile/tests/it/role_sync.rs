@@ -448,3 +448,107 @@ async fn a_deletion_handled_after_the_resource_came_back_keeps_the_new_role() {
     assert!(mapped.iter().any(|r| r == "ds:ds-x"), "{mapped:?}");
     task.abort();
 }
+
+/// Not ready until the first list of every kind is applied — here held back while Keycloak
+/// refuses the role of an image that exists at start — then ready; the stats as Prometheus
+/// text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_once_the_first_lists_are_applied_and_the_stats_as_metrics() {
+    let realm = realm().await;
+    let admin = Arc::new(FaultyAdmin::new(realm.clone()));
+    let cluster = FakeCluster::new();
+    let client = cluster.client();
+    Api::<Image>::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), &image("img-r"))
+        .await
+        .expect("create");
+    admin.fail(
+        "create_role",
+        KeycloakError::Transport {
+            message: "injected: connection refused".into(),
+        },
+    );
+    let backoff = Backoff {
+        first: Duration::from_millis(10),
+        max: Duration::from_millis(20),
+    };
+    let sync = RoleSync::with_backoff(admin.clone(), RoleNaming::unprefixed(), backoff);
+    let stats = sync.stats();
+    assert!(!sync.is_ready(), "not ready before it runs");
+    let task = tokio::spawn(sync.clone().run(client, NS));
+    for _ in 0..1000 {
+        if stats.retries.load(Ordering::Relaxed) >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(stats.retries.load(Ordering::Relaxed) >= 3);
+    assert!(!sync.is_ready(), "the image's list is not applied yet");
+
+    admin.clear();
+    for _ in 0..1000 {
+        if sync.is_ready() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(sync.is_ready());
+    assert!(has(&roles(&realm).await, "img:img-r"));
+
+    let mut registry = prometheus_client::registry::Registry::default();
+    sync.register_metrics(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in:\n{text}"))
+    };
+    assert_eq!(value("primehub_role_sync_created_total"), 1);
+    assert_eq!(value("primehub_role_sync_deleted_total"), 0);
+    assert_eq!(value("primehub_role_sync_lists_applied_total"), 3);
+    assert_eq!(value("primehub_role_sync_kept_for_recreated_total"), 0);
+    assert!(value("primehub_role_sync_retries_total") >= 3);
+    assert_eq!(value("primehub_role_sync_ready"), 1);
+    assert!(
+        text.contains("# TYPE primehub_role_sync_created counter"),
+        "{text}"
+    );
+    task.abort();
+}
+
+/// The calls a process makes before it starts the watcher: they pass on a working setup, and
+/// a refused client is an error that waiting cannot fix, an unreachable Keycloak one that it
+/// may.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_access_tells_a_refused_client_from_an_outage() {
+    use primehub_reconcile::role_sync::check_access;
+
+    let realm = realm().await;
+    let admin = FaultyAdmin::new(realm.clone());
+    let cluster = FakeCluster::new();
+    let client = cluster.client();
+    check_access(&admin, &client, NS).await.expect("access");
+
+    admin.fail(
+        "list_roles",
+        KeycloakError::Unauthorized {
+            reason: "injected: invalid client credentials".into(),
+        },
+    );
+    let refused = check_access(&admin, &client, NS)
+        .await
+        .expect_err("refused");
+    assert!(!refused.is_transient(), "{refused}");
+    assert!(refused.to_string().contains("unauthorized"), "{refused}");
+
+    admin.fail(
+        "list_roles",
+        KeycloakError::Transport {
+            message: "injected: connection refused".into(),
+        },
+    );
+    let down = check_access(&admin, &client, NS).await.expect_err("down");
+    assert!(down.is_transient(), "{down}");
+}

@@ -9,16 +9,7 @@ use crate::real_env::{self, get};
 
 /// A kubeconfig naming an API server nothing listens on (the start fails on Keycloak first).
 fn unreachable_kubeconfig() -> std::path::PathBuf {
-    let path =
-        std::env::temp_dir().join(format!("{}.kubeconfig", real_env::unique("apiserver-test")));
-    std::fs::write(
-        &path,
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:1\n\
-         users:\n- name: u\n  user: {}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\n\
-         current-context: c\n",
-    )
-    .expect("write the kubeconfig");
-    path
+    primehub_test_support::cluster::kubeconfig_for_server("http://127.0.0.1:1")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,11 +37,11 @@ fn defaults_are_primehubs() {
     ]);
     let settings = Settings::resolve(&args).expect("valid");
     assert_eq!(settings.listen.to_string(), "0.0.0.0:3001");
-    assert_eq!(settings.realm, "primehub");
-    assert_eq!(settings.client_id, "admin-ui");
-    assert_eq!(settings.namespace, "hub");
+    assert_eq!(settings.connection.realm, "primehub");
+    assert_eq!(settings.connection.client_id, "admin-ui");
+    assert_eq!(settings.connection.namespace, "hub");
     assert_eq!(settings.shared_secret, None);
-    assert_eq!(settings.naming.prefix, None);
+    assert_eq!(settings.connection.naming.prefix, None);
     assert_eq!(settings.startup_timeout.map(|t| t.as_secs()), Some(600));
     assert_eq!(
         settings.issuer(),
@@ -77,7 +77,7 @@ fn the_public_url_sets_the_issuer_and_the_internal_url_the_endpoints() {
         settings.oidc_endpoint("token"),
         "http://keycloak-http.hub/realms/ph/protocol/openid-connect/token"
     );
-    assert_eq!(settings.naming.prefix.as_deref(), Some("site1"));
+    assert_eq!(settings.connection.naming.prefix.as_deref(), Some("site1"));
     assert_eq!(settings.startup_timeout, None, "0 means retry forever");
 }
 
@@ -96,7 +96,7 @@ fn secret_files_win_and_lose_their_trailing_newline() {
         shared.to_str().expect("utf-8 path"),
     ]);
     let settings = Settings::resolve(&args).expect("valid");
-    assert_eq!(settings.client_secret, "from-file");
+    assert_eq!(settings.connection.client_secret, "from-file");
     assert_eq!(settings.shared_secret.as_deref(), Some("shared-from-file"));
     let _ = std::fs::remove_file(client);
     let _ = std::fs::remove_file(shared);

@@ -1,21 +1,15 @@
 //! `deploy/apiserver`: what the manifests say (offline), and that the real kube-apiserver
 //! accepts them (`kubectl apply --dry-run=server` through `deploy/apiserver/apply.sh`).
 
-use std::process::Stdio;
-
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, DeleteParams, PostParams};
-use serde::Deserialize as _;
+use kube::api::Api;
+use primehub_test_support::cluster;
+use primehub_test_support::env::KubeTier;
 use serde_json::{Value, json};
 
-use crate::real_env::{self, kubectl, repo_root, skipped, var};
+use crate::real_env::{self, repo_root};
 
 fn documents(file: &str) -> Vec<Value> {
-    let path = repo_root().join("deploy/apiserver").join(file);
-    let text = std::fs::read_to_string(&path).expect("the manifest is readable");
-    serde_yaml_ng::Deserializer::from_str(&text)
-        .map(|doc| Value::deserialize(doc).expect("a YAML document"))
-        .collect()
+    primehub_test_support::deploy::documents("apiserver", file)
 }
 
 #[test]
@@ -103,45 +97,21 @@ fn the_deployment_probes_runs_unprivileged_and_reads_its_secrets_from_secrets() 
 
 /// Runs `deploy/apiserver/apply.sh` with `args`; the exit status and the output.
 pub fn apply_sh(kubectl: &std::path::Path, kubeconfig: &str, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(repo_root().join("deploy/apiserver/apply.sh"))
-        .args(args)
-        .env("KUBECTL", kubectl)
-        .env("KUBECONFIG", kubeconfig)
-        .stdin(Stdio::null())
-        .output()
-        .expect("apply.sh runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    primehub_test_support::deploy::apply_sh("apiserver", kubectl, kubeconfig, args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_apiserver_accepts_the_manifests_in_a_dry_run() {
     const TEST: &str = "deploy/apiserver dry run";
-    let Some(kubeconfig) = var("PRIMEHUB_TEST_KUBECONFIG") else {
-        skipped(TEST, "PRIMEHUB_TEST_KUBECONFIG is not set");
+    let Some(KubeTier {
+        kubeconfig,
+        kubectl,
+    }) = KubeTier::from_env(TEST)
+    else {
         return;
     };
-    let Some(kubectl) = kubectl() else {
-        skipped(
-            TEST,
-            "no kubectl found ($KUBECTL, gcloud's kubectl.1.33, kubectl)",
-        );
-        return;
-    };
-    let client = crate::real_apiserver::kube_admin(&kubeconfig).await;
-    let namespace = real_env::unique("apiserver-dry");
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    namespaces
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": namespace}})).expect("namespace"),
-        )
-        .await
-        .expect("creating the namespace");
+    let client = cluster::client(&kubeconfig).await;
+    let namespace = cluster::create_namespace(&client, "apiserver-dry").await;
 
     let (ok, out) = apply_sh(&kubectl, &kubeconfig, &["--dry-run", &namespace]);
     assert!(ok, "{out}");
@@ -187,7 +157,5 @@ async fn the_real_apiserver_accepts_the_manifests_in_a_dry_run() {
     assert!(out.contains("noSuchField"), "{out}");
     let _ = std::fs::remove_file(broken);
 
-    let _ = namespaces
-        .delete(&namespace, &DeleteParams::default())
-        .await;
+    cluster::delete_namespace(&client, &namespace).await;
 }

@@ -1,8 +1,4 @@
-//! Logging: one `tracing` subscriber on stderr.
-//!
-//! The same few lines as `primehub`'s `logging` module (duplicated rather than shared: sharing
-//! them would need a crate of its own, or this server depending on the `primehub` tool and its
-//! fakes).
+//! Logging: one `tracing` subscriber on stderr (stdout stays free for a command's output).
 
 use tracing_subscriber::EnvFilter;
 

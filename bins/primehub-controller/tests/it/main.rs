@@ -1,0 +1,8 @@
+//! The binary's integration tests, one test binary for all of them.
+
+mod binary;
+mod fake_flow;
+mod flags;
+mod flow;
+mod manifests;
+mod real_controller;
