@@ -29,9 +29,12 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectionArgs {
     /// Keycloak's base URL as this service reaches it, e.g. `http://keycloak-http.hub` or
-    /// `https://id.example.com/auth` for a Keycloak served under `/auth`.
+    /// `https://id.example.com/auth` for a Keycloak served under `/auth`. Required by every
+    /// service that talks to Keycloak (checked when the settings are resolved, so a service
+    /// with a mode that does not, like `primehub-webhook --quota-source graphql`, can share
+    /// these flags).
     #[arg(long, env = "KC_API_BASEURL")]
-    pub keycloak_url: String,
+    pub keycloak_url: Option<String>,
 
     /// PrimeHub's realm.
     #[arg(long, env = "KC_REALM", default_value = "primehub")]

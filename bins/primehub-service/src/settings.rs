@@ -131,6 +131,29 @@ pub fn realm_url(base: &Url, realm: &str) -> String {
     format!("{}/realms/{realm}", base.as_str().trim_end_matches('/'))
 }
 
+/// The Kubernetes client from `kubeconfig`, else kubectl's defaults or in-cluster (for services
+/// that need Kubernetes without Keycloak; [`ConnectionSettings::kube_client`] calls it).
+///
+/// # Errors
+///
+/// [`Error::Client`] naming the kubeconfig, or saying where a configuration is looked for.
+pub async fn kube_client(kubeconfig: Option<&Path>) -> Result<KubeClient> {
+    match kubeconfig {
+        Some(path) => KubeClient::from_kubeconfig(path)
+            .await
+            .map_err(|e| Error::Client {
+                context: format!("--kubeconfig {}", path.display()),
+                source: e.into(),
+            }),
+        None => KubeClient::try_default().await.map_err(|e| Error::Client {
+            context: "no Kubernetes configuration: give --kubeconfig, set KUBECONFIG, or run \
+                      in a pod with a service account"
+                .into(),
+            source: e.into(),
+        }),
+    }
+}
+
 impl ConnectionSettings {
     /// Checks the flags and reads the secret file.
     ///
@@ -139,7 +162,15 @@ impl ConnectionSettings {
     /// [`Error::Flag`] or [`Error::Missing`], naming the flag (and its environment variable)
     /// and what is wrong.
     pub fn resolve(args: &ConnectionArgs) -> Result<ConnectionSettings> {
-        let keycloak_url = keycloak_base(&args.keycloak_url, "--keycloak-url (KC_API_BASEURL)")?;
+        let keycloak_url = match optional(args.keycloak_url.as_ref()) {
+            Some(url) => keycloak_base(&url, "--keycloak-url (KC_API_BASEURL)")?,
+            None => {
+                return Err(Error::Missing {
+                    what: "Keycloak's base URL".into(),
+                    how: "--keycloak-url (KC_API_BASEURL)".into(),
+                });
+            }
+        };
         let client_secret = secret(
             args.client_secret.as_deref(),
             args.client_secret_file.as_deref(),
@@ -209,20 +240,7 @@ impl ConnectionSettings {
     ///
     /// [`Error::Client`] naming the kubeconfig, or saying where a configuration is looked for.
     pub async fn kube_client(&self) -> Result<KubeClient> {
-        match &self.kubeconfig {
-            Some(path) => KubeClient::from_kubeconfig(path)
-                .await
-                .map_err(|e| Error::Client {
-                    context: format!("--kubeconfig {}", path.display()),
-                    source: e.into(),
-                }),
-            None => KubeClient::try_default().await.map_err(|e| Error::Client {
-                context: "no Kubernetes configuration: give --kubeconfig, set KUBECONFIG, or run \
-                          in a pod with a service account"
-                    .into(),
-                source: e.into(),
-            }),
-        }
+        kube_client(self.kubeconfig.as_deref()).await
     }
 
     /// What to check when Keycloak refused `who` (e.g. `the API server`) in a way waiting cannot

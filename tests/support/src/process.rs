@@ -9,7 +9,7 @@ use tokio::process::{Child, Command};
 
 /// The environment variables the binaries read, removed from a child's environment so that the
 /// test's own environment cannot configure it.
-const CONFIGURING: [&str; 16] = [
+const CONFIGURING: [&str; 29] = [
     "KC_API_BASEURL",
     "KC_OIDC_BASEURL",
     "KC_REALM",
@@ -26,6 +26,19 @@ const CONFIGURING: [&str; 16] = [
     "PRIMEHUB_STARTUP_TIMEOUT",
     "PRIMEHUB_LOG_FORMAT",
     "PRIMEHUB_GROUP_VOLUME_STORAGE_CLASS",
+    "PRIMEHUB_WEBHOOK_LISTEN",
+    "PRIMEHUB_WEBHOOK_TLS_LISTEN",
+    "PRIMEHUB_WEBHOOK_TLS_CERT_FILE",
+    "PRIMEHUB_WEBHOOK_TLS_KEY_FILE",
+    "PRIMEHUB_WEBHOOK_CERT_RELOAD_SECONDS",
+    "PRIMEHUB_WEBHOOK_QUOTA_SOURCE",
+    "PRIMEHUB_WEBHOOK_UNDECIDED",
+    "PRIMEHUB_WEBHOOK_IN_FLIGHT_SECONDS",
+    "GRAPHQL_ENDPOINT",
+    "GRAPHQL_SHARED_SECRET",
+    "IMAGE_PREFIX",
+    "PLATFORM_TYPE",
+    "PVC_LABEL_SELECTOR",
 ];
 
 /// A command for `binary` with `args` and only `envs` of the variables the binaries read,
