@@ -245,3 +245,125 @@ async fn the_binary_decides_over_https_on_the_fakes_and_serves_a_renewed_certifi
     let _ = std::fs::remove_file(kubeconfig);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `--quota-source graphql` against our own API server (`primehub dev`'s, which also serves the
+/// fake cluster the pods are watched in): what an existing PrimeHub install that gives the
+/// webhook only `GRAPHQL_ENDPOINT` and `GRAPHQL_SHARED_SECRET` runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graphql_quota_source_reads_primehubs_api_with_the_shared_secret() {
+    use primehub_graphql::dev::{DevOptions, DevPlatform};
+
+    let platform = DevPlatform::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind"),
+        &DevOptions {
+            shared_secret: Some("webhook-shared-secret".into()),
+            admission: false,
+            ..DevOptions::default()
+        },
+    )
+    .await
+    .expect("the platform");
+    // The demo group phusers gets a user quota of 1 CPU, through the API as an admin would.
+    let token = platform
+        .access_token(&platform.admin_username, &platform.admin_password)
+        .expect("an admin token");
+    let realm = platform
+        .keycloak
+        .realm(&platform.realm.realm)
+        .expect("the realm");
+    let group = realm
+        .find_group_by_name("phusers")
+        .await
+        .expect("a lookup")
+        .expect("the demo group");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let answer: Value = reqwest::Client::new()
+        .post(platform.graphql_url())
+        .bearer_auth(token)
+        .json(&json!({
+            "query": "mutation($id: ID!) { updateGroup(where: {id: $id}, data: {quotaCpu: 1}) { quotaCpu } }",
+            "variables": {"id": group.id},
+        }))
+        .send()
+        .await
+        .expect("the mutation")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(answer["data"]["updateGroup"]["quotaCpu"], 1.0, "{answer}");
+    let kubeconfig = kubeconfig_for_server(platform.url());
+    let dir = std::env::temp_dir().join(unique("webhook-graphql"));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let secret_file = dir.join("shared-secret");
+    std::fs::write(&secret_file, "webhook-shared-secret\n").expect("write the secret");
+    let ca = TestCa::new("graphql mode");
+    let (cert, key) = ca.write_serving(&dir);
+    let webhook = process::spawn(
+        BINARY,
+        &[
+            "--tls-listen".into(),
+            "127.0.0.1:0".into(),
+            "--tls-cert-file".into(),
+            cert.display().to_string(),
+            "--tls-key-file".into(),
+            key.display().to_string(),
+            "--kubeconfig".into(),
+            kubeconfig.display().to_string(),
+            "--undecided".into(),
+            "deny".into(),
+        ],
+        &[
+            ("PRIMEHUB_WEBHOOK_QUOTA_SOURCE", "graphql"),
+            ("GRAPHQL_ENDPOINT", &platform.graphql_url()),
+            (
+                "GRAPHQL_SHARED_SECRET_FILE",
+                &secret_file.display().to_string(),
+            ),
+        ],
+    )
+    .await;
+    get_until(
+        &format!("{}/readyz", webhook.url),
+        200,
+        Duration::from_secs(30),
+    )
+    .await;
+    let url = https_url(&webhook);
+    let client = ca.client();
+    let denied = admit(
+        &client,
+        &url,
+        "hub",
+        &pod("job-1", "phadmin", "phusers", "1500m"),
+    )
+    .await;
+    assert_eq!(
+        denied["status"]["message"], "User phadmin exceeded cpu quota: 1, requesting 1.5",
+        "{denied}"
+    );
+    let allowed = admit(
+        &client,
+        &url,
+        "hub",
+        &pod("job-2", "phadmin", "phusers", "1"),
+    )
+    .await;
+    assert_eq!(allowed["allowed"], true, "{allowed}");
+    // A group the API does not know follows --undecided deny.
+    let unknown = admit(
+        &client,
+        &url,
+        "hub",
+        &pod("job-3", "phadmin", "nobody", "1"),
+    )
+    .await;
+    assert_eq!(unknown["allowed"], false);
+    assert_eq!(unknown["status"]["code"], 403);
+    let status = webhook.terminate().await;
+    assert!(status.success(), "{status}");
+    platform.shutdown().await.expect("shutdown");
+    let _ = std::fs::remove_file(kubeconfig);
+    let _ = std::fs::remove_dir_all(dir);
+}
