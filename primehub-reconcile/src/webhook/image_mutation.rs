@@ -54,10 +54,11 @@ use async_trait::async_trait;
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{Patch, PatchOperation, ReplaceOperation};
 use k8s_openapi::api::core::v1::{Container, Pod};
-use kube::core::{DynamicObject, GroupVersionResource, Status};
+use kube::core::{DynamicObject, GroupVersionResource};
 use serde_json::Value;
 
 use crate::admission::{AdmissionHandler, AdmissionRequest, AdmissionResponse, Operation};
+use crate::webhook::failure;
 
 /// PrimeHub's `pod-image-mutating-webhook.primehub.io` webhook: prefixes the image of every init
 /// container and container with a registry. See the [module docs](self).
@@ -155,8 +156,6 @@ impl AdmissionHandler for ImageMutation {
             },
             Err(message) => message,
         };
-        let mut denied = response.deny(&error);
-        denied.result = Status::failure(&error, &error).with_code(Self::FAILURE_CODE);
-        denied
+        failure(response, Self::FAILURE_CODE, &error)
     }
 }

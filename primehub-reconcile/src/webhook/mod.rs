@@ -78,8 +78,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use kube::core::DynamicObject;
 
-use crate::admission::{self, AdmissionHandler, AdmissionReview};
+use crate::admission::{self, AdmissionHandler, AdmissionResponse, AdmissionReview};
 use metrics::WebhookMetrics;
+
+/// PrimeHub's refusal: `allowed: false` with `status: Failure`, `code`, and `message` as both
+/// the message and the reason (PrimeHub's resource validation, pvc-check and image mutation
+/// answer so).
+pub fn failure(response: AdmissionResponse, code: u16, message: &str) -> AdmissionResponse {
+    let mut denied = response.deny(message);
+    denied.result = kube::core::Status::failure(message, message).with_code(code);
+    denied
+}
 
 /// Why a body got no AdmissionReview back: it was not one.
 #[derive(Debug, Clone, PartialEq, Eq)]

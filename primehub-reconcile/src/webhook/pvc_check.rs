@@ -89,12 +89,13 @@ use async_trait::async_trait;
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, Patch, PatchOperation, RemoveOperation, ReplaceOperation};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, PodSpec};
-use kube::core::{DynamicObject, GroupVersionResource, Status};
+use kube::core::{DynamicObject, GroupVersionResource};
 use primehub_model::names::LABEL_GROUP;
 use serde_json::{Value, json};
 
 use crate::admission::{AdmissionHandler, AdmissionRequest, AdmissionResponse, Operation};
 use crate::api::{KubeApi, ListOptions, ResourceKind};
+use crate::webhook::failure;
 
 /// PrimeHub's `pvc-check.primehub.io` webhook: removes the volumes (and their mounts) of a
 /// `primehub.io/group` pod whose claim is missing, and records the claims in the pod's
@@ -290,13 +291,6 @@ fn remove(path: PointerBuf) -> PatchOperation {
     PatchOperation::Remove(RemoveOperation { path })
 }
 
-/// PrimeHub's failure answer: `Failure`, the text as message and reason, code 410.
-fn failure(response: AdmissionResponse, message: &str) -> AdmissionResponse {
-    let mut denied = response.deny(message);
-    denied.result = Status::failure(message, message).with_code(PvcCheck::FAILURE_CODE);
-    denied
-}
-
 #[async_trait]
 impl AdmissionHandler for PvcCheck {
     fn name(&self) -> &str {
@@ -325,9 +319,9 @@ impl AdmissionHandler for PvcCheck {
             Ok(ops) if ops.is_empty() => response,
             Ok(ops) => match response.clone().with_patch(Patch(ops)) {
                 Ok(patched) => patched,
-                Err(e) => failure(response, &e.to_string()),
+                Err(e) => failure(response, Self::FAILURE_CODE, &e.to_string()),
             },
-            Err(message) => failure(response, &message),
+            Err(message) => failure(response, Self::FAILURE_CODE, &message),
         }
     }
 }

@@ -41,6 +41,7 @@ use serde_json::Value;
 
 use crate::admission::{AdmissionHandler, AdmissionRequest, AdmissionResponse, Operation};
 use crate::stores::PodUsage;
+use crate::webhook::failure;
 use crate::webhook::metrics::{QuotaOutcome, WebhookMetrics};
 use crate::webhook::quotas::QuotaSource;
 
@@ -227,10 +228,10 @@ impl ResourcesValidation {
                     cause = cause.as_str(),
                     "refused without a quota check (policy deny): {message}"
                 );
-                deny(
-                    request,
+                failure(
+                    AdmissionResponse::from(request),
                     Self::UNDECIDED_DENIAL_CODE,
-                    format!("the pod's quotas cannot be checked: {message}"),
+                    &format!("the pod's quotas cannot be checked: {message}"),
                 )
             }
         }
@@ -332,7 +333,11 @@ impl ResourcesValidation {
                 self.metrics.count(QuotaOutcome::Denied);
                 let message = exceeded.to_string();
                 tracing::info!(pod = %pod_name(request), "denied: {message}");
-                deny(request, Self::DENIAL_CODE, message)
+                failure(
+                    AdmissionResponse::from(request),
+                    Self::DENIAL_CODE,
+                    &message,
+                )
             }
         }
     }
@@ -353,19 +358,6 @@ fn pod_name(request: &AdmissionRequest<DynamicObject>) -> String {
                 .unwrap_or_default()
         ),
     }
-}
-
-/// A denial with PrimeHub's shape: `status: Failure`, `code`, and the message as both message
-/// and reason.
-pub fn deny(
-    request: &AdmissionRequest<DynamicObject>,
-    code: u16,
-    message: String,
-) -> AdmissionResponse {
-    let mut response = AdmissionResponse::from(request).deny(message.clone());
-    response.result.code = code;
-    response.result.reason = message;
-    response
 }
 
 /// The index of the first init container named `admission-is-not-found`, if any.

@@ -22,6 +22,18 @@ use crate::certs::TestCa;
 /// The binary under test.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_primehub-webhook");
 
+/// The flags of an HTTPS listener on a free loopback port with these certificate files.
+pub fn tls_args(cert: &std::path::Path, key: &std::path::Path) -> Vec<String> {
+    vec![
+        "--tls-listen".into(),
+        "127.0.0.1:0".into(),
+        "--tls-cert-file".into(),
+        cert.display().to_string(),
+        "--tls-key-file".into(),
+        key.display().to_string(),
+    ]
+}
+
 /// The HTTPS address the process logged.
 pub fn https_url(process: &Process) -> String {
     let lines = process.log.lock().map(|l| l.clone()).unwrap_or_default();
@@ -114,21 +126,19 @@ async fn the_binary_decides_over_https_on_the_fakes_and_serves_a_renewed_certifi
     let webhook = process::spawn(
         BINARY,
         &[
-            "--tls-listen".into(),
-            "127.0.0.1:0".into(),
-            "--tls-cert-file".into(),
-            cert.display().to_string(),
-            "--tls-key-file".into(),
-            key.display().to_string(),
-            "--cert-reload-seconds".into(),
-            "1".into(),
-            "--keycloak-url".into(),
-            served_keycloak.url().to_owned(),
-            "--client-secret-file".into(),
-            secret_file.display().to_string(),
-            "--kubeconfig".into(),
-            kubeconfig.display().to_string(),
-        ],
+            tls_args(&cert, &key),
+            vec![
+                "--cert-reload-seconds".into(),
+                "1".into(),
+                "--keycloak-url".into(),
+                served_keycloak.url().to_owned(),
+                "--client-secret-file".into(),
+                secret_file.display().to_string(),
+                "--kubeconfig".into(),
+                kubeconfig.display().to_string(),
+            ],
+        ]
+        .concat(),
         &[],
     )
     .await;
@@ -303,17 +313,15 @@ async fn the_graphql_quota_source_reads_primehubs_api_with_the_shared_secret() {
     let webhook = process::spawn(
         BINARY,
         &[
-            "--tls-listen".into(),
-            "127.0.0.1:0".into(),
-            "--tls-cert-file".into(),
-            cert.display().to_string(),
-            "--tls-key-file".into(),
-            key.display().to_string(),
-            "--kubeconfig".into(),
-            kubeconfig.display().to_string(),
-            "--undecided".into(),
-            "deny".into(),
-        ],
+            tls_args(&cert, &key),
+            vec![
+                "--kubeconfig".into(),
+                kubeconfig.display().to_string(),
+                "--undecided".into(),
+                "deny".into(),
+            ],
+        ]
+        .concat(),
         &[
             ("PRIMEHUB_WEBHOOK_QUOTA_SOURCE", "graphql"),
             ("GRAPHQL_ENDPOINT", &platform.graphql_url()),

@@ -28,7 +28,7 @@ use primehub_test_support::process::{self, get_until};
 use serde_json::json;
 
 use crate::certs::TestCa;
-use crate::fake_flow::{BINARY, https_url, pod};
+use crate::fake_flow::{BINARY, https_url, pod, tls_args};
 
 const DENIED: &str =
     "admission webhook \"resources-validation-webhook.primehub.io\" denied the request: ";
@@ -125,12 +125,8 @@ async fn the_real_api_server_calls_the_webhook_for_pod_creates() {
             let webhook = process::spawn(
                 BINARY,
                 &[
-                    "--tls-listen".into(),
-                    "127.0.0.1:0".into(),
-                    "--tls-cert-file".into(),
-                    cert.display().to_string(),
-                    "--tls-key-file".into(),
-                    key.display().to_string(),
+                    tls_args(&cert, &key),
+                    vec![
                     "--keycloak-url".into(),
                     keycloak_url,
                     "--realm".into(),
@@ -141,7 +137,9 @@ async fn the_real_api_server_calls_the_webhook_for_pod_creates() {
                     sa_kubeconfig.display().to_string(),
                     "--namespace".into(),
                     namespace.clone(),
-                ],
+                    ],
+                ]
+                .concat(),
                 &[],
             )
             .await;
