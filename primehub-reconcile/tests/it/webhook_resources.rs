@@ -15,7 +15,7 @@ use primehub_keycloak::{GroupUpdate, KeycloakAdmin, NewGroup};
 use primehub_model::clock::SystemClock;
 use primehub_model::names::{LABEL_GROUP, LABEL_USER, escape_label};
 use primehub_model::quantity::{Cpu, Gpu, Memory};
-use primehub_model::quota::Quota;
+use primehub_model::quota::{PodCharge, Quota, ResourceAmounts};
 use primehub_reconcile::admission::AdmissionHandler;
 use primehub_reconcile::fake::FakeCluster;
 use primehub_reconcile::stores::PodUsage;
@@ -680,8 +680,12 @@ async fn the_undecided_policy_applies_and_is_counted() -> TestResult {
         assert_eq!(w.admit(&elsewhere).await?.allowed, allowed);
         let text = w.metrics.encode();
         for cause in ["unknown_group", "unreadable_pod", "namespace_not_watched"] {
+            let name = match policy {
+                UndecidedPolicy::Allow => "allow",
+                UndecidedPolicy::Deny => "deny",
+            };
             let line = format!(
-                "primehub_webhook_undecided_total{{cause=\"{cause}\",policy=\"{policy}\"}} 1"
+                "primehub_webhook_undecided_total{{cause=\"{cause}\",policy=\"{name}\"}} 1"
             );
             assert!(text.contains(&line), "{line} missing in\n{text}");
         }
@@ -859,5 +863,228 @@ async fn keycloak_quotas_come_from_the_cache_and_follow_changes() -> TestResult 
         &[limits("600m", "", "")],
     ))
     .await?;
+    Ok(())
+}
+
+fn charge(group: &str, user: Option<&str>, cpu_millis: u64) -> PodCharge {
+    PodCharge {
+        group: group.to_owned(),
+        user: user.map(str::to_owned),
+        amounts: ResourceAmounts {
+            cpu: Cpu::from_millis(cpu_millis),
+            ..ResourceAmounts::ZERO
+        },
+    }
+}
+
+fn stored_pod(
+    name: &str,
+    generate_name: Option<&str>,
+    group: &str,
+) -> k8s_openapi::api::core::v1::Pod {
+    let mut value = pod(name, Some(group), None, &[limits("1", "", "")]);
+    if let Some(prefix) = generate_name {
+        value["metadata"]["generateName"] = json!(prefix);
+    }
+    serde_json::from_value(value).expect("a pod")
+}
+
+fn pending_cpu(in_flight: &InFlight, group: &str, user: Option<&str>) -> (u64, u64) {
+    let guard = in_flight.lock();
+    let (group, user) = guard.pending(group, user);
+    (group.cpu.millis(), user.cpu.millis())
+}
+
+#[tokio::test]
+async fn in_flight_sums_follow_each_reservation_by_group_and_user() {
+    let in_flight = InFlight::new(Duration::from_secs(30));
+    assert_eq!(in_flight.window(), Duration::from_secs(30));
+    assert!(in_flight.is_empty());
+    {
+        let mut guard = in_flight.lock();
+        guard.reserve("a", "", charge("phusers", Some("alice"), 500));
+        guard.reserve("b", "", charge("phusers", Some("alice"), 250));
+        guard.reserve("c", "", charge("phusers", Some("bob"), 100));
+        guard.reserve("d", "", charge("other", None, 1000));
+        // Nothing to hold: not kept.
+        guard.reserve("z", "", charge("phusers", Some("alice"), 0));
+    }
+    assert!(!in_flight.is_empty());
+    assert_eq!(in_flight.len(), 4);
+    assert_eq!(
+        pending_cpu(&in_flight, "phusers", Some("alice")),
+        (850, 750)
+    );
+    assert_eq!(pending_cpu(&in_flight, "phusers", Some("bob")), (850, 100));
+    assert_eq!(pending_cpu(&in_flight, "phusers", None), (850, 0));
+    assert_eq!(pending_cpu(&in_flight, "other", None), (1000, 0));
+    // Releasing one of alice's two keeps the other counted, for her and for the group.
+    in_flight.observed(&stored_pod("a", None, "phusers"));
+    assert_eq!(in_flight.len(), 3);
+    assert_eq!(
+        pending_cpu(&in_flight, "phusers", Some("alice")),
+        (350, 250)
+    );
+    in_flight.observed(&stored_pod("b", None, "phusers"));
+    assert_eq!(pending_cpu(&in_flight, "phusers", Some("alice")), (100, 0));
+    assert_eq!(pending_cpu(&in_flight, "phusers", Some("bob")), (100, 100));
+    // Seen again: nothing more to release.
+    in_flight.observed(&stored_pod("b", None, "phusers"));
+    assert_eq!(in_flight.len(), 2);
+    in_flight.observed(&stored_pod("c", None, "phusers"));
+    assert_eq!(pending_cpu(&in_flight, "phusers", Some("bob")), (0, 0));
+    assert_eq!(pending_cpu(&in_flight, "other", None), (1000, 0));
+}
+
+#[tokio::test]
+async fn a_second_admission_of_the_same_name_replaces_the_first() {
+    let in_flight = InFlight::default();
+    assert_eq!(in_flight.window(), InFlight::DEFAULT_WINDOW);
+    {
+        let mut guard = in_flight.lock();
+        guard.reserve("a", "", charge("phusers", Some("alice"), 500));
+        guard.reserve("a", "", charge("phusers", Some("alice"), 300));
+    }
+    assert_eq!(in_flight.len(), 1);
+    assert_eq!(
+        pending_cpu(&in_flight, "phusers", Some("alice")),
+        (300, 300)
+    );
+    in_flight.observed(&stored_pod("a", None, "phusers"));
+    assert!(in_flight.is_empty());
+    assert_eq!(pending_cpu(&in_flight, "phusers", Some("alice")), (0, 0));
+}
+
+#[tokio::test]
+async fn generate_name_reservations_match_prefix_and_group_once() {
+    let in_flight = InFlight::new(Duration::from_secs(30));
+    {
+        let mut guard = in_flight.lock();
+        guard.reserve("", "model-", charge("phusers", None, 400));
+        guard.reserve("", "model-", charge("phusers", None, 400));
+        guard.reserve("", "model-", charge("other", None, 100));
+    }
+    assert_eq!(in_flight.len(), 3);
+    // A name that does not start with the generateName is not the pod reserved.
+    in_flight.observed(&stored_pod("elsewhere-x1", Some("model-"), "phusers"));
+    // A pod without a generateName, with no reservation of its name, releases nothing.
+    in_flight.observed(&stored_pod("model-x0", None, "phusers"));
+    // A pod of a group with no reservation of that prefix releases nothing.
+    in_flight.observed(&stored_pod("model-y1", Some("model-"), "strangers"));
+    assert_eq!(in_flight.len(), 3);
+    assert_eq!(pending_cpu(&in_flight, "phusers", None), (800, 0));
+    // The same pod seen twice releases one reservation.
+    in_flight.observed(&stored_pod("model-x1", Some("model-"), "phusers"));
+    assert_eq!(in_flight.len(), 2);
+    in_flight.observed(&stored_pod("model-x1", Some("model-"), "phusers"));
+    assert_eq!(in_flight.len(), 2);
+    assert_eq!(pending_cpu(&in_flight, "phusers", None), (400, 0));
+    assert_eq!(pending_cpu(&in_flight, "other", None), (100, 0));
+    // The other group's replica releases its own.
+    in_flight.observed(&stored_pod("model-z1", Some("model-"), "other"));
+    assert_eq!(pending_cpu(&in_flight, "other", None), (0, 0));
+    in_flight.observed(&stored_pod("model-x2", Some("model-"), "phusers"));
+    assert!(in_flight.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_flight_reservations_expire_after_their_window_exactly() {
+    let in_flight = InFlight::new(Duration::from_secs(5));
+    in_flight
+        .lock()
+        .reserve("a", "", charge("phusers", Some("alice"), 500));
+    tokio::time::advance(Duration::from_secs(3)).await;
+    in_flight
+        .lock()
+        .reserve("b", "", charge("phusers", Some("alice"), 200));
+    tokio::time::advance(Duration::from_millis(1999)).await;
+    assert_eq!(
+        pending_cpu(&in_flight, "phusers", Some("alice")),
+        (700, 700)
+    );
+    tokio::time::advance(Duration::from_millis(1)).await;
+    assert_eq!(in_flight.len(), 1);
+    assert_eq!(
+        pending_cpu(&in_flight, "phusers", Some("alice")),
+        (200, 200)
+    );
+    tokio::time::advance(Duration::from_secs(3)).await;
+    assert!(in_flight.is_empty());
+    assert_eq!(pending_cpu(&in_flight, "phusers", Some("alice")), (0, 0));
+}
+
+#[test]
+fn undecided_policies_parse_from_their_flag_values() {
+    assert_eq!(
+        "allow".parse::<UndecidedPolicy>(),
+        Ok(UndecidedPolicy::Allow)
+    );
+    assert_eq!("deny".parse::<UndecidedPolicy>(), Ok(UndecidedPolicy::Deny));
+    assert_eq!(UndecidedPolicy::default(), UndecidedPolicy::Allow);
+    let err = "Deny".parse::<UndecidedPolicy>().expect_err("not a policy");
+    assert_eq!(err, "\"Deny\" is not a policy: use \"allow\" or \"deny\"");
+    assert_eq!(UndecidedPolicy::Allow.to_string(), "allow");
+    assert_eq!(UndecidedPolicy::Deny.to_string(), "deny");
+}
+
+/// A quota source that is not ready yet (a cache still loading).
+struct NotReady;
+
+#[async_trait::async_trait]
+impl QuotaSource for NotReady {
+    fn describe(&self) -> String {
+        "not ready".to_owned()
+    }
+
+    async fn group_quotas(
+        &self,
+        _group_name: &str,
+    ) -> Result<Option<GroupQuotas>, primehub_reconcile::Error> {
+        Ok(None)
+    }
+
+    fn is_ready(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn readiness_needs_the_quota_source_and_every_ledger() -> TestResult {
+    let w = world().await?;
+    assert!(w.webhook.is_ready());
+    let not_ready = ResourcesValidation::new(Arc::new(NotReady)).watching(NS, w.usage.clone());
+    assert!(!not_ready.is_ready());
+    // A ledger whose pods are never listed (its driver is not running) is not ready.
+    let cluster = FakeCluster::new();
+    let (unsynced, _driver) =
+        PodUsage::start_with(cluster.client(), NS, Some(LABEL_GROUP), InFlight::default());
+    let waiting = ResourcesValidation::new(Arc::new(phusers())).watching(NS, unsynced);
+    assert!(!waiting.is_ready());
+    Ok(())
+}
+
+#[tokio::test]
+async fn gauges_show_the_ledger_and_the_reservations_after_a_refresh() -> TestResult {
+    let w = world().await?;
+    w.running(
+        &pod("r1", Some("phusers"), Some("alice"), &[limits("1", "", "")]),
+        "Running",
+    )
+    .await?;
+    w.allowed(&pod(
+        "p1",
+        Some("phusers"),
+        Some("bob"),
+        &[limits("0.5", "", "")],
+    ))
+    .await?;
+    w.webhook.refresh_gauges();
+    let text = w.metrics.encode();
+    for line in [
+        format!("primehub_webhook_ledger_pods{{namespace=\"{NS}\"}} 1"),
+        format!("primehub_webhook_in_flight_pods{{namespace=\"{NS}\"}} 1"),
+    ] {
+        assert!(text.contains(&line), "{line} missing in\n{text}");
+    }
     Ok(())
 }
