@@ -23,6 +23,9 @@ const MINOR: &str = "37";
 pub(crate) fn router(cluster: FakeCluster) -> Router {
     Router::new()
         .route("/version", get(version))
+        .route("/openapi/v2", get(openapi_v2))
+        .route("/openapi/v3", get(openapi_v3_index))
+        .route("/openapi/v3/{*gv}", get(openapi_v3))
         .route("/api", any(handle))
         .route("/api/{*rest}", any(handle))
         .route("/apis", any(handle))
@@ -45,6 +48,38 @@ async fn version() -> Response {
             "platform": "any",
         }),
     )
+}
+
+/// `GET /openapi/v2`: the built-in kinds' swagger document.
+async fn openapi_v2() -> Response {
+    json_response(StatusCode::OK, &super::openapi::kubernetes().v2)
+}
+
+/// `GET /openapi/v3`: the group-versions with a v3 document, as kube-apiserver lists them.
+async fn openapi_v3_index() -> Response {
+    let doc = super::openapi::kubernetes();
+    let paths: serde_json::Map<String, Value> = doc
+        .v3
+        .keys()
+        .map(|gv| {
+            (
+                gv.clone(),
+                json!({"serverRelativeURL": format!("/openapi/v3/{gv}?hash={}", doc.kubernetes)}),
+            )
+        })
+        .collect();
+    json_response(StatusCode::OK, &json!({"paths": paths}))
+}
+
+/// `GET /openapi/v3/<group-version path>`: one group-version's v3 document.
+async fn openapi_v3(axum::extract::Path(gv): axum::extract::Path<String>) -> Response {
+    match super::openapi::kubernetes()
+        .v3
+        .get(gv.trim_end_matches('/'))
+    {
+        Some(doc) => json_response(StatusCode::OK, doc),
+        None => not_found(),
+    }
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {

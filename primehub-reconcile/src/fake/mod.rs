@@ -166,6 +166,7 @@ mod events;
 mod http;
 mod kinds;
 mod logs;
+pub(crate) mod openapi;
 pub mod seed;
 mod store;
 
