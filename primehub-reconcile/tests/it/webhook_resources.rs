@@ -1052,6 +1052,14 @@ impl QuotaSource for NotReady {
 async fn readiness_needs_the_quota_source_and_every_ledger() -> TestResult {
     let w = world().await?;
     assert!(w.webhook.is_ready());
+    // What an operator sees in a debug log: the namespaces, the source and the policy.
+    let debug = format!("{:?}", w.webhook);
+    assert!(
+        debug.contains(&format!("namespaces: [\"{NS}\"]"))
+            && debug.contains("quotas: \"static table\"")
+            && debug.contains("policy: Allow"),
+        "{debug}"
+    );
     let not_ready = ResourcesValidation::new(Arc::new(NotReady)).watching(NS, w.usage.clone());
     assert!(!not_ready.is_ready());
     // A ledger whose pods are never listed (its driver is not running) is not ready.
