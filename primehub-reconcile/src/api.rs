@@ -118,6 +118,14 @@ pub enum PatchBody {
     Merge(serde_json::Value),
     /// A JSON patch (RFC 6902), `application/json-patch+json`.
     Json(json_patch::Patch),
+    /// A strategic merge patch, `application/strategic-merge-patch+json`: like a merge patch,
+    /// but lists whose field declares a patch merge key (a Pod's `containers` by `name`, a
+    /// container's `env` by `name`, `ports` by `containerPort`, …) are merged element by
+    /// element, `finalizers` are unioned, and the directives `$patch`, `$setElementOrder/…`,
+    /// `$retainKeys` and `$deleteFromPrimitiveList/…` are honoured. Built-in kinds only: for
+    /// custom resources (the `primehub.io` kinds and any kind from a CRD) the API server
+    /// answers 415 Unsupported Media Type.
+    Strategic(serde_json::Value),
 }
 
 /// How dependents are deleted.

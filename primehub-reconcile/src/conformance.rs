@@ -64,6 +64,8 @@ pub async fn run_all(api: &dyn KubeApi) {
     status_subresource_pod(api).await;
     merge_patch(api).await;
     json_patch(api).await;
+    strategic_merge_patch(api).await;
+    strategic_merge_patch_deployment(api).await;
     label_selectors(api).await;
     field_selector_metadata_name(api).await;
     list_across_namespaces(api).await;
@@ -1024,6 +1026,389 @@ pub async fn merge_patch(api: &dyn KubeApi) {
         fetched.data.get("data"),
         patched.data.get("data"),
         "conformance: get must return what the patch returned"
+    );
+    ns.delete(api).await;
+}
+
+#[track_caller]
+fn failure<T: Debug>(result: Result<T>, what: &str) -> KubeError {
+    match result {
+        Err(e) => e,
+        Ok(v) => panic!("conformance: {what}: expected an error, got {v:?}"),
+    }
+}
+
+fn strategic(value: Value) -> PatchBody {
+    PatchBody::Strategic(value)
+}
+
+/// The names in a list of objects with a `name` (containers, env, volumes).
+fn names_at(o: &DynamicObject, path: &str) -> Vec<String> {
+    pointer(o, path)
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A strategic merge patch merges lists by their patch merge key (a Pod's containers and a
+/// container's env by `name`, ports by `containerPort`), unions `finalizers`, honours `null`,
+/// `$patch: delete`, `$setElementOrder` and `$deleteFromPrimitiveList` and stores none of
+/// them; an element without its merge key is refused (500, as kube-apiserver answers), and a
+/// custom resource takes no strategic merge patch (415).
+pub async fn strategic_merge_patch(api: &dyn KubeApi) {
+    let ns = TestNamespace::create(api).await;
+    let pod_kind = pods();
+    ok(
+        api.create(
+            &pod_kind,
+            ns.ns(),
+            &object(json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "smp", "labels": {"app": "web"}, "finalizers": ["a.io/x", "b.io/y"]},
+                "spec": {"containers": [
+                    {"name": "main", "image": "busybox:1.36",
+                     "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+                     "ports": [{"containerPort": 80}, {"containerPort": 443}]},
+                    {"name": "side", "image": "busybox:1.36"},
+                ]},
+            })),
+        )
+        .await,
+        "create a pod with two containers",
+    );
+    let patched = ok(
+        api.patch(
+            &pod_kind,
+            ns.ns(),
+            "smp",
+            &strategic(json!({
+                "metadata": {"labels": {"tier": "front"}, "finalizers": ["c.io/z"]},
+                "spec": {"containers": [{"name": "side", "image": "busybox:1.37"}]},
+            })),
+            Subresource::Main,
+        )
+        .await,
+        "strategic merge patch of one container",
+    );
+    assert_eq!(
+        names_at(&patched, "/spec/containers"),
+        ["main", "side"],
+        "conformance: a strategic merge patch must merge containers by name, keeping the others"
+    );
+    assert_eq!(
+        pointer(&patched, "/spec/containers/1/image"),
+        Some(&json!("busybox:1.37"))
+    );
+    assert_eq!(
+        names_at(&patched, "/spec/containers/0/env"),
+        ["A", "B"],
+        "conformance: a container the patch does not name must keep its env"
+    );
+    assert_eq!(
+        patched.metadata.finalizers,
+        Some(vec!["c.io/z".into(), "a.io/x".into(), "b.io/y".into()]),
+        "conformance: a strategic merge patch must union finalizers (strategy merge), the \
+         patch's values first as kube-apiserver orders them"
+    );
+    assert_eq!(
+        patched.metadata.labels,
+        Some(BTreeMap::from([
+            ("app".to_owned(), "web".to_owned()),
+            ("tier".to_owned(), "front".to_owned())
+        ]))
+    );
+
+    // kubectl apply's directives: deletions from a primitive list, order.
+    let patched = ok(
+        api.patch(
+            &pod_kind,
+            ns.ns(),
+            "smp",
+            &strategic(json!({
+                "metadata": {
+                    "labels": {"app": null},
+                    "$deleteFromPrimitiveList/finalizers": ["a.io/x"],
+                    "$setElementOrder/finalizers": ["c.io/z", "b.io/y"],
+                },
+            })),
+            Subresource::Main,
+        )
+        .await,
+        "strategic merge patch with $deleteFromPrimitiveList",
+    );
+    assert_eq!(
+        patched.metadata.finalizers,
+        Some(vec!["c.io/z".into(), "b.io/y".into()]),
+        "conformance: $deleteFromPrimitiveList and $setElementOrder on finalizers"
+    );
+    assert_eq!(
+        patched.metadata.labels,
+        Some(BTreeMap::from([("tier".to_owned(), "front".to_owned())]))
+    );
+    let fetched = ok(api.get(&pod_kind, ns.ns(), "smp").await, "get after patch");
+    assert_eq!(fetched.data.get("spec"), patched.data.get("spec"));
+
+    // A Pod's containers are immutable but a Deployment's template is not: the list directives
+    // there (order, deletion by key) and the merge keys of env (name) and ports (containerPort).
+    let deployment = ResourceKind::of::<k8s_openapi::api::apps::v1::Deployment>();
+    ok(
+        api.create(
+            &deployment,
+            ns.ns(),
+            &object(json!({
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "smp"},
+                "spec": {
+                    "selector": {"matchLabels": {"app": "web"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "web"}},
+                        "spec": {"containers": [
+                            {"name": "main", "image": "busybox:1.36",
+                             "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+                             "ports": [{"containerPort": 80}, {"containerPort": 443}]},
+                            {"name": "side", "image": "busybox:1.36"},
+                        ]},
+                    },
+                },
+            })),
+        )
+        .await,
+        "create a Deployment with two containers",
+    );
+    let patched = ok(
+        api.patch(
+            &deployment,
+            ns.ns(),
+            "smp",
+            &strategic(json!({"spec": {"template": {"spec": {
+                "$setElementOrder/containers": [{"name": "side"}, {"name": "main"}],
+                "containers": [
+                    {"name": "side", "env": [{"name": "C", "value": "3"}]},
+                    {
+                        "name": "main",
+                        "$setElementOrder/env": [{"name": "B"}],
+                        "env": [{"$patch": "delete", "name": "A"}],
+                        "ports": [{"$patch": "delete", "containerPort": 443}, {"containerPort": 8080}],
+                    },
+                ],
+            }}}})),
+            Subresource::Main,
+        )
+        .await,
+        "strategic merge patch with kubectl apply's list directives",
+    );
+    assert_eq!(
+        names_at(&patched, "/spec/template/spec/containers"),
+        ["side", "main"],
+        "conformance: $setElementOrder must order the merged list"
+    );
+    assert_eq!(
+        names_at(&patched, "/spec/template/spec/containers/0/env"),
+        ["C"],
+        "conformance: a new env list on a merged container"
+    );
+    assert_eq!(
+        names_at(&patched, "/spec/template/spec/containers/1/env"),
+        ["B"],
+        "conformance: $patch: delete must remove the element with that key"
+    );
+    let ports: Vec<Option<&Value>> = pointer(&patched, "/spec/template/spec/containers/1/ports")
+        .and_then(Value::as_array)
+        .map(|l| l.iter().map(|p| p.get("containerPort")).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        ports,
+        [Some(&json!(8080)), Some(&json!(80))],
+        "conformance: ports merge by containerPort, the patch's new ones first"
+    );
+    let text = serde_json::to_string(&patched).unwrap_or_default();
+    assert!(
+        !text.contains("\"$"),
+        "conformance: no patch directive may be stored: {text}"
+    );
+
+    let err = failure(
+        api.patch(
+            &pod_kind,
+            ns.ns(),
+            "smp",
+            &strategic(json!({"spec": {"containers": [{"image": "x"}]}})),
+            Subresource::Main,
+        )
+        .await,
+        "a merge-list element without its merge key",
+    );
+    assert_eq!(
+        err,
+        KubeError::Unexpected {
+            status: 500,
+            message: "map: map[image:x] does not contain declared merge key: name".into()
+        },
+        "conformance: kube-apiserver answers a merge-list element without its key with 500"
+    );
+    let err = failure(
+        api.patch(
+            &pod_kind,
+            ns.ns(),
+            "smp",
+            &strategic(json!({"metadata": {"$patch": "bogus"}})),
+            Subresource::Main,
+        )
+        .await,
+        "an unknown $patch directive",
+    );
+    assert_eq!(
+        err,
+        KubeError::Unexpected {
+            status: 500,
+            message: "unknown patch type: bogus in map: map[$patch:bogus]".into()
+        }
+    );
+    let err = failure(
+        api.patch(
+            &pod_kind,
+            ns.ns(),
+            "smp",
+            &strategic(json!({"spec": {"$retainKeys": ["nothing"], "restartPolicy": "Never"}})),
+            Subresource::Main,
+        )
+        .await,
+        "a $retainKeys list without a key the patch sets",
+    );
+    assert_eq!(
+        err,
+        KubeError::BadRequest {
+            message: "invalid patch format of retainKeys".into()
+        }
+    );
+    // Finalizers keep the pod: clear them so the namespace can go.
+    ok(
+        api.patch(
+            &pod_kind,
+            ns.ns(),
+            "smp",
+            &merge(json!({"metadata": {"finalizers": null}})),
+            Subresource::Main,
+        )
+        .await,
+        "clear the finalizers",
+    );
+
+    // Custom resources: 415, so clients fall back to a merge patch.
+    ok(
+        api.create(&phjobs(), ns.ns(), &phjob("smp-job")).await,
+        "create a PhJob",
+    );
+    let err = failure(
+        api.patch(
+            &phjobs(),
+            ns.ns(),
+            "smp-job",
+            &strategic(json!({"metadata": {"labels": {"a": "b"}}})),
+            Subresource::Main,
+        )
+        .await,
+        "a strategic merge patch of a custom resource",
+    );
+    assert_eq!(
+        err,
+        KubeError::Unexpected {
+            status: 415,
+            message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml".into()
+        },
+        "conformance: a custom resource answers a strategic merge patch with 415"
+    );
+    ns.delete(api).await;
+}
+
+/// The second `kubectl apply` of a changed Deployment (the body kubectl 1.33 sends, with
+/// `$retainKeys` for the strategy and `$setElementOrder` for the lists) gives what the new
+/// manifest says.
+pub async fn strategic_merge_patch_deployment(api: &dyn KubeApi) {
+    let ns = TestNamespace::create(api).await;
+    let kind = ResourceKind::of::<k8s_openapi::api::apps::v1::Deployment>();
+    ok(
+        api.create(
+            &kind,
+            ns.ns(),
+            &object(json!({
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "web"},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": {"app": "web"}},
+                    "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}},
+                    "template": {
+                        "metadata": {"labels": {"app": "web"}},
+                        "spec": {
+                            "containers": [
+                                {"name": "main", "image": "nginx:1",
+                                 "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]},
+                                {"name": "side", "image": "busybox"},
+                            ],
+                            "volumes": [{"name": "v1", "emptyDir": {}}],
+                        },
+                    },
+                },
+            })),
+        )
+        .await,
+        "create a Deployment",
+    );
+    let patched = ok(
+        api.patch(
+            &kind,
+            ns.ns(),
+            "web",
+            &strategic(json!({
+                "spec": {
+                    "strategy": {"$retainKeys": ["type"], "rollingUpdate": null, "type": "Recreate"},
+                    "template": {"spec": {
+                        "$setElementOrder/containers": [{"name": "side"}, {"name": "main"}],
+                        "$setElementOrder/volumes": [{"name": "v2"}],
+                        "containers": [
+                            {"image": "busybox:2", "name": "side"},
+                            {"$setElementOrder/env": [{"name": "C"}, {"name": "A"}],
+                             "env": [{"name": "C", "value": "3"}, {"$patch": "delete", "name": "B"}],
+                             "image": "nginx:2", "name": "main"},
+                        ],
+                        "volumes": [{"configMap": {"name": "cm"}, "name": "v2"}, {"$patch": "delete", "name": "v1"}],
+                    }},
+                },
+            })),
+            Subresource::Main,
+        )
+        .await,
+        "the second kubectl apply's strategic merge patch",
+    );
+    assert_eq!(
+        pointer(&patched, "/spec/strategy"),
+        Some(&json!({"type": "Recreate"})),
+        "conformance: $retainKeys must clear the strategy's other keys"
+    );
+    assert_eq!(
+        names_at(&patched, "/spec/template/spec/containers"),
+        ["side", "main"]
+    );
+    assert_eq!(
+        pointer(&patched, "/spec/template/spec/containers/1/image"),
+        Some(&json!("nginx:2"))
+    );
+    assert_eq!(
+        names_at(&patched, "/spec/template/spec/containers/1/env"),
+        ["C", "A"]
+    );
+    assert_eq!(names_at(&patched, "/spec/template/spec/volumes"), ["v2"]);
+    assert_eq!(
+        pointer(&patched, "/spec/template/spec/volumes/0/configMap/name"),
+        Some(&json!("cm"))
     );
     ns.delete(api).await;
 }
@@ -2130,4 +2515,204 @@ pub async fn pod_logs_without_a_kubelet(api: &dyn KubeApi) {
         "the log of a pod bound to a missing node",
     );
     ns.delete(api).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Over HTTP (a `kube::Client`): what `KubeApi` does not expose.
+// ---------------------------------------------------------------------------------------------
+
+/// `?dryRun=All` on create, update, every patch type, delete and deletecollection: answered as
+/// the write would be (a dry-run create has a generated name, a uid and a creationTimestamp but
+/// no resourceVersion; an update keeps the old resourceVersion) while nothing is stored and no
+/// watch event is sent; an unknown dryRun value is refused with 422. Needs a `kube::Client`
+/// (for the fake: [`FakeCluster::client`](crate::fake::FakeCluster::client) or one over its
+/// HTTP face), as [`KubeApi`] has no dry runs.
+pub async fn dry_runs(client: &kube::Client) {
+    use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchParams};
+
+    let ns_name = unique("conf");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace = match serde_json::from_value(json!({"metadata": {"name": ns_name}})) {
+        Ok(ns) => ns,
+        Err(e) => panic!("conformance: building a namespace: {e}"),
+    };
+    if let Err(e) = namespaces.create(&PostParams::default(), &ns).await {
+        panic!("conformance: creating the check's namespace: {e}");
+    }
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns_name);
+    let kept: ConfigMap = match serde_json::from_value(json!({
+        "metadata": {"name": "kept", "labels": {"dry": "run"}},
+        "data": {"a": "1"},
+    })) {
+        Ok(cm) => cm,
+        Err(e) => panic!("conformance: building a ConfigMap: {e}"),
+    };
+    let before = match maps.create(&PostParams::default(), &kept).await {
+        Ok(cm) => cm,
+        Err(e) => panic!("conformance: create: {e}"),
+    };
+    let rv = before.metadata.resource_version.clone().unwrap_or_default();
+    let mut events = match maps.watch(&WatchParams::default().timeout(2), &rv).await {
+        Ok(w) => w.boxed(),
+        Err(e) => panic!("conformance: watch: {e}"),
+    };
+    let dry_post = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+
+    let generated: ConfigMap = match serde_json::from_value(json!({
+        "metadata": {"generateName": "dry-"},
+        "data": {"a": "1"},
+    })) {
+        Ok(cm) => cm,
+        Err(e) => panic!("conformance: building a ConfigMap: {e}"),
+    };
+    let created = match maps.create(&dry_post, &generated).await {
+        Ok(cm) => cm,
+        Err(e) => panic!("conformance: dry-run create: expected success, got {e}"),
+    };
+    let name = created.metadata.name.clone().unwrap_or_default();
+    assert!(
+        name.starts_with("dry-") && name.len() == "dry-".len() + 5,
+        "conformance: a dry-run create must generate the name, got {name:?}"
+    );
+    assert!(
+        created.metadata.uid.is_some() && created.metadata.creation_timestamp.is_some(),
+        "conformance: a dry-run create answers with a uid and a creationTimestamp"
+    );
+    assert_eq!(
+        created.metadata.resource_version, None,
+        "conformance: a dry-run create answers without a resourceVersion"
+    );
+    assert!(
+        matches!(maps.get(&name).await, Err(kube::Error::Api(s)) if s.code == 404),
+        "conformance: a dry-run create must store nothing"
+    );
+
+    let mut changed = before.clone();
+    changed.data = Some(BTreeMap::from([("a".to_owned(), "2".to_owned())]));
+    let replaced = match maps.replace("kept", &dry_post, &changed).await {
+        Ok(cm) => cm,
+        Err(e) => panic!("conformance: dry-run update: expected success, got {e}"),
+    };
+    assert_eq!(
+        replaced
+            .data
+            .as_ref()
+            .and_then(|d| d.get("a"))
+            .map(String::as_str),
+        Some("2"),
+        "conformance: a dry-run update answers with the new content"
+    );
+    assert_eq!(
+        replaced.metadata.resource_version.as_deref(),
+        Some(rv.as_str()),
+        "conformance: a dry-run update answers with the old resourceVersion"
+    );
+    let dry_patch = PatchParams {
+        dry_run: true,
+        ..PatchParams::default()
+    };
+    let json_ops: json_patch::Patch =
+        match serde_json::from_value(json!([{"op": "replace", "path": "/data/a", "value": "3"}])) {
+            Ok(p) => p,
+            Err(e) => panic!("conformance: building a JSON patch: {e}"),
+        };
+    let patches: [(&str, Patch<Value>); 3] = [
+        ("merge", Patch::Merge(json!({"data": {"a": "3"}}))),
+        ("strategic", Patch::Strategic(json!({"data": {"a": "3"}}))),
+        ("json", Patch::Json(json_ops)),
+    ];
+    for (what, patch) in &patches {
+        let patched = match maps.patch("kept", &dry_patch, patch).await {
+            Ok(cm) => cm,
+            Err(e) => panic!("conformance: dry-run {what} patch: expected success, got {e}"),
+        };
+        assert_eq!(
+            patched
+                .data
+                .as_ref()
+                .and_then(|d| d.get("a"))
+                .map(String::as_str),
+            Some("3"),
+            "conformance: a dry-run {what} patch answers with the patched content"
+        );
+        assert_eq!(
+            patched.metadata.resource_version.as_deref(),
+            Some(rv.as_str()),
+            "conformance: a dry-run {what} patch keeps the resourceVersion"
+        );
+    }
+
+    let dry_delete = DeleteParams {
+        dry_run: true,
+        ..DeleteParams::default()
+    };
+    if let Err(e) = maps.delete("kept", &dry_delete).await {
+        panic!("conformance: dry-run delete: expected success, got {e}");
+    }
+    match maps
+        .delete_collection(&dry_delete, &ListParams::default().labels("dry=run"))
+        .await
+    {
+        Ok(either) => {
+            let listed = either.left().map(|l| l.items.len());
+            assert_eq!(
+                listed,
+                Some(1),
+                "conformance: a dry-run deletecollection answers with the list it would delete"
+            );
+        }
+        Err(e) => panic!("conformance: dry-run deletecollection: expected success, got {e}"),
+    }
+    match maps.get("kept").await {
+        Ok(now) => {
+            assert_eq!(
+                now.data, before.data,
+                "conformance: dry runs must not change the object"
+            );
+            assert_eq!(
+                now.metadata.resource_version.as_deref(),
+                Some(rv.as_str()),
+                "conformance: dry runs must not bump the resourceVersion"
+            );
+        }
+        Err(e) => panic!("conformance: a dry-run delete must delete nothing: {e}"),
+    }
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(kube::api::WatchEvent::Bookmark(_)) => {}
+            Ok(kube::api::WatchEvent::Error(e)) if e.code == 410 => {}
+            other => panic!("conformance: a dry run must send no watch event, got {other:?}"),
+        }
+    }
+
+    // An unknown value is refused (422) naming the options kind.
+    let request = match axum::http::Request::post(format!(
+        "/api/v1/namespaces/{ns_name}/configmaps?dryRun=Bogus"
+    ))
+    .header("Content-Type", "application/json")
+    .body(
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bogus"}})
+            .to_string()
+            .into_bytes(),
+    ) {
+        Ok(r) => r,
+        Err(e) => panic!("conformance: building a request: {e}"),
+    };
+    match client.request_text(request).await {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(
+                (status.code, status.message.as_str()),
+                (
+                    422,
+                    "CreateOptions.meta.k8s.io \"\" is invalid: dryRun: Unsupported value: [\"Bogus\"]: supported values: \"All\""
+                ),
+                "conformance: an unknown dryRun value is refused as kube-apiserver refuses it"
+            );
+        }
+        other => panic!("conformance: dryRun=Bogus: expected 422, got {other:?}"),
+    }
+    let _ = namespaces.delete(&ns_name, &DeleteParams::default()).await;
 }

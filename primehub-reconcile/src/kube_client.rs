@@ -336,6 +336,7 @@ fn to_kube_patch(patch: &PatchBody) -> Patch<serde_json::Value> {
     match patch {
         PatchBody::Merge(value) => Patch::Merge(value.clone()),
         PatchBody::Json(ops) => Patch::Json(ops.clone()),
+        PatchBody::Strategic(value) => Patch::Strategic(value.clone()),
     }
 }
 

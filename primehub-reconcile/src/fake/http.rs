@@ -156,6 +156,14 @@ fn status_body(error: &KubeError, details: &Details) -> (StatusCode, Value) {
     if !d.is_empty() {
         body["details"] = Value::Object(d);
     }
+    // kube-apiserver leaves out the empty reason and the details of an unclassified error
+    // (a 500 from a strategic merge patch).
+    if reason.is_empty()
+        && let Some(o) = body.as_object_mut()
+    {
+        o.remove("reason");
+        o.remove("details");
+    }
     (
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         body,
@@ -221,11 +229,22 @@ async fn handle(
     if namespace.is_some() && !sk.kind.namespaced {
         return not_found();
     }
+    // Every `dryRun` value (the map above keeps one per key).
+    let dry_run: Vec<String> = Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map(|Query(pairs)| {
+            pairs
+                .into_iter()
+                .filter(|(k, _)| k == "dryRun")
+                .map(|(_, v)| v)
+                .collect()
+        })
+        .unwrap_or_default();
     let request = Request {
         cluster: &cluster,
         sk: &sk,
         namespace,
         query: &query,
+        dry_run: &dry_run,
         headers: &headers,
         body: &body,
     };
@@ -249,6 +268,7 @@ struct Request<'a> {
     sk: &'a ServedKind,
     namespace: Option<&'a str>,
     query: &'a HashMap<String, String>,
+    dry_run: &'a [String],
     headers: &'a HeaderMap,
     body: &'a Bytes,
 }
@@ -292,13 +312,49 @@ impl Request<'_> {
         })
     }
 
-    fn reject_dry_run(&self) -> Result<(), KubeError> {
-        if self.query.get("dryRun").is_some_and(|v| !v.is_empty()) {
-            return Err(bad_request(
-                "dryRun is not supported by the fake cluster".into(),
-            ));
+    /// Whether the write is a dry run (`dryRun=All`); any other value is refused as
+    /// kube-apiserver refuses it, naming the `options` kind (`CreateOptions`, …).
+    ///
+    /// A delete with a body takes its `DeleteOptions` (and `dryRun`) from the body alone, as
+    /// kube-apiserver does (kube-rs sends `dryRun` only there).
+    fn dry_run(&self, options: &str) -> Result<bool, Box<Response>> {
+        let from_body: Vec<String>;
+        let values = if options == "DeleteOptions" && !self.body.is_empty() {
+            from_body = serde_json::from_slice::<Value>(self.body)
+                .ok()
+                .and_then(|b| b.get("dryRun").and_then(Value::as_array).cloned())
+                .unwrap_or_default()
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect();
+            &from_body[..]
+        } else {
+            self.dry_run
+        };
+        if values.is_empty() {
+            return Ok(false);
         }
-        Ok(())
+        if values.iter().all(|v| v == "All") {
+            return Ok(true);
+        }
+        let values = serde_json::to_string(values).unwrap_or_default();
+        let detail = format!("Unsupported value: {values}: supported values: \"All\"");
+        let error = KubeError::Invalid {
+            message: format!("{options}.meta.k8s.io \"\" is invalid: dryRun: {detail}"),
+            causes: vec![crate::error::InvalidCause {
+                field: "dryRun".into(),
+                reason: "FieldValueNotSupported".into(),
+                message: detail,
+            }],
+        };
+        Err(Box::new(error_response(
+            &error,
+            &Details {
+                name: None,
+                group: "meta.k8s.io".into(),
+                kind: options.into(),
+            },
+        )))
     }
 
     fn json_body(&self) -> Result<Value, KubeError> {
@@ -321,10 +377,14 @@ impl Request<'_> {
                 if self.sk.kind.namespaced && self.namespace.is_none() {
                     return method_not_allowed(method);
                 }
-                let result = match self.reject_dry_run().and_then(|()| self.json_body()) {
+                let dry_run = match self.dry_run("CreateOptions") {
+                    Ok(d) => d,
+                    Err(response) => return *response,
+                };
+                let result = match self.json_body() {
                     Ok(body) => {
                         self.cluster
-                            .create_value(self.sk, self.namespace, body)
+                            .create_value_with(self.sk, self.namespace, body, dry_run)
                             .await
                     }
                     Err(e) => Err(e),
@@ -338,9 +398,12 @@ impl Request<'_> {
             Method::DELETE if self.sk.kind.namespaced && self.namespace.is_none() => {
                 method_not_allowed(method)
             }
-            Method::DELETE => match self.delete_collection() {
-                Ok(body) => json_response(StatusCode::OK, &body),
-                Err(e) => self.fail(&e, None),
+            Method::DELETE => match self.dry_run("DeleteOptions") {
+                Err(response) => *response,
+                Ok(dry_run) => match self.delete_collection(dry_run) {
+                    Ok(body) => json_response(StatusCode::OK, &body),
+                    Err(e) => self.fail(&e, None),
+                },
             },
             _ => method_not_allowed(method),
         }
@@ -408,14 +471,14 @@ impl Request<'_> {
         })
     }
 
-    fn delete_collection(&self) -> Result<Value, KubeError> {
-        self.reject_dry_run()?;
+    fn delete_collection(&self, dry_run: bool) -> Result<Value, KubeError> {
         let options = self.delete_options()?;
-        let deleted = self.cluster.delete_collection_values(
+        let deleted = self.cluster.delete_collection_values_with(
             self.sk,
             self.namespace,
             &self.list_options()?,
             &options,
+            dry_run,
         )?;
         Ok(json!({
             "kind": format!("{}List", self.sk.kind.kind),
@@ -470,33 +533,57 @@ impl Request<'_> {
     }
 
     async fn item(&self, method: &Method, name: &str, status: bool) -> Response {
+        let options = match *method {
+            Method::PUT => "UpdateOptions",
+            Method::PATCH => "PatchOptions",
+            _ => "DeleteOptions",
+        };
+        let dry_run = match *method {
+            Method::GET => false,
+            _ => match self.dry_run(options) {
+                Ok(d) => d,
+                Err(response) => return *response,
+            },
+        };
         let result = match *method {
             Method::GET => self.cluster.get_value(self.sk, self.namespace, name),
-            Method::PUT => match self.reject_dry_run().and_then(|()| self.json_body()) {
+            Method::PUT => match self.json_body() {
                 Ok(body) => {
                     self.cluster
-                        .update_value(self.sk, self.namespace, name, Change::Replace(body), status)
+                        .update_value_with(
+                            self.sk,
+                            self.namespace,
+                            name,
+                            Change::Replace(body),
+                            status,
+                            dry_run,
+                        )
                         .await
                 }
                 Err(e) => Err(e),
             },
-            Method::PATCH => match self.reject_dry_run().and_then(|()| self.patch_body()) {
+            Method::PATCH => match self.patch_body() {
                 Ok(patch) => {
                     self.cluster
-                        .update_value(self.sk, self.namespace, name, Change::Patch(patch), status)
+                        .update_value_with(
+                            self.sk,
+                            self.namespace,
+                            name,
+                            Change::Patch(patch),
+                            status,
+                            dry_run,
+                        )
                         .await
                 }
                 Err(e) => Err(e),
             },
-            Method::DELETE if !status => {
-                match self.reject_dry_run().and_then(|()| self.delete_options()) {
-                    Ok(options) => {
-                        self.cluster
-                            .delete_value(self.sk, self.namespace, name, &options)
-                    }
-                    Err(e) => Err(e),
+            Method::DELETE if !status => match self.delete_options() {
+                Ok(options) => {
+                    self.cluster
+                        .delete_value_with(self.sk, self.namespace, name, &options, dry_run)
                 }
-            }
+                Err(e) => Err(e),
+            },
             _ => return method_not_allowed(method),
         };
         match result {
@@ -581,9 +668,17 @@ impl Request<'_> {
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
+        let built_in = super::openapi::kubernetes()
+            .definition_name(
+                &self.sk.kind.group,
+                &self.sk.kind.version,
+                &self.sk.kind.kind,
+            )
+            .is_some();
         match content_type.as_str() {
-            "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-                Ok(PatchBody::Merge(self.json_body()?))
+            "application/merge-patch+json" => Ok(PatchBody::Merge(self.json_body()?)),
+            "application/strategic-merge-patch+json" if built_in => {
+                Ok(PatchBody::Strategic(self.json_body()?))
             }
             "application/json-patch+json" => serde_json::from_slice(self.body)
                 .map(PatchBody::Json)
@@ -594,11 +689,15 @@ impl Request<'_> {
                     message: "server-side apply is not supported by the fake cluster; use a merge or JSON patch".into(),
                 })
             }
-            other => Err(KubeError::Unexpected {
+            // As kube-apiserver: its built-in resources refuse an unknown type before reading
+            // the body; custom resources list what they take (no strategic merge patch).
+            _ if built_in => Err(KubeError::Unexpected {
                 status: 415,
-                message: format!(
-                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {other:?})"
-                ),
+                message: "415: Unsupported Media Type".into(),
+            }),
+            _ => Err(KubeError::Unexpected {
+                status: 415,
+                message: super::SMP_UNSUPPORTED.into(),
             }),
         }
     }

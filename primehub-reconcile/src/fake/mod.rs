@@ -51,6 +51,22 @@
 //!   the name is generated and the server fields are filled); `JSONPatch` responses are applied
 //!   and denials answered with the response's code and message;
 //! - CustomResourceDefinitions created through the API register their kinds.
+//! - strategic merge patches (`application/strategic-merge-patch+json`,
+//!   [`PatchBody::Strategic`]) on the built-in kinds, with kube-apiserver's semantics
+//!   (module `smp`): lists merged by the patch merge key of their field's OpenAPI definition
+//!   (containers and env by `name`, ports by `containerPort`, …), primitive `merge` lists
+//!   (finalizers) unioned, other lists replaced, `null` deleting, and the directives `$patch`,
+//!   `$setElementOrder/…`, `$retainKeys` and `$deleteFromPrimitiveList/…` honoured and never
+//!   stored; malformed patches get kube-apiserver's status and message (a merge-list element
+//!   without its key is a 500, a bad `$retainKeys` a 400). Custom resources (the `primehub.io`
+//!   kinds, kinds from CRDs) answer 415 with kube-apiserver's message, so kubectl falls back to
+//!   a merge patch as it does against a real server;
+//! - `dryRun=All` on create, update, patch, delete and deletecollection over HTTP: admission
+//!   handlers are called (with `dryRun: true`) and the answer is the one the write would give
+//!   (a dry-run create has a generated name, uid and creationTimestamp but no
+//!   resourceVersion), but nothing is stored, no watch event is sent and the resourceVersion
+//!   does not move; another dryRun value is refused with kube-apiserver's 422. ([`KubeApi`]
+//!   itself has no dry runs.)
 //! - `deletecollection` by label and field selector (not across all namespaces: HTTP 405, as
 //!   kube-apiserver);
 //! - pod logs (`…/pods/<name>/log`, [`FakeCluster::append_pod_log`]): the fake plays the
@@ -60,8 +76,10 @@
 //!   creationTimestamp, deletionTimestamp and log timestamps.
 //!
 //! Simplifications: no defaulting or validation beyond names and namespaces (a Service gets no
-//! clusterIP, a Deployment no defaults), no server-side apply, strategic merge patches are
-//! applied as JSON merge patches (lists are replaced, not merged by key), continue tokens are
+//! clusterIP, a Deployment no defaults), no server-side apply, no pruning of unknown fields
+//! (so `fieldValidation` is ignored, and a strategic merge patch's shape is not checked against
+//! the schema beyond its merge keys), a dry-run delete does not show the garbage collection
+//! it would cause, continue tokens are
 //! not snapshots (a page sees writes made after the first page), a list ignores the requested
 //! resourceVersion and always serves the latest state, grace periods are always zero, no
 //! bookmarks are sent, and a watch has an unbounded queue. Events are not validated.
@@ -168,6 +186,7 @@ mod kinds;
 mod logs;
 pub(crate) mod openapi;
 pub mod seed;
+mod smp;
 mod store;
 
 pub use kinds::ServedKind;
@@ -267,10 +286,24 @@ fn to_dynamic(object: Value) -> Result<DynamicObject> {
     })
 }
 
-pub(crate) fn apply_patch(target: &Value, patch: &PatchBody) -> Result<Value> {
+/// The answer (415) of kube-apiserver to a strategic merge patch of a custom resource.
+pub(crate) const SMP_UNSUPPORTED: &str = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
+
+/// Applies `patch` to `target`, an object of `kind` (whose OpenAPI definition a strategic merge
+/// patch needs: without one, as for custom resources, the answer is kube-apiserver's 415).
+pub(crate) fn apply_patch(kind: &ResourceKind, target: &Value, patch: &PatchBody) -> Result<Value> {
     let mut v = target.clone();
     match patch {
         PatchBody::Merge(p) => json_patch::merge(&mut v, p),
+        PatchBody::Strategic(p) => {
+            let definition = openapi::kubernetes()
+                .definition_name(&kind.group, &kind.version, &kind.kind)
+                .ok_or_else(|| KubeError::Unexpected {
+                    status: 415,
+                    message: SMP_UNSUPPORTED.into(),
+                })?;
+            v = smp::apply(&v, p, definition)?;
+        }
         PatchBody::Json(p) => {
             for op in p.iter() {
                 if test_null_on_missing(&v, op) {
@@ -462,6 +495,7 @@ impl FakeCluster {
         sk: &ServedKind,
         mut object: Value,
         old_object: Option<&Value>,
+        dry_run: bool,
     ) -> Result<Value> {
         let kind = &sk.kind;
         let resource =
@@ -497,8 +531,12 @@ impl FakeCluster {
                     "userInfo": {"username": "system:admin", "groups": ["system:masters", "system:authenticated"]},
                     "object": object,
                     "oldObject": old_object,
-                    "dryRun": false,
-                    "options": {"kind": options_kind, "apiVersion": "meta.k8s.io/v1"},
+                    "dryRun": dry_run,
+                    "options": if dry_run {
+                        serde_json::json!({"kind": options_kind, "apiVersion": "meta.k8s.io/v1", "dryRun": ["All"]})
+                    } else {
+                        serde_json::json!({"kind": options_kind, "apiVersion": "meta.k8s.io/v1"})
+                    },
                 },
             });
             let review: AdmissionReview<kube::core::DynamicObject> = serde_json::from_value(review)
@@ -522,7 +560,7 @@ impl FakeCluster {
             let patch = admission::response_patch(&response)
                 .map_err(|why| webhook_failure(hook.name(), &why))?;
             if let Some(patch) = patch {
-                object = apply_patch(&object, &PatchBody::Json(patch)).map_err(|e| {
+                object = apply_patch(kind, &object, &PatchBody::Json(patch)).map_err(|e| {
                     webhook_failure(hook.name(), &format!("the patch does not apply: {e}"))
                 })?;
             }
@@ -582,11 +620,29 @@ impl FakeCluster {
         namespace: Option<&str>,
         object: Value,
     ) -> Result<Value> {
+        self.create_value_with(sk, namespace, object, false).await
+    }
+
+    /// `create_value`; with `dry_run` (`?dryRun=All`) admitted and answered as it would be
+    /// stored (generated name, uid, creationTimestamp, no resourceVersion) but not stored.
+    pub(crate) async fn create_value_with(
+        &self,
+        sk: &ServedKind,
+        namespace: Option<&str>,
+        object: Value,
+        dry_run: bool,
+    ) -> Result<Value> {
         let (sk, view) = &self.storage(sk);
         let object = view.stored(object);
         let prepared = self.lock().prepare_create(sk, namespace, object)?;
-        let admitted = self.admit(Operation::Create, sk, prepared, None).await?;
-        let created = self.lock().commit_create(sk, admitted)?;
+        let admitted = self
+            .admit(Operation::Create, sk, prepared, None, dry_run)
+            .await?;
+        let created = if dry_run {
+            self.lock().dry_run_create(sk, admitted)?
+        } else {
+            self.lock().commit_create(sk, admitted)?
+        };
         Ok(view.served(created))
     }
 
@@ -598,23 +654,51 @@ impl FakeCluster {
         change: Change,
         status: bool,
     ) -> Result<Value> {
+        self.update_value_with(sk, namespace, name, change, status, false)
+            .await
+    }
+
+    /// `update_value`; with `dry_run` admitted and answered as it would be written (with the
+    /// old resourceVersion) but not written.
+    pub(crate) async fn update_value_with(
+        &self,
+        sk: &ServedKind,
+        namespace: Option<&str>,
+        name: &str,
+        change: Change,
+        status: bool,
+        dry_run: bool,
+    ) -> Result<Value> {
+        let served = &sk.kind;
         let (sk, view) = &self.storage(sk);
         let mut prepared = {
             let store = self.lock();
             let body = match change {
                 Change::Replace(body) => body,
-                Change::Patch(patch) => {
-                    apply_patch(&view.served(store.get(sk, namespace, name)?), &patch)?
-                }
+                Change::Patch(patch) => apply_patch(
+                    served,
+                    &view.served(store.get(sk, namespace, name)?),
+                    &patch,
+                )?,
             };
             store.prepare_update(sk, namespace, name, view.stored(body), status)?
         };
         if !status && prepared.new != prepared.old {
             prepared.new = self
-                .admit(Operation::Update, sk, prepared.new, Some(&prepared.old))
+                .admit(
+                    Operation::Update,
+                    sk,
+                    prepared.new,
+                    Some(&prepared.old),
+                    dry_run,
+                )
                 .await?;
         }
-        let written = self.lock().commit_update(sk, prepared)?;
+        let written = if dry_run {
+            self.lock().dry_run_update(sk, prepared)?
+        } else {
+            self.lock().commit_update(sk, prepared)?
+        };
         Ok(view.served(written))
     }
 
@@ -625,8 +709,25 @@ impl FakeCluster {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<Value> {
+        self.delete_value_with(sk, namespace, name, options, false)
+    }
+
+    /// `delete_value`; with `dry_run` answered as the delete would be, deleting nothing.
+    pub(crate) fn delete_value_with(
+        &self,
+        sk: &ServedKind,
+        namespace: Option<&str>,
+        name: &str,
+        options: &DeleteOptions,
+        dry_run: bool,
+    ) -> Result<Value> {
         let (stored, view) = self.storage(sk);
-        let last = self.lock().delete(&stored, namespace, name, options)?;
+        let last = if dry_run {
+            self.lock()
+                .dry_run_delete(&stored, namespace, name, options)?
+        } else {
+            self.lock().delete(&stored, namespace, name, options)?
+        };
         Ok(view.served(last))
     }
 
@@ -638,6 +739,18 @@ impl FakeCluster {
         namespace: Option<&str>,
         list: &ListOptions,
         options: &DeleteOptions,
+    ) -> Result<Vec<Value>> {
+        self.delete_collection_values_with(sk, namespace, list, options, false)
+    }
+
+    /// `delete_collection_values`; with `dry_run` deleting nothing.
+    pub(crate) fn delete_collection_values_with(
+        &self,
+        sk: &ServedKind,
+        namespace: Option<&str>,
+        list: &ListOptions,
+        options: &DeleteOptions,
+        dry_run: bool,
     ) -> Result<Vec<Value>> {
         let list = ListOptions {
             limit: None,
@@ -651,7 +764,7 @@ impl FakeCluster {
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let ns = item.pointer("/metadata/namespace").and_then(Value::as_str);
-            match self.delete_value(sk, ns, name, options) {
+            match self.delete_value_with(sk, ns, name, options, dry_run) {
                 Ok(_) | Err(KubeError::NotFound { .. }) => {}
                 Err(e) => return Err(e),
             }

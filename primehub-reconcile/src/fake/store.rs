@@ -666,7 +666,22 @@ impl Store {
     }
 
     /// Stores an admitted object (fills name, uid, timestamps, generation, resourceVersion).
-    pub(crate) fn commit_create(&mut self, sk: &ServedKind, mut object: Value) -> Result<Value> {
+    pub(crate) fn commit_create(&mut self, sk: &ServedKind, object: Value) -> Result<Value> {
+        let (key, object) = self.build_create(sk, object)?;
+        if sk.kind.group == "apiextensions.k8s.io" && sk.kind.plural == "customresourcedefinitions"
+        {
+            self.register_crd(&object)?;
+        }
+        Ok(self.commit(&key, object, EventType::Added, None))
+    }
+
+    /// What `commit_create` would store, without storing it (no resourceVersion): a dry run.
+    pub(crate) fn dry_run_create(&self, sk: &ServedKind, object: Value) -> Result<Value> {
+        Ok(self.build_create(sk, object)?.1)
+    }
+
+    /// The checks of a create and the object it stores, without its resourceVersion.
+    fn build_create(&self, sk: &ServedKind, mut object: Value) -> Result<(ObjKey, Value)> {
         let ns = meta_str(&object, "namespace").unwrap_or("").to_owned();
         if sk.kind.namespaced {
             self.namespace_ready(&ns)?;
@@ -723,11 +738,7 @@ impl Store {
                 );
             }
         }
-        if sk.kind.group == "apiextensions.k8s.io" && sk.kind.plural == "customresourcedefinitions"
-        {
-            self.register_crd(&object)?;
-        }
-        Ok(self.commit(&key, object, EventType::Added, None))
+        Ok((key, object))
     }
 
     fn register_crd(&mut self, object: &Value) -> Result<()> {
@@ -856,6 +867,42 @@ impl Store {
         sk: &ServedKind,
         prepared: PreparedUpdate,
     ) -> Result<Value> {
+        let (key, old, new) = match self.build_update(sk, prepared)? {
+            Ok(unchanged) => return Ok(unchanged),
+            Err(write) => write,
+        };
+        if sk.kind.group == "apiextensions.k8s.io" && sk.kind.plural == "customresourcedefinitions"
+        {
+            self.register_crd(&new)?;
+        }
+        let deleting = meta_str(&new, "deletionTimestamp").is_some() && finalizers(&new).is_empty();
+        let written = self.commit(&key, new, EventType::Modified, Some(old));
+        if deleting {
+            return Ok(self.remove(&key).unwrap_or(written));
+        }
+        Ok(written)
+    }
+
+    /// What `commit_update` would write, without writing it (the old resourceVersion): a dry
+    /// run.
+    pub(crate) fn dry_run_update(
+        &self,
+        sk: &ServedKind,
+        prepared: PreparedUpdate,
+    ) -> Result<Value> {
+        Ok(match self.build_update(sk, prepared)? {
+            Ok(unchanged) => unchanged,
+            Err((_, _, new)) => new,
+        })
+    }
+
+    /// The checks of an update: `Ok(old)` when nothing changes, else `Err((key, old, new))`.
+    #[allow(clippy::type_complexity)]
+    fn build_update(
+        &self,
+        sk: &ServedKind,
+        prepared: PreparedUpdate,
+    ) -> Result<std::result::Result<Value, (ObjKey, Value, Value)>> {
         let PreparedUpdate { old, new } = prepared;
         let name = meta_str(&old, "name").unwrap_or("").to_owned();
         let key = self.key(sk, meta_str(&old, "namespace"), &name)?;
@@ -893,18 +940,9 @@ impl Store {
             }
         }
         if new == old {
-            return Ok(old);
+            return Ok(Ok(old));
         }
-        if sk.kind.group == "apiextensions.k8s.io" && sk.kind.plural == "customresourcedefinitions"
-        {
-            self.register_crd(&new)?;
-        }
-        let deleting = meta_str(&new, "deletionTimestamp").is_some() && finalizers(&new).is_empty();
-        let written = self.commit(&key, new, EventType::Modified, Some(old));
-        if deleting {
-            return Ok(self.remove(&key).unwrap_or(written));
-        }
-        Ok(written)
+        Ok(Err((key, old, new)))
     }
 
     /// Deletes an object; returns its last state (still stored when finalizers hold it).
@@ -915,6 +953,37 @@ impl Store {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<Value> {
+        let key = self.delete_target(sk, namespace, name, options)?;
+        let propagation = options.propagation.unwrap_or(Propagation::Background);
+        Ok(self.delete_key(&key, propagation).unwrap_or_default())
+    }
+
+    /// What `delete` would answer, without deleting: the object, marked as being deleted when
+    /// finalizers (or foreground deletion) would hold it. A dry run.
+    pub(crate) fn dry_run_delete(
+        &self,
+        sk: &ServedKind,
+        namespace: Option<&str>,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<Value> {
+        let key = self.delete_target(sk, namespace, name, options)?;
+        let object = self.objects.get(&key).cloned().unwrap_or_default();
+        let foreground = options.propagation == Some(Propagation::Foreground);
+        if key.is_namespace() || foreground || !finalizers(&object).is_empty() {
+            return Ok(self.marked(&key, object, foreground.then_some(FOREGROUND_FINALIZER)));
+        }
+        Ok(object)
+    }
+
+    /// The key of the object a delete targets, once it exists and meets the preconditions.
+    fn delete_target(
+        &self,
+        sk: &ServedKind,
+        namespace: Option<&str>,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<ObjKey> {
         let key = self.key(sk, namespace, name)?;
         let object = self.objects.get(&key).ok_or_else(|| KubeError::NotFound {
             what: quoted(&sk.kind, name),
@@ -941,8 +1010,7 @@ impl Store {
                 meta_str(object, "resourceVersion").unwrap_or(""),
             ));
         }
-        let propagation = options.propagation.unwrap_or(Propagation::Background);
-        Ok(self.delete_key(&key, propagation).unwrap_or_default())
+        Ok(key)
     }
 
     fn dependents(&self, uid: &str) -> Vec<ObjKey> {
@@ -962,7 +1030,16 @@ impl Store {
 
     fn mark_deleting(&mut self, key: &ObjKey, extra_finalizer: Option<&str>) -> Option<Value> {
         let old = self.objects.get(key)?.clone();
-        let mut new = old.clone();
+        let new = self.marked(key, old.clone(), extra_finalizer);
+        if new == old {
+            return Some(old);
+        }
+        Some(self.commit(key, new, EventType::Modified, Some(old)))
+    }
+
+    /// `object` marked as being deleted (deletionTimestamp, the extra finalizer, a namespace's
+    /// `Terminating` phase).
+    fn marked(&self, key: &ObjKey, mut new: Value, extra_finalizer: Option<&str>) -> Value {
         if let Some(f) = extra_finalizer {
             let mut list = finalizers(&new);
             if !list.iter().any(|x| x == f) {
@@ -983,10 +1060,7 @@ impl Store {
         {
             o.insert("status".into(), json!({"phase": "Terminating"}));
         }
-        if new == old {
-            return Some(old);
-        }
-        Some(self.commit(key, new, EventType::Modified, Some(old)))
+        new
     }
 
     fn delete_key(&mut self, key: &ObjKey, propagation: Propagation) -> Option<Value> {

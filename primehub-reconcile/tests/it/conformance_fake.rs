@@ -30,3 +30,9 @@ async fn fake_cluster_watch_from_a_compacted_version_is_gone() {
     let fake = FakeCluster::new();
     conformance::watch_too_old_is_gone(&fake).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fake_cluster_dry_runs() {
+    let fake = FakeCluster::new();
+    conformance::dry_runs(&fake.client()).await;
+}

@@ -117,3 +117,10 @@ fn uuid_like_suffix() -> String {
             .unwrap_or_default()
     )
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_client_against_fake_dry_runs() {
+    let (server, client) = serve().await;
+    conformance::dry_runs(client.client()).await;
+    server.shutdown().await;
+}

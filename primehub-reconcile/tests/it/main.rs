@@ -7,6 +7,7 @@ mod conformance_kube_fake;
 mod fake_http;
 mod fake_logs_clock;
 mod fake_semantics;
+mod fake_smp_dry_run;
 mod kube_api_shapes;
 mod real_kube_apiserver;
 mod real_runtime;

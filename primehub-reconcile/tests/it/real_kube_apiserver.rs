@@ -84,6 +84,14 @@ async fn real_apiserver_passes_the_conformance_suite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_apiserver_dry_runs() {
+    let Some(client) = admin("dry runs").await else {
+        return;
+    };
+    conformance::dry_runs(client.client()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubeconfig_constructor_reaches_the_apiserver() {
     let Some(path) = var("PRIMEHUB_TEST_KUBECONFIG") else {
         skipped(
