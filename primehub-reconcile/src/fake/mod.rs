@@ -162,6 +162,7 @@ use crate::api::{
 use crate::error::{KubeError, Result};
 use crate::selector::LabelSelector;
 
+mod discovery;
 mod events;
 mod http;
 mod kinds;
@@ -169,6 +170,7 @@ mod logs;
 pub(crate) mod openapi;
 pub mod seed;
 mod store;
+mod table;
 
 pub use kinds::ServedKind;
 
