@@ -1,6 +1,6 @@
 //! The Kubernetes API face of the fake cluster over HTTP (axum).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::Router;
@@ -13,7 +13,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use super::logs::LogAnswer;
-use super::{Change, FakeCluster, ServedKind, UNKNOWN_RESOURCE};
+use super::table::TableRequest;
+use super::{Change, FakeCluster, ServedKind, UNKNOWN_RESOURCE, discovery, table};
 use crate::api::{DeleteOptions, ListOptions, LogOptions, PatchBody, Propagation};
 use crate::error::KubeError;
 
@@ -22,18 +23,25 @@ const MINOR: &str = "37";
 
 pub(crate) fn router(cluster: FakeCluster) -> Router {
     Router::new()
-        .route("/version", get(version))
+        .route("/version", any(version))
+        .route("/version/", any(version))
         .route("/openapi/v2", get(openapi_v2))
         .route("/openapi/v3", get(openapi_v3_index))
         .route("/openapi/v3/{*gv}", get(openapi_v3))
         .route("/api", any(handle))
+        .route("/api/", any(handle))
         .route("/api/{*rest}", any(handle))
         .route("/apis", any(handle))
+        .route("/apis/", any(handle))
         .route("/apis/{*rest}", any(handle))
+        .fallback(|| async { page_not_found() })
         .with_state(cluster)
 }
 
-async fn version() -> Response {
+async fn version(method: Method) -> Response {
+    if let Some(r) = only_get(&method) {
+        return r;
+    }
     json_response(
         StatusCode::OK,
         &json!({
@@ -175,25 +183,49 @@ fn error_response(error: &KubeError, details: &Details) -> Response {
     json_response(status, &body)
 }
 
+/// kube-apiserver's 404 for a path in one of its own groups that names nothing.
 fn not_found() -> Response {
-    error_response(
-        &KubeError::NotFound {
-            what: UNKNOWN_RESOURCE.into(),
-        },
-        &Details::default(),
-    )
+    generic_failure(&KubeError::NotFound {
+        what: UNKNOWN_RESOURCE.into(),
+    })
 }
 
-fn method_not_allowed(method: &Method) -> Response {
-    error_response(
-        &KubeError::Unexpected {
-            status: 405,
-            message: format!(
-                "the server does not allow this method on the requested resource ({method})"
-            ),
-        },
-        &Details::default(),
+/// kube-apiserver's 405 (the same message whatever the method).
+fn method_not_allowed(_method: &Method) -> Response {
+    generic_failure(&KubeError::Unexpected {
+        status: 405,
+        message: "the server does not allow this method on the requested resource".into(),
+    })
+}
+
+/// A Status about no object: kube-apiserver then sends empty `details`.
+fn generic_failure(error: &KubeError) -> Response {
+    let (status, mut body) = status_body(error, &Details::default());
+    body["details"] = json!({});
+    json_response(status, &body)
+}
+
+/// Go's `http.NotFound`: what kube-apiserver answers for a path outside its own groups
+/// (an unknown group, a CRD group's unknown version or resource, an unknown root path).
+fn page_not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        "404 page not found\n",
     )
+        .into_response()
+}
+
+/// The 404 of a path under `group`: JSON in kube-apiserver's own groups, else plain text.
+fn not_found_in(group: &str) -> Response {
+    if discovery::is_builtin_group(group) {
+        not_found()
+    } else {
+        page_not_found()
+    }
 }
 
 async fn handle(
@@ -204,27 +236,33 @@ async fn handle(
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
+    // As kube-apiserver: trailing slashes are ignored, an empty segment elsewhere is kept
+    // (`namespaces//configmaps` lists across namespaces; `/api//v1` names nothing).
+    let path = uri.path().trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
     let (group, version, rest) = match segments.as_slice() {
-        ["api"] => return discovery_versions(&method, &headers),
+        ["api"] => return discovery_versions(&cluster, &method, &headers),
         ["api", version, rest @ ..] => ("", *version, rest),
-        ["apis"] => return discovery_groups(&cluster, &method),
-        ["apis", group] => return discovery_group(&cluster, &method, group),
+        ["apis"] => return discovery_groups(&cluster, &headers),
+        ["apis", group] => return discovery_group(&cluster, group),
         ["apis", group, version, rest @ ..] => (*group, *version, rest),
-        _ => return not_found(),
+        _ => return page_not_found(),
     };
+    if !discovery::serves_group(&cluster, group) {
+        return not_found_in(group);
+    }
     if rest.is_empty() {
         return discovery_resources(&cluster, &method, group, version);
     }
     let (namespace, plural, tail) = match rest {
         ["namespaces", ns, plural, tail @ ..] if !matches!(*plural, "status" | "finalize") => {
-            (Some(*ns), *plural, tail)
+            (Some(*ns).filter(|n| !n.is_empty()), *plural, tail)
         }
         [plural, tail @ ..] => (None, *plural, tail),
-        [] => return not_found(),
+        [] => return not_found_in(group),
     };
     let Some(sk) = cluster.find_kind(group, version, plural) else {
-        return not_found();
+        return not_found_in(group);
     };
     if namespace.is_some() && !sk.kind.namespaced {
         return not_found();
@@ -365,11 +403,18 @@ impl Request<'_> {
     async fn collection(&self, method: &Method) -> Response {
         match *method {
             Method::GET => {
+                let table = match self.table_request() {
+                    Ok(t) => t,
+                    Err(e) => return self.fail(&e, None),
+                };
                 if flag(self.query, "watch") {
-                    return self.watch();
+                    return self.watch(table);
                 }
                 match self.list() {
-                    Ok(body) => json_response(StatusCode::OK, &body),
+                    Ok(body) => match table {
+                        Some(t) => json_response(StatusCode::OK, &self.list_table(t, &body)),
+                        None => json_response(StatusCode::OK, &body),
+                    },
                     Err(e) => self.fail(&e, None),
                 }
             }
@@ -394,8 +439,11 @@ impl Request<'_> {
                     Err(e) => self.fail(&e, None),
                 }
             }
-            // As kube-apiserver: no deletecollection across all namespaces.
-            Method::DELETE if self.sk.kind.namespaced && self.namespace.is_none() => {
+            // As kube-apiserver: no deletecollection across all namespaces, nor of namespaces.
+            Method::DELETE
+                if (self.sk.kind.namespaced && self.namespace.is_none())
+                    || !discovery::verbs(self.sk).contains(&"deletecollection") =>
+            {
                 method_not_allowed(method)
             }
             Method::DELETE => match self.dry_run("DeleteOptions") {
@@ -424,6 +472,32 @@ impl Request<'_> {
             "metadata": metadata,
             "items": items,
         }))
+    }
+
+    /// The Table the request asks for (`Accept`, `includeObject`), if any.
+    fn table_request(&self) -> Result<Option<TableRequest>, KubeError> {
+        table::requested(
+            self.headers,
+            self.query.get("includeObject").map(String::as_str),
+        )
+    }
+
+    /// A list answer as a Table.
+    fn list_table(&self, request: TableRequest, list: &Value) -> Value {
+        let printer = discovery::printer(self.cluster, self.sk);
+        let items = list
+            .get("items")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let metadata = list.get("metadata").cloned().unwrap_or_else(|| json!({}));
+        printer.list(
+            self.sk,
+            request,
+            items,
+            metadata,
+            self.cluster.clock().now(),
+        )
     }
 
     fn delete_options(&self) -> Result<DeleteOptions, KubeError> {
@@ -488,7 +562,7 @@ impl Request<'_> {
         }))
     }
 
-    fn watch(&self) -> Response {
+    fn watch(&self, table: Option<TableRequest>) -> Response {
         let options = match self.list_options() {
             Ok(o) => o,
             Err(e) => return self.fail(&e, None),
@@ -520,15 +594,32 @@ impl Request<'_> {
             }
             Err(e) => return self.fail(&e, None),
         };
-        let events = futures::stream::unfold(rx, |mut rx| async move {
-            let raw = rx.recv().await?;
-            let line = format!(
-                "{}\n",
-                json!({"type": raw.type_.as_str(), "object": raw.object})
-            );
-            Some((Ok::<_, std::convert::Infallible>(Bytes::from(line)), rx))
-        })
-        .take_until(tokio::time::sleep(timeout));
+        // With a Table: each event's object is a one-row Table, the first with the columns.
+        let printer = table.map(|t| {
+            (
+                t,
+                discovery::printer(self.cluster, self.sk),
+                self.sk.clone(),
+                self.cluster.clock().clone(),
+            )
+        });
+        let events =
+            futures::stream::unfold((rx, printer, true), |(mut rx, printer, first)| async move {
+                let raw = rx.recv().await?;
+                let object = match &printer {
+                    Some((t, p, sk, clock)) => p.object(sk, *t, &raw.object, clock.now(), first),
+                    None => raw.object,
+                };
+                let line = format!(
+                    "{}\n",
+                    json!({"type": raw.type_.as_str(), "object": object})
+                );
+                Some((
+                    Ok::<_, std::convert::Infallible>(Bytes::from(line)),
+                    (rx, printer, false),
+                ))
+            })
+            .take_until(tokio::time::sleep(timeout));
         watch_response(Body::from_stream(events))
     }
 
@@ -546,6 +637,26 @@ impl Request<'_> {
             },
         };
         let result = match *method {
+            Method::GET if !status => match self.table_request() {
+                Ok(Some(t)) => {
+                    return match self.cluster.get_value(self.sk, self.namespace, name) {
+                        Ok(object) => {
+                            let printer = discovery::printer(self.cluster, self.sk);
+                            let body = printer.object(
+                                self.sk,
+                                t,
+                                &object,
+                                self.cluster.clock().now(),
+                                true,
+                            );
+                            json_response(StatusCode::OK, &body)
+                        }
+                        Err(e) => self.fail(&e, Some(name)),
+                    };
+                }
+                Ok(None) => self.cluster.get_value(self.sk, self.namespace, name),
+                Err(e) => Err(e),
+            },
             Method::GET => self.cluster.get_value(self.sk, self.namespace, name),
             Method::PUT => match self.json_body() {
                 Ok(body) => {
@@ -578,10 +689,32 @@ impl Request<'_> {
                 Err(e) => Err(e),
             },
             Method::DELETE if !status => match self.delete_options() {
-                Ok(options) => {
-                    self.cluster
-                        .delete_value_with(self.sk, self.namespace, name, &options, dry_run)
-                }
+                Ok(options) => self
+                    .cluster
+                    .delete_value_with(self.sk, self.namespace, name, &options, dry_run)
+                    .map(|last| {
+                        // Still stored afterwards: finalizers hold it (a dry run leaves it
+                        // stored anyway, so its answer tells by the deletionTimestamp).
+                        let stored = if dry_run {
+                            last.pointer("/metadata/deletionTimestamp")
+                                .is_some()
+                                .then(|| last.clone())
+                        } else {
+                            self.cluster
+                                .get_value(self.sk, self.namespace, name)
+                                .ok()
+                                .filter(|now| {
+                                    now.pointer("/metadata/uid") == last.pointer("/metadata/uid")
+                                })
+                        };
+                        discovery::delete_answer(
+                            self.sk,
+                            last,
+                            stored,
+                            options.propagation,
+                            self.cluster.clock().now(),
+                        )
+                    }),
                 Err(e) => Err(e),
             },
             _ => return method_not_allowed(method),
@@ -719,9 +852,26 @@ fn only_get(method: &Method) -> Option<Response> {
     (*method != Method::GET).then(|| method_not_allowed(method))
 }
 
-fn discovery_versions(method: &Method, headers: &HeaderMap) -> Response {
+/// Aggregated discovery as kube-apiserver sends it.
+fn aggregated_response(body: &Value) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, discovery::AGGREGATED_CONTENT_TYPE),
+            (header::VARY, "Accept"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// `/api`: GET only, as kube-apiserver.
+fn discovery_versions(cluster: &FakeCluster, method: &Method, headers: &HeaderMap) -> Response {
     if let Some(r) = only_get(method) {
         return r;
+    }
+    if table::wants_aggregated_discovery(headers) {
+        return aggregated_response(&discovery::aggregated(cluster, true));
     }
     let host = headers
         .get(header::HOST)
@@ -737,108 +887,39 @@ fn discovery_versions(method: &Method, headers: &HeaderMap) -> Response {
     )
 }
 
-/// group → versions (sorted).
-fn groups(cluster: &FakeCluster) -> BTreeMap<String, Vec<String>> {
-    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for sk in cluster.served_kinds() {
-        if sk.kind.group.is_empty() {
-            continue;
-        }
-        let versions = map.entry(sk.kind.group.clone()).or_default();
-        if !versions.contains(&sk.kind.version) {
-            versions.push(sk.kind.version.clone());
-        }
+/// `/apis`: kube-apiserver answers it whatever the method.
+fn discovery_groups(cluster: &FakeCluster, headers: &HeaderMap) -> Response {
+    if table::wants_aggregated_discovery(headers) {
+        return aggregated_response(&discovery::aggregated(cluster, false));
     }
-    map
+    json_response(StatusCode::OK, &discovery::group_list(cluster))
 }
 
-fn group_json(group: &str, versions: &[String]) -> Value {
-    let versions: Vec<Value> = versions
-        .iter()
-        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
-        .collect();
-    json!({
-        "name": group,
-        "preferredVersion": versions.first().cloned().unwrap_or(Value::Null),
-        "versions": versions,
-    })
-}
-
-fn discovery_groups(cluster: &FakeCluster, method: &Method) -> Response {
-    if let Some(r) = only_get(method) {
-        return r;
-    }
-    let groups: Vec<Value> = groups(cluster)
-        .iter()
-        .map(|(g, v)| group_json(g, v))
-        .collect();
-    json_response(
-        StatusCode::OK,
-        &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
-    )
-}
-
-fn discovery_group(cluster: &FakeCluster, method: &Method, group: &str) -> Response {
-    if let Some(r) = only_get(method) {
-        return r;
-    }
-    match groups(cluster).get(group) {
-        Some(versions) => {
-            let mut body = group_json(group, versions);
-            body["kind"] = json!("APIGroup");
-            body["apiVersion"] = json!("v1");
-            json_response(StatusCode::OK, &body)
-        }
-        None => not_found(),
+/// `/apis/<group>`: whatever the method, as kube-apiserver.
+fn discovery_group(cluster: &FakeCluster, group: &str) -> Response {
+    match discovery::group(cluster, group) {
+        Some(body) => json_response(StatusCode::OK, &body),
+        None => page_not_found(),
     }
 }
 
+/// `/api/<version>`, `/apis/<group>/<version>`: GET only for kube-apiserver's own groups,
+/// any method for CRD groups (as apiextensions answers).
 fn discovery_resources(
     cluster: &FakeCluster,
     method: &Method,
     group: &str,
     version: &str,
 ) -> Response {
-    if let Some(r) = only_get(method) {
-        return r;
-    }
-    let mut resources = Vec::new();
-    for sk in cluster.served_kinds() {
-        if sk.kind.group != group || sk.kind.version != version {
-            continue;
+    match discovery::resource_list(cluster, group, version) {
+        Some(body) => {
+            if discovery::is_builtin_group(group)
+                && let Some(r) = only_get(method)
+            {
+                return r;
+            }
+            json_response(StatusCode::OK, &body)
         }
-        resources.push(json!({
-            "name": sk.kind.plural,
-            "singularName": sk.singular,
-            "namespaced": sk.kind.namespaced,
-            "kind": sk.kind.kind,
-            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
-        }));
-        if sk.status_subresource {
-            resources.push(json!({
-                "name": format!("{}/status", sk.kind.plural),
-                "singularName": "",
-                "namespaced": sk.kind.namespaced,
-                "kind": sk.kind.kind,
-                "verbs": ["get", "patch", "update"],
-            }));
-        }
+        None => not_found_in(group),
     }
-    if resources.is_empty() {
-        return not_found();
-    }
-    let group_version = if group.is_empty() {
-        version.to_owned()
-    } else {
-        format!("{group}/{version}")
-    };
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "kind": "APIResourceList",
-            "apiVersion": "v1",
-            "groupVersion": group_version,
-            "resources": resources,
-        }),
-    )
 }

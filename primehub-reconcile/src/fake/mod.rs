@@ -73,7 +73,29 @@
 //!   kubelet for a pod once a test writes a line for it; before that it answers as
 //!   kube-apiserver does for a pod no kubelet serves (see `append_pod_log`);
 //! - time from one [`Clock`] ([`FakeCluster::with_clock`], `ManualClock` in tests):
-//!   creationTimestamp, deletionTimestamp and log timestamps.
+//!   creationTimestamp, deletionTimestamp, log timestamps and the ages Tables print;
+//! - discovery as kube-apiserver v1.37 serves it (`discovery.rs`): aggregated discovery
+//!   (`apidiscovery.k8s.io/v2`, what kubectl asks for) and the legacy documents, with the
+//!   built-in kinds' short names (`po`, `ns`, `cm`, `deploy`, `crd`, …), categories (`all`),
+//!   verbs (no `deletecollection` of namespaces) and `storageVersionHash`, and the CRDs'
+//!   `shortNames`/`categories` (PrimeHub's and those created through the API); groups in
+//!   kube-apiserver's priority order, so `kubectl get po,all`, `kubectl api-resources` list
+//!   what a real server lists for these kinds;
+//! - `meta.k8s.io` Tables (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`, what
+//!   `kubectl get` asks for, `table.rs`) on get, list and watch (the first watch event carries
+//!   the columns), with `includeObject=None|Metadata|Object`: the built-in kinds printed as
+//!   kube-apiserver's printers print them (all columns, priority 1 included, with its column
+//!   definitions), custom resources from their CRD's `additionalPrinterColumns` (Age alone when
+//!   it has none);
+//! - kube-apiserver's answers for paths that name nothing: a JSON `Status` (404 or 405, empty
+//!   `details`) in its own groups, Go's plain-text `404 page not found` for unknown groups,
+//!   CRD groups' unknown versions and resources and unknown root paths; trailing slashes are
+//!   ignored;
+//! - DELETE answers as kube-apiserver's: a `Success` Status with `details` (name, group, kind,
+//!   uid) for an object deleted at once; the object when finalizers keep it, with `Orphan` or
+//!   `Foreground` propagation (carrying the garbage collector's finalizer), and for pods
+//!   (marked as gracefully deleted), services, service accounts, PVCs, PersistentVolumes and
+//!   namespaces.
 //!
 //! Simplifications: no defaulting or validation beyond names and namespaces (a Service gets no
 //! clusterIP, a Deployment no defaults), no server-side apply, no pruning of unknown fields
@@ -83,6 +105,14 @@
 //! not snapshots (a page sees writes made after the first page), a list ignores the requested
 //! resourceVersion and always serves the latest state, grace periods are always zero, no
 //! bookmarks are sent, and a watch has an unbounded queue. Events are not validated.
+//! Discovery lists only the subresources the fake serves (`status`, `pods/log`; not
+//! `pods/exec`, `namespaces/finalize`, `deployments/scale`, …), orders a CRD group's legacy
+//! resource list by name (kube-apiserver: by CRD), and sends no `ETag`; Tables are JSON only
+//! (no YAML or protobuf Tables), print quantities as stored, take a Deployment's or
+//! StatefulSet's missing `replicas` as kube-apiserver's default (1), and evaluate only simple
+//! JSONPaths in printer columns (fields, indexes, `[*]` as the first element); with `Orphan`
+//! or `Foreground` propagation the object is already gone when the answer (carrying the
+//! garbage collector's finalizer) arrives, as the fake plays the garbage collector at once.
 //!
 //! A controller-style example: create a PhJob, watch it, and write its status.
 //!
@@ -180,6 +210,7 @@ use crate::api::{
 use crate::error::{KubeError, Result};
 use crate::selector::LabelSelector;
 
+mod discovery;
 mod events;
 mod http;
 mod kinds;
@@ -188,6 +219,7 @@ pub(crate) mod openapi;
 pub mod seed;
 mod smp;
 mod store;
+mod table;
 
 pub use kinds::ServedKind;
 

@@ -5,6 +5,7 @@ mod bootstrap_secrets;
 mod conformance_fake;
 mod conformance_kube_fake;
 mod fake_http;
+mod fake_kubectl_face;
 mod fake_logs_clock;
 mod fake_semantics;
 mod fake_smp_dry_run;
