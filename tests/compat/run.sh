@@ -13,6 +13,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+export PYTHONDONTWRITEBYTECODE=1   # a clean clone stays clean
 root="$(cd "$here/../.." && pwd)"
 client_version="${COMPAT_KUBERNETES_CLIENT:-37.0.2}"   # the Python client of Kubernetes 1.37
 cache_root="${PRIMEHUB_CACHE:-$HOME/.cache/primehub-rs}"

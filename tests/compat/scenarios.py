@@ -13,6 +13,7 @@ import copy
 import json
 import re
 import subprocess
+import threading
 import time
 from typing import Any, Callable, Dict, List
 
@@ -598,7 +599,7 @@ def _(t: Ctx) -> None:
     t.core.delete_namespaced_config_map("w", t.ns)
     seen = []
     w = watch.Watch()
-    for event in w.stream(t.core.list_namespaced_config_map, t.ns, resource_version=rv, timeout_seconds=3):
+    for event in w.stream(t.core.list_namespaced_config_map, t.ns, resource_version=rv, timeout_seconds=3, _request_timeout=10):
         seen.append([event["type"], event["object"].metadata.name, event["object"].data])
         if event["type"] == "DELETED":
             w.stop()
@@ -618,7 +619,7 @@ def _(t: Ctx) -> None:
     t.core.patch_namespaced_config_map("w", t.ns, {"metadata": {"labels": {"sel": "no"}}})
     seen = []
     w = watch.Watch()
-    for event in w.stream(t.core.list_namespaced_config_map, t.ns, label_selector="sel=yes", resource_version=rv, timeout_seconds=2):
+    for event in w.stream(t.core.list_namespaced_config_map, t.ns, label_selector="sel=yes", resource_version=rv, timeout_seconds=2, _request_timeout=10):
         seen.append([event["type"], event["object"].metadata.name, event["object"].metadata.labels])
         if event["type"] == "DELETED":
             w.stop()
@@ -630,7 +631,10 @@ def _(t: Ctx) -> None:
     """kubectl get -w --output-watch-events while a ConfigMap is created, patched and deleted."""
     create(t, configmap("c0", {"a": "1"}))
     argv = t.kubectl_argv(["get", "configmaps", "-w", "--output-watch-events"])
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # a watch that never prints must not hang the run: kill kubectl after 15 s whatever happens
+    watchdog = threading.Timer(15, proc.kill)
+    watchdog.start()
     lines: List[str] = []
     try:
         assert proc.stdout is not None
@@ -648,6 +652,7 @@ def _(t: Ctx) -> None:
             if line.startswith("DELETED"):
                 break
     finally:
+        watchdog.cancel()
         proc.kill()
         proc.wait()
     t.record("watch", rows=normalize_table("".join(lines)))
