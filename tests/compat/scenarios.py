@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List
 
-from compat import Ctx, normalize_table
+from compat import Ctx, normalize_table, normalize_text
 
 SCENARIOS: Dict[str, Callable[[Ctx], None]] = {}
 
@@ -626,11 +626,9 @@ def _(t: Ctx) -> None:
     t.record("events", events=seen)
 
 
-@scenario("watch-kubectl")
-def _(t: Ctx) -> None:
-    """kubectl get -w --output-watch-events while a ConfigMap is created, patched and deleted."""
+def kubectl_watch(t: Ctx, *output: str) -> None:
     create(t, configmap("c0", {"a": "1"}))
-    argv = t.kubectl_argv(["get", "configmaps", "-w", "--output-watch-events"])
+    argv = t.kubectl_argv(["get", "configmaps", "-w", "--output-watch-events", *output])
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     # a watch that never prints must not hang the run: kill kubectl after 15 s whatever happens
     watchdog = threading.Timer(15, proc.kill)
@@ -638,7 +636,8 @@ def _(t: Ctx) -> None:
     lines: List[str] = []
     try:
         assert proc.stdout is not None
-        lines.append(proc.stdout.readline())  # header
+        if not output:
+            lines.append(proc.stdout.readline())  # header
         lines.append(proc.stdout.readline())  # ADDED c0: the watch is established
         t.core.create_namespaced_config_map(t.ns, configmap("w", {"a": "1"}))
         t.core.patch_namespaced_config_map("w", t.ns, {"data": {"b": "2"}})
@@ -649,13 +648,30 @@ def _(t: Ctx) -> None:
             if not line:
                 break
             lines.append(line)
-            if line.startswith("DELETED"):
+            if line.startswith("DELETED") or '"DELETED"' in line:
                 break
     finally:
         watchdog.cancel()
         proc.kill()
         proc.wait()
-    t.record("watch", rows=normalize_table("".join(lines)))
+    if output:
+        t.record("watch", lines=[normalize_text(line) for line in lines])
+    else:
+        t.record("watch", rows=normalize_table("".join(lines)))
+
+
+@scenario("watch-kubectl")
+def _(t: Ctx) -> None:
+    """kubectl get -w --output-watch-events (a Table) while a ConfigMap is created, patched and
+    deleted."""
+    kubectl_watch(t)
+
+
+@scenario("watch-kubectl-events")
+def _(t: Ctx) -> None:
+    """The same watch printed with a jsonpath of the events (type, name, data): the events
+    themselves, without the Table."""
+    kubectl_watch(t, "-o", "jsonpath={.type} {.object.metadata.name} {.object.data}{\"\\n\"}")
 
 
 # --------------------------------------------------------------------------------------------
