@@ -12,6 +12,7 @@ use axum::routing::{any, get};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+use super::bodies;
 use super::logs::LogAnswer;
 use super::{Change, FakeCluster, ServedKind, UNKNOWN_RESOURCE};
 use crate::api::{DeleteOptions, ListOptions, LogOptions, PatchBody, Propagation};
@@ -114,6 +115,8 @@ fn status_body(error: &KubeError, details: &Details) -> (StatusCode, Value) {
         KubeError::Unexpected { status, message } => (
             match status {
                 405 => "MethodNotAllowed",
+                406 => "NotAcceptable",
+                413 => "RequestEntityTooLarge",
                 415 => "UnsupportedMediaType",
                 _ => "",
             },
@@ -194,7 +197,7 @@ async fn handle(
     uri: Uri,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
     let (group, version, rest) = match segments.as_slice() {
@@ -221,6 +224,19 @@ async fn handle(
     if namespace.is_some() && !sk.kind.namespaced {
         return not_found();
     }
+    // Media types and the body size limit, in kube-apiserver's order (see `bodies`).
+    let checked = bodies::check_accept(&headers).and_then(|()| match method {
+        Method::POST => bodies::check_content_type(&headers, &sk),
+        _ => Ok(()),
+    });
+    let body = match checked {
+        Ok(()) => bodies::read(body).await,
+        Err(e) => Err(e),
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return error_response(&e, &Details::default()),
+    };
     let request = Request {
         cluster: &cluster,
         sk: &sk,
@@ -306,6 +322,11 @@ impl Request<'_> {
             .map_err(|e| bad_request(format!("the request body is not valid JSON: {e}")))
     }
 
+    /// The object of a create or update, decoded by its `Content-Type` (see `bodies`).
+    fn object_body(&self) -> Result<Value, KubeError> {
+        bodies::object(self.headers, self.body, self.sk)
+    }
+
     async fn collection(&self, method: &Method) -> Response {
         match *method {
             Method::GET => {
@@ -321,7 +342,7 @@ impl Request<'_> {
                 if self.sk.kind.namespaced && self.namespace.is_none() {
                     return method_not_allowed(method);
                 }
-                let result = match self.reject_dry_run().and_then(|()| self.json_body()) {
+                let result = match self.reject_dry_run().and_then(|()| self.object_body()) {
                     Ok(body) => {
                         self.cluster
                             .create_value(self.sk, self.namespace, body)
@@ -367,7 +388,7 @@ impl Request<'_> {
         let body: Value = if self.body.is_empty() {
             Value::Null
         } else {
-            self.json_body()?
+            bodies::delete_options(self.headers, self.body, self.sk)?
         };
         let policy = body
             .get("propagationPolicy")
@@ -472,7 +493,7 @@ impl Request<'_> {
     async fn item(&self, method: &Method, name: &str, status: bool) -> Response {
         let result = match *method {
             Method::GET => self.cluster.get_value(self.sk, self.namespace, name),
-            Method::PUT => match self.reject_dry_run().and_then(|()| self.json_body()) {
+            Method::PUT => match self.reject_dry_run().and_then(|()| self.object_body()) {
                 Ok(body) => {
                     self.cluster
                         .update_value(self.sk, self.namespace, name, Change::Replace(body), status)

@@ -162,11 +162,15 @@ use crate::api::{
 use crate::error::{KubeError, Result};
 use crate::selector::LabelSelector;
 
+mod bodies;
 mod events;
+mod field_selectors;
 mod http;
 mod kinds;
 mod logs;
+mod metadata_validation;
 pub(crate) mod openapi;
+mod protobuf;
 pub mod seed;
 mod store;
 
@@ -563,6 +567,7 @@ impl FakeCluster {
         namespace: Option<&str>,
         options: &ListOptions,
     ) -> Result<(Vec<Value>, String, Option<String>)> {
+        field_selectors::validate(sk, options.field_selector.as_deref().unwrap_or(""))?;
         let (stored, view) = self.storage(sk);
         let options = ListOptions {
             field_selector: view.field_selector(options.field_selector.as_deref()),
@@ -666,6 +671,7 @@ impl FakeCluster {
         options: &ListOptions,
         resource_version: &str,
     ) -> Result<RawEvents> {
+        field_selectors::validate(sk, options.field_selector.as_deref().unwrap_or(""))?;
         let (stored, view) = self.storage(sk);
         let options = ListOptions {
             field_selector: view.field_selector(options.field_selector.as_deref()),
@@ -701,7 +707,10 @@ fn filter(sk: &ServedKind, namespace: Option<&str>, options: &ListOptions) -> Re
         kind: (sk.kind.group.clone(), sk.kind.plural.clone()),
         namespace: namespace.filter(|_| sk.kind.namespaced).map(str::to_owned),
         labels,
-        fields: FieldSelector::parse(options.field_selector.as_deref())?,
+        fields: FieldSelector::new(field_selectors::validate(
+            sk,
+            options.field_selector.as_deref().unwrap_or(""),
+        )?),
     })
 }
 
