@@ -4,9 +4,9 @@
 //! unescaped commas and **sorted**, empty terms skipped, the first `!=`, `==` or `=` splits a term
 //! (nothing is trimmed: ` a = b` selects field ` a ` for ` b`), values unescape `\\`, `\,` and
 //! `\=`, and any other `\` sequence or an unescaped `,`/`=` in a value is an error. Every field
-//! label must then be one the kind supports — `field label not supported: <label>` (400)
-//! otherwise, for the first unsupported label in sorted order — see [`supported`] for the table
-//! and its sources. Lists, watches and deletecollection check it alike.
+//! label must then be one the kind supports — a 400 otherwise, for the first unsupported label
+//! in sorted order, worded as [`validate`] says — see [`supported`] for the table and its
+//! sources. Lists, watches and deletecollection check it alike.
 
 use crate::error::KubeError;
 
@@ -199,14 +199,38 @@ pub(crate) fn supported(sk: &ServedKind, label: &str) -> Option<String> {
     }
 }
 
+/// Whether kube-apiserver checks `sk`'s field labels with a conversion of its own (the kinds
+/// with more than the metadata labels, and custom resources), rather than with
+/// `DefaultMetaV1FieldSelectorConversion` — the two word their refusal differently.
+fn own_conversion(sk: &ServedKind) -> bool {
+    let kind = &sk.kind;
+    let builtin = super::protobuf::knows(&kind.group, &kind.version, &kind.kind);
+    !builtin
+        || matches!(
+            (kind.group.as_str(), kind.plural.as_str()),
+            (
+                "",
+                "namespaces" | "pods" | "events" | "secrets" | "services"
+            ) | ("events.k8s.io", "events")
+        )
+}
+
 /// Parses `selector` and checks its labels for `sk`: the requirements with the labels they
-/// stand for, or kube-apiserver's 400.
+/// stand for, or kube-apiserver's 400 — `field label not supported: <label>` from a kind's own
+/// conversion, `"<label>" is not a known field selector: only "metadata.name",
+/// "metadata.namespace"` from the default one (ConfigMaps, Deployments, Roles, …).
 pub(crate) fn validate(sk: &ServedKind, selector: &str) -> Result<Vec<Requirement>, KubeError> {
     parse(selector)?
         .into_iter()
         .map(|r| match supported(sk, &r.field) {
             Some(field) => Ok(Requirement { field, ..r }),
-            None => Err(bad(format!("field label not supported: {}", r.field))),
+            None if own_conversion(sk) => {
+                Err(bad(format!("field label not supported: {}", r.field)))
+            }
+            None => Err(bad(format!(
+                "{:?} is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
+                r.field
+            ))),
         })
         .collect()
 }

@@ -101,7 +101,7 @@ async fn generate_name_generation_and_noop_writes() -> TestResult {
     assert_eq!(
         refused,
         Some(KubeError::BadRequest {
-            message: "field label not supported: data.k".into()
+            message: "\"data.k\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"".into()
         })
     );
     Ok(())
