@@ -68,6 +68,7 @@ pub async fn run_all(api: &dyn KubeApi) {
     field_selector_metadata_name(api).await;
     field_selectors_take_only_supported_labels(api).await;
     label_and_annotation_syntax(api).await;
+    label_selector_syntax_errors(api).await;
     list_across_namespaces(api).await;
     pagination(api).await;
     finalizers_delay_deletion(api).await;
@@ -1359,6 +1360,34 @@ pub async fn field_selectors_take_only_supported_labels(api: &dyn KubeApi) {
         api.get(&cm, ns.ns(), "kept").await,
         "the refused deletecollection deleted nothing",
     );
+    ns.delete(api).await;
+}
+
+/// A malformed label selector is refused with 400 and kube-apiserver's parser message.
+pub async fn label_selector_syntax_errors(api: &dyn KubeApi) {
+    let ns = TestNamespace::create(api).await;
+    for (selector, message) in [
+        (
+            "a in (b",
+            "unable to parse requirement: found '', expected: ',' or ')'",
+        ),
+        ("a=b c", "found 'c', expected: ',' or 'end of string'"),
+        ("a,,b", "found ',', expected: identifier after ','"),
+        (
+            "a>x",
+            "unable to parse requirement: values[0]: Invalid value: \"x\": for 'Gt', 'Lt' operators, the value must be an integer",
+        ),
+    ] {
+        let options = ListOptions {
+            label_selector: Some(selector.to_owned()),
+            ..ListOptions::default()
+        };
+        expect_bad_request(
+            api.list(&configmaps(), ns.ns(), &options).await,
+            &format!("list with the label selector {selector:?}"),
+            message,
+        );
+    }
     ns.delete(api).await;
 }
 

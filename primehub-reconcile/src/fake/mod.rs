@@ -167,6 +167,7 @@ mod events;
 mod field_selectors;
 mod http;
 mod kinds;
+mod label_selectors;
 mod logs;
 mod metadata_validation;
 pub(crate) mod openapi;
@@ -700,7 +701,10 @@ impl RawEvents {
 
 fn filter(sk: &ServedKind, namespace: Option<&str>, options: &ListOptions) -> Result<Filter> {
     let labels = match options.label_selector.as_deref() {
-        Some(text) if !text.trim().is_empty() => Some(LabelSelector::parse(text)?),
+        Some(text) if !text.trim().is_empty() => {
+            label_selectors::validate(text)?;
+            Some(LabelSelector::parse(text)?)
+        }
         _ => None,
     };
     Ok(Filter {
