@@ -37,8 +37,24 @@
 //!   gone are deleted, recursively), foreground (the owner carries `foregroundDeletion` until
 //!   its dependents are gone) and orphan (owner references removed); delete preconditions (uid,
 //!   resourceVersion) answer `Conflict`;
-//! - label selectors ([`crate::selector`]) and field selectors on any field path
-//!   (`metadata.name`, `metadata.namespace`, `status.phase`, …), `limit`/`continue` paging;
+//! - label selectors ([`crate::selector`]; syntax errors answered with kube-apiserver's parser
+//!   messages) and field selectors parsed as kube-apiserver parses them (sorted terms, `=`,
+//!   `==`, `!=`, `\`-escapes) on the field labels each kind supports — `metadata.name` and
+//!   `metadata.namespace`, plus pods' `spec.nodeName`, `spec.restartPolicy`,
+//!   `spec.schedulerName`, `spec.serviceAccountName`, `spec.hostNetwork`, `status.phase`,
+//!   `status.podIP(s)`, `status.nominatedNodeName`, secrets' `type`, services' `spec.clusterIP`
+//!   and `spec.type`, events' `involvedObject.*`/`regarding.*`, `reason`, `type`, …, namespaces'
+//!   `status.phase` (and not `metadata.namespace`), a CRD's `selectableFields` — any other
+//!   label is a 400 worded as kube-apiserver words it, on list, watch and deletecollection;
+//!   `limit`/`continue` paging;
+//! - request bodies as kube-apiserver reads them: JSON (also without a `Content-Type`), YAML,
+//!   and — for built-in kinds — Kubernetes protobuf, which kubectl's typed commands
+//!   (`kubectl create configmap|secret|deployment|…`) send and do not retry as JSON; other
+//!   media types are 415, a body over 3 MiB is 413, an `Accept` without JSON or a wildcard
+//!   is 406 (the fake writes JSON only); a body of another kind or group-version is 400;
+//! - label keys and values and annotation keys (qualified names, ≤ 63-byte values) and the
+//!   256 KiB annotation total checked on every create, update and patch: 422 with every cause
+//!   (the name's included) at kube-apiserver's field paths;
 //! - watches from a resourceVersion with events in order, `Gone` (410) once the version has left
 //!   the bounded history (10 000 events by default; the history starts after the initial
 //!   namespaces, like a fresh API server's watch cache; [`FakeCluster::expire_watch_history`]
@@ -59,12 +75,18 @@
 //! - time from one [`Clock`] ([`FakeCluster::with_clock`], `ManualClock` in tests):
 //!   creationTimestamp, deletionTimestamp and log timestamps.
 //!
-//! Simplifications: no defaulting or validation beyond names and namespaces (a Service gets no
-//! clusterIP, a Deployment no defaults), no server-side apply, strategic merge patches are
+//! Simplifications: no defaulting or validation beyond names, namespaces, labels and
+//! annotations (a Service gets no clusterIP, a Deployment no defaults), no server-side apply, strategic merge patches are
 //! applied as JSON merge patches (lists are replaced, not merged by key), continue tokens are
 //! not snapshots (a page sees writes made after the first page), a list ignores the requested
 //! resourceVersion and always serves the latest state, grace periods are always zero, no
-//! bookmarks are sent, and a watch has an unbounded queue. Events are not validated.
+//! bookmarks are sent, and a watch has an unbounded queue. Events are not validated. Responses
+//! are JSON only (no YAML or protobuf answers: 406 when the client accepts neither JSON nor a
+//! wildcard); protobuf bodies decode to the JSON Go would write for them, but JSON and YAML
+//! bodies are stored as sent (no normalisation, no strict field validation). A field selector
+//! compares the stored JSON, so a field the real server defaults (`spec.hostNetwork=false`,
+//! `spec.restartPolicy=Always` on a pod that does not set them) does not match. Several
+//! invalid labels are reported in sorted key order (kube-apiserver walks Go maps at random).
 //!
 //! A controller-style example: create a PhJob, watch it, and write its status.
 //!
