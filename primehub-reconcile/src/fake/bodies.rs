@@ -125,8 +125,10 @@ fn format(headers: &HeaderMap, sk: &ServedKind) -> Result<Format, KubeError> {
         "" | "application/json" => Ok(Format::Json),
         "application/yaml" => Ok(Format::Yaml),
         protobuf::MEDIA_TYPE if builtin => Ok(Format::Protobuf),
-        _ => {
-            let accepted = if builtin {
+        other => {
+            // kube-apiserver lists protobuf for custom resources too, but cannot decode it for
+            // them (its connection breaks); the fake says what it takes.
+            let accepted = if builtin || other != protobuf::MEDIA_TYPE {
                 "application/json, application/yaml, application/vnd.kubernetes.protobuf"
             } else {
                 "application/json, application/yaml"

@@ -219,7 +219,17 @@ async fn media_types_are_negotiated_as_kube_apiserver_does() -> TestResult {
         assert_eq!(status["reason"], "UnsupportedMediaType");
         assert_eq!(status["message"], accepted);
     }
-    // Custom resources are served without protobuf.
+    // Custom resources: other types are refused with the same message; protobuf is not
+    // decoded for them.
+    let (code, status) = fake
+        .send(
+            reqwest::Method::POST,
+            "/apis/primehub.io/v1alpha1/namespaces/bodies-a/phjobs",
+            "text/plain",
+            b"{}".to_vec(),
+        )
+        .await?;
+    assert_eq!((code, &status["message"]), (415, &json!(accepted)));
     let (code, status) = fake
         .send(
             reqwest::Method::POST,
