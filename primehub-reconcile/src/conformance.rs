@@ -68,6 +68,9 @@ pub async fn run_all(api: &dyn KubeApi) {
     strategic_merge_patch_deployment(api).await;
     label_selectors(api).await;
     field_selector_metadata_name(api).await;
+    field_selectors_take_only_supported_labels(api).await;
+    label_and_annotation_syntax(api).await;
+    label_selector_syntax_errors(api).await;
     list_across_namespaces(api).await;
     pagination(api).await;
     finalizers_delay_deletion(api).await;
@@ -1644,6 +1647,215 @@ pub async fn field_selector_metadata_name(api: &dyn KubeApi) {
         names(&page.items),
         vec!["three"],
         "conformance: metadata.namespace=…,metadata.name=three must select exactly that object"
+    );
+    ns.delete(api).await;
+}
+
+#[track_caller]
+fn expect_bad_request<T: Debug>(result: Result<T>, what: &str, message: &str) {
+    match result {
+        Err(KubeError::BadRequest { message: got }) if got == message => {}
+        other => {
+            panic!("conformance: {what}: expected BadRequest (400) {message:?}, got {other:?}")
+        }
+    }
+}
+
+/// Field selectors take only the field labels the kind supports, on list, watch and
+/// deletecollection; the first unsupported label in sorted order is refused with 400, worded
+/// `field label not supported: <label>` by kinds with field labels of their own (Pods,
+/// Namespaces, custom resources) and `"<label>" is not a known field selector: only
+/// "metadata.name", "metadata.namespace"` by the others (ConfigMaps). A term without an
+/// operator is a syntax error.
+pub async fn field_selectors_take_only_supported_labels(api: &dyn KubeApi) {
+    let ns = TestNamespace::create(api).await;
+    let cm = configmaps();
+    ok(
+        api.create(&cm, ns.ns(), &configmap("kept", &[], &[("a", "x")]))
+            .await,
+        "create",
+    );
+    let with = |selector: &str| ListOptions {
+        field_selector: Some(selector.to_owned()),
+        ..ListOptions::default()
+    };
+    expect_bad_request(
+        api.list(&cm, ns.ns(), &with("data.a=x")).await,
+        "list ConfigMaps with the field selector data.a=x",
+        "\"data.a\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
+    );
+    expect_bad_request(
+        api.list(&pods(), ns.ns(), &with("spec.foo=x,spec.bar=y"))
+            .await,
+        "list Pods with the field selector spec.foo=x,spec.bar=y",
+        "field label not supported: spec.bar",
+    );
+    ok(
+        api.list(
+            &pods(),
+            ns.ns(),
+            &with("spec.nodeName=n1,status.phase!=Running,spec.restartPolicy==Always"),
+        )
+        .await,
+        "list Pods by spec.nodeName, status.phase and spec.restartPolicy",
+    );
+    expect_bad_request(
+        api.list(&namespaces(), None, &with("metadata.namespace=x"))
+            .await,
+        "list Namespaces with the field selector metadata.namespace=x",
+        "field label not supported: metadata.namespace",
+    );
+    expect_bad_request(
+        api.list(&phjobs(), ns.ns(), &with("spec.userName=x")).await,
+        "list PhJobs with the field selector spec.userName=x",
+        "field label not supported: spec.userName",
+    );
+    expect_bad_request(
+        api.list(&cm, ns.ns(), &with("metadata.name")).await,
+        "list with the field selector metadata.name (no operator)",
+        "invalid selector: 'metadata.name'; can't understand 'metadata.name'",
+    );
+    match api.watch(&cm, ns.ns(), &with("data.a=x"), "").await {
+        Err(KubeError::BadRequest { message }) => assert_eq!(
+            message,
+            "\"data.a\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
+            "conformance: a watch with an unsupported field label"
+        ),
+        Err(other) => panic!(
+            "conformance: watch with the field selector data.a=x: expected BadRequest, got {other:?}"
+        ),
+        Ok(mut stream) => match tokio::time::timeout(WATCH_EVENT_TIMEOUT, stream.next()).await {
+            Ok(Some(Err(KubeError::BadRequest { message }))) => assert_eq!(
+                message,
+                "\"data.a\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
+                "conformance: a watch with an unsupported field label"
+            ),
+            other => panic!(
+                "conformance: watch with the field selector data.a=x: expected BadRequest, got {other:?}"
+            ),
+        },
+    }
+    expect_bad_request(
+        api.delete_collection(&cm, ns.ns(), &with("data.a=x"), &DeleteOptions::default())
+            .await,
+        "deletecollection with the field selector data.a=x",
+        "\"data.a\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
+    );
+    ok(
+        api.get(&cm, ns.ns(), "kept").await,
+        "the refused deletecollection deleted nothing",
+    );
+    ns.delete(api).await;
+}
+
+/// A malformed label selector is refused with 400 and kube-apiserver's parser message.
+pub async fn label_selector_syntax_errors(api: &dyn KubeApi) {
+    let ns = TestNamespace::create(api).await;
+    for (selector, message) in [
+        (
+            "a in (b",
+            "unable to parse requirement: found '', expected: ',' or ')'",
+        ),
+        ("a=b c", "found 'c', expected: ',' or 'end of string'"),
+        ("a,,b", "found ',', expected: identifier after ','"),
+        (
+            "a>x",
+            "unable to parse requirement: values[0]: Invalid value: \"x\": for 'Gt', 'Lt' operators, the value must be an integer",
+        ),
+    ] {
+        let options = ListOptions {
+            label_selector: Some(selector.to_owned()),
+            ..ListOptions::default()
+        };
+        expect_bad_request(
+            api.list(&configmaps(), ns.ns(), &options).await,
+            &format!("list with the label selector {selector:?}"),
+            message,
+        );
+    }
+    ns.delete(api).await;
+}
+
+/// Label keys, label values and annotation keys must be qualified names / label values, and all
+/// annotations together at most 256 KiB: 422 Invalid with kube-apiserver's causes, on create and
+/// on patch.
+pub async fn label_and_annotation_syntax(api: &dyn KubeApi) {
+    const VALUE_RULE: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+    const KEY_RULE: &str = "a valid label key must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')";
+    let ns = TestNamespace::create(api).await;
+    let cm = configmaps();
+    let expect_invalid = |result: Result<DynamicObject>,
+                          what: &str,
+                          field: &str,
+                          reason: &str,
+                          message: &str| {
+        match result {
+            Err(KubeError::Invalid {
+                causes,
+                message: all,
+            }) => assert!(
+                causes
+                    .iter()
+                    .any(|c| c.field == field && c.reason == reason && c.message == message),
+                "conformance: {what}: expected a cause {field} {reason} {message:?}, got {causes:?} ({all})"
+            ),
+            other => panic!("conformance: {what}: expected Invalid (422), got {other:?}"),
+        }
+    };
+    expect_invalid(
+        api.create(&cm, ns.ns(), &configmap("bad-value", &[("a", "b c")], &[]))
+            .await,
+        "create with the label value \"b c\"",
+        "metadata.labels",
+        "FieldValueInvalid",
+        &format!("Invalid value: \"b c\": {VALUE_RULE}"),
+    );
+    expect_invalid(
+        api.create(&cm, ns.ns(), &configmap("bad-key", &[("a/b/c", "v")], &[]))
+            .await,
+        "create with the label key a/b/c",
+        "metadata.labels",
+        "FieldValueInvalid",
+        &format!("Invalid value: \"a/b/c\": {KEY_RULE}"),
+    );
+    let big = object(json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "big", "annotations": {"a": "x".repeat(256 * 1024)}},
+    }));
+    expect_invalid(
+        api.create(&cm, ns.ns(), &big).await,
+        "create with 256 KiB + 1 byte of annotations",
+        "metadata.annotations",
+        "FieldValueTooLong",
+        "Too long: may not be more than 262144 bytes",
+    );
+    let fine = object(json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "fine",
+            "labels": {"example.com/My_Name-1.x": "", "tier": "a.b-c_d"},
+            "annotations": {"Example.COM/Any": "any value at all !", "fits": "x".repeat(256 * 1024 - 37)},
+        },
+    }));
+    ok(
+        api.create(&cm, ns.ns(), &fine).await,
+        "create with valid labels, an uppercase annotation key and 256 KiB of annotations",
+    );
+    expect_invalid(
+        api.patch(
+            &cm,
+            ns.ns(),
+            "fine",
+            &PatchBody::Merge(json!({"metadata": {"labels": {"tier": "-bad"}}})),
+            Subresource::Main,
+        )
+        .await,
+        "patch to the label value -bad",
+        "metadata.labels",
+        "FieldValueInvalid",
+        &format!("Invalid value: \"-bad\": {VALUE_RULE}"),
     );
     ns.delete(api).await;
 }

@@ -12,6 +12,7 @@ use axum::routing::{any, get};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+use super::bodies;
 use super::logs::LogAnswer;
 use super::table::TableRequest;
 use super::{Change, FakeCluster, ServedKind, UNKNOWN_RESOURCE, discovery, table};
@@ -122,6 +123,8 @@ fn status_body(error: &KubeError, details: &Details) -> (StatusCode, Value) {
         KubeError::Unexpected { status, message } => (
             match status {
                 405 => "MethodNotAllowed",
+                406 => "NotAcceptable",
+                413 => "RequestEntityTooLarge",
                 415 => "UnsupportedMediaType",
                 _ => "",
             },
@@ -234,7 +237,7 @@ async fn handle(
     uri: Uri,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     // As kube-apiserver: trailing slashes are ignored, an empty segment elsewhere is kept
     // (`namespaces//configmaps` lists across namespaces; `/api//v1` names nothing).
@@ -277,6 +280,19 @@ async fn handle(
                 .collect()
         })
         .unwrap_or_default();
+    // Media types and the body size limit, in kube-apiserver's order (see `bodies`).
+    let checked = bodies::check_accept(&headers).and_then(|()| match method {
+        Method::POST => bodies::check_content_type(&headers, &sk),
+        _ => Ok(()),
+    });
+    let body = match checked {
+        Ok(()) => bodies::read(body).await,
+        Err(e) => Err(e),
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return error_response(&e, &Details::default()),
+    };
     let request = Request {
         cluster: &cluster,
         sk: &sk,
@@ -358,7 +374,7 @@ impl Request<'_> {
     fn dry_run(&self, options: &str) -> Result<bool, Box<Response>> {
         let from_body: Vec<String>;
         let values = if options == "DeleteOptions" && !self.body.is_empty() {
-            from_body = serde_json::from_slice::<Value>(self.body)
+            from_body = bodies::delete_options(self.headers, self.body, self.sk)
                 .ok()
                 .and_then(|b| b.get("dryRun").and_then(Value::as_array).cloned())
                 .unwrap_or_default()
@@ -400,6 +416,11 @@ impl Request<'_> {
             .map_err(|e| bad_request(format!("the request body is not valid JSON: {e}")))
     }
 
+    /// The object of a create or update, decoded by its `Content-Type` (see `bodies`).
+    fn object_body(&self) -> Result<Value, KubeError> {
+        bodies::object(self.headers, self.body, self.sk)
+    }
+
     async fn collection(&self, method: &Method) -> Response {
         match *method {
             Method::GET => {
@@ -426,7 +447,7 @@ impl Request<'_> {
                     Ok(d) => d,
                     Err(response) => return *response,
                 };
-                let result = match self.json_body() {
+                let result = match self.object_body() {
                     Ok(body) => {
                         self.cluster
                             .create_value_with(self.sk, self.namespace, body, dry_run)
@@ -504,7 +525,7 @@ impl Request<'_> {
         let body: Value = if self.body.is_empty() {
             Value::Null
         } else {
-            self.json_body()?
+            bodies::delete_options(self.headers, self.body, self.sk)?
         };
         let policy = body
             .get("propagationPolicy")
@@ -658,7 +679,7 @@ impl Request<'_> {
                 Err(e) => Err(e),
             },
             Method::GET => self.cluster.get_value(self.sk, self.namespace, name),
-            Method::PUT => match self.json_body() {
+            Method::PUT => match self.object_body() {
                 Ok(body) => {
                     self.cluster
                         .update_value_with(

@@ -25,6 +25,9 @@ pub struct ServedKind {
     pub status_subresource: bool,
     /// The singular name (for discovery).
     pub singular: String,
+    /// The field labels a CRD version adds to field selectors (its `selectableFields`,
+    /// without the leading dot); empty for built-in kinds.
+    pub selectable_fields: Vec<String>,
 }
 
 /// Key of a served kind: (group, plural).
@@ -46,6 +49,7 @@ where
         singular: kind.kind.to_ascii_lowercase(),
         kind,
         status_subresource: status,
+        selectable_fields: Vec::new(),
     }
 }
 
@@ -126,6 +130,12 @@ pub(crate) fn from_crd(crd: &CustomResourceDefinition) -> Vec<ServedKind> {
                 .singular
                 .clone()
                 .unwrap_or_else(|| spec.names.kind.to_ascii_lowercase()),
+            selectable_fields: v
+                .selectable_fields
+                .iter()
+                .flatten()
+                .map(|f| f.json_path.trim_start_matches('.').to_owned())
+                .collect(),
         })
         .collect()
 }

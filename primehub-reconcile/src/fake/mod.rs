@@ -37,8 +37,24 @@
 //!   gone are deleted, recursively), foreground (the owner carries `foregroundDeletion` until
 //!   its dependents are gone) and orphan (owner references removed); delete preconditions (uid,
 //!   resourceVersion) answer `Conflict`;
-//! - label selectors ([`crate::selector`]) and field selectors on any field path
-//!   (`metadata.name`, `metadata.namespace`, `status.phase`, …), `limit`/`continue` paging;
+//! - label selectors ([`crate::selector`]; syntax errors answered with kube-apiserver's parser
+//!   messages) and field selectors parsed as kube-apiserver parses them (sorted terms, `=`,
+//!   `==`, `!=`, `\`-escapes) on the field labels each kind supports — `metadata.name` and
+//!   `metadata.namespace`, plus pods' `spec.nodeName`, `spec.restartPolicy`,
+//!   `spec.schedulerName`, `spec.serviceAccountName`, `spec.hostNetwork`, `status.phase`,
+//!   `status.podIP(s)`, `status.nominatedNodeName`, secrets' `type`, services' `spec.clusterIP`
+//!   and `spec.type`, events' `involvedObject.*`/`regarding.*`, `reason`, `type`, …, namespaces'
+//!   `status.phase` (and not `metadata.namespace`), a CRD's `selectableFields` — any other
+//!   label is a 400 worded as kube-apiserver words it, on list, watch and deletecollection;
+//!   `limit`/`continue` paging;
+//! - request bodies as kube-apiserver reads them: JSON (also without a `Content-Type`), YAML,
+//!   and — for built-in kinds — Kubernetes protobuf, which kubectl's typed commands
+//!   (`kubectl create configmap|secret|deployment|…`) send and do not retry as JSON; other
+//!   media types are 415, a body over 3 MiB is 413, an `Accept` without JSON or a wildcard
+//!   is 406 (the fake writes JSON only); a body of another kind or group-version is 400;
+//! - label keys and values and annotation keys (qualified names, ≤ 63-byte values) and the
+//!   256 KiB annotation total checked on every create, update and patch: 422 with every cause
+//!   (the name's included) at kube-apiserver's field paths;
 //! - watches from a resourceVersion with events in order, `Gone` (410) once the version has left
 //!   the bounded history (10 000 events by default; the history starts after the initial
 //!   namespaces, like a fresh API server's watch cache; [`FakeCluster::expire_watch_history`]
@@ -97,14 +113,20 @@
 //!   (marked as gracefully deleted), services, service accounts, PVCs, PersistentVolumes and
 //!   namespaces.
 //!
-//! Simplifications: no defaulting or validation beyond names and namespaces (a Service gets no
-//! clusterIP, a Deployment no defaults), no server-side apply, no pruning of unknown fields
-//! (so `fieldValidation` is ignored, and a strategic merge patch's shape is not checked against
-//! the schema beyond its merge keys), a dry-run delete does not show the garbage collection
-//! it would cause, continue tokens are
-//! not snapshots (a page sees writes made after the first page), a list ignores the requested
-//! resourceVersion and always serves the latest state, grace periods are always zero, no
-//! bookmarks are sent, and a watch has an unbounded queue. Events are not validated.
+//! Simplifications: no defaulting or validation beyond names, namespaces, labels and
+//! annotations (a Service gets no clusterIP, a Deployment no defaults), no server-side apply,
+//! no pruning of unknown fields (so `fieldValidation` is ignored, and a strategic merge patch's
+//! shape is not checked against the schema beyond its merge keys), a dry-run delete does not
+//! show the garbage collection it would cause, continue tokens are not snapshots (a page sees
+//! writes made after the first page), a list ignores the requested resourceVersion and always
+//! serves the latest state, grace periods are always zero, no bookmarks are sent, and a watch
+//! has an unbounded queue. Events are not validated.
+//! Responses are JSON only (no YAML or protobuf answers: 406 when the client accepts neither
+//! JSON nor a wildcard); protobuf bodies decode to the JSON Go would write for them, but JSON
+//! and YAML bodies are stored as sent (no normalisation). A field selector compares the stored
+//! JSON, so a field the real server defaults (`spec.hostNetwork=false`,
+//! `spec.restartPolicy=Always` on a pod that does not set them) does not match. Several invalid
+//! labels are reported in sorted key order (kube-apiserver walks Go maps at random).
 //! Discovery lists only the subresources the fake serves (`status`, `pods/log`; not
 //! `pods/exec`, `namespaces/finalize`, `deployments/scale`, …), orders a CRD group's legacy
 //! resource list by name (kube-apiserver: by CRD), and sends no `ETag`; Tables are JSON only
@@ -210,12 +232,17 @@ use crate::api::{
 use crate::error::{KubeError, Result};
 use crate::selector::LabelSelector;
 
+mod bodies;
 mod discovery;
 mod events;
+mod field_selectors;
 mod http;
 mod kinds;
+mod label_selectors;
 mod logs;
+mod metadata_validation;
 pub(crate) mod openapi;
+mod protobuf;
 pub mod seed;
 mod smp;
 mod store;
@@ -633,6 +660,7 @@ impl FakeCluster {
         namespace: Option<&str>,
         options: &ListOptions,
     ) -> Result<(Vec<Value>, String, Option<String>)> {
+        field_selectors::validate(sk, options.field_selector.as_deref().unwrap_or(""))?;
         let (stored, view) = self.storage(sk);
         let options = ListOptions {
             field_selector: view.field_selector(options.field_selector.as_deref()),
@@ -811,6 +839,7 @@ impl FakeCluster {
         options: &ListOptions,
         resource_version: &str,
     ) -> Result<RawEvents> {
+        field_selectors::validate(sk, options.field_selector.as_deref().unwrap_or(""))?;
         let (stored, view) = self.storage(sk);
         let options = ListOptions {
             field_selector: view.field_selector(options.field_selector.as_deref()),
@@ -839,14 +868,20 @@ impl RawEvents {
 
 fn filter(sk: &ServedKind, namespace: Option<&str>, options: &ListOptions) -> Result<Filter> {
     let labels = match options.label_selector.as_deref() {
-        Some(text) if !text.trim().is_empty() => Some(LabelSelector::parse(text)?),
+        Some(text) if !text.trim().is_empty() => {
+            label_selectors::validate(text)?;
+            Some(LabelSelector::parse(text)?)
+        }
         _ => None,
     };
     Ok(Filter {
         kind: (sk.kind.group.clone(), sk.kind.plural.clone()),
         namespace: namespace.filter(|_| sk.kind.namespaced).map(str::to_owned),
         labels,
-        fields: FieldSelector::parse(options.field_selector.as_deref())?,
+        fields: FieldSelector::new(field_selectors::validate(
+            sk,
+            options.field_selector.as_deref().unwrap_or(""),
+        )?),
     })
 }
 

@@ -92,26 +92,14 @@ pub(crate) struct FieldSelector {
 }
 
 impl FieldSelector {
-    pub(crate) fn parse(text: Option<&str>) -> Result<FieldSelector> {
-        let mut requirements = Vec::new();
-        for part in text.unwrap_or("").split(',').map(str::trim) {
-            if part.is_empty() {
-                continue;
-            }
-            let (path, equal, value) = if let Some((p, v)) = part.split_once("!=") {
-                (p, false, v)
-            } else if let Some((p, v)) = part.split_once("==") {
-                (p, true, v)
-            } else if let Some((p, v)) = part.split_once('=') {
-                (p, true, v)
-            } else {
-                return Err(KubeError::BadRequest {
-                    message: format!("invalid field selector: {part:?}: expected an operator"),
-                });
-            };
-            requirements.push((path.trim().to_owned(), equal, value.trim().to_owned()));
+    /// The selector of parsed, validated requirements ([`super::field_selectors::validate`]).
+    pub(crate) fn new(requirements: Vec<super::field_selectors::Requirement>) -> FieldSelector {
+        FieldSelector {
+            requirements: requirements
+                .into_iter()
+                .map(|r| (r.field, r.equal, r.value))
+                .collect(),
         }
-        Ok(FieldSelector { requirements })
     }
 
     fn matches(&self, object: &Value) -> bool {
@@ -699,7 +687,7 @@ impl Store {
                 }
             }
         }
-        validate_name(sk, &name)?;
+        super::metadata_validation::check(sk, &name, &object, validate_name(sk, &name))?;
         let key = ObjKey::new(&sk.kind, &ns, &name);
         if self.objects.contains_key(&key) {
             return Err(KubeError::AlreadyExists {
@@ -916,6 +904,7 @@ impl Store {
         if meta_str(&current, "resourceVersion") != meta_str(&old, "resourceVersion") {
             return Err(conflict(&sk.kind, &name));
         }
+        super::metadata_validation::check(sk, &name, &new, Ok(()))?;
         let mut new = self.preserve_server_fields(&old, new);
         if let Some(o) = new.as_object_mut() {
             o.insert("apiVersion".into(), json!(sk.kind.api_version()));

@@ -217,7 +217,7 @@ async fn seed(cluster: &FakeCluster) -> TestResult {
                      {"kind": "ServiceAccount", "name": "sa1", "namespace": "discovery-a"}]}),
     )
     .await?;
-    create(cluster, "/apis/primehub.io/v1alpha1/namespaces/discovery-a/phjobs", json!({"metadata": {"name": "j1"}, "spec": {
+    create(cluster, "/apis/primehub.io/v1alpha1/namespaces/discovery-a/phjobs", json!({"apiVersion": "primehub.io/v1alpha1", "kind": "PhJob", "metadata": {"name": "j1"}, "spec": {
         "command": "echo hi", "userName": "alice", "userId": "uid", "groupName": "g1", "groupId": "gid",
         "instanceType": "cpu-1", "image": "base", "displayName": "J"}})).await?;
     create(

@@ -74,8 +74,20 @@ async fn generate_name_generation_and_noop_writes() -> TestResult {
         )
         .await?;
     assert_eq!(labelled.metadata.generation, Some(2));
-    // Field selectors on any path.
+    // Field selectors on the labels the kind supports; others are refused as kube-apiserver
+    // refuses them.
     let list = c
+        .list(
+            &kind,
+            None,
+            &ListOptions {
+                field_selector: Some(format!("metadata.name={name},metadata.namespace==hub")),
+                ..ListOptions::default()
+            },
+        )
+        .await?;
+    assert_eq!(list.items.len(), 1);
+    let refused = c
         .list(
             &kind,
             None,
@@ -84,8 +96,14 @@ async fn generate_name_generation_and_noop_writes() -> TestResult {
                 ..ListOptions::default()
             },
         )
-        .await?;
-    assert_eq!(list.items.len(), 1);
+        .await
+        .err();
+    assert_eq!(
+        refused,
+        Some(KubeError::BadRequest {
+            message: "\"data.k\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"".into()
+        })
+    );
     Ok(())
 }
 
