@@ -50,21 +50,22 @@ async fn version() -> Response {
     )
 }
 
-/// `GET /openapi/v2`: the built-in kinds' swagger document.
-async fn openapi_v2() -> Response {
-    json_response(StatusCode::OK, &super::openapi::kubernetes().v2)
+/// `GET /openapi/v2`: the built-in kinds' swagger document with the custom resources.
+async fn openapi_v2(State(cluster): State<FakeCluster>) -> Response {
+    json_response(StatusCode::OK, &cluster.openapi().v2)
 }
 
-/// `GET /openapi/v3`: the group-versions with a v3 document, as kube-apiserver lists them.
-async fn openapi_v3_index() -> Response {
-    let doc = super::openapi::kubernetes();
-    let paths: serde_json::Map<String, Value> = doc
+/// `GET /openapi/v3`: the group-versions with a v3 document, as kube-apiserver lists them
+/// (the `hash` changes with the document: kubectl caches by it).
+async fn openapi_v3_index(State(cluster): State<FakeCluster>) -> Response {
+    let docs = cluster.openapi();
+    let paths: serde_json::Map<String, Value> = docs
         .v3
-        .keys()
-        .map(|gv| {
+        .iter()
+        .map(|(gv, (_, hash))| {
             (
                 gv.clone(),
-                json!({"serverRelativeURL": format!("/openapi/v3/{gv}?hash={}", doc.kubernetes)}),
+                json!({"serverRelativeURL": format!("/openapi/v3/{gv}?hash={hash}")}),
             )
         })
         .collect();
@@ -72,12 +73,12 @@ async fn openapi_v3_index() -> Response {
 }
 
 /// `GET /openapi/v3/<group-version path>`: one group-version's v3 document.
-async fn openapi_v3(axum::extract::Path(gv): axum::extract::Path<String>) -> Response {
-    match super::openapi::kubernetes()
-        .v3
-        .get(gv.trim_end_matches('/'))
-    {
-        Some(doc) => json_response(StatusCode::OK, doc),
+async fn openapi_v3(
+    State(cluster): State<FakeCluster>,
+    axum::extract::Path(gv): axum::extract::Path<String>,
+) -> Response {
+    match cluster.openapi().v3.get(gv.trim_end_matches('/')) {
+        Some((doc, _)) => json_response(StatusCode::OK, doc),
         None => not_found(),
     }
 }

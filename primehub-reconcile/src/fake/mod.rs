@@ -167,6 +167,7 @@ mod http;
 mod kinds;
 mod logs;
 pub(crate) mod openapi;
+mod openapi_crd;
 pub mod seed;
 mod store;
 
