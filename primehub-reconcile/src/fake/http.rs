@@ -13,7 +13,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use super::logs::LogAnswer;
-use super::{Change, FakeCluster, ServedKind, UNKNOWN_RESOURCE};
+use super::{Change, FakeCluster, ServedKind, UNKNOWN_RESOURCE, fields};
 use crate::api::{DeleteOptions, ListOptions, LogOptions, PatchBody, Propagation};
 use crate::error::KubeError;
 
@@ -274,7 +274,60 @@ impl Request<'_> {
     }
 
     fn fail(&self, error: &KubeError, name: Option<&str>) -> Response {
-        error_response(error, &self.details(name))
+        let mut details = self.details(name);
+        match error {
+            // kube-apiserver's BadRequest Status has no details.
+            KubeError::BadRequest { .. } => details = Details::default(),
+            // An Invalid Status names the kind (not the resource).
+            KubeError::Invalid { message, .. } => {
+                details.kind = self.sk.kind.kind.clone();
+                let sent = message.split_once('.').map(|(k, _)| k.to_owned());
+                if let Some(options) = sent
+                    .as_ref()
+                    .filter(|_| message.contains(".meta.k8s.io \"\" is invalid: fieldValidation"))
+                {
+                    details = Details {
+                        name: None,
+                        group: "meta.k8s.io".into(),
+                        kind: options.clone(),
+                    };
+                } else if let Some(sent) = sent
+                    && message.contains(" is invalid: kind: Invalid value")
+                {
+                    // A wrong kind in a custom resource's body is named as sent.
+                    details.kind = sent;
+                }
+            }
+            _ => {}
+        }
+        error_response(error, &details)
+    }
+
+    /// `metadata.name` of the request body, for the details of an error on a create.
+    fn body_name(&self) -> Option<String> {
+        let body: Value = serde_json::from_slice(self.body).ok()?;
+        body.pointer("/metadata/name")?.as_str().map(str::to_owned)
+    }
+
+    /// The `fieldValidation` directive of a write (`options`: `CreateOptions`, …).
+    fn field_check(&self, options: &str) -> Result<fields::FieldCheck, KubeError> {
+        Ok(fields::FieldCheck {
+            mode: fields::Mode::parse(
+                self.query.get("fieldValidation").map(String::as_str),
+                options,
+            )?,
+            fields: Vec::new(),
+            http: true,
+        })
+    }
+
+    /// The JSON body of a create or replace with its field paths (for duplicate fields).
+    fn checked_body(&self, options: &str) -> Result<(Value, fields::FieldCheck), KubeError> {
+        let mut check = self.field_check(options)?;
+        let (body, paths) = fields::decode(self.body)
+            .map_err(|e| bad_request(format!("the request body is not valid JSON: {e}")))?;
+        check.fields = paths;
+        Ok((body, check))
     }
 
     fn list_options(&self) -> Result<ListOptions, KubeError> {
@@ -322,17 +375,22 @@ impl Request<'_> {
                 if self.sk.kind.namespaced && self.namespace.is_none() {
                     return method_not_allowed(method);
                 }
-                let result = match self.reject_dry_run().and_then(|()| self.json_body()) {
-                    Ok(body) => {
+                let result = match self
+                    .reject_dry_run()
+                    .and_then(|()| self.checked_body("CreateOptions"))
+                {
+                    Ok((body, check)) => {
                         self.cluster
-                            .create_value(self.sk, self.namespace, body)
+                            .create_value_with(self.sk, self.namespace, body, &check)
                             .await
                     }
                     Err(e) => Err(e),
                 };
                 match result {
-                    Ok(created) => json_response(StatusCode::CREATED, &created),
-                    Err(e) => self.fail(&e, None),
+                    Ok((created, warnings)) => {
+                        with_warnings(json_response(StatusCode::CREATED, &created), &warnings)
+                    }
+                    Err(e) => self.fail(&e, self.body_name().as_deref()),
                 }
             }
             // As kube-apiserver: no deletecollection across all namespaces.
@@ -471,24 +529,11 @@ impl Request<'_> {
     }
 
     async fn item(&self, method: &Method, name: &str, status: bool) -> Response {
+        if matches!(*method, Method::PUT | Method::PATCH) {
+            return self.write(method, name, status).await;
+        }
         let result = match *method {
             Method::GET => self.cluster.get_value(self.sk, self.namespace, name),
-            Method::PUT => match self.reject_dry_run().and_then(|()| self.json_body()) {
-                Ok(body) => {
-                    self.cluster
-                        .update_value(self.sk, self.namespace, name, Change::Replace(body), status)
-                        .await
-                }
-                Err(e) => Err(e),
-            },
-            Method::PATCH => match self.reject_dry_run().and_then(|()| self.patch_body()) {
-                Ok(patch) => {
-                    self.cluster
-                        .update_value(self.sk, self.namespace, name, Change::Patch(patch), status)
-                        .await
-                }
-                Err(e) => Err(e),
-            },
             Method::DELETE if !status => {
                 match self.reject_dry_run().and_then(|()| self.delete_options()) {
                     Ok(options) => {
@@ -502,6 +547,44 @@ impl Request<'_> {
         };
         match result {
             Ok(object) => json_response(StatusCode::OK, &object),
+            Err(e) => self.fail(&e, Some(name)),
+        }
+    }
+
+    /// PUT or PATCH of an object (or its status), with `fieldValidation`.
+    async fn write(&self, method: &Method, name: &str, status: bool) -> Response {
+        let written = if *method == Method::PUT {
+            match self
+                .reject_dry_run()
+                .and_then(|()| self.checked_body("UpdateOptions"))
+            {
+                Ok((body, check)) => {
+                    let change = Change::Replace(body);
+                    self.cluster
+                        .update_value_with(self.sk, self.namespace, name, change, status, &check)
+                        .await
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            match self
+                .reject_dry_run()
+                .and_then(|()| Ok((self.patch_body()?, self.field_check("PatchOptions")?)))
+            {
+                Ok((patch, check)) => {
+                    let change = Change::Patch(patch);
+                    self.cluster
+                        .update_value_with(self.sk, self.namespace, name, change, status, &check)
+                        .await
+                }
+                Err(e) => Err(e),
+            }
+        };
+        match written {
+            Ok((object, warnings)) => {
+                with_warnings(json_response(StatusCode::OK, &object), &warnings)
+            }
+            Err(e) if fields::is_patch_failure(&e) => error_response(&e, &Details::default()),
             Err(e) => self.fail(&e, Some(name)),
         }
     }
@@ -603,6 +686,17 @@ impl Request<'_> {
             }),
         }
     }
+}
+
+/// Adds one `Warning: 299 - "<text>"` header per warning, as kube-apiserver does.
+fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
+    for w in warnings {
+        let text = format!("299 - {}", serde_json::to_string(w).unwrap_or_default());
+        if let Ok(value) = header::HeaderValue::from_str(&text) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    response
 }
 
 fn watch_response(body: Body) -> Response {

@@ -163,11 +163,13 @@ use crate::error::{KubeError, Result};
 use crate::selector::LabelSelector;
 
 mod events;
+mod fields;
 mod http;
 mod kinds;
 mod logs;
 pub(crate) mod openapi;
 mod openapi_crd;
+mod schema;
 pub mod seed;
 mod store;
 
@@ -583,12 +585,11 @@ impl FakeCluster {
         namespace: Option<&str>,
         object: Value,
     ) -> Result<Value> {
-        let (sk, view) = &self.storage(sk);
-        let object = view.stored(object);
-        let prepared = self.lock().prepare_create(sk, namespace, object)?;
-        let admitted = self.admit(Operation::Create, sk, prepared, None).await?;
-        let created = self.lock().commit_create(sk, admitted)?;
-        Ok(view.served(created))
+        let check = fields::FieldCheck::default();
+        Ok(self
+            .create_value_with(sk, namespace, object, &check)
+            .await?
+            .0)
     }
 
     pub(crate) async fn update_value(
@@ -599,24 +600,11 @@ impl FakeCluster {
         change: Change,
         status: bool,
     ) -> Result<Value> {
-        let (sk, view) = &self.storage(sk);
-        let mut prepared = {
-            let store = self.lock();
-            let body = match change {
-                Change::Replace(body) => body,
-                Change::Patch(patch) => {
-                    apply_patch(&view.served(store.get(sk, namespace, name)?), &patch)?
-                }
-            };
-            store.prepare_update(sk, namespace, name, view.stored(body), status)?
-        };
-        if !status && prepared.new != prepared.old {
-            prepared.new = self
-                .admit(Operation::Update, sk, prepared.new, Some(&prepared.old))
-                .await?;
-        }
-        let written = self.lock().commit_update(sk, prepared)?;
-        Ok(view.served(written))
+        let check = fields::FieldCheck::default();
+        let (written, _) = self
+            .update_value_with(sk, namespace, name, change, status, &check)
+            .await?;
+        Ok(written)
     }
 
     pub(crate) fn delete_value(

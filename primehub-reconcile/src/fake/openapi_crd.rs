@@ -628,13 +628,36 @@ impl super::FakeCluster {
         documents(&self.crd_objects())
     }
 
-    /// The served CRD version of `group`/`version`/`kind`, if a CRD defines it.
-    #[allow(dead_code)] // used by the schema validation (next change)
+    /// The served CRD version of `group`/`version`/`kind`, if a CRD defines it (a stored CRD
+    /// before PrimeHub's own).
     pub(crate) fn crd_version(&self, group: &str, version: &str, kind: &str) -> Option<CrdVersion> {
-        self.crd_objects()
+        let find = |crd: &Value| {
+            CrdVersion::of(crd)
+                .into_iter()
+                .find(|v| v.group == group && v.version == version && v.kind == kind)
+        };
+        if let Some(sk) = self.find_kind("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+            && let Ok((items, _, _)) =
+                self.list_values(&sk, None, &crate::api::ListOptions::default())
+        {
+            let found = items
+                .iter()
+                .filter(|c| {
+                    c.pointer("/spec/group").and_then(Value::as_str) == Some(group)
+                        && c.pointer("/spec/names/kind").and_then(Value::as_str) == Some(kind)
+                })
+                .find_map(find);
+            if found.is_some() {
+                return found;
+            }
+        }
+        PRIMEHUB_CRDS
             .iter()
-            .flat_map(CrdVersion::of)
-            .find(|v| v.group == group && v.version == version && v.kind == kind)
+            .filter(|c| {
+                c.pointer("/spec/group").and_then(Value::as_str) == Some(group)
+                    && c.pointer("/spec/names/kind").and_then(Value::as_str) == Some(kind)
+            })
+            .find_map(find)
     }
 }
 
