@@ -50,7 +50,8 @@
 //!   `admission.k8s.io/v1` `AdmissionReview` as the API server calls mutating webhooks (before
 //!   the name is generated and the server fields are filled); `JSONPatch` responses are applied
 //!   and denials answered with the response's code and message;
-//! - CustomResourceDefinitions created through the API register their kinds.
+//! - CustomResourceDefinitions created through the API register their kinds (deleting one
+//!   takes it out of the OpenAPI documents, its kind stays served);
 //! - `deletecollection` by label and field selector (not across all namespaces: HTTP 405, as
 //!   kube-apiserver);
 //! - pod logs (`…/pods/<name>/log`, [`FakeCluster::append_pod_log`]): the fake plays the
@@ -59,8 +60,28 @@
 //! - time from one [`Clock`] ([`FakeCluster::with_clock`], `ManualClock` in tests):
 //!   creationTimestamp, deletionTimestamp and log timestamps.
 //!
-//! Simplifications: no defaulting or validation beyond names and namespaces (a Service gets no
-//! clusterIP, a Deployment no defaults), no server-side apply, strategic merge patches are
+//! - OpenAPI: `/openapi/v2`, `/openapi/v3` and `/openapi/v3/<gv>` publish the built-in kinds'
+//!   documents as kube-apiserver v1.37 serves them and every CRD's served versions as its CRD
+//!   builder does (`io.primehub.v1alpha1.PhJob`, paths with their parameters; v2 cut down to
+//!   what v2 can say); the v3 index `hash` follows the content, so `kubectl explain` and
+//!   `kubectl apply` (which sends `fieldValidation=Strict`) work as against a real server;
+//! - `fieldValidation` on create, update and patch (`Strict`: 400, or 422 on `patch` for
+//!   patches; `Warn`, the default: a `Warning: 299` header per field; `Ignore`), for unknown
+//!   fields (built-in kinds: by the v2 definitions; custom resources: by the CRD's structural
+//!   schema) and duplicate fields; unknown fields are never stored;
+//! - custom resources pruned (create, update, patch, status writes), defaulted and validated
+//!   against their CRD's schema with kube-openapi's messages (422 with `details.causes`; see
+//!   `schema.rs` for the rules covered), with validation ratcheting on updates;
+//! - the body's `kind`/`apiVersion` checked against the path, with kube-apiserver's answers
+//!   (built-in kinds may leave them out; custom resources must name both).
+//!
+//! Simplifications: no defaulting or validation of built-in kinds beyond names, namespaces and
+//! fields (a Service gets no clusterIP, a Deployment no defaults); custom resources: causes come
+//! in schema order (kube-apiserver's order varies), `allOf`/`anyOf`/`oneOf`/`not`, CEL rules and
+//! formats other than `date-time`, `date` and `uuid` are not checked, duplicate fields are found
+//! in create and replace bodies only, and a Strict patch failure quotes the object without
+//! `managedFields`; a patch that changes a built-in object's kind is answered with the
+//! conversion error (kube-apiserver decodes it as the other kind first); no server-side apply, strategic merge patches are
 //! applied as JSON merge patches (lists are replaced, not merged by key), continue tokens are
 //! not snapshots (a page sees writes made after the first page), a list ignores the requested
 //! resourceVersion and always serves the latest state, grace periods are always zero, no

@@ -6,6 +6,7 @@ mod conformance_fake;
 mod conformance_kube_fake;
 mod fake_http;
 mod fake_logs_clock;
+mod fake_openapi;
 mod fake_semantics;
 mod kube_api_shapes;
 mod real_kube_apiserver;
