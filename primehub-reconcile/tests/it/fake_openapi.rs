@@ -485,6 +485,22 @@ async fn kubectl_explain_and_apply_as_against_a_real_server() -> TestResult {
             }
         }
 
+        if let Some(real_config) = &rc {
+            // Our CRDs' documents are kube-apiserver's (the real server has them installed by
+            // the real-tier tests: `primehub crds | kubectl apply -f -`).
+            let path = "/openapi/v3/apis/primehub.io/v1alpha1";
+            let (ok_real, real) = run(&k, real_config, &["get", "--raw", path]);
+            let (ok_fake, fake) = run(&k, &fc, &["get", "--raw", path]);
+            assert!(ok_fake, "{fake}");
+            if ok_real {
+                let real: Value = serde_json::from_str(&real).map_err(|e| e.to_string())?;
+                let fake: Value = serde_json::from_str(&fake).map_err(|e| e.to_string())?;
+                for part in ["paths", "components", "info"] {
+                    assert!(real[part] == fake[part], "{path}: {part} differ from the real server's");
+                }
+            }
+        }
+
         let bad = dir.join("bad.yaml");
         std::fs::write(
             &bad,
