@@ -80,6 +80,9 @@ pub async fn run_all(api: &dyn KubeApi) {
     watch_with_label_selector(api).await;
     delete_collection_by_selector(api).await;
     pod_logs_without_a_kubelet(api).await;
+    custom_resources_are_pruned(api).await;
+    custom_resources_are_validated_against_their_schema(api).await;
+    kind_and_api_version_must_match_the_path(api).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2927,4 +2930,198 @@ pub async fn dry_runs(client: &kube::Client) {
         other => panic!("conformance: dryRun=Bogus: expected 422, got {other:?}"),
     }
     let _ = namespaces.delete(&ns_name, &DeleteParams::default()).await;
+}
+
+// Custom resource schemas, kind and apiVersion
+
+/// Fields a custom resource's CRD schema does not know are dropped (pruned) on create, on
+/// update and on status writes; known fields are kept.
+pub async fn custom_resources_are_pruned(api: &dyn KubeApi) {
+    let ns = TestNamespace::create(api).await;
+    let kind = phjobs();
+    let mut job = phjob("pruned");
+    job.data["spec"]["bogus"] = json!({"deep": 1});
+    job.data["extra"] = json!("top-level");
+    let created = ok(
+        api.create(&kind, ns.ns(), &job).await,
+        "create with unknown fields",
+    );
+    assert_eq!(
+        pointer(&created, "/spec/bogus"),
+        None,
+        "conformance: an unknown spec field of a custom resource must be pruned"
+    );
+    assert_eq!(
+        pointer(&created, "/extra"),
+        None,
+        "conformance: an unknown top-level field of a custom resource must be pruned"
+    );
+    assert_eq!(
+        pointer(&created, "/spec/command"),
+        Some(&json!("echo hello")),
+        "conformance: known fields must be kept"
+    );
+    let patched = ok(
+        api.patch(
+            &kind,
+            ns.ns(),
+            "pruned",
+            &merge(json!({"spec": {"also": "unknown", "displayName": "renamed"}})),
+            Subresource::Main,
+        )
+        .await,
+        "merge patch adding an unknown field",
+    );
+    assert_eq!(
+        pointer(&patched, "/spec/also"),
+        None,
+        "conformance: a patch's unknown field must be pruned"
+    );
+    assert_eq!(
+        pointer(&patched, "/spec/displayName"),
+        Some(&json!("renamed"))
+    );
+    let status = ok(
+        api.patch(
+            &kind,
+            ns.ns(),
+            "pruned",
+            &merge(json!({"status": {"phase": "Running", "bogus": true}})),
+            Subresource::Status,
+        )
+        .await,
+        "status patch with an unknown field",
+    );
+    assert_eq!(pointer(&status, "/status/phase"), Some(&json!("Running")));
+    assert_eq!(
+        pointer(&status, "/status/bogus"),
+        None,
+        "conformance: a status write's unknown field must be pruned"
+    );
+    ns.delete(api).await;
+}
+
+#[track_caller]
+fn expect_invalid_causes<T: Debug>(result: Result<T>, what: &str, want: &[(&str, &str, &str)]) {
+    match result {
+        Err(KubeError::Invalid { causes, message }) => {
+            for (field, reason, text) in want {
+                assert!(
+                    causes
+                        .iter()
+                        .any(|c| c.field == *field && c.reason == *reason && c.message == *text),
+                    "conformance: {what}: expected a cause {field} {reason} {text:?}, got {causes:?} ({message})"
+                );
+            }
+            assert_eq!(
+                causes.len(),
+                want.len(),
+                "conformance: {what}: expected exactly the causes {want:?}, got {causes:?}"
+            );
+        }
+        other => panic!("conformance: {what}: expected Invalid (422), got {other:?}"),
+    }
+}
+
+/// A custom resource that breaks its CRD's schema is Invalid (422) with one cause per broken
+/// rule, in kube-apiserver's words (required fields, types), on create and on patch.
+pub async fn custom_resources_are_validated_against_their_schema(api: &dyn KubeApi) {
+    let ns = TestNamespace::create(api).await;
+    let kind = phjobs();
+    let mut job = phjob("invalid");
+    if let Some(spec) = job.data["spec"].as_object_mut() {
+        spec.remove("userId");
+        spec.insert("requeueLimit".into(), json!("three"));
+        spec.insert("cancel".into(), json!("yes"));
+    }
+    expect_invalid_causes(
+        api.create(&kind, ns.ns(), &job).await,
+        "create a PhJob without userId and with mistyped fields",
+        &[
+            ("spec.userId", "FieldValueRequired", "Required value"),
+            (
+                "spec.requeueLimit",
+                "FieldValueTypeInvalid",
+                "Invalid value: \"string\": spec.requeueLimit in body must be of type integer: \"string\"",
+            ),
+            (
+                "spec.cancel",
+                "FieldValueTypeInvalid",
+                "Invalid value: \"string\": spec.cancel in body must be of type boolean: \"string\"",
+            ),
+        ],
+    );
+    ok(
+        api.create(&kind, ns.ns(), &phjob("valid")).await,
+        "create a valid PhJob",
+    );
+    expect_invalid_causes(
+        api.patch(
+            &kind,
+            ns.ns(),
+            "valid",
+            &merge(json!({"spec": {"command": 42}})),
+            Subresource::Main,
+        )
+        .await,
+        "patch spec.command to a number",
+        &[(
+            "spec.command",
+            "FieldValueTypeInvalid",
+            "Invalid value: \"integer\": spec.command in body must be of type string: \"integer\"",
+        )],
+    );
+    let after = ok(
+        api.get(&kind, ns.ns(), "valid").await,
+        "get after the refused patch",
+    );
+    assert_eq!(
+        pointer(&after, "/spec/command"),
+        Some(&json!("echo hello")),
+        "conformance: a refused patch must not be stored"
+    );
+    ns.delete(api).await;
+}
+
+/// The body's `kind` and `apiVersion` must be the path's: a ConfigMap body named `Secret` is a
+/// 400, a custom resource with another kind a 422 on `kind`, with another apiVersion a 400.
+pub async fn kind_and_api_version_must_match_the_path(api: &dyn KubeApi) {
+    let ns = TestNamespace::create(api).await;
+    let mut secret = configmap("as-secret", &[], &[]);
+    secret.types = Some(kube::core::TypeMeta {
+        api_version: "v1".into(),
+        kind: "Secret".into(),
+    });
+    expect_err(
+        api.create(&configmaps(), ns.ns(), &secret).await,
+        "create a ConfigMap whose body says kind Secret",
+        "BadRequest (400) naming the conversion",
+        |e| matches!(e, KubeError::BadRequest { message } if message == "Secret in version \"v1\" cannot be handled as a ConfigMap: converting (v1.Secret) to (core.ConfigMap): unknown conversion"),
+    );
+    let mut other = phjob("other-kind");
+    other.types = Some(kube::core::TypeMeta {
+        api_version: "primehub.io/v1alpha1".into(),
+        kind: "Other".into(),
+    });
+    expect_invalid_causes(
+        api.create(&phjobs(), ns.ns(), &other).await,
+        "create a PhJob whose body says kind Other",
+        &[(
+            "kind",
+            "FieldValueInvalid",
+            "Invalid value: \"Other\": must be PhJob",
+        )],
+    );
+    let mut v2 = phjob("other-version");
+    v2.types = Some(kube::core::TypeMeta {
+        api_version: "primehub.io/v2".into(),
+        kind: "PhJob".into(),
+    });
+    expect_err(
+        api.create(&phjobs(), ns.ns(), &v2).await,
+        "create a PhJob whose body says apiVersion primehub.io/v2",
+        "BadRequest (400) naming both versions",
+        |e| matches!(e, KubeError::BadRequest { message } if message == "the API version in the data (primehub.io/v2) does not match the expected API version (primehub.io/v1alpha1)"),
+    );
+    ns.delete(api).await;
 }

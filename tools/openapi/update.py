@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate the Kubernetes OpenAPI documents the fake cluster serves.
 
-    tools/openapi/update.py            # from the k8s.io/kubernetes module tools/kube-apiserver pins
+    tools/openapi/update.py                # from the k8s.io/kubernetes module tools/kube-apiserver pins
+    tools/openapi/update.py --from-server  # from the API server KUBECONFIG points at (kubectl)
 
 The fake cluster (`primehub_reconcile::fake`) serves `/openapi/v2` and `/openapi/v3` so kubectl
 validates, explains and diffs against it as against a real API server. The built-in kinds'
@@ -11,6 +12,12 @@ documents come from Kubernetes itself: `api/openapi-spec/swagger.json` (v2) and
 the fake serves — the paths of its built-in resources and the schemas they reference — and writes
 one gzip file (deterministic: no timestamp, sorted keys), committed at OUTPUT. Our CRDs' schemas
 are not in it: the fake adds them at run time from the CRDs it serves.
+
+`--from-server` takes the documents a running kube-apiserver of that version publishes instead
+(`kubectl get --raw /openapi/v2`, `/openapi/v3/<gv>`): they carry what the committed
+openapi-spec files lack, the `enum`s and "Possible enum values" descriptions kube-apiserver adds
+at run time (the OpenAPIEnums feature), which `kubectl explain` prints. The committed document
+comes from the server (`tools/kube-apiserver/apiserver.sh env` for the kubeconfig).
 
 To move to another Kubernetes minor: change the version in tools/kube-apiserver/go.mod (the real
 tier), run this script, and run the tests (a test checks every served built-in kind is in the
@@ -133,16 +140,27 @@ def filter_v3(doc):
     return out
 
 
+def from_server(path):
+    out = subprocess.run(["kubectl", "get", "--raw", path], check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out)
+
+
 def main():
     version = kubernetes_version()
-    spec = os.path.join(module_dir(version), "api", "openapi-spec")
-    with open(os.path.join(spec, "swagger.json")) as f:
-        v2 = filter_v2(json.load(f))
     v3 = {}
-    for gv in SERVED:
-        name = gv.replace("/", "__") + "_openapi.json"
-        with open(os.path.join(spec, "v3", name)) as f:
-            v3[gv] = filter_v3(json.load(f))
+    if "--from-server" in sys.argv[1:]:
+        v2 = filter_v2(from_server("/openapi/v2"))
+        for gv in SERVED:
+            v3[gv] = filter_v3(from_server(f"/openapi/v3/{gv}"))
+    else:
+        spec = os.path.join(module_dir(version), "api", "openapi-spec")
+        with open(os.path.join(spec, "swagger.json")) as f:
+            v2 = filter_v2(json.load(f))
+        for gv in SERVED:
+            name = gv.replace("/", "__") + "_openapi.json"
+            with open(os.path.join(spec, "v3", name)) as f:
+                v3[gv] = filter_v3(json.load(f))
     document = {"kubernetes": version, "v2": v2, "v3": v3}
     raw = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
     os.makedirs(os.path.dirname(OUTPUT), exist_ok=True)

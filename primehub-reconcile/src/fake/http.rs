@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::bodies;
 use super::logs::LogAnswer;
 use super::table::TableRequest;
-use super::{Change, FakeCluster, ServedKind, UNKNOWN_RESOURCE, discovery, table};
+use super::{Change, FakeCluster, ServedKind, UNKNOWN_RESOURCE, discovery, fields, table};
 use crate::api::{DeleteOptions, ListOptions, LogOptions, PatchBody, Propagation};
 use crate::error::KubeError;
 
@@ -59,21 +59,22 @@ async fn version(method: Method) -> Response {
     )
 }
 
-/// `GET /openapi/v2`: the built-in kinds' swagger document.
-async fn openapi_v2() -> Response {
-    json_response(StatusCode::OK, &super::openapi::kubernetes().v2)
+/// `GET /openapi/v2`: the built-in kinds' swagger document with the custom resources.
+async fn openapi_v2(State(cluster): State<FakeCluster>) -> Response {
+    json_response(StatusCode::OK, &cluster.openapi().v2)
 }
 
-/// `GET /openapi/v3`: the group-versions with a v3 document, as kube-apiserver lists them.
-async fn openapi_v3_index() -> Response {
-    let doc = super::openapi::kubernetes();
-    let paths: serde_json::Map<String, Value> = doc
+/// `GET /openapi/v3`: the group-versions with a v3 document, as kube-apiserver lists them
+/// (the `hash` changes with the document: kubectl caches by it).
+async fn openapi_v3_index(State(cluster): State<FakeCluster>) -> Response {
+    let docs = cluster.openapi();
+    let paths: serde_json::Map<String, Value> = docs
         .v3
-        .keys()
-        .map(|gv| {
+        .iter()
+        .map(|(gv, (_, hash))| {
             (
                 gv.clone(),
-                json!({"serverRelativeURL": format!("/openapi/v3/{gv}?hash={}", doc.kubernetes)}),
+                json!({"serverRelativeURL": format!("/openapi/v3/{gv}?hash={hash}")}),
             )
         })
         .collect();
@@ -81,12 +82,12 @@ async fn openapi_v3_index() -> Response {
 }
 
 /// `GET /openapi/v3/<group-version path>`: one group-version's v3 document.
-async fn openapi_v3(axum::extract::Path(gv): axum::extract::Path<String>) -> Response {
-    match super::openapi::kubernetes()
-        .v3
-        .get(gv.trim_end_matches('/'))
-    {
-        Some(doc) => json_response(StatusCode::OK, doc),
+async fn openapi_v3(
+    State(cluster): State<FakeCluster>,
+    axum::extract::Path(gv): axum::extract::Path<String>,
+) -> Response {
+    match cluster.openapi().v3.get(gv.trim_end_matches('/')) {
+        Some((doc, _)) => json_response(StatusCode::OK, doc),
         None => not_found(),
     }
 }
@@ -347,7 +348,68 @@ impl Request<'_> {
     }
 
     fn fail(&self, error: &KubeError, name: Option<&str>) -> Response {
-        error_response(error, &self.details(name))
+        let mut details = self.details(name);
+        match error {
+            // kube-apiserver's BadRequest Status has no details.
+            KubeError::BadRequest { .. } => details = Details::default(),
+            // An Invalid Status names the kind (not the resource).
+            KubeError::Invalid { message, .. } => {
+                details.kind = self.sk.kind.kind.clone();
+                let sent = message.split_once('.').map(|(k, _)| k.to_owned());
+                if let Some(options) = sent
+                    .as_ref()
+                    .filter(|_| message.contains(".meta.k8s.io \"\" is invalid: fieldValidation"))
+                {
+                    details = Details {
+                        name: None,
+                        group: "meta.k8s.io".into(),
+                        kind: options.clone(),
+                    };
+                } else if let Some(sent) = sent
+                    && message.contains(" is invalid: kind: Invalid value")
+                {
+                    // A wrong kind in a custom resource's body is named as sent.
+                    details.kind = sent;
+                }
+            }
+            _ => {}
+        }
+        error_response(error, &details)
+    }
+
+    /// `metadata.name` of the request body, for the details of an error on a create.
+    fn body_name(&self) -> Option<String> {
+        let body: Value = serde_json::from_slice(self.body).ok()?;
+        body.pointer("/metadata/name")?.as_str().map(str::to_owned)
+    }
+
+    /// The `fieldValidation` directive of a write (`options`: `CreateOptions`, …).
+    fn field_check(&self, options: &str) -> Result<fields::FieldCheck, KubeError> {
+        Ok(fields::FieldCheck {
+            mode: fields::Mode::parse(
+                self.query.get("fieldValidation").map(String::as_str),
+                options,
+            )?,
+            fields: Vec::new(),
+            http: true,
+            dry_run: false,
+        })
+    }
+
+    /// The object of a create or update (decoded by its `Content-Type`, see `bodies`) and how
+    /// its fields are checked; the field paths (for duplicates) are read from JSON bodies.
+    fn checked_body(
+        &self,
+        options: &str,
+        dry_run: bool,
+    ) -> Result<(Value, fields::FieldCheck), KubeError> {
+        let mut check = self.field_check(options)?;
+        check.dry_run = dry_run;
+        let body = self.object_body()?;
+        if let Ok((_, paths)) = fields::decode(self.body) {
+            check.fields = paths;
+        }
+        Ok((body, check))
     }
 
     fn list_options(&self) -> Result<ListOptions, KubeError> {
@@ -447,17 +509,19 @@ impl Request<'_> {
                     Ok(d) => d,
                     Err(response) => return *response,
                 };
-                let result = match self.object_body() {
-                    Ok(body) => {
+                let result = match self.checked_body("CreateOptions", dry_run) {
+                    Ok((body, check)) => {
                         self.cluster
-                            .create_value_with(self.sk, self.namespace, body, dry_run)
+                            .create_value_with(self.sk, self.namespace, body, &check)
                             .await
                     }
                     Err(e) => Err(e),
                 };
                 match result {
-                    Ok(created) => json_response(StatusCode::CREATED, &created),
-                    Err(e) => self.fail(&e, None),
+                    Ok((created, warnings)) => {
+                        with_warnings(json_response(StatusCode::CREATED, &created), &warnings)
+                    }
+                    Err(e) => self.fail(&e, self.body_name().as_deref()),
                 }
             }
             // As kube-apiserver: no deletecollection across all namespaces, nor of namespaces.
@@ -657,6 +721,9 @@ impl Request<'_> {
                 Err(response) => return *response,
             },
         };
+        if matches!(*method, Method::PUT | Method::PATCH) {
+            return self.write(method, name, status, dry_run).await;
+        }
         let result = match *method {
             Method::GET if !status => match self.table_request() {
                 Ok(Some(t)) => {
@@ -679,36 +746,6 @@ impl Request<'_> {
                 Err(e) => Err(e),
             },
             Method::GET => self.cluster.get_value(self.sk, self.namespace, name),
-            Method::PUT => match self.object_body() {
-                Ok(body) => {
-                    self.cluster
-                        .update_value_with(
-                            self.sk,
-                            self.namespace,
-                            name,
-                            Change::Replace(body),
-                            status,
-                            dry_run,
-                        )
-                        .await
-                }
-                Err(e) => Err(e),
-            },
-            Method::PATCH => match self.patch_body() {
-                Ok(patch) => {
-                    self.cluster
-                        .update_value_with(
-                            self.sk,
-                            self.namespace,
-                            name,
-                            Change::Patch(patch),
-                            status,
-                            dry_run,
-                        )
-                        .await
-                }
-                Err(e) => Err(e),
-            },
             Method::DELETE if !status => match self.delete_options() {
                 Ok(options) => self
                     .cluster
@@ -742,6 +779,43 @@ impl Request<'_> {
         };
         match result {
             Ok(object) => json_response(StatusCode::OK, &object),
+            Err(e) => self.fail(&e, Some(name)),
+        }
+    }
+
+    /// PUT or PATCH of an object (or its status), with `fieldValidation`.
+    async fn write(&self, method: &Method, name: &str, status: bool, dry_run: bool) -> Response {
+        let written = if *method == Method::PUT {
+            match self.checked_body("UpdateOptions", dry_run) {
+                Ok((body, check)) => {
+                    let change = Change::Replace(body);
+                    self.cluster
+                        .update_value_with(self.sk, self.namespace, name, change, status, &check)
+                        .await
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            let checked = self.patch_body().and_then(|patch| {
+                let mut check = self.field_check("PatchOptions")?;
+                check.dry_run = dry_run;
+                Ok((patch, check))
+            });
+            match checked {
+                Ok((patch, check)) => {
+                    let change = Change::Patch(patch);
+                    self.cluster
+                        .update_value_with(self.sk, self.namespace, name, change, status, &check)
+                        .await
+                }
+                Err(e) => Err(e),
+            }
+        };
+        match written {
+            Ok((object, warnings)) => {
+                with_warnings(json_response(StatusCode::OK, &object), &warnings)
+            }
+            Err(e) if fields::is_patch_failure(&e) => error_response(&e, &Details::default()),
             Err(e) => self.fail(&e, Some(name)),
         }
     }
@@ -855,6 +929,17 @@ impl Request<'_> {
             }),
         }
     }
+}
+
+/// Adds one `Warning: 299 - "<text>"` header per warning, as kube-apiserver does.
+fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
+    for w in warnings {
+        let text = format!("299 - {}", serde_json::to_string(w).unwrap_or_default());
+        if let Ok(value) = header::HeaderValue::from_str(&text) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    response
 }
 
 fn watch_response(body: Body) -> Response {

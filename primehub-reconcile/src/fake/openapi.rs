@@ -19,6 +19,7 @@ static DOCUMENT: &[u8] = include_bytes!("openapi/kubernetes.json.gz");
 #[derive(Debug)]
 pub(crate) struct KubernetesOpenApi {
     /// The Kubernetes version they come from (`v1.37.2`).
+    #[allow(dead_code)] // read by the tests
     pub(crate) kubernetes: String,
     /// The v2 (swagger) document.
     pub(crate) v2: Value,

@@ -29,7 +29,9 @@ impl Http {
         Ok(Http {
             _server: server,
             base,
-            client: reqwest::Client::new(),
+            client: primehub_keycloak::transport::build_http_client(
+                std::time::Duration::from_secs(30),
+            )?,
         })
     }
 
@@ -268,7 +270,10 @@ async fn strategic_patch_errors_and_custom_resources_answer_as_kube_apiserver() 
                 .post(
                     "/apis/primehub.io/v1alpha1/namespaces/hub/phjobs",
                     &json!({"apiVersion": "primehub.io/v1alpha1", "kind": "PhJob",
-                            "metadata": {"name": "job-1"}, "spec": {"command": "echo"}}),
+                            "metadata": {"name": "job-1"},
+                            "spec": {"command": "echo", "displayName": "J", "groupId": "gid",
+                                     "groupName": "g1", "image": "base", "instanceType": "cpu-1",
+                                     "userId": "uid", "userName": "alice"}}),
                 )
                 .await?;
             assert_eq!(code, 201);

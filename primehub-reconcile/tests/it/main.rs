@@ -8,6 +8,7 @@ mod fake_bodies;
 mod fake_http;
 mod fake_kubectl_face;
 mod fake_logs_clock;
+mod fake_openapi;
 mod fake_semantics;
 mod fake_smp_dry_run;
 mod kube_api_shapes;
