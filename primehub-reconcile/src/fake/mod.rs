@@ -18,9 +18,41 @@
 //! What it implements, as kube-apiserver does:
 //!
 //! - one decimal `resourceVersion` counter for the whole store (lists return the current one);
-//!   `uid` (UUID v4), `creationTimestamp` (RFC 3339, seconds), `metadata.generation` starting at
-//!   1 and bumped when anything but `metadata` changes — for kinds with a status subresource the
-//!   status does not count either — and when deletion starts; `generateName`;
+//!   `uid` (UUID v4), `creationTimestamp` (RFC 3339, seconds), `metadata.generation` — on the
+//!   kinds kube-apiserver keeps one for (pods, workloads, ingresses, network policies, CRDs and
+//!   custom resources; not namespaces, services, PVCs, PVs, secrets, ConfigMaps,
+//!   ServiceAccounts, events, leases or RBAC objects) — starting at 1 and bumped when anything
+//!   but `metadata` changes — for kinds with a status subresource the status does not count
+//!   either — and when deletion starts; `generateName`;
+//! - defaulting on every create, update, patch and status write, as kube-apiserver v1.37
+//!   (`fake/defaults.rs`, each default naming its Kubernetes source; the fixtures of
+//!   `conformance_defaults` (feature `conformance`) were stored by a real kube-apiserver and the fake must
+//!   store the same): pods and the pod templates of Deployments, StatefulSets and DaemonSets
+//!   (`SetDefaults_PodSpec`, containers, probes, ports, env field refs, volumes; for pods also
+//!   requests from limits, `enableServiceLinks`, host-network ports, `status.phase: Pending`
+//!   and `qosClass`, and the `DefaultTolerationSeconds` and `Priority` admission plugins —
+//!   only the built-in PriorityClasses exist); Deployments, StatefulSets (claim templates
+//!   too), DaemonSets (`deprecated.daemonset.template.generation`); Services (type,
+//!   sessionAffinity, ports' protocol and targetPort, traffic policies, `ipFamilies`,
+//!   `ipFamilyPolicy`, a unique `clusterIP`/`clusterIPs` from the real tier's
+//!   `10.0.0.0/24` — `None` kept, a given one checked, released on delete, kept by an update
+//!   without one — and node ports from 30000–32767); PVCs and PVs (`volumeMode`, reclaim
+//!   policy, `phase: Pending`, the `StorageObjectInUseProtection` finalizers — the fake plays
+//!   the pvc/pv-protection controllers and removes them once a deleted claim is used by no
+//!   pod, or a deleted volume is not bound); Namespaces (`kubernetes.io/metadata.name`,
+//!   `spec.finalizers: [kubernetes]`, kept on update, `status.phase`); Secrets (`type:
+//!   Opaque`, `stringData` written into `data`); NetworkPolicies (`policyTypes`, port
+//!   protocol); RoleBindings (subjects' `apiGroup`); and the fields Go always serialises
+//!   (`status: {}` of a Deployment, a Role's `rules: null`, a Lease's `spec: {}`, …);
+//! - immutable fields (`fake/immutable.rs`), refused with 422 Invalid naming the field path in
+//!   kube-apiserver's words: a pod's spec beyond images, `activeDeadlineSeconds` (set or
+//!   lowered), added tolerations and `terminationGracePeriodSeconds`; a PVC's spec (except
+//!   `volumeName`/`storageClassName` while unset and a bound claim's `resources.requests`); a
+//!   Service's `clusterIP`; Deployment, StatefulSet and DaemonSet `spec.selector` (and a
+//!   StatefulSet's `serviceName`, `podManagementPolicy`, `volumeClaimTemplates`); the data of a
+//!   Secret or ConfigMap with `immutable: true`, and a Secret's `type`. Where kube-apiserver
+//!   appends a diff of its internal Go structs (a forbidden pod or PVC spec change) the fake
+//!   appends a diff of the JSON fields: the message starts the same;
 //! - `AlreadyExists` on a duplicate create, `Conflict` on a write with a stale
 //!   `resourceVersion` (a write without one is unconditional), no-op writes keep the version and
 //!   emit no event;
@@ -59,8 +91,12 @@
 //! - time from one [`Clock`] ([`FakeCluster::with_clock`], `ManualClock` in tests):
 //!   creationTimestamp, deletionTimestamp and log timestamps.
 //!
-//! Simplifications: no defaulting or validation beyond names and namespaces (a Service gets no
-//! clusterIP, a Deployment no defaults), no server-side apply, strategic merge patches are
+//! Simplifications: no validation beyond names, namespaces, Service IPs and the immutable
+//! fields above; defaulting leaves out Events, CRDs, custom resources' schema defaults, the
+//! kinds the fake does not serve (batch Jobs, …), pod-level `spec.resources` in the QoS class,
+//! scheduling-gate conditions, and the empty lists and maps Go drops (`omitempty`) except in
+//! pod specs' container lists and `""` strings; pods get no `serviceAccountName: default` (the
+//! real tier runs without the ServiceAccount admission plugin); no server-side apply, strategic merge patches are
 //! applied as JSON merge patches (lists are replaced, not merged by key), continue tokens are
 //! not snapshots (a page sees writes made after the first page), a list ignores the requested
 //! resourceVersion and always serves the latest state, grace periods are always zero, no
@@ -162,8 +198,10 @@ use crate::api::{
 use crate::error::{KubeError, Result};
 use crate::selector::LabelSelector;
 
+mod defaults;
 mod events;
 mod http;
+mod immutable;
 mod kinds;
 mod logs;
 pub(crate) mod openapi;
