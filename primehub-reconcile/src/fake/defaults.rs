@@ -126,6 +126,7 @@ fn str_at<'a>(m: &'a Map<String, Value>, key: &str) -> &'a str {
 /// Fills in the defaults kube-apiserver applies when it decodes a body of `kind` (create,
 /// update, patch result and status writes alike). Idempotent.
 pub(crate) fn apply(kind: &ResourceKind, object: &mut Value) {
+    prune_empty(kind, object);
     let Some(o) = object.as_object_mut() else {
         return;
     };
@@ -157,6 +158,75 @@ pub(crate) fn apply(kind: &ResourceKind, object: &mut Value) {
             for s in each(o, "subjects") {
                 if empty_str(s, "apiGroup") && matches!(str_at(s, "kind"), "User" | "Group") {
                     s.insert("apiGroup".into(), json!("rbac.authorization.k8s.io"));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Drops the empty lists and maps (and nulls) of a built-in kind, as kube-apiserver's
+/// protobuf storage does: an empty slice or map is stored as nil, which Go's `omitempty`
+/// leaves out (`labels: {}`, `env: []`, `resources.limits: {}` are not stored). Which fields
+/// are lists and maps comes from the kind's OpenAPI schema; empty structs (`emptyDir: {}`,
+/// `podSelector: {}`) stay. Custom resources are stored as JSON and keep them.
+fn prune_empty(kind: &ResourceKind, object: &mut Value) {
+    let api = super::openapi::kubernetes();
+    let Some(name) = api.definition_name(&kind.group, &kind.version, &kind.kind) else {
+        return;
+    };
+    if let Some(schema) = api.definition(name) {
+        prune(api, schema, object, 0);
+    }
+}
+
+fn resolve<'a>(api: &'a super::openapi::KubernetesOpenApi, schema: &'a Value) -> &'a Value {
+    match schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/definitions/"))
+    {
+        Some(name) => api.definition(name).unwrap_or(schema),
+        None => schema,
+    }
+}
+
+fn prune(api: &super::openapi::KubernetesOpenApi, schema: &Value, value: &mut Value, depth: u8) {
+    if depth > 40 {
+        return;
+    }
+    let schema = resolve(api, schema);
+    match value {
+        Value::Object(map) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                map.retain(|k, v| {
+                    let Some(field) = props.get(k) else {
+                        return true;
+                    };
+                    let field = resolve(api, field);
+                    let collection = field.get("type").and_then(Value::as_str) == Some("array")
+                        || field.get("additionalProperties").is_some();
+                    let empty = v.is_null()
+                        || (collection
+                            && (v.as_array().is_some_and(Vec::is_empty)
+                                || v.as_object().is_some_and(Map::is_empty)));
+                    !empty
+                });
+                for (k, v) in map.iter_mut() {
+                    if let Some(field) = props.get(k) {
+                        prune(api, field, v, depth + 1);
+                    }
+                }
+            } else if let Some(values) = schema.get("additionalProperties") {
+                for v in map.values_mut() {
+                    prune(api, values, v, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item) = schema.get("items") {
+                for v in items.iter_mut() {
+                    prune(api, item, v, depth + 1);
                 }
             }
         }
@@ -245,15 +315,6 @@ fn pod_spec(spec: &mut Map<String, Value>) {
     for key in ["containers", "initContainers", "ephemeralContainers"] {
         for c in each(spec, key) {
             container(c);
-        }
-        // Empty slices are `omitempty`.
-        if spec
-            .get(key)
-            .and_then(Value::as_array)
-            .is_some_and(Vec::is_empty)
-            && key != "containers"
-        {
-            spec.remove(key);
         }
     }
     for v in each(spec, "volumes") {

@@ -42,8 +42,10 @@
 //!   pod, or a deleted volume is not bound); Namespaces (`kubernetes.io/metadata.name`,
 //!   `spec.finalizers: [kubernetes]`, kept on update, `status.phase`); Secrets (`type:
 //!   Opaque`, `stringData` written into `data`); NetworkPolicies (`policyTypes`, port
-//!   protocol); RoleBindings (subjects' `apiGroup`); and the fields Go always serialises
-//!   (`status: {}` of a Deployment, a Role's `rules: null`, a Lease's `spec: {}`, …);
+//!   protocol); RoleBindings (subjects' `apiGroup`); the fields Go always serialises
+//!   (`status: {}` of a Deployment, a Role's `rules: null`, a Lease's `spec: {}`, …); and, for
+//!   built-in kinds, empty lists and maps and nulls are not stored (`labels: {}`, `env: []`:
+//!   the kind's OpenAPI schema tells lists and maps from structs like `emptyDir: {}`);
 //! - immutable fields (`fake/immutable.rs`), refused with 422 Invalid naming the field path in
 //!   kube-apiserver's words: a pod's spec beyond images, `activeDeadlineSeconds` (set or
 //!   lowered), added tolerations and `terminationGracePeriodSeconds`; a PVC's spec (except
@@ -94,9 +96,9 @@
 //! Simplifications: no validation beyond names, namespaces, Service IPs and the immutable
 //! fields above; defaulting leaves out Events, CRDs, custom resources' schema defaults, the
 //! kinds the fake does not serve (batch Jobs, …), pod-level `spec.resources` in the QoS class,
-//! scheduling-gate conditions, and the empty lists and maps Go drops (`omitempty`) except in
-//! pod specs' container lists and `""` strings; pods get no `serviceAccountName: default` (the
-//! real tier runs without the ServiceAccount admission plugin); no server-side apply, strategic merge patches are
+//! scheduling-gate conditions, and `omitempty` strings left `""` (dropped only in pod specs);
+//! unknown fields are stored, not pruned; pods get no `serviceAccountName: default` (the real
+//! tier runs without the ServiceAccount admission plugin); no server-side apply, strategic merge patches are
 //! applied as JSON merge patches (lists are replaced, not merged by key), continue tokens are
 //! not snapshots (a page sees writes made after the first page), a list ignores the requested
 //! resourceVersion and always serves the latest state, grace periods are always zero, no
