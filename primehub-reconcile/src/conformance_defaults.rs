@@ -8,6 +8,7 @@
 //! `lastPhaseTransitionTime`); `@NS@` stands for the test namespace. The same checks run
 //! against the fake and against the real server, so the fake stores what a real server
 //! stores, and a real server confirms the expectations.
+//! `tools/defaults-fixtures/regenerate.py` rewrites the expectations from a real server.
 //!
 //! Each check takes a `kube::Client`, works in a fresh namespace and **panics** naming the
 //! broken rule.
