@@ -102,6 +102,8 @@ pub mod bootstrap;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 #[cfg(feature = "conformance")]
+pub mod conformance_defaults;
+#[cfg(feature = "conformance")]
 pub mod conformance_kinds;
 pub mod error;
 #[cfg(feature = "fake")]

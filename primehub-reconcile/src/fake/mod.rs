@@ -18,9 +18,43 @@
 //! What it implements, as kube-apiserver does:
 //!
 //! - one decimal `resourceVersion` counter for the whole store (lists return the current one);
-//!   `uid` (UUID v4), `creationTimestamp` (RFC 3339, seconds), `metadata.generation` starting at
-//!   1 and bumped when anything but `metadata` changes — for kinds with a status subresource the
-//!   status does not count either — and when deletion starts; `generateName`;
+//!   `uid` (UUID v4), `creationTimestamp` (RFC 3339, seconds), `metadata.generation` — on the
+//!   kinds kube-apiserver keeps one for (pods, workloads, ingresses, network policies, CRDs and
+//!   custom resources; not namespaces, services, PVCs, PVs, secrets, ConfigMaps,
+//!   ServiceAccounts, events, leases or RBAC objects) — starting at 1 and bumped when anything
+//!   but `metadata` changes — for kinds with a status subresource the status does not count
+//!   either — and when deletion starts; `generateName`;
+//! - defaulting on every create, update, patch and status write, as kube-apiserver v1.37
+//!   (`fake/defaults.rs`, each default naming its Kubernetes source; the fixtures of
+//!   `conformance_defaults` (feature `conformance`) were stored by a real kube-apiserver and the fake must
+//!   store the same): pods and the pod templates of Deployments, StatefulSets and DaemonSets
+//!   (`SetDefaults_PodSpec`, containers, probes, ports, env field refs, volumes; for pods also
+//!   requests from limits, `enableServiceLinks`, host-network ports, `status.phase: Pending`
+//!   and `qosClass`, and the `DefaultTolerationSeconds` and `Priority` admission plugins —
+//!   only the built-in PriorityClasses exist); Deployments, StatefulSets (claim templates
+//!   too), DaemonSets (`deprecated.daemonset.template.generation`); Services (type,
+//!   sessionAffinity, ports' protocol and targetPort, traffic policies, `ipFamilies`,
+//!   `ipFamilyPolicy`, a unique `clusterIP`/`clusterIPs` from the real tier's
+//!   `10.0.0.0/24` — `None` kept, a given one checked, released on delete, kept by an update
+//!   without one — and node ports from 30000–32767); PVCs and PVs (`volumeMode`, reclaim
+//!   policy, `phase: Pending`, the `StorageObjectInUseProtection` finalizers — the fake plays
+//!   the pvc/pv-protection controllers and removes them once a deleted claim is used by no
+//!   pod, or a deleted volume is not bound); Namespaces (`kubernetes.io/metadata.name`,
+//!   `spec.finalizers: [kubernetes]`, kept on update, `status.phase`); Secrets (`type:
+//!   Opaque`, `stringData` written into `data`); NetworkPolicies (`policyTypes`, port
+//!   protocol); RoleBindings (subjects' `apiGroup`); the fields Go always serialises
+//!   (`status: {}` of a Deployment, a Role's `rules: null`, a Lease's `spec: {}`, …); and, for
+//!   built-in kinds, empty lists and maps and nulls are not stored (`labels: {}`, `env: []`:
+//!   the kind's OpenAPI schema tells lists and maps from structs like `emptyDir: {}`);
+//! - immutable fields (`fake/immutable.rs`), refused with 422 Invalid naming the field path in
+//!   kube-apiserver's words: a pod's spec beyond images, `activeDeadlineSeconds` (set or
+//!   lowered), added tolerations and `terminationGracePeriodSeconds`; a PVC's spec (except
+//!   `volumeName`/`storageClassName` while unset and a bound claim's `resources.requests`); a
+//!   Service's `clusterIP`; Deployment, StatefulSet and DaemonSet `spec.selector` (and a
+//!   StatefulSet's `serviceName`, `podManagementPolicy`, `volumeClaimTemplates`); the data of a
+//!   Secret or ConfigMap with `immutable: true`, and a Secret's `type`. Where kube-apiserver
+//!   appends a diff of its internal Go structs (a forbidden pod or PVC spec change) the fake
+//!   appends a diff of the JSON fields: the message starts the same;
 //! - `AlreadyExists` on a duplicate create, `Conflict` on a write with a stale
 //!   `resourceVersion` (a write without one is unconditional), no-op writes keep the version and
 //!   emit no event;
@@ -129,9 +163,12 @@
 //! - the body's `kind`/`apiVersion` checked against the path, with kube-apiserver's answers
 //!   (built-in kinds may leave them out; custom resources must name both).
 //!
-//! Simplifications: no defaulting or validation of built-in kinds beyond names, namespaces,
-//! labels, annotations and fields (a Service gets no clusterIP, a Deployment no defaults);
-//! custom resources: causes come in schema order (kube-apiserver's order varies),
+//! Simplifications: no validation of built-in kinds beyond names, namespaces, labels,
+//! annotations, fields, Service IPs and the immutable fields above; defaulting leaves out
+//! Events, CRDs, the kinds the fake does not serve (batch Jobs, …), pod-level
+//! `spec.resources` in the QoS class, scheduling-gate conditions, and `omitempty` strings left
+//! `""` (dropped only in pod specs); pods get no `serviceAccountName: default` (the real tier
+//! runs without the ServiceAccount admission plugin); custom resources: causes come in schema order (kube-apiserver's order varies),
 //! `allOf`/`anyOf`/`oneOf`/`not`, CEL rules and formats other than `date-time`, `date` and
 //! `uuid` are not checked, duplicate fields are found in create and replace bodies only, and a
 //! Strict patch failure quotes the object without `managedFields`; a patch that changes a
@@ -254,11 +291,13 @@ use crate::error::{KubeError, Result};
 use crate::selector::LabelSelector;
 
 mod bodies;
+mod defaults;
 mod discovery;
 mod events;
 mod field_selectors;
 mod fields;
 mod http;
+mod immutable;
 mod kinds;
 mod label_selectors;
 mod logs;

@@ -650,6 +650,7 @@ impl Store {
                 }],
             });
         }
+        super::defaults::apply(&sk.kind, &mut object);
         Ok(object)
     }
 
@@ -701,21 +702,16 @@ impl Store {
             "creationTimestamp".into(),
             json!(rfc3339_seconds(self.clock.now())),
         );
-        m.insert("generation".into(), json!(1));
+        if super::defaults::has_generation(&sk.kind) {
+            m.insert("generation".into(), json!(1));
+        } else {
+            m.remove("generation");
+        }
         if let Some(o) = object.as_object_mut() {
             if sk.status_subresource {
                 o.remove("status");
             }
-            if key.is_namespace() {
-                o.insert("status".into(), json!({"phase": "Active"}));
-            } else if sk.kind.group.is_empty() && sk.kind.plural == "pods" {
-                o.insert("status".into(), json!({"phase": "Pending"}));
-            } else if sk.kind.group.is_empty() && sk.kind.plural == "persistentvolumes" {
-                o.insert(
-                    "status".into(),
-                    json!({"phase": "Pending", "lastPhaseTransitionTime": rfc3339_seconds(self.clock.now())}),
-                );
-            } else if sk.kind.group == "apiextensions.k8s.io" {
+            if sk.kind.group == "apiextensions.k8s.io" {
                 o.insert(
                     "status".into(),
                     json!({
@@ -725,6 +721,12 @@ impl Store {
                     }),
                 );
             }
+        }
+        let now = rfc3339_seconds(self.clock.now());
+        super::defaults::prepare_for_create(&sk.kind, &mut object, &now)?;
+        super::defaults::apply(&sk.kind, &mut object);
+        if key.group.is_empty() && key.plural == "services" {
+            super::defaults::allocate_service(&mut object, None, &self.allocated(&key))?;
         }
         Ok((key, object))
     }
@@ -822,10 +824,9 @@ impl Store {
             }
             body
         };
-        Ok(PreparedUpdate {
-            new: self.preserve_server_fields(&old, new),
-            old,
-        })
+        let mut new = self.preserve_server_fields(&old, new);
+        super::defaults::apply(&sk.kind, &mut new);
+        Ok(PreparedUpdate { new, old })
     }
 
     fn preserve_server_fields(&self, old: &Value, mut new: Value) -> Value {
@@ -910,8 +911,15 @@ impl Store {
             o.insert("apiVersion".into(), json!(sk.kind.api_version()));
             o.insert("kind".into(), json!(sk.kind.kind));
         }
-        if generation_view(&old, sk.status_subresource)
-            != generation_view(&new, sk.status_subresource)
+        super::defaults::apply(&sk.kind, &mut new);
+        super::defaults::prepare_for_update(&sk.kind, &old, &mut new)?;
+        super::immutable::validate_update(&sk.kind, &old, &new)?;
+        if key.group.is_empty() && key.plural == "services" {
+            super::defaults::allocate_service(&mut new, Some(&old), &self.allocated(&key))?;
+        }
+        if super::defaults::has_generation(&sk.kind)
+            && generation_view(&old, sk.status_subresource)
+                != generation_view(&new, sk.status_subresource)
         {
             meta_mut(&mut new).insert("generation".into(), json!(generation(&old) + 1));
         }
@@ -1037,12 +1045,18 @@ impl Store {
             set_finalizers(&mut new, list);
         }
         if meta_str(&new, "deletionTimestamp").is_none() {
-            let g = generation(&new) + 1;
+            // BeforeDelete bumps the generation of objects that have one.
+            let g = meta(&new)
+                .and_then(|m| m.get("generation"))
+                .and_then(Value::as_i64)
+                .map(|g| g + 1);
             let now = rfc3339_seconds(self.clock.now());
             let m = meta_mut(&mut new);
             m.insert("deletionTimestamp".into(), json!(now));
             m.insert("deletionGracePeriodSeconds".into(), json!(0));
-            m.insert("generation".into(), json!(g));
+            if let Some(g) = g {
+                m.insert("generation".into(), json!(g));
+            }
         }
         if key.is_namespace()
             && let Some(o) = new.as_object_mut()
@@ -1091,9 +1105,94 @@ impl Store {
                 }
                 self.try_finish_foreground(key);
             }
+            if key.group.is_empty()
+                && matches!(
+                    key.plural.as_str(),
+                    "persistentvolumeclaims" | "persistentvolumes"
+                )
+            {
+                self.release_storage_protection();
+            }
             return self.objects.get(key).cloned().or(marked);
         }
         self.remove(key)
+    }
+
+    /// The cluster IPs and node ports of every Service but `except`.
+    fn allocated(&self, except: &ObjKey) -> super::defaults::Allocated {
+        super::defaults::Allocated::of(
+            self.objects
+                .iter()
+                .filter(|(k, _)| k.group.is_empty() && k.plural == "services" && *k != except)
+                .map(|(_, o)| o),
+        )
+    }
+
+    /// Plays kube-controller-manager's pvc-protection and pv-protection controllers: removes
+    /// the protection finalizer of deleted claims no pod of their namespace uses, and of
+    /// deleted volumes that are not bound.
+    fn release_storage_protection(&mut self) {
+        let candidates: Vec<ObjKey> = self
+            .objects
+            .iter()
+            .filter(|(k, o)| {
+                k.group.is_empty()
+                    && matches!(
+                        k.plural.as_str(),
+                        "persistentvolumeclaims" | "persistentvolumes"
+                    )
+                    && meta_str(o, "deletionTimestamp").is_some()
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in candidates {
+            let Some(object) = self.objects.get(&key).cloned() else {
+                continue;
+            };
+            let (finalizer, in_use) = if key.plural == "persistentvolumes" {
+                (
+                    super::defaults::PV_PROTECTION,
+                    object.pointer("/status/phase").and_then(Value::as_str) == Some("Bound"),
+                )
+            } else {
+                (super::defaults::PVC_PROTECTION, self.claim_in_use(&key))
+            };
+            let list = finalizers(&object);
+            if in_use || !list.iter().any(|f| f == finalizer) {
+                continue;
+            }
+            let rest: Vec<String> = list.into_iter().filter(|f| f != finalizer).collect();
+            if rest.is_empty() {
+                self.remove(&key);
+            } else {
+                let mut new = object.clone();
+                set_finalizers(&mut new, rest);
+                self.commit(&key, new, EventType::Modified, Some(object));
+            }
+        }
+    }
+
+    /// Whether a pod of the claim's namespace that has not finished mounts the claim.
+    fn claim_in_use(&self, claim: &ObjKey) -> bool {
+        self.objects.iter().any(|(k, pod)| {
+            k.group.is_empty()
+                && k.plural == "pods"
+                && k.namespace == claim.namespace
+                && !matches!(
+                    pod.pointer("/status/phase").and_then(Value::as_str),
+                    Some("Succeeded" | "Failed")
+                )
+                && pod
+                    .pointer("/spec/volumes")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .any(|v| {
+                        v.pointer("/persistentVolumeClaim/claimName")
+                            .and_then(Value::as_str)
+                            == Some(claim.name.as_str())
+                    })
+        })
     }
 
     fn namespace_has_objects(&self, namespace: &str) -> bool {
@@ -1161,6 +1260,9 @@ impl Store {
             if let Some(owner_key) = self.key_of_uid(&owner) {
                 self.try_finish_foreground(&owner_key);
             }
+        }
+        if key.group.is_empty() && key.plural == "pods" {
+            self.release_storage_protection();
         }
         if !key.namespace.is_empty() {
             let ns_key = ObjKey::namespace_key(&key.namespace);

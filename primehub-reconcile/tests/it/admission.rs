@@ -237,7 +237,8 @@ async fn the_fake_calls_the_handler_with_an_admission_review_and_applies_its_pat
             .old_object
             .as_ref()
             .and_then(|o| o.metadata.labels.clone()),
-        Some(Default::default())
+        None,
+        "the pod was created with empty `labels`, which kube-apiserver (and the fake) does not store"
     );
     assert_eq!(
         update

@@ -115,15 +115,33 @@ async fn kubectl_protobuf_creates_store_what_go_would_write() -> TestResult {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": {"name": "d4", "namespace": "bodies-a", "labels": {"app": "d4"}},
+            // The decoded body, with kube-apiserver's defaults on top (as it stores it).
             "spec": {
+                "progressDeadlineSeconds": 600,
                 "replicas": 1,
+                "revisionHistoryLimit": 10,
                 "selector": {"matchLabels": {"app": "d4"}},
-                "strategy": {},
+                "strategy": {
+                    "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+                    "type": "RollingUpdate",
+                },
                 "template": {
                     "metadata": {"labels": {"app": "d4"}},
-                    "spec": {"containers": [{"name": "busybox", "image": "busybox", "resources": {}}]},
+                    "spec": {
+                        "containers": [{
+                            "name": "busybox", "image": "busybox", "imagePullPolicy": "Always",
+                            "resources": {}, "terminationMessagePath": "/dev/termination-log",
+                            "terminationMessagePolicy": "File",
+                        }],
+                        "dnsPolicy": "ClusterFirst",
+                        "restartPolicy": "Always",
+                        "schedulerName": "default-scheduler",
+                        "securityContext": {},
+                        "terminationGracePeriodSeconds": 30,
+                    },
                 },
             },
+            "status": {},
         })
     );
 

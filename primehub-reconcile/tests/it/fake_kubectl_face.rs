@@ -452,7 +452,7 @@ async fn tables_print_each_kind_as_kube_apiserver() -> TestResult {
             ],
             vec![json!([
                 "pvc1",
-                "",
+                "Pending",
                 "",
                 "",
                 "",

@@ -147,15 +147,17 @@ async fn a_second_kubectl_apply_of_a_changed_deployment_merges_as_kube_apiserver
     assert_eq!(
         spec["containers"],
         json!([
-            {"name": "side", "image": "busybox:2"},
-            {"name": "main", "image": "nginx:2",
+            {"name": "side", "image": "busybox:2", "imagePullPolicy": "Always", "resources": {},
+             "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"},
+            {"name": "main", "image": "nginx:2", "imagePullPolicy": "IfNotPresent", "resources": {},
+             "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
              "env": [{"name": "C", "value": "3"}, {"name": "A", "value": "1"}],
-             "ports": [{"containerPort": 80}]},
+             "ports": [{"containerPort": 80, "protocol": "TCP"}]},
         ])
     );
     assert_eq!(
         spec["volumes"],
-        json!([{"name": "v2", "configMap": {"name": "cm"}}])
+        json!([{"name": "v2", "configMap": {"name": "cm", "defaultMode": 420}}])
     );
     // No directive is stored.
     assert!(!patched.to_string().contains("\"$"), "{patched}");
@@ -213,7 +215,7 @@ async fn the_python_clients_default_patch_is_strategic() -> TestResult {
         .patch(
             "/api/v1/namespaces/hub/pods/p",
             SMP,
-            r#"{"metadata": {"labels": {"tier": "front"}}, "spec": {"containers": [{"name": "side", "env": [{"name": "B", "value": "2"}]}]}}"#,
+            r#"{"metadata": {"labels": {"tier": "front"}}, "spec": {"containers": [{"name": "side", "image": "busybox:2"}]}}"#,
         )
         .await?;
     assert_eq!(code, 200, "{patched}");
@@ -224,7 +226,9 @@ async fn the_python_clients_default_patch_is_strategic() -> TestResult {
     assert_eq!(names(&patched["spec"]["containers"]), ["main", "side"]);
     assert_eq!(
         patched["spec"]["containers"][1],
-        json!({"name": "side", "image": "busybox", "env": [{"name": "B", "value": "2"}]})
+        json!({"name": "side", "image": "busybox:2", "imagePullPolicy": "Always", "resources": {},
+               "terminationMessagePath": "/dev/termination-log",
+               "terminationMessagePolicy": "File"})
     );
     Ok(())
 }

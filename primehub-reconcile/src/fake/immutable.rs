@@ -1,0 +1,331 @@
+//! Immutable fields, refused on update (and patch) with kube-apiserver's 422 `Invalid` answer:
+//! the field path as the cause and the real server's message (checked against kube-apiserver
+//! v1.37 in `conformance_defaults`).
+//!
+//! - Pods (`ValidatePodUpdate`, `pkg/apis/core/validation`): only the containers' and init
+//!   containers' images, `activeDeadlineSeconds` (set, or lowered), additions to the
+//!   tolerations and `terminationGracePeriodSeconds` may change;
+//! - PersistentVolumeClaims (`ValidatePersistentVolumeClaimUpdate`): the spec is immutable,
+//!   except `volumeName` and `storageClassName` while unset, and `resources.requests` of a
+//!   bound claim;
+//! - Services (`ValidateServiceUpdate`): `clusterIP`/`clusterIPs` once set;
+//! - Deployments, StatefulSets and DaemonSets (`pkg/apis/apps/validation`): `spec.selector`;
+//!   a StatefulSet's `serviceName`, `podManagementPolicy` and `volumeClaimTemplates`;
+//! - Secrets and ConfigMaps with `immutable: true` (`ValidateSecretUpdate`,
+//!   `ValidateConfigMapUpdate`): `data`, `binaryData` and `immutable` itself; a Secret's `type`
+//!   always.
+//!
+//! Where kube-apiserver appends a diff of its internal Go structs to a message (a pod's or a
+//! claim's forbidden spec change, a claim template's value), the fake appends a diff of the
+//! JSON fields instead: the message starts the same.
+
+use serde_json::{Map, Value};
+
+use crate::api::ResourceKind;
+use crate::error::{InvalidCause, Result};
+
+use super::defaults::{cause, invalid_object};
+
+/// The start of the message of a forbidden pod spec change.
+pub(crate) const POD_SPEC_FORBIDDEN: &str = "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
+
+/// The start of the message of a forbidden PVC spec change.
+pub(crate) const PVC_SPEC_FORBIDDEN: &str = "Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims";
+
+const IMMUTABLE_SET: &str = "Forbidden: field is immutable when `immutable` is set";
+
+fn render(v: Option<&Value>) -> String {
+    serde_json::to_string(v.unwrap_or(&Value::Null)).unwrap_or_default()
+}
+
+fn immutable_field(path: &str, new: Option<&Value>) -> InvalidCause {
+    cause(
+        path,
+        "FieldValueInvalid",
+        format!("Invalid value: {}: field is immutable", render(new)),
+    )
+}
+
+fn spec(o: &Value) -> Map<String, Value> {
+    o.get("spec")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A diff of the top-level fields of two specs: `-`/`+` lines of JSON.
+fn diff(old: &Map<String, Value>, new: &Map<String, Value>) -> String {
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = String::new();
+    for k in keys {
+        let (a, b) = (old.get(k), new.get(k));
+        if a == b {
+            continue;
+        }
+        if let Some(a) = a {
+            out.push_str(&format!("- {k:?}: {}\n", render(Some(a))));
+        }
+        if let Some(b) = b {
+            out.push_str(&format!("+ {k:?}: {}\n", render(Some(b))));
+        }
+    }
+    out
+}
+
+/// Checks an update of `old` into `new` (after defaulting and `PrepareForUpdate`): `Invalid`
+/// naming each immutable field that changed.
+pub(crate) fn validate_update(kind: &ResourceKind, old: &Value, new: &Value) -> Result<()> {
+    let name = old
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let (qualified, causes) = match (kind.group.as_str(), kind.plural.as_str()) {
+        ("", "pods") => ("Pod".to_owned(), pod(old, new)),
+        ("", "persistentvolumeclaims") => ("PersistentVolumeClaim".to_owned(), pvc(old, new)),
+        ("", "services") => ("Service".to_owned(), service(old, new)),
+        ("", "secrets") => ("Secret".to_owned(), secret_or_config_map(old, new, true)),
+        ("", "configmaps") => (
+            "ConfigMap".to_owned(),
+            secret_or_config_map(old, new, false),
+        ),
+        ("apps", "deployments" | "daemonsets") => {
+            (format!("{}.apps", kind.kind), selector(old, new))
+        }
+        ("apps", "statefulsets") => ("StatefulSet.apps".to_owned(), statefulset(old, new)),
+        _ => return Ok(()),
+    };
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid_object(&qualified, name, causes))
+    }
+}
+
+fn pod(old: &Value, new: &Value) -> Vec<InvalidCause> {
+    let (old_spec, new_spec) = (spec(old), spec(new));
+    let mut causes = Vec::new();
+    let (old_deadline, new_deadline) = (
+        old_spec
+            .get("activeDeadlineSeconds")
+            .and_then(Value::as_i64),
+        new_spec
+            .get("activeDeadlineSeconds")
+            .and_then(Value::as_i64),
+    );
+    match (old_deadline, new_deadline) {
+        (_, Some(n)) if n < 1 => causes.push(cause(
+            "spec.activeDeadlineSeconds",
+            "FieldValueInvalid",
+            format!("Invalid value: {n}: must be between 1 and 2147483647, inclusive"),
+        )),
+        (Some(_), None) => causes.push(cause(
+            "spec.activeDeadlineSeconds",
+            "FieldValueInvalid",
+            "Invalid value: null: must not update from a positive integer to nil value".into(),
+        )),
+        (Some(o), Some(n)) if n > o => causes.push(cause(
+            "spec.activeDeadlineSeconds",
+            "FieldValueInvalid",
+            format!("Invalid value: {n}: must be less than or equal to previous value"),
+        )),
+        _ => {}
+    }
+    // The old spec with what may change taken from the new one.
+    let mut munged = old_spec.clone();
+    for key in ["containers", "initContainers"] {
+        let (Some(Value::Array(olds)), Some(Value::Array(news))) =
+            (munged.get_mut(key), new_spec.get(key))
+        else {
+            continue;
+        };
+        if olds.len() != news.len() {
+            continue;
+        }
+        for (o, n) in olds.iter_mut().zip(news) {
+            if let (Some(o), Some(image)) = (o.as_object_mut(), n.get("image")) {
+                o.insert("image".into(), image.clone());
+            }
+        }
+    }
+    for key in [
+        "activeDeadlineSeconds",
+        "tolerations",
+        "terminationGracePeriodSeconds",
+    ] {
+        let old_grace_negative = old_spec
+            .get("terminationGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .is_some_and(|g| g < 0);
+        if key == "terminationGracePeriodSeconds"
+            && !(old_grace_negative && new_spec.get(key).and_then(Value::as_i64) == Some(1))
+        {
+            continue;
+        }
+        match new_spec.get(key) {
+            Some(v) => munged.insert(key.into(), v.clone()),
+            None => munged.remove(key),
+        };
+    }
+    if munged != new_spec {
+        causes.push(cause(
+            "spec",
+            "FieldValueForbidden",
+            format!("{POD_SPEC_FORBIDDEN}\n{}", diff(&munged, &new_spec)),
+        ));
+    }
+    // validateOnlyAddedTolerations: every old toleration stays (its tolerationSeconds may
+    // change).
+    let strip = |t: &Value| {
+        let mut t = t.clone();
+        if let Some(o) = t.as_object_mut() {
+            o.remove("tolerationSeconds");
+        }
+        t
+    };
+    let news: Vec<Value> = new_spec
+        .get("tolerations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(strip)
+        .collect();
+    let kept = old_spec
+        .get("tolerations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .all(|t| news.contains(&strip(t)));
+    if !kept {
+        causes.push(cause(
+            "spec.tolerations",
+            "FieldValueForbidden",
+            "Forbidden: existing toleration can not be modified except its tolerationSeconds"
+                .into(),
+        ));
+    }
+    causes
+}
+
+fn pvc(old: &Value, new: &Value) -> Vec<InvalidCause> {
+    let (mut munged, new_spec) = (spec(old), spec(new));
+    let unset = |m: &Map<String, Value>, k: &str| {
+        m.get(k)
+            .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
+    };
+    for key in ["volumeName", "storageClassName"] {
+        if unset(&munged, key)
+            && let Some(v) = new_spec.get(key)
+        {
+            munged.insert(key.into(), v.clone());
+        }
+    }
+    let bound = old.pointer("/status/phase").and_then(Value::as_str) == Some("Bound");
+    if bound {
+        for key in ["resources", "volumeAttributesClassName"] {
+            match new_spec.get(key) {
+                Some(v) => munged.insert(key.into(), v.clone()),
+                None => munged.remove(key),
+            };
+        }
+    }
+    if munged == new_spec {
+        return Vec::new();
+    }
+    vec![cause(
+        "spec",
+        "FieldValueForbidden",
+        format!("{PVC_SPEC_FORBIDDEN}\n{}", diff(&munged, &new_spec)),
+    )]
+}
+
+fn service(old: &Value, new: &Value) -> Vec<InvalidCause> {
+    let (old_spec, new_spec) = (spec(old), spec(new));
+    let old_ip = old_spec
+        .get("clusterIP")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if old_ip.is_empty() || new_spec.get("type").and_then(Value::as_str) == Some("ExternalName") {
+        return Vec::new();
+    }
+    let new_ips: Vec<Value> = match new_spec.get("clusterIPs").and_then(Value::as_array) {
+        Some(a) if !a.is_empty() => a.clone(),
+        _ => match new_spec.get("clusterIP").and_then(Value::as_str) {
+            Some(ip) if !ip.is_empty() => vec![Value::String(ip.to_owned())],
+            _ => return Vec::new(),
+        },
+    };
+    let first = new_ips.first().and_then(Value::as_str);
+    let singular = new_spec
+        .get("clusterIP")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    // Inconsistent fields are the allocation's error ("first value must match `clusterIP`").
+    if first == Some(old_ip) || (!singular.is_empty() && first != Some(singular)) {
+        return Vec::new();
+    }
+    vec![cause(
+        "spec.clusterIPs[0]",
+        "FieldValueInvalid",
+        format!(
+            "Invalid value: {}: may not change once set",
+            render(Some(&Value::Array(new_ips)))
+        ),
+    )]
+}
+
+fn selector(old: &Value, new: &Value) -> Vec<InvalidCause> {
+    let (o, n) = (old.pointer("/spec/selector"), new.pointer("/spec/selector"));
+    if o == n {
+        Vec::new()
+    } else {
+        vec![immutable_field("spec.selector", n)]
+    }
+}
+
+fn statefulset(old: &Value, new: &Value) -> Vec<InvalidCause> {
+    let mut causes = selector(old, new);
+    for field in ["serviceName", "podManagementPolicy", "volumeClaimTemplates"] {
+        let (o, n) = (
+            old.get("spec").and_then(|s| s.get(field)),
+            new.get("spec").and_then(|s| s.get(field)),
+        );
+        if o != n {
+            causes.push(immutable_field(&format!("spec.{field}"), n));
+        }
+    }
+    causes
+}
+
+fn secret_or_config_map(old: &Value, new: &Value, secret: bool) -> Vec<InvalidCause> {
+    let mut causes = Vec::new();
+    if secret && old.get("type") != new.get("type") {
+        causes.push(immutable_field("type", new.get("type")));
+    }
+    if old.get("immutable") != Some(&Value::Bool(true)) {
+        return causes;
+    }
+    let fields: &[&str] = if secret {
+        &["data"]
+    } else {
+        &["data", "binaryData"]
+    };
+    for field in fields {
+        let empty = |v: Option<&Value>| {
+            v.is_none_or(|v| v.is_null() || v.as_object().is_some_and(Map::is_empty))
+        };
+        let (o, n) = (old.get(*field), new.get(*field));
+        if o != n && !(empty(o) && empty(n)) {
+            causes.push(cause(field, "FieldValueForbidden", IMMUTABLE_SET.into()));
+        }
+    }
+    if new.get("immutable") != Some(&Value::Bool(true)) {
+        causes.push(cause(
+            "immutable",
+            "FieldValueForbidden",
+            IMMUTABLE_SET.into(),
+        ));
+    }
+    causes
+}
