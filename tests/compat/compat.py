@@ -30,6 +30,7 @@ SKEW_RE = re.compile(r"^WARNING: version difference between client .*$\n?", re.M
 
 # metadata fields the server sets per object that can never agree between two servers
 IDENTITY_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "selfLink")
+AGE_CELL_RE = re.compile(r"^(?:\d+[smhdy]){1,2}$")
 AGE_COLUMNS = {"AGE", "LAST SEEN", "FIRST SEEN", "CREATED AT"}
 IP_COLUMNS = {"CLUSTER-IP", "IP", "EXTERNAL-IP"}
 
@@ -102,7 +103,9 @@ def normalize_table(text: str) -> List[Any]:
         fixed = []
         for i, cell in enumerate(cells):
             column = header[i] if i < len(header) and len(cells) == len(header) else ""
-            if column in AGE_COLUMNS:
+            if column in AGE_COLUMNS or (column == "" and AGE_CELL_RE.match(cell)):
+                # Without a column name (a row with an empty cell splits into fewer cells than
+                # the header), an age is recognised by its shape (`0s`, `3d10h`).
                 cell = "<age>"
             elif column in IP_COLUMNS and IP_RE.match(cell):
                 cell = "<ip>"
@@ -445,8 +448,9 @@ class Ctx:
         self.record(
             step,
             rc=proc.returncode,
-            stdout=normalize_output(proc.stdout, out),
-            stderr=normalize_error(proc.stderr, err),
+            # The scenario's files live in a per-target directory: kubectl quotes their paths.
+            stdout=normalize_output(proc.stdout.replace(self.workdir, "<workdir>"), out),
+            stderr=normalize_error(proc.stderr.replace(self.workdir, "<workdir>"), err),
         )
         return proc
 

@@ -65,6 +65,15 @@ class Normalization(unittest.TestCase):
         self.assertTrue(c.differences(c.normalize_table(fewer), c.normalize_table(real)))
         self.assertTrue(c.differences(c.normalize_table(other_value), c.normalize_table(real)))
 
+    def test_ages_in_rows_with_an_empty_cell(self):
+        # An empty cell makes the row split into fewer cells than the header: the age is then
+        # recognised by its shape, other cells are still compared.
+        a = "NAME   DISPLAY NAME   AGE\nimg1                  0s\n"
+        b = "NAME   DISPLAY NAME   AGE\nimg1                  1s\n"
+        other = "NAME   DISPLAY NAME   AGE\nimg2                  1s\n"
+        self.assertEqual(c.differences(c.normalize_table(a), c.normalize_table(b)), [])
+        self.assertTrue(c.differences(c.normalize_table(a), c.normalize_table(other)))
+
     def test_error_reasons(self):
         self.assertEqual(c.normalize_error('Error from server (NotFound): pods "x" not found\n', "reason"), ["NotFound"])
         self.assertEqual(c.normalize_error('The Pod "p" is invalid: spec: Forbidden\n', "reason"), ["Invalid"])

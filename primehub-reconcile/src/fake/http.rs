@@ -496,7 +496,7 @@ impl Request<'_> {
                 match self.list() {
                     Ok(body) => match table {
                         Some(t) => json_response(StatusCode::OK, &self.list_table(t, &body)),
-                        None => json_response(StatusCode::OK, &body),
+                        None => json_response(StatusCode::OK, &self.without_item_types(body)),
                     },
                     Err(e) => self.fail(&e, None),
                 }
@@ -534,7 +534,7 @@ impl Request<'_> {
             Method::DELETE => match self.dry_run("DeleteOptions") {
                 Err(response) => *response,
                 Ok(dry_run) => match self.delete_collection(dry_run) {
-                    Ok(body) => json_response(StatusCode::OK, &body),
+                    Ok(body) => json_response(StatusCode::OK, &self.without_item_types(body)),
                     Err(e) => self.fail(&e, None),
                 },
             },
@@ -557,6 +557,22 @@ impl Request<'_> {
             "metadata": metadata,
             "items": items,
         }))
+    }
+
+    /// A list answer as kube-apiserver encodes it: the items of a built-in kind's list carry no
+    /// `apiVersion`/`kind` (the list's own say them); custom resources' items keep theirs.
+    fn without_item_types(&self, mut list: Value) -> Value {
+        let kind = &self.sk.kind;
+        let built_in = super::openapi::kubernetes()
+            .definition_name(&kind.group, &kind.version, &kind.kind)
+            .is_some();
+        if built_in && let Some(items) = list.get_mut("items").and_then(Value::as_array_mut) {
+            for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                item.remove("apiVersion");
+                item.remove("kind");
+            }
+        }
+        list
     }
 
     /// The Table the request asks for (`Accept`, `includeObject`), if any.

@@ -157,10 +157,22 @@ impl Filter {
                 }
             }
         };
-        Some(RawEvent {
-            type_,
-            object: event.object.clone(),
-        })
+        // As kube-apiserver's watch cache: an object that stops matching is sent as DELETED
+        // with its last matching content, carrying the event's resourceVersion.
+        let object = match (&event.type_, type_, &event.old) {
+            (EventType::Modified, EventType::Deleted, Some(old)) => {
+                let mut last = old.clone();
+                if let (Some(rv), Some(meta)) = (
+                    event.object.pointer("/metadata/resourceVersion").cloned(),
+                    last.get_mut("metadata").and_then(Value::as_object_mut),
+                ) {
+                    meta.insert("resourceVersion".into(), rv);
+                }
+                last
+            }
+            _ => event.object.clone(),
+        };
+        Some(RawEvent { type_, object })
     }
 }
 
