@@ -312,3 +312,36 @@ async fn discovery_and_errors() -> TestResult {
     server.shutdown().await;
     Ok(())
 }
+
+/// Pages of an unfiltered list say how many items follow (`remainingItemCount`), as
+/// kube-apiserver's do; a filtered list cannot know and says nothing.
+#[tokio::test]
+async fn list_pages_count_what_remains_unless_filtered() -> TestResult {
+    let cluster = FakeCluster::new();
+    let (_server, client) = start(&cluster).await?;
+    let pods: Api<Pod> = Api::namespaced(client, "hub");
+    for name in ["a", "b", "c", "d", "e"] {
+        pods.create(&PostParams::default(), &pod(name, &[("app", "x")]))
+            .await?;
+    }
+    let first = pods.list(&ListParams::default().limit(2)).await?;
+    assert_eq!(first.items.len(), 2);
+    assert_eq!(first.metadata.remaining_item_count, Some(3));
+    let token = first.metadata.continue_.clone().unwrap_or_default();
+    let second = pods
+        .list(&ListParams::default().limit(2).continue_token(&token))
+        .await?;
+    assert_eq!(second.metadata.remaining_item_count, Some(1));
+    let token = second.metadata.continue_.clone().unwrap_or_default();
+    let last = pods
+        .list(&ListParams::default().limit(2).continue_token(&token))
+        .await?;
+    assert_eq!(last.items.len(), 1);
+    assert_eq!(last.metadata.remaining_item_count, None);
+    let filtered = pods
+        .list(&ListParams::default().limit(2).labels("app=x"))
+        .await?;
+    assert!(filtered.metadata.continue_.is_some());
+    assert_eq!(filtered.metadata.remaining_item_count, None);
+    Ok(())
+}
