@@ -271,11 +271,12 @@ fn patch_failure(patched: &Value, why: &str) -> KubeError {
     }
 }
 
-/// Whether `error` is the 422 of a patch that does not decode (its Status has no name, group
-/// or kind in `details`).
+/// Whether `error` is the 422 of a patch that does not decode or does not apply (its Status
+/// has no name, group or kind in `details`).
 pub(crate) fn is_patch_failure(error: &KubeError) -> bool {
-    matches!(error, KubeError::Invalid { causes, .. }
-        if causes.len() == 1 && causes[0].field == "patch")
+    matches!(error, KubeError::Invalid { causes, message }
+        if (causes.len() == 1 && causes[0].field == "patch")
+            || (causes.is_empty() && message == super::JSON_PATCH_REJECTED))
 }
 
 impl FakeCluster {

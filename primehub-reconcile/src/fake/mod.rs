@@ -411,6 +411,10 @@ fn to_dynamic(object: Value) -> Result<DynamicObject> {
 /// The answer (415) of kube-apiserver to a strategic merge patch of a custom resource.
 pub(crate) const SMP_UNSUPPORTED: &str = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
 
+/// kube-apiserver's message for a JSON patch that does not apply (422, no details).
+pub(crate) const JSON_PATCH_REJECTED: &str =
+    "the server rejected our request due to an error in our request";
+
 /// Applies `patch` to `target`, an object of `kind` (whose OpenAPI definition a strategic merge
 /// patch needs: without one, as for custom resources, the answer is kube-apiserver's 415).
 pub(crate) fn apply_patch(kind: &ResourceKind, target: &Value, patch: &PatchBody) -> Result<Value> {
@@ -432,8 +436,12 @@ pub(crate) fn apply_patch(kind: &ResourceKind, target: &Value, patch: &PatchBody
                     continue;
                 }
                 json_patch::patch(&mut v, std::slice::from_ref(op)).map_err(|e| {
+                    // kube-apiserver answers a JSON patch that does not apply (a failed
+                    // `test`, a missing path) with this bare 422 and no details; the reason
+                    // goes to the log only.
+                    tracing::debug!("a JSON patch does not apply: {e}");
                     KubeError::Invalid {
-                        message: format!("the JSON patch could not be applied: {e}"),
+                        message: JSON_PATCH_REJECTED.into(),
                         causes: Vec::new(),
                     }
                 })?;

@@ -345,3 +345,36 @@ async fn list_pages_count_what_remains_unless_filtered() -> TestResult {
     assert_eq!(filtered.metadata.remaining_item_count, None);
     Ok(())
 }
+
+/// A JSON patch that does not apply (a failed `test`, a missing path) is kube-apiserver's bare
+/// 422: no name, no details, its fixed message (kubectl prints "The request is invalid").
+#[tokio::test]
+async fn a_json_patch_that_does_not_apply_is_a_bare_422() -> TestResult {
+    let cluster = FakeCluster::new();
+    let (_server, client) = start(&cluster).await?;
+    let pods: Api<Pod> = Api::namespaced(client, "hub");
+    pods.create(&PostParams::default(), &pod("a", &[("app", "x")]))
+        .await?;
+    for ops in [
+        json!([{"op": "test", "path": "/metadata/labels/app", "value": "y"}]),
+        json!([{"op": "replace", "path": "/metadata/annotations/nope/x", "value": "2"}]),
+    ] {
+        let patch: json_patch::Patch = serde_json::from_value(ops)?;
+        let Err(kube::Error::Api(status)) = pods
+            .patch("a", &PatchParams::default(), &Patch::Json::<()>(patch))
+            .await
+        else {
+            panic!("the patch applied");
+        };
+        assert_eq!(
+            (status.code, status.reason.as_str(), status.message.as_str()),
+            (
+                422,
+                "Invalid",
+                "the server rejected our request due to an error in our request"
+            )
+        );
+        assert!(status.details.is_none_or(|d| d.name.is_empty()));
+    }
+    Ok(())
+}
