@@ -491,7 +491,13 @@ class Ctx:
         media = ctype.split(";")[0].strip()
         entry: Dict[str, Any] = {"status": status, "media": media}
         if status >= 400:
-            entry["error"] = api_error(status, data.decode("utf-8", "replace"), message)
+            text = data.decode("utf-8", "replace")
+            if media == "application/yaml":
+                try:
+                    text = json.dumps(yaml.safe_load(text))
+                except yaml.YAMLError:
+                    pass
+            entry["error"] = api_error(status, text, message)
         elif keep_body:
             text = data.decode("utf-8", "replace")
             if media == "application/json":

@@ -1096,6 +1096,93 @@ def _(t: Ctx) -> None:
     get_containers(t, "get", "deployment", "web")
 
 
+@scenario("scale-python")
+def _(t: Ctx) -> None:
+    """The scale subresource through the Python client: read, patch, replace, and its refusals."""
+    create(t, deployment())
+    scale = lambda v: {"spec": v.get("spec"), "status": v.get("status"), "kind": v.get("kind")}  # noqa: E731
+    t.call("read", t.apps.read_namespaced_deployment_scale, "web", t.ns, keep=scale)
+    t.call("patch", t.apps.patch_namespaced_deployment_scale, "web", t.ns, {"spec": {"replicas": 2}}, keep=scale)
+    t.call("patch negative", t.apps.patch_namespaced_deployment_scale, "web", t.ns, {"spec": {"replicas": -2}})
+    body = {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "web"}, "spec": {"replicas": 4}}
+    t.call("replace", t.apps.replace_namespaced_deployment_scale, "web", t.ns, body, keep=scale)
+    t.call("replace other name", t.apps.replace_namespaced_deployment_scale, "web", t.ns,
+           {**body, "metadata": {"name": "other"}})
+    t.call("replace stale", t.apps.replace_namespaced_deployment_scale, "web", t.ns,
+           {**body, "metadata": {"name": "web", "resourceVersion": "1"}})
+    t.call("replace zero", t.apps.replace_namespaced_deployment_scale, "web", t.ns,
+           {**body, "spec": {}}, keep=scale)
+    t.call("read missing", t.apps.read_namespaced_deployment_scale, "nope", t.ns)
+    t.call("deployment", t.apps.read_namespaced_deployment, "web", t.ns,
+           keep=lambda v: (v["spec"]["replicas"], v["metadata"]["generation"]))
+    path = f"/apis/apps/v1/namespaces/{t.ns}/deployments/web/scale"
+    t.raw("put string", "PUT", path, body={**body, "spec": {"replicas": "3"}})
+    t.raw("put deployment", "PUT", path, body={"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}})
+    t.raw("post", "POST", path, body=body)
+
+
+@scenario("paging-forged-continue")
+def _(t: Ctx) -> None:
+    """Continue tokens a client made up: each refused with kube-apiserver's message."""
+    import base64
+
+    many(t, 2)
+
+    def b64(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    for token in ["abcde", "ab=c", "a.b", b64('{"v":"meta.k8s.io/v1","rv":0,"start":"/a"}'),
+                  b64('{"v":"meta.k8s.io/v1","rv":3,"start":""}'),
+                  b64('{"v":"meta.k8s.io/v1","rv":3,"start":"/a/../b"}'),
+                  b64('{"v":"zz","rv":3,"start":"/a"}'),
+                  b64('{"v":"meta.k8s.io/v1","rv":"3","start":"/a"}'),
+                  b64('{"v":"meta.k8s.io/v1","rv":3.5,"start":"/a"}'),
+                  b64('{"v":"meta.k8s.io/v1","rv":3,"start":"/a"'),
+                  b64('{"v":"meta.k8s.io/v1" "rv":3}'), b64("[1]"), b64("nul")]:
+        t.call(f"token {token}", t.core.list_namespaced_config_map, t.ns, limit=1, _continue=token)
+    # A token that starts after c0 (its rv is checked, not used: see the known differences).
+    page = t.core.list_namespaced_config_map(t.ns, limit=1)
+    t.call("next page", t.core.list_namespaced_config_map, t.ns, limit=1, _continue=page.metadata._continue,
+           keep=lambda v: [i["metadata"]["name"] for i in v["items"]])
+
+
+@scenario("list-order-across-namespaces")
+def _(t: Ctx) -> None:
+    """Lists across namespaces come in storage-key order: namespace `x-b` before `x`."""
+    other = f"{t.ns}-b"
+    t.extra_namespaces.append(other)
+    t.core.create_namespace({"metadata": {"name": other}})
+    label = {"order": t.ns[-40:].strip("-")}
+    for ns, name in [(t.ns, "z"), (other, "y"), (t.ns, "a")]:
+        t.core.create_namespaced_config_map(ns, configmap(name, labels=label))
+    selector = f"order={label['order']}"
+    names = lambda v: [(i["metadata"]["namespace"].replace(t.ns, "NS"), i["metadata"]["name"]) for i in v["items"]]  # noqa: E731
+    t.call("list", t.core.list_config_map_for_all_namespaces, label_selector=selector, keep=names)
+    seen, token = [], None
+    for _ in range(5):
+        kw = {"limit": 1, "label_selector": selector}
+        if token:
+            kw["_continue"] = token
+        page = t.core.list_config_map_for_all_namespaces(**kw)
+        seen += [(i.metadata.namespace.replace(t.ns, "NS"), i.metadata.name) for i in page.items]
+        token = page.metadata._continue
+        if not token:
+            break
+    t.record("pages", seen=seen)
+
+
+@scenario("body-yaml-more")
+def _(t: Ctx) -> None:
+    """YAML answers: a list, an error, discovery, and a preference for YAML over JSON."""
+    create(t, configmap("c", {"yes": "on", "t": "2026-12-04T13:47:57Z", "n": "0x10", "e": "1e3", "m": "a\nb"}))
+    t.raw("list", "GET", f"/api/v1/namespaces/{t.ns}/configmaps", headers={"Accept": "application/yaml"})
+    t.raw("missing", "GET", f"/api/v1/namespaces/{t.ns}/configmaps/nope", headers={"Accept": "application/yaml"})
+    t.raw("preferred", "GET", f"/api/v1/namespaces/{t.ns}/configmaps/c",
+          headers={"Accept": "application/yaml, application/json"})
+    t.raw("json first", "GET", f"/api/v1/namespaces/{t.ns}/configmaps/c",
+          headers={"Accept": "application/json, application/yaml"})
+
+
 @scenario("kubectl-scale")
 def _(t: Ctx) -> None:
     """kubectl scale (the scale subresource)."""

@@ -71,15 +71,26 @@ fn content_type(headers: &HeaderMap) -> String {
         .unwrap_or_default()
 }
 
-/// Whether the request's `Accept` lets the fake answer JSON; else kube-apiserver's 406 (with
-/// the representations the fake can write: JSON only).
-pub(crate) fn check_accept(headers: &HeaderMap) -> Result<(), KubeError> {
-    let mut values = headers.get_all(header::ACCEPT).iter().peekable();
-    if values.peek().is_none() {
-        return Ok(());
-    }
+/// The media types the fake answers in (kube-apiserver also answers protobuf).
+const AVAILABLE: &str = "application/json, application/yaml";
+
+/// How a response body is written, as the request's `Accept` asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Representation {
+    /// `application/json` (also for no `Accept`, `*/*`, `application/*`).
+    Json,
+    /// `application/yaml`.
+    Yaml,
+}
+
+/// The representation `Accept` asks for, as kube-apiserver negotiates it: the acceptable entry
+/// of highest `q`, the first of equals; entries the fake cannot write (protobuf, CBOR) are
+/// passed over, so `application/vnd.kubernetes.protobuf,application/json` (kubectl's) gets
+/// JSON. Nothing acceptable: 406 listing what the fake writes.
+pub(crate) fn representation(headers: &HeaderMap) -> Result<Representation, KubeError> {
     let mut any = false;
-    for value in values {
+    let mut best: Option<(f32, Representation)> = None;
+    for value in headers.get_all(header::ACCEPT) {
         let Ok(text) = value.to_str() else { continue };
         for entry in text.split(',') {
             let media = essence(entry);
@@ -87,25 +98,34 @@ pub(crate) fn check_accept(headers: &HeaderMap) -> Result<(), KubeError> {
                 continue;
             }
             any = true;
-            // A `q=0` entry refuses the type.
-            let refused = entry.split(';').skip(1).any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    == Some(0.0)
-            });
-            if !refused && matches!(media.as_str(), "application/json" | "application/*" | "*/*") {
-                return Ok(());
+            let q = entry
+                .split(';')
+                .skip(1)
+                .find_map(|p| p.trim().strip_prefix("q=").map(|q| q.trim().parse::<f32>()))
+                .map_or(1.0, |q| q.unwrap_or(0.0));
+            let found = match media.as_str() {
+                "application/json" | "application/*" | "*/*" => Representation::Json,
+                "application/yaml" => Representation::Yaml,
+                _ => continue,
+            };
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, found));
             }
         }
     }
-    if !any {
-        return Ok(());
+    match best {
+        Some((_, r)) => Ok(r),
+        None if !any => Ok(Representation::Json),
+        None => Err(KubeError::Unexpected {
+            status: 406,
+            message: format!("406: Not Acceptable\n\nAvailable representations: {AVAILABLE}"),
+        }),
     }
-    Err(KubeError::Unexpected {
-        status: 406,
-        message: "406: Not Acceptable\n\nAvailable representations: application/json".into(),
-    })
+}
+
+/// Refuses (406) an `Accept` the fake cannot answer (see [`representation`]).
+pub(crate) fn check_accept(headers: &HeaderMap) -> Result<(), KubeError> {
+    representation(headers).map(|_| ())
 }
 
 /// What a body is decoded as.
@@ -325,10 +345,33 @@ mod tests {
             );
         }
         assert!(check_accept(&HeaderMap::new()).is_ok());
+        for (accept, expected) in [
+            ("application/yaml", Representation::Yaml),
+            ("application/yaml, application/json", Representation::Yaml),
+            ("application/json, application/yaml", Representation::Json),
+            (
+                "application/json;q=0.5, application/yaml",
+                Representation::Yaml,
+            ),
+            (
+                "application/json;q=0, application/yaml",
+                Representation::Yaml,
+            ),
+            (
+                "application/vnd.kubernetes.protobuf, application/yaml",
+                Representation::Yaml,
+            ),
+        ] {
+            assert_eq!(
+                representation(&headers(header::ACCEPT, accept)).ok(),
+                Some(expected),
+                "{accept}"
+            );
+        }
         for accept in [
             "application/vnd.kubernetes.protobuf",
             "text/plain",
-            "application/json;q=0, application/yaml",
+            "application/json;q=0, application/yaml;q=0",
         ] {
             let err = check_accept(&headers(header::ACCEPT, accept)).unwrap_err();
             assert_eq!(err.status_code(), 406, "{accept}");

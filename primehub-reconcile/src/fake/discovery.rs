@@ -177,13 +177,21 @@ pub(crate) fn printer(cluster: &FakeCluster, sk: &ServedKind) -> Printer {
 }
 
 /// What discovery says about one served resource.
+/// A subresource: (name, kind, verbs, the kind's group and version when not the resource's).
+type Sub = (
+    &'static str,
+    String,
+    Vec<&'static str>,
+    Option<(&'static str, &'static str)>,
+);
+
 struct Resource {
     sk: ServedKind,
     short_names: Vec<String>,
     categories: Vec<String>,
     verbs: Vec<&'static str>,
-    /// (subresource, kind, verbs).
-    subresources: Vec<(&'static str, String, Vec<&'static str>)>,
+    /// (subresource, kind, verbs, the kind's group and version when not the resource's).
+    subresources: Vec<Sub>,
     storage_version_hash: String,
     custom: bool,
 }
@@ -228,13 +236,22 @@ fn resources(cluster: &FakeCluster) -> Vec<Resource> {
             };
             let mut subresources = Vec::new();
             if sk.kind.group.is_empty() && sk.kind.plural == "pods" {
-                subresources.push(("log", "Pod".to_owned(), vec!["get"]));
+                subresources.push(("log", "Pod".to_owned(), vec!["get"], None));
             }
             if sk.status_subresource {
                 subresources.push((
                     "status",
                     sk.kind.kind.clone(),
                     vec!["get", "patch", "update"],
+                    None,
+                ));
+            }
+            if super::scale::served(&sk) {
+                subresources.push((
+                    "scale",
+                    "Scale".to_owned(),
+                    vec!["get", "patch", "update"],
+                    Some(("autoscaling", "v1")),
                 ));
             }
             Resource {
@@ -369,18 +386,20 @@ pub(crate) fn resource_list(cluster: &FakeCluster, group: &str, version: &str) -
         }
         entry.insert("storageVersionHash".into(), json!(r.storage_version_hash));
         entries.push((k.plural.clone(), Value::Object(entry)));
-        for (sub, kind, verbs) in &r.subresources {
+        for (sub, kind, verbs, other) in &r.subresources {
             let name = format!("{}/{sub}", k.plural);
-            entries.push((
-                name.clone(),
-                json!({
-                    "name": name,
-                    "singularName": "",
-                    "namespaced": k.namespaced,
-                    "kind": kind,
-                    "verbs": verbs,
-                }),
-            ));
+            let mut entry = json!({
+                "name": name,
+                "singularName": "",
+                "namespaced": k.namespaced,
+                "kind": kind,
+                "verbs": verbs,
+            });
+            if let Some((group, version)) = other {
+                entry["group"] = json!(group);
+                entry["version"] = json!(version);
+            }
+            entries.push((name.clone(), entry));
         }
     }
     if entries.is_empty() {
@@ -441,8 +460,14 @@ pub(crate) fn aggregated(cluster: &FakeCluster, core: bool) -> Value {
             let mut subs: Vec<Value> = r
                 .subresources
                 .iter()
-                .map(|(sub, kind, verbs)| {
-                    json!({"subresource": sub, "responseKind": response_kind(kind), "verbs": verbs})
+                .map(|(sub, kind, verbs, other)| {
+                    let response = match other {
+                        Some((group, version)) => {
+                            json!({"group": group, "version": version, "kind": kind})
+                        }
+                        None => response_kind(kind),
+                    };
+                    json!({"subresource": sub, "responseKind": response, "verbs": verbs})
                 })
                 .collect();
             subs.sort_by(|a, b| {

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::bodies;
 use super::logs::LogAnswer;
+use super::scale;
 use super::table::TableRequest;
 use super::{Change, FakeCluster, ServedKind, UNKNOWN_RESOURCE, discovery, fields, table};
 use crate::api::{DeleteOptions, ListOptions, LogOptions, PatchBody, Propagation};
@@ -232,7 +233,66 @@ fn not_found_in(group: &str) -> Response {
     }
 }
 
+/// Every `/api` and `/apis` request: answered by [`serve`], then written as YAML when the
+/// request's `Accept` asks for it (errors too, as kube-apiserver does; a watch has no YAML
+/// form: 406).
 async fn handle(
+    state: State<FakeCluster>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+    body: Body,
+) -> Response {
+    if bodies::representation(&headers) != Ok(bodies::Representation::Yaml) {
+        return serve(state, method, uri, headers, query, body).await;
+    }
+    if flag(&query.0, "watch") {
+        let refused = KubeError::Unexpected {
+            status: 406,
+            message: "only the following media types are accepted: application/json;stream=watch"
+                .into(),
+        };
+        let (status, body) = status_body(&refused, &Details::default());
+        return as_yaml(json_response(status, &body)).await;
+    }
+    as_yaml(serve(state, method, uri, headers, query, body).await).await
+}
+
+/// A JSON response rewritten as `application/yaml` (keys sorted, as kube-apiserver's YAML);
+/// any other response unchanged.
+async fn as_yaml(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => {
+            return generic_failure(&KubeError::Unexpected {
+                status: 500,
+                message: format!("cannot read the response to write it as YAML: {e}"),
+            });
+        }
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    let yaml = super::yaml::to_string(&value);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/yaml"),
+    );
+    Response::from_parts(parts, Body::from(yaml))
+}
+
+async fn serve(
     State(cluster): State<FakeCluster>,
     method: Method,
     uri: Uri,
@@ -307,6 +367,7 @@ async fn handle(
         [] => request.collection(&method).await,
         [name] => request.item(&method, name, false).await,
         [name, "status"] if sk.status_subresource => request.item(&method, name, true).await,
+        [name, "scale"] if scale::served(&sk) => request.scale(&method, name).await,
         [name, "log"] if sk.kind.group.is_empty() && sk.kind.plural == "pods" => {
             match (&method, namespace) {
                 (&Method::GET, Some(ns)) => request.log(ns, name),
@@ -846,6 +907,76 @@ impl Request<'_> {
                 with_warnings(json_response(StatusCode::OK, &object), &warnings)
             }
             Err(e) if fields::is_patch_failure(&e) => error_response(&e, &Details::default()),
+            Err(e) => self.fail(&e, Some(name)),
+        }
+    }
+
+    /// `…/<name>/scale` of a Deployment or StatefulSet (see `scale`): GET reads the Scale;
+    /// PUT of a Scale, or a patch of it, sets the object's `spec.replicas` through the same
+    /// update as any write (admission, dryRun, resourceVersion precondition).
+    async fn scale(&self, method: &Method, name: &str) -> Response {
+        let options = match *method {
+            Method::GET => None,
+            Method::PUT => Some("UpdateOptions"),
+            Method::PATCH => Some("PatchOptions"),
+            _ => return method_not_allowed(method),
+        };
+        let dry_run = match options.map(|o| self.dry_run(o)) {
+            None => false,
+            Some(Ok(d)) => d,
+            Some(Err(response)) => return *response,
+        };
+        let current = match self.cluster.get_value(self.sk, self.namespace, name) {
+            Ok(object) => object,
+            Err(e) => return self.fail(&e, Some(name)),
+        };
+        let written = match *method {
+            Method::GET => return json_response(StatusCode::OK, &scale::of(&current)),
+            Method::PUT => self.json_body().map(|body| (body, false)),
+            _ => self.patch_body().and_then(|patch| {
+                // A Scale has no lists: its strategic merge patch is a merge patch.
+                let patch = match patch {
+                    PatchBody::Strategic(p) => PatchBody::Merge(p),
+                    other => other,
+                };
+                super::apply_patch(&scale::kind(), &scale::of(&current), &patch)
+                    .map(|body| (body, true))
+            }),
+        };
+        let change = written.and_then(|(body, patched)| scale::read_write(&body, name, patched));
+        let (replicas, resource_version) = match change {
+            Ok(c) => c,
+            Err(e @ KubeError::Invalid { .. }) if !fields::is_patch_failure(&e) => {
+                let details = if e.to_string().contains("Scale.autoscaling") {
+                    Details {
+                        name: Some(name.to_owned()),
+                        group: "autoscaling".into(),
+                        kind: "Scale".into(),
+                    }
+                } else {
+                    Details::default()
+                };
+                return error_response(&e, &details);
+            }
+            Err(e) => return error_response(&e, &Details::default()),
+        };
+        let mut patch = json!({"spec": {"replicas": replicas}});
+        if let Some(rv) = resource_version {
+            patch["metadata"] = json!({"resourceVersion": rv});
+        }
+        let check = fields::FieldCheck {
+            mode: fields::Mode::Ignore,
+            fields: Vec::new(),
+            http: true,
+            dry_run,
+        };
+        let change = Change::Patch(PatchBody::Merge(patch));
+        match self
+            .cluster
+            .update_value_with(self.sk, self.namespace, name, change, false, &check)
+            .await
+        {
+            Ok((object, _)) => json_response(StatusCode::OK, &scale::of(&object)),
             Err(e) => self.fail(&e, Some(name)),
         }
     }

@@ -80,12 +80,19 @@
 //!   and `spec.type`, events' `involvedObject.*`/`regarding.*`, `reason`, `type`, …, namespaces'
 //!   `status.phase` (and not `metadata.namespace`), a CRD's `selectableFields` — any other
 //!   label is a 400 worded as kube-apiserver words it, on list, watch and deletecollection;
-//!   `limit`/`continue` paging;
+//!   `limit`/`continue` paging with kube-apiserver's continue tokens (`continue_token.rs`:
+//!   the same base64 JSON, forged or damaged tokens refused with its messages, Go's JSON
+//!   errors included) and its order (storage keys as bytes: namespace `a-b` before `a`);
 //! - request bodies as kube-apiserver reads them: JSON (also without a `Content-Type`), YAML,
 //!   and — for built-in kinds — Kubernetes protobuf, which kubectl's typed commands
 //!   (`kubectl create configmap|secret|deployment|…`) send and do not retry as JSON; other
-//!   media types are 415, a body over 3 MiB is 413, an `Accept` without JSON or a wildcard
-//!   is 406 (the fake writes JSON only); a body of another kind or group-version is 400;
+//!   media types are 415, a body over 3 MiB is 413; answers in JSON or, when `Accept` prefers
+//!   it, YAML (`yaml.rs`: errors too, keys sorted, strings a YAML 1.1 reader would misread
+//!   quoted; a watch asked for YAML is 406 as on a real server); an `Accept` with neither
+//!   (only protobuf, say) is 406; a body of another kind or group-version is 400;
+//! - the `scale` subresource of Deployments and StatefulSets (`scale.rs`: get, update and
+//!   every patch type of an `autoscaling/v1` Scale, with kube-apiserver's refusals), so
+//!   `kubectl scale` works;
 //! - label keys and values and annotation keys (qualified names, ≤ 63-byte values) and the
 //!   256 KiB annotation total checked on every create, update and patch: 422 with every cause
 //!   (the name's included) at kube-apiserver's field paths;
@@ -179,14 +186,17 @@
 //! the first page), a list ignores the requested resourceVersion and always serves the latest
 //! state, grace periods are always zero, no bookmarks are sent, and a watch has an unbounded
 //! queue. Events are not validated.
-//! Responses are JSON only (no YAML or protobuf answers: 406 when the client accepts neither
-//! JSON nor a wildcard); protobuf bodies decode to the JSON Go would write for them, but JSON
+//! No protobuf answers (406 when the client accepts neither JSON, YAML nor a wildcard); a watch
+//! refused for YAML lists only JSON as the stream type (kube-apiserver also lists protobuf);
+//! Go's messages for a continue token or list order are exact, but a token's resourceVersion
+//! is not used to read an older state (see above); protobuf bodies decode to the JSON Go would write for them, but JSON
 //! and YAML bodies are stored as sent (no normalisation). A field selector compares the stored
 //! JSON, so a field the real server defaults (`spec.hostNetwork=false`,
 //! `spec.restartPolicy=Always` on a pod that does not set them) does not match. Several invalid
 //! labels are reported in sorted key order (kube-apiserver walks Go maps at random).
-//! Discovery lists only the subresources the fake serves (`status`, `pods/log`; not
-//! `pods/exec`, `namespaces/finalize`, `deployments/scale`, …), orders a CRD group's legacy
+//! Discovery lists only the subresources the fake serves (`status`, `pods/log`,
+//! `deployments/scale`, `statefulsets/scale`; not `pods/exec`, `namespaces/finalize`, a CRD's
+//! `scale`, …), orders a CRD group's legacy
 //! resource list by name (kube-apiserver: by CRD), and sends no `ETag`; Tables are JSON only
 //! (no YAML or protobuf Tables), print quantities as stored, take a Deployment's or
 //! StatefulSet's missing `replicas` as kube-apiserver's default (1), and evaluate only simple
@@ -291,11 +301,13 @@ use crate::error::{KubeError, Result};
 use crate::selector::LabelSelector;
 
 mod bodies;
+mod continue_token;
 mod defaults;
 mod discovery;
 mod events;
 mod field_selectors;
 mod fields;
+mod gojson;
 mod http;
 mod immutable;
 mod kinds;
@@ -305,11 +317,13 @@ mod metadata_validation;
 pub(crate) mod openapi;
 mod openapi_crd;
 mod protobuf;
+mod scale;
 mod schema;
 pub mod seed;
 mod smp;
 mod store;
 mod table;
+mod yaml;
 
 pub use kinds::ServedKind;
 

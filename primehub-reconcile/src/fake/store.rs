@@ -11,13 +11,16 @@ use crate::api::{DeleteOptions, Propagation, ResourceKind};
 use crate::error::{InvalidCause, KubeError, Result};
 use crate::selector::LabelSelector;
 
+use super::continue_token;
 use super::kinds::{KindKey, Kinds, ServedKind};
 
 /// The `foregroundDeletion` finalizer.
 pub(crate) const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
 
-/// Where an object lives: (group, plural, namespace or "", name).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// Where an object lives: (group, plural, namespace or "", name). Ordered as kube-apiserver's
+/// storage orders keys (`…/<namespace>/<name>` as bytes: namespace `a-b` before `a`), so lists
+/// come in the real server's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ObjKey {
     pub group: String,
     pub plural: String,
@@ -25,7 +28,40 @@ pub(crate) struct ObjKey {
     pub name: String,
 }
 
+impl Ord for ObjKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let path = |k: &ObjKey| {
+            k.namespace
+                .as_bytes()
+                .iter()
+                .chain(b"/")
+                .chain(k.name.as_bytes())
+                .copied()
+                .collect::<Vec<u8>>()
+        };
+        (&self.group, &self.plural)
+            .cmp(&(&other.group, &other.plural))
+            .then_with(|| path(self).cmp(&path(other)))
+    }
+}
+
+impl PartialOrd for ObjKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl ObjKey {
+    /// The key relative to a kind's storage prefix: `namespace/name`, or `name` when
+    /// cluster-scoped.
+    fn relative(&self) -> String {
+        if self.namespace.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}/{}", self.namespace, self.name)
+        }
+    }
+
     fn new(kind: &ResourceKind, namespace: &str, name: &str) -> ObjKey {
         ObjKey {
             group: kind.group.clone(),
@@ -543,11 +579,19 @@ impl Store {
         limit: Option<u32>,
         continue_token: Option<&str>,
     ) -> Result<(Vec<Value>, String, Option<String>)> {
-        let after = match continue_token.filter(|t| !t.is_empty()) {
+        // Where the page starts: the token's key (relative to the list's prefix, which
+        // includes the namespace of a list in one namespace), inclusive.
+        let from = match continue_token.filter(|t| !t.is_empty()) {
             None => None,
-            Some(token) => Some(token.split_once('/').ok_or_else(|| KubeError::BadRequest {
-                message: format!("invalid continue token {token:?}"),
-            })?),
+            Some(token) => {
+                let start = continue_token::decode(token).map_err(|e| KubeError::BadRequest {
+                    message: format!("invalid continue token: {e}"),
+                })?;
+                Some(match &filter.namespace {
+                    Some(ns) => format!("{ns}/{start}"),
+                    None => start,
+                })
+            }
         };
         let start = ObjKey {
             group: filter.kind.0.clone(),
@@ -562,8 +606,9 @@ impl Store {
             if key.group != filter.kind.0 || key.plural != filter.kind.1 {
                 break;
             }
-            if let Some((ns, name)) = after
-                && (key.namespace.as_str(), key.name.as_str()) <= (ns, name)
+            if from
+                .as_deref()
+                .is_some_and(|from| key.relative().as_str() < from)
             {
                 continue;
             }
@@ -577,11 +622,12 @@ impl Store {
             }
             if limit.is_some_and(|l| items.len() >= l) {
                 more = items.last().and_then(|o: &Value| {
-                    Some(format!(
-                        "{}/{}",
-                        meta_str(o, "namespace").unwrap_or(""),
-                        meta_str(o, "name")?
-                    ))
+                    let name = meta_str(o, "name")?;
+                    let relative = match (&filter.namespace, meta_str(o, "namespace")) {
+                        (None, Some(ns)) if !ns.is_empty() => format!("{ns}/{name}"),
+                        _ => name.to_owned(),
+                    };
+                    Some(continue_token::encode(self.rv, &relative))
                 });
                 break;
             }
