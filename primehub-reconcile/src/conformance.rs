@@ -240,7 +240,10 @@ struct TestNamespace {
 
 impl TestNamespace {
     async fn create(api: &dyn KubeApi) -> TestNamespace {
-        let name = unique("conf");
+        TestNamespace::create_named(api, unique("conf")).await
+    }
+
+    async fn create_named(api: &dyn KubeApi, name: String) -> TestNamespace {
         let ns = object(json!({
             "apiVersion": "v1",
             "kind": "Namespace",
@@ -1866,7 +1869,8 @@ pub async fn label_and_annotation_syntax(api: &dyn KubeApi) {
 /// A list with no namespace returns objects of every namespace, ordered by namespace then name.
 pub async fn list_across_namespaces(api: &dyn KubeApi) {
     let first = TestNamespace::create(api).await;
-    let second = TestNamespace::create(api).await;
+    // `<first>-b` sorts before `<first>` in storage-key order (`-` < `/`).
+    let second = TestNamespace::create_named(api, format!("{}-b", first.name)).await;
     let cm = configmaps();
     let marker = unique("run");
     for ns in [&first, &second] {
@@ -1899,14 +1903,45 @@ pub async fn list_across_namespaces(api: &dyn KubeApi) {
         .iter()
         .map(|o| (o.metadata.namespace.clone().unwrap_or_default(), name(o)))
         .collect();
-    let mut expected: Vec<(String, String)> = [&first.name, &second.name]
+    let expected: Vec<(String, String)> = [&second.name, &first.name]
         .iter()
         .flat_map(|ns| ["x", "y"].map(|n| ((*ns).clone(), n.to_owned())))
         .collect();
-    expected.sort();
     assert_eq!(
         got, expected,
-        "conformance: a list across namespaces must return the objects of every namespace, ordered by namespace then name"
+        "conformance: a list across namespaces must return the objects of every namespace in storage-key order (`<namespace>/<name>` as bytes: namespace `a-b` before `a`)"
+    );
+    // Paged one by one, the same order.
+    let mut paged = Vec::new();
+    let mut token = None;
+    for _ in 0..10 {
+        let page = ok(
+            api.list(
+                &cm,
+                None,
+                &ListOptions {
+                    label_selector: Some(format!("conformance-run={marker}")),
+                    limit: Some(1),
+                    continue_token: token.take(),
+                    ..ListOptions::default()
+                },
+            )
+            .await,
+            "list across all namespaces, one per page",
+        );
+        paged.extend(
+            page.items
+                .iter()
+                .map(|o| (o.metadata.namespace.clone().unwrap_or_default(), name(o))),
+        );
+        token = page.continue_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(
+        paged, expected,
+        "conformance: pages across namespaces must follow the same order"
     );
     first.delete(api).await;
     second.delete(api).await;
@@ -1988,6 +2023,38 @@ pub async fn pagination(api: &dyn KubeApi) {
         whole.continue_token, None,
         "conformance: a list that fits in one page must not have a continue token"
     );
+    // A token the server did not hand out is refused with kube-apiserver's message.
+    for (token, message) in [
+        (
+            "abcde",
+            "invalid continue token: continue key is not valid: illegal base64 data at input byte 4",
+        ),
+        (
+            "not-a-token",
+            "invalid continue token: continue key is not valid: invalid character '\\u009e' looking for beginning of value",
+        ),
+    ] {
+        let refused = api
+            .list(
+                &cm,
+                ns.ns(),
+                &ListOptions {
+                    limit: Some(1),
+                    continue_token: Some(token.to_owned()),
+                    ..ListOptions::default()
+                },
+            )
+            .await;
+        match refused {
+            Err(KubeError::BadRequest { message: got }) => assert_eq!(
+                got, message,
+                "conformance: a forged continue token {token:?} must be refused with kube-apiserver's message"
+            ),
+            other => panic!(
+                "conformance: a forged continue token {token:?} must be a BadRequest, got {other:?}"
+            ),
+        }
+    }
     ns.delete(api).await;
 }
 

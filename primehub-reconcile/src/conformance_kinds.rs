@@ -16,6 +16,7 @@
 
 use std::fmt::Debug;
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Namespace, PersistentVolume, ServiceAccount};
 use k8s_openapi::api::events::v1::Event as EventsV1Event;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -34,6 +35,7 @@ pub async fn run_all(client: &Client) {
     event_recorder_publishes_events(client).await;
     events_are_one_collection_seen_through_both_apis(client).await;
     finalizer_helper_round_trip(client).await;
+    deployments_scale_through_the_scale_subresource(client).await;
 }
 
 /// A unique name with `prefix`.
@@ -513,6 +515,72 @@ pub async fn finalizer_helper_round_trip(client: &Client) {
             "conformance: the object goes with its last finalizer"
         ),
         other => panic!("conformance: the object must be gone, got {other:?}"),
+    }
+    ns.delete().await;
+}
+
+/// The `scale` subresource (what `kubectl scale` and autoscalers use): reading a Deployment's
+/// Scale, patching and replacing it sets `spec.replicas`, negative replicas are refused.
+pub async fn deployments_scale_through_the_scale_subresource(client: &Client) {
+    let ns = TestNamespace::new(client, "conf-scale").await;
+    let api = ns.api::<Deployment>();
+    let deployment: Deployment = decode(json!({
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
+            },
+        },
+    }));
+    ok(
+        api.create(&PostParams::default(), &deployment).await,
+        "creating a Deployment",
+    );
+    let scale = ok(api.get_scale("web").await, "reading its Scale");
+    assert_eq!(
+        scale.spec.and_then(|s| s.replicas),
+        Some(1),
+        "conformance: a Scale shows the Deployment's replicas"
+    );
+    assert_eq!(
+        scale.status.and_then(|s| s.selector).as_deref(),
+        Some("app=web"),
+        "conformance: a Scale's status.selector is the Deployment's selector as a string"
+    );
+    ok(
+        api.patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 3}})),
+        )
+        .await,
+        "patching the Scale",
+    );
+    let read = ok(api.get("web").await, "reading the Deployment");
+    assert_eq!(
+        read.spec.replicas,
+        Some(3),
+        "conformance: patching the Scale sets the Deployment's spec.replicas"
+    );
+    match api
+        .patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": -1}})),
+        )
+        .await
+    {
+        Err(kube::Error::Api(e)) => {
+            assert_eq!(e.code, 422, "conformance: negative replicas are Invalid");
+            assert_eq!(
+                e.message,
+                "Scale.autoscaling \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"
+            );
+        }
+        other => panic!("conformance: negative replicas must be refused, got {other:?}"),
     }
     ns.delete().await;
 }
