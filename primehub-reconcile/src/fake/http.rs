@@ -609,22 +609,16 @@ impl Request<'_> {
             .cluster
             .list_values(self.sk, self.namespace, &options)?;
         let mut metadata = json!({"resourceVersion": rv});
-        if let Some(token) = more {
+        if let Some(next) = more {
             // As kube-apiserver: how many items follow this page, when no selector filters
             // the list (with one it cannot know without reading them all).
             let unfiltered = [&options.label_selector, &options.field_selector]
                 .iter()
                 .all(|s| s.as_deref().is_none_or(str::is_empty));
             if unfiltered {
-                let rest = ListOptions {
-                    limit: None,
-                    continue_token: Some(token.clone()),
-                    ..options.clone()
-                };
-                let (after, _, _) = self.cluster.list_values(self.sk, self.namespace, &rest)?;
-                metadata["remainingItemCount"] = json!(after.len());
+                metadata["remainingItemCount"] = json!(next.remaining);
             }
-            metadata["continue"] = json!(token);
+            metadata["continue"] = json!(next.token);
         }
         Ok(json!({
             "kind": format!("{}List", self.sk.kind.kind),

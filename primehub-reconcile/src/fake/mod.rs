@@ -744,7 +744,7 @@ impl FakeCluster {
         sk: &ServedKind,
         namespace: Option<&str>,
         options: &ListOptions,
-    ) -> Result<(Vec<Value>, String, Option<String>)> {
+    ) -> Result<(Vec<Value>, String, Option<store::NextPage>)> {
         field_selectors::validate(sk, options.field_selector.as_deref().unwrap_or(""))?;
         let (stored, view) = self.storage(sk);
         let options = ListOptions {
@@ -940,12 +940,11 @@ impl KubeApi for FakeCluster {
         options: &ListOptions,
     ) -> Result<ObjectList> {
         let sk = self.served(kind)?;
-        let (items, resource_version, continue_token) =
-            self.list_values(&sk, namespace, options)?;
+        let (items, resource_version, next) = self.list_values(&sk, namespace, options)?;
         Ok(ObjectList {
             items: items.into_iter().map(to_dynamic).collect::<Result<_>>()?,
             resource_version,
-            continue_token,
+            continue_token: next.map(|n| n.token),
         })
     }
 

@@ -85,6 +85,15 @@ impl ObjKey {
     }
 }
 
+/// Where a list cut by `limit` goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NextPage {
+    /// The continue token of the next page.
+    pub token: String,
+    /// How many objects matching the list follow this page.
+    pub remaining: usize,
+}
+
 /// The type of a watch event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EventType {
@@ -572,13 +581,13 @@ impl Store {
             })
     }
 
-    /// Lists objects: (items, resourceVersion, continue token).
+    /// Lists objects: (items, resourceVersion, the next page when `limit` cut the list).
     pub(crate) fn list(
         &self,
         filter: &Filter,
         limit: Option<u32>,
         continue_token: Option<&str>,
-    ) -> Result<(Vec<Value>, String, Option<String>)> {
+    ) -> Result<(Vec<Value>, String, Option<NextPage>)> {
         // Where the page starts: the token's key (relative to the list's prefix, which
         // includes the namespace of a list in one namespace), inclusive.
         let from = match continue_token.filter(|t| !t.is_empty()) {
@@ -601,7 +610,7 @@ impl Store {
         };
         let limit = limit.filter(|l| *l > 0).map(|l| l as usize);
         let mut items = Vec::new();
-        let mut more = None;
+        let mut more: Option<NextPage> = None;
         for (key, object) in self.objects.range(start..) {
             if key.group != filter.kind.0 || key.plural != filter.kind.1 {
                 break;
@@ -620,6 +629,11 @@ impl Store {
             {
                 continue;
             }
+            if let Some(next) = more.as_mut() {
+                // Past the page: only counted (kube-apiserver's remainingItemCount).
+                next.remaining += 1;
+                continue;
+            }
             if limit.is_some_and(|l| items.len() >= l) {
                 more = items.last().and_then(|o: &Value| {
                     let name = meta_str(o, "name")?;
@@ -627,9 +641,15 @@ impl Store {
                         (None, Some(ns)) if !ns.is_empty() => format!("{ns}/{name}"),
                         _ => name.to_owned(),
                     };
-                    Some(continue_token::encode(self.rv, &relative))
+                    Some(NextPage {
+                        token: continue_token::encode(self.rv, &relative),
+                        remaining: 1,
+                    })
                 });
-                break;
+                if more.is_none() {
+                    break;
+                }
+                continue;
             }
             items.push(object.clone());
         }
