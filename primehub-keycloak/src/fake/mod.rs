@@ -72,7 +72,9 @@ mod http;
 mod keys;
 mod oidc;
 mod realm;
+mod sessions;
 mod store;
+mod token_endpoints;
 
 pub use keys::FakeSigningKey;
 pub use oidc::{TokenRequest, TokenResponse};

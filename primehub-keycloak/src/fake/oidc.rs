@@ -108,6 +108,10 @@ fn invalid_grant(description: &str) -> OAuthError {
     OAuthError::new(400, "invalid_grant", description)
 }
 
+/// Why [`FakeKeycloak::verify_access`] refuses a token whose session ended (Keycloak's
+/// userinfo `error_description` for it).
+pub(crate) const SESSION_NOT_FOUND: &str = "user_session_not_found";
+
 /// Claims of a verified access token that the fake needs.
 #[derive(Debug, Clone)]
 pub(crate) struct VerifiedToken {
@@ -209,8 +213,33 @@ fn convert(value: &str, json_type: &str) -> Option<Value> {
     }
 }
 
+/// Adds `audience` to the `aud` claim (a string for one audience, an array for several; the
+/// `account` audience stays last, as Keycloak orders it).
+fn add_audience(claims: &mut Map<String, Value>, audience: &str) {
+    let mut auds: Vec<String> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    if auds.iter().any(|a| a == audience) {
+        return;
+    }
+    auds.push(audience.to_owned());
+    auds.sort_by_key(|a| a == "account");
+    let value = match auds.as_slice() {
+        [one] => json!(one),
+        _ => json!(auds),
+    };
+    claims.insert("aud".into(), value);
+}
+
 /// Applies a client's protocol mappers for one kind of token (`access.token.claim`,
-/// `id.token.claim` or `userinfo.token.claim`).
+/// `id.token.claim`, `userinfo.token.claim` or `introspection.token.claim`, which Keycloak sets
+/// to `true` when a mapper is created without it).
 fn apply_mappers(
     claims: &mut Map<String, Value>,
     client: &ClientRec,
@@ -221,7 +250,23 @@ fn apply_mappers(
     for mapper in &client.protocol_mappers {
         let config = mapper.get("config").cloned().unwrap_or_else(|| json!({}));
         let cfg = |k: &str| config.get(k).and_then(Value::as_str).unwrap_or("");
-        if cfg(which) != "true" {
+        let default_on = which == "introspection.token.claim" && cfg(which).is_empty();
+        if cfg(which) != "true" && !default_on {
+            continue;
+        }
+        let kind = mapper
+            .get("protocolMapper")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if kind == "oidc-audience-mapper" {
+            // `userinfo` carries no audience.
+            if which != "userinfo.token.claim" {
+                for key in ["included.client.audience", "included.custom.audience"] {
+                    if !cfg(key).is_empty() {
+                        add_audience(claims, cfg(key));
+                    }
+                }
+            }
             continue;
         }
         let claim_name = cfg("claim.name");
@@ -230,10 +275,6 @@ fn apply_mappers(
         }
         let json_type = cfg("jsonType.label");
         let multivalued = cfg("multivalued") == "true";
-        let kind = mapper
-            .get("protocolMapper")
-            .and_then(Value::as_str)
-            .unwrap_or("");
         let value = match kind {
             "oidc-usermodel-realm-role-mapper" => {
                 let prefix = cfg("usermodel.realmRoleMapping.rolePrefix");
@@ -309,13 +350,14 @@ fn profile_claims(claims: &mut Map<String, Value>, user: &UserRec) {
     }
 }
 
-struct Issue<'a> {
-    realm: &'a RealmState,
-    client: &'a ClientRec,
-    user: &'a UserRec,
-    sid: Option<String>,
-    scope: String,
-    offline: bool,
+/// What a token is issued (or, for introspection, re-derived) from.
+pub(super) struct Issue<'a> {
+    pub realm: &'a RealmState,
+    pub client: &'a ClientRec,
+    pub user: &'a UserRec,
+    pub sid: Option<String>,
+    pub scope: String,
+    pub offline: bool,
 }
 
 impl FakeKeycloak {
@@ -327,12 +369,14 @@ impl FakeKeycloak {
             .map_err(|e| OAuthError::new(500, "server_error", format!("signing failed: {e}")))
     }
 
-    fn issue(store: &Store, i: &Issue<'_>) -> std::result::Result<TokenResponse, OAuthError> {
+    /// The claims of an access token for `i`, issued now: also what introspection re-derives
+    /// a token's claims from (Keycloak runs the protocol mappers again there).
+    /// `mappers` names the protocol-mapper switch that applies (`access.token.claim`, or
+    /// `introspection.token.claim` for an introspection response).
+    pub(super) fn access_claims(store: &Store, i: &Issue<'_>, mappers: &str) -> Map<String, Value> {
         let now = store.now();
         let iss = store.issuer(&i.realm.name);
         let access_exp = now + store.access_lifespan;
-
-        // Access token.
         let mut at = Map::new();
         at.insert("exp".into(), json!(access_exp));
         at.insert("iat".into(), json!(now));
@@ -401,7 +445,17 @@ impl FakeKeycloak {
             at.insert("clientAddress".into(), json!("127.0.0.1"));
         }
         profile_claims(&mut at, i.user);
-        apply_mappers(&mut at, i.client, i.realm, i.user, "access.token.claim");
+        apply_mappers(&mut at, i.client, i.realm, i.user, mappers);
+        at
+    }
+
+    fn issue(store: &Store, i: &Issue<'_>) -> std::result::Result<TokenResponse, OAuthError> {
+        let now = store.now();
+        let iss = store.issuer(&i.realm.name);
+        let access_exp = now + store.access_lifespan;
+
+        // Access token.
+        let at = Self::access_claims(store, i, "access.token.claim");
         let access_token = Self::sign(store, &at)?;
 
         // ID token.
@@ -802,7 +856,8 @@ impl FakeKeycloak {
         }
     }
 
-    /// Verifies an access token issued by this fake (signature, `typ`, issuer, expiry).
+    /// Verifies an access token issued by this fake (signature, `typ`, issuer, expiry, not revoked,
+    /// its session still active).
     pub(crate) fn verify_access(&self, token: &str) -> std::result::Result<VerifiedToken, String> {
         let store = self.lock();
         let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
@@ -831,6 +886,21 @@ impl FakeKeycloak {
             .filter(|r| store.realms.contains_key(*r))
             .ok_or_else(|| "unknown issuer".to_owned())?
             .to_owned();
+        // Revoked at the revocation endpoint, or its session ended (refresh-token revocation,
+        // logout): refused like Keycloak refuses it.
+        let state = store.realm(&realm).map_err(|e| e.to_string())?;
+        if state.access_token_revoked(&s("jti")) {
+            return Err("token revoked".into());
+        }
+        let sid = s("sid");
+        if !sid.is_empty() {
+            let active = state
+                .client_by_client_id(&s("azp"))
+                .is_ok_and(|client| state.session_is_active(&sid, &client.id));
+            if !active {
+                return Err(SESSION_NOT_FOUND.into());
+            }
+        }
         Ok(VerifiedToken {
             realm,
             sub: s("sub"),
@@ -845,14 +915,19 @@ impl FakeKeycloak {
         realm_name: &str,
         token: &str,
     ) -> std::result::Result<Value, OAuthError> {
-        let verified = self
-            .verify_access(token)
-            .map_err(|_| OAuthError::new(401, "invalid_token", "Token verification failed"))?;
+        let verified = self.verify_access(token).map_err(|reason| {
+            let description = if reason == SESSION_NOT_FOUND {
+                SESSION_NOT_FOUND
+            } else {
+                "Token verification failed"
+            };
+            OAuthError::new(401, "invalid_token", description)
+        })?;
         if verified.realm != realm_name {
             return Err(OAuthError::new(
                 401,
                 "invalid_token",
-                "Invalid token issuer",
+                "Token verification failed",
             ));
         }
         if !verified.scope.split(' ').any(|s| s == "openid") {
@@ -870,7 +945,7 @@ impl FakeKeycloak {
         let user = realm
             .users
             .get(&verified.sub)
-            .ok_or_else(|| OAuthError::new(401, "invalid_token", "User not found"))?;
+            .ok_or_else(|| OAuthError::new(401, "invalid_token", "user_not_found"))?;
         let azp = verified
             .claims
             .get("azp")
@@ -903,7 +978,7 @@ fn lookup<'a>(
 }
 
 /// Compares secrets without an early exit on the first differing byte.
-fn constant_time_eq(a: &str, b: &str) -> bool {
+pub(super) fn constant_time_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
