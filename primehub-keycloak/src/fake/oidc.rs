@@ -285,7 +285,28 @@ fn apply_mappers(
                 Some(Value::Array(roles))
             }
             "oidc-usermodel-attribute-mapper" => {
-                let values = user.attributes.get(cfg("user.attribute"));
+                // As Keycloak resolves it: the user's values, else those of the first of the
+                // user's groups that has the attribute (PrimeHub's `everyone` carries
+                // `quota-gpu`), or all of them with `aggregate.attrs`.
+                let name = cfg("user.attribute");
+                let own = user.attributes.get(name).filter(|vs| !vs.is_empty());
+                let groups = realm.user_groups(&user.id).unwrap_or_default();
+                let mut from_groups = groups
+                    .iter()
+                    .filter_map(|g| g.attributes.get(name).filter(|vs| !vs.is_empty()));
+                let aggregated: Vec<String>;
+                let values = if cfg("aggregate.attrs") == "true" {
+                    let mut all: Vec<String> = own.cloned().unwrap_or_default();
+                    for v in from_groups.flatten() {
+                        if !all.contains(v) {
+                            all.push(v.clone());
+                        }
+                    }
+                    aggregated = all;
+                    (!aggregated.is_empty()).then_some(&aggregated)
+                } else {
+                    own.or_else(|| from_groups.next())
+                };
                 match values {
                     Some(vs) if multivalued => Some(Value::Array(
                         vs.iter().filter_map(|v| convert(v, json_type)).collect(),

@@ -54,7 +54,8 @@
 //!   ended), 403 `insufficient_scope` "Missing openid scope" (a token without `openid`).
 //! * The claims: `sub`, then those of the `profile` and `email` scopes the fake always grants
 //!   (`email_verified`, `name`, `preferred_username`, `given_name`, `family_name`, `email`) and
-//!   the client's mappers with `userinfo.token.claim`. `Cache-Control: no-store, no-cache`.
+//!   the client's mappers with `userinfo.token.claim`. `Cache-Control: no-store` and
+//!   `Cache-Control: no-cache` (two headers, as Keycloak sends them).
 //!
 //! # Discovery, `GET /realms/{realm}/.well-known/openid-configuration`
 //!
@@ -677,14 +678,12 @@ async fn userinfo(
     };
     match kc.userinfo_for(&realm, &token) {
         Ok(claims) => {
+            // Keycloak sends two `Cache-Control` headers here.
             let mut response = json_response(StatusCode::OK, claims);
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("no-store, no-cache"),
-            );
-            response
-                .headers_mut()
-                .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            let headers = response.headers_mut();
+            headers.append(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            headers.append(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             Ok(response)
         }
         Err(e) => Err(userinfo_refusal(
