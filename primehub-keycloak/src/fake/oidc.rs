@@ -285,28 +285,13 @@ fn apply_mappers(
                 Some(Value::Array(roles))
             }
             "oidc-usermodel-attribute-mapper" => {
-                // As Keycloak resolves it: the user's values, else those of the first of the
-                // user's groups that has the attribute (PrimeHub's `everyone` carries
-                // `quota-gpu`), or all of them with `aggregate.attrs`.
-                let name = cfg("user.attribute");
-                let own = user.attributes.get(name).filter(|vs| !vs.is_empty());
-                let groups = realm.user_groups(&user.id).unwrap_or_default();
-                let mut from_groups = groups
-                    .iter()
-                    .filter_map(|g| g.attributes.get(name).filter(|vs| !vs.is_empty()));
-                let aggregated: Vec<String>;
-                let values = if cfg("aggregate.attrs") == "true" {
-                    let mut all: Vec<String> = own.cloned().unwrap_or_default();
-                    for v in from_groups.flatten() {
-                        if !all.contains(v) {
-                            all.push(v.clone());
-                        }
-                    }
-                    aggregated = all;
-                    (!aggregated.is_empty()).then_some(&aggregated)
-                } else {
-                    own.or_else(|| from_groups.next())
-                };
+                let values = resolve_attribute(
+                    realm,
+                    user,
+                    cfg("user.attribute"),
+                    cfg("aggregate.attrs") == "true",
+                );
+                let values = values.as_ref();
                 match values {
                     Some(vs) if multivalued => Some(Value::Array(
                         vs.iter().filter_map(|v| convert(v, json_type)).collect(),
@@ -350,7 +335,86 @@ fn apply_mappers(
     }
 }
 
-fn profile_claims(claims: &mut Map<String, Value>, user: &UserRec) {
+/// A user attribute as Keycloak's attribute mappers resolve it: the user's values, else those
+/// of the first of the user's groups that has the attribute (PrimeHub's `everyone` group
+/// carries `quota-gpu`), or with `aggregate` the user's and all groups' values.
+fn resolve_attribute(
+    realm: &RealmState,
+    user: &UserRec,
+    name: &str,
+    aggregate: bool,
+) -> Option<Vec<String>> {
+    let own = user.attributes.get(name).filter(|vs| !vs.is_empty());
+    let groups = realm.user_groups(&user.id).unwrap_or_default();
+    let mut from_groups = groups
+        .iter()
+        .filter_map(|g| g.attributes.get(name).filter(|vs| !vs.is_empty()));
+    if !aggregate {
+        return own.or_else(|| from_groups.next()).cloned();
+    }
+    let mut all: Vec<String> = own.cloned().unwrap_or_default();
+    for v in from_groups.flatten() {
+        if !all.contains(v) {
+            all.push(v.clone());
+        }
+    }
+    (!all.is_empty()).then_some(all)
+}
+
+/// The scopes a client may request: `openid`, the default client scopes of a new Keycloak
+/// client and its optional ones (`service_account` only with service accounts enabled).
+/// `organization` is accepted and, with organizations off as in a new realm, adds nothing.
+fn scope_allowed(client: &ClientRec, scope: &str) -> bool {
+    matches!(
+        scope,
+        "openid"
+            | "profile"
+            | "email"
+            | "roles"
+            | "web-origins"
+            | "acr"
+            | "basic"
+            | "address"
+            | "phone"
+            | "offline_access"
+            | "microprofile-jwt"
+            | "organization"
+    ) || (scope == "service_account" && client.service_accounts)
+}
+
+/// Keycloak's check of a `scope` parameter: split at single spaces (so an empty scope or a
+/// doubled space is refused), every scope one the client may request.
+fn check_scope(client: &ClientRec, requested: Option<&str>) -> std::result::Result<(), OAuthError> {
+    let Some(raw) = requested else {
+        return Ok(());
+    };
+    if raw.split(' ').all(|s| scope_allowed(client, s)) {
+        return Ok(());
+    }
+    Err(OAuthError::new(
+        400,
+        "invalid_scope",
+        format!("Invalid scopes: {raw}"),
+    ))
+}
+
+/// The optional client scopes the fake grants when requested, in the order it names them.
+const OPTIONAL_SCOPES: [&str; 3] = ["address", "phone", "microprofile-jwt"];
+
+/// The claims of the `profile` and `email` scopes (always granted), then those of the optional
+/// scopes in `scope`: `address` (from the attributes `street`, `locality`, `region`,
+/// `postal_code`, `country`, `formatted`), `phone` (`phoneNumber`, `phoneNumberVerified`),
+/// `microprofile-jwt` (`upn`, and the realm roles as `groups`).
+fn profile_claims(
+    claims: &mut Map<String, Value>,
+    realm: &RealmState,
+    client: Option<&ClientRec>,
+    user: &UserRec,
+    scope: &str,
+) {
+    let attribute = |name: &str| {
+        resolve_attribute(realm, user, name, false).and_then(|vs| vs.into_iter().next())
+    };
     if user.service_account_client.is_none() {
         claims.insert("email_verified".into(), json!(user.email_verified));
         if let Some(name) = user.display_name() {
@@ -368,6 +432,61 @@ fn profile_claims(claims: &mut Map<String, Value>, user: &UserRec) {
     }
     if let Some(e) = &user.email {
         claims.insert("email".into(), json!(e));
+    }
+    // The profile scope's attribute mappers.
+    for (attr, claim) in [
+        ("website", "website"),
+        ("zoneinfo", "zoneinfo"),
+        ("birthdate", "birthdate"),
+        ("gender", "gender"),
+        ("profile", "profile"),
+        ("middleName", "middle_name"),
+        ("picture", "picture"),
+        ("nickname", "nickname"),
+    ] {
+        if let Some(v) = attribute(attr) {
+            claims.insert(claim.into(), json!(v));
+        }
+    }
+    let scopes: Vec<&str> = scope.split(' ').collect();
+    if scopes.contains(&"address") {
+        let mut address = Map::new();
+        for (attr, field) in [
+            ("street", "street_address"),
+            ("locality", "locality"),
+            ("region", "region"),
+            ("postal_code", "postal_code"),
+            ("country", "country"),
+            ("formatted", "formatted"),
+        ] {
+            if let Some(v) = attribute(attr) {
+                address.insert(field.into(), json!(v));
+            }
+        }
+        if !address.is_empty() {
+            claims.insert("address".into(), Value::Object(address));
+        }
+    }
+    if scopes.contains(&"phone") {
+        if let Some(v) = attribute("phoneNumber") {
+            claims.insert("phone_number".into(), json!(v));
+        }
+        if let Some(v) = attribute("phoneNumberVerified") {
+            claims.insert(
+                "phone_number_verified".into(),
+                json!(v.trim().eq_ignore_ascii_case("true")),
+            );
+        }
+    }
+    if scopes.contains(&"microprofile-jwt") {
+        claims.insert("upn".into(), json!(user.username));
+        let roles: Vec<String> = token_realm_roles(realm, user)
+            .into_iter()
+            .filter(|role| client.is_none_or(|c| realm_role_in_scope(realm, c, role, scope)))
+            .collect();
+        if !roles.is_empty() {
+            claims.insert("groups".into(), json!(roles));
+        }
     }
 }
 
@@ -465,7 +584,7 @@ impl FakeKeycloak {
             at.insert("clientHost".into(), json!("127.0.0.1"));
             at.insert("clientAddress".into(), json!("127.0.0.1"));
         }
-        profile_claims(&mut at, i.user);
+        profile_claims(&mut at, i.realm, Some(i.client), i.user, &i.scope);
         apply_mappers(&mut at, i.client, i.realm, i.user, mappers);
         at
     }
@@ -494,7 +613,7 @@ impl FakeKeycloak {
                 it.insert("sid".into(), json!(sid));
             }
             it.insert("acr".into(), json!("1"));
-            profile_claims(&mut it, i.user);
+            profile_claims(&mut it, i.realm, Some(i.client), i.user, &i.scope);
             apply_mappers(&mut it, i.client, i.realm, i.user, "id.token.claim");
             Some(Self::sign(store, &it)?)
         } else {
@@ -630,6 +749,7 @@ impl FakeKeycloak {
             scopes.push("offline_access");
         }
         scopes.extend(["profile", "email"]);
+        scopes.extend(OPTIONAL_SCOPES.iter().filter(|s| requested.contains(s)));
         scopes.join(" ")
     }
 
@@ -738,6 +858,7 @@ impl FakeKeycloak {
                 if !user.required_actions.is_empty() {
                     return Err(invalid_grant("Account is not fully set up"));
                 }
+                check_scope(client, req.scope.as_deref())?;
                 let (user_id, client_uuid) = (user.id.clone(), client.id.clone());
                 Self::open_session(
                     &mut store,
@@ -770,6 +891,7 @@ impl FakeKeycloak {
                 if !user.enabled {
                     return Err(invalid_grant("User disabled"));
                 }
+                check_scope(client, req.scope.as_deref())?;
                 let scope = Self::scope_string(req.scope.as_deref(), false);
                 Self::issue(
                     &store,
@@ -838,7 +960,20 @@ impl FakeKeycloak {
                 if !user.enabled {
                     return Err(invalid_grant("User disabled"));
                 }
-                let scope = s("scope");
+                // A `scope` parameter is checked and narrows the granted scopes.
+                check_scope(client, req.scope.as_deref())?;
+                let scope = match req.scope.as_deref() {
+                    Some(requested) => {
+                        let granted = s("scope");
+                        let granted: Vec<&str> = granted.split(' ').collect();
+                        Self::scope_string(Some(requested), offline)
+                            .split(' ')
+                            .filter(|s| granted.contains(s))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    }
+                    None => s("scope"),
+                };
                 let (user_id, client_uuid) = (user.id.clone(), client.id.clone());
                 if let Some(sess) = store
                     .realms
@@ -974,8 +1109,9 @@ impl FakeKeycloak {
             .unwrap_or("");
         let mut claims = Map::new();
         claims.insert("sub".into(), json!(user.id));
-        profile_claims(&mut claims, user);
-        if let Ok(client) = realm.client_by_client_id(azp) {
+        let client = realm.client_by_client_id(azp).ok();
+        profile_claims(&mut claims, realm, client, user, &verified.scope);
+        if let Some(client) = client {
             apply_mappers(&mut claims, client, realm, user, "userinfo.token.claim");
         }
         Ok(Value::Object(claims))

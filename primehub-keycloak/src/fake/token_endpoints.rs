@@ -448,7 +448,7 @@ fn introspection(
         if !matches!(typ, "Refresh" | "Offline") || azp != caller.client_id {
             return None;
         }
-    } else if !token_aud.iter().any(|a| *a == caller.client_id) {
+    } else if !token_aud.contains(&caller.client_id) {
         return None;
     }
     if let Some(exp) = token_claims.get("exp").and_then(Value::as_i64)
