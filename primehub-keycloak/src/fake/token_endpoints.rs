@@ -53,8 +53,11 @@
 //!   token, another realm's token), 401 `invalid_token` "user_session_not_found" (the session
 //!   ended), 403 `insufficient_scope` "Missing openid scope" (a token without `openid`).
 //! * The claims: `sub`, then those of the `profile` and `email` scopes the fake always grants
-//!   (`email_verified`, `name`, `preferred_username`, `given_name`, `family_name`, `email`) and
-//!   the client's mappers with `userinfo.token.claim`. `Cache-Control: no-store` and
+//!   (`email_verified`, `name`, `preferred_username`, `given_name`, `family_name`, `email`, and
+//!   from user attributes `website`, `zoneinfo`, `birthdate`, `gender`, `profile`,
+//!   `middle_name`, `picture`, `nickname`), those of the optional scopes in the token
+//!   (`address`; `phone_number`, `phone_number_verified`; `upn`, `groups`) and the client's
+//!   mappers with `userinfo.token.claim`. `Cache-Control: no-store` and
 //!   `Cache-Control: no-cache` (two headers, as Keycloak sends them).
 //!
 //! # Discovery, `GET /realms/{realm}/.well-known/openid-configuration`
@@ -72,8 +75,9 @@
 //! `request_uri_parameter_supported: false` said outright, since its default is `true`), the
 //! `claims` parameter, JWT client authentication, encrypted or signed userinfo and ID tokens
 //! other than `RS256`, JARM response modes, `acr_values`, `prompt_values_supported`, the
-//! implicit and hybrid flows, pairwise subjects, the token-exchange, UMA and JWT-bearer grants,
-//! and the `phone`, `address`, `microprofile-jwt`, `organization` and `service_account` scopes.
+//! implicit and hybrid flows, pairwise subjects, and the token-exchange, UMA and JWT-bearer
+//! grants. Every scope of Keycloak's list is served (`organization` adds nothing, as on a
+//! Keycloak with organizations off; `service_account` only for clients with service accounts).
 
 // Handlers return `Result<Response, Response>`: the error side is a ready HTTP response.
 #![allow(clippy::result_large_err)]
@@ -337,15 +341,21 @@ async fn discovery(State(kc): State<FakeKeycloak>, Path(realm): Path<String>) ->
             "nonce",
         ],
         "claim_types_supported": ["normal"],
+        // Keycloak orders these by its client scopes' random ids; this is one realm's order.
         "scopes_supported": [
             "openid",
+            "phone",
             "roles",
+            "microprofile-jwt",
+            "organization",
             "email",
             "acr",
             "offline_access",
             "profile",
+            "address",
             "basic",
             "web-origins",
+            "service_account",
         ],
         "request_uri_parameter_supported": false,
         "code_challenge_methods_supported": ["plain", "S256"],
