@@ -590,8 +590,10 @@ async fn token(
         scope: form.get("scope").cloned(),
     };
     if let Some((id, secret)) = basic_credentials(&headers) {
-        req.client_id = Some(id);
-        req.client_secret = Some(secret);
+        // A form field wins over its Basic part, as Keycloak's client-secret authenticator
+        // reads them.
+        req.client_id = req.client_id.or(Some(id));
+        req.client_secret = req.client_secret.or(Some(secret));
     }
     match kc.token_grant(&realm, &req) {
         Ok(resp) => {

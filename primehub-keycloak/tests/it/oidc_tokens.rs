@@ -863,6 +863,41 @@ async fn access_tokens_offline_tokens_and_clients(t: &Target) -> Transcript {
         "{}: {o}",
         t.name
     );
+    // Form fields win over HTTP Basic, each on its own.
+    let mixed = t
+        .post_form(
+            &t.oidc("token"),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", ALICE_PASSWORD),
+                ("client_id", "jupyterhub"),
+                ("client_secret", &t.jupyterhub_secret),
+            ],
+            Some(("admin-ui", &t.admin_ui_secret)),
+        )
+        .await;
+    assert_eq!(mixed.status, 200, "{}: {}", t.name, mixed.text);
+    let azp = payload(s(&mixed.json, "access_token"))["azp"].clone();
+    assert_eq!(azp, "jupyterhub", "{}", t.name);
+    let secret_only = t
+        .post_form(
+            &t.oidc("token"),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", ALICE_PASSWORD),
+                ("client_secret", &t.admin_ui_secret),
+            ],
+            Some(("admin-ui", "wrong")),
+        )
+        .await;
+    let o = tr.record(
+        t,
+        "token with the secret in the form, the id in Basic",
+        &secret_only,
+    );
+    assert_eq!(o["status"], 200, "{}: {o}", t.name);
     let public = t.login(PUBLIC_CLIENT, "openid").await;
     let o = tr.record(
         t,
