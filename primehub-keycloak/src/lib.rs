@@ -13,7 +13,7 @@
 //! | [`counting::CountingAdmin`] | a decorator counting the calls made to Keycloak (to prove a warm read costs none) |
 //! | [`faults::FaultyAdmin`] | a decorator making chosen calls fail (to prove a multi-step write rolls back) |
 //! | `fake` (feature `fake`) | an in-memory Keycloak with an HTTP face: the admin REST endpoints [`http::HttpKeycloak`] uses plus the OIDC endpoints (discovery, token with password / client_credentials / refresh_token grants and offline tokens, JWKS), issuing RS256 tokens; it records the e-mails it would send (`FakeRealm::sent_emails`) and the admin events of realms that enable them |
-//! | [`token::TokenVerifier`] | checks access tokens (RS256 signature against the JWKS, `exp`/`nbf`, issuer, audience/`azp`) and exchanges API tokens |
+//! | [`token::TokenVerifier`] | checks access tokens (RS256 signature against the JWKS, `exp`/`nbf`, issuer, audience/`azp`), exchanges API tokens, and introspects, revokes and reads userinfo through the realm's OIDC endpoints |
 //! | [`conformance`] | the behaviour every implementation must show; the fake, the HTTP client against the fake's face, and the HTTP client against a real Keycloak 26 all run it |
 //! | `MockKeycloakAdmin` (feature `mock`) | mockall mocks for interaction assertions |
 //!

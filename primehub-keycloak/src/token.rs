@@ -22,6 +22,11 @@
 //! endpoint, verifies it, and caches the result briefly so a script's burst of requests costs one
 //! exchange.
 //!
+//! **The realm's other OIDC endpoints**, as the same API-token client:
+//! [`TokenVerifier::introspect`] (RFC 7662; Keycloak 26.7 answers "active" only to a client
+//! named in the token's `aud`), [`TokenVerifier::revoke`] (RFC 7009; revoking an API token ends
+//! its offline session) and [`TokenVerifier::userinfo`].
+//!
 //! ```no_run
 //! use primehub_keycloak::token::{TokenVerifier, TokenVerifierConfig};
 //!
@@ -559,6 +564,122 @@ impl TokenVerifier {
             })
     }
 
+    /// An endpoint under `<issuer>/protocol/openid-connect/`.
+    fn oidc_url(&self, endpoint: &str) -> String {
+        format!("{}/protocol/openid-connect/{endpoint}", self.config.issuer)
+    }
+
+    /// Asks the realm's introspection endpoint (RFC 7662,
+    /// `<issuer>/protocol/openid-connect/token/introspect`) about `token`, authenticating as
+    /// the configured API-token client (HTTP Basic). `token_type_hint` is `access_token` (the
+    /// default: access and ID tokens) or `refresh_token` (refresh and offline tokens).
+    ///
+    /// Keycloak 26.7 answers "active" only to a client the token names in its `aud` (an access
+    /// token names the clients whose roles the user holds, or those of an audience mapper —
+    /// never the client it was issued to) or, with `refresh_token`, to the client a refresh
+    /// token was issued to; for any other client, and for an expired, revoked or malformed
+    /// token or one whose session ended, it is inactive. A refused client is `Unauthorized`
+    /// (wrong credentials, a public client) with Keycloak's `error_description`; an unknown
+    /// hint is `Invalid`.
+    pub async fn introspect(
+        &self,
+        token: &str,
+        token_type_hint: Option<&str>,
+    ) -> Result<Introspection> {
+        let (client_id, client_secret) = self.api_token_client("introspect")?;
+        let mut form = vec![("token", token)];
+        if let Some(hint) = token_type_hint {
+            form.push(("token_type_hint", hint));
+        }
+        let request = self
+            .http
+            .post(self.oidc_url("token/introspect"))
+            .basic_auth(client_id, Some(client_secret))
+            .form(&form);
+        let (status, body) = self.send(request, "introspecting a token").await?;
+        if !status.is_success() {
+            return Err(oauth_refusal(status.as_u16(), &body, "token"));
+        }
+        let mut claims: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&body)
+            .map_err(|e| KeycloakError::Unexpected {
+                status: status.as_u16(),
+                body: format!("the introspection response is not a JSON object ({e})"),
+            })?;
+        let active = claims
+            .remove("active")
+            .and_then(|a| a.as_bool())
+            .unwrap_or(false);
+        Ok(Introspection { active, claims })
+    }
+
+    /// Revokes `token` at the realm's revocation endpoint (RFC 7009,
+    /// `<issuer>/protocol/openid-connect/revoke`) as the configured API-token client. Revoking
+    /// an API token (an offline token) or a refresh token ends that client's session, so every
+    /// token of it stops working at once; revoking an access token makes just that token
+    /// inactive. A token that is unknown, malformed or already dead is not an error (Keycloak
+    /// answers 200); a token issued to another client is `Invalid` ("Unmatching clients"), an
+    /// ID token `Invalid` ("Unsupported token type"), wrong client credentials `Unauthorized`.
+    /// The verifier's cache of exchanged API tokens is not touched: see
+    /// [`forget_api_tokens_of`](Self::forget_api_tokens_of).
+    pub async fn revoke(&self, token: &str) -> Result<()> {
+        let (client_id, client_secret) = self.api_token_client("revoke")?;
+        let request = self
+            .http
+            .post(self.oidc_url("revoke"))
+            .basic_auth(client_id, Some(client_secret))
+            .form(&[("token", token)]);
+        let (status, body) = self.send(request, "revoking a token").await?;
+        if status.is_success() {
+            // 200 also for a token Keycloak will not act on (`{"error": "invalid_token"}`):
+            // such a token is no good anyway.
+            return Ok(());
+        }
+        Err(oauth_refusal(status.as_u16(), &body, "token"))
+    }
+
+    /// The userinfo claims of `access_token` from the realm's userinfo endpoint
+    /// (`<issuer>/protocol/openid-connect/userinfo`, bearer header). A token that does not
+    /// verify, is expired or revoked, or whose session ended is `Unauthorized` with the
+    /// `error_description` of Keycloak's `WWW-Authenticate` header (`Token verification
+    /// failed`, `user_session_not_found`); a token without the `openid` scope is `Forbidden`
+    /// (`Missing openid scope`).
+    pub async fn userinfo(&self, access_token: &str) -> Result<serde_json::Value> {
+        let request = self
+            .http
+            .get(self.oidc_url("userinfo"))
+            .bearer_auth(access_token);
+        let transport = |e: reqwest::Error| KeycloakError::Transport {
+            message: format!("reading userinfo: {e}"),
+        };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let challenge = response
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .unwrap_or_default();
+        let body = response.text().await.map_err(transport)?;
+        if status.is_success() {
+            return serde_json::from_str(&body).map_err(|e| KeycloakError::Unexpected {
+                status: status.as_u16(),
+                body: format!("the userinfo response is not JSON ({e})"),
+            });
+        }
+        let reason = challenge_param(&challenge, "error_description")
+            .or_else(|| challenge_param(&challenge, "error"))
+            .unwrap_or_else(|| "no access token".to_owned());
+        Err(match status.as_u16() {
+            401 => KeycloakError::Unauthorized { reason },
+            403 => KeycloakError::Forbidden { reason },
+            400 => KeycloakError::invalid("access_token", reason),
+            other => KeycloakError::Unexpected {
+                status: other,
+                body: truncate(&body),
+            },
+        })
+    }
+
     /// Sends a request and reads the body; transport failures name `what`.
     async fn send(
         &self,
@@ -610,6 +731,40 @@ impl TokenVerifier {
             ),
         );
     }
+}
+
+/// What the introspection endpoint said about a token (see [`TokenVerifier::introspect`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Introspection {
+    /// Whether the token is active for the introspecting client.
+    pub active: bool,
+    /// The token's claims as Keycloak re-derives them (empty when inactive), with
+    /// `client_id`, `username` and `token_type` added; without `active`.
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An OAuth error body (`error`, `error_description`) of status `status` as our error: 401 and
+/// 403 `Unauthorized`, 400 `Invalid` naming `field`, others `Unexpected`.
+fn oauth_refusal(status: u16, body: &str, field: &str) -> KeycloakError {
+    let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let text = |k: &str| json.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let reason = text("error_description").or_else(|| text("error"));
+    match (status, reason) {
+        (401 | 403, Some(reason)) => KeycloakError::Unauthorized { reason },
+        (400, Some(reason)) => KeycloakError::invalid(field, reason),
+        _ => KeycloakError::Unexpected {
+            status,
+            body: truncate(body),
+        },
+    }
+}
+
+/// The value of `name="…"` in a `WWW-Authenticate` challenge.
+fn challenge_param(challenge: &str, name: &str) -> Option<String> {
+    let start = challenge.find(&format!("{name}=\""))? + name.len() + 2;
+    let rest = challenge.get(start..)?;
+    let end = rest.find('"')?;
+    Some(rest[..end].to_owned())
 }
 
 /// `at + by`, saturating at the end of time.
@@ -681,6 +836,20 @@ mod tests {
         let none = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let header = parse_header(&format!("{none}.e30.")).ok();
         assert_eq!(header.and_then(|h| h.alg).as_deref(), Some("none"));
+    }
+
+    #[test]
+    fn challenge_parameters_are_read() {
+        let c = r#"Bearer realm="r", error="invalid_token", error_description="user_session_not_found""#;
+        assert_eq!(
+            challenge_param(c, "error").as_deref(),
+            Some("invalid_token")
+        );
+        assert_eq!(
+            challenge_param(c, "error_description").as_deref(),
+            Some("user_session_not_found")
+        );
+        assert_eq!(challenge_param(r#"Bearer realm="r""#, "error"), None);
     }
 
     #[test]

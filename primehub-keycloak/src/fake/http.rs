@@ -31,16 +31,10 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
     Router::new()
         // OIDC
         .route("/realms/{realm}", get(realm_info))
-        .route(
-            "/realms/{realm}/.well-known/openid-configuration",
-            get(discovery),
-        )
         .route("/realms/{realm}/protocol/openid-connect/token", post(token))
         .route("/realms/{realm}/protocol/openid-connect/certs", get(certs))
-        .route(
-            "/realms/{realm}/protocol/openid-connect/userinfo",
-            get(userinfo).post(userinfo),
-        )
+        // Discovery, introspection, revocation, userinfo
+        .merge(super::token_endpoints::routes())
         // Realms
         .route("/admin/realms", get(list_realms).post(create_realm))
         .route(
@@ -553,35 +547,6 @@ async fn realm_info(State(kc): State<FakeKeycloak>, Path(realm): Path<String>) -
     }))
 }
 
-async fn discovery(State(kc): State<FakeKeycloak>, Path(realm): Path<String>) -> HttpResult {
-    if kc.realm(&realm).is_err() {
-        return Err(not_found("Realm does not exist"));
-    }
-    let issuer = kc.issuer(&realm);
-    let oidc = format!("{issuer}/protocol/openid-connect");
-    ok(json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{oidc}/auth"),
-        "token_endpoint": format!("{oidc}/token"),
-        "introspection_endpoint": format!("{oidc}/token/introspect"),
-        "userinfo_endpoint": format!("{oidc}/userinfo"),
-        "end_session_endpoint": format!("{oidc}/logout"),
-        "jwks_uri": format!("{oidc}/certs"),
-        "revocation_endpoint": format!("{oidc}/revoke"),
-        "grant_types_supported": ["authorization_code", "implicit", "refresh_token", "password", "client_credentials"],
-        "response_types_supported": ["code", "none", "id_token", "token", "id_token token", "code id_token", "code token", "code id_token token"],
-        "subject_types_supported": ["public", "pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "userinfo_signing_alg_values_supported": ["RS256", "none"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "scopes_supported": ["openid", "offline_access", "profile", "email", "roles", "web-origins"],
-        "claims_supported": ["aud", "sub", "iss", "auth_time", "name", "given_name", "family_name", "preferred_username", "email", "acr"],
-        "claims_parameter_supported": true,
-        "request_parameter_supported": true,
-        "code_challenge_methods_supported": ["plain", "S256"],
-    }))
-}
-
 async fn certs(State(kc): State<FakeKeycloak>, Path(realm): Path<String>) -> HttpResult {
     if kc.realm(&realm).is_err() {
         return Err(not_found("Realm does not exist"));
@@ -625,8 +590,10 @@ async fn token(
         scope: form.get("scope").cloned(),
     };
     if let Some((id, secret)) = basic_credentials(&headers) {
-        req.client_id = Some(id);
-        req.client_secret = Some(secret);
+        // A form field wins over its Basic part, as Keycloak's client-secret authenticator
+        // reads them.
+        req.client_id = req.client_id.or(Some(id));
+        req.client_secret = req.client_secret.or(Some(secret));
     }
     match kc.token_grant(&realm, &req) {
         Ok(resp) => {
@@ -637,23 +604,6 @@ async fn token(
         }
         Err(e) => Err(oauth_error(e)),
     }
-}
-
-async fn userinfo(
-    State(kc): State<FakeKeycloak>,
-    Path(realm): Path<String>,
-    headers: HeaderMap,
-) -> HttpResult {
-    let Some(token) = bearer(&headers) else {
-        return Err(oauth_error(OAuthError {
-            status: 401,
-            error: "invalid_token",
-            description: "Token not provided".into(),
-        }));
-    };
-    kc.userinfo_for(&realm, token)
-        .map(|v| json_response(StatusCode::OK, v))
-        .map_err(oauth_error)
 }
 
 // ----- realms -----

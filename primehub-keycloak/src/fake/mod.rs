@@ -5,9 +5,43 @@
 //! semantics (and passes [`crate::conformance`]), and issues OIDC tokens: RS256 access tokens
 //! signed with a per-instance RSA-2048 key, refresh and offline tokens, client-credentials
 //! tokens for service accounts. [`FakeKeycloak::router`] / [`FakeKeycloak::serve`] put the same
-//! state behind HTTP: the OIDC endpoints (discovery, token, JWKS, userinfo) and the admin REST
-//! API paths PrimeHub uses, with Keycloak 26's parameters, status codes and JSON shapes, so the
-//! reqwest client ([`crate::http`]) can run against it.
+//! state behind HTTP: the OIDC endpoints (discovery, token, JWKS, userinfo, token introspection,
+//! token revocation) and the admin REST API paths PrimeHub uses, with Keycloak 26's parameters,
+//! status codes and JSON shapes, so the reqwest client ([`crate::http`]) can run against it.
+//!
+//! # OIDC as Keycloak 26.7 answers it
+//!
+//! Checked against a running Keycloak 26.7.3 by `tests/it/oidc_tokens.rs`, which runs the same
+//! scenarios against both and compares them (statuses, OAuth errors, `WWW-Authenticate`
+//! challenges, claim names, key values):
+//!
+//! * **Introspection** (`…/token/introspect`): confidential clients only (a public client is
+//!   403 "Client not allowed."); a token is active only for a client named in its `aud` (an
+//!   access token's `aud` holds the clients whose roles the user has and those of
+//!   `oidc-audience-mapper`s, never the client it was issued to), or with `token_type_hint`
+//!   `refresh_token` for the refresh token's own client. Claims are re-derived from the user's
+//!   roles and attributes now, as Keycloak does. Inactive for revoked, expired (the injected
+//!   clock), foreign-realm or malformed tokens and tokens of an ended session.
+//! * **Revocation** (`…/revoke`): a refresh or offline token ends that client's session (all
+//!   its tokens die); an access token alone is recorded as revoked. Unknown tokens are 200 with
+//!   Keycloak's `invalid_token` body, another client's token 400 "Unmatching clients".
+//! * **Userinfo** (GET/POST, bearer header or form `access_token`): refusals are empty bodies
+//!   with `WWW-Authenticate: Bearer realm="<realm>", error=…, error_description=…` ("Token
+//!   verification failed", "user_session_not_found", 403 "Missing openid scope").
+//! * **Scopes**: `openid`, Keycloak's default client scopes and the optional `address`,
+//!   `phone`, `offline_access`, `microprofile-jwt` (and `organization`, which adds nothing with
+//!   organizations off) with their claims; anything else, an empty scope or a doubled space is
+//!   400 `invalid_scope`. Attribute mappers fall back to the user's groups' attributes.
+//! * **Discovery** advertises only what the fake serves (see the list of what is left out in
+//!   the source of `token_endpoints.rs`).
+//! * Revoked tokens and ended sessions are refused by the admin REST API too (401).
+//!
+//! Known differences: a refresh token's `scope` claim (and so its introspection) names the
+//! granted scopes (`openid profile email`), where Keycloak names its client scopes (`openid
+//! roles profile basic web-origins acr email`); Keycloak orders the scopes of a token and of
+//! `scopes_supported` by its client scopes' random ids, the fake in a fixed order; the fake
+//! keeps no session idle or maximum lifetime beyond the refresh token's `exp`; client
+//! authentication is by secret only (no signed JWT, no mTLS).
 //!
 //! ```
 //! use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak};
@@ -72,7 +106,9 @@ mod http;
 mod keys;
 mod oidc;
 mod realm;
+mod sessions;
 mod store;
+mod token_endpoints;
 
 pub use keys::FakeSigningKey;
 pub use oidc::{TokenRequest, TokenResponse};

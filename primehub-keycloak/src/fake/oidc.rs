@@ -108,6 +108,10 @@ fn invalid_grant(description: &str) -> OAuthError {
     OAuthError::new(400, "invalid_grant", description)
 }
 
+/// Why [`FakeKeycloak::verify_access`] refuses a token whose session ended (Keycloak's
+/// userinfo `error_description` for it).
+pub(crate) const SESSION_NOT_FOUND: &str = "user_session_not_found";
+
 /// Claims of a verified access token that the fake needs.
 #[derive(Debug, Clone)]
 pub(crate) struct VerifiedToken {
@@ -209,8 +213,33 @@ fn convert(value: &str, json_type: &str) -> Option<Value> {
     }
 }
 
+/// Adds `audience` to the `aud` claim (a string for one audience, an array for several; the
+/// `account` audience stays last, as Keycloak orders it).
+fn add_audience(claims: &mut Map<String, Value>, audience: &str) {
+    let mut auds: Vec<String> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    if auds.iter().any(|a| a == audience) {
+        return;
+    }
+    auds.push(audience.to_owned());
+    auds.sort_by_key(|a| a == "account");
+    let value = match auds.as_slice() {
+        [one] => json!(one),
+        _ => json!(auds),
+    };
+    claims.insert("aud".into(), value);
+}
+
 /// Applies a client's protocol mappers for one kind of token (`access.token.claim`,
-/// `id.token.claim` or `userinfo.token.claim`).
+/// `id.token.claim`, `userinfo.token.claim` or `introspection.token.claim`, which Keycloak sets
+/// to `true` when a mapper is created without it).
 fn apply_mappers(
     claims: &mut Map<String, Value>,
     client: &ClientRec,
@@ -221,7 +250,23 @@ fn apply_mappers(
     for mapper in &client.protocol_mappers {
         let config = mapper.get("config").cloned().unwrap_or_else(|| json!({}));
         let cfg = |k: &str| config.get(k).and_then(Value::as_str).unwrap_or("");
-        if cfg(which) != "true" {
+        let default_on = which == "introspection.token.claim" && cfg(which).is_empty();
+        if cfg(which) != "true" && !default_on {
+            continue;
+        }
+        let kind = mapper
+            .get("protocolMapper")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if kind == "oidc-audience-mapper" {
+            // `userinfo` carries no audience.
+            if which != "userinfo.token.claim" {
+                for key in ["included.client.audience", "included.custom.audience"] {
+                    if !cfg(key).is_empty() {
+                        add_audience(claims, cfg(key));
+                    }
+                }
+            }
             continue;
         }
         let claim_name = cfg("claim.name");
@@ -230,10 +275,6 @@ fn apply_mappers(
         }
         let json_type = cfg("jsonType.label");
         let multivalued = cfg("multivalued") == "true";
-        let kind = mapper
-            .get("protocolMapper")
-            .and_then(Value::as_str)
-            .unwrap_or("");
         let value = match kind {
             "oidc-usermodel-realm-role-mapper" => {
                 let prefix = cfg("usermodel.realmRoleMapping.rolePrefix");
@@ -244,7 +285,13 @@ fn apply_mappers(
                 Some(Value::Array(roles))
             }
             "oidc-usermodel-attribute-mapper" => {
-                let values = user.attributes.get(cfg("user.attribute"));
+                let values = resolve_attribute(
+                    realm,
+                    user,
+                    cfg("user.attribute"),
+                    cfg("aggregate.attrs") == "true",
+                );
+                let values = values.as_ref();
                 match values {
                     Some(vs) if multivalued => Some(Value::Array(
                         vs.iter().filter_map(|v| convert(v, json_type)).collect(),
@@ -288,7 +335,86 @@ fn apply_mappers(
     }
 }
 
-fn profile_claims(claims: &mut Map<String, Value>, user: &UserRec) {
+/// A user attribute as Keycloak's attribute mappers resolve it: the user's values, else those
+/// of the first of the user's groups that has the attribute (PrimeHub's `everyone` group
+/// carries `quota-gpu`), or with `aggregate` the user's and all groups' values.
+fn resolve_attribute(
+    realm: &RealmState,
+    user: &UserRec,
+    name: &str,
+    aggregate: bool,
+) -> Option<Vec<String>> {
+    let own = user.attributes.get(name).filter(|vs| !vs.is_empty());
+    let groups = realm.user_groups(&user.id).unwrap_or_default();
+    let mut from_groups = groups
+        .iter()
+        .filter_map(|g| g.attributes.get(name).filter(|vs| !vs.is_empty()));
+    if !aggregate {
+        return own.or_else(|| from_groups.next()).cloned();
+    }
+    let mut all: Vec<String> = own.cloned().unwrap_or_default();
+    for v in from_groups.flatten() {
+        if !all.contains(v) {
+            all.push(v.clone());
+        }
+    }
+    (!all.is_empty()).then_some(all)
+}
+
+/// The scopes a client may request: `openid`, the default client scopes of a new Keycloak
+/// client and its optional ones (`service_account` only with service accounts enabled).
+/// `organization` is accepted and, with organizations off as in a new realm, adds nothing.
+fn scope_allowed(client: &ClientRec, scope: &str) -> bool {
+    matches!(
+        scope,
+        "openid"
+            | "profile"
+            | "email"
+            | "roles"
+            | "web-origins"
+            | "acr"
+            | "basic"
+            | "address"
+            | "phone"
+            | "offline_access"
+            | "microprofile-jwt"
+            | "organization"
+    ) || (scope == "service_account" && client.service_accounts)
+}
+
+/// Keycloak's check of a `scope` parameter: split at single spaces (so an empty scope or a
+/// doubled space is refused), every scope one the client may request.
+fn check_scope(client: &ClientRec, requested: Option<&str>) -> std::result::Result<(), OAuthError> {
+    let Some(raw) = requested else {
+        return Ok(());
+    };
+    if raw.split(' ').all(|s| scope_allowed(client, s)) {
+        return Ok(());
+    }
+    Err(OAuthError::new(
+        400,
+        "invalid_scope",
+        format!("Invalid scopes: {raw}"),
+    ))
+}
+
+/// The optional client scopes the fake grants when requested, in the order it names them.
+const OPTIONAL_SCOPES: [&str; 3] = ["address", "phone", "microprofile-jwt"];
+
+/// The claims of the `profile` and `email` scopes (always granted), then those of the optional
+/// scopes in `scope`: `address` (from the attributes `street`, `locality`, `region`,
+/// `postal_code`, `country`, `formatted`), `phone` (`phoneNumber`, `phoneNumberVerified`),
+/// `microprofile-jwt` (`upn`, and the realm roles as `groups`).
+fn profile_claims(
+    claims: &mut Map<String, Value>,
+    realm: &RealmState,
+    client: Option<&ClientRec>,
+    user: &UserRec,
+    scope: &str,
+) {
+    let attribute = |name: &str| {
+        resolve_attribute(realm, user, name, false).and_then(|vs| vs.into_iter().next())
+    };
     if user.service_account_client.is_none() {
         claims.insert("email_verified".into(), json!(user.email_verified));
         if let Some(name) = user.display_name() {
@@ -307,15 +433,71 @@ fn profile_claims(claims: &mut Map<String, Value>, user: &UserRec) {
     if let Some(e) = &user.email {
         claims.insert("email".into(), json!(e));
     }
+    // The profile scope's attribute mappers.
+    for (attr, claim) in [
+        ("website", "website"),
+        ("zoneinfo", "zoneinfo"),
+        ("birthdate", "birthdate"),
+        ("gender", "gender"),
+        ("profile", "profile"),
+        ("middleName", "middle_name"),
+        ("picture", "picture"),
+        ("nickname", "nickname"),
+    ] {
+        if let Some(v) = attribute(attr) {
+            claims.insert(claim.into(), json!(v));
+        }
+    }
+    let scopes: Vec<&str> = scope.split(' ').collect();
+    if scopes.contains(&"address") {
+        let mut address = Map::new();
+        for (attr, field) in [
+            ("street", "street_address"),
+            ("locality", "locality"),
+            ("region", "region"),
+            ("postal_code", "postal_code"),
+            ("country", "country"),
+            ("formatted", "formatted"),
+        ] {
+            if let Some(v) = attribute(attr) {
+                address.insert(field.into(), json!(v));
+            }
+        }
+        if !address.is_empty() {
+            claims.insert("address".into(), Value::Object(address));
+        }
+    }
+    if scopes.contains(&"phone") {
+        if let Some(v) = attribute("phoneNumber") {
+            claims.insert("phone_number".into(), json!(v));
+        }
+        if let Some(v) = attribute("phoneNumberVerified") {
+            claims.insert(
+                "phone_number_verified".into(),
+                json!(v.trim().eq_ignore_ascii_case("true")),
+            );
+        }
+    }
+    if scopes.contains(&"microprofile-jwt") {
+        claims.insert("upn".into(), json!(user.username));
+        let roles: Vec<String> = token_realm_roles(realm, user)
+            .into_iter()
+            .filter(|role| client.is_none_or(|c| realm_role_in_scope(realm, c, role, scope)))
+            .collect();
+        if !roles.is_empty() {
+            claims.insert("groups".into(), json!(roles));
+        }
+    }
 }
 
-struct Issue<'a> {
-    realm: &'a RealmState,
-    client: &'a ClientRec,
-    user: &'a UserRec,
-    sid: Option<String>,
-    scope: String,
-    offline: bool,
+/// What a token is issued (or, for introspection, re-derived) from.
+pub(super) struct Issue<'a> {
+    pub realm: &'a RealmState,
+    pub client: &'a ClientRec,
+    pub user: &'a UserRec,
+    pub sid: Option<String>,
+    pub scope: String,
+    pub offline: bool,
 }
 
 impl FakeKeycloak {
@@ -327,12 +509,14 @@ impl FakeKeycloak {
             .map_err(|e| OAuthError::new(500, "server_error", format!("signing failed: {e}")))
     }
 
-    fn issue(store: &Store, i: &Issue<'_>) -> std::result::Result<TokenResponse, OAuthError> {
+    /// The claims of an access token for `i`, issued now: also what introspection re-derives
+    /// a token's claims from (Keycloak runs the protocol mappers again there).
+    /// `mappers` names the protocol-mapper switch that applies (`access.token.claim`, or
+    /// `introspection.token.claim` for an introspection response).
+    pub(super) fn access_claims(store: &Store, i: &Issue<'_>, mappers: &str) -> Map<String, Value> {
         let now = store.now();
         let iss = store.issuer(&i.realm.name);
         let access_exp = now + store.access_lifespan;
-
-        // Access token.
         let mut at = Map::new();
         at.insert("exp".into(), json!(access_exp));
         at.insert("iat".into(), json!(now));
@@ -400,8 +584,18 @@ impl FakeKeycloak {
             at.insert("clientHost".into(), json!("127.0.0.1"));
             at.insert("clientAddress".into(), json!("127.0.0.1"));
         }
-        profile_claims(&mut at, i.user);
-        apply_mappers(&mut at, i.client, i.realm, i.user, "access.token.claim");
+        profile_claims(&mut at, i.realm, Some(i.client), i.user, &i.scope);
+        apply_mappers(&mut at, i.client, i.realm, i.user, mappers);
+        at
+    }
+
+    fn issue(store: &Store, i: &Issue<'_>) -> std::result::Result<TokenResponse, OAuthError> {
+        let now = store.now();
+        let iss = store.issuer(&i.realm.name);
+        let access_exp = now + store.access_lifespan;
+
+        // Access token.
+        let at = Self::access_claims(store, i, "access.token.claim");
         let access_token = Self::sign(store, &at)?;
 
         // ID token.
@@ -419,7 +613,7 @@ impl FakeKeycloak {
                 it.insert("sid".into(), json!(sid));
             }
             it.insert("acr".into(), json!("1"));
-            profile_claims(&mut it, i.user);
+            profile_claims(&mut it, i.realm, Some(i.client), i.user, &i.scope);
             apply_mappers(&mut it, i.client, i.realm, i.user, "id.token.claim");
             Some(Self::sign(store, &it)?)
         } else {
@@ -555,6 +749,7 @@ impl FakeKeycloak {
             scopes.push("offline_access");
         }
         scopes.extend(["profile", "email"]);
+        scopes.extend(OPTIONAL_SCOPES.iter().filter(|s| requested.contains(s)));
         scopes.join(" ")
     }
 
@@ -663,6 +858,7 @@ impl FakeKeycloak {
                 if !user.required_actions.is_empty() {
                     return Err(invalid_grant("Account is not fully set up"));
                 }
+                check_scope(client, req.scope.as_deref())?;
                 let (user_id, client_uuid) = (user.id.clone(), client.id.clone());
                 Self::open_session(
                     &mut store,
@@ -695,6 +891,7 @@ impl FakeKeycloak {
                 if !user.enabled {
                     return Err(invalid_grant("User disabled"));
                 }
+                check_scope(client, req.scope.as_deref())?;
                 let scope = Self::scope_string(req.scope.as_deref(), false);
                 Self::issue(
                     &store,
@@ -763,7 +960,20 @@ impl FakeKeycloak {
                 if !user.enabled {
                     return Err(invalid_grant("User disabled"));
                 }
-                let scope = s("scope");
+                // A `scope` parameter is checked and narrows the granted scopes.
+                check_scope(client, req.scope.as_deref())?;
+                let scope = match req.scope.as_deref() {
+                    Some(requested) => {
+                        let granted = s("scope");
+                        let granted: Vec<&str> = granted.split(' ').collect();
+                        Self::scope_string(Some(requested), offline)
+                            .split(' ')
+                            .filter(|s| granted.contains(s))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    }
+                    None => s("scope"),
+                };
                 let (user_id, client_uuid) = (user.id.clone(), client.id.clone());
                 if let Some(sess) = store
                     .realms
@@ -802,7 +1012,8 @@ impl FakeKeycloak {
         }
     }
 
-    /// Verifies an access token issued by this fake (signature, `typ`, issuer, expiry).
+    /// Verifies an access token issued by this fake (signature, `typ`, issuer, expiry, not revoked,
+    /// its session still active).
     pub(crate) fn verify_access(&self, token: &str) -> std::result::Result<VerifiedToken, String> {
         let store = self.lock();
         let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
@@ -831,6 +1042,21 @@ impl FakeKeycloak {
             .filter(|r| store.realms.contains_key(*r))
             .ok_or_else(|| "unknown issuer".to_owned())?
             .to_owned();
+        // Revoked at the revocation endpoint, or its session ended (refresh-token revocation,
+        // logout): refused like Keycloak refuses it.
+        let state = store.realm(&realm).map_err(|e| e.to_string())?;
+        if state.access_token_revoked(&s("jti")) {
+            return Err("token revoked".into());
+        }
+        let sid = s("sid");
+        if !sid.is_empty() {
+            let active = state
+                .client_by_client_id(&s("azp"))
+                .is_ok_and(|client| state.session_is_active(&sid, &client.id));
+            if !active {
+                return Err(SESSION_NOT_FOUND.into());
+            }
+        }
         Ok(VerifiedToken {
             realm,
             sub: s("sub"),
@@ -845,14 +1071,19 @@ impl FakeKeycloak {
         realm_name: &str,
         token: &str,
     ) -> std::result::Result<Value, OAuthError> {
-        let verified = self
-            .verify_access(token)
-            .map_err(|_| OAuthError::new(401, "invalid_token", "Token verification failed"))?;
+        let verified = self.verify_access(token).map_err(|reason| {
+            let description = if reason == SESSION_NOT_FOUND {
+                SESSION_NOT_FOUND
+            } else {
+                "Token verification failed"
+            };
+            OAuthError::new(401, "invalid_token", description)
+        })?;
         if verified.realm != realm_name {
             return Err(OAuthError::new(
                 401,
                 "invalid_token",
-                "Invalid token issuer",
+                "Token verification failed",
             ));
         }
         if !verified.scope.split(' ').any(|s| s == "openid") {
@@ -870,7 +1101,7 @@ impl FakeKeycloak {
         let user = realm
             .users
             .get(&verified.sub)
-            .ok_or_else(|| OAuthError::new(401, "invalid_token", "User not found"))?;
+            .ok_or_else(|| OAuthError::new(401, "invalid_token", "user_not_found"))?;
         let azp = verified
             .claims
             .get("azp")
@@ -878,8 +1109,9 @@ impl FakeKeycloak {
             .unwrap_or("");
         let mut claims = Map::new();
         claims.insert("sub".into(), json!(user.id));
-        profile_claims(&mut claims, user);
-        if let Ok(client) = realm.client_by_client_id(azp) {
+        let client = realm.client_by_client_id(azp).ok();
+        profile_claims(&mut claims, realm, client, user, &verified.scope);
+        if let Some(client) = client {
             apply_mappers(&mut claims, client, realm, user, "userinfo.token.claim");
         }
         Ok(Value::Object(claims))
@@ -903,7 +1135,7 @@ fn lookup<'a>(
 }
 
 /// Compares secrets without an early exit on the first differing byte.
-fn constant_time_eq(a: &str, b: &str) -> bool {
+pub(super) fn constant_time_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;

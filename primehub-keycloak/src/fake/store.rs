@@ -423,6 +423,8 @@ pub(crate) struct RealmState {
     /// Default group ids, in the order they were added.
     pub default_groups: Vec<String>,
     pub sessions: BTreeMap<String, SessionRec>,
+    /// Access tokens revoked at the revocation endpoint: `jti` → `exp` (see `sessions.rs`).
+    pub revoked_access_tokens: BTreeMap<String, i64>,
     /// (user id, client uuid)
     pub consents: BTreeSet<(String, String)>,
     pub user_profile: Value,
@@ -587,6 +589,7 @@ impl RealmState {
             user_roles: BTreeSet::new(),
             default_groups: Vec::new(),
             sessions: BTreeMap::new(),
+            revoked_access_tokens: BTreeMap::new(),
             consents: BTreeSet::new(),
             user_profile: default_user_profile(),
             admin_events: Vec::new(),

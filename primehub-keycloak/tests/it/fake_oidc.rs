@@ -130,16 +130,20 @@ impl Env {
         (status.as_u16(), body)
     }
 
+    /// A password grant through `admin-ui`; an empty `scope` is left out (Keycloak refuses an
+    /// empty `scope` parameter with `invalid_scope`).
     async fn password(&self, user: &str, pw: &str, scope: &str) -> (u16, Value) {
-        self.token(&[
+        let mut form = vec![
             ("grant_type", "password"),
             ("client_id", "admin-ui"),
-            ("client_secret", &self.ui_secret),
+            ("client_secret", self.ui_secret.as_str()),
             ("username", user),
             ("password", pw),
-            ("scope", scope),
-        ])
-        .await
+        ];
+        if !scope.is_empty() {
+            form.push(("scope", scope));
+        }
+        self.token(&form).await
     }
 }
 

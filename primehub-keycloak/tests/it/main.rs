@@ -10,6 +10,7 @@ mod fake_oidc;
 mod fake_realm;
 mod grants;
 mod mock_usage;
+mod oidc_tokens;
 mod primehub_replay;
 mod real_keycloak;
 mod token_verifier;

@@ -17,13 +17,13 @@ use primehub_keycloak::{
 };
 use url::Url;
 
-struct RealKeycloak {
-    url: Url,
-    admin: String,
-    password: String,
+pub(crate) struct RealKeycloak {
+    pub(crate) url: Url,
+    pub(crate) admin: String,
+    pub(crate) password: String,
 }
 
-fn real_keycloak(test: &str) -> Option<RealKeycloak> {
+pub(crate) fn real_keycloak(test: &str) -> Option<RealKeycloak> {
     let Ok(url) = std::env::var("PRIMEHUB_TEST_KEYCLOAK_URL") else {
         let why = format!(
             "real Keycloak tests ({test}: PRIMEHUB_TEST_KEYCLOAK_URL not set; .ci/run starts one)"
@@ -45,7 +45,7 @@ fn real_keycloak(test: &str) -> Option<RealKeycloak> {
     })
 }
 
-fn random_realm() -> String {
+pub(crate) fn random_realm() -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("ph-test-{}", &id[..10])
 }
