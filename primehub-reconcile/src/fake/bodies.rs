@@ -189,6 +189,15 @@ pub(crate) fn object(
         );
         return Err(unrecognized(kind, &why, body));
     };
+    for field in ["apiVersion", "kind"] {
+        if let Some(v) = fields.get(field).filter(|v| !v.is_string() && !v.is_null()) {
+            let why = format!(
+                "couldn't get version/kind; json parse error: json: cannot unmarshal {} into Go struct field .{field} of type string",
+                json_type(v)
+            );
+            return Err(unrecognized(kind, &why, body));
+        }
+    }
     let body_kind = fields.get("kind").and_then(Value::as_str).unwrap_or("");
     let body_api = fields
         .get("apiVersion")

@@ -383,6 +383,40 @@ impl FakeCluster {
         })
     }
 
+    /// Checks the JSON types of a built-in object's fields as kube-apiserver's decoder does
+    /// ([`super::builtin_types`]): 400 for a body, the 422 `patch` cause for a patch result.
+    fn check_go_types(
+        &self,
+        sk: &ServedKind,
+        crd: Option<&CrdVersion>,
+        body: &Value,
+        patched: bool,
+    ) -> Result<()> {
+        if crd.is_some() || sk.kind.group == "apiextensions.k8s.io" {
+            return Ok(());
+        }
+        let Some(definition) = super::openapi::kubernetes().definition_name(
+            &sk.kind.group,
+            &sk.kind.version,
+            &sk.kind.kind,
+        ) else {
+            return Ok(());
+        };
+        let Err(why) = super::builtin_types::check(definition, body) else {
+            return Ok(());
+        };
+        if patched {
+            return Err(patch_failure(body, &why));
+        }
+        let kind = &sk.kind.kind;
+        Err(KubeError::BadRequest {
+            message: format!(
+                "{kind} in version {} cannot be handled as a {kind}: {why}",
+                quote(&sk.kind.version)
+            ),
+        })
+    }
+
     /// Drops the unknown fields of `body` and answers them as `check.mode` asks: the warnings
     /// to send (Warn), or the Strict error.
     fn check_fields(
@@ -500,6 +534,7 @@ impl FakeCluster {
         if object.is_object() {
             self.check_type(sk, crd.as_ref(), &object, false, check.http)?;
         }
+        self.check_go_types(sk, crd.as_ref(), &object, false)?;
         let warnings = self.check_fields(sk, crd.as_ref(), &mut object, check, false)?;
         if let Some(s) = crd.as_ref().and_then(|c| c.schema.as_ref()) {
             schema::default_and_drop_nulls(&mut object, s);
@@ -549,6 +584,7 @@ impl FakeCluster {
         if body.is_object() {
             self.check_type(sk, crd.as_ref(), &body, patched, check.http || patched)?;
         }
+        self.check_go_types(sk, crd.as_ref(), &body, patched)?;
         let warnings = self.check_fields(sk, crd.as_ref(), &mut body, check, patched)?;
         if let Some(s) = crd.as_ref().and_then(|c| c.schema.as_ref()) {
             schema::default_and_drop_nulls(&mut body, s);

@@ -291,6 +291,7 @@ use crate::error::{KubeError, Result};
 use crate::selector::LabelSelector;
 
 mod bodies;
+mod builtin_types;
 mod defaults;
 mod discovery;
 mod events;
