@@ -292,6 +292,7 @@ use crate::selector::LabelSelector;
 
 mod bodies;
 mod builtin_types;
+mod builtin_validation;
 mod defaults;
 mod discovery;
 mod events;
