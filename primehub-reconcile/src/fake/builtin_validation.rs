@@ -32,6 +32,10 @@
 //!   (`kubernetes.io/dockerconfigjson`, `kubernetes.io/dockercfg`, `kubernetes.io/tls`,
 //!   `kubernetes.io/basic-auth`, `kubernetes.io/ssh-auth`).
 //!
+//! Enumerations kube-apiserver defaults (`restartPolicy`, `dnsPolicy`, `imagePullPolicy`,
+//! `terminationMessagePolicy`, port `protocol`, Service `type`) are only checked when set: an
+//! empty one is defaulted before validation runs.
+//!
 //! Not implemented (an invalid value there is stored, where kube-apiserver refuses it): the
 //! other rules of these kinds (volume sources, probes, lifecycle hooks, security contexts,
 //! affinity, tolerations, topology spread, DNS config, label selector syntax inside
@@ -549,7 +553,7 @@ fn validate_container_common(
     }
     match str_at(c, "terminationMessagePolicy").unwrap_or("") {
         "File" | "FallbackToLogsOnError" => {}
-        "" => out.push(required(&path.child("terminationMessagePolicy"), "")),
+        "" => {} // defaulted
         other => out.push(not_supported(
             &path.child("terminationMessagePolicy"),
             other,
@@ -592,7 +596,7 @@ fn validate_container_common(
         }
         match str_at(port, "protocol").unwrap_or("") {
             "TCP" | "UDP" | "SCTP" => {}
-            "" => out.push(required(&at.child("protocol"), "")),
+            "" => {} // defaulted
             other => out.push(not_supported(
                 &at.child("protocol"),
                 other,
@@ -636,7 +640,7 @@ fn validate_container_common(
     }
     match str_at(c, "imagePullPolicy").unwrap_or("") {
         "Always" | "IfNotPresent" | "Never" => {}
-        "" => out.push(required(&path.child("imagePullPolicy"), "")),
+        "" => {} // defaulted
         other => out.push(not_supported(
             &path.child("imagePullPolicy"),
             other,
@@ -702,7 +706,7 @@ fn validate_pod_spec(spec: &Value, path: &Path, out: &mut Vec<InvalidCause>) {
     }
     match str_at(spec, "restartPolicy").unwrap_or("") {
         "Always" | "OnFailure" | "Never" => {}
-        "" => out.push(required(&path.child("restartPolicy"), "")),
+        "" => {} // defaulted
         other => out.push(not_supported(
             &path.child("restartPolicy"),
             other,
@@ -711,7 +715,7 @@ fn validate_pod_spec(spec: &Value, path: &Path, out: &mut Vec<InvalidCause>) {
     }
     match str_at(spec, "dnsPolicy").unwrap_or("") {
         "ClusterFirstWithHostNet" | "ClusterFirst" | "Default" | "None" => {}
-        "" => out.push(required(&path.child("dnsPolicy"), "")),
+        "" => {} // defaulted
         other => out.push(not_supported(
             &path.child("dnsPolicy"),
             other,
@@ -806,7 +810,8 @@ fn validate_template(template: &Value, path: &Path, out: &mut Vec<InvalidCause>)
 /// The template checks of a workload whose pods must restart (`ValidatePodTemplateSpecFor…`).
 fn workload_template_tail(spec: &Value, what: &str, path: &Path, out: &mut Vec<InvalidCause>) {
     let template_spec = spec.pointer("/template/spec").unwrap_or(&Value::Null);
-    let restart = str_at(template_spec, "restartPolicy").unwrap_or("");
+    // (an empty policy is defaulted to Always before validation)
+    let restart = str_at(template_spec, "restartPolicy").unwrap_or("Always");
     if restart != "Always" {
         out.push(not_supported(
             &path.child("template").child("spec").child("restartPolicy"),
@@ -982,7 +987,7 @@ fn validate_service(o: &Value, out: &mut Vec<InvalidCause>) {
         }
         match str_at(port, "protocol").unwrap_or("") {
             "TCP" | "UDP" | "SCTP" => {}
-            "" => out.push(required(&at.child("protocol"), "")),
+            "" => {} // defaulted
             other => out.push(not_supported(
                 &at.child("protocol"),
                 other,
@@ -1007,7 +1012,7 @@ fn validate_service(o: &Value, out: &mut Vec<InvalidCause>) {
     validate_labels(map_at(spec, "selector"), &path.child("selector"), out);
     match typ {
         "ClusterIP" | "NodePort" | "LoadBalancer" | "ExternalName" => {}
-        "" => out.push(required(&path.child("type"), "")),
+        "" => {} // defaulted
         other => out.push(not_supported(
             &path.child("type"),
             other,
