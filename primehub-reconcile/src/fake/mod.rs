@@ -161,10 +161,27 @@
 //!   against their CRD's schema with kube-openapi's messages (422 with `details.causes`; see
 //!   `schema.rs` for the rules covered), with validation ratcheting on updates;
 //! - the body's `kind`/`apiVersion` checked against the path, with kube-apiserver's answers
-//!   (built-in kinds may leave them out; custom resources must name both).
+//!   (built-in kinds may leave them out; custom resources must name both);
+//! - built-in kinds' field types checked as kube-apiserver's Go decoder checks them
+//!   (`builtin_types.rs`): a wrong JSON type is the 400 `… cannot be handled as a …: json:
+//!   cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32`
+//!   with Go's struct, field path and Go type (from the Go struct tags,
+//!   `tools/gotypes/update.py`), fractions and out-of-range integers included, quantities,
+//!   int-or-strings, times and base64 data decoded as Go decodes them; a patch whose result
+//!   does not decode is the 422 `patch` cause;
+//! - built-in kinds validated as kube-apiserver validates them (`builtin_validation.rs`, the
+//!   rules listed there): pod specs and the templates of Deployments, StatefulSets and
+//!   DaemonSets (containers required, names, images, ports, env names, volume mounts, pull
+//!   and restart policies, requests at most the limits, …), workloads' replicas and selectors,
+//!   Services' ports and type, PVCs' access modes and storage, ConfigMap and Secret keys and
+//!   the keys a Secret type requires — one 422 `Invalid` with every cause, the metadata's and
+//!   the immutable fields' included, on creates, updates, patches and dry runs alike.
 //!
-//! Simplifications: no validation of built-in kinds beyond names, namespaces, labels,
-//! annotations, fields, Service IPs and the immutable fields above; defaulting leaves out
+//! Simplifications: built-in kinds are validated by the rules `builtin_validation.rs` lists
+//! (other rules of those kinds, and every rule of PersistentVolumes, Ingresses,
+//! NetworkPolicies, Events, Leases and RBAC kinds, are not checked: such an invalid object is
+//! stored); several type errors in one body are reported in sorted key order (Go: the first in
+//! document order); defaulting leaves out
 //! Events, CRDs, the kinds the fake does not serve (batch Jobs, …), pod-level
 //! `spec.resources` in the QoS class, scheduling-gate conditions, and `omitempty` strings left
 //! `""` (dropped only in pod specs); pods get no `serviceAccountName: default` (the real tier
