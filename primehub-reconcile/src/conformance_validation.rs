@@ -35,7 +35,8 @@ pub async fn run_all(client: &Client) {
             } else {
                 path.clone()
             };
-            let (status, body) = send(client, case.method, &path, &case.body, case.content_type).await;
+            let (status, body) =
+                send(client, case.method, &path, &case.body, case.content_type).await;
             if let Some(why) = case.differs(status, &body) {
                 failures.push(format!("{} (dryRun: {dry_run}): {why}", case.name));
             }
@@ -192,10 +193,7 @@ fn invalid(
     object: &str,
     causes: &[(&str, &str, &str)],
 ) -> Case {
-    let parts: Vec<String> = causes
-        .iter()
-        .map(|(f, _, m)| format!("{f}: {m}"))
-        .collect();
+    let parts: Vec<String> = causes.iter().map(|(f, _, m)| format!("{f}: {m}")).collect();
     let detail = if parts.len() == 1 {
         parts[0].clone()
     } else {
@@ -232,35 +230,45 @@ fn cases() -> Vec<Case> {
             DEPLOYMENTS,
             deployment(json!({"replicas": 1.5})),
             "Deployment",
-            &format!("{go} number 1.5 into Go struct field DeploymentSpec.spec.replicas of type int32"),
+            &format!(
+                "{go} number 1.5 into Go struct field DeploymentSpec.spec.replicas of type int32"
+            ),
         ),
         decode(
             "replicas beyond int32",
             DEPLOYMENTS,
             deployment(json!({"replicas": 3_000_000_000_u64})),
             "Deployment",
-            &format!("{go} number 3000000000 into Go struct field DeploymentSpec.spec.replicas of type int32"),
+            &format!(
+                "{go} number 3000000000 into Go struct field DeploymentSpec.spec.replicas of type int32"
+            ),
         ),
         decode(
             "array for an object",
             DEPLOYMENTS,
             deployment(json!({"selector": []})),
             "Deployment",
-            &format!("{go} array into Go struct field DeploymentSpec.spec.selector of type v1.LabelSelector"),
+            &format!(
+                "{go} array into Go struct field DeploymentSpec.spec.selector of type v1.LabelSelector"
+            ),
         ),
         decode(
             "object for an array",
             PODS,
             pod(json!({"containers": {}})),
             "Pod",
-            &format!("{go} object into Go struct field PodSpec.spec.containers of type []v1.Container"),
+            &format!(
+                "{go} object into Go struct field PodSpec.spec.containers of type []v1.Container"
+            ),
         ),
         decode(
             "number for a string",
             PODS,
             pod(json!({"containers": [{"name": 5, "image": "busybox"}]})),
             "Pod",
-            &format!("{go} number into Go struct field Container.spec.containers.name of type string"),
+            &format!(
+                "{go} number into Go struct field Container.spec.containers.name of type string"
+            ),
         ),
         decode(
             "string for a bool",
@@ -274,21 +282,29 @@ fn cases() -> Vec<Case> {
             PODS,
             pod(json!({"restartPolicy": 5, "containers": [{"name": "c", "image": "busybox"}]})),
             "Pod",
-            &format!("{go} number into Go struct field PodSpec.spec.restartPolicy of type v1.RestartPolicy"),
+            &format!(
+                "{go} number into Go struct field PodSpec.spec.restartPolicy of type v1.RestartPolicy"
+            ),
         ),
         decode(
             "array for a map",
             PODS,
             pod(json!({"nodeSelector": [], "containers": [{"name": "c", "image": "busybox"}]})),
             "Pod",
-            &format!("{go} array into Go struct field PodSpec.spec.nodeSelector of type map[string]string"),
+            &format!(
+                "{go} array into Go struct field PodSpec.spec.nodeSelector of type map[string]string"
+            ),
         ),
         decode(
             "bool in an embedded struct's int-or-string",
             PODS,
-            pod(containers(json!({"livenessProbe": {"httpGet": {"port": true}}}))),
+            pod(containers(
+                json!({"livenessProbe": {"httpGet": {"port": true}}}),
+            )),
             "Pod",
-            &format!("{go} bool into Go struct field HTTPGetAction.spec.containers.livenessProbe.ProbeHandler.httpGet.port of type int32"),
+            &format!(
+                "{go} bool into Go struct field HTTPGetAction.spec.containers.livenessProbe.ProbeHandler.httpGet.port of type int32"
+            ),
         ),
         decode(
             "a bad quantity",
@@ -327,20 +343,42 @@ fn cases() -> Vec<Case> {
             "p",
             &[
                 ("spec.containers[0].name", "FieldValueInvalid", &dns_label),
-                ("spec.containers[0].image", "FieldValueRequired", "Required value"),
+                (
+                    "spec.containers[0].image",
+                    "FieldValueRequired",
+                    "Required value",
+                ),
             ],
         ),
         invalid(
             "bad ports",
             PODS,
-            pod(containers(json!({"ports": [{"containerPort": 70000}, {"name": "HTTP", "containerPort": 80, "protocol": "TCPX"}]}))),
+            pod(containers(
+                json!({"ports": [{"containerPort": 70000}, {"name": "HTTP", "containerPort": 80, "protocol": "TCPX"}]}),
+            )),
             "Pod",
             "p",
             &[
-                ("spec.containers[0].ports[0].containerPort", "FieldValueInvalid", "Invalid value: 70000: must be between 1 and 65535, inclusive"),
-                ("spec.containers[0].ports[1].name", "FieldValueInvalid", "Invalid value: \"HTTP\": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"),
-                ("spec.containers[0].ports[1].name", "FieldValueInvalid", "Invalid value: \"HTTP\": must contain at least one letter (a-z)"),
-                ("spec.containers[0].ports[1].protocol", "FieldValueNotSupported", "Unsupported value: \"TCPX\": supported values: \"SCTP\", \"TCP\", \"UDP\""),
+                (
+                    "spec.containers[0].ports[0].containerPort",
+                    "FieldValueInvalid",
+                    "Invalid value: 70000: must be between 1 and 65535, inclusive",
+                ),
+                (
+                    "spec.containers[0].ports[1].name",
+                    "FieldValueInvalid",
+                    "Invalid value: \"HTTP\": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)",
+                ),
+                (
+                    "spec.containers[0].ports[1].name",
+                    "FieldValueInvalid",
+                    "Invalid value: \"HTTP\": must contain at least one letter (a-z)",
+                ),
+                (
+                    "spec.containers[0].ports[1].protocol",
+                    "FieldValueNotSupported",
+                    "Unsupported value: \"TCPX\": supported values: \"SCTP\", \"TCP\", \"UDP\"",
+                ),
             ],
         ),
         invalid(
@@ -352,19 +390,41 @@ fn cases() -> Vec<Case> {
             "Pod",
             "p",
             &[
-                ("spec.containers[0].volumeMounts[0].name", "FieldValueNotFound", "Not found: \"x\""),
-                ("spec.containers[0].imagePullPolicy", "FieldValueNotSupported", "Unsupported value: \"Maybe\": supported values: \"Always\", \"IfNotPresent\", \"Never\""),
-                ("spec.containers[1].name", "FieldValueDuplicate", "Duplicate value: \"c\""),
-                ("spec.restartPolicy", "FieldValueNotSupported", "Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\""),
+                (
+                    "spec.containers[0].volumeMounts[0].name",
+                    "FieldValueNotFound",
+                    "Not found: \"x\"",
+                ),
+                (
+                    "spec.containers[0].imagePullPolicy",
+                    "FieldValueNotSupported",
+                    "Unsupported value: \"Maybe\": supported values: \"Always\", \"IfNotPresent\", \"Never\"",
+                ),
+                (
+                    "spec.containers[1].name",
+                    "FieldValueDuplicate",
+                    "Duplicate value: \"c\"",
+                ),
+                (
+                    "spec.restartPolicy",
+                    "FieldValueNotSupported",
+                    "Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"",
+                ),
             ],
         ),
         invalid(
             "requests above limits",
             PODS,
-            pod(containers(json!({"resources": {"limits": {"cpu": "1"}, "requests": {"cpu": "1.5"}}}))),
+            pod(containers(
+                json!({"resources": {"limits": {"cpu": "1"}, "requests": {"cpu": "1.5"}}}),
+            )),
             "Pod",
             "p",
-            &[("spec.containers[0].resources.requests", "FieldValueInvalid", "Invalid value: \"1500m\": must be less than or equal to cpu limit of 1")],
+            &[(
+                "spec.containers[0].resources.requests",
+                "FieldValueInvalid",
+                "Invalid value: \"1500m\": must be less than or equal to cpu limit of 1",
+            )],
         ),
         invalid(
             "a bad label and no containers",
@@ -373,7 +433,11 @@ fn cases() -> Vec<Case> {
             "Pod",
             "p",
             &[
-                ("metadata.labels", "FieldValueInvalid", "Invalid value: \"b c\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"),
+                (
+                    "metadata.labels",
+                    "FieldValueInvalid",
+                    "Invalid value: \"b c\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+                ),
                 ("spec.containers", "FieldValueRequired", "Required value"),
             ],
         ),
@@ -383,7 +447,11 @@ fn cases() -> Vec<Case> {
             deployment(json!({"replicas": -1})),
             "Deployment.apps",
             "d",
-            &[("spec.replicas", "FieldValueInvalid", "Invalid value: -1: must be greater than or equal to 0")],
+            &[(
+                "spec.replicas",
+                "FieldValueInvalid",
+                "Invalid value: -1: must be greater than or equal to 0",
+            )],
         ),
         invalid(
             "a selector that does not match",
@@ -391,7 +459,11 @@ fn cases() -> Vec<Case> {
             deployment(json!({"selector": {"matchLabels": {"app": "other"}}})),
             "Deployment.apps",
             "d",
-            &[("spec.template.metadata.labels", "FieldValueInvalid", "Invalid value: {\"app\":\"d\"}: `selector` does not match template `labels`")],
+            &[(
+                "spec.template.metadata.labels",
+                "FieldValueInvalid",
+                "Invalid value: {\"app\":\"d\"}: `selector` does not match template `labels`",
+            )],
         ),
         invalid(
             "no selector",
@@ -401,16 +473,26 @@ fn cases() -> Vec<Case> {
             "d",
             &[
                 ("spec.selector", "FieldValueRequired", "Required value"),
-                ("spec.template.metadata.labels", "FieldValueInvalid", "Invalid value: {\"app\":\"d\"}: `selector` does not match template `labels`"),
+                (
+                    "spec.template.metadata.labels",
+                    "FieldValueInvalid",
+                    "Invalid value: {\"app\":\"d\"}: `selector` does not match template `labels`",
+                ),
             ],
         ),
         invalid(
             "a template that may not restart",
             DEPLOYMENTS,
-            deployment(json!({"template": {"metadata": {"labels": {"app": "d"}}, "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}})),
+            deployment(
+                json!({"template": {"metadata": {"labels": {"app": "d"}}, "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}),
+            ),
             "Deployment.apps",
             "d",
-            &[("spec.template.spec.restartPolicy", "FieldValueNotSupported", "Unsupported value: \"Never\": supported values: \"Always\"")],
+            &[(
+                "spec.template.spec.restartPolicy",
+                "FieldValueNotSupported",
+                "Unsupported value: \"Never\": supported values: \"Always\"",
+            )],
         ),
         invalid(
             "bad service ports",
@@ -420,8 +502,16 @@ fn cases() -> Vec<Case> {
             "s",
             &[
                 ("spec.ports[0].name", "FieldValueRequired", "Required value"),
-                ("spec.ports[0].port", "FieldValueInvalid", "Invalid value: 0: must be between 1 and 65535, inclusive"),
-                ("spec.ports[0].targetPort", "FieldValueInvalid", "Invalid value: \"Bad\": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"),
+                (
+                    "spec.ports[0].port",
+                    "FieldValueInvalid",
+                    "Invalid value: 0: must be between 1 and 65535, inclusive",
+                ),
+                (
+                    "spec.ports[0].targetPort",
+                    "FieldValueInvalid",
+                    "Invalid value: \"Bad\": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)",
+                ),
             ],
         ),
         invalid(
@@ -439,8 +529,16 @@ fn cases() -> Vec<Case> {
             "PersistentVolumeClaim",
             "c",
             &[
-                ("spec.accessModes", "FieldValueRequired", "Required value: at least 1 access mode is required"),
-                ("spec.resources[storage]", "FieldValueInvalid", "Invalid value: \"0\": must be greater than zero"),
+                (
+                    "spec.accessModes",
+                    "FieldValueRequired",
+                    "Required value: at least 1 access mode is required",
+                ),
+                (
+                    "spec.resources[storage]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"0\": must be greater than zero",
+                ),
             ],
         ),
         invalid(
@@ -450,8 +548,16 @@ fn cases() -> Vec<Case> {
             "PersistentVolumeClaim",
             "c",
             &[
-                ("spec.accessModes", "FieldValueNotSupported", "Unsupported value: \"ReadWriteSometimes\": supported values: \"ReadOnlyMany\", \"ReadWriteMany\", \"ReadWriteOnce\", \"ReadWriteOncePod\""),
-                ("spec.resources[storage]", "FieldValueRequired", "Required value"),
+                (
+                    "spec.accessModes",
+                    "FieldValueNotSupported",
+                    "Unsupported value: \"ReadWriteSometimes\": supported values: \"ReadOnlyMany\", \"ReadWriteMany\", \"ReadWriteOnce\", \"ReadWriteOncePod\"",
+                ),
+                (
+                    "spec.resources[storage]",
+                    "FieldValueRequired",
+                    "Required value",
+                ),
             ],
         ),
         invalid(
@@ -460,7 +566,11 @@ fn cases() -> Vec<Case> {
             json!({"metadata": {"name": "c"}, "data": {"a b": "1"}}),
             "ConfigMap",
             "c",
-            &[("data[a b]", "FieldValueInvalid", "Invalid value: \"a b\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")],
+            &[(
+                "data[a b]",
+                "FieldValueInvalid",
+                "Invalid value: \"a b\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+            )],
         ),
         invalid(
             "a docker config secret without its key",
@@ -468,7 +578,11 @@ fn cases() -> Vec<Case> {
             json!({"metadata": {"name": "s"}, "type": "kubernetes.io/dockerconfigjson", "data": {}}),
             "Secret",
             "s",
-            &[("data[.dockerconfigjson]", "FieldValueRequired", "Required value")],
+            &[(
+                "data[.dockerconfigjson]",
+                "FieldValueRequired",
+                "Required value",
+            )],
         ),
     ]
 }
@@ -476,7 +590,14 @@ fn cases() -> Vec<Case> {
 /// Patches: the patched object is decoded and validated like a body.
 async fn patches(client: &Client, ns: &str, failures: &mut Vec<String>) {
     let path = format!("/apis/apps/v1/namespaces/{ns}/deployments");
-    let (status, body) = send(client, "POST", &path, &deployment(json!({})), "application/json").await;
+    let (status, body) = send(
+        client,
+        "POST",
+        &path,
+        &deployment(json!({})),
+        "application/json",
+    )
+    .await;
     if status != 201 {
         failures.push(format!("creating the deployment to patch: {status} {body}"));
         return;
@@ -496,6 +617,52 @@ async fn patches(client: &Client, ns: &str, failures: &mut Vec<String>) {
     if status != 422 || !message.starts_with(start) || !message.ends_with(end) {
         failures.push(format!(
             "a merge patch to a string replicas: expected 422 {start}…{end}, got {status} {message:?}"
+        ));
+    }
+    let (status, body) = send(
+        client,
+        "PATCH",
+        &target,
+        &json!({"spec": {"replicas": "x"}}),
+        "application/strategic-merge-patch+json",
+    )
+    .await;
+    let message = body.get("message").and_then(Value::as_str).unwrap_or("");
+    let want = " \"\" is invalid: patch: Invalid value: \"map[spec:map[replicas:x]]\": unrecognized type: int32";
+    if status != 422 || message != want {
+        failures.push(format!(
+            "a strategic merge patch to a string replicas: expected 422 {want:?}, got {status} {message:?}"
+        ));
+    }
+    let (status, body) = send(
+        client,
+        "PATCH",
+        &target,
+        &json!({"spec": {"selector": []}}),
+        "application/strategic-merge-patch+json",
+    )
+    .await;
+    let message = body.get("message").and_then(Value::as_str).unwrap_or("");
+    let want = " \"\" is invalid: patch: Invalid value: \"map[spec:map[selector:[]]]\": cannot restore struct from: slice";
+    if status != 422 || message != want {
+        failures.push(format!(
+            "a strategic merge patch to an array selector: expected 422 {want:?}, got {status} {message:?}"
+        ));
+    }
+    // An update: metadata, then the kind's rules, then the immutable fields, in one answer.
+    let (status, body) = send(
+        client,
+        "PATCH",
+        &target,
+        &json!({"metadata": {"labels": {"a": "-x"}}, "spec": {"replicas": -3, "selector": {"matchLabels": {"app": "z"}}}}),
+        "application/merge-patch+json",
+    )
+    .await;
+    let message = body.get("message").and_then(Value::as_str).unwrap_or("");
+    let want = "Deployment.apps \"d\" is invalid: [metadata.labels: Invalid value: \"-x\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?'), spec.replicas: Invalid value: -3: must be greater than or equal to 0, spec.template.metadata.labels: Invalid value: {\"app\":\"d\"}: `selector` does not match template `labels`, spec.selector: Invalid value: {\"matchLabels\":{\"app\":\"z\"}}: field is immutable]";
+    if status != 422 || message != want {
+        failures.push(format!(
+            "an update breaking metadata, spec and immutable rules: expected 422 {want:?}, got {status} {message:?}"
         ));
     }
     let (status, body) = send(

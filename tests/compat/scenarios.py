@@ -861,6 +861,15 @@ def _(t: Ctx) -> None:
     apply(t, "apply", d)
 
 
+@scenario("builtin-wrong-type-apply-existing")
+def _(t: Ctx) -> None:
+    """kubectl apply of a wrong type onto an existing Deployment: a strategic merge patch whose
+    result kube-apiserver cannot convert (422 quoting the patch as Go prints it)."""
+    apply(t, "first", deployment())
+    d = deployment()
+    d["spec"]["replicas"] = "three"
+    apply(t, "second", d)
+
 @scenario("builtin-wrong-type-pod-python")
 def _(t: Ctx) -> None:
     """Wrong JSON types in a Pod: kube-apiserver's 400 names the Go struct field and type."""

@@ -245,7 +245,9 @@ impl Walk {
                 self.save(at.type_error(kind_of(value), go));
                 return Ok(());
             };
-            let structure = name.map(|n| n.rsplit('.').next().unwrap_or(n)).unwrap_or("");
+            let structure = name
+                .map(|n| n.rsplit('.').next().unwrap_or(n))
+                .unwrap_or("");
             let table = name.and_then(|n| STRUCTS.get(n));
             for (key, v) in fields {
                 let Some(field_schema) = props.get(key) else {
@@ -291,7 +293,8 @@ impl Walk {
                     self.save(at.type_error(kind_of(value), go));
                     return Ok(());
                 };
-                let Some(item_schema) = schema.get("additionalProperties").filter(|a| a.is_object())
+                let Some(item_schema) =
+                    schema.get("additionalProperties").filter(|a| a.is_object())
                 else {
                     return Ok(());
                 };
@@ -313,7 +316,12 @@ impl Walk {
                     // Go decodes an array of numbers into a []byte too.
                     Value::Array(items) => {
                         for item in items {
-                            self.value(item, &serde_json::json!({"type": "integer", "format": "uint8"}), "uint8", at)?;
+                            self.value(
+                                item,
+                                &serde_json::json!({"type": "integer", "format": "uint8"}),
+                                "uint8",
+                                at,
+                            )?;
                         }
                     }
                     other => self.save(at.type_error(kind_of(other), go)),
@@ -351,6 +359,171 @@ impl Walk {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// Checks a strategic-merge-patched built-in object as kube-apiserver converts it: not with
+/// the JSON decoder but with `runtime.DefaultUnstructuredConverter.FromUnstructured`, whose
+/// first error stops it (`unrecognized type: int32`, `cannot convert float64 to int32`,
+/// `cannot restore struct from: slice`, …; types with their own decoder answer as that
+/// decoder does, without a field path). Integers are not range-checked (Go converts them).
+pub(crate) fn check_converted(definition: &str, value: &Value) -> Result<(), String> {
+    let root = serde_json::json!({ "$ref": format!("{DEFINITIONS}{definition}") });
+    convert(value, &root)
+}
+
+/// The reflect kind name of an unstructured value.
+fn unstructured_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "invalid",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() != 0.0) => "float64",
+        Value::Number(_) => "int64",
+        Value::String(_) => "string",
+        Value::Array(_) => "slice",
+        Value::Object(_) => "map",
+    }
+}
+
+fn convert(value: &Value, schema: &Value) -> Result<(), String> {
+    if value.is_null() {
+        return Ok(());
+    }
+    let (name, schema) = resolve(schema);
+    let go_json = |v: &Value, go: &str| -> String {
+        match v {
+            Value::Number(n) => format!(
+                "json: cannot unmarshal number {} into Go value of type {go}",
+                literal(n)
+            ),
+            other => format!(
+                "json: cannot unmarshal {} into Go value of type {go}",
+                kind_of(other)
+            ),
+        }
+    };
+    match name {
+        Some(QUANTITY) => {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => literal(n),
+                other => other.to_string(),
+            };
+            return parse_quantity(text.trim()).map_err(str::to_owned);
+        }
+        Some(INT_OR_STRING) => {
+            return match value {
+                Value::String(_) => Ok(()),
+                Value::Number(n) if int(n, "int32").is_ok() => Ok(()),
+                other => Err(go_json(other, "int32")),
+            };
+        }
+        Some(TIME | MICRO_TIME) => {
+            let layout = if name == Some(TIME) {
+                RFC3339
+            } else {
+                RFC3339_MICRO
+            };
+            return match value {
+                Value::String(s) => parse_time(s, layout),
+                other => Err(format!(
+                    "json: cannot unmarshal {} into Go value of type string",
+                    kind_of(other)
+                )),
+            };
+        }
+        Some(n) if n.ends_with(".RawExtension") || n.ends_with(".FieldsV1") => return Ok(()),
+        _ => {}
+    }
+    if schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true))
+        && schema.get("properties").is_none()
+    {
+        return Ok(());
+    }
+    let kind = unstructured_kind(value);
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        let Value::Object(fields) = value else {
+            return Err(format!("cannot restore struct from: {kind}"));
+        };
+        for (key, v) in fields {
+            if let Some(field_schema) = props.get(key) {
+                convert(v, field_schema)?;
+            }
+        }
+        return Ok(());
+    }
+    let format = schema.get("format").and_then(Value::as_str).unwrap_or("");
+    match schema.get("type").and_then(Value::as_str).unwrap_or("") {
+        "array" => {
+            let Value::Array(items) = value else {
+                return Err(format!("cannot restore slice from {kind}"));
+            };
+            let item_schema = schema.get("items").cloned().unwrap_or(Value::Null);
+            items.iter().try_for_each(|i| convert(i, &item_schema))
+        }
+        "object" => {
+            let Value::Object(entries) = value else {
+                return Err(format!("cannot restore map from {kind}"));
+            };
+            match schema.get("additionalProperties").filter(|a| a.is_object()) {
+                Some(item_schema) => entries.values().try_for_each(|i| convert(i, item_schema)),
+                None => Ok(()),
+            }
+        }
+        "string" if format == "byte" => match value {
+            Value::String(s) => base64_check(s.as_bytes())
+                .map_err(|at| format!("illegal base64 data at input byte {at}")),
+            Value::Array(_) => Ok(()),
+            _ => Err(format!("cannot restore slice from {kind}")),
+        },
+        "string" => match kind {
+            "string" => Ok(()),
+            "int64" => Err("cannot convert int64 to string".into()),
+            _ => Err("unrecognized type: string".into()),
+        },
+        "integer" => {
+            let go = if format == "int32" { "int32" } else { "int64" };
+            match kind {
+                "int64" => Ok(()),
+                "float64" => Err(format!("cannot convert float64 to {go}")),
+                _ => Err(format!("unrecognized type: {go}")),
+            }
+        }
+        "number" => match kind {
+            "int64" | "float64" => Ok(()),
+            _ => Err("unrecognized type: float64".into()),
+        },
+        "boolean" => match kind {
+            "bool" => Ok(()),
+            _ => Err("unrecognized type: bool".into()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Go's `fmt.Sprintf("%+v", …)` of a decoded JSON value (`map[spec:map[replicas:x]]`).
+pub(crate) fn go_format(value: &Value) -> String {
+    match value {
+        Value::Null => "<nil>".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (_, Some(u), _) => u.to_string(),
+            (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+            _ => literal(n),
+        },
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(go_format).collect::<Vec<_>>().join(" ")
+        ),
+        Value::Object(map) => format!(
+            "map[{}]",
+            map.iter()
+                .map(|(k, v)| format!("{k}:{}", go_format(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
     }
 }
 
@@ -452,7 +625,21 @@ pub(crate) fn parse_quantity(s: &str) -> Result<(), &'static str> {
     let suffix = &s[suffix_start..];
     let known = matches!(
         suffix,
-        "" | "n" | "u" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei"
+        "" | "n"
+            | "u"
+            | "m"
+            | "k"
+            | "M"
+            | "G"
+            | "T"
+            | "P"
+            | "E"
+            | "Ki"
+            | "Mi"
+            | "Gi"
+            | "Ti"
+            | "Pi"
+            | "Ei"
     ) || (suffix.len() > 1
         && (suffix.starts_with('e') || suffix.starts_with('E'))
         && suffix[1..].parse::<i64>().is_ok());
@@ -525,7 +712,9 @@ fn go_quote(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -537,9 +726,13 @@ fn go_quote(s: &str) -> String {
 /// `ParseError` text.
 pub(crate) fn parse_time(value: &str, layout: &str) -> Result<(), String> {
     let elements: &[&str] = if layout == RFC3339_MICRO {
-        &["2006", "-", "01", "-", "02", "T", "15", ":", "04", ":", "05", ".000000", "Z07:00"]
+        &[
+            "2006", "-", "01", "-", "02", "T", "15", ":", "04", ":", "05", ".000000", "Z07:00",
+        ]
     } else {
-        &["2006", "-", "01", "-", "02", "T", "15", ":", "04", ":", "05", "Z07:00"]
+        &[
+            "2006", "-", "01", "-", "02", "T", "15", ":", "04", ":", "05", "Z07:00",
+        ]
     };
     let cannot = |rest: &str, elem: &str| {
         format!(
@@ -551,7 +744,8 @@ pub(crate) fn parse_time(value: &str, layout: &str) -> Result<(), String> {
         )
     };
     let range = |what: &str| format!("parsing time {}: {what} out of range", go_quote(value));
-    let digits = |s: &str, n: usize| s.len() >= n && s.as_bytes()[..n].iter().all(u8::is_ascii_digit);
+    let digits =
+        |s: &str, n: usize| s.len() >= n && s.as_bytes()[..n].iter().all(u8::is_ascii_digit);
     // getnum(s, fixed): one or two digits.
     let getnum = |s: &str, fixed: bool| -> Option<(u32, usize)> {
         let b = s.as_bytes();
@@ -654,7 +848,10 @@ pub(crate) fn parse_time(value: &str, layout: &str) -> Result<(), String> {
         _ => 31,
     };
     if day < 1 || day > days {
-        return Err(format!("parsing time {}: day out of range", go_quote(value)));
+        return Err(format!(
+            "parsing time {}: day out of range",
+            go_quote(value)
+        ));
     }
     Ok(())
 }
@@ -670,7 +867,10 @@ mod tests {
     }
 
     fn pod_check(spec: Value) -> Result<(), String> {
-        check("io.k8s.api.core.v1.Pod", &json!({"metadata": {"name": "p"}, "spec": spec}))
+        check(
+            "io.k8s.api.core.v1.Pod",
+            &json!({"metadata": {"name": "p"}, "spec": spec}),
+        )
     }
 
     /// Every message below was answered by kube-apiserver v1.37.2 for the same body.
@@ -680,7 +880,9 @@ mod tests {
         let prefix = "json: cannot unmarshal ";
         assert_eq!(
             d(json!({"replicas": "three"})).err().as_deref(),
-            Some("json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32")
+            Some(
+                "json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"
+            )
         );
         for (v, kind) in [
             (json!(1.5), "number 1.5"),
@@ -692,40 +894,101 @@ mod tests {
         ] {
             assert_eq!(
                 d(json!({ "replicas": v })).err(),
-                Some(format!("{prefix}{kind} into Go struct field DeploymentSpec.spec.replicas of type int32"))
+                Some(format!(
+                    "{prefix}{kind} into Go struct field DeploymentSpec.spec.replicas of type int32"
+                ))
             );
         }
         assert_eq!(d(json!({"replicas": null})), Ok(()));
         assert_eq!(
             d(json!({"selector": []})).err().as_deref(),
-            Some("json: cannot unmarshal array into Go struct field DeploymentSpec.spec.selector of type v1.LabelSelector")
+            Some(
+                "json: cannot unmarshal array into Go struct field DeploymentSpec.spec.selector of type v1.LabelSelector"
+            )
         );
         let cases = [
-            (json!({"containers": [{"name": 5}]}), "number into Go struct field Container.spec.containers.name of type string"),
-            (json!({"containers": [{"name": "c", "ports": {}}]}), "object into Go struct field Container.spec.containers.ports of type []v1.ContainerPort"),
-            (json!({"containers": [{"name": "c", "ports": [{"containerPort": "80"}]}]}), "string into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32"),
-            (json!({"containers": [{"name": "c", "args": "x"}]}), "string into Go struct field Container.spec.containers.args of type []string"),
-            (json!({"containers": [{"name": "c", "args": [1]}]}), "number into Go struct field Container.spec.containers.args of type string"),
-            (json!({"containers": {}}), "object into Go struct field PodSpec.spec.containers of type []v1.Container"),
-            (json!({"containers": [5]}), "number into Go struct field PodSpec.spec.containers of type v1.Container"),
-            (json!({"nodeSelector": []}), "array into Go struct field PodSpec.spec.nodeSelector of type map[string]string"),
-            (json!({"nodeSelector": {"a": 1}}), "number into Go struct field PodSpec.spec.nodeSelector of type string"),
-            (json!({"hostNetwork": "true"}), "string into Go struct field PodSpec.spec.hostNetwork of type bool"),
-            (json!({"activeDeadlineSeconds": 1e30}), "number 1e+30 into Go struct field PodSpec.spec.activeDeadlineSeconds of type int64"),
-            (json!({"securityContext": {"runAsUser": -1.0}}), "number -1.0 into Go struct field PodSecurityContext.spec.securityContext.runAsUser of type int64"),
-            (json!({"containers": [{"name": "c", "resources": {"limits": []}}]}), "array into Go struct field ResourceRequirements.spec.containers.resources.limits of type v1.ResourceList"),
-            (json!({"containers": [{"name": "c", "livenessProbe": {"httpGet": {"port": true}}}]}), "bool into Go struct field HTTPGetAction.spec.containers.livenessProbe.ProbeHandler.httpGet.port of type int32"),
-            (json!({"containers": [{"name": "c", "livenessProbe": {"httpGet": {"port": 1.5}}}]}), "number 1.5 into Go struct field HTTPGetAction.spec.containers.livenessProbe.ProbeHandler.httpGet.port of type int32"),
-            (json!({"volumes": [{"name": "v", "hostPath": 5}]}), "number into Go struct field Volume.spec.volumes.VolumeSource.hostPath of type v1.HostPathVolumeSource"),
-            (json!({"containers": [{"name": "c", "env": [{"name": "A", "value": 5}]}]}), "number into Go struct field EnvVar.spec.containers.env.value of type string"),
+            (
+                json!({"containers": [{"name": 5}]}),
+                "number into Go struct field Container.spec.containers.name of type string",
+            ),
+            (
+                json!({"containers": [{"name": "c", "ports": {}}]}),
+                "object into Go struct field Container.spec.containers.ports of type []v1.ContainerPort",
+            ),
+            (
+                json!({"containers": [{"name": "c", "ports": [{"containerPort": "80"}]}]}),
+                "string into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32",
+            ),
+            (
+                json!({"containers": [{"name": "c", "args": "x"}]}),
+                "string into Go struct field Container.spec.containers.args of type []string",
+            ),
+            (
+                json!({"containers": [{"name": "c", "args": [1]}]}),
+                "number into Go struct field Container.spec.containers.args of type string",
+            ),
+            (
+                json!({"containers": {}}),
+                "object into Go struct field PodSpec.spec.containers of type []v1.Container",
+            ),
+            (
+                json!({"containers": [5]}),
+                "number into Go struct field PodSpec.spec.containers of type v1.Container",
+            ),
+            (
+                json!({"nodeSelector": []}),
+                "array into Go struct field PodSpec.spec.nodeSelector of type map[string]string",
+            ),
+            (
+                json!({"nodeSelector": {"a": 1}}),
+                "number into Go struct field PodSpec.spec.nodeSelector of type string",
+            ),
+            (
+                json!({"hostNetwork": "true"}),
+                "string into Go struct field PodSpec.spec.hostNetwork of type bool",
+            ),
+            (
+                json!({"activeDeadlineSeconds": 1e30}),
+                "number 1e+30 into Go struct field PodSpec.spec.activeDeadlineSeconds of type int64",
+            ),
+            (
+                json!({"securityContext": {"runAsUser": -1.0}}),
+                "number -1.0 into Go struct field PodSecurityContext.spec.securityContext.runAsUser of type int64",
+            ),
+            (
+                json!({"containers": [{"name": "c", "resources": {"limits": []}}]}),
+                "array into Go struct field ResourceRequirements.spec.containers.resources.limits of type v1.ResourceList",
+            ),
+            (
+                json!({"containers": [{"name": "c", "livenessProbe": {"httpGet": {"port": true}}}]}),
+                "bool into Go struct field HTTPGetAction.spec.containers.livenessProbe.ProbeHandler.httpGet.port of type int32",
+            ),
+            (
+                json!({"containers": [{"name": "c", "livenessProbe": {"httpGet": {"port": 1.5}}}]}),
+                "number 1.5 into Go struct field HTTPGetAction.spec.containers.livenessProbe.ProbeHandler.httpGet.port of type int32",
+            ),
+            (
+                json!({"volumes": [{"name": "v", "hostPath": 5}]}),
+                "number into Go struct field Volume.spec.volumes.VolumeSource.hostPath of type v1.HostPathVolumeSource",
+            ),
+            (
+                json!({"containers": [{"name": "c", "env": [{"name": "A", "value": 5}]}]}),
+                "number into Go struct field EnvVar.spec.containers.env.value of type string",
+            ),
         ];
         for (spec, want) in cases {
-            assert_eq!(pod_check(spec.clone()).err(), Some(format!("{prefix}{want}")), "{spec}");
+            assert_eq!(
+                pod_check(spec.clone()).err(),
+                Some(format!("{prefix}{want}")),
+                "{spec}"
+            );
         }
         // The first error Go keeps is the one reported, unless a custom decoder stops it.
         assert_eq!(
             pod_check(json!({"hostNetwork": "x", "activeDeadlineSeconds": "5"})).err(),
-            Some(format!("{prefix}string into Go struct field PodSpec.spec.activeDeadlineSeconds of type int64"))
+            Some(format!(
+                "{prefix}string into Go struct field PodSpec.spec.activeDeadlineSeconds of type int64"
+            ))
         );
         assert_eq!(
             pod_check(json!({"hostNetwork": "x", "containers": [{"name": "c", "resources": {"limits": {"cpu": "abc"}}}]})).err().as_deref(),
@@ -733,54 +996,94 @@ mod tests {
         );
         for bad in [json!({}), json!("abc"), json!(true), json!([])] {
             assert_eq!(
-                pod_check(json!({"containers": [{"name": "c", "resources": {"limits": {"cpu": bad}}}]})).err().as_deref(),
+                pod_check(
+                    json!({"containers": [{"name": "c", "resources": {"limits": {"cpu": bad}}}]})
+                )
+                .err()
+                .as_deref(),
                 Some(QUANTITY_FORMAT)
             );
         }
-        assert_eq!(pod_check(json!({"containers": [{"name": "c", "image": "i", "resources": {"limits": {"cpu": 1.5}}}]})), Ok(()));
+        assert_eq!(
+            pod_check(
+                json!({"containers": [{"name": "c", "image": "i", "resources": {"limits": {"cpu": 1.5}}}]})
+            ),
+            Ok(())
+        );
         let meta = |m: Value| check("io.k8s.api.core.v1.Pod", &json!({"metadata": m}));
         assert_eq!(
             meta(json!({"labels": []})).err(),
-            Some(format!("{prefix}array into Go struct field ObjectMeta.metadata.labels of type map[string]string"))
+            Some(format!(
+                "{prefix}array into Go struct field ObjectMeta.metadata.labels of type map[string]string"
+            ))
         );
         assert_eq!(
             meta(json!({"creationTimestamp": 5})).err(),
-            Some(format!("{prefix}number into Go struct field ObjectMeta.metadata.creationTimestamp of type string"))
+            Some(format!(
+                "{prefix}number into Go struct field ObjectMeta.metadata.creationTimestamp of type string"
+            ))
         );
         assert_eq!(
             meta(json!({"creationTimestamp": "bad"})).err().as_deref(),
-            Some("parsing time \"bad\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"bad\" as \"2006\"")
+            Some(
+                "parsing time \"bad\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"bad\" as \"2006\""
+            )
         );
         assert_eq!(
             meta(json!({"ownerReferences": [{"controller": "yes"}]})).err(),
-            Some(format!("{prefix}string into Go struct field OwnerReference.metadata.ownerReferences.controller of type bool"))
+            Some(format!(
+                "{prefix}string into Go struct field OwnerReference.metadata.ownerReferences.controller of type bool"
+            ))
         );
         assert_eq!(
             check("io.k8s.api.core.v1.Pod", &json!({"spec": 5})).err(),
-            Some(format!("{prefix}number into Go struct field Pod.spec of type v1.PodSpec"))
+            Some(format!(
+                "{prefix}number into Go struct field Pod.spec of type v1.PodSpec"
+            ))
         );
         assert_eq!(
             check("io.k8s.api.core.v1.Pod", &json!({"status": 7})).err(),
-            Some(format!("{prefix}number into Go struct field Pod.status of type v1.PodStatus"))
+            Some(format!(
+                "{prefix}number into Go struct field Pod.status of type v1.PodStatus"
+            ))
         );
-        let svc = |port: Value| check("io.k8s.api.core.v1.Service", &json!({"spec": {"ports": [{"port": 80, "targetPort": port}]}}));
+        let svc = |port: Value| {
+            check(
+                "io.k8s.api.core.v1.Service",
+                &json!({"spec": {"ports": [{"port": 80, "targetPort": port}]}}),
+            )
+        };
         assert_eq!(svc(json!("http")), Ok(()));
         assert_eq!(svc(json!(8080)), Ok(()));
         assert_eq!(
             svc(json!(true)).err(),
-            Some(format!("{prefix}bool into Go struct field ServicePort.spec.ports.targetPort of type int32"))
+            Some(format!(
+                "{prefix}bool into Go struct field ServicePort.spec.ports.targetPort of type int32"
+            ))
         );
         assert_eq!(
             svc(json!(1.5)).err(),
-            Some(format!("{prefix}number 1.5 into Go struct field ServicePort.spec.ports.targetPort of type int32"))
+            Some(format!(
+                "{prefix}number 1.5 into Go struct field ServicePort.spec.ports.targetPort of type int32"
+            ))
         );
         let cm = check("io.k8s.api.core.v1.ConfigMap", &json!({"data": {"a": 1}}));
-        assert_eq!(cm.err(), Some(format!("{prefix}number into Go struct field ConfigMap.data of type string")));
+        assert_eq!(
+            cm.err(),
+            Some(format!(
+                "{prefix}number into Go struct field ConfigMap.data of type string"
+            ))
+        );
         let secret = |data: Value| check("io.k8s.api.core.v1.Secret", &json!({ "data": data }));
-        assert_eq!(secret(json!({"a": "!!"})).err().as_deref(), Some("illegal base64 data at input byte 0"));
+        assert_eq!(
+            secret(json!({"a": "!!"})).err().as_deref(),
+            Some("illegal base64 data at input byte 0")
+        );
         assert_eq!(
             secret(json!({"a": 5})).err(),
-            Some(format!("{prefix}number into Go struct field Secret.data of type []uint8"))
+            Some(format!(
+                "{prefix}number into Go struct field Secret.data of type []uint8"
+            ))
         );
         assert_eq!(secret(json!({"a": "aGk=", "b": ""})), Ok(()));
     }
@@ -790,7 +1093,9 @@ mod tests {
         let err = pod_check(json!({"restartPolicy": 5})).err();
         assert_eq!(
             err.as_deref(),
-            Some("json: cannot unmarshal number into Go struct field PodSpec.spec.restartPolicy of type v1.RestartPolicy")
+            Some(
+                "json: cannot unmarshal number into Go struct field PodSpec.spec.restartPolicy of type v1.RestartPolicy"
+            )
         );
         let err = check(
             "io.k8s.api.core.v1.PersistentVolumeClaim",
@@ -799,13 +1104,18 @@ mod tests {
         .err();
         assert_eq!(
             err.as_deref(),
-            Some("json: cannot unmarshal number into Go struct field PersistentVolumeClaimSpec.spec.accessModes of type v1.PersistentVolumeAccessMode")
+            Some(
+                "json: cannot unmarshal number into Go struct field PersistentVolumeClaimSpec.spec.accessModes of type v1.PersistentVolumeAccessMode"
+            )
         );
     }
 
     #[test]
     fn quantities_parse_as_kubernetes() {
-        for ok in ["0", "1", "1.5", "100m", "1Gi", "1e3", "1E3", "-1", "+2k", ".5", "1.", "0.000", "5e-3", "1Ei", "1E"] {
+        for ok in [
+            "0", "1", "1.5", "100m", "1Gi", "1e3", "1E3", "-1", "+2k", ".5", "1.", "0.000", "5e-3",
+            "1Ei", "1E",
+        ] {
             assert_eq!(parse_quantity(ok), Ok(()), "{ok}");
         }
         assert_eq!(parse_quantity(""), Err(QUANTITY_FORMAT));
@@ -834,10 +1144,17 @@ mod tests {
 
     #[test]
     fn times_as_go() {
-        for ok in ["2024-02-29T10:00:00Z", "2024-01-01T00:00:00+08:00", "2024-01-01T00:00:00.123Z"] {
+        for ok in [
+            "2024-02-29T10:00:00Z",
+            "2024-01-01T00:00:00+08:00",
+            "2024-01-01T00:00:00.123Z",
+        ] {
             assert_eq!(parse_time(ok, RFC3339), Ok(()), "{ok}");
         }
-        assert_eq!(parse_time("2024-01-01T00:00:00.123456Z", RFC3339_MICRO), Ok(()));
+        assert_eq!(
+            parse_time("2024-01-01T00:00:00.123456Z", RFC3339_MICRO),
+            Ok(())
+        );
         let layout = "\"2006-01-02T15:04:05Z07:00\"";
         assert_eq!(
             parse_time("2024-13-01T00:00:00Z", RFC3339).err().as_deref(),
@@ -849,15 +1166,66 @@ mod tests {
         );
         assert_eq!(
             parse_time("2024-01-01", RFC3339).err(),
-            Some(format!("parsing time \"2024-01-01\" as {layout}: cannot parse \"\" as \"T\""))
+            Some(format!(
+                "parsing time \"2024-01-01\" as {layout}: cannot parse \"\" as \"T\""
+            ))
         );
         assert_eq!(
             parse_time("2024-01-01T00:00:00", RFC3339).err(),
-            Some(format!("parsing time \"2024-01-01T00:00:00\" as {layout}: cannot parse \"\" as \"Z07:00\""))
+            Some(format!(
+                "parsing time \"2024-01-01T00:00:00\" as {layout}: cannot parse \"\" as \"Z07:00\""
+            ))
         );
         assert_eq!(
-            parse_time("2024-01-01T00:00:00Zx", RFC3339).err().as_deref(),
+            parse_time("2024-01-01T00:00:00Zx", RFC3339)
+                .err()
+                .as_deref(),
             Some("parsing time \"2024-01-01T00:00:00Zx\": extra text: \"x\"")
+        );
+    }
+
+    /// kube-apiserver v1.37.2's answers to strategic merge patches of a Deployment.
+    #[test]
+    fn strategic_patch_results_convert_as_go() {
+        let d = |spec: Value| check_converted("io.k8s.api.apps.v1.Deployment", &deployment(spec));
+        assert_eq!(
+            d(json!({"replicas": "x"})).err().as_deref(),
+            Some("unrecognized type: int32")
+        );
+        assert_eq!(
+            d(json!({"replicas": 1.5})).err().as_deref(),
+            Some("cannot convert float64 to int32")
+        );
+        assert_eq!(d(json!({"replicas": 2.0})), Ok(()));
+        assert_eq!(
+            d(json!({"selector": []})).err().as_deref(),
+            Some("cannot restore struct from: slice")
+        );
+        assert_eq!(
+            d(json!({"template": {"metadata": {"labels": []}}}))
+                .err()
+                .as_deref(),
+            Some("cannot restore map from slice")
+        );
+        assert_eq!(
+            d(json!({"template": {"spec": {"containers": {}}}}))
+                .err()
+                .as_deref(),
+            Some("cannot restore slice from map")
+        );
+        assert_eq!(
+            d(json!({"template": {"spec": {"containers": [{"name": 5}]}}}))
+                .err()
+                .as_deref(),
+            Some("cannot convert int64 to string")
+        );
+        assert_eq!(
+            d(json!({"paused": "yes"})).err().as_deref(),
+            Some("unrecognized type: bool")
+        );
+        assert_eq!(
+            go_format(&json!({"spec": {"replicas": "x", "b": [1, 1.5, null, true]}})),
+            "map[spec:map[b:[1 1.5 <nil> true] replicas:x]]"
         );
     }
 

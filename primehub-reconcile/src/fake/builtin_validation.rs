@@ -87,7 +87,9 @@ fn q(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -135,11 +137,19 @@ fn not_supported(path: &Path, value: &str, supported: &[&str]) -> InvalidCause {
 }
 
 fn duplicate(path: &Path, value: &str) -> InvalidCause {
-    cause(path, "FieldValueDuplicate", format!("Duplicate value: {value}"))
+    cause(
+        path,
+        "FieldValueDuplicate",
+        format!("Duplicate value: {value}"),
+    )
 }
 
 fn not_found(path: &Path, value: &str) -> InvalidCause {
-    cause(path, "FieldValueNotFound", format!("Not found: {}", q(value)))
+    cause(
+        path,
+        "FieldValueNotFound",
+        format!("Not found: {}", q(value)),
+    )
 }
 
 fn forbidden(path: &Path, detail: &str) -> InvalidCause {
@@ -400,7 +410,11 @@ fn canonical(negative: bool, nanos: u128, binary: bool, exponent_form: bool) -> 
         exp -= 1;
     }
     let suffix = if exponent_form {
-        if exp == 0 { String::new() } else { format!("e{exp}") }
+        if exp == 0 {
+            String::new()
+        } else {
+            format!("e{exp}")
+        }
     } else {
         match exp {
             -9 => "n",
@@ -477,7 +491,11 @@ fn validate_resources(resources: Option<&Value>, path: &Path, out: &mut Vec<Inva
             ));
         }
         if !name.contains('/') && !is_standard_container_resource(name) {
-            out.push(invalid(at, &q(name), "must be a standard resource for containers"));
+            out.push(invalid(
+                at,
+                &q(name),
+                "must be a standard resource for containers",
+            ));
         }
     };
     let nonnegative = |a: &Option<Amount>, at: &Path, out: &mut Vec<InvalidCause>| {
@@ -635,7 +653,11 @@ fn validate_container_common(
             out.push(required(&at.child("mountPath"), ""));
         }
         if !mount_points.insert(mount_path.to_owned()) {
-            out.push(invalid(&at.child("mountPath"), &q(mount_path), "must be unique"));
+            out.push(invalid(
+                &at.child("mountPath"),
+                &q(mount_path),
+                "must be unique",
+            ));
         }
     }
     match str_at(c, "imagePullPolicy").unwrap_or("") {
@@ -722,7 +744,11 @@ fn validate_pod_spec(spec: &Value, path: &Path, out: &mut Vec<InvalidCause>) {
             &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"],
         )),
     }
-    validate_labels(map_at(spec, "nodeSelector"), &path.child("nodeSelector"), out);
+    validate_labels(
+        map_at(spec, "nodeSelector"),
+        &path.child("nodeSelector"),
+        out,
+    );
     if let Some(v) = int_at(spec, "activeDeadlineSeconds")
         && !(1..=i64::from(i32::MAX)).contains(&v)
     {
@@ -766,7 +792,10 @@ fn selector_matches(selector: &Value, labels: &BTreeMap<String, String>) -> bool
     }
     for e in list_at(selector, "matchExpressions") {
         let key = str_at(e, "key").unwrap_or("");
-        let values: Vec<&str> = list_at(e, "values").iter().filter_map(Value::as_str).collect();
+        let values: Vec<&str> = list_at(e, "values")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
         let have = labels.get(key).map(String::as_str);
         let ok = match str_at(e, "operator").unwrap_or("") {
             "In" => have.is_some_and(|h| values.contains(&h)),
@@ -819,9 +848,15 @@ fn workload_template_tail(spec: &Value, what: &str, path: &Path, out: &mut Vec<I
             &["Always"],
         ));
     }
-    if template_spec.get("activeDeadlineSeconds").is_some_and(|v| !v.is_null()) {
+    if template_spec
+        .get("activeDeadlineSeconds")
+        .is_some_and(|v| !v.is_null())
+    {
         out.push(forbidden(
-            &path.child("template").child("spec").child("activeDeadlineSeconds"),
+            &path
+                .child("template")
+                .child("spec")
+                .child("activeDeadlineSeconds"),
             &format!("activeDeadlineSeconds in {what} is not Supported"),
         ));
     }
@@ -916,7 +951,12 @@ fn validate_statefulset(o: &Value, out: &mut Vec<InvalidCause>) {
             .iter()
             .filter_map(|v| str_at(v, "name").map(str::to_owned))
             .collect();
-        for v in ts.get("volumes").and_then(Value::as_array).cloned().unwrap_or_default() {
+        for v in ts
+            .get("volumes")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+        {
             if !str_at(&v, "name").is_some_and(|n| names.contains(n)) {
                 volumes.push(v);
             }
@@ -1031,7 +1071,12 @@ fn validate_pvc(o: &Value, out: &mut Vec<InvalidCause>) {
             "at least 1 access mode is required",
         ));
     }
-    const MODES: [&str; 4] = ["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
+    const MODES: [&str; 4] = [
+        "ReadOnlyMany",
+        "ReadWriteMany",
+        "ReadWriteOnce",
+        "ReadWriteOncePod",
+    ];
     let (mut once_pod, mut other) = (false, false);
     for mode in modes {
         let mode = mode.as_str().unwrap_or("");
@@ -1056,7 +1101,11 @@ fn validate_pvc(o: &Value, out: &mut Vec<InvalidCause>) {
             if let Some(a) = amount(v)
                 && (a.negative || a.nanos == 0)
             {
-                out.push(invalid(&storage_path, &q(&a.text), "must be greater than zero"));
+                out.push(invalid(
+                    &storage_path,
+                    &q(&a.text),
+                    "must be greater than zero",
+                ));
             }
         }
     }
@@ -1277,7 +1326,11 @@ mod tests {
             "volumeMounts": [{"name": "data", "mountPath": "/data"}],
             "resources": {"limits": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"}, "requests": {"cpu": "500m", "memory": "1Gi", "nvidia.com/gpu": "1"}},
         }))], "volumes": [{"name": "data", "emptyDir": {}}], "nodeSelector": {"a": "b"}}));
-        assert!(found(&sk::<Pod>(), &p).is_empty(), "{:?}", found(&sk::<Pod>(), &p));
+        assert!(
+            found(&sk::<Pod>(), &p).is_empty(),
+            "{:?}",
+            found(&sk::<Pod>(), &p)
+        );
     }
 
     /// Messages as kube-apiserver v1.37.2 answered them (the conformance suite checks them on
@@ -1285,16 +1338,29 @@ mod tests {
     #[test]
     fn pod_rules() {
         let s = sk::<Pod>();
-        assert_eq!(found(&s, &pod(json!({"containers": []}))), ["spec.containers: Required value"]);
         assert_eq!(
-            found(&s, &pod(json!({"containers": [container(json!({"name": "Bad_Name", "image": ""}))]}))),
+            found(&s, &pod(json!({"containers": []}))),
+            ["spec.containers: Required value"]
+        );
+        assert_eq!(
+            found(
+                &s,
+                &pod(json!({"containers": [container(json!({"name": "Bad_Name", "image": ""}))]}))
+            ),
             [
-                format!("spec.containers[0].name: Invalid value: \"Bad_Name\": {DNS1123_LABEL_ERR}"),
+                format!(
+                    "spec.containers[0].name: Invalid value: \"Bad_Name\": {DNS1123_LABEL_ERR}"
+                ),
                 "spec.containers[0].image: Required value".into(),
             ]
         );
         assert_eq!(
-            found(&s, &pod(json!({"containers": [container(json!({"ports": [{"containerPort": 70000, "protocol": "TCP"}, {"name": "HTTP", "containerPort": 80, "protocol": "TCPX"}]}))]}))),
+            found(
+                &s,
+                &pod(
+                    json!({"containers": [container(json!({"ports": [{"containerPort": 70000, "protocol": "TCP"}, {"name": "HTTP", "containerPort": 80, "protocol": "TCPX"}]}))]})
+                )
+            ),
             [
                 "spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive",
                 "spec.containers[0].ports[1].name: Invalid value: \"HTTP\": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)",
@@ -1303,26 +1369,51 @@ mod tests {
             ]
         );
         assert_eq!(
-            found(&s, &pod(json!({"containers": [container(json!({})), container(json!({}))]}))),
+            found(
+                &s,
+                &pod(json!({"containers": [container(json!({})), container(json!({}))]}))
+            ),
             ["spec.containers[1].name: Duplicate value: \"c\""]
         );
         assert_eq!(
-            found(&s, &pod(json!({"containers": [container(json!({"volumeMounts": [{"name": "x", "mountPath": "/a"}]}))]}))),
+            found(
+                &s,
+                &pod(
+                    json!({"containers": [container(json!({"volumeMounts": [{"name": "x", "mountPath": "/a"}]}))]})
+                )
+            ),
             ["spec.containers[0].volumeMounts[0].name: Not found: \"x\""]
         );
         assert_eq!(
-            found(&s, &pod(json!({"restartPolicy": "Sometimes", "containers": [container(json!({"imagePullPolicy": "Maybe"}))]}))),
+            found(
+                &s,
+                &pod(
+                    json!({"restartPolicy": "Sometimes", "containers": [container(json!({"imagePullPolicy": "Maybe"}))]})
+                )
+            ),
             [
                 "spec.containers[0].imagePullPolicy: Unsupported value: \"Maybe\": supported values: \"Always\", \"IfNotPresent\", \"Never\"",
                 "spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"",
             ]
         );
         assert_eq!(
-            found(&s, &pod(json!({"containers": [container(json!({"resources": {"limits": {"cpu": "1"}, "requests": {"cpu": "1500m"}}}))]}))),
-            ["spec.containers[0].resources.requests: Invalid value: \"1500m\": must be less than or equal to cpu limit of 1"]
+            found(
+                &s,
+                &pod(
+                    json!({"containers": [container(json!({"resources": {"limits": {"cpu": "1"}, "requests": {"cpu": "1500m"}}}))]})
+                )
+            ),
+            [
+                "spec.containers[0].resources.requests: Invalid value: \"1500m\": must be less than or equal to cpu limit of 1"
+            ]
         );
         assert_eq!(
-            found(&s, &pod(json!({"containers": [container(json!({"resources": {"limits": {"gpu": "-1"}}}))]}))),
+            found(
+                &s,
+                &pod(
+                    json!({"containers": [container(json!({"resources": {"limits": {"gpu": "-1"}}}))]})
+                )
+            ),
             [
                 "spec.containers[0].resources.limits[gpu]: Invalid value: \"gpu\": must be a standard resource type or fully qualified",
                 "spec.containers[0].resources.limits[gpu]: Invalid value: \"gpu\": must be a standard resource for containers",
@@ -1330,10 +1421,16 @@ mod tests {
             ]
         );
         assert_eq!(
-            found(&s, &pod(json!({"activeDeadlineSeconds": 0, "containers": [container(json!({"env": [{"name": ""}, {"name": "A=B"}]}))]}))),
+            found(
+                &s,
+                &pod(
+                    json!({"activeDeadlineSeconds": 0, "containers": [container(json!({"env": [{"name": ""}, {"name": "A=B"}]}))]})
+                )
+            ),
             [
                 "spec.containers[0].env[0].name: Required value",
-                format!("spec.containers[0].env[1].name: Invalid value: \"A=B\": {ENV_NAME_ERR}").as_str(),
+                format!("spec.containers[0].env[1].name: Invalid value: \"A=B\": {ENV_NAME_ERR}")
+                    .as_str(),
                 "spec.activeDeadlineSeconds: Invalid value: 0: must be between 1 and 2147483647, inclusive",
             ]
         );
@@ -1384,7 +1481,9 @@ mod tests {
         );
         assert_eq!(
             found(&s, &d(json!({"selector": {"matchLabels": {"a": "c"}}}))),
-            ["spec.template.metadata.labels: Invalid value: {\"a\":\"b\"}: `selector` does not match template `labels`"]
+            [
+                "spec.template.metadata.labels: Invalid value: {\"a\":\"b\"}: `selector` does not match template `labels`"
+            ]
         );
     }
 

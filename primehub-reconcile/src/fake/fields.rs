@@ -391,6 +391,7 @@ impl FakeCluster {
         crd: Option<&CrdVersion>,
         body: &Value,
         patched: bool,
+        strategic: Option<&Value>,
     ) -> Result<()> {
         if crd.is_some() || sk.kind.group == "apiextensions.k8s.io" {
             return Ok(());
@@ -402,6 +403,25 @@ impl FakeCluster {
         ) else {
             return Ok(());
         };
+        if let Some(patch) = strategic {
+            // kube-apiserver converts a strategic merge result from its map form, and quotes
+            // the patch as Go prints the map.
+            let Err(why) = super::builtin_types::check_converted(definition, body) else {
+                return Ok(());
+            };
+            let detail = format!(
+                "Invalid value: {}: {why}",
+                quote(&super::builtin_types::go_format(patch))
+            );
+            return Err(KubeError::Invalid {
+                message: format!(" \"\" is invalid: patch: {detail}"),
+                causes: vec![InvalidCause {
+                    field: "patch".into(),
+                    reason: "FieldValueInvalid".into(),
+                    message: detail,
+                }],
+            });
+        }
         let Err(why) = super::builtin_types::check(definition, body) else {
             return Ok(());
         };
@@ -534,7 +554,7 @@ impl FakeCluster {
         if object.is_object() {
             self.check_type(sk, crd.as_ref(), &object, false, check.http)?;
         }
-        self.check_go_types(sk, crd.as_ref(), &object, false)?;
+        self.check_go_types(sk, crd.as_ref(), &object, false, None)?;
         let warnings = self.check_fields(sk, crd.as_ref(), &mut object, check, false)?;
         if let Some(s) = crd.as_ref().and_then(|c| c.schema.as_ref()) {
             schema::default_and_drop_nulls(&mut object, s);
@@ -574,6 +594,10 @@ impl FakeCluster {
         let crd = self.crd_of(sk);
         let (stored, view) = &self.storage(sk);
         let patched = matches!(change, Change::Patch(_));
+        let strategic = match &change {
+            Change::Patch(crate::api::PatchBody::Strategic(p)) => Some(p.clone()),
+            _ => None,
+        };
         let mut body = match change {
             Change::Replace(body) => body,
             Change::Patch(patch) => {
@@ -584,7 +608,7 @@ impl FakeCluster {
         if body.is_object() {
             self.check_type(sk, crd.as_ref(), &body, patched, check.http || patched)?;
         }
-        self.check_go_types(sk, crd.as_ref(), &body, patched)?;
+        self.check_go_types(sk, crd.as_ref(), &body, patched, strategic.as_ref())?;
         let warnings = self.check_fields(sk, crd.as_ref(), &mut body, check, patched)?;
         if let Some(s) = crd.as_ref().and_then(|c| c.schema.as_ref()) {
             schema::default_and_drop_nulls(&mut body, s);

@@ -475,9 +475,7 @@ async fn the_fake_cluster_stores_a_pod_without_its_missing_claims() -> TestResul
 
     // PrimeHub's webhook leaves init containers alone: one that mounts a dropped volume makes
     // the pod invalid, and the API server refuses it (kube-apiserver's answer).
-    let refused = pods
-        .create(&serde_json::from_value(notebook_pod())?)
-        .await;
+    let refused = pods.create(&serde_json::from_value(notebook_pod())?).await;
     match refused {
         Err(KubeError::Invalid { message, .. }) => assert_eq!(
             message,
