@@ -37,27 +37,29 @@ use serde_json::Value;
 
 static GO_TYPES: &[u8] = include_bytes!("openapi/gotypes.json.gz");
 
+/// A struct's fields: JSON name → (Go type, embedded path).
+type GoFields = HashMap<String, (String, String)>;
+
 #[derive(Deserialize)]
 struct Stored {
-    structs: HashMap<String, HashMap<String, (String, String)>>,
+    structs: HashMap<String, GoFields>,
 }
 
 /// Go field types by OpenAPI definition and JSON field name: (Go type, embedded path).
-static STRUCTS: LazyLock<HashMap<String, HashMap<String, (String, String)>>> =
-    LazyLock::new(|| {
-        let mut raw = Vec::new();
-        // The table is part of the binary and checked by the tests: failing to read it is a
-        // build defect, not an input error.
-        #[allow(clippy::expect_used)]
-        {
-            flate2::read::GzDecoder::new(GO_TYPES)
-                .read_to_end(&mut raw)
-                .expect("the embedded Go type table is valid gzip");
-            let stored: Stored =
-                serde_json::from_slice(&raw).expect("the embedded Go type table is valid JSON");
-            stored.structs
-        }
-    });
+static STRUCTS: LazyLock<HashMap<String, GoFields>> = LazyLock::new(|| {
+    let mut raw = Vec::new();
+    // The table is part of the binary and checked by the tests: failing to read it is a
+    // build defect, not an input error.
+    #[allow(clippy::expect_used)]
+    {
+        flate2::read::GzDecoder::new(GO_TYPES)
+            .read_to_end(&mut raw)
+            .expect("the embedded Go type table is valid gzip");
+        let stored: Stored =
+            serde_json::from_slice(&raw).expect("the embedded Go type table is valid JSON");
+        stored.structs
+    }
+});
 
 const DEFINITIONS: &str = "#/definitions/";
 const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";

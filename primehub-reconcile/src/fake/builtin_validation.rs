@@ -360,7 +360,7 @@ fn amount(raw: &Value) -> Option<Amount> {
     let keep = if binary {
         let exponent = i64::from(exp2);
         denom.is_empty()
-            && 15 - i64::try_from(num.len()).ok()? - exponent * 3 / 10 - 1 >= 0
+            && 15 - i64::try_from(num.len()).ok()? - exponent * 3 / 10 > 0
             && shifted.parse::<u64>().is_ok_and(|v| v & 7 != 0)
     } else {
         let scale = exp10 - frac;
