@@ -198,9 +198,11 @@
 //! queue. Events are not validated.
 //! Responses are JSON only (no YAML or protobuf answers: 406 when the client accepts neither
 //! JSON nor a wildcard); protobuf bodies decode to the JSON Go would write for them, but JSON
-//! and YAML bodies are stored as sent (no normalisation). A field selector compares the stored
-//! JSON, so a field the real server defaults (`spec.hostNetwork=false`,
-//! `spec.restartPolicy=Always` on a pod that does not set them) does not match. Several invalid
+//! and YAML bodies are stored as sent (no normalisation, but for YAML's whole numbers written
+//! as floats, `2.0`, which arrive as integers as through kube-apiserver's YAML-to-JSON). A
+//! field selector compares the stored JSON, so a field the real server defaults
+//! (`spec.hostNetwork=false`, `spec.restartPolicy=Always` on a pod that does not set them)
+//! does not match. Several invalid
 //! labels are reported in sorted key order (kube-apiserver walks Go maps at random).
 //! Discovery lists only the subresources the fake serves (`status`, `pods/log`; not
 //! `pods/exec`, `namespaces/finalize`, `deployments/scale`, …), orders a CRD group's legacy
