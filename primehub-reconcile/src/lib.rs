@@ -105,6 +105,8 @@ pub mod conformance;
 pub mod conformance_defaults;
 #[cfg(feature = "conformance")]
 pub mod conformance_kinds;
+#[cfg(feature = "conformance")]
+pub mod conformance_validation;
 pub mod error;
 #[cfg(feature = "fake")]
 pub mod fake;

@@ -861,6 +861,90 @@ def _(t: Ctx) -> None:
     apply(t, "apply", d)
 
 
+@scenario("builtin-wrong-type-apply-existing")
+def _(t: Ctx) -> None:
+    """kubectl apply of a wrong type onto an existing Deployment: a strategic merge patch whose
+    result kube-apiserver cannot convert (422 quoting the patch as Go prints it)."""
+    apply(t, "first", deployment())
+    d = deployment()
+    d["spec"]["replicas"] = "three"
+    apply(t, "second", d)
+
+@scenario("builtin-wrong-type-pod-python")
+def _(t: Ctx) -> None:
+    """Wrong JSON types in a Pod: kube-apiserver's 400 names the Go struct field and type."""
+    # The Python client checks types itself: the bodies go raw, as another client's would.
+    pods = f"/api/v1/namespaces/{t.ns}/pods"
+    json_body = {"Content-Type": "application/json"}
+    p = pod()
+    p["spec"]["containers"][0]["ports"] = [{"containerPort": "80"}]
+    t.raw("string port", "POST", pods, body=p, headers=json_body)
+    p = pod()
+    p["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "lots"}}
+    t.raw("bad quantity", "POST", pods, body=p, headers=json_body)
+    p = pod()
+    p["spec"]["volumes"] = [{"name": "v", "hostPath": "/tmp"}]
+    t.raw("string for a struct", "POST", pods, body=p, headers=json_body)
+    p = pod()
+    p["spec"]["activeDeadlineSeconds"] = 1.5
+    t.raw("fraction for an integer", "POST", pods, body=p, headers=json_body)
+
+
+@scenario("validate-pod-bad-port-kubectl")
+def _(t: Ctx) -> None:
+    """A container port out of range and a bad port name: 422 with both causes."""
+    p = pod()
+    p["spec"]["containers"][0]["ports"] = [{"containerPort": 70000, "name": "Web_Port"}]
+    apply(t, "apply", p)
+
+
+@scenario("validate-pod-bad-container-python")
+def _(t: Ctx) -> None:
+    """A bad container name, a missing image, a mount of no volume, a duplicate name."""
+    p = pod(containers=[
+        {"name": "Main", "image": ""},
+        {"name": "side", "image": "busybox", "volumeMounts": [{"name": "data", "mountPath": "/data"}]},
+        {"name": "side", "image": "busybox"},
+    ])
+    t.call("create", t.core.create_namespaced_pod, t.ns, p)
+
+
+@scenario("validate-pod-requests-over-limits-dry-run")
+def _(t: Ctx) -> None:
+    """Requests above limits, in a server dry run: the quantities as kube-apiserver prints them."""
+    p = pod()
+    p["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1.5", "memory": "1024Mi"}}
+    apply(t, "apply", p, "--dry-run=server")
+
+
+@scenario("validate-deployment-selector-python")
+def _(t: Ctx) -> None:
+    """A Deployment whose selector does not match its template, and one without a selector."""
+    d = deployment()
+    d["spec"]["selector"] = {"matchLabels": {"app": "other"}}
+    t.call("mismatch", t.apps.create_namespaced_deployment, t.ns, d)
+    d = deployment()
+    del d["spec"]["selector"]
+    t.raw("missing", "POST", f"/apis/apps/v1/namespaces/{t.ns}/deployments", body=d, headers={"Content-Type": "application/json"})
+
+
+@scenario("validate-service-and-claim-kubectl")
+def _(t: Ctx) -> None:
+    """A Service without ports and a claim without access modes or storage."""
+    s = service()
+    s["spec"]["ports"] = []
+    apply(t, "service", s)
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"}, "spec": {"resources": {"requests": {}}}}
+    apply(t, "claim", claim)
+
+
+@scenario("validate-configmap-key-patch-python")
+def _(t: Ctx) -> None:
+    """A merge patch that adds a bad ConfigMap key is refused like a create."""
+    create(t, configmap("c", {"a": "1"}))
+    t.call("patch", t.core.patch_namespaced_config_map, "c", t.ns, {"data": {"bad key": "2"}})
+
+
 # --------------------------------------------------------------------------------------------
 # delete
 

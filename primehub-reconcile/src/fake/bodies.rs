@@ -209,6 +209,15 @@ pub(crate) fn object(
         );
         return Err(unrecognized(kind, &why, body));
     };
+    for field in ["apiVersion", "kind"] {
+        if let Some(v) = fields.get(field).filter(|v| !v.is_string() && !v.is_null()) {
+            let why = format!(
+                "couldn't get version/kind; json parse error: json: cannot unmarshal {} into Go struct field .{field} of type string",
+                json_type(v)
+            );
+            return Err(unrecognized(kind, &why, body));
+        }
+    }
     let body_kind = fields.get("kind").and_then(Value::as_str).unwrap_or("");
     let body_api = fields
         .get("apiVersion")
@@ -268,6 +277,28 @@ pub(crate) fn delete_options(
     decode(headers, body, sk, "DeleteOptions")
 }
 
+/// kube-apiserver turns YAML into JSON through Go's `float64`, which prints a whole number
+/// without a fraction (`replicas: 2.0` and `1e3` arrive as `2` and `1000`): the same here, so
+/// the type check (`builtin_types`) sees what the real decoder sees.
+fn whole_floats_as_integers(value: Value) -> Value {
+    match value {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            #[allow(clippy::cast_possible_truncation)]
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => Value::from(f as i64),
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(whole_floats_as_integers).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, whole_floats_as_integers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -304,6 +335,7 @@ fn decode(
                 return Ok(Value::Object(serde_json::Map::new()));
             }
             serde_yaml_ng::from_slice::<Value>(body)
+                .map(whole_floats_as_integers)
                 .map_err(|e| unrecognized(kind, &format!("yaml: {e}"), body))
         }
         Format::Protobuf => {
@@ -322,6 +354,13 @@ fn decode(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_whole_floats_arrive_as_integers() {
+        let v =
+            whole_floats_as_integers(serde_json::json!({"a": 2.0, "b": [1e3, 2.5], "c": "2.0"}));
+        assert_eq!(v, serde_json::json!({"a": 2, "b": [1000, 2.5], "c": "2.0"}));
+    }
     use axum::http::HeaderValue;
 
     fn headers(name: header::HeaderName, value: &str) -> HeaderMap {

@@ -383,6 +383,60 @@ impl FakeCluster {
         })
     }
 
+    /// Checks the JSON types of a built-in object's fields as kube-apiserver's decoder does
+    /// ([`super::builtin_types`]): 400 for a body, the 422 `patch` cause for a patch result.
+    fn check_go_types(
+        &self,
+        sk: &ServedKind,
+        crd: Option<&CrdVersion>,
+        body: &Value,
+        patched: bool,
+        strategic: Option<&Value>,
+    ) -> Result<()> {
+        if crd.is_some() || sk.kind.group == "apiextensions.k8s.io" {
+            return Ok(());
+        }
+        let Some(definition) = super::openapi::kubernetes().definition_name(
+            &sk.kind.group,
+            &sk.kind.version,
+            &sk.kind.kind,
+        ) else {
+            return Ok(());
+        };
+        if let Some(patch) = strategic {
+            // kube-apiserver converts a strategic merge result from its map form, and quotes
+            // the patch as Go prints the map.
+            let Err(why) = super::builtin_types::check_converted(definition, body) else {
+                return Ok(());
+            };
+            let detail = format!(
+                "Invalid value: {}: {why}",
+                quote(&super::builtin_types::go_format(patch))
+            );
+            return Err(KubeError::Invalid {
+                message: format!(" \"\" is invalid: patch: {detail}"),
+                causes: vec![InvalidCause {
+                    field: "patch".into(),
+                    reason: "FieldValueInvalid".into(),
+                    message: detail,
+                }],
+            });
+        }
+        let Err(why) = super::builtin_types::check(definition, body) else {
+            return Ok(());
+        };
+        if patched {
+            return Err(patch_failure(body, &why));
+        }
+        let kind = &sk.kind.kind;
+        Err(KubeError::BadRequest {
+            message: format!(
+                "{kind} in version {} cannot be handled as a {kind}: {why}",
+                quote(&sk.kind.version)
+            ),
+        })
+    }
+
     /// Drops the unknown fields of `body` and answers them as `check.mode` asks: the warnings
     /// to send (Warn), or the Strict error.
     fn check_fields(
@@ -500,6 +554,7 @@ impl FakeCluster {
         if object.is_object() {
             self.check_type(sk, crd.as_ref(), &object, false, check.http)?;
         }
+        self.check_go_types(sk, crd.as_ref(), &object, false, None)?;
         let warnings = self.check_fields(sk, crd.as_ref(), &mut object, check, false)?;
         if let Some(s) = crd.as_ref().and_then(|c| c.schema.as_ref()) {
             schema::default_and_drop_nulls(&mut object, s);
@@ -539,6 +594,10 @@ impl FakeCluster {
         let crd = self.crd_of(sk);
         let (stored, view) = &self.storage(sk);
         let patched = matches!(change, Change::Patch(_));
+        let strategic = match &change {
+            Change::Patch(crate::api::PatchBody::Strategic(p)) => Some(p.clone()),
+            _ => None,
+        };
         let mut body = match change {
             Change::Replace(body) => body,
             Change::Patch(patch) => {
@@ -549,6 +608,7 @@ impl FakeCluster {
         if body.is_object() {
             self.check_type(sk, crd.as_ref(), &body, patched, check.http || patched)?;
         }
+        self.check_go_types(sk, crd.as_ref(), &body, patched, strategic.as_ref())?;
         let warnings = self.check_fields(sk, crd.as_ref(), &mut body, check, patched)?;
         if let Some(s) = crd.as_ref().and_then(|c| c.schema.as_ref()) {
             schema::default_and_drop_nulls(&mut body, s);

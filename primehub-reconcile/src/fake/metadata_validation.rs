@@ -219,27 +219,6 @@ pub(crate) fn invalid(sk: &ServedKind, name: &str, causes: Vec<InvalidCause>) ->
     }
 }
 
-/// Checks the labels and annotations of `object` (named `name`) together with the result of
-/// the name's check: one 422 with every cause, or the name check's other error.
-pub(crate) fn check(
-    sk: &ServedKind,
-    name: &str,
-    object: &Value,
-    name_check: Result<(), KubeError>,
-) -> Result<(), KubeError> {
-    let mut all = match name_check {
-        Ok(()) => Vec::new(),
-        Err(KubeError::Invalid { causes, .. }) => causes,
-        Err(other) => return Err(other),
-    };
-    all.extend(causes(object));
-    if all.is_empty() {
-        Ok(())
-    } else {
-        Err(invalid(sk, name, all))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -168,10 +168,27 @@
 //!   against their CRD's schema with kube-openapi's messages (422 with `details.causes`; see
 //!   `schema.rs` for the rules covered), with validation ratcheting on updates;
 //! - the body's `kind`/`apiVersion` checked against the path, with kube-apiserver's answers
-//!   (built-in kinds may leave them out; custom resources must name both).
+//!   (built-in kinds may leave them out; custom resources must name both);
+//! - built-in kinds' field types checked as kube-apiserver's Go decoder checks them
+//!   (`builtin_types.rs`): a wrong JSON type is the 400 `… cannot be handled as a …: json:
+//!   cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32`
+//!   with Go's struct, field path and Go type (from the Go struct tags,
+//!   `tools/gotypes/update.py`), fractions and out-of-range integers included, quantities,
+//!   int-or-strings, times and base64 data decoded as Go decodes them; a patch whose result
+//!   does not decode is the 422 `patch` cause;
+//! - built-in kinds validated as kube-apiserver validates them (`builtin_validation.rs`, the
+//!   rules listed there): pod specs and the templates of Deployments, StatefulSets and
+//!   DaemonSets (containers required, names, images, ports, env names, volume mounts, pull
+//!   and restart policies, requests at most the limits, …), workloads' replicas and selectors,
+//!   Services' ports and type, PVCs' access modes and storage, ConfigMap and Secret keys and
+//!   the keys a Secret type requires — one 422 `Invalid` with every cause, the metadata's and
+//!   the immutable fields' included, on creates, updates, patches and dry runs alike.
 //!
-//! Simplifications: no validation of built-in kinds beyond names, namespaces, labels,
-//! annotations, fields, Service IPs and the immutable fields above; defaulting leaves out
+//! Simplifications: built-in kinds are validated by the rules `builtin_validation.rs` lists
+//! (other rules of those kinds, and every rule of PersistentVolumes, Ingresses,
+//! NetworkPolicies, Events, Leases and RBAC kinds, are not checked: such an invalid object is
+//! stored); several type errors in one body are reported in sorted key order (Go: the first in
+//! document order); defaulting leaves out
 //! Events, CRDs, the kinds the fake does not serve (batch Jobs, …), pod-level
 //! `spec.resources` in the QoS class, scheduling-gate conditions, and `omitempty` strings left
 //! `""` (dropped only in pod specs); pods get no `serviceAccountName: default` (the real tier
@@ -189,10 +206,13 @@
 //! No protobuf answers (406 when the client accepts neither JSON, YAML nor a wildcard); a watch
 //! refused for YAML lists only JSON as the stream type (kube-apiserver also lists protobuf);
 //! Go's messages for a continue token or list order are exact, but a token's resourceVersion
-//! is not used to read an older state (see above); protobuf bodies decode to the JSON Go would write for them, but JSON
-//! and YAML bodies are stored as sent (no normalisation). A field selector compares the stored
-//! JSON, so a field the real server defaults (`spec.hostNetwork=false`,
-//! `spec.restartPolicy=Always` on a pod that does not set them) does not match. Several invalid
+//! is not used to read an older state (see above); protobuf bodies decode to the JSON Go would
+//! write for them, but JSON and YAML bodies are stored as sent (no normalisation, but for
+//! YAML's whole numbers written as floats, `2.0`, which arrive as integers as through
+//! kube-apiserver's YAML-to-JSON; YAML 1.1's unquoted `y`/`yes`/`on`/`no`/`off`, booleans to
+//! kube-apiserver, stay strings). A field selector compares the stored JSON, so a field the
+//! real server defaults (`spec.hostNetwork=false`, `spec.restartPolicy=Always` on a pod that
+//! does not set them) does not match. Several invalid
 //! labels are reported in sorted key order (kube-apiserver walks Go maps at random).
 //! Discovery lists only the subresources the fake serves (`status`, `pods/log`,
 //! `deployments/scale`, `statefulsets/scale`; not `pods/exec`, `namespaces/finalize`, a CRD's
@@ -301,6 +321,8 @@ use crate::error::{KubeError, Result};
 use crate::selector::LabelSelector;
 
 mod bodies;
+mod builtin_types;
+mod builtin_validation;
 mod continue_token;
 mod defaults;
 mod discovery;

@@ -766,7 +766,7 @@ impl Store {
                 }
             }
         }
-        super::metadata_validation::check(sk, &name, &object, validate_name(sk, &name))?;
+        super::builtin_validation::check_create(sk, &name, &object, validate_name(sk, &name))?;
         let key = ObjKey::new(&sk.kind, &ns, &name);
         if self.objects.contains_key(&key) {
             return Err(KubeError::AlreadyExists {
@@ -983,7 +983,6 @@ impl Store {
         if meta_str(&current, "resourceVersion") != meta_str(&old, "resourceVersion") {
             return Err(conflict(&sk.kind, &name));
         }
-        super::metadata_validation::check(sk, &name, &new, Ok(()))?;
         let mut new = self.preserve_server_fields(&old, new);
         if let Some(o) = new.as_object_mut() {
             o.insert("apiVersion".into(), json!(sk.kind.api_version()));
@@ -991,7 +990,7 @@ impl Store {
         }
         super::defaults::apply(&sk.kind, &mut new);
         super::defaults::prepare_for_update(&sk.kind, &old, &mut new)?;
-        super::immutable::validate_update(&sk.kind, &old, &new)?;
+        super::builtin_validation::check_update(sk, &name, &old, &new)?;
         if key.group.is_empty() && key.plural == "services" {
             super::defaults::allocate_service(&mut new, Some(&old), &self.allocated(&key))?;
         }

@@ -1089,7 +1089,10 @@ async fn deletes_answer_the_object_or_a_success_status_per_kind() -> TestResult 
     create(
         &cluster,
         "/apis/apps/v1/namespaces/hub/deployments",
-        json!({"metadata": {"name": "d"}, "spec": {}}),
+        json!({"metadata": {"name": "d"}, "spec": {
+            "selector": {"matchLabels": {"app": "d"}},
+            "template": {"metadata": {"labels": {"app": "d"}},
+                "spec": {"containers": [{"name": "m", "image": "x"}]}}}}),
     )
     .await?;
     let answer = delete("/apis/apps/v1/namespaces/hub/deployments/d").await?;
@@ -1143,7 +1146,10 @@ async fn deletes_answer_the_object_or_a_success_status_per_kind() -> TestResult 
         create(
             &cluster,
             "/apis/apps/v1/namespaces/hub/deployments",
-            json!({"metadata": {"name": "g"}, "spec": {}}),
+            json!({"metadata": {"name": "g"}, "spec": {
+                "selector": {"matchLabels": {"app": "g"}},
+                "template": {"metadata": {"labels": {"app": "g"}},
+                    "spec": {"containers": [{"name": "m", "image": "x"}]}}}}),
         )
         .await?;
         let answer = delete(&format!(

@@ -19,5 +19,6 @@ mod real_stores;
 mod role_sync;
 mod runtime_fake;
 mod stores;
+mod validation;
 mod webhook_endpoints;
 mod webhook_resources;

@@ -473,9 +473,19 @@ async fn the_fake_cluster_stores_a_pod_without_its_missing_claims() -> TestResul
     cluster.add_admission_handler(Arc::new(PvcCheck::new(api.clone())));
     let pods = Typed::<Pod>::namespaced(api, "hub");
 
-    let created = pods
-        .create(&serde_json::from_value(notebook_pod())?)
-        .await?;
+    // PrimeHub's webhook leaves init containers alone: one that mounts a dropped volume makes
+    // the pod invalid, and the API server refuses it (kube-apiserver's answer).
+    let refused = pods.create(&serde_json::from_value(notebook_pod())?).await;
+    match refused {
+        Err(KubeError::Invalid { message, .. }) => assert_eq!(
+            message,
+            "Pod \"jupyter-alice\" is invalid: spec.initContainers[0].volumeMounts[0].name: Not found: \"dataset-x\""
+        ),
+        other => panic!("stored a pod mounting a dropped volume: {other:?}"),
+    }
+    let mut pod = notebook_pod();
+    pod["spec"]["initContainers"][0]["volumeMounts"][0]["name"] = json!("scratch");
+    let created = pods.create(&serde_json::from_value(pod)?).await?;
     let stored = serde_json::to_value(pods.get("jupyter-alice").await?)?;
     assert_eq!(serde_json::to_value(&created)?, stored);
     assert_eq!(
@@ -494,6 +504,7 @@ async fn the_fake_cluster_stores_a_pod_without_its_missing_claims() -> TestResul
     // Pods of other components pass unchanged.
     let mut other = notebook_pod();
     other["metadata"]["name"] = json!("keycloak-0");
+    other["spec"]["initContainers"][0]["volumeMounts"][0]["name"] = json!("scratch");
     other["metadata"]["labels"] = json!({"app": "keycloak"});
     let created = pods.create(&serde_json::from_value(other)?).await?;
     let volumes = created
