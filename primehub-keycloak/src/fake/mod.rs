@@ -68,6 +68,7 @@ use crate::admin::REALM_MANAGEMENT_CLIENT;
 use crate::error::{KeycloakError, Result};
 
 mod admin_ext;
+mod browser;
 mod http;
 mod keys;
 mod oidc;
