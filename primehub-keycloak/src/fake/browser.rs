@@ -391,18 +391,37 @@ impl RealmState {
         if let Some(sso) = self.browser.sessions.get_mut(sid) {
             sso.clients.remove(client_uuid);
         }
+        self.rekey(sid);
+    }
+
+    /// Keeps a record of session `sid` under the key `sid` while it has one, so a lookup by
+    /// session id (as for the password grant's sessions) finds it.
+    fn rekey(&mut self, sid: &str) {
+        if self.sessions.contains_key(sid) {
+            return;
+        }
+        let other = self
+            .sessions
+            .iter()
+            .find(|(_, s)| s.id == sid)
+            .map(|(k, _)| k.clone());
+        if let Some(record) = other.and_then(|k| self.sessions.remove(&k)) {
+            self.sessions.insert(sid.to_owned(), record);
+        }
     }
 
     /// Ends the online session `sid`: its SSO record and every client's online record.
     fn end_online_session(&mut self, sid: &str) {
         self.browser.sessions.remove(sid);
         self.sessions.retain(|_, s| s.id != sid || s.offline);
+        self.rekey(sid);
         self.prune_auth_times();
     }
 
     /// Ends the offline session `sid` (every client's offline record).
     fn end_offline_session(&mut self, sid: &str) {
         self.sessions.retain(|_, s| !(s.id == sid && s.offline));
+        self.rekey(sid);
         self.prune_auth_times();
     }
 
@@ -1885,8 +1904,9 @@ pub(super) fn exchange_code(
     else {
         return Err(grant("Code not valid"));
     };
-    let Some(rec) = realm.browser.codes.remove(id) else {
-        // A used (or made-up) code: Keycloak detaches the client it names from the session.
+    let Some(rec) = realm.browser.codes.remove(id).filter(|c| now <= c.expires) else {
+        // A used, expired (Keycloak forgets a code when its lifespan ends) or made-up code:
+        // Keycloak detaches the client it names from the session.
         realm.detach_client(sid, code_client);
         return Err(grant("Code not valid"));
     };
@@ -1895,9 +1915,6 @@ pub(super) fn exchange_code(
         || realm.client_session(sid, code_client, false).is_none()
     {
         return Err(grant("Code not valid"));
-    }
-    if now > rec.expires {
-        return Err(grant("Code is expired"));
     }
     let Some(user) = realm.users.get(&rec.user_id) else {
         return Err(grant("User not found"));

@@ -360,6 +360,13 @@ fn assert_expired(target: &Target, page: &Page, name: &str) {
     );
 }
 
+/// The granted scopes, sorted: Keycloak's order depends on the realm (its client scopes' ids).
+fn scopes(tokens: &Value) -> Vec<&str> {
+    let mut out: Vec<&str> = tokens["scope"].as_str().unwrap_or("").split(' ').collect();
+    out.sort_unstable();
+    out
+}
+
 fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).expect("a JWT");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
@@ -541,6 +548,20 @@ async fn browser_flows(t: &Target) {
     assert_cookie(t, &done, "KEYCLOAK_SESSION", false, Some("36000"));
     assert_expired(t, &done, "KC_RESTART");
 
+    // The client must authenticate (a failure there does not spend the code).
+    let (status, body) = t
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "admin-ui"),
+            ("client_secret", "not-the-secret"),
+            ("code", &code),
+            ("redirect_uri", CONSOLE_CB),
+            ("code_verifier", verifier),
+        ])
+        .await;
+    assert_eq!(status, 401, "{}: {body}", t.name);
+    assert_eq!(body["error"], "unauthorized_client", "{}", t.name);
+
     // PKCE: a wrong verifier fails, and spends the code.
     let bad = t
         .exchange("admin-ui", &code, CONSOLE_CB, Some(&"w".repeat(50)))
@@ -633,7 +654,12 @@ async fn browser_flows(t: &Target) {
         .await;
     assert_eq!(status, 200, "{}: {tokens}", t.name);
     assert_eq!(tokens["session_state"], session_state, "{}", t.name);
-    assert_eq!(tokens["scope"], "openid profile email", "{}", t.name);
+    assert_eq!(
+        scopes(&tokens),
+        ["email", "openid", "profile"],
+        "{}",
+        t.name
+    );
     let access = tokens["access_token"].as_str().expect("access token");
     let id = claims(tokens["id_token"].as_str().expect("id token"));
     assert_eq!(id["typ"], "ID", "{}", t.name);
@@ -961,7 +987,8 @@ async fn browser_flows(t: &Target) {
     assert_eq!(status, 200, "{}: {tokens}", t.name);
     assert_eq!(tokens["refresh_expires_in"], 0, "{}", t.name);
     assert_eq!(
-        tokens["scope"], "openid profile email offline_access",
+        scopes(&tokens),
+        ["email", "offline_access", "openid", "profile"],
         "{}",
         t.name
     );
@@ -1435,4 +1462,78 @@ async fn browser_flows_on_a_real_keycloak() {
     browser_flows(&target).await;
     more_browser_flows(&target).await;
     delete_realm(&master, &realm).await.expect("delete realm");
+}
+
+/// Lifetimes on the fake's clock (a real Keycloak would need a minute and half an hour):
+/// a code is forgotten after 60 s ("Code not valid", as Keycloak 26.7 answers an expired code),
+/// and an SSO session idle for longer than 30 minutes no longer logs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_and_sso_sessions_expire_on_the_fakes_clock() {
+    let clock = std::sync::Arc::new(primehub_model::clock::ManualClock::starting_now());
+    let kc = FakeKeycloak::builder()
+        .admin_password("master-password")
+        .clock(clock.clone())
+        .build()
+        .expect("fake");
+    let server = kc
+        .serve(
+            tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind"),
+        )
+        .expect("serve");
+    let base: Url = server.url().parse().expect("url");
+    let master = HttpKeycloak::new(HttpKeycloakConfig::new(
+        base.clone(),
+        "master",
+        Credentials::master_admin("admin", "master-password"),
+    ))
+    .expect("master client");
+    let t = prepare(
+        "fake",
+        base,
+        &master,
+        ("admin", "master-password"),
+        "clocked",
+    )
+    .await;
+    let mut browser = Browser::new();
+    let login = browser
+        .get(&t.auth_url(&[
+            ("response_type", "code"),
+            ("client_id", "jupyterhub"),
+            ("redirect_uri", HUB_CB),
+            ("scope", "openid"),
+        ]))
+        .await;
+    let done = browser.submit(&login, ADMIN, PASSWORD).await;
+    let code = done.redirect_param("code").expect("code");
+    clock.advance(jiff::SignedDuration::from_secs(61));
+    let late = t.exchange("jupyterhub", &code, HUB_CB, None).await;
+    assert_grant_error(&t, &late, "invalid_grant", "Code not valid");
+    let sso = browser
+        .get(&t.auth_url(&[
+            ("response_type", "code"),
+            ("client_id", "jupyterhub"),
+            ("redirect_uri", HUB_CB),
+            ("prompt", "none"),
+        ]))
+        .await;
+    assert!(sso.redirect_param("code").is_some(), "{:?}", sso.location);
+    clock.advance(jiff::SignedDuration::from_secs(1801));
+    let idle = browser
+        .get(&t.auth_url(&[
+            ("response_type", "code"),
+            ("client_id", "jupyterhub"),
+            ("redirect_uri", HUB_CB),
+            ("prompt", "none"),
+        ]))
+        .await;
+    assert_eq!(
+        idle.redirect_param("error").as_deref(),
+        Some("login_required"),
+        "{:?}",
+        idle.location
+    );
+    server.shutdown().await;
 }
