@@ -1672,7 +1672,7 @@ fn render_tab(
             .browser
             .logins
             .get_mut(root)
-            .and_then(|tabs| tab_mut(tabs, tab_id))
+            .and_then(|tabs| tabs.get_mut(tab_id))
         else {
             return error_page(&shown, StatusCode::BAD_REQUEST, RESTART_COOKIE_MISSING);
         };
@@ -1697,10 +1697,6 @@ fn render_tab(
     );
     let body = login_page(&shown, &action, tab, reauth_username.as_deref());
     html(StatusCode::OK, body, cookies)
-}
-
-fn tab_mut<'a>(tabs: &'a mut BTreeMap<String, LoginTab>, tab_id: &str) -> Option<&'a mut LoginTab> {
-    tabs.get_mut(tab_id)
 }
 
 /// Keycloak's `client_data`: the redirect URI, response type and state, base64url JSON.
