@@ -115,6 +115,10 @@ pub struct DevPlatform {
     /// What the watcher (`primehub_reconcile::role_sync`) did: it runs beside the API, with
     /// its own Keycloak client, as PrimeHub's watcher does.
     pub role_sync: Arc<RoleSyncStats>,
+    /// The redirect URIs `admin-ui` has: PrimeHub's `<url>/console/*` on this listener.
+    pub admin_ui_redirect_uris: Vec<String>,
+    /// The redirect URIs `jupyterhub` has: PrimeHub's `<url>/*` on this listener.
+    pub jupyterhub_redirect_uris: Vec<String>,
     /// PrimeHub's resource-validation webhook, called by the fake cluster on pod creates
     /// (when [`DevOptions::admission`] is on): quotas from the API's Keycloak cache, usage from
     /// its own pod watch of the namespace, as `primehub-webhook` runs it.
@@ -163,8 +167,11 @@ impl DevPlatform {
             admin_password: options.admin_password.clone(),
             ..BootstrapOptions::default()
         };
+        // PrimeHub's redirect URIs on this listener, so a browser can log in to the console
+        // and JupyterHub served here.
+        let spec = bootstrap.to_spec(&options.realm).with_primehub_url(&url);
         let outcome = keycloak
-            .bootstrap(&bootstrap.to_spec(&options.realm))
+            .bootstrap(&spec)
             .await
             .map_err(|e| setup("bootstrapping the realm", e))?;
         primehub_reconcile::bootstrap::write_client_secrets(
@@ -292,6 +299,8 @@ impl DevPlatform {
             keycloak_calls,
             api,
             role_sync: role_sync_stats,
+            admin_ui_redirect_uris: spec.admin_ui_redirect_uris.clone(),
+            jupyterhub_redirect_uris: spec.jupyterhub_redirect_uris.clone(),
             admission,
             controllers,
             url,

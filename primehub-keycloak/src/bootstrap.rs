@@ -177,6 +177,16 @@ impl RealmBootstrap {
         self
     }
 
+    /// The redirect URIs PrimeHub's chart registers for a PrimeHub served at `url` (for
+    /// example `https://hub.example.com`): `<url>/console/*` for `admin-ui` (the console's
+    /// login) and `<url>/*` for `jupyterhub`. Replaces both lists.
+    pub fn with_primehub_url(mut self, url: &str) -> RealmBootstrap {
+        let url = url.trim_end_matches('/');
+        self.admin_ui_redirect_uris = vec![format!("{url}/console/*")];
+        self.jupyterhub_redirect_uris = vec![format!("{url}/*")];
+        self
+    }
+
     fn validate(&self) -> Result<()> {
         let realm = self.realm.trim();
         if realm.is_empty() {

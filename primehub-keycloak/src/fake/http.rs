@@ -179,6 +179,7 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
             "/admin/realms/{realm}/default-groups/{id}",
             put(add_default_group).delete(remove_default_group),
         )
+        .merge(super::browser::routes())
         .with_state(kc)
 }
 
@@ -555,7 +556,7 @@ async fn certs(State(kc): State<FakeKeycloak>, Path(realm): Path<String>) -> Htt
 }
 
 /// Client credentials from HTTP Basic (`client_id:client_secret`, each form-urlencoded).
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+pub(super) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, b64) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -588,6 +589,9 @@ async fn token(
         password: form.get("password").cloned(),
         refresh_token: form.get("refresh_token").cloned(),
         scope: form.get("scope").cloned(),
+        code: form.get("code").cloned(),
+        redirect_uri: form.get("redirect_uri").cloned(),
+        code_verifier: form.get("code_verifier").cloned(),
     };
     if let Some((id, secret)) = basic_credentials(&headers) {
         // A form field wins over its Basic part, as Keycloak's client-secret authenticator

@@ -6,8 +6,10 @@
 //! signed with a per-instance RSA-2048 key, refresh and offline tokens, client-credentials
 //! tokens for service accounts. [`FakeKeycloak::router`] / [`FakeKeycloak::serve`] put the same
 //! state behind HTTP: the OIDC endpoints (discovery, token, JWKS, userinfo, token introspection,
-//! token revocation) and the admin REST API paths PrimeHub uses, with Keycloak 26's parameters,
-//! status codes and JSON shapes, so the reqwest client ([`crate::http`]) can run against it.
+//! token revocation), the browser side of OIDC (authorization endpoint, login page, SSO cookies,
+//! end-session) and the admin REST API paths PrimeHub uses, with Keycloak 26's parameters,
+//! status codes and JSON shapes, so the reqwest client ([`crate::http`]) can run against it and a
+//! browser can log in.
 //!
 //! # OIDC as Keycloak 26.7 answers it
 //!
@@ -42,6 +44,54 @@
 //! `scopes_supported` by its client scopes' random ids, the fake in a fixed order; the fake
 //! keeps no session idle or maximum lifetime beyond the refresh token's `exp`; client
 //! authentication is by secret only (no signed JWT, no mTLS).
+//!
+//! # Browser logins
+//!
+//! The authorization code flow works as against Keycloak 26.7 (each behaviour below is run
+//! against a real Keycloak too, by the crate's `browser_flow` tests):
+//!
+//! - `/realms/{realm}/protocol/openid-connect/auth` (`GET` or `POST`) checks the client and the
+//!   `redirect_uri` with Keycloak's matching (exact strings, a trailing `*` as a prefix, `*`,
+//!   relative URIs under the client's `rootUrl`, any port for an `http` loopback URI, no URI
+//!   carrying `code`/`state`/… parameters) and answers a bad one with Keycloak's error page
+//!   (400 "Invalid parameter: redirect_uri", "Client not found.", "Client disabled."); other
+//!   errors go back to the redirect URI (`error`, `error_description`, `state`, `iss`) in the
+//!   `query`, `fragment` or `form_post` response mode: `response_type` missing or unsupported,
+//!   the implicit and hybrid flows (`unauthorized_client`, as for Keycloak clients with the
+//!   implicit flow off), an unknown `scope`, PKCE parameters (`S256`, `plain`, a method the
+//!   client attribute `pkce.code.challenge.method` enforces), `prompt=none` without a session
+//!   (`login_required`).
+//! - The login page is an HTML form (`id="kc-form-login"`) whose `action` (under
+//!   `/realms/{realm}/login-actions/authenticate`) takes `username` (or e-mail) and `password`;
+//!   a wrong password shows "Invalid username or password." (200), a disabled user "Account is
+//!   disabled, contact your administrator."; `login_hint` fills the username; `prompt=login`
+//!   and an exceeded `max_age` ask the signed-in user for the password again.
+//! - Success is a 302 to the redirect URI with `state`, `session_state`, `iss` and a
+//!   single-use `code` (60 s), and Keycloak's cookies with Keycloak's names and attributes:
+//!   `AUTH_SESSION_ID`, `KC_AUTH_SESSION_HASH`, `KC_RESTART` during the login,
+//!   `KEYCLOAK_IDENTITY` and `KEYCLOAK_SESSION` after it — all `Secure; SameSite=None` under
+//!   `Path=/realms/{realm}/` even on plain http (browsers send them to `localhost`; a script
+//!   must too). That cookie logs in any client of the realm without the form (SSO).
+//! - The token endpoint's `authorization_code` grant: Keycloak's errors in Keycloak's order
+//!   ("Code not valid" for a used code, which also removes the client from the session,
+//!   "Incorrect redirect_uri", the PKCE messages, …), ID tokens with `nonce`, `at_hash`, `sid`,
+//!   `auth_time`; `offline_access` gives an offline token with the session's id — and, as
+//!   Keycloak does, ends the online session when the login that started it asked for
+//!   `offline_access`.
+//! - `/realms/{realm}/protocol/openid-connect/logout`: `id_token_hint` (+
+//!   `post_logout_redirect_uri`, checked against the client attribute
+//!   `post.logout.redirect.uris` with `+` for the redirect URIs — and the redirect URIs when
+//!   the attribute is absent — + `state`) ends the session at once; without it Keycloak's "Do
+//!   you want to log out?" page; `POST` with `refresh_token` and client credentials is the
+//!   back-channel logout (204). Afterwards refresh tokens fail ("Session not active") and the
+//!   SSO cookie no longer logs in.
+//!
+//! Not served, because the fake has no such pages: required actions (a user with one, or with
+//! an OTP credential, gets a 400 error page rather than a session), OTP, consent screens,
+//! registration, password reset, identity providers, "remember me", the JWT response modes
+//! (`*.jwt`, answered "Invalid parameter: response_mode"). Page bodies carry Keycloak's
+//! element ids and messages, not its theme (no scripts or stylesheets). The fake's session
+//! ids are UUIDs (Keycloak 26 uses 24-character ids); both are opaque.
 //!
 //! ```
 //! use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak};
@@ -102,6 +152,7 @@ use crate::admin::REALM_MANAGEMENT_CLIENT;
 use crate::error::{KeycloakError, Result};
 
 mod admin_ext;
+mod browser;
 mod http;
 mod keys;
 mod oidc;

@@ -15,7 +15,7 @@ use crate::error::{KeycloakError, Result};
 /// A token request, as posted to `/protocol/openid-connect/token` (form fields).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRequest {
-    /// `password`, `client_credentials` or `refresh_token`.
+    /// `password`, `client_credentials`, `refresh_token` or `authorization_code`.
     #[serde(default)]
     pub grant_type: String,
     /// The client's `clientId`.
@@ -37,6 +37,15 @@ pub struct TokenRequest {
     /// token an offline token.
     #[serde(default)]
     pub scope: Option<String>,
+    /// The authorization code (`authorization_code` grant).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The redirect URI the code was requested with (`authorization_code` grant).
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+    /// The PKCE code verifier (`authorization_code` grant).
+    #[serde(default)]
+    pub code_verifier: Option<String>,
 }
 
 /// A token endpoint response, with Keycloak's field names.
@@ -76,7 +85,11 @@ pub(crate) struct OAuthError {
 }
 
 impl OAuthError {
-    fn new(status: u16, error: &'static str, description: impl Into<String>) -> OAuthError {
+    pub(super) fn new(
+        status: u16,
+        error: &'static str,
+        description: impl Into<String>,
+    ) -> OAuthError {
         OAuthError {
             status,
             error,
@@ -498,6 +511,10 @@ pub(super) struct Issue<'a> {
     pub sid: Option<String>,
     pub scope: String,
     pub offline: bool,
+    /// When the user authenticated (browser logins): the `auth_time` claim.
+    pub auth_time: Option<i64>,
+    /// The authorization request's `nonce` (code exchange only): the ID token's `nonce`.
+    pub nonce: Option<String>,
 }
 
 impl FakeKeycloak {
@@ -520,6 +537,9 @@ impl FakeKeycloak {
         let mut at = Map::new();
         at.insert("exp".into(), json!(access_exp));
         at.insert("iat".into(), json!(now));
+        if let Some(auth_time) = i.auth_time {
+            at.insert("auth_time".into(), json!(auth_time));
+        }
         at.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
         at.insert("iss".into(), json!(iss));
         let mut resource_access: Map<String, Value> = i
@@ -589,7 +609,10 @@ impl FakeKeycloak {
         at
     }
 
-    fn issue(store: &Store, i: &Issue<'_>) -> std::result::Result<TokenResponse, OAuthError> {
+    pub(super) fn issue(
+        store: &Store,
+        i: &Issue<'_>,
+    ) -> std::result::Result<TokenResponse, OAuthError> {
         let now = store.now();
         let iss = store.issuer(&i.realm.name);
         let access_exp = now + store.access_lifespan;
@@ -603,15 +626,25 @@ impl FakeKeycloak {
             let mut it = Map::new();
             it.insert("exp".into(), json!(access_exp));
             it.insert("iat".into(), json!(now));
+            if let Some(auth_time) = i.auth_time {
+                it.insert("auth_time".into(), json!(auth_time));
+            }
             it.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
             it.insert("iss".into(), json!(iss));
             it.insert("aud".into(), json!(i.client.client_id));
             it.insert("sub".into(), json!(i.user.id));
             it.insert("typ".into(), json!("ID"));
             it.insert("azp".into(), json!(i.client.client_id));
+            if let Some(nonce) = &i.nonce {
+                it.insert("nonce".into(), json!(nonce));
+            }
             if let Some(sid) = &i.sid {
                 it.insert("sid".into(), json!(sid));
             }
+            it.insert(
+                "at_hash".into(),
+                json!(super::browser::at_hash(&access_token)),
+            );
             it.insert("acr".into(), json!("1"));
             profile_claims(&mut it, i.realm, Some(i.client), i.user, &i.scope);
             apply_mappers(&mut it, i.client, i.realm, i.user, "id.token.claim");
@@ -687,6 +720,8 @@ impl FakeKeycloak {
                 sid: None,
                 scope: "profile email".into(),
                 offline: false,
+                auth_time: None,
+                nonce: None,
             },
         )?;
         Ok(tokens.access_token)
@@ -739,7 +774,9 @@ impl FakeKeycloak {
         Ok(client)
     }
 
-    fn scope_string(requested: Option<&str>, offline: bool) -> String {
+    /// The granted `scope` string: `openid` when requested, the default scopes Keycloak names
+    /// (`profile email`), then the requested optional scopes in Keycloak 26's order.
+    pub(super) fn scope_string(requested: Option<&str>, offline: bool) -> String {
         let requested: Vec<&str> = requested.unwrap_or("").split_whitespace().collect();
         let mut scopes = Vec::new();
         if requested.contains(&"openid") {
@@ -798,6 +835,8 @@ impl FakeKeycloak {
                 sid: Some(sid),
                 scope,
                 offline,
+                auth_time: None,
+                nonce: None,
             },
         )
     }
@@ -902,6 +941,8 @@ impl FakeKeycloak {
                         sid: None,
                         scope,
                         offline: false,
+                        auth_time: None,
+                        nonce: None,
                     },
                 )
             }
@@ -942,13 +983,12 @@ impl FakeKeycloak {
                     return Err(invalid_grant("Token is not active"));
                 }
                 let sid = s("sid");
-                let session_ok = realm
-                    .sessions
-                    .get(&sid)
-                    .is_some_and(|ss| ss.offline == offline && ss.client_uuid == client.id);
-                if !session_ok {
+                // A browser session holds several clients (SSO): the client's own session in it.
+                if realm.client_session(&sid, &client.id, offline).is_none() {
                     return Err(invalid_grant(if offline {
                         "Offline user session not found"
+                    } else if realm.browser.is_user_session(&sid) {
+                        "Session doesn't have required client"
                     } else {
                         "Session not active"
                     }));
@@ -975,12 +1015,8 @@ impl FakeKeycloak {
                     None => s("scope"),
                 };
                 let (user_id, client_uuid) = (user.id.clone(), client.id.clone());
-                if let Some(sess) = store
-                    .realms
-                    .get_mut(realm_name)
-                    .and_then(|r| r.sessions.get_mut(&sid))
-                {
-                    sess.last_access = now_ms;
+                if let Some(r) = store.realms.get_mut(realm_name) {
+                    r.touch_client_session(&sid, &client_uuid, offline, now_ms);
                 }
                 let store = &*store;
                 let realm = store.realms.get(realm_name).ok_or_else(|| {
@@ -993,11 +1029,17 @@ impl FakeKeycloak {
                         realm,
                         client,
                         user,
+                        auth_time: realm.browser.auth_time(&sid),
                         sid: Some(sid),
                         scope,
                         offline,
+                        nonce: None,
                     },
                 )
+            }
+            "authorization_code" => {
+                let client_uuid = client.id.clone();
+                super::browser::exchange_code(&mut store, realm_name, &client_uuid, req)
             }
             "" => Err(OAuthError::new(
                 400,
@@ -1167,8 +1209,8 @@ impl FakeRealm {
             client_secret: client_secret.map(str::to_owned),
             username: Some(username.into()),
             password: Some(password.into()),
-            refresh_token: None,
             scope: scope.map(str::to_owned),
+            ..TokenRequest::default()
         })
     }
 

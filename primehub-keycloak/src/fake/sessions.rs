@@ -2,9 +2,10 @@
 //! ending a client's session (refresh-token revocation; logout can reuse it), and the list of
 //! revoked access tokens (access-token revocation).
 //!
-//! The fake keeps one [`SessionRec`](super::store::SessionRec) per login and client (Keycloak
-//! keeps a user session with one client session per client; with one client per session the two
-//! coincide). A token names its session in `sid`; tokens without one (client-credentials tokens)
+//! The fake keeps one [`SessionRec`](super::store::SessionRec) per session, client and
+//! online/offline (Keycloak keeps a user session with one client session per client; a browser
+//! SSO session shares its id among the clients that joined it, see `browser.rs`). A token names
+//! its session in `sid`; tokens without one (client-credentials tokens)
 //! have no session to end. Everything here runs under the [`FakeKeycloak`](super::FakeKeycloak)
 //! mutex.
 
@@ -16,18 +17,23 @@ impl RealmState {
     /// revocation, refresh, the admin REST API).
     pub fn session_is_active(&self, sid: &str, client_uuid: &str) -> bool {
         self.sessions
-            .get(sid)
-            .is_some_and(|s| s.client_uuid == client_uuid)
+            .values()
+            .any(|s| s.id == sid && s.client_uuid == client_uuid)
     }
 
     /// Ends `client_uuid`'s part of session `sid`, as Keycloak does when a refresh or offline
     /// token is revoked: every token naming the session (access, refresh, offline, ID) stops
-    /// working. Answers whether there was such a session.
-    pub fn end_client_session(&mut self, sid: &str, client_uuid: &str) -> bool {
-        if !self.session_is_active(sid, client_uuid) {
-            return false;
+    /// working (`offline`: the offline session of an offline token, else the online one).
+    /// Answers whether there was such a session.
+    pub fn end_client_session(&mut self, sid: &str, client_uuid: &str, offline: bool) -> bool {
+        let before = self.sessions.len();
+        self.sessions
+            .retain(|_, s| !(s.id == sid && s.client_uuid == client_uuid && s.offline == offline));
+        let ended = self.sessions.len() != before;
+        if ended {
+            self.rekey(sid);
         }
-        self.sessions.remove(sid).is_some()
+        ended
     }
 
     /// Records the access token `jti` (expiring at `exp`, Unix seconds) as revoked, and forgets

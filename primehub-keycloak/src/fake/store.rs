@@ -436,6 +436,8 @@ pub(crate) struct RealmState {
     pub event_actor: AdminEventAuth,
     /// E-mails the realm "sent", oldest first.
     pub sent_emails: Vec<SentEmail>,
+    /// Browser logins: SSO sessions, logins in progress, authorization codes.
+    pub browser: super::browser::BrowserState,
 }
 
 /// An e-mail the fake would have sent (see [`FakeRealm::sent_emails`](super::FakeRealm::sent_emails)).
@@ -596,6 +598,7 @@ impl RealmState {
             event_now_ms: 0,
             event_actor: AdminEventAuth::default(),
             sent_emails: Vec::new(),
+            browser: super::browser::BrowserState::default(),
         }
     }
 

@@ -477,7 +477,10 @@ fn introspection(
         if !realm.session_is_active(sid, &client.id) {
             return None;
         }
-        realm.sessions.get(sid)
+        realm
+            .sessions
+            .values()
+            .find(|s| s.id == sid && s.client_uuid == client.id)
     };
     let user = realm
         .users
@@ -493,6 +496,8 @@ fn introspection(
         sid: (!sid.is_empty()).then(|| sid.to_owned()),
         scope: str_claim(&token_claims, "scope").to_owned(),
         offline,
+        auth_time: token_claims.get("auth_time").and_then(Value::as_i64),
+        nonce: None,
     };
     let mut claims = FakeKeycloak::access_claims(store, &issue, "introspection.token.claim");
     for name in [
@@ -620,7 +625,7 @@ async fn revoke(
         return Err(realm_not_found());
     };
     if refresh {
-        state.end_client_session(&sid, &client_uuid);
+        state.end_client_session(&sid, &client_uuid, typ == "Offline");
     } else {
         state.revoke_access_token(&jti, exp, now);
     }

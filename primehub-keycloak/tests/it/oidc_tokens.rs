@@ -1056,12 +1056,7 @@ async fn scopes_and_their_claims(t: &Target) -> Transcript {
             &format!("access token claims ({with_attributes})"),
             names(&at),
         );
-        let mut id = payload(s(&tokens, "id_token"));
-        // `at_hash` comes with the code flow's ID tokens (`browser.rs`, issue 11, developed in
-        // parallel); the integrator drops this exception once both are merged.
-        if let Some(claims) = id.as_object_mut() {
-            claims.remove("at_hash");
-        }
+        let id = payload(s(&tokens, "id_token"));
         tr.note(&format!("ID token claims ({with_attributes})"), names(&id));
         let info = t.userinfo(Some(s(&tokens, "access_token"))).await;
         let mut o = tr.record(t, &format!("userinfo ({with_attributes})"), &info);
@@ -1252,22 +1247,13 @@ async fn discovery_advertises_only_served_endpoints() {
         let Some(url) = value.as_str().filter(|u| u.starts_with(&base)) else {
             continue;
         };
-        // The browser flow's endpoints come with `browser.rs` (the authorization code flow and
-        // logout, issue 11), developed in parallel: on a branch without it they answer 404.
-        // The integrator drops this exception once both are merged.
-        if matches!(
-            field.as_str(),
-            "authorization_endpoint" | "end_session_endpoint"
-        ) {
-            continue;
-        }
         let status = t.http.get(url).send().await.unwrap().status().as_u16();
         assert_ne!(status, 404, "{field} ({url}) is advertised but not served");
         probed += 1;
     }
     assert_eq!(
-        probed, 6,
-        "issuer, token, introspection, userinfo, jwks, revocation"
+        probed, 8,
+        "issuer, authorization, token, introspection, userinfo, jwks, end-session, revocation"
     );
 
     // The same fields in Keycloak's document, each value in it, in its order.

@@ -181,6 +181,18 @@ impl DevServer {
         );
         let _ = writeln!(
             out,
+            "  Redirect URIs:         admin-ui {}; jupyterhub {}",
+            self.admin_ui_redirect_uris.join(", "),
+            self.jupyterhub_redirect_uris.join(", ")
+        );
+        let _ = writeln!(
+            out,
+            "  Browser login:         {}/protocol/openid-connect/auth (code flow, PKCE), logout: {}/protocol/openid-connect/logout",
+            self.issuer(),
+            self.issuer()
+        );
+        let _ = writeln!(
+            out,
             "  Client Secrets:        {NAMESPACE}/{}, {NAMESPACE}/{}",
             primehub_reconcile::bootstrap::ADMIN_UI_SECRET,
             primehub_reconcile::bootstrap::JUPYTERHUB_SECRET

@@ -189,3 +189,41 @@ async fn primehub_token_prints_an_api_token_that_the_api_accepts() -> anyhow::Re
     server.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_registers_primehub_redirect_uris_on_its_listener() -> TestResult {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let server = dev::start(listener, &DevArgs::default()).await?;
+    let url = server.url().to_owned();
+    let banner = server.banner();
+    assert!(
+        banner.contains(&format!("admin-ui {url}/console/*; jupyterhub {url}/*")),
+        "{banner}"
+    );
+    // The authorization endpoint shows the login page for those, and refuses the others.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let auth = format!("{}/protocol/openid-connect/auth", server.issuer());
+    for (client, redirect, status) in [
+        ("admin-ui", format!("{url}/console/"), 200),
+        ("jupyterhub", format!("{url}/hub/oauth_callback"), 200),
+        ("admin-ui", format!("{url}/hub/oauth_callback"), 400),
+        ("jupyterhub", "http://elsewhere.test/".to_owned(), 400),
+    ] {
+        let response = http
+            .get(&auth)
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", client),
+                ("redirect_uri", redirect.as_str()),
+                ("scope", "openid"),
+            ])
+            .send()
+            .await?;
+        assert_eq!(response.status().as_u16(), status, "{client} {redirect}");
+    }
+    server.shutdown().await?;
+    Ok(())
+}
