@@ -859,7 +859,7 @@ pub(crate) fn enable_service_account(
     realm.users.insert(
         id.clone(),
         store::UserRec {
-            id,
+            id: id.clone(),
             username,
             email: None,
             email_verified: false,
@@ -874,5 +874,10 @@ pub(crate) fn enable_service_account(
             credentials: Vec::new(),
         },
     );
+    // Service-account users hold `default-roles-<realm>` too, as every Keycloak user.
+    if realm.roles.contains_key(&realm.default_role) {
+        let default_role = realm.default_role.clone();
+        realm.user_roles.insert((id, default_role));
+    }
     Ok(())
 }

@@ -150,6 +150,7 @@ async fn bootstrap_is_idempotent_and_the_client_passes_conformance() {
     );
 
     primehub_keycloak::conformance::run_all(&client).await;
+    primehub_keycloak::conformance::primehub_client_scope_mappings(&client).await;
     let secrets = crate::grants::ClientSecrets {
         admin_ui: &first.admin_ui_client_secret,
         jupyterhub: &first.jupyterhub_client_secret,
