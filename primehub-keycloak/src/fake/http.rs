@@ -1718,12 +1718,13 @@ async fn add_group_child(
 async fn group_by_path(
     State(kc): State<FakeKeycloak>,
     Path((realm, path)): Path<(String, String)>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> HttpResult {
-    let r = authorize(&kc, &headers, &realm)?;
-    if path.contains("//") {
+    if unnormalized(uri.path()) {
         return Err(not_normalized());
     }
+    let r = authorize(&kc, &headers, &realm)?;
     r.with(|state| {
         let g = state
             .group_by_path(&path)
@@ -1950,11 +1951,13 @@ async fn create_role(
         KeycloakError::Invalid { rule, .. } => bad_request(&rule),
         e => error_response(e, "Could not find role"),
     })?;
-    created(admin_url(
-        &kc,
-        &realm,
-        &format!("roles/{}", encode_segment(&name)),
-    ))
+    // Keycloak's URI builder drops the empty segment of an empty name.
+    let path = if name.is_empty() {
+        "roles".to_owned()
+    } else {
+        format!("roles/{}", encode_segment(&name))
+    };
+    created(admin_url(&kc, &realm, &path))
 }
 
 async fn get_role(
@@ -3332,7 +3335,7 @@ fn unnormalized(path: &str) -> bool {
 /// A path no route serves, under `/admin/` or `/realms/{realm}/`: a path that is not
 /// normalized is `400`; a trailing `/` is dropped and the request served again (Keycloak
 /// serves `users/` as `users`); anything else is answered by [`keycloak_miss`].
-async fn unmatched(State(kc): State<FakeKeycloak>, mut request: axum::extract::Request) -> Response {
+async fn unmatched(State(kc): State<FakeKeycloak>, request: axum::extract::Request) -> Response {
     use tower::ServiceExt;
     let path = request.uri().path().to_owned();
     if unnormalized(&path) {
@@ -3355,8 +3358,13 @@ async fn unmatched(State(kc): State<FakeKeycloak>, mut request: axum::extract::R
             None => trimmed.to_owned(),
         };
         if let Ok(uri) = uri.parse::<Uri>() {
-            *request.uri_mut() = uri;
-            return match router(kc).oneshot(request).await {
+            // A new request: the old one's extensions hold this route's path parameters.
+            let (parts, body) = request.into_parts();
+            let mut again = axum::extract::Request::new(body);
+            *again.method_mut() = parts.method;
+            *again.uri_mut() = uri;
+            *again.headers_mut() = parts.headers;
+            return match router(kc).oneshot(again).await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
@@ -3455,6 +3463,10 @@ fn keycloak_miss(
             }
             if seg(2) == Some("protocol") && seg(3).is_some_and(|p| p != "openid-connect") {
                 return not_found("Protocol not found");
+            }
+            // Keycloak's well-known documents answer other methods with a bare 404.
+            if seg(2) == Some(".well-known") {
+                return not_found("HTTP 404 Not Found");
             }
             miss()
         }

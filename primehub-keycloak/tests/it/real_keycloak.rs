@@ -927,3 +927,14 @@ async fn cache_follows_direct_changes_through_admin_events() {
     assert!(s.group(&gid).is_none());
     delete_realm(&master, &realm).await.expect("delete realm");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_rest_face_answers_as_keycloak() {
+    let Some(kc) = real_keycloak("admin REST parity") else {
+        return;
+    };
+    // The same requests and expectations the fake's HTTP face is held to
+    // (`admin_rest_parity::admin_rest_face_answers_as_keycloak_on_the_fake`).
+    let target = crate::admin_rest_parity::Target::new(&kc.url, &kc.admin, &kc.password).await;
+    crate::admin_rest_parity::run(&target).await;
+}
