@@ -2095,14 +2095,21 @@ fn names<T>(list: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
 pub async fn builtin_realm_roles(kc: &dyn KeycloakAdmin) {
     let default_roles = format!("default-roles-{}", kc.realm());
     let all = ok(kc.list_roles(None, Page::first(10_000)).await, "list_roles");
-    for builtin in ["offline_access", "uma_authorization", default_roles.as_str()] {
+    for builtin in [
+        "offline_access",
+        "uma_authorization",
+        default_roles.as_str(),
+    ] {
         assert!(
             all.iter().any(|r| r.name == builtin),
             "conformance: every realm has the realm role {builtin}"
         );
     }
     let role = ok(kc.get_role(&default_roles).await, "get_role(default roles)");
-    assert!(role.composite, "conformance: {default_roles} is a composite");
+    assert!(
+        role.composite,
+        "conformance: {default_roles} is a composite"
+    );
     assert!(
         !ok(kc.get_role("offline_access").await, "get_role").composite,
         "conformance: offline_access is not a composite"
@@ -2123,7 +2130,11 @@ pub async fn builtin_realm_roles(kc: &dyn KeycloakAdmin) {
         "effective_user_realm_roles",
     );
     // (A realm's default groups may add more.)
-    for held in [default_roles.as_str(), "offline_access", "uma_authorization"] {
+    for held in [
+        default_roles.as_str(),
+        "offline_access",
+        "uma_authorization",
+    ] {
         assert!(
             effective.iter().any(|r| r.name == held),
             "conformance: a new user holds {held} (default-roles and what it contains)"
@@ -2201,7 +2212,11 @@ pub async fn subgroups(kc: &dyn KeycloakAdmin) {
     );
     assert_eq!(names(&paged, |g| &g.name), ["team-a"]);
     assert!(
-        ok(kc.list_subgroups(&a, Page::first(100)).await, "list_subgroups(leaf)").is_empty()
+        ok(
+            kc.list_subgroups(&a, Page::first(100)).await,
+            "list_subgroups(leaf)"
+        )
+        .is_empty()
     );
     expect_not_found(
         kc.list_subgroups("00000000-0000-0000-0000-000000000000", Page::first(10))
@@ -2245,7 +2260,7 @@ pub async fn subgroups(kc: &dyn KeycloakAdmin) {
         kc.search_groups(Some(&top_name), Page::first(100)).await,
         "search_groups(top)",
     );
-    assert_eq!(names(&found, |g| &g.id), [top.clone()]);
+    assert_eq!(names(&found, |g| &g.id), vec![top.clone()]);
     let marker = unique("conf-deep");
     let deep = ok(
         kc.create_subgroup(&grand, &new_group(&marker)).await,
@@ -2257,7 +2272,7 @@ pub async fn subgroups(kc: &dyn KeycloakAdmin) {
     );
     assert_eq!(
         names(&found, |g| &g.id),
-        [top.clone()],
+        vec![top.clone()],
         "conformance: a subgroup match is reported as its top-level group"
     );
     assert_eq!(
@@ -2269,7 +2284,10 @@ pub async fn subgroups(kc: &dyn KeycloakAdmin) {
     // Members of a subgroup hold the roles of its ancestors.
     let role = format!("{}:img:tree", unique("conf-tree"));
     ok(kc.create_role(&role, None).await, "create_role");
-    ok(kc.add_group_roles(&top, &[role.clone()]).await, "add_group_roles");
+    ok(
+        kc.add_group_roles(&top, std::slice::from_ref(&role)).await,
+        "add_group_roles",
+    );
     let uid = ok(
         kc.create_user(&new_user(&unique("conf-tree"))).await,
         "create_user",
@@ -2304,7 +2322,10 @@ pub async fn subgroups(kc: &dyn KeycloakAdmin) {
     // Deleting a group deletes its subgroups.
     ok(kc.delete_group(&top).await, "delete_group(top)");
     for id in [&a, &b, &grand, &deep] {
-        expect_not_found(kc.get_group(id).await, "get_group of a deleted group's subgroup");
+        expect_not_found(
+            kc.get_group(id).await,
+            "get_group of a deleted group's subgroup",
+        );
     }
     assert!(
         tree_paths(ok(kc.user_groups(&uid).await, "user_groups")).is_empty(),
@@ -2339,7 +2360,13 @@ pub async fn subgroup_moves(kc: &dyn KeycloakAdmin) {
         format!("/{two_name}/kid/leaf"),
         "conformance: a moved group takes its subgroups along"
     );
-    assert!(ok(kc.list_subgroups(&one, Page::first(10)).await, "list_subgroups").is_empty());
+    assert!(
+        ok(
+            kc.list_subgroups(&one, Page::first(10)).await,
+            "list_subgroups"
+        )
+        .is_empty()
+    );
 
     // A group of the same name already there.
     let other_kid = ok(
@@ -2351,9 +2378,14 @@ pub async fn subgroup_moves(kc: &dyn KeycloakAdmin) {
         ConflictField::GroupName,
         "move_group onto a sibling's name",
     );
-    ok(kc.move_group(&kid, Some(&kid)).await, "move_group under itself");
+    ok(
+        kc.move_group(&kid, Some(&kid)).await,
+        "move_group under itself",
+    );
     assert_eq!(
-        ok(kc.get_group(&kid).await, "get_group").parent_id.as_deref(),
+        ok(kc.get_group(&kid).await, "get_group")
+            .parent_id
+            .as_deref(),
         Some(two.as_str()),
         "conformance: moving a group under itself changes nothing"
     );
@@ -2369,7 +2401,10 @@ pub async fn subgroup_moves(kc: &dyn KeycloakAdmin) {
     );
 
     // To the top level and back.
-    ok(kc.move_group(&leaf, None).await, "move_group to the top level");
+    ok(
+        kc.move_group(&leaf, None).await,
+        "move_group to the top level",
+    );
     let top = ok(kc.get_group(&leaf).await, "get_group");
     assert_eq!((top.path.as_str(), top.parent_id), ("/leaf", None));
     let leaf_by_name = ok(kc.find_group_by_name("leaf").await, "find_group_by_name");
@@ -2434,7 +2469,10 @@ pub async fn role_updates(kc: &dyn KeycloakAdmin) {
         kc.create_group(&new_group(&unique("conf-rupd"))).await,
         "create_group",
     );
-    ok(kc.add_group_roles(&gid, &[name.clone()]).await, "add_group_roles");
+    ok(
+        kc.add_group_roles(&gid, std::slice::from_ref(&name)).await,
+        "add_group_roles",
+    );
     let renamed = format!("{prefix}img:renamed");
     ok(
         kc.update_role(
@@ -2450,8 +2488,11 @@ pub async fn role_updates(kc: &dyn KeycloakAdmin) {
     expect_not_found(kc.get_role(&name).await, "get_role(old name)");
     assert_eq!(ok(kc.get_role(&renamed).await, "get_role").id, role.id);
     assert_eq!(
-        names(&ok(kc.list_group_roles(&gid).await, "list_group_roles"), |r| &r.name),
-        [renamed.clone()],
+        names(
+            &ok(kc.list_group_roles(&gid).await, "list_group_roles"),
+            |r| &r.name
+        ),
+        vec![renamed.clone()],
         "conformance: mappings follow a renamed role"
     );
     expect_conflict_on(
@@ -2490,18 +2531,28 @@ pub async fn role_holders(kc: &dyn KeycloakAdmin) {
         users.push(id);
     }
     for id in &users[..2] {
-        ok(kc.add_user_roles(id, &[role.clone()]).await, "add_user_roles");
+        ok(
+            kc.add_user_roles(id, std::slice::from_ref(&role)).await,
+            "add_user_roles",
+        );
     }
     let top = ok(
         kc.create_group(&new_group(&format!("{base}-z"))).await,
         "create_group",
     );
     let sub = ok(
-        kc.create_subgroup(&top, &new_group(&format!("{base}-y"))).await,
+        kc.create_subgroup(&top, &new_group(&format!("{base}-y")))
+            .await,
         "create_subgroup",
     );
-    ok(kc.add_group_roles(&top, &[role.clone()]).await, "add_group_roles");
-    ok(kc.add_group_roles(&sub, &[role.clone()]).await, "add_group_roles");
+    ok(
+        kc.add_group_roles(&top, std::slice::from_ref(&role)).await,
+        "add_group_roles",
+    );
+    ok(
+        kc.add_group_roles(&sub, std::slice::from_ref(&role)).await,
+        "add_group_roles",
+    );
     ok(kc.add_member(&top, &users[2]).await, "add_member");
 
     let holders = ok(kc.role_users(&role, Page::first(100)).await, "role_users");
@@ -2528,8 +2579,14 @@ pub async fn role_holders(kc: &dyn KeycloakAdmin) {
     );
     assert_eq!(names(&paged, |g| &g.name), [format!("{base}-y")]);
     let missing = format!("{role}-missing");
-    expect_not_found(kc.role_users(&missing, Page::first(10)).await, "role_users(missing)");
-    expect_not_found(kc.role_groups(&missing, Page::first(10)).await, "role_groups(missing)");
+    expect_not_found(
+        kc.role_users(&missing, Page::first(10)).await,
+        "role_users(missing)",
+    );
+    expect_not_found(
+        kc.role_groups(&missing, Page::first(10)).await,
+        "role_groups(missing)",
+    );
 
     ok(kc.delete_group(&top).await, "delete_group");
     for id in &users {
@@ -2556,8 +2613,15 @@ pub async fn available_user_roles(kc: &dyn KeycloakAdmin) {
         kc.create_group(&new_group(&unique("conf-avail"))).await,
         "create_group",
     );
-    ok(kc.add_user_roles(&uid, &[direct.clone()]).await, "add_user_roles");
-    ok(kc.add_group_roles(&gid, &[via_group.clone()]).await, "add_group_roles");
+    ok(
+        kc.add_user_roles(&uid, std::slice::from_ref(&direct)).await,
+        "add_user_roles",
+    );
+    ok(
+        kc.add_group_roles(&gid, std::slice::from_ref(&via_group))
+            .await,
+        "add_group_roles",
+    );
     ok(kc.add_member(&gid, &uid).await, "add_member");
     let available = ok(
         kc.available_user_realm_roles(&uid).await,

@@ -953,7 +953,10 @@ impl KeycloakAdmin for HttpKeycloak {
         if segments.len() == 1 {
             return Ok(None);
         }
-        match self.get_json(self.url(&segments), &ctx(&what, "path")).await {
+        match self
+            .get_json(self.url(&segments), &ctx(&what, "path"))
+            .await
+        {
             Ok(group) => Ok(Some(group)),
             Err(KeycloakError::NotFound { .. }) => Ok(None),
             Err(other) => Err(other),

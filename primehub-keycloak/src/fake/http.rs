@@ -163,7 +163,10 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
             get(get_role).put(update_role).delete(delete_role),
         )
         .route("/admin/realms/{realm}/roles/{name}/users", get(role_users))
-        .route("/admin/realms/{realm}/roles/{name}/groups", get(role_groups))
+        .route(
+            "/admin/realms/{realm}/roles/{name}/groups",
+            get(role_groups),
+        )
         .route(
             "/admin/realms/{realm}/roles-by-id/{id}",
             get(get_role_by_id)
@@ -683,9 +686,7 @@ fn resolve_role_reps(
     body: &Value,
     client: Option<&str>,
 ) -> std::result::Result<Vec<String>, Response> {
-    let reps = body
-        .as_array()
-        .ok_or_else(|| wrong_shape())?;
+    let reps = body.as_array().ok_or_else(wrong_shape)?;
     let mut ids = Vec::new();
     for rep in reps {
         let name = str_field(rep, "name").unwrap_or_default();
@@ -1193,11 +1194,9 @@ async fn count_user_groups(
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
     let search = q.get("search").cloned();
-    r.with(|state| {
-        Ok(json!({"count": select_user_groups(state, &id, search.as_deref())?.len()}))
-    })
-    .map(|v| json_response(StatusCode::OK, v))
-    .map_err(|e| error_response(e, "User not found"))
+    r.with(|state| Ok(json!({"count": select_user_groups(state, &id, search.as_deref())?.len()})))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "User not found"))
 }
 
 async fn join_group(
@@ -2040,7 +2039,11 @@ async fn delete_role(
 fn delete_role_id(r: &FakeRealm, id: &str) -> HttpResult {
     r.with_mut(|state, _| {
         if state.default_role == id {
-            let name = state.roles.get(id).map(|r| r.name.clone()).unwrap_or_default();
+            let name = state
+                .roles
+                .get(id)
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
             return Err(KeycloakError::invalid(
                 "role",
                 format!("{name} is default role of the realm and cannot be removed."),
@@ -2707,7 +2710,14 @@ async fn scope_client_available(
     Path((realm, id, target)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> HttpResult {
-    scope_list_response(&kc, &headers, &realm, &id, Some(&target), ScopeList::Available)
+    scope_list_response(
+        &kc,
+        &headers,
+        &realm,
+        &id,
+        Some(&target),
+        ScopeList::Available,
+    )
 }
 
 async fn scope_client_composite(
@@ -2715,7 +2725,14 @@ async fn scope_client_composite(
     Path((realm, id, target)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> HttpResult {
-    scope_list_response(&kc, &headers, &realm, &id, Some(&target), ScopeList::Composite)
+    scope_list_response(
+        &kc,
+        &headers,
+        &realm,
+        &id,
+        Some(&target),
+        ScopeList::Composite,
+    )
 }
 
 fn scope_list_response(
@@ -2778,8 +2795,9 @@ fn change_scope(
                         None => return Ok(Err(server_error())),
                         Some(rid) => state.roles.get(&rid),
                     },
-                    Some(o) => str_field(rep, "name")
-                        .and_then(|name| state.client_role(o, &name).ok()),
+                    Some(o) => {
+                        str_field(rep, "name").and_then(|name| state.client_role(o, &name).ok())
+                    }
                 };
                 match found {
                     Some(role) => ids.push(role.id.clone()),
@@ -2949,9 +2967,9 @@ fn mappings_json(state: &RealmState, role_ids: impl Iterator<Item = String>) -> 
             Some(client) => {
                 let entry = client_mappings
                     .entry(client.client_id.clone())
-                    .or_insert_with(|| {
-                        json!({"id": client.id, "client": client.client_id, "mappings": []})
-                    });
+                    .or_insert_with(
+                        || json!({"id": client.id, "client": client.client_id, "mappings": []}),
+                    );
                 if let Some(list) = entry.get_mut("mappings").and_then(Value::as_array_mut) {
                     list.push(role.to_json(&state.id, true));
                 }
@@ -3080,7 +3098,7 @@ async fn execute_actions_email(
             .iter()
             .map(|a| a.as_str().map(str::to_owned))
             .collect::<Option<Vec<String>>>()
-            .ok_or_else(|| wrong_shape())?,
+            .ok_or_else(wrong_shape)?,
         _ => return Err(wrong_shape()),
     };
     let lifespan = match q.get("lifespan") {
@@ -3405,7 +3423,10 @@ fn keycloak_miss(
     let seg = |i: usize| segments.get(i).map(String::as_str);
     let miss = || {
         if known_path {
-            error_status(StatusCode::METHOD_NOT_ALLOWED, "HTTP 405 Method Not Allowed")
+            error_status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "HTTP 405 Method Not Allowed",
+            )
         } else {
             not_found("HTTP 404 Not Found")
         }
@@ -3454,9 +3475,10 @@ fn keycloak_miss(
                 Err(e) => error_response(e, "Realm not found."),
             }
         }
-        (Some("admin"), _) => {
-            error_status(StatusCode::METHOD_NOT_ALLOWED, "HTTP 405 Method Not Allowed")
-        }
+        (Some("admin"), _) => error_status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "HTTP 405 Method Not Allowed",
+        ),
         (Some("realms"), Some(realm)) => {
             if kc.realm(realm).is_err() {
                 return not_found("Realm does not exist");

@@ -1461,7 +1461,10 @@ impl RealmState {
         } else {
             format!("Sibling group named '{name}' already exists.")
         };
-        Err(KeycloakError::conflict_on(ConflictField::GroupName, message))
+        Err(KeycloakError::conflict_on(
+            ConflictField::GroupName,
+            message,
+        ))
     }
 
     /// Creates a group under `parent` (top level when `None`); a sibling with the same name is
@@ -1530,15 +1533,19 @@ impl RealmState {
                 body: "unknown_error".into(),
             });
         }
-        let clash = self.groups.values().any(|g| {
-            g.parent.as_deref() == parent && g.name == own_name && g.id != id
-        });
+        let clash = self
+            .groups
+            .values()
+            .any(|g| g.parent.as_deref() == parent && g.name == own_name && g.id != id);
         if clash {
             let message = match parent {
                 None => format!("Top level group named '{name}' already exists."),
                 Some(_) => format!("Sibling group named '{name}' already exists."),
             };
-            return Err(KeycloakError::conflict_on(ConflictField::GroupName, message));
+            return Err(KeycloakError::conflict_on(
+                ConflictField::GroupName,
+                message,
+            ));
         }
         if let Some(g) = self.groups.get_mut(id) {
             g.parent = parent.map(str::to_owned);
