@@ -29,7 +29,8 @@ pub const EVERYONE_GROUP: &str = "everyone";
 ///
 /// Semantics every implementation follows (Keycloak's):
 /// * usernames and e-mails are stored lowercased and looked up case-insensitively; a duplicate
-///   username or e-mail, group name (among top-level groups) or role name is
+///   username or e-mail, group name (among the group's siblings: top-level groups, or the
+///   subgroups of one parent) or role name is
 ///   [`Conflict`](crate::KeycloakError::Conflict);
 /// * a missing user, group, role or client is [`NotFound`](crate::KeycloakError::NotFound);
 /// * adding a role mapping, a member or a default group that is already there, and removing one
@@ -181,8 +182,8 @@ pub trait KeycloakAdmin: Send + Sync {
 
     // ----- user realm-role mappings -----
 
-    /// The realm roles mapped directly onto a user, ordered by name. On Keycloak this includes
-    /// `default-roles-<realm>`, which every new user gets.
+    /// The realm roles mapped directly onto a user, ordered by name. This includes
+    /// `default-roles-<realm>`, which every new user gets (on Keycloak and the fake alike).
     async fn user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>>;
     /// The user's effective realm roles, ordered by name: direct mappings, the mappings of the
     /// groups they are in, and everything those roles contain (composites).
