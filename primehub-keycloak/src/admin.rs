@@ -6,8 +6,9 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::representation::{
-    AdminEvent, AdminEventQuery, Credential, ExecuteActionsEmail, Group, GroupUpdate, NewGroup,
-    NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role, User, UserUpdate,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, Credential, ExecuteActionsEmail, Group,
+    GroupUpdate, NewGroup, NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role,
+    RoleUpdate, User, UserUpdate,
 };
 
 /// The client id of Keycloak's realm-management client, which owns the `realm-admin` role.
@@ -28,7 +29,8 @@ pub const EVERYONE_GROUP: &str = "everyone";
 ///
 /// Semantics every implementation follows (Keycloak's):
 /// * usernames and e-mails are stored lowercased and looked up case-insensitively; a duplicate
-///   username or e-mail, group name (among top-level groups) or role name is
+///   username or e-mail, group name (among the group's siblings: top-level groups, or the
+///   subgroups of one parent) or role name is
 ///   [`Conflict`](crate::KeycloakError::Conflict);
 /// * a missing user, group, role or client is [`NotFound`](crate::KeycloakError::NotFound);
 /// * adding a role mapping, a member or a default group that is already there, and removing one
@@ -65,10 +67,16 @@ pub trait KeycloakAdmin: Send + Sync {
 
     // ----- groups -----
 
-    /// Top-level groups whose name contains `search` (all when `None`), ordered by name, with
-    /// their attributes.
+    /// Top-level groups (all when `search` is `None`), ordered by name, with their attributes.
+    ///
+    /// With `search`, Keycloak's group search: the groups at any level whose name contains
+    /// `search` (case-insensitive, `*` a wildcard) are matched, ordered by name and paged, and
+    /// each match is reported as its top-level ancestor (a top-level group listed once). In a
+    /// realm without subgroups that is simply the top-level groups whose name contains
+    /// `search`.
     async fn search_groups<'a>(&self, search: Option<&'a str>, page: Page) -> Result<Vec<Group>>;
-    /// How many groups [`search_groups`](Self::search_groups) would return over all pages.
+    /// Without `search`, how many top-level groups there are; with `search`, how many groups at
+    /// any level match it (Keycloak's `groups/count`).
     async fn count_groups<'a>(&self, search: Option<&'a str>) -> Result<u64>;
     /// The group with this id, with its attributes.
     async fn get_group(&self, id: &str) -> Result<Group>;
@@ -86,8 +94,25 @@ pub trait KeycloakAdmin: Send + Sync {
     async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<()>;
     /// The members of a group, ordered by username.
     async fn list_members(&self, group_id: &str, page: Page) -> Result<Vec<User>>;
-    /// The groups a user is a direct member of, ordered by name, with their attributes.
+    /// The groups (top-level or subgroups) a user is a direct member of, ordered by name, with
+    /// their attributes.
     async fn user_groups(&self, user_id: &str) -> Result<Vec<Group>>;
+
+    // ----- subgroups -----
+
+    /// Creates a subgroup of `parent_id` and returns its id. A sibling with the same name is
+    /// [`Conflict`](crate::KeycloakError::Conflict) on the group name; a missing parent is
+    /// `NotFound`. Members of a subgroup hold the realm roles of its ancestors too.
+    async fn create_subgroup(&self, parent_id: &str, group: &NewGroup) -> Result<String>;
+    /// The direct subgroups of a group, ordered by name, with their attributes.
+    async fn list_subgroups(&self, parent_id: &str, page: Page) -> Result<Vec<Group>>;
+    /// Moves a group (with its subgroups) under `parent_id`, or to the top level when `None`.
+    /// A group of the same name already there is `Conflict` on the group name; moving a group
+    /// under itself changes nothing; moving it under one of its own subgroups fails (Keycloak
+    /// answers 500: [`Unexpected`](crate::KeycloakError::Unexpected)).
+    async fn move_group<'a>(&self, group_id: &str, parent_id: Option<&'a str>) -> Result<()>;
+    /// The group with this path (`/team/sub`; names compared exactly), if any.
+    async fn find_group_by_path(&self, path: &str) -> Result<Option<Group>>;
 
     // ----- realm roles -----
 
@@ -98,7 +123,20 @@ pub trait KeycloakAdmin: Send + Sync {
     /// Deletes a realm role (its mappings go with it).
     async fn delete_role(&self, name: &str) -> Result<()>;
     /// Realm roles whose name starts with `prefix` (all when `None`), ordered by name.
+    ///
+    /// Every Keycloak realm has `offline_access`, `uma_authorization` and the composite
+    /// `default-roles-<realm>` besides the roles created through this trait.
     async fn list_roles<'a>(&self, prefix: Option<&'a str>, page: Page) -> Result<Vec<Role>>;
+    /// Renames a realm role (its mappings follow it), changes its description or replaces its
+    /// attributes; `None` fields stay. A new name another realm role has is `Conflict` on the
+    /// role name; a missing role is `NotFound`.
+    async fn update_role(&self, name: &str, update: &RoleUpdate) -> Result<()>;
+    /// The users a realm role is mapped onto **directly** (not through groups or composites),
+    /// ordered by username.
+    async fn role_users(&self, name: &str, page: Page) -> Result<Vec<User>>;
+    /// The groups (at any level) a realm role is mapped onto directly, ordered by name, with
+    /// their attributes.
+    async fn role_groups(&self, name: &str, page: Page) -> Result<Vec<Group>>;
 
     // ----- group realm-role mappings -----
 
@@ -144,8 +182,8 @@ pub trait KeycloakAdmin: Send + Sync {
 
     // ----- user realm-role mappings -----
 
-    /// The realm roles mapped directly onto a user, ordered by name. On Keycloak this includes
-    /// `default-roles-<realm>`, which every new user gets.
+    /// The realm roles mapped directly onto a user, ordered by name. This includes
+    /// `default-roles-<realm>`, which every new user gets (on Keycloak and the fake alike).
     async fn user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>>;
     /// The user's effective realm roles, ordered by name: direct mappings, the mappings of the
     /// groups they are in, and everything those roles contain (composites).
@@ -156,6 +194,10 @@ pub trait KeycloakAdmin: Send + Sync {
     /// Removes direct realm-role mappings from a user (idempotent for roles not mapped). An
     /// unknown role is `NotFound` and nothing is removed.
     async fn remove_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()>;
+    /// The realm roles that could still be mapped onto a user directly: every realm role not
+    /// mapped onto them directly (roles held only through a group or a composite are listed),
+    /// ordered by name.
+    async fn available_user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>>;
 
     // ----- e-mail and credentials -----
 
@@ -189,6 +231,10 @@ pub trait KeycloakAdmin: Send + Sync {
     /// The secret of the confidential client whose `clientId` is `client_id` (`None` for a
     /// public client). An unknown client is `NotFound`.
     async fn client_secret(&self, client_id: &str) -> Result<Option<String>>;
+    /// The scope mappings of the client whose `clientId` is `client_id`: the realm and client
+    /// roles its tokens may carry when its `fullScopeAllowed` is off (PrimeHub's `admin-ui`
+    /// maps `realm-management/realm-admin`). An unknown client is `NotFound`.
+    async fn client_scope_mappings(&self, client_id: &str) -> Result<ClientScopeMappings>;
 
     // ----- admin events -----
 
@@ -405,6 +451,46 @@ macro_rules! forward_keycloak_admin {
                 let $s = self;
                 ($inner).user_groups(user_id).await
             }
+            async fn create_subgroup(&self, parent_id: &str, group: &NewGroup) -> Result<String> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "create_subgroup";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).create_subgroup(parent_id, group).await
+            }
+            async fn list_subgroups(&self, parent_id: &str, page: Page) -> Result<Vec<Group>> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "list_subgroups";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).list_subgroups(parent_id, page).await
+            }
+            async fn move_group<'a>(
+                &self,
+                group_id: &str,
+                parent_id: Option<&'a str>,
+            ) -> Result<()> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "move_group";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).move_group(group_id, parent_id).await
+            }
+            async fn find_group_by_path(&self, path: &str) -> Result<Option<Group>> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "find_group_by_path";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).find_group_by_path(path).await
+            }
             async fn create_role<'a>(
                 &self,
                 name: &str,
@@ -448,6 +534,33 @@ macro_rules! forward_keycloak_admin {
                 }
                 let $s = self;
                 ($inner).list_roles(prefix, page).await
+            }
+            async fn update_role(&self, name: &str, update: &RoleUpdate) -> Result<()> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "update_role";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).update_role(name, update).await
+            }
+            async fn role_users(&self, name: &str, page: Page) -> Result<Vec<User>> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "role_users";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).role_users(name, page).await
+            }
+            async fn role_groups(&self, name: &str, page: Page) -> Result<Vec<Group>> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "role_groups";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).role_groups(name, page).await
             }
             async fn add_group_roles(&self, group_id: &str, roles: &[String]) -> Result<()> {
                 {
@@ -588,6 +701,15 @@ macro_rules! forward_keycloak_admin {
                 let $s = self;
                 ($inner).remove_user_roles(user_id, roles).await
             }
+            async fn available_user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "available_user_realm_roles";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).available_user_realm_roles(user_id).await
+            }
             async fn execute_actions_email(
                 &self,
                 user_id: &str,
@@ -645,6 +767,15 @@ macro_rules! forward_keycloak_admin {
                 }
                 let $s = self;
                 ($inner).client_secret(client_id).await
+            }
+            async fn client_scope_mappings(&self, client_id: &str) -> Result<ClientScopeMappings> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "client_scope_mappings";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).client_scope_mappings(client_id).await
             }
             async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {
                 {

@@ -93,8 +93,9 @@ use crate::admin::KeycloakAdmin;
 use crate::counting::CountingAdmin;
 use crate::error::{KeycloakError, Result};
 use crate::representation::{
-    AdminEvent, AdminEventQuery, Credential, ExecuteActionsEmail, Group, GroupUpdate, NewGroup,
-    NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role, User, UserUpdate,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, Credential, ExecuteActionsEmail, Group,
+    GroupUpdate, NewGroup, NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role,
+    RoleUpdate, User, UserUpdate,
 };
 
 /// How the cache fills, follows and resyncs.
@@ -395,6 +396,9 @@ impl Snapshot {
             Change::User(_, Some(user)) => self.upsert_user(user),
             Change::User(id, None) => self.remove_user(id),
             Change::UserGroups(user, groups) => self.set_user_groups(user, groups),
+            // The cache holds the top-level groups PrimeHub uses; a subgroup read back (after a
+            // move or an event naming it) is not one of them.
+            Change::Group(id, Some(group)) if group.parent_id.is_some() => self.remove_group(id),
             Change::Group(_, Some(group)) => self.upsert_group(group),
             Change::Group(id, None) => self.remove_group(id),
             Change::Member {
@@ -1618,6 +1622,25 @@ impl KeycloakAdmin for WriteThrough {
     async fn user_groups(&self, user_id: &str) -> Result<Vec<Group>> {
         self.inner().user_groups(user_id).await
     }
+    // The cache holds top-level groups only: a new subgroup changes nothing it holds.
+    async fn create_subgroup(&self, parent_id: &str, group: &NewGroup) -> Result<String> {
+        self.inner().create_subgroup(parent_id, group).await
+    }
+    async fn list_subgroups(&self, parent_id: &str, page: Page) -> Result<Vec<Group>> {
+        self.inner().list_subgroups(parent_id, page).await
+    }
+    async fn move_group<'a>(&self, group_id: &str, parent_id: Option<&'a str>) -> Result<()> {
+        self.inner().move_group(group_id, parent_id).await?;
+        // A group moved below another leaves the top level (and the cache); one moved up joins.
+        if let Some(group) = self.read_group(group_id).await {
+            self.cache
+                .commit_write(vec![Change::Group(group_id.to_owned(), Some(group))]);
+        }
+        Ok(())
+    }
+    async fn find_group_by_path(&self, path: &str) -> Result<Option<Group>> {
+        self.inner().find_group_by_path(path).await
+    }
     async fn create_role<'a>(&self, name: &str, description: Option<&'a str>) -> Result<()> {
         self.inner().create_role(name, description).await?;
         self.cache
@@ -1635,6 +1658,22 @@ impl KeycloakAdmin for WriteThrough {
     }
     async fn list_roles<'a>(&self, prefix: Option<&'a str>, page: Page) -> Result<Vec<Role>> {
         self.inner().list_roles(prefix, page).await
+    }
+    async fn update_role(&self, name: &str, update: &RoleUpdate) -> Result<()> {
+        self.inner().update_role(name, update).await?;
+        // A rename moves every mapping to the new name: read everything again.
+        if update.name.as_deref().is_some_and(|n| n != name)
+            && let Err(e) = self.cache.resync().await
+        {
+            tracing::warn!(role = name, error = %e, "resync after a role rename failed");
+        }
+        Ok(())
+    }
+    async fn role_users(&self, name: &str, page: Page) -> Result<Vec<User>> {
+        self.inner().role_users(name, page).await
+    }
+    async fn role_groups(&self, name: &str, page: Page) -> Result<Vec<Group>> {
+        self.inner().role_groups(name, page).await
     }
     async fn add_group_roles(&self, group_id: &str, roles: &[String]) -> Result<()> {
         self.inner().add_group_roles(group_id, roles).await?;
@@ -1708,6 +1747,9 @@ impl KeycloakAdmin for WriteThrough {
     async fn remove_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()> {
         self.inner().remove_user_roles(user_id, roles).await
     }
+    async fn available_user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>> {
+        self.inner().available_user_realm_roles(user_id).await
+    }
     async fn execute_actions_email(
         &self,
         user_id: &str,
@@ -1742,6 +1784,9 @@ impl KeycloakAdmin for WriteThrough {
     }
     async fn client_secret(&self, client_id: &str) -> Result<Option<String>> {
         self.inner().client_secret(client_id).await
+    }
+    async fn client_scope_mappings(&self, client_id: &str) -> Result<ClientScopeMappings> {
+        self.inner().client_scope_mappings(client_id).await
     }
     async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {
         self.inner().admin_events(query).await

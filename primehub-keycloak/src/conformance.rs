@@ -23,7 +23,8 @@ use crate::admin::KeycloakAdmin;
 use crate::error::{ConflictField, KeycloakError, Result};
 use crate::representation::{
     AdminEventQuery, Attributes, ExecuteActionsEmail, GroupUpdate, NewGroup, NewUser,
-    OTP_CREDENTIAL, Page, RealmSettingsUpdate, SmtpSettings, UserUpdate, required_action,
+    OTP_CREDENTIAL, Page, RealmSettingsUpdate, RoleUpdate, SmtpSettings, UserUpdate,
+    required_action,
 };
 
 /// A client every realm has, used for the offline-session checks.
@@ -53,6 +54,13 @@ pub async fn run_all(kc: &dyn KeycloakAdmin) {
     client_secrets(kc, &[]).await;
     admin_events(kc).await;
     admin_events_the_cache_follows(kc).await;
+    builtin_realm_roles(kc).await;
+    subgroups(kc).await;
+    subgroup_moves(kc).await;
+    role_updates(kc).await;
+    role_holders(kc).await;
+    available_user_roles(kc).await;
+    client_scope_mappings_of_a_plain_client(kc).await;
 }
 
 /// A lowercase name unique to this run: `<prefix>-<8 random chars>`.
@@ -2061,4 +2069,630 @@ where
     ok(kc.delete_user(&uid).await, "delete_user");
     ok(kc.delete_group(&gid).await, "delete_group");
     ok(kc.delete_role(&role).await, "delete_role");
+}
+
+#[track_caller]
+fn expect_unexpected<T: Debug>(result: Result<T>, status: u16, what: &str) {
+    match result {
+        Err(KeycloakError::Unexpected { status: got, .. }) if got == status => {}
+        other => panic!("conformance: {what}: expected Unexpected({status}), got {other:?}"),
+    }
+}
+
+fn new_group(name: &str) -> NewGroup {
+    NewGroup {
+        name: name.to_owned(),
+        attributes: Attributes::new(),
+    }
+}
+
+fn names<T>(list: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
+    list.iter().map(|x| name(x).to_owned()).collect()
+}
+
+/// The realm roles every Keycloak realm has: `offline_access`, `uma_authorization` and the
+/// composite `default-roles-<realm>` containing both, which every new user holds directly.
+pub async fn builtin_realm_roles(kc: &dyn KeycloakAdmin) {
+    let default_roles = format!("default-roles-{}", kc.realm());
+    let all = ok(kc.list_roles(None, Page::first(10_000)).await, "list_roles");
+    for builtin in [
+        "offline_access",
+        "uma_authorization",
+        default_roles.as_str(),
+    ] {
+        assert!(
+            all.iter().any(|r| r.name == builtin),
+            "conformance: every realm has the realm role {builtin}"
+        );
+    }
+    let role = ok(kc.get_role(&default_roles).await, "get_role(default roles)");
+    assert!(
+        role.composite,
+        "conformance: {default_roles} is a composite"
+    );
+    assert!(
+        !ok(kc.get_role("offline_access").await, "get_role").composite,
+        "conformance: offline_access is not a composite"
+    );
+
+    let uid = ok(
+        kc.create_user(&new_user(&unique("conf-builtin"))).await,
+        "create_user",
+    );
+    let direct = ok(kc.user_realm_roles(&uid).await, "user_realm_roles");
+    assert_eq!(
+        names(&direct, |r| &r.name),
+        vec![default_roles.clone()],
+        "conformance: a new user holds default-roles-<realm> directly, and nothing else"
+    );
+    let effective = ok(
+        kc.effective_user_realm_roles(&uid).await,
+        "effective_user_realm_roles",
+    );
+    // (A realm's default groups may add more.)
+    for held in [
+        default_roles.as_str(),
+        "offline_access",
+        "uma_authorization",
+    ] {
+        assert!(
+            effective.iter().any(|r| r.name == held),
+            "conformance: a new user holds {held} (default-roles and what it contains)"
+        );
+    }
+    ok(kc.delete_user(&uid).await, "delete_user");
+}
+
+/// Subgroups: created under a parent with paths `/<parent>/<name>`, names unique among
+/// siblings only, listed by name, found by path, holding their ancestors' roles for their
+/// members, searched and counted at every level, deleted with their parent.
+pub async fn subgroups(kc: &dyn KeycloakAdmin) {
+    let top_name = unique("conf-tree");
+    let top = ok(kc.create_group(&new_group(&top_name)).await, "create_group");
+    let b = ok(
+        kc.create_subgroup(
+            &top,
+            &NewGroup {
+                name: "team b".into(),
+                attributes: attrs(&[("quota", "2")]),
+            },
+        )
+        .await,
+        "create_subgroup",
+    );
+    let a = ok(
+        kc.create_subgroup(&top, &new_group("team-a")).await,
+        "create_subgroup",
+    );
+    expect_conflict_on(
+        kc.create_subgroup(&top, &new_group("team-a")).await,
+        ConflictField::GroupName,
+        "create_subgroup with a sibling's name",
+    );
+    let grand = ok(
+        kc.create_subgroup(&b, &new_group("team-a")).await,
+        "create_subgroup with a name used elsewhere in the tree",
+    );
+    expect_not_found(
+        kc.create_subgroup("00000000-0000-0000-0000-000000000000", &new_group("x"))
+            .await,
+        "create_subgroup under a missing parent",
+    );
+
+    let got = ok(kc.get_group(&b).await, "get_group(subgroup)");
+    assert_eq!(got.name, "team b");
+    assert_eq!(
+        got.path,
+        format!("/{top_name}/team b"),
+        "conformance: a subgroup's path"
+    );
+    assert_eq!(got.parent_id.as_deref(), Some(top.as_str()));
+    assert_eq!(got.attributes.get("quota"), Some(&vec!["2".to_owned()]));
+    let got = ok(kc.get_group(&grand).await, "get_group(grandchild)");
+    assert_eq!(got.path, format!("/{top_name}/team b/team-a"));
+    assert_eq!(
+        ok(kc.get_group(&top).await, "get_group(top)").parent_id,
+        None,
+        "conformance: a top-level group has no parent"
+    );
+
+    let kids = ok(
+        kc.list_subgroups(&top, Page::first(100)).await,
+        "list_subgroups",
+    );
+    assert_eq!(
+        names(&kids, |g| &g.name),
+        ["team b", "team-a"],
+        "conformance: subgroups are listed by name"
+    );
+    assert_eq!(kids[0].attributes.get("quota"), Some(&vec!["2".to_owned()]));
+    let paged = ok(
+        kc.list_subgroups(&top, Page { first: 1, max: 1 }).await,
+        "list_subgroups(page)",
+    );
+    assert_eq!(names(&paged, |g| &g.name), ["team-a"]);
+    assert!(
+        ok(
+            kc.list_subgroups(&a, Page::first(100)).await,
+            "list_subgroups(leaf)"
+        )
+        .is_empty()
+    );
+    expect_not_found(
+        kc.list_subgroups("00000000-0000-0000-0000-000000000000", Page::first(10))
+            .await,
+        "list_subgroups of a missing group",
+    );
+
+    let by_path = ok(
+        kc.find_group_by_path(&format!("/{top_name}/team b/team-a"))
+            .await,
+        "find_group_by_path",
+    );
+    assert_eq!(by_path.map(|g| g.id), Some(grand.clone()));
+    assert_eq!(
+        ok(
+            kc.find_group_by_path(&format!("/{top_name}")).await,
+            "find_group_by_path(top)"
+        )
+        .map(|g| g.id),
+        Some(top.clone())
+    );
+    for missing in [
+        format!("/{top_name}/team-c"),
+        format!("/{}/team b", top_name.to_uppercase()),
+        "/team b".to_owned(),
+    ] {
+        assert_eq!(
+            ok(kc.find_group_by_path(&missing).await, "find_group_by_path"),
+            None,
+            "conformance: no group at {missing} (names are exact, paths start at the top)"
+        );
+    }
+    assert_eq!(
+        ok(kc.find_group_by_name("team b").await, "find_group_by_name"),
+        None,
+        "conformance: find_group_by_name looks at top-level groups only"
+    );
+
+    // Group search looks at every level and reports the top-level ancestors.
+    let found = ok(
+        kc.search_groups(Some(&top_name), Page::first(100)).await,
+        "search_groups(top)",
+    );
+    assert_eq!(names(&found, |g| &g.id), vec![top.clone()]);
+    let marker = unique("conf-deep");
+    let deep = ok(
+        kc.create_subgroup(&grand, &new_group(&marker)).await,
+        "create_subgroup",
+    );
+    let found = ok(
+        kc.search_groups(Some(&marker), Page::first(100)).await,
+        "search_groups(a subgroup's name)",
+    );
+    assert_eq!(
+        names(&found, |g| &g.id),
+        vec![top.clone()],
+        "conformance: a subgroup match is reported as its top-level group"
+    );
+    assert_eq!(
+        ok(kc.count_groups(Some(&marker)).await, "count_groups"),
+        1,
+        "conformance: count_groups(search) counts matches at any level"
+    );
+
+    // Members of a subgroup hold the roles of its ancestors.
+    let role = format!("{}:img:tree", unique("conf-tree"));
+    ok(kc.create_role(&role, None).await, "create_role");
+    ok(
+        kc.add_group_roles(&top, std::slice::from_ref(&role)).await,
+        "add_group_roles",
+    );
+    let uid = ok(
+        kc.create_user(&new_user(&unique("conf-tree"))).await,
+        "create_user",
+    );
+    ok(kc.add_member(&grand, &uid).await, "add_member(grandchild)");
+    let effective = ok(
+        kc.effective_user_realm_roles(&uid).await,
+        "effective_user_realm_roles",
+    );
+    assert!(
+        effective.iter().any(|r| r.name == role),
+        "conformance: a subgroup's member holds the roles of its ancestors"
+    );
+    // (A realm's default groups are there too.)
+    let tree_paths = |groups: Vec<crate::representation::Group>| -> Vec<String> {
+        groups
+            .into_iter()
+            .map(|g| g.path)
+            .filter(|p| p.starts_with(&format!("/{top_name}/")))
+            .collect()
+    };
+    assert_eq!(
+        tree_paths(ok(kc.user_groups(&uid).await, "user_groups")),
+        [format!("/{top_name}/team b/team-a")],
+        "conformance: user_groups lists subgroups with their paths"
+    );
+    assert!(
+        ok(kc.list_members(&top, Page::first(10)).await, "list_members").is_empty(),
+        "conformance: a parent's members are its direct members only"
+    );
+
+    // Deleting a group deletes its subgroups.
+    ok(kc.delete_group(&top).await, "delete_group(top)");
+    for id in [&a, &b, &grand, &deep] {
+        expect_not_found(
+            kc.get_group(id).await,
+            "get_group of a deleted group's subgroup",
+        );
+    }
+    assert!(
+        tree_paths(ok(kc.user_groups(&uid).await, "user_groups")).is_empty(),
+        "conformance: memberships of deleted subgroups go"
+    );
+    ok(kc.delete_user(&uid).await, "delete_user");
+    ok(kc.delete_role(&role).await, "delete_role");
+}
+
+/// Moving groups: under another group, to the top level, clashes with names already there,
+/// under itself (nothing happens) and under its own subgroup (Keycloak's 500).
+pub async fn subgroup_moves(kc: &dyn KeycloakAdmin) {
+    let one_name = unique("conf-move");
+    let one = ok(kc.create_group(&new_group(&one_name)).await, "create_group");
+    let two_name = unique("conf-move");
+    let two = ok(kc.create_group(&new_group(&two_name)).await, "create_group");
+    let kid = ok(
+        kc.create_subgroup(&one, &new_group("kid")).await,
+        "create_subgroup",
+    );
+    let leaf = ok(
+        kc.create_subgroup(&kid, &new_group("leaf")).await,
+        "create_subgroup",
+    );
+
+    ok(kc.move_group(&kid, Some(&two)).await, "move_group");
+    let moved = ok(kc.get_group(&kid).await, "get_group");
+    assert_eq!(moved.path, format!("/{two_name}/kid"));
+    assert_eq!(moved.parent_id.as_deref(), Some(two.as_str()));
+    assert_eq!(
+        ok(kc.get_group(&leaf).await, "get_group").path,
+        format!("/{two_name}/kid/leaf"),
+        "conformance: a moved group takes its subgroups along"
+    );
+    assert!(
+        ok(
+            kc.list_subgroups(&one, Page::first(10)).await,
+            "list_subgroups"
+        )
+        .is_empty()
+    );
+
+    // A group of the same name already there.
+    let other_kid = ok(
+        kc.create_subgroup(&one, &new_group("kid")).await,
+        "create_subgroup",
+    );
+    expect_conflict_on(
+        kc.move_group(&other_kid, Some(&two)).await,
+        ConflictField::GroupName,
+        "move_group onto a sibling's name",
+    );
+    ok(
+        kc.move_group(&kid, Some(&kid)).await,
+        "move_group under itself",
+    );
+    assert_eq!(
+        ok(kc.get_group(&kid).await, "get_group")
+            .parent_id
+            .as_deref(),
+        Some(two.as_str()),
+        "conformance: moving a group under itself changes nothing"
+    );
+    expect_unexpected(
+        kc.move_group(&kid, Some(&leaf)).await,
+        500,
+        "move_group under its own subgroup",
+    );
+    expect_not_found(
+        kc.move_group("00000000-0000-0000-0000-000000000000", Some(&two))
+            .await,
+        "move_group of a missing group",
+    );
+
+    // To the top level and back.
+    ok(
+        kc.move_group(&leaf, None).await,
+        "move_group to the top level",
+    );
+    let top = ok(kc.get_group(&leaf).await, "get_group");
+    assert_eq!((top.path.as_str(), top.parent_id), ("/leaf", None));
+    let leaf_by_name = ok(kc.find_group_by_name("leaf").await, "find_group_by_name");
+    assert_eq!(leaf_by_name.map(|g| g.id), Some(leaf.clone()));
+    ok(kc.move_group(&leaf, Some(&kid)).await, "move_group back");
+    assert_eq!(
+        ok(kc.get_group(&leaf).await, "get_group").path,
+        format!("/{two_name}/kid/leaf")
+    );
+    ok(kc.delete_group(&one).await, "delete_group");
+    ok(kc.delete_group(&two).await, "delete_group");
+}
+
+/// Role updates: description, attributes, rename (mappings follow), clashes.
+pub async fn role_updates(kc: &dyn KeycloakAdmin) {
+    let prefix = format!("{}:", unique("conf-rupd"));
+    let name = format!("{prefix}img:one");
+    let other = format!("{prefix}img:two");
+    ok(kc.create_role(&name, Some("first")).await, "create_role");
+    ok(kc.create_role(&other, None).await, "create_role");
+
+    ok(
+        kc.update_role(
+            &name,
+            &RoleUpdate {
+                description: Some(Some("second".into())),
+                attributes: Some(attrs(&[("kind", "image")])),
+                ..RoleUpdate::default()
+            },
+        )
+        .await,
+        "update_role(description, attributes)",
+    );
+    let role = ok(kc.get_role(&name).await, "get_role");
+    assert_eq!(role.description.as_deref(), Some("second"));
+    assert_eq!(role.attributes, attrs(&[("kind", "image")]));
+    ok(
+        kc.update_role(&name, &RoleUpdate::default()).await,
+        "update_role(nothing)",
+    );
+    let role = ok(kc.get_role(&name).await, "get_role");
+    assert_eq!(
+        (role.description.as_deref(), role.attributes.len()),
+        (Some("second"), 1),
+        "conformance: an empty update keeps description and attributes"
+    );
+    ok(
+        kc.update_role(
+            &name,
+            &RoleUpdate {
+                description: Some(None),
+                ..RoleUpdate::default()
+            },
+        )
+        .await,
+        "update_role(no description)",
+    );
+    assert_eq!(ok(kc.get_role(&name).await, "get_role").description, None);
+
+    // A rename carries the mappings along.
+    let gid = ok(
+        kc.create_group(&new_group(&unique("conf-rupd"))).await,
+        "create_group",
+    );
+    ok(
+        kc.add_group_roles(&gid, std::slice::from_ref(&name)).await,
+        "add_group_roles",
+    );
+    let renamed = format!("{prefix}img:renamed");
+    ok(
+        kc.update_role(
+            &name,
+            &RoleUpdate {
+                name: Some(renamed.clone()),
+                ..RoleUpdate::default()
+            },
+        )
+        .await,
+        "update_role(rename)",
+    );
+    expect_not_found(kc.get_role(&name).await, "get_role(old name)");
+    assert_eq!(ok(kc.get_role(&renamed).await, "get_role").id, role.id);
+    assert_eq!(
+        names(
+            &ok(kc.list_group_roles(&gid).await, "list_group_roles"),
+            |r| &r.name
+        ),
+        vec![renamed.clone()],
+        "conformance: mappings follow a renamed role"
+    );
+    expect_conflict_on(
+        kc.update_role(
+            &renamed,
+            &RoleUpdate {
+                name: Some(other.clone()),
+                ..RoleUpdate::default()
+            },
+        )
+        .await,
+        ConflictField::RoleName,
+        "update_role onto another role's name",
+    );
+    expect_not_found(
+        kc.update_role(&format!("{prefix}img:missing"), &RoleUpdate::default())
+            .await,
+        "update_role of a missing role",
+    );
+    ok(kc.delete_group(&gid).await, "delete_group");
+    ok(kc.delete_role(&renamed).await, "delete_role");
+    ok(kc.delete_role(&other).await, "delete_role");
+}
+
+/// Who holds a role directly: its users (not through groups) and its groups (any level).
+pub async fn role_holders(kc: &dyn KeycloakAdmin) {
+    let role = format!("{}:it:holders", unique("conf-hold"));
+    ok(kc.create_role(&role, None).await, "create_role");
+    let base = unique("conf-hold");
+    let mut users = Vec::new();
+    for suffix in ["c", "a", "b"] {
+        let id = ok(
+            kc.create_user(&new_user(&format!("{base}-{suffix}"))).await,
+            "create_user",
+        );
+        users.push(id);
+    }
+    for id in &users[..2] {
+        ok(
+            kc.add_user_roles(id, std::slice::from_ref(&role)).await,
+            "add_user_roles",
+        );
+    }
+    let top = ok(
+        kc.create_group(&new_group(&format!("{base}-z"))).await,
+        "create_group",
+    );
+    let sub = ok(
+        kc.create_subgroup(&top, &new_group(&format!("{base}-y")))
+            .await,
+        "create_subgroup",
+    );
+    ok(
+        kc.add_group_roles(&top, std::slice::from_ref(&role)).await,
+        "add_group_roles",
+    );
+    ok(
+        kc.add_group_roles(&sub, std::slice::from_ref(&role)).await,
+        "add_group_roles",
+    );
+    ok(kc.add_member(&top, &users[2]).await, "add_member");
+
+    let holders = ok(kc.role_users(&role, Page::first(100)).await, "role_users");
+    assert_eq!(
+        names(&holders, |u| &u.username),
+        [format!("{base}-a"), format!("{base}-c")],
+        "conformance: role_users lists the direct holders by username (not group members)"
+    );
+    let paged = ok(
+        kc.role_users(&role, Page { first: 1, max: 5 }).await,
+        "role_users(page)",
+    );
+    assert_eq!(names(&paged, |u| &u.username), [format!("{base}-c")]);
+    let groups = ok(kc.role_groups(&role, Page::first(100)).await, "role_groups");
+    assert_eq!(
+        names(&groups, |g| &g.name),
+        [format!("{base}-y"), format!("{base}-z")],
+        "conformance: role_groups lists the groups at any level by name"
+    );
+    assert_eq!(groups[0].path, format!("/{base}-z/{base}-y"));
+    let paged = ok(
+        kc.role_groups(&role, Page { first: 0, max: 1 }).await,
+        "role_groups(page)",
+    );
+    assert_eq!(names(&paged, |g| &g.name), [format!("{base}-y")]);
+    let missing = format!("{role}-missing");
+    expect_not_found(
+        kc.role_users(&missing, Page::first(10)).await,
+        "role_users(missing)",
+    );
+    expect_not_found(
+        kc.role_groups(&missing, Page::first(10)).await,
+        "role_groups(missing)",
+    );
+
+    ok(kc.delete_group(&top).await, "delete_group");
+    for id in &users {
+        ok(kc.delete_user(id).await, "delete_user");
+    }
+    ok(kc.delete_role(&role).await, "delete_role");
+}
+
+/// The realm roles still available to a user: all but the directly mapped ones (roles held
+/// through a group are still available).
+pub async fn available_user_roles(kc: &dyn KeycloakAdmin) {
+    let prefix = format!("{}:", unique("conf-avail"));
+    let direct = format!("{prefix}img:direct");
+    let via_group = format!("{prefix}img:group");
+    let free = format!("{prefix}img:free");
+    for r in [&direct, &via_group, &free] {
+        ok(kc.create_role(r, None).await, "create_role");
+    }
+    let uid = ok(
+        kc.create_user(&new_user(&unique("conf-avail"))).await,
+        "create_user",
+    );
+    let gid = ok(
+        kc.create_group(&new_group(&unique("conf-avail"))).await,
+        "create_group",
+    );
+    ok(
+        kc.add_user_roles(&uid, std::slice::from_ref(&direct)).await,
+        "add_user_roles",
+    );
+    ok(
+        kc.add_group_roles(&gid, std::slice::from_ref(&via_group))
+            .await,
+        "add_group_roles",
+    );
+    ok(kc.add_member(&gid, &uid).await, "add_member");
+    let available = ok(
+        kc.available_user_realm_roles(&uid).await,
+        "available_user_realm_roles",
+    );
+    let mine: Vec<String> = available
+        .iter()
+        .map(|r| r.name.clone())
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    assert_eq!(
+        mine,
+        [free.clone(), via_group.clone()],
+        "conformance: available roles exclude direct mappings only, ordered by name"
+    );
+    let default_roles = format!("default-roles-{}", kc.realm());
+    assert!(
+        !available.iter().any(|r| r.name == default_roles),
+        "conformance: default-roles-<realm> is mapped directly, so not available"
+    );
+    assert!(
+        available.iter().any(|r| r.name == "offline_access"),
+        "conformance: offline_access (held through default-roles) is available"
+    );
+    expect_not_found(
+        kc.available_user_realm_roles("00000000-0000-0000-0000-000000000000")
+            .await,
+        "available_user_realm_roles(missing user)",
+    );
+    ok(kc.delete_group(&gid).await, "delete_group");
+    ok(kc.delete_user(&uid).await, "delete_user");
+    for r in [&direct, &via_group, &free] {
+        ok(kc.delete_role(r).await, "delete_role");
+    }
+}
+
+/// A client without scope mappings (`admin-cli`, which every realm has) has none; an unknown
+/// client is `NotFound`.
+pub async fn client_scope_mappings_of_a_plain_client(kc: &dyn KeycloakAdmin) {
+    let mappings = ok(
+        kc.client_scope_mappings(ALWAYS_PRESENT_CLIENT).await,
+        "client_scope_mappings(admin-cli)",
+    );
+    assert!(
+        mappings.realm.is_empty() && mappings.clients.is_empty(),
+        "conformance: admin-cli has no scope mappings: {mappings:?}"
+    );
+    expect_not_found(
+        kc.client_scope_mappings(&unique("conf-no-client")).await,
+        "client_scope_mappings(unknown client)",
+    );
+}
+
+/// PrimeHub's realm shape: `admin-ui` (full scope off) maps exactly
+/// `realm-management/realm-admin` into its scope.
+pub async fn primehub_client_scope_mappings(kc: &dyn KeycloakAdmin) {
+    let mappings = ok(
+        kc.client_scope_mappings("admin-ui").await,
+        "client_scope_mappings(admin-ui)",
+    );
+    assert!(
+        mappings.realm.is_empty(),
+        "conformance: admin-ui maps no realm role: {mappings:?}"
+    );
+    let management = mappings
+        .clients
+        .get(crate::admin::REALM_MANAGEMENT_CLIENT)
+        .map(|roles| names(roles, |r| &r.name));
+    assert_eq!(
+        management,
+        Some(vec![crate::admin::REALM_ADMIN_ROLE.to_owned()]),
+        "conformance: admin-ui's scope holds realm-management/realm-admin: {mappings:?}"
+    );
 }

@@ -35,8 +35,9 @@ use async_trait::async_trait;
 use crate::admin::{KeycloakAdmin, forward_keycloak_admin};
 use crate::error::Result;
 use crate::representation::{
-    AdminEvent, AdminEventQuery, Credential, ExecuteActionsEmail, Group, GroupUpdate, NewGroup,
-    NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role, User, UserUpdate,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, Credential, ExecuteActionsEmail, Group,
+    GroupUpdate, NewGroup, NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role,
+    RoleUpdate, User, UserUpdate,
 };
 
 /// Forwards every call to the inner client and counts it (in total and per method).

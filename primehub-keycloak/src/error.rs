@@ -70,8 +70,8 @@ pub enum ConflictField {
     Username,
     /// Another user has this e-mail (`User exists with same email`).
     Email,
-    /// Another top-level group has this name (`Top level group named '…' already exists.`,
-    /// `Sibling group named '…' already exists.`).
+    /// Another group at the same level (top level, or the same parent) has this name
+    /// (`Top level group named '…' already exists.`, `Sibling group named '…' already exists.`).
     GroupName,
     /// Another role has this name (`Role with name … already exists`).
     RoleName,

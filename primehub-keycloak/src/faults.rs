@@ -34,8 +34,9 @@ use async_trait::async_trait;
 use crate::admin::{KeycloakAdmin, forward_keycloak_admin};
 use crate::error::{KeycloakError, Result};
 use crate::representation::{
-    AdminEvent, AdminEventQuery, Credential, ExecuteActionsEmail, Group, GroupUpdate, NewGroup,
-    NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role, User, UserUpdate,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, Credential, ExecuteActionsEmail, Group,
+    GroupUpdate, NewGroup, NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role,
+    RoleUpdate, User, UserUpdate,
 };
 
 /// How one method fails: after `passes` more successful calls, with `error`.

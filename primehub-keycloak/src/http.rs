@@ -97,6 +97,14 @@
 //! | `realm_settings` / `update_realm_settings` | `GET` / `PUT` (partial) the realm representation `/admin/realms/{realm}` |
 //! | `client_secret` | `GET clients?clientId=…` (cached), `GET clients/{uuid}/client-secret` |
 //! | `admin_events` | `GET admin-events?dateFrom=<epoch ms>&operationTypes&resourceTypes&first&max` |
+//! | `create_subgroup` | `POST groups/{parent}/children` (id from `Location`) |
+//! | `list_subgroups` | `GET groups/{parent}/children?first&max&briefRepresentation=false` |
+//! | `move_group` | `GET groups/{id}`, then `POST groups/{parent}/children` (or `POST groups` to the top level) with `{id, name}` |
+//! | `find_group_by_path` | `GET group-by-path/{path}` (a 404 is `None`; a name containing `/` cannot be addressed) |
+//! | `update_role` | `GET roles/{name}`, then `PUT roles/{name}` with the representation changed |
+//! | `role_users` / `role_groups` | `GET roles/{name}/users` / `GET roles/{name}/groups` with `first&max&briefRepresentation=false` |
+//! | `available_user_realm_roles` | `GET users/{id}/role-mappings/realm/available` |
+//! | `client_scope_mappings` | `GET clients?clientId=…` (cached), `GET clients/{uuid}/scope-mappings` |
 
 mod session;
 
@@ -113,9 +121,9 @@ use url::Url;
 use crate::admin::{KeycloakAdmin, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 use crate::error::{KeycloakError, Result};
 use crate::representation::{
-    AdminEvent, AdminEventQuery, Credential, ExecuteActionsEmail, Group, GroupUpdate, NewGroup,
-    NewUser, OTP_CREDENTIAL, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role, User,
-    UserUpdate, execute_actions_email_field,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, Credential, ExecuteActionsEmail, Group,
+    GroupUpdate, NewGroup, NewUser, OTP_CREDENTIAL, OfflineSession, Page, RealmSettings,
+    RealmSettingsUpdate, Role, RoleUpdate, User, UserUpdate, execute_actions_email_field,
 };
 use session::Session;
 #[cfg(feature = "fake")]
@@ -893,6 +901,68 @@ impl KeycloakAdmin for HttpKeycloak {
         Ok(sorted_groups(groups))
     }
 
+    // ----- subgroups -----
+
+    async fn create_subgroup(&self, parent_id: &str, group: &NewGroup) -> Result<String> {
+        if group.name.trim().is_empty() {
+            return Err(KeycloakError::invalid("name", "must not be empty"));
+        }
+        let body = json!({ "name": group.name, "attributes": group.attributes });
+        let what = format!("group {parent_id}");
+        self.send(
+            Method::POST,
+            self.url(&["groups", parent_id, "children"]),
+            Some(&body),
+            &ctx(&what, "group"),
+        )
+        .await?
+        .created_id()
+    }
+
+    async fn list_subgroups(&self, parent_id: &str, page: Page) -> Result<Vec<Group>> {
+        let what = format!("group {parent_id}");
+        let mut url = self.url_q(
+            &["groups", parent_id, "children"],
+            &[("briefRepresentation", "false")],
+        );
+        url.query_pairs_mut().extend_pairs(page_query(page));
+        let groups: Vec<Group> = self.get_json(url, &ctx(&what, "parent_id")).await?;
+        Ok(sorted_groups(groups))
+    }
+
+    async fn move_group<'a>(&self, group_id: &str, parent_id: Option<&'a str>) -> Result<()> {
+        // Keycloak wants the group's name in the body (and names it in a clash).
+        let group = self.get_group(group_id).await?;
+        let body = json!({ "id": group.id, "name": group.name });
+        let (url, what) = match parent_id {
+            Some(parent) => (
+                self.url(&["groups", parent, "children"]),
+                format!("group {parent}"),
+            ),
+            None => (self.url(&["groups"]), format!("group {group_id}")),
+        };
+        self.send(Method::POST, url, Some(&body), &ctx(&what, "parent_id"))
+            .await?;
+        Ok(())
+    }
+
+    async fn find_group_by_path(&self, path: &str) -> Result<Option<Group>> {
+        let what = format!("group path {path}");
+        let mut segments = vec!["group-by-path"];
+        segments.extend(path.split('/').filter(|s| !s.is_empty()));
+        if segments.len() == 1 {
+            return Ok(None);
+        }
+        match self
+            .get_json(self.url(&segments), &ctx(&what, "path"))
+            .await
+        {
+            Ok(group) => Ok(Some(group)),
+            Err(KeycloakError::NotFound { .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
     // ----- realm roles -----
 
     async fn create_role<'a>(&self, name: &str, description: Option<&'a str>) -> Result<()> {
@@ -963,6 +1033,68 @@ impl KeycloakAdmin for HttpKeycloak {
                     .collect())
             }
         }
+    }
+
+    async fn update_role(&self, name: &str, update: &RoleUpdate) -> Result<()> {
+        if let Some(new_name) = &update.name
+            && new_name.trim().is_empty()
+        {
+            return Err(KeycloakError::invalid("name", "must not be empty"));
+        }
+        let what = format!("role {name}");
+        let c = ctx(&what, "role");
+        // Keycloak's PUT replaces the description: send the current one unless it changes.
+        let mut current: Value = self.get_json(self.url(&["roles", name]), &c).await?;
+        if let Some(new_name) = &update.name {
+            set_field(&mut current, "name", json!(new_name));
+        }
+        if let Some(description) = &update.description {
+            match description {
+                Some(d) => set_field(&mut current, "description", json!(d)),
+                None => {
+                    if let Value::Object(map) = &mut current {
+                        map.remove("description");
+                    }
+                }
+            }
+        }
+        if let Some(attributes) = &update.attributes {
+            set_field(&mut current, "attributes", json!(attributes));
+        }
+        match self
+            .send(Method::PUT, self.url(&["roles", name]), Some(&current), &c)
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Keycloak's 409 here is a bare "Duplicate resource error": only the name can clash.
+            Err(KeycloakError::Conflict { what, .. }) => Err(KeycloakError::conflict_on(
+                crate::error::ConflictField::RoleName,
+                what,
+            )),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn role_users(&self, name: &str, page: Page) -> Result<Vec<User>> {
+        let what = format!("role {name}");
+        let mut url = self.url_q(
+            &["roles", name, "users"],
+            &[("briefRepresentation", "false")],
+        );
+        url.query_pairs_mut().extend_pairs(page_query(page));
+        let users: Vec<User> = self.get_json(url, &ctx(&what, "name")).await?;
+        Ok(sorted_users(users))
+    }
+
+    async fn role_groups(&self, name: &str, page: Page) -> Result<Vec<Group>> {
+        let what = format!("role {name}");
+        let mut url = self.url_q(
+            &["roles", name, "groups"],
+            &[("briefRepresentation", "false")],
+        );
+        url.query_pairs_mut().extend_pairs(page_query(page));
+        let groups: Vec<Group> = self.get_json(url, &ctx(&what, "name")).await?;
+        Ok(sorted_groups(groups))
     }
 
     // ----- group realm-role mappings -----
@@ -1178,6 +1310,17 @@ impl KeycloakAdmin for HttpKeycloak {
         self.user_role_call(Method::DELETE, user_id, roles).await
     }
 
+    async fn available_user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>> {
+        let what = format!("user {user_id}");
+        let roles: Vec<Role> = self
+            .get_json(
+                self.url(&["users", user_id, "role-mappings", "realm", "available"]),
+                &ctx(&what, "user_id"),
+            )
+            .await?;
+        Ok(sorted_roles(roles))
+    }
+
     // ----- e-mail and credentials -----
 
     async fn execute_actions_email(
@@ -1276,6 +1419,25 @@ impl KeycloakAdmin for HttpKeycloak {
         Ok(secret.value.filter(|v| !v.is_empty()))
     }
 
+    async fn client_scope_mappings(&self, client_id: &str) -> Result<ClientScopeMappings> {
+        let uuid = self.client_uuid(client_id).await?;
+        let what = format!("client {client_id}");
+        let rep: ScopeMappingsRep = self
+            .get_json(
+                self.url(&["clients", &uuid, "scope-mappings"]),
+                &ctx(&what, "client_id"),
+            )
+            .await?;
+        Ok(ClientScopeMappings {
+            realm: sorted_roles(rep.realm_mappings),
+            clients: rep
+                .client_mappings
+                .into_values()
+                .map(|c| (c.client, sorted_roles(c.mappings)))
+                .collect(),
+        })
+    }
+
     // ----- admin events -----
 
     async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {
@@ -1302,6 +1464,24 @@ impl KeycloakAdmin for HttpKeycloak {
 #[derive(Deserialize)]
 struct IdRef {
     id: String,
+}
+
+/// Keycloak's `MappingsRepresentation` (either part is absent when empty).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ScopeMappingsRep {
+    #[serde(default)]
+    realm_mappings: Vec<Role>,
+    #[serde(default)]
+    client_mappings: HashMap<String, ClientMappingsRep>,
+}
+
+/// One client's part of a [`ScopeMappingsRep`].
+#[derive(Deserialize)]
+struct ClientMappingsRep {
+    client: String,
+    #[serde(default)]
+    mappings: Vec<Role>,
 }
 
 /// `{"type": "secret", "value": …}`; a public client's has no value.

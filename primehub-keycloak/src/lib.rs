@@ -6,13 +6,13 @@
 //!
 //! | piece | what it is |
 //! |---|---|
-//! | [`KeycloakAdmin`] | the narrow, object-safe admin trait: users, groups, members, realm roles, group and user role mappings (direct and effective), the admin flag, default groups, offline sessions, execute-actions e-mails, credentials and TOTP removal, realm settings (display name, SMTP), client secrets, admin events; implemented for `Arc<T>` and `Box<T>` too, so decorators compose |
+//! | [`KeycloakAdmin`] | the narrow, object-safe admin trait: users, groups and subgroups (create, list, move, find by path), members, realm roles (create, update and rename, the users and groups holding one), group and user role mappings (direct, effective and available), the admin flag, default groups, offline sessions, execute-actions e-mails, credentials and TOTP removal, realm settings (display name, SMTP), client secrets and scope mappings, admin events; implemented for `Arc<T>` and `Box<T>` too, so decorators compose |
 //! | [`http::HttpKeycloak`] | the real implementation over Keycloak's admin REST API (reqwest + rustls), with token caching and single-flight refresh, timeouts, bounded concurrency, safe retries and paging |
 //! | [`bootstrap`] | creates PrimeHub's realm shape on a real Keycloak, idempotently |
 //! | [`cache::KeycloakCache`] | the Keycloak state cache shared by the API server and the webhook: a snapshot of users, groups (attributes read), memberships, realm roles, group role mappings and the admin flag with indexes for reads; filled at start, updated by writes through it, following Keycloak's admin events (≈ 2 s staleness), resynced periodically, serving the last snapshot while Keycloak is down, its age exposed |
 //! | [`counting::CountingAdmin`] | a decorator counting the calls made to Keycloak (to prove a warm read costs none) |
 //! | [`faults::FaultyAdmin`] | a decorator making chosen calls fail (to prove a multi-step write rolls back) |
-//! | `fake` (feature `fake`) | an in-memory Keycloak with an HTTP face: the admin REST endpoints [`http::HttpKeycloak`] uses plus the OIDC endpoints (discovery, token with password / client_credentials / refresh_token / authorization_code grants and offline tokens, JWKS) and the browser side of OIDC (authorization endpoint with Keycloak's login form, SSO cookies, PKCE, end-session), issuing RS256 tokens; it records the e-mails it would send (`FakeRealm::sent_emails`) and the admin events of realms that enable them |
+//! | `fake` (feature `fake`) | an in-memory Keycloak with an HTTP face: the admin REST endpoints [`http::HttpKeycloak`] and python-keycloak use (listed, with the known differences, in the `fake` module docs; unknown paths and methods answered as Keycloak answers them) plus the OIDC endpoints (discovery, token with password / client_credentials / refresh_token / authorization_code grants and offline tokens, JWKS, userinfo, introspection, revocation) and the browser side of OIDC (authorization endpoint with Keycloak's login form, SSO cookies, PKCE, end-session), issuing RS256 tokens; it records the e-mails it would send (`FakeRealm::sent_emails`) and the admin events of realms that enable them |
 //! | [`token::TokenVerifier`] | checks access tokens (RS256 signature against the JWKS, `exp`/`nbf`, issuer, audience/`azp`), exchanges API tokens, and introspects, revokes and reads userinfo through the realm's OIDC endpoints |
 //! | [`conformance`] | the behaviour every implementation must show; the fake, the HTTP client against the fake's face, and the HTTP client against a real Keycloak 26 all run it |
 //! | `MockKeycloakAdmin` (feature `mock`) | mockall mocks for interaction assertions |
@@ -121,7 +121,7 @@ pub use admin::KeycloakAdmin;
 pub use admin::MockKeycloakAdmin;
 pub use error::{ConflictField, KeycloakError, Result, TokenRejection};
 pub use representation::{
-    AdminEvent, AdminEventAuth, AdminEventQuery, Attributes, Credential, ExecuteActionsEmail,
-    Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page, RealmSettings,
-    RealmSettingsUpdate, Role, SmtpSettings, User, UserUpdate,
+    AdminEvent, AdminEventAuth, AdminEventQuery, Attributes, ClientScopeMappings, Credential,
+    ExecuteActionsEmail, Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page,
+    RealmSettings, RealmSettingsUpdate, Role, RoleUpdate, SmtpSettings, User, UserUpdate,
 };

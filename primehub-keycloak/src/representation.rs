@@ -81,7 +81,7 @@ pub struct UserUpdate {
     pub attributes: Option<Attributes>,
 }
 
-/// A group (PrimeHub groups are top-level groups).
+/// A group (PrimeHub groups are top-level groups; Keycloak also has subgroups).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
@@ -89,9 +89,12 @@ pub struct Group {
     pub id: String,
     /// The group name (case preserved).
     pub name: String,
-    /// The group path, `/<name>` for a top-level group.
+    /// The group path: `/<name>` for a top-level group, `/<parent path>/<name>` for a subgroup.
     #[serde(default)]
     pub path: String,
+    /// The parent group's id, for a subgroup (`None` for a top-level group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
     /// Attributes (quotas, feature flags, …).
     #[serde(default)]
     pub attributes: Attributes,
@@ -128,6 +131,38 @@ pub struct Role {
     /// Description, if any (PrimeHub creates roles without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Whether the role contains other roles (Keycloak's `default-roles-<realm>` does).
+    #[serde(default)]
+    pub composite: bool,
+    /// The role's attributes. Keycloak sends them only in full representations (a single
+    /// role, [`KeycloakAdmin::get_role`](crate::KeycloakAdmin::get_role)); lists leave this
+    /// empty.
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    pub attributes: Attributes,
+}
+
+/// A partial update of a realm role ([`KeycloakAdmin::update_role`](crate::KeycloakAdmin::update_role)):
+/// `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleUpdate {
+    /// Rename the role (its mappings follow it). A name another realm role has is
+    /// [`Conflict`](crate::KeycloakError::Conflict) on the role name.
+    pub name: Option<String>,
+    /// `Some(Some(text))` sets the description, `Some(None)` removes it.
+    pub description: Option<Option<String>>,
+    /// Replace all attributes.
+    pub attributes: Option<Attributes>,
+}
+
+/// A client's scope mappings ([`KeycloakAdmin::client_scope_mappings`](crate::KeycloakAdmin::client_scope_mappings)):
+/// the roles tokens issued to the client may carry when its `fullScopeAllowed` is off.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientScopeMappings {
+    /// Realm roles in the client's scope, ordered by name.
+    pub realm: Vec<Role>,
+    /// Client roles in the client's scope: the owning client's `clientId` → its roles, ordered
+    /// by name.
+    pub clients: BTreeMap<String, Vec<Role>>,
 }
 
 /// One offline session of a user with a client: an API token in PrimeHub.

@@ -8,15 +8,15 @@ use std::collections::{BTreeMap, HashMap};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{any, get, post, put};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::oidc::{OAuthError, TokenRequest};
-use super::store::{ClientRec, Pattern, RealmState, UserRec, UserWrite, paginate};
+use super::store::{ClientRec, Pattern, RealmState, UserRec, UserView, UserWrite, paginate};
 use super::{FakeKeycloak, FakeRealm, enable_service_account};
 use crate::error::{ConflictField, KeycloakError};
 use crate::representation::{Attributes, ExecuteActionsEmail, SECRET_MASK};
@@ -60,6 +60,18 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
             put(reset_password),
         )
         .route("/admin/realms/{realm}/users/{id}/groups", get(user_groups))
+        .route(
+            "/admin/realms/{realm}/users/{id}/groups/count",
+            get(count_user_groups),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings",
+            get(user_role_mappings),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/role-mappings/realm/available",
+            get(user_realm_roles_available),
+        )
         .route(
             "/admin/realms/{realm}/users/{id}/groups/{group}",
             put(join_group).delete(leave_group),
@@ -118,6 +130,14 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
         )
         .route("/admin/realms/{realm}/groups/{id}/members", get(members))
         .route(
+            "/admin/realms/{realm}/groups/{id}/children",
+            get(group_children).post(add_group_child),
+        )
+        .route(
+            "/admin/realms/{realm}/group-by-path/{*path}",
+            get(group_by_path),
+        )
+        .route(
             "/admin/realms/{realm}/groups/{id}/role-mappings",
             get(group_role_mappings),
         )
@@ -134,7 +154,18 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
         )
         .route(
             "/admin/realms/{realm}/roles/{name}",
-            get(get_role).delete(delete_role),
+            get(get_role).put(update_role).delete(delete_role),
+        )
+        .route("/admin/realms/{realm}/roles/{name}/users", get(role_users))
+        .route(
+            "/admin/realms/{realm}/roles/{name}/groups",
+            get(role_groups),
+        )
+        .route(
+            "/admin/realms/{realm}/roles-by-id/{id}",
+            get(get_role_by_id)
+                .put(update_role_by_id)
+                .delete(delete_role_by_id),
         )
         // Clients
         .route(
@@ -170,8 +201,36 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
             get(list_protocol_mappers).post(add_protocol_mapper),
         )
         .route(
+            "/admin/realms/{realm}/clients/{id}/scope-mappings",
+            get(scope_mappings),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/scope-mappings/realm",
+            get(scope_realm)
+                .post(add_scope_realm)
+                .delete(remove_scope_realm),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/scope-mappings/realm/available",
+            get(scope_realm_available),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/scope-mappings/realm/composite",
+            get(scope_realm_composite),
+        )
+        .route(
             "/admin/realms/{realm}/clients/{id}/scope-mappings/clients/{target}",
-            get(client_scope_mappings).post(add_client_scope_mappings),
+            get(scope_client)
+                .post(add_scope_client)
+                .delete(remove_scope_client),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/scope-mappings/clients/{target}/available",
+            get(scope_client_available),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/scope-mappings/clients/{target}/composite",
+            get(scope_client_composite),
         )
         // Default groups
         .route("/admin/realms/{realm}/default-groups", get(default_groups))
@@ -180,6 +239,12 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
             put(add_default_group).delete(remove_default_group),
         )
         .merge(super::browser::routes())
+        // What no route above serves, answered as Keycloak answers it (see `unmatched`): keep
+        // these three last. No router-wide fallback: `primehub dev` merges this router with
+        // others.
+        .route("/admin/{*rest}", any(unmatched))
+        .route("/realms/{realm}/{*rest}", any(unmatched))
+        .method_not_allowed_fallback(wrong_method)
         .with_state(kc)
 }
 
@@ -205,15 +270,49 @@ fn created(location: String) -> HttpResult {
     Ok(resp)
 }
 
+/// Keycloak 26's 404: `{"error": message}` and nothing else.
 fn not_found(message: &str) -> Response {
+    json_response(StatusCode::NOT_FOUND, json!({ "error": message }))
+}
+
+/// Keycloak's answer to an unexpected failure (a `500`).
+fn server_error() -> Response {
     json_response(
-        StatusCode::NOT_FOUND,
-        json!({"error": message, "error_description": CONSULT_LOG}),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        json!({"error": "unknown_error", "error_description": CONSULT_LOG}),
     )
+}
+
+/// Keycloak's `{"error": message}` with any status.
+fn error_status(status: StatusCode, message: &str) -> Response {
+    json_response(status, json!({ "error": message }))
+}
+
+/// A `201 Created` with a JSON body as well as the `Location` (what `POST groups/{id}/children`
+/// answers).
+fn created_with(location: String, body: Value) -> HttpResult {
+    let mut resp = (
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
 }
 
 fn conflict(message: &str) -> Response {
     json_response(StatusCode::CONFLICT, json!({"errorMessage": message}))
+}
+
+/// Keycloak's answer to JSON of the wrong shape (an array where an object belongs, …).
+fn wrong_shape() -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        json!({"error": "unknown_error", "error_description": "Cannot parse the JSON"}),
+    )
 }
 
 fn bad_request(message: &str) -> Response {
@@ -245,6 +344,7 @@ fn error_response(e: KeycloakError, missing: &str) -> Response {
         ),
         KeycloakError::Unauthorized { .. } => unauthorized(),
         KeycloakError::Forbidden { .. } => forbidden(),
+        KeycloakError::Unexpected { status: 500, .. } => server_error(),
         other => json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             json!({"error": "unknown_error", "error_description": other.to_string()}),
@@ -273,7 +373,12 @@ fn parse_json(body: &Bytes) -> std::result::Result<Value, Response> {
     if body.is_empty() {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(body).map_err(|_| bad_request("unable to parse request body as JSON"))
+    serde_json::from_slice(body).map_err(|_| {
+        json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid_request", "error_description": "Cannot parse the JSON"}),
+        )
+    })
 }
 
 fn q_bool(q: &HashMap<String, String>, key: &str, default: bool) -> bool {
@@ -282,12 +387,30 @@ fn q_bool(q: &HashMap<String, String>, key: &str, default: bool) -> bool {
         .unwrap_or(default)
 }
 
+/// A paging number (`first`): absent or empty is `None`, a negative one counts as 0, one that
+/// is not a number is Keycloak's bare 404.
 fn q_num(q: &HashMap<String, String>, key: &str) -> std::result::Result<Option<usize>, Response> {
     match q.get(key) {
         None => Ok(None),
         Some(v) if v.trim().is_empty() => Ok(None),
         Some(v) => match v.trim().parse::<i64>() {
             Ok(n) => Ok(Some(usize::try_from(n).unwrap_or(0))),
+            Err(_) => Err(not_found("HTTP 404 Not Found")),
+        },
+    }
+}
+
+/// The `max` of a page: `default` when absent, no limit (`None`) when negative (Keycloak's
+/// `max=-1` means "all"), a number that is not one is Keycloak's bare 404.
+fn q_max(
+    q: &HashMap<String, String>,
+    default: Option<usize>,
+) -> std::result::Result<Option<usize>, Response> {
+    match q.get("max") {
+        None => Ok(default),
+        Some(v) if v.trim().is_empty() => Ok(default),
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) => Ok(usize::try_from(n).ok()),
             Err(_) => Err(not_found("HTTP 404 Not Found")),
         },
     }
@@ -302,11 +425,14 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Percent-encodes one path segment.
-fn encode_segment(s: &str) -> String {
+/// Percent-encodes one path segment as Keycloak's `Location` headers do (JAX-RS's URI
+/// builder): RFC 3986 `pchar`s stay (letters, digits, `-._~`, `!$&'()*+,;=`, `:` and `@`),
+/// everything else, UTF-8 bytes included, becomes `%XX` (`img:base notebook` →
+/// `img:base%20notebook`, `a/b` → `a%2Fb`).
+pub(crate) fn encode_segment(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -432,7 +558,7 @@ fn strings(v: &Value, key: &str) -> Option<Vec<String>> {
 
 fn user_write(v: &Value) -> std::result::Result<UserWrite, Response> {
     if !v.is_object() {
-        return Err(bad_request("unable to parse request body as JSON"));
+        return Err(wrong_shape());
     }
     let password = v
         .get("credentials")
@@ -462,20 +588,56 @@ fn user_write(v: &Value) -> std::result::Result<UserWrite, Response> {
     })
 }
 
-fn group_json(realm: &RealmState, id: &str, brief: bool) -> Value {
+/// Which parts of a `GroupRepresentation` an endpoint answers with (Keycloak 26's differ).
+#[derive(Debug, Clone, Copy)]
+struct GroupView {
+    /// Without `attributes`, `realmRoles`, `clientRoles`.
+    brief: bool,
+    /// With the `access` object (the admin's permissions on the group).
+    access: bool,
+    /// With `subGroupCount`.
+    count: bool,
+}
+
+impl GroupView {
+    /// `GET groups/{id}`: everything.
+    const FULL: GroupView = GroupView {
+        brief: false,
+        access: true,
+        count: true,
+    };
+    /// Lists of groups a user or a role is in, and the default groups: no `access`, no count.
+    const fn plain(brief: bool) -> GroupView {
+        GroupView {
+            brief,
+            access: false,
+            count: false,
+        }
+    }
+}
+
+fn group_json(realm: &RealmState, id: &str, view: GroupView) -> Value {
+    group_json_with(realm, id, view, Vec::new())
+}
+
+/// A `GroupRepresentation` with `sub_groups` as its `subGroups` (empty but in a hierarchical
+/// search).
+fn group_json_with(realm: &RealmState, id: &str, view: GroupView, sub_groups: Vec<Value>) -> Value {
     let Some(g) = realm.groups.get(id) else {
         return Value::Null;
     };
-    let mut v = json!({
-        "id": g.id,
-        "name": g.name,
-        "path": format!("/{}", g.name),
-        "subGroupCount": 0,
-        "subGroups": [],
-        "access": {"view": true, "viewMembers": true, "manageMembers": true,
-                   "manage": true, "manageMembership": true},
-    });
-    if !brief && let Some(obj) = v.as_object_mut() {
+    let mut obj = serde_json::Map::new();
+    obj.insert("id".into(), json!(g.id));
+    obj.insert("name".into(), json!(g.name));
+    obj.insert("path".into(), json!(realm.group_path(id)));
+    if let Some(parent) = &g.parent {
+        obj.insert("parentId".into(), json!(parent));
+    }
+    if view.count {
+        obj.insert("subGroupCount".into(), json!(realm.sub_group_count(id)));
+    }
+    obj.insert("subGroups".into(), Value::Array(sub_groups));
+    if !view.brief {
         obj.insert("attributes".into(), json!(g.attributes));
         let realm_roles: Vec<String> = realm
             .group_realm_roles(id)
@@ -498,11 +660,18 @@ fn group_json(realm: &RealmState, id: &str, brief: bool) -> Value {
         }
         obj.insert("clientRoles".into(), json!(client_roles));
     }
-    v
+    if view.access {
+        obj.insert(
+            "access".into(),
+            json!({"view": true, "viewMembers": true, "manageMembers": true,
+                   "manage": true, "manageMembership": true}),
+        );
+    }
+    Value::Object(obj)
 }
 
-fn users_json(users: Vec<&UserRec>, brief: bool) -> Value {
-    Value::Array(users.into_iter().map(|u| u.to_json(brief)).collect())
+fn users_json(users: Vec<&UserRec>, view: UserView, brief: bool) -> Value {
+    Value::Array(users.into_iter().map(|u| u.to_json(view, brief)).collect())
 }
 
 /// Resolves a body of `RoleRepresentation`s: every role must exist by name and, as in
@@ -512,9 +681,7 @@ fn resolve_role_reps(
     body: &Value,
     client: Option<&str>,
 ) -> std::result::Result<Vec<String>, Response> {
-    let reps = body
-        .as_array()
-        .ok_or_else(|| bad_request("unable to parse request body as JSON"))?;
+    let reps = body.as_array().ok_or_else(wrong_shape)?;
     let mut ids = Vec::new();
     for rep in reps {
         let name = str_field(rep, "name").unwrap_or_default();
@@ -624,7 +791,7 @@ fn realm_json(realm: &RealmState, access_lifespan: i64) -> Value {
         "duplicateEmailsAllowed": false,
         "editUsernameAllowed": false,
         "defaultGroups": realm.default_groups.iter()
-            .filter_map(|id| realm.groups.get(id)).map(|g| format!("/{}", g.name)).collect::<Vec<_>>(),
+            .filter(|id| realm.groups.contains_key(*id)).map(|id| realm.group_path(id)).collect::<Vec<_>>(),
     });
     if let Some(obj) = v.as_object_mut() {
         for (k, val) in &realm.settings {
@@ -635,6 +802,9 @@ fn realm_json(realm: &RealmState, access_lifespan: i64) -> Value {
             && smtp.contains_key("password")
         {
             smtp.insert("password".into(), json!(SECRET_MASK));
+        }
+        if let Some(role) = realm.roles.get(&realm.default_role) {
+            obj.insert("defaultRole".into(), role.to_json(&realm.id, true));
         }
         obj.entry("adminEventsEnabled").or_insert(json!(false));
         obj.entry("adminEventsDetailsEnabled")
@@ -794,11 +964,11 @@ async fn list_users(
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
     let first = q_num(&q, "first")?.unwrap_or(0);
-    let max = q_num(&q, "max")?.unwrap_or(100);
+    let max = q_max(&q, Some(100))?;
     let brief = q_bool(&q, "briefRepresentation", false);
     r.with(|state| {
-        let users = paginate(select_users(state, &q), first, Some(max));
-        Ok(users_json(users, brief))
+        let users = paginate(select_users(state, &q), first, max);
+        Ok(users_json(users, UserView::List, brief))
     })
     .map(|v| json_response(StatusCode::OK, v))
     .map_err(|e| error_response(e, "Realm not found."))
@@ -844,7 +1014,7 @@ async fn get_user(
     headers: HeaderMap,
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
-    r.with(|state| Ok(state.user(&id)?.to_json(false)))
+    r.with(|state| Ok(state.user(&id)?.to_json(UserView::Single, false)))
         .map(|v| json_response(StatusCode::OK, v))
         .map_err(|e| error_response(e, "User not found"))
 }
@@ -942,24 +1112,45 @@ async fn user_groups(
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
     let first = q_num(&q, "first")?.unwrap_or(0);
-    let max = q_num(&q, "max")?;
+    let max = q_max(&q, None)?;
     let brief = q_bool(&q, "briefRepresentation", true);
     let search = q.get("search").cloned();
     r.with(|state| {
-        let groups: Vec<Value> = state
-            .user_groups(&id)?
+        let groups: Vec<Value> = select_user_groups(state, &id, search.as_deref())?
             .into_iter()
-            .filter(|g| {
-                search
-                    .as_deref()
-                    .is_none_or(|s| Pattern::contains(s).matches(&g.name))
-            })
-            .map(|g| group_json(state, &g.id, brief))
+            .map(|g| group_json(state, &g.id, GroupView::plain(brief)))
             .collect();
         Ok(Value::Array(paginate(groups, first, max)))
     })
     .map(|v| json_response(StatusCode::OK, v))
     .map_err(|e| error_response(e, "User not found"))
+}
+
+/// The groups (any level) a user is a member of whose name contains `search`, by name.
+fn select_user_groups<'a>(
+    state: &'a RealmState,
+    user: &str,
+    search: Option<&str>,
+) -> crate::Result<Vec<&'a super::store::GroupRec>> {
+    Ok(state
+        .user_groups(user)?
+        .into_iter()
+        .filter(|g| search.is_none_or(|s| Pattern::contains(s).matches(&g.name)))
+        .collect())
+}
+
+/// `GET users/{id}/groups/count`: `{"count": n}` of what `GET users/{id}/groups` would list.
+async fn count_user_groups(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let search = q.get("search").cloned();
+    r.with(|state| Ok(json!({"count": select_user_groups(state, &id, search.as_deref())?.len()})))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "User not found"))
 }
 
 async fn join_group(
@@ -1172,19 +1363,117 @@ async fn revoke_consent(
 
 // ----- groups -----
 
-fn select_groups<'a>(state: &'a RealmState, q: &HashMap<String, String>) -> Vec<&'a str> {
+/// What `GET groups` answers: without `search` (or `q`), the top-level groups by name, paged;
+/// with them, Keycloak's group search — the matching groups at any level, by name, paged, each
+/// shown inside its ancestors (`subGroups` holding the path down to it) unless
+/// `populateHierarchy=false` lists the matches themselves.
+fn list_groups_json(
+    state: &RealmState,
+    q: &HashMap<String, String>,
+    first: usize,
+    max: Option<usize>,
+) -> Value {
+    let brief = q_bool(q, "briefRepresentation", true);
+    let view = GroupView {
+        brief,
+        access: true,
+        count: q_bool(q, "subGroupsCount", true),
+    };
+    let matched = match select_groups(state, q) {
+        None => {
+            return Value::Array(
+                paginate(state.top_groups_sorted(), first, max)
+                    .into_iter()
+                    .map(|g| group_json(state, &g.id, view))
+                    .collect(),
+            );
+        }
+        Some(matched) => paginate(matched, first, max),
+    };
+    if !q_bool(q, "populateHierarchy", true) {
+        return Value::Array(
+            matched
+                .into_iter()
+                .map(|g| group_json(state, &g.id, view))
+                .collect(),
+        );
+    }
+    // Build the tree of the matches' ancestors: each node keeps its children in the order the
+    // matches reached them; the top level is ordered by name.
+    let mut children: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut tops: Vec<&super::store::GroupRec> = Vec::new();
+    for g in &matched {
+        let chain = state.group_and_ancestors(&g.id);
+        for pair in chain.windows(2) {
+            if let [child, parent] = pair {
+                let list = children.entry(parent.clone()).or_default();
+                if !list.contains(child) {
+                    list.push(child.clone());
+                }
+            }
+        }
+        if let Some(top) = chain.last().and_then(|id| state.groups.get(id))
+            && !tops.iter().any(|t| t.id == top.id)
+        {
+            tops.push(top);
+        }
+    }
+    tops.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    fn node(
+        state: &RealmState,
+        id: &str,
+        view: GroupView,
+        children: &BTreeMap<String, Vec<String>>,
+    ) -> Value {
+        let subs = children
+            .get(id)
+            .map(|kids| {
+                kids.iter()
+                    .map(|k| node(state, k, view, children))
+                    .collect()
+            })
+            .unwrap_or_default();
+        group_json_with(state, id, view, subs)
+    }
+    Value::Array(
+        tops.into_iter()
+            .map(|t| node(state, &t.id, view, &children))
+            .collect(),
+    )
+}
+
+/// The groups a `search` (name: substring, `*` wildcards; `exact=true`: equal) or a `q`
+/// (`key:value` attribute pairs, all required) selects at any level, by name; `None` without
+/// either.
+fn select_groups<'a>(
+    state: &'a RealmState,
+    q: &HashMap<String, String>,
+) -> Option<Vec<&'a super::store::GroupRec>> {
     let exact = q_bool(q, "exact", false);
     let search = q.get("search").map(|s| s.trim().to_owned());
-    state
-        .groups_sorted()
-        .into_iter()
-        .filter(|g| match &search {
-            None => true,
-            Some(s) if exact => g.name == *s,
-            Some(s) => Pattern::contains(s).matches(&g.name),
-        })
-        .map(|g| g.id.as_str())
-        .collect()
+    let attrs: Option<Vec<(String, String)>> = q.get("q").map(|q| {
+        q.split_whitespace()
+            .filter_map(|pair| pair.split_once(':'))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    });
+    if search.is_none() && attrs.is_none() {
+        return None;
+    }
+    let mut matched = match &search {
+        Some(s) => state.search_groups_any_level(s, exact),
+        None => state.all_groups_sorted(),
+    };
+    if let Some(attrs) = attrs {
+        matched.retain(|g| {
+            attrs.iter().all(|(k, v)| {
+                g.attributes
+                    .get(k)
+                    .is_some_and(|values| values.iter().any(|x| x == v))
+            })
+        });
+    }
+    Some(matched)
 }
 
 async fn list_groups(
@@ -1195,20 +1484,14 @@ async fn list_groups(
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
     let first = q_num(&q, "first")?.unwrap_or(0);
-    let max = q_num(&q, "max")?;
-    let brief = q_bool(&q, "briefRepresentation", true);
-    r.with(|state| {
-        let ids = paginate(select_groups(state, &q), first, max);
-        Ok(Value::Array(
-            ids.into_iter()
-                .map(|id| group_json(state, id, brief))
-                .collect(),
-        ))
-    })
-    .map(|v| json_response(StatusCode::OK, v))
-    .map_err(|e| error_response(e, "Realm not found."))
+    let max = q_max(&q, None)?;
+    r.with(|state| Ok(list_groups_json(state, &q, first, max)))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "Realm not found."))
 }
 
+/// `GET groups/count`: with `search`, how many groups at any level match; otherwise every
+/// group, or the top-level ones with `top=true`.
 async fn count_groups(
     State(kc): State<FakeKeycloak>,
     Path(realm): Path<String>,
@@ -1216,11 +1499,22 @@ async fn count_groups(
     Query(q): Params,
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
-    r.with(|state| Ok(json!({"count": select_groups(state, &q).len()})))
-        .map(|v| json_response(StatusCode::OK, v))
-        .map_err(|e| error_response(e, "Realm not found."))
+    r.with(|state| {
+        let count = match q.get("search") {
+            Some(s) => state
+                .search_groups_any_level(s.trim(), q_bool(&q, "exact", false))
+                .len(),
+            None if q_bool(&q, "top", false) => state.top_groups_sorted().len(),
+            None => state.groups.len(),
+        };
+        Ok(json!({ "count": count }))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Realm not found."))
 }
 
+/// `POST groups`: creates a top-level group, or — when the body carries an `id` — moves that
+/// group to the top level (`204`, no body).
 async fn create_group(
     State(kc): State<FakeKeycloak>,
     Path(realm): Path<String>,
@@ -1228,19 +1522,40 @@ async fn create_group(
     body: Bytes,
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
-    let body = parse_json(&body)?;
+    let body = match parse_json(&body)? {
+        // Keycloak fails on a missing body.
+        Value::Null => return Err(server_error()),
+        v if !v.is_object() => return Err(wrong_shape()),
+        v => v,
+    };
     let name = str_field(&body, "name").unwrap_or_default();
     let attributes = attributes_from(body.get("attributes").unwrap_or(&Value::Null))?;
+    if let Some(id) = str_field(&body, "id") {
+        if name.trim().is_empty() {
+            return Err(bad_request("Group name is missing"));
+        }
+        r.with_mut(|state, _| state.move_group(&id, None, &name))
+            .map_err(|e| group_write_error(e, "Could not find child by id"))?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     let id = r
         .with_mut(|state, ids| {
             let id = ids.id();
-            state.create_group(id, &name, attributes.unwrap_or_default())
+            state.create_group(id, &name, attributes.unwrap_or_default(), None)
         })
-        .map_err(|e| match e {
-            KeycloakError::Invalid { rule, .. } => bad_request(&rule),
-            e => error_response(e, "Could not find group by id"),
-        })?;
+        .map_err(|e| group_write_error(e, "Could not find group by id"))?;
     created(admin_url(&kc, &realm, &format!("groups/{id}")))
+}
+
+/// A group write's error as Keycloak answers it (`missing` for a 404).
+fn group_write_error(e: KeycloakError, missing: &str) -> Response {
+    match e {
+        KeycloakError::Invalid { rule, .. } => bad_request(&rule),
+        KeycloakError::NotFound { what } if what == "Could not find child by id" => {
+            not_found(&what)
+        }
+        e => error_response(e, missing),
+    }
 }
 
 async fn get_group(
@@ -1251,10 +1566,139 @@ async fn get_group(
     let r = authorize(&kc, &headers, &realm)?;
     r.with(|state| {
         state.group(&id)?;
-        Ok(group_json(state, &id, false))
+        Ok(group_json(state, &id, GroupView::FULL))
     })
     .map(|v| json_response(StatusCode::OK, v))
     .map_err(|e| error_response(e, "Could not find group by id"))
+}
+
+/// `GET groups/{id}/children`: the direct subgroups by name, paged (`first` 0, `max` 10 by
+/// default), full representations unless `briefRepresentation=true`, `search` a
+/// case-insensitive prefix (`*` a wildcard; `exact=true`: equal).
+async fn group_children(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let first = q_num(&q, "first")?.unwrap_or(0);
+    let max = q_max(&q, Some(10))?;
+    let view = GroupView {
+        brief: q_bool(&q, "briefRepresentation", false),
+        access: true,
+        count: q_bool(&q, "subGroupsCount", true),
+    };
+    let exact = q_bool(&q, "exact", false);
+    let search = q.get("search").cloned();
+    r.with(|state| {
+        state.group(&id)?;
+        let pattern = search.as_deref().map(Pattern::prefix_search);
+        let kids: Vec<&super::store::GroupRec> = state
+            .children_sorted(Some(&id))
+            .into_iter()
+            .filter(|g| match (&search, &pattern) {
+                (Some(s), _) if exact => g.name == *s,
+                (_, Some(p)) => p.matches(&g.name),
+                _ => true,
+            })
+            .collect();
+        Ok(Value::Array(
+            paginate(kids, first, max)
+                .into_iter()
+                .map(|g| group_json(state, &g.id, view))
+                .collect(),
+        ))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find group by id"))
+}
+
+/// `POST groups/{id}/children`: creates a subgroup (`201`, `Location` and the new group as
+/// JSON), or — when the body carries an `id` — moves that group here (`204`). A missing name
+/// is `400 Group name is missing` either way; a sibling of the same name `409`.
+async fn add_group_child(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, parent)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| state.group(&parent).map(|_| ()))
+        .map_err(|e| error_response(e, "Could not find group by id"))?;
+    let body = match parse_json(&body)? {
+        // Keycloak fails on a missing body.
+        Value::Null => return Err(server_error()),
+        v if !v.is_object() => return Err(wrong_shape()),
+        v => v,
+    };
+    let name = str_field(&body, "name").unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err(bad_request("Group name is missing"));
+    }
+    if let Some(id) = str_field(&body, "id") {
+        r.with_mut(|state, _| state.move_group(&id, Some(&parent), &name))
+            .map_err(|e| group_write_error(e, "Could not find group by id"))?;
+        return Ok((
+            StatusCode::NO_CONTENT,
+            [(header::CONTENT_TYPE, "application/json")],
+        )
+            .into_response());
+    }
+    let attributes = attributes_from(body.get("attributes").unwrap_or(&Value::Null))?;
+    let (id, rep) = r
+        .with_mut(|state, ids| {
+            let id = ids.id();
+            state.create_group(
+                id.clone(),
+                &name,
+                attributes.unwrap_or_default(),
+                Some(&parent),
+            )?;
+            let view = GroupView {
+                brief: false,
+                access: true,
+                count: false,
+            };
+            Ok((id.clone(), group_json(state, &id, view)))
+        })
+        .map_err(|e| group_write_error(e, "Could not find group by id"))?;
+    created_with(admin_url(&kc, &realm, &format!("groups/{id}")), rep)
+}
+
+/// `GET group-by-path/{path}`: the group at that path (names exact, a trailing `/` ignored),
+/// without `access`; `404 Group path does not exist` otherwise.
+async fn group_by_path(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, path)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> HttpResult {
+    if unnormalized(uri.path()) {
+        return Err(not_normalized());
+    }
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        let g = state
+            .group_by_path(&path)
+            .ok_or_else(|| KeycloakError::not_found("group path"))?;
+        let view = GroupView {
+            brief: false,
+            access: false,
+            count: true,
+        };
+        Ok(group_json(state, &g.id, view))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Group path does not exist"))
+}
+
+/// Keycloak's answer to a path with an empty or dot segment (`//`, `%2e%2e`).
+fn not_normalized() -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        json!({"error": "missingNormalization", "error_description": "Request path not normalized"}),
+    )
 }
 
 async fn update_group(
@@ -1294,11 +1738,11 @@ async fn members(
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
     let first = q_num(&q, "first")?.unwrap_or(0);
-    let max = q_num(&q, "max")?.unwrap_or(100);
+    let max = q_max(&q, Some(100))?;
     let brief = q_bool(&q, "briefRepresentation", false);
     r.with(|state| {
-        let users = paginate(state.members(&id)?, first, Some(max));
-        Ok(users_json(users, brief))
+        let users = paginate(state.members(&id)?, first, max);
+        Ok(users_json(users, UserView::Member, brief))
     })
     .map(|v| json_response(StatusCode::OK, v))
     .map_err(|e| error_response(e, "Could not find group by id"))
@@ -1406,7 +1850,7 @@ async fn list_roles(
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
     let first = q_num(&q, "first")?.unwrap_or(0);
-    let max = q_num(&q, "max")?;
+    let max = q_max(&q, None)?;
     let brief = q_bool(&q, "briefRepresentation", true);
     let search = q.get("search").cloned().unwrap_or_default();
     r.with(|state| {
@@ -1422,6 +1866,10 @@ async fn list_roles(
     .map_err(|e| error_response(e, "Realm not found."))
 }
 
+/// `POST roles`: a missing `name` is `400 role has no name` (an empty one is created, as
+/// Keycloak does); `description` and `attributes` are kept. Composites are not modelled: a body
+/// naming `composites` is refused rather than half-applied. `201` with the role's URL, its name
+/// encoded as Keycloak encodes it.
 async fn create_role(
     State(kc): State<FakeKeycloak>,
     Path(realm): Path<String>,
@@ -1429,22 +1877,40 @@ async fn create_role(
     body: Bytes,
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
-    let body = parse_json(&body)?;
-    let name = str_field(&body, "name").unwrap_or_default();
+    let body = match parse_json(&body)? {
+        Value::Null => return Err(server_error()),
+        v if !v.is_object() => return Err(wrong_shape()),
+        v => v,
+    };
+    let Some(name) = str_field(&body, "name") else {
+        return Err(error_status(StatusCode::BAD_REQUEST, "role has no name"));
+    };
+    if body.get("composites").is_some_and(|c| !c.is_null()) {
+        return Err(bad_request(
+            "the fake Keycloak does not model composite roles (composites)",
+        ));
+    }
     let description = str_field(&body, "description");
+    let attributes = attributes_from(body.get("attributes").unwrap_or(&Value::Null))?;
     r.with_mut(|state, ids| {
         let id = ids.id();
-        state.create_role(id, &name, description.as_deref(), None)
+        state.create_role(id.clone(), &name, description.as_deref(), None)?;
+        if let (Some(a), Some(role)) = (attributes, state.roles.get_mut(&id)) {
+            role.attributes = a;
+        }
+        Ok(())
     })
     .map_err(|e| match e {
         KeycloakError::Invalid { rule, .. } => bad_request(&rule),
         e => error_response(e, "Could not find role"),
     })?;
-    created(admin_url(
-        &kc,
-        &realm,
-        &format!("roles/{}", encode_segment(&name)),
-    ))
+    // Keycloak's URI builder drops the empty segment of an empty name.
+    let path = if name.is_empty() {
+        "roles".to_owned()
+    } else {
+        format!("roles/{}", encode_segment(&name))
+    };
+    created(admin_url(&kc, &realm, &path))
 }
 
 async fn get_role(
@@ -1458,19 +1924,208 @@ async fn get_role(
         .map_err(|e| error_response(e, "Could not find role"))
 }
 
+/// The body of a role update: the new name (required, non-empty: else `400 role has no
+/// name`), the description (absent: removed) and the attributes (absent: kept).
+fn role_update_body(
+    body: &Bytes,
+) -> std::result::Result<(String, Option<String>, Option<crate::Attributes>), Response> {
+    let body = match parse_json(body)? {
+        Value::Null => return Err(server_error()),
+        v if !v.is_object() => return Err(wrong_shape()),
+        v => v,
+    };
+    let name = str_field(&body, "name")
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| error_status(StatusCode::BAD_REQUEST, "role has no name"))?;
+    let attributes = attributes_from(body.get("attributes").unwrap_or(&Value::Null))?;
+    Ok((name, str_field(&body, "description"), attributes))
+}
+
+/// A role update's error: a clash is Keycloak's bare `409 Duplicate resource error`.
+fn role_update_error(e: KeycloakError, missing: &str) -> Response {
+    match e {
+        KeycloakError::Conflict { .. } => json_response(
+            StatusCode::CONFLICT,
+            json!({"error": "conflict", "error_description": "Duplicate resource error"}),
+        ),
+        e => error_response(e, missing),
+    }
+}
+
+/// `PUT roles/{name}`: rename, description, attributes (see [`role_update_body`]).
+async fn update_role(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let id = r
+        .with(|state| Ok(state.realm_role(&name)?.id.clone()))
+        .map_err(|e| error_response(e, "Could not find role"))?;
+    let (new_name, description, attributes) = role_update_body(&body)?;
+    r.with_mut(|state, _| {
+        state.update_role(
+            &id,
+            &new_name,
+            description,
+            attributes,
+            format!("roles/{name}"),
+        )
+    })
+    .map_err(|e| role_update_error(e, "Could not find role"))?;
+    no_content()
+}
+
 async fn delete_role(
     State(kc): State<FakeKeycloak>,
     Path((realm, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
+    let id = r
+        .with(|state| Ok(state.realm_role(&name)?.id.clone()))
+        .map_err(|e| error_response(e, "Could not find role"))?;
+    delete_role_id(&r, &id)
+}
+
+/// Deletes a role by id; the realm's default role cannot go (`400`, Keycloak's message).
+fn delete_role_id(r: &FakeRealm, id: &str) -> HttpResult {
     r.with_mut(|state, _| {
-        let id = state.realm_role(&name)?.id.clone();
-        state.delete_role_by_id(&id);
+        if state.default_role == id {
+            let name = state
+                .roles
+                .get(id)
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
+            return Err(KeycloakError::invalid(
+                "role",
+                format!("{name} is default role of the realm and cannot be removed."),
+            ));
+        }
+        state.delete_role_by_id(id);
         Ok(())
     })
-    .map_err(|e| error_response(e, "Could not find role"))?;
+    .map_err(|e| match e {
+        KeycloakError::Invalid { rule, .. } => bad_request(&rule),
+        e => error_response(e, "Could not find role"),
+    })?;
     no_content()
+}
+
+/// `GET roles/{name}/users`: the users the realm role is mapped onto directly, by username,
+/// paged (`max` 100 by default), full representations unless `briefRepresentation=true`.
+async fn role_users(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let first = q_num(&q, "first")?.unwrap_or(0);
+    let max = q_max(&q, Some(100))?;
+    let brief = q_bool(&q, "briefRepresentation", false);
+    r.with(|state| {
+        let role = state.realm_role(&name)?.id.clone();
+        Ok(users_json(
+            paginate(state.role_users(&role), first, max),
+            UserView::List,
+            brief,
+        ))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find role"))
+}
+
+/// `GET roles/{name}/groups`: the groups (any level) the realm role is mapped onto directly,
+/// by name, paged (`max` 100 by default), brief unless `briefRepresentation=false`.
+async fn role_groups(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let first = q_num(&q, "first")?.unwrap_or(0);
+    let max = q_max(&q, Some(100))?;
+    let brief = q_bool(&q, "briefRepresentation", true);
+    r.with(|state| {
+        let role = state.realm_role(&name)?.id.clone();
+        Ok(Value::Array(
+            paginate(state.role_groups(&role), first, max)
+                .into_iter()
+                .map(|g| group_json(state, &g.id, GroupView::plain(brief)))
+                .collect(),
+        ))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find role"))
+}
+
+/// `GET roles-by-id/{id}`: a realm or client role by id.
+async fn get_role_by_id(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        let role = state
+            .roles
+            .get(&id)
+            .ok_or_else(|| KeycloakError::not_found(format!("role {id}")))?;
+        Ok(role.to_json(&state.id, false))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find role with id"))
+}
+
+/// `PUT roles-by-id/{id}`: as `PUT roles/{name}`.
+async fn update_role_by_id(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        state
+            .roles
+            .get(&id)
+            .map(|_| ())
+            .ok_or_else(|| KeycloakError::not_found(format!("role {id}")))
+    })
+    .map_err(|e| error_response(e, "Could not find role with id"))?;
+    let (new_name, description, attributes) = role_update_body(&body)?;
+    r.with_mut(|state, _| {
+        state.update_role(
+            &id,
+            &new_name,
+            description,
+            attributes,
+            format!("roles-by-id/{id}"),
+        )
+    })
+    .map_err(|e| role_update_error(e, "Could not find role with id"))?;
+    no_content()
+}
+
+/// `DELETE roles-by-id/{id}`.
+async fn delete_role_by_id(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        state
+            .roles
+            .get(&id)
+            .map(|_| ())
+            .ok_or_else(|| KeycloakError::not_found(format!("role {id}")))
+    })
+    .map_err(|e| error_response(e, "Could not find role with id"))?;
+    delete_role_id(&r, &id)
 }
 
 // ----- clients -----
@@ -1542,7 +2197,7 @@ async fn list_clients(
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
     let first = q_num(&q, "first")?.unwrap_or(0);
-    let max = q_num(&q, "max")?;
+    let max = q_max(&q, None)?;
     let search = q_bool(&q, "search", false);
     let wanted = q.get("clientId").cloned();
     r.with(|state| {
@@ -1724,8 +2379,16 @@ async fn create_client_role(
     body: Bytes,
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
-    let body = parse_json(&body)?;
-    let name = str_field(&body, "name").unwrap_or_default();
+    r.with(|state| state.client(&id).map(|_| ()))
+        .map_err(|e| error_response(e, "Could not find client"))?;
+    let body = match parse_json(&body)? {
+        Value::Null => return Err(server_error()),
+        v if !v.is_object() => return Err(wrong_shape()),
+        v => v,
+    };
+    let Some(name) = str_field(&body, "name") else {
+        return Err(error_status(StatusCode::BAD_REQUEST, "role has no name"));
+    };
     let description = str_field(&body, "description");
     r.with_mut(|state, ids| {
         state.client(&id)?;
@@ -1771,7 +2434,7 @@ async fn client_role_users(
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
     let first = q_num(&q, "first")?.unwrap_or(0);
-    let max = q_num(&q, "max")?.unwrap_or(100);
+    let max = q_max(&q, Some(100))?;
     let brief = q_bool(&q, "briefRepresentation", true);
     let client_missing = r
         .with(|state| Ok(state.client(&id).is_err()))
@@ -1782,7 +2445,8 @@ async fn client_role_users(
     r.with(|state| {
         let role = state.client_role(&id, &name)?.id.clone();
         Ok(users_json(
-            paginate(state.role_users(&role), first, Some(max)),
+            paginate(state.role_users(&role), first, max),
+            UserView::List,
             brief,
         ))
     })
@@ -1836,17 +2500,20 @@ async fn service_account_user(
         .with(|state| {
             let c = state.client(&id)?;
             if !c.service_accounts {
-                return Ok(Err(bad_request(&format!(
-                    "Service account not enabled for the client '{}'",
-                    c.client_id
-                ))));
+                return Ok(Err(error_status(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "Service account not enabled for the client '{}'",
+                        c.client_id
+                    ),
+                )));
             }
             let user = state
                 .users
                 .values()
                 .find(|u| u.service_account_client.as_deref() == Some(id.as_str()))
                 .ok_or_else(|| KeycloakError::not_found("user"))?;
-            Ok(Ok(user.to_json(false)))
+            Ok(Ok(user.to_json(UserView::Member, false)))
         })
         .map_err(|e| error_response(e, "Could not find client"))?;
     result.map(|v| json_response(StatusCode::OK, v))
@@ -1903,62 +2570,271 @@ async fn add_protocol_mapper(
     ))
 }
 
-/// `GET clients/{id}/scope-mappings/clients/{target}`: the roles of `target` in `id`'s scope.
-async fn client_scope_mappings(
+/// `GET clients/{id}/scope-mappings`: every role in the client's scope, as a
+/// `MappingsRepresentation` (`{}` when there is none).
+async fn scope_mappings(
     State(kc): State<FakeKeycloak>,
-    Path((realm, id, target)): Path<(String, String, String)>,
+    Path((realm, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
     r.with(|state| {
         let client = state.client(&id)?;
-        state.client(&target)?;
-        let ids = client.scope_roles.iter().filter(|rid| {
-            state
-                .roles
-                .get(*rid)
-                .is_some_and(|role| role.client.as_deref() == Some(target.as_str()))
-        });
-        Ok(client_role_json(state, ids.cloned()))
+        Ok(mappings_json(state, client.scope_roles.iter().cloned()))
     })
     .map(|v| json_response(StatusCode::OK, v))
     .map_err(|e| error_response(e, "Could not find client"))
 }
 
-/// `POST clients/{id}/scope-mappings/clients/{target}` with `[{id, name}]` roles of `target`
-/// (idempotent; an unknown role is 404 and nothing is added).
-async fn add_client_scope_mappings(
+/// Which roles a scope-mapping list shows: the mapped ones, the ones that could be mapped, or
+/// the mapped ones with everything they contain.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ScopeList {
+    Mapped,
+    Available,
+    Composite,
+}
+
+/// The roles of `owner` (`None`: realm roles) the scope of client `id` lists as `which`.
+fn scope_list(
+    state: &RealmState,
+    id: &str,
+    owner: Option<&str>,
+    which: ScopeList,
+) -> crate::Result<Value> {
+    let client = state.client(id)?;
+    if let Some(o) = owner {
+        state.client(o)?;
+    }
+    let mapped: std::collections::BTreeSet<String> = client.scope_roles.clone();
+    let mapped = if which == ScopeList::Composite {
+        state.expand_composites(mapped)
+    } else {
+        mapped
+    };
+    let mut roles: Vec<&super::store::RoleRec> = state
+        .roles
+        .values()
+        .filter(|r| r.client.as_deref() == owner)
+        .filter(|r| (which == ScopeList::Available) != mapped.contains(&r.id))
+        .collect();
+    roles.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    Ok(Value::Array(
+        roles
+            .into_iter()
+            .map(|r| r.to_json(&state.id, true))
+            .collect(),
+    ))
+}
+
+async fn scope_realm(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    scope_list_response(&kc, &headers, &realm, &id, None, ScopeList::Mapped)
+}
+
+async fn scope_realm_available(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    scope_list_response(&kc, &headers, &realm, &id, None, ScopeList::Available)
+}
+
+async fn scope_realm_composite(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    scope_list_response(&kc, &headers, &realm, &id, None, ScopeList::Composite)
+}
+
+async fn scope_client(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, target)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    scope_list_response(&kc, &headers, &realm, &id, Some(&target), ScopeList::Mapped)
+}
+
+async fn scope_client_available(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, target)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    scope_list_response(
+        &kc,
+        &headers,
+        &realm,
+        &id,
+        Some(&target),
+        ScopeList::Available,
+    )
+}
+
+async fn scope_client_composite(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, target)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    scope_list_response(
+        &kc,
+        &headers,
+        &realm,
+        &id,
+        Some(&target),
+        ScopeList::Composite,
+    )
+}
+
+fn scope_list_response(
+    kc: &FakeKeycloak,
+    headers: &HeaderMap,
+    realm: &str,
+    id: &str,
+    owner: Option<&str>,
+    which: ScopeList,
+) -> HttpResult {
+    let r = authorize(kc, headers, realm)?;
+    r.with(|state| scope_list(state, id, owner, which))
+        .map(|v| json_response(StatusCode::OK, v))
+        .map_err(|e| error_response(e, "Could not find client"))
+}
+
+/// `POST` / `DELETE` of scope mappings: realm roles (`owner == None`) are looked up by `id`
+/// (none: Keycloak's 500), client roles of `owner` by `name`; an unknown one is `404 Role not
+/// found` and nothing changes. `DELETE` without a body removes every mapping of that kind.
+fn change_scope(
+    kc: &FakeKeycloak,
+    headers: &HeaderMap,
+    realm: &str,
+    id: &str,
+    owner: Option<&str>,
+    body: &Bytes,
+    add: bool,
+) -> HttpResult {
+    let r = authorize(kc, headers, realm)?;
+    r.with(|state| {
+        state.client(id)?;
+        if let Some(o) = owner {
+            state.client(o)?;
+        }
+        Ok(())
+    })
+    .map_err(|e| error_response(e, "Could not find client"))?;
+    let body = parse_json(body)?;
+    let role_ids: Vec<String> = r
+        .with(|state| {
+            let reps = match &body {
+                Value::Null if add => return Ok(Err(server_error())),
+                Value::Null => {
+                    // Everything of that kind.
+                    let all = state.client(id)?.scope_roles.iter().filter(|rid| {
+                        state
+                            .roles
+                            .get(*rid)
+                            .is_some_and(|role| role.client.as_deref() == owner)
+                    });
+                    return Ok(Ok(all.cloned().collect()));
+                }
+                Value::Array(reps) => reps,
+                _ => return Ok(Err(wrong_shape())),
+            };
+            let mut ids = Vec::new();
+            for rep in reps {
+                let found = match owner {
+                    None => match str_field(rep, "id") {
+                        None => return Ok(Err(server_error())),
+                        Some(rid) => state.roles.get(&rid),
+                    },
+                    Some(o) => {
+                        str_field(rep, "name").and_then(|name| state.client_role(o, &name).ok())
+                    }
+                };
+                match found {
+                    Some(role) => ids.push(role.id.clone()),
+                    None => return Ok(Err(not_found("Role not found"))),
+                }
+            }
+            Ok(Ok(ids))
+        })
+        .map_err(|e| error_response(e, "Could not find client"))??;
+    r.with_mut(|state, _| {
+        let rep = Value::Array(
+            role_ids
+                .iter()
+                .filter_map(|rid| state.roles.get(rid))
+                .map(|role| json!({"id": role.id, "name": role.name}))
+                .collect(),
+        );
+        let Some(c) = state.clients.get_mut(id) else {
+            return Err(KeycloakError::not_found(format!("client {id}")));
+        };
+        for rid in role_ids {
+            if add {
+                c.scope_roles.insert(rid);
+            } else {
+                c.scope_roles.remove(&rid);
+            }
+        }
+        let (resource, path) = match owner {
+            None => (
+                "REALM_SCOPE_MAPPING",
+                format!("clients/{id}/scope-mappings/realm"),
+            ),
+            Some(o) => (
+                "CLIENT_SCOPE_MAPPING",
+                format!("clients/{id}/scope-mappings/clients/{o}"),
+            ),
+        };
+        state.record(
+            if add { "CREATE" } else { "DELETE" },
+            resource,
+            Some(path),
+            Some(rep),
+        );
+        Ok(())
+    })
+    .map_err(|e| error_response(e, "Could not find client"))?;
+    no_content()
+}
+
+async fn add_scope_realm(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_scope(&kc, &headers, &realm, &id, None, &body, true)
+}
+
+async fn remove_scope_realm(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_scope(&kc, &headers, &realm, &id, None, &body, false)
+}
+
+async fn add_scope_client(
     State(kc): State<FakeKeycloak>,
     Path((realm, id, target)): Path<(String, String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> HttpResult {
-    let r = authorize(&kc, &headers, &realm)?;
-    let body = parse_json(&body)?;
-    let wanted: Vec<Value> = body.as_array().cloned().unwrap_or_default();
-    r.with_mut(|state, _| {
-        state.client(&id)?;
-        state.client(&target)?;
-        let mut role_ids = Vec::new();
-        for role in &wanted {
-            let name = str_field(role, "name").unwrap_or_default();
-            let found = match str_field(role, "id") {
-                Some(rid) => state
-                    .roles
-                    .get(&rid)
-                    .filter(|r| r.client.as_deref() == Some(target.as_str())),
-                None => state.client_role(&target, &name).ok(),
-            };
-            let found = found.ok_or_else(|| KeycloakError::not_found("Could not find role"))?;
-            role_ids.push(found.id.clone());
-        }
-        if let Some(c) = state.clients.get_mut(&id) {
-            c.scope_roles.extend(role_ids);
-        }
-        Ok(())
-    })
-    .map_err(|e| error_response(e, "Could not find client"))?;
-    no_content()
+    change_scope(&kc, &headers, &realm, &id, Some(&target), &body, true)
+}
+
+async fn remove_scope_client(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, target)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_scope(&kc, &headers, &realm, &id, Some(&target), &body, false)
 }
 
 // ----- default groups -----
@@ -1975,7 +2851,7 @@ async fn default_groups(
                 .default_groups
                 .iter()
                 .filter(|id| state.groups.contains_key(*id))
-                .map(|id| group_json(state, id, true))
+                .map(|id| group_json(state, id, GroupView::plain(true)))
                 .collect(),
         ))
     })
@@ -2030,15 +2906,94 @@ async fn user_realm_roles(
     .map_err(|e| error_response(e, "User not found"))
 }
 
-async fn user_realm_roles_composite(
+/// Keycloak's `MappingsRepresentation` of role ids: `realmMappings` and `clientMappings`
+/// (`clientId` → `{id, client, mappings}`), each part absent when empty, roles by name.
+fn mappings_json(state: &RealmState, role_ids: impl Iterator<Item = String>) -> Value {
+    let mut roles: Vec<&super::store::RoleRec> =
+        role_ids.filter_map(|id| state.roles.get(&id)).collect();
+    roles.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    let mut realm_mappings = Vec::new();
+    let mut client_mappings = serde_json::Map::new();
+    for role in roles {
+        match role.client.as_ref().and_then(|c| state.clients.get(c)) {
+            None if role.client.is_none() => realm_mappings.push(role.to_json(&state.id, true)),
+            None => {}
+            Some(client) => {
+                let entry = client_mappings
+                    .entry(client.client_id.clone())
+                    .or_insert_with(
+                        || json!({"id": client.id, "client": client.client_id, "mappings": []}),
+                    );
+                if let Some(list) = entry.get_mut("mappings").and_then(Value::as_array_mut) {
+                    list.push(role.to_json(&state.id, true));
+                }
+            }
+        }
+    }
+    let mut out = serde_json::Map::new();
+    if !realm_mappings.is_empty() {
+        out.insert("realmMappings".into(), Value::Array(realm_mappings));
+    }
+    if !client_mappings.is_empty() {
+        out.insert("clientMappings".into(), Value::Object(client_mappings));
+    }
+    Value::Object(out)
+}
+
+/// `GET users/{id}/role-mappings`: the user's direct realm and client role mappings.
+async fn user_role_mappings(
     State(kc): State<FakeKeycloak>,
     Path((realm, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
     r.with(|state| {
-        let roles = state.user_effective_realm_roles(&id)?;
+        state.user(&id)?;
+        let ids = state
+            .user_roles
+            .iter()
+            .filter(|(u, _)| *u == id)
+            .map(|(_, rid)| rid.clone());
+        Ok(mappings_json(state, ids))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "User not found"))
+}
+
+/// `GET users/{id}/role-mappings/realm/available`: the realm roles not mapped onto the user
+/// directly.
+async fn user_realm_roles_available(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    r.with(|state| {
+        let roles = state.user_available_realm_roles(&id)?;
         Ok(realm_roles_json(state, roles))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "User not found"))
+}
+
+/// `GET users/{id}/role-mappings/realm/composite`: the effective realm roles, brief unless
+/// `briefRepresentation=false`.
+async fn user_realm_roles_composite(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let brief = q_bool(&q, "briefRepresentation", true);
+    r.with(|state| {
+        let roles = state.user_effective_realm_roles(&id)?;
+        Ok(Value::Array(
+            roles
+                .into_iter()
+                .map(|role| role.to_json(&state.id, brief))
+                .collect(),
+        ))
     })
     .map(|v| json_response(StatusCode::OK, v))
     .map_err(|e| error_response(e, "User not found"))
@@ -2097,8 +3052,8 @@ async fn execute_actions_email(
             .iter()
             .map(|a| a.as_str().map(str::to_owned))
             .collect::<Option<Vec<String>>>()
-            .ok_or_else(|| bad_request("unable to parse request body as JSON"))?,
-        _ => return Err(bad_request("unable to parse request body as JSON")),
+            .ok_or_else(wrong_shape)?,
+        _ => return Err(wrong_shape()),
     };
     let lifespan = match q.get("lifespan") {
         None => None,
@@ -2196,7 +3151,7 @@ async fn admin_events(
         })?),
     };
     let first = q_num(&single, "first")?.unwrap_or(0);
-    let max = q_num(&single, "max")?.unwrap_or(100);
+    let max = q_max(&single, Some(100))?;
     let operation_types = many("operationTypes");
     let resource_types = many("resourceTypes");
     r.with(|state| {
@@ -2205,7 +3160,7 @@ async fn admin_events(
             .into_iter()
             .map(|e| json!(e))
             .collect();
-        Ok(Value::Array(paginate(events, first, Some(max))))
+        Ok(Value::Array(paginate(events, first, max)))
     })
     .map(|v| json_response(StatusCode::OK, v))
     .map_err(|e| error_response(e, "Realm not found."))
@@ -2223,7 +3178,7 @@ async fn partial_import(
     let r = authorize(&kc, &headers, &realm)?;
     let body = parse_json(&body)?;
     let Some(obj) = body.as_object() else {
-        return Err(bad_request("unable to parse request body as JSON"));
+        return Err(wrong_shape());
     };
     for (key, value) in obj {
         let empty = value.as_array().is_some_and(Vec::is_empty);
@@ -2315,4 +3270,182 @@ async fn partial_import(
             e => error_response(e, "Realm not found."),
         })?;
     ok(result)
+}
+
+// ----- unknown routes and methods -----
+
+/// Decodes `%XX` escapes of a path segment (invalid ones stay as they are).
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = segment.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether Keycloak refuses the path as not normalized: an empty segment (`//`) or a `.` /
+/// `..` segment, escaped or not.
+fn unnormalized(path: &str) -> bool {
+    path.contains("//")
+        || path
+            .split('/')
+            .map(percent_decode)
+            .any(|s| s == "." || s == "..")
+}
+
+/// A path no route serves, under `/admin/` or `/realms/{realm}/`: a path that is not
+/// normalized is `400`; a trailing `/` is dropped and the request served again (Keycloak
+/// serves `users/` as `users`); anything else is answered by [`keycloak_miss`].
+async fn unmatched(State(kc): State<FakeKeycloak>, request: axum::extract::Request) -> Response {
+    use tower::ServiceExt;
+    let path = request.uri().path().to_owned();
+    if unnormalized(&path) {
+        return not_normalized();
+    }
+    if let Some(trimmed) = path.strip_suffix('/')
+        && !trimmed.is_empty()
+    {
+        // `group-by-path/` is a path Keycloak looks up (and never finds).
+        let segments: Vec<&str> = trimmed.split('/').collect();
+        if let ["", "admin", "realms", realm, "group-by-path"] = segments.as_slice() {
+            let realm = percent_decode(realm);
+            return match authorize(&kc, request.headers(), &realm) {
+                Ok(_) => not_found("Group path does not exist"),
+                Err(e) => e,
+            };
+        }
+        let uri = match request.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(uri) = uri.parse::<Uri>() {
+            // A new request: the old one's extensions hold this route's path parameters.
+            let (parts, body) = request.into_parts();
+            let mut again = axum::extract::Request::new(body);
+            *again.method_mut() = parts.method;
+            *again.uri_mut() = uri;
+            *again.headers_mut() = parts.headers;
+            return match router(kc).oneshot(again).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+        }
+    }
+    keycloak_miss(&kc, request.method(), &path, request.headers(), false)
+}
+
+/// A known path with a method it does not serve.
+async fn wrong_method(
+    State(kc): State<FakeKeycloak>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    keycloak_miss(&kc, &method, uri.path(), &headers, true)
+}
+
+/// What Keycloak answers for a path it has no method for, following its resource locators:
+/// under `/admin/realms` the caller is authenticated (`401`), the realm looked up (`404 Realm
+/// not found.`, then `403` for a caller who may not administer it), then the user, group,
+/// client or role-by-id the path names (`404` with Keycloak's message when missing); only then
+/// is the path unknown (`404 HTTP 404 Not Found`) or the method wrong (`405 HTTP 405 Method
+/// Not Allowed`). Any other path under `/admin` is `405`; under `/realms/{realm}` a missing
+/// realm is `404 Realm does not exist`.
+fn keycloak_miss(
+    kc: &FakeKeycloak,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    known_path: bool,
+) -> Response {
+    let segments: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let seg = |i: usize| segments.get(i).map(String::as_str);
+    let miss = || {
+        if known_path {
+            error_status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "HTTP 405 Method Not Allowed",
+            )
+        } else {
+            not_found("HTTP 404 Not Found")
+        }
+    };
+    match (seg(0), seg(1)) {
+        (Some("admin"), Some("realms")) => {
+            let Some(realm) = seg(2) else {
+                // `/admin/realms` with a method it lacks.
+                return match authorize_master(kc, headers) {
+                    Ok(()) => miss(),
+                    Err(e) => e,
+                };
+            };
+            let r = match authorize(kc, headers, realm) {
+                Ok(r) => r,
+                Err(e) => return e,
+            };
+            let Some(kind) = seg(3) else {
+                // Keycloak has no POST on a realm and answers it with a bare 404.
+                return if method == Method::POST {
+                    not_found("HTTP 404 Not Found")
+                } else {
+                    miss()
+                };
+            };
+            let missing = r.with(|state| {
+                Ok(match (kind, seg(4)) {
+                    ("users", Some(id)) if !matches!(id, "count" | "profile") => {
+                        (!state.users.contains_key(id)).then_some("User not found")
+                    }
+                    ("groups", Some(id)) if id != "count" => {
+                        (!state.groups.contains_key(id)).then_some("Could not find group by id")
+                    }
+                    ("clients", Some(id)) => {
+                        (!state.clients.contains_key(id)).then_some("Could not find client")
+                    }
+                    ("roles-by-id", Some(id)) => {
+                        (!state.roles.contains_key(id)).then_some("Could not find role with id")
+                    }
+                    _ => None,
+                })
+            });
+            match missing {
+                Ok(Some(message)) => not_found(message),
+                Ok(None) => miss(),
+                Err(e) => error_response(e, "Realm not found."),
+            }
+        }
+        (Some("admin"), _) => error_status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "HTTP 405 Method Not Allowed",
+        ),
+        (Some("realms"), Some(realm)) => {
+            if kc.realm(realm).is_err() {
+                return not_found("Realm does not exist");
+            }
+            if seg(2) == Some("protocol") && seg(3).is_some_and(|p| p != "openid-connect") {
+                return not_found("Protocol not found");
+            }
+            // Keycloak's well-known documents answer other methods with a bare 404.
+            if seg(2) == Some(".well-known") {
+                return not_found("HTTP 404 Not Found");
+            }
+            miss()
+        }
+        _ => not_found("Unable to find matching target resource method"),
+    }
 }

@@ -127,6 +127,67 @@
 //! # }
 //! ```
 //!
+//! # The admin REST face
+//!
+//! Paths under `/admin/realms/{realm}`, answered with Keycloak 26.7's status codes, JSON
+//! shapes (each endpoint's own `GroupRepresentation` / `UserRepresentation` variant: `access`,
+//! `subGroupCount`, `parentId` where Keycloak has them), error bodies (`{"error": …}` for
+//! 404s, `{"errorMessage": …}` for 400s and 409s) and `Location` headers (path segments
+//! encoded as Keycloak's URI builder does: `roles/img:base%20notebook`); paging takes
+//! `first`/`max` with Keycloak's defaults, `max=-1` meaning all:
+//!
+//! * realms: `GET`/`POST /admin/realms`, `GET`/`PUT`/`DELETE /admin/realms/{realm}`,
+//!   `partialImport` (users), `admin-events`, `users/profile`;
+//! * users: list, count, create, read, update, delete, `reset-password`, `groups` (+ `count`),
+//!   `groups/{group}`, `credentials`, `execute-actions-email`, `offline-sessions/{client}`,
+//!   `consents/{client}`, and role mappings: `role-mappings` (realm and client mappings in one
+//!   view), `role-mappings/realm` (`GET`/`POST`/`DELETE`, `/composite`, `/available`),
+//!   `role-mappings/clients/{client}` (+ `/composite`);
+//! * groups: list (Keycloak's search: matches at any level shown inside their ancestors,
+//!   `exact`, `q`, `populateHierarchy`, `subGroupsCount`), `count` (`top`), create (or, with an
+//!   `id` in the body, move to the top level), read, update, delete (with subgroups),
+//!   `members`, `children` (`GET` paged 10 at a time by default; `POST` creates a subgroup, or
+//!   moves the group whose `id` the body carries), `group-by-path/{path}`, realm role
+//!   mappings (`role-mappings`, `role-mappings/realm`), `default-groups`;
+//! * roles: `roles` (list, create), `roles/{name}` (`GET`/`PUT`/`DELETE`; a `PUT` renames,
+//!   replaces the description, replaces the attributes when given and ignores `composite`),
+//!   `roles/{name}/users`, `roles/{name}/groups`, `roles-by-id/{id}` (`GET`/`PUT`/`DELETE`);
+//! * clients: list, create, read, update, delete, `roles` (+ `{name}`, `{name}/users`),
+//!   `client-secret`, `service-account-user`, `protocol-mappers/models`, and scope mappings:
+//!   `scope-mappings`, `scope-mappings/realm` (`GET`/`POST`/`DELETE`, `/available`,
+//!   `/composite`), `scope-mappings/clients/{client}` (same).
+//!
+//! Every realm has Keycloak's built-in realm roles: `offline_access`, `uma_authorization` and
+//! the composite `default-roles-<realm>` containing both, mapped onto every new user
+//! (service-account users too) and not deletable. Members of a subgroup hold the role
+//! mappings of its ancestors.
+//!
+//! A path or method no route serves is answered as Keycloak answers it, after the lookups
+//! Keycloak's resource locators make: `401` without a valid token, `404 Realm not found.`,
+//! `404 User not found` (or the group, client or role-by-id message) when the path names a
+//! missing object, then `404 {"error": "HTTP 404 Not Found"}` for an unknown path or
+//! `405 {"error": "HTTP 405 Method Not Allowed"}` for a known path with another method (under
+//! `/realms/{realm}`: `404 Realm does not exist` first). A path with an empty or dot segment
+//! is `400 missingNormalization`; a trailing `/` is served as without.
+//!
+//! Known differences from Keycloak 26 (each an honest error or a documented gap, never a
+//! wrong success):
+//!
+//! * composite roles other than `default-roles-<realm>` are not modelled: `realm-admin` holds
+//!   no `manage-users` & co, `roles/{name}/composites` is not served (an unknown path), and
+//!   `POST roles` with `composites` is refused with `400`;
+//! * the `account` client and its roles do not exist; `default-roles-<realm>` contains the
+//!   realm roles only;
+//! * lists Keycloak returns in database order (`GET roles` without paging, `…/available`,
+//!   `…/composite`) are ordered by name;
+//! * a caller authenticated in the realm but without admin rights gets `403` everywhere,
+//!   where Keycloak answers some unknown paths with `404`;
+//! * the admin console, `serverinfo` and the other `/admin` pages are not served (`405`, as
+//!   Keycloak answers unknown `/admin` paths);
+//! * a group name containing `/` cannot be found by path (Keycloak escapes it as `~/`);
+//! * the `groups` claim of tokens (the group-membership mapper, in the OIDC part) names a
+//!   subgroup `/<name>` where Keycloak writes its full path.
+//!
 //! Over HTTP:
 //!
 //! ```no_run
@@ -946,7 +1007,7 @@ pub(crate) fn enable_service_account(
     realm.users.insert(
         id.clone(),
         store::UserRec {
-            id,
+            id: id.clone(),
             username,
             email: None,
             email_verified: false,
@@ -961,5 +1022,10 @@ pub(crate) fn enable_service_account(
             credentials: Vec::new(),
         },
     );
+    // Service-account users hold `default-roles-<realm>` too, as every Keycloak user.
+    if realm.roles.contains_key(&realm.default_role) {
+        let default_role = realm.default_role.clone();
+        realm.user_roles.insert((id, default_role));
+    }
     Ok(())
 }

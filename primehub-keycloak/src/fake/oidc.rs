@@ -331,7 +331,7 @@ fn apply_mappers(
                     .into_iter()
                     .map(|g| {
                         Value::String(if full {
-                            format!("/{}", g.name)
+                            realm.group_path(&g.id)
                         } else {
                             g.name.clone()
                         })

@@ -7,8 +7,9 @@ use super::store::{UserWrite, page_bounds, paginate};
 use crate::admin::{KeycloakAdmin, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 use crate::error::Result;
 use crate::representation::{
-    AdminEvent, AdminEventQuery, Credential, ExecuteActionsEmail, Group, GroupUpdate, NewGroup,
-    NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role, User, UserUpdate,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, Credential, ExecuteActionsEmail, Group,
+    GroupUpdate, NewGroup, NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role,
+    RoleUpdate, User, UserUpdate,
 };
 
 #[async_trait]
@@ -91,40 +92,54 @@ impl KeycloakAdmin for FakeRealm {
 
     async fn search_groups<'a>(&self, search: Option<&'a str>, page: Page) -> Result<Vec<Group>> {
         self.with(|r| {
-            let needle = search.map(str::to_lowercase).unwrap_or_default();
-            let groups: Vec<Group> = r
-                .groups_sorted()
-                .into_iter()
-                .filter(|g| g.name.to_lowercase().contains(&needle))
-                .map(|g| g.to_group())
-                .collect();
             let (first, max) = page_bounds(page);
-            Ok(paginate(groups, first, max))
+            Ok(match search {
+                None => paginate(r.top_groups_sorted(), first, max)
+                    .into_iter()
+                    .map(|g| r.to_group(g))
+                    .collect(),
+                Some(s) => {
+                    let matched = paginate(r.search_groups_any_level(s, false), first, max);
+                    let mut tops: Vec<&super::store::GroupRec> = Vec::new();
+                    for g in matched {
+                        let top = r
+                            .group_and_ancestors(&g.id)
+                            .last()
+                            .and_then(|id| r.groups.get(id));
+                        if let Some(top) = top
+                            && !tops.iter().any(|t| t.id == top.id)
+                        {
+                            tops.push(top);
+                        }
+                    }
+                    tops.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+                    tops.into_iter().map(|g| r.to_group(g)).collect()
+                }
+            })
         })
     }
 
     async fn count_groups<'a>(&self, search: Option<&'a str>) -> Result<u64> {
         self.with(|r| {
-            let needle = search.map(str::to_lowercase).unwrap_or_default();
-            Ok(r.groups
-                .values()
-                .filter(|g| g.name.to_lowercase().contains(&needle))
-                .count() as u64)
+            Ok(match search {
+                None => r.top_groups_sorted().len() as u64,
+                Some(s) => r.search_groups_any_level(s, false).len() as u64,
+            })
         })
     }
 
     async fn get_group(&self, id: &str) -> Result<Group> {
-        self.with(|r| Ok(r.group(id)?.to_group()))
+        self.with(|r| Ok(r.to_group(r.group(id)?)))
     }
 
     async fn find_group_by_name(&self, name: &str) -> Result<Option<Group>> {
-        self.with(|r| Ok(r.group_by_name(name).map(|g| g.to_group())))
+        self.with(|r| Ok(r.group_by_name(name).map(|g| r.to_group(g))))
     }
 
     async fn create_group(&self, group: &NewGroup) -> Result<String> {
         self.with_mut(|r, ids| {
             let id = ids.id();
-            r.create_group(id, &group.name, group.attributes.clone())
+            r.create_group(id, &group.name, group.attributes.clone(), None)
         })
     }
 
@@ -160,12 +175,45 @@ impl KeycloakAdmin for FakeRealm {
         self.with(|r| {
             Ok(r.user_groups(user_id)?
                 .into_iter()
-                .map(|g| g.to_group())
+                .map(|g| r.to_group(g))
                 .collect())
         })
     }
 
+    async fn create_subgroup(&self, parent_id: &str, group: &NewGroup) -> Result<String> {
+        self.with_mut(|r, ids| {
+            r.group(parent_id)?;
+            let id = ids.id();
+            r.create_group(id, &group.name, group.attributes.clone(), Some(parent_id))
+        })
+    }
+
+    async fn list_subgroups(&self, parent_id: &str, page: Page) -> Result<Vec<Group>> {
+        self.with(|r| {
+            r.group(parent_id)?;
+            let (first, max) = page_bounds(page);
+            Ok(paginate(r.children_sorted(Some(parent_id)), first, max)
+                .into_iter()
+                .map(|g| r.to_group(g))
+                .collect())
+        })
+    }
+
+    async fn move_group<'a>(&self, group_id: &str, parent_id: Option<&'a str>) -> Result<()> {
+        self.with_mut(|r, _| {
+            let name = r.group(group_id)?.name.clone();
+            r.move_group(group_id, parent_id, &name)
+        })
+    }
+
+    async fn find_group_by_path(&self, path: &str) -> Result<Option<Group>> {
+        self.with(|r| Ok(r.group_by_path(path).map(|g| r.to_group(g))))
+    }
+
     async fn create_role<'a>(&self, name: &str, description: Option<&'a str>) -> Result<()> {
+        if name.trim().is_empty() {
+            return Err(crate::KeycloakError::invalid("name", "must not be empty"));
+        }
         self.with_mut(|r, ids| {
             let id = ids.id();
             r.create_role(id, name, description, None)
@@ -194,6 +242,52 @@ impl KeycloakAdmin for FakeRealm {
                 .collect();
             let (first, max) = page_bounds(page);
             Ok(paginate(roles, first, max))
+        })
+    }
+
+    async fn update_role(&self, name: &str, update: &RoleUpdate) -> Result<()> {
+        if let Some(n) = &update.name
+            && n.trim().is_empty()
+        {
+            return Err(crate::KeycloakError::invalid("name", "must not be empty"));
+        }
+        self.with_mut(|r, _| {
+            let role = r.realm_role(name)?;
+            let id = role.id.clone();
+            let new_name = update.name.clone().unwrap_or_else(|| role.name.clone());
+            let description = match &update.description {
+                Some(d) => d.clone(),
+                None => role.description.clone(),
+            };
+            r.update_role(
+                &id,
+                &new_name,
+                description,
+                update.attributes.clone(),
+                format!("roles/{name}"),
+            )
+        })
+    }
+
+    async fn role_users(&self, name: &str, page: Page) -> Result<Vec<User>> {
+        self.with(|r| {
+            let id = r.realm_role(name)?.id.clone();
+            let (first, max) = page_bounds(page);
+            Ok(paginate(r.role_users(&id), first, max)
+                .into_iter()
+                .map(|u| u.to_user())
+                .collect())
+        })
+    }
+
+    async fn role_groups(&self, name: &str, page: Page) -> Result<Vec<Group>> {
+        self.with(|r| {
+            let id = r.realm_role(name)?.id.clone();
+            let (first, max) = page_bounds(page);
+            Ok(paginate(r.role_groups(&id), first, max)
+                .into_iter()
+                .map(|g| r.to_group(g))
+                .collect())
         })
     }
 
@@ -254,7 +348,7 @@ impl KeycloakAdmin for FakeRealm {
             Ok(r.default_groups
                 .iter()
                 .filter_map(|id| r.groups.get(id))
-                .map(|g| g.to_group())
+                .map(|g| r.to_group(g))
                 .collect())
         })
     }
@@ -303,6 +397,15 @@ impl KeycloakAdmin for FakeRealm {
         self.ext_map_user_roles(user_id, roles, false)
     }
 
+    async fn available_user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>> {
+        self.with(|r| {
+            Ok(r.user_available_realm_roles(user_id)?
+                .into_iter()
+                .map(|role| role.to_role())
+                .collect())
+        })
+    }
+
     async fn execute_actions_email(
         &self,
         user_id: &str,
@@ -329,6 +432,27 @@ impl KeycloakAdmin for FakeRealm {
 
     async fn client_secret(&self, client_id: &str) -> Result<Option<String>> {
         self.ext_client_secret(client_id)
+    }
+
+    async fn client_scope_mappings(&self, client_id: &str) -> Result<ClientScopeMappings> {
+        self.with(|r| {
+            let client = r.client_by_client_id(client_id)?;
+            let mut out = ClientScopeMappings::default();
+            for role in r.scope_roles_sorted(&client.id) {
+                match &role.client {
+                    None => out.realm.push(role.to_role()),
+                    Some(owner) => {
+                        if let Ok(owner) = r.client(owner) {
+                            out.clients
+                                .entry(owner.client_id.clone())
+                                .or_default()
+                                .push(role.to_role());
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
     }
 
     async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {

@@ -15,6 +15,11 @@ use crate::representation::{
     OfflineSession, Page, Role, SECRET_MASK, User, required_action,
 };
 
+/// The realm role that lets a user ask for offline tokens.
+pub(crate) const OFFLINE_ACCESS_ROLE: &str = "offline_access";
+/// The realm role Keycloak gives every user for UMA.
+pub(crate) const UMA_AUTHORIZATION_ROLE: &str = "uma_authorization";
+
 /// Everything behind the [`FakeKeycloak`](super::FakeKeycloak) mutex.
 pub(crate) struct Store {
     pub realms: BTreeMap<String, RealmState>,
@@ -89,14 +94,36 @@ impl Store {
         let role_id = self.new_id();
         realm.roles.insert(
             role_id.clone(),
-            RoleRec {
-                id: role_id,
-                name: REALM_ADMIN_ROLE.to_owned(),
-                description: Some("${role_realm-admin}".to_owned()),
-                client: Some(rm_id),
-                attributes: BTreeMap::new(),
-            },
+            RoleRec::new(
+                role_id,
+                REALM_ADMIN_ROLE,
+                Some("${role_realm-admin}"),
+                Some(&rm_id),
+            ),
         );
+        // Every Keycloak realm's realm roles: `offline_access`, `uma_authorization` and the
+        // composite `default-roles-<realm>` containing both, which every new user gets.
+        let offline = self.new_id();
+        let uma = self.new_id();
+        let default_roles = self.new_id();
+        for (id, role_name, description) in [
+            (&offline, OFFLINE_ACCESS_ROLE, "${role_offline-access}"),
+            (&uma, UMA_AUTHORIZATION_ROLE, "${role_uma_authorization}"),
+        ] {
+            realm.roles.insert(
+                id.clone(),
+                RoleRec::new(id.clone(), role_name, Some(description), None),
+            );
+        }
+        let mut default_role = RoleRec::new(
+            default_roles.clone(),
+            &format!("default-roles-{name}"),
+            Some("${role_default-roles}"),
+            None,
+        );
+        default_role.composites = BTreeSet::from([offline, uma]);
+        realm.roles.insert(default_roles.clone(), default_role);
+        realm.default_role = default_roles;
         let cli_id = self.new_id();
         let mut cli = ClientRec::new(cli_id.clone(), "admin-cli", None, true);
         cli.direct_access = true;
@@ -127,6 +154,18 @@ pub(crate) struct UserRec {
     pub credentials: Vec<CredentialRec>,
 }
 
+/// Which `UserRepresentation` an endpoint answers with: Keycloak 26 adds a different `access`
+/// object per endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UserView {
+    /// `GET users/{id}`: the admin's full permissions on the user.
+    Single,
+    /// `GET users`, `GET roles/{name}/users`: `access: {manage}`.
+    List,
+    /// `GET groups/{id}/members`: no `access`.
+    Member,
+}
+
 /// A stored credential other than the password.
 #[derive(Debug, Clone)]
 pub(crate) struct CredentialRec {
@@ -152,41 +191,51 @@ impl UserRec {
         }
     }
 
-    /// Keycloak's `UserRepresentation` JSON.
-    pub fn to_json(&self, brief: bool) -> Value {
-        let mut v = json!({
-            "id": self.id,
-            "username": self.username,
-            "emailVerified": self.email_verified,
-            "createdTimestamp": self.created,
-            "enabled": self.enabled,
-            "totp": self.has_otp(),
-            "disableableCredentialTypes": [],
-            "requiredActions": self.required_actions,
-            "notBefore": 0,
-            "access": {
-                "manageGroupMembership": true, "view": true, "mapRoles": true,
-                "impersonate": false, "manage": true
-            },
-        });
-        if let Some(obj) = v.as_object_mut() {
-            if let Some(e) = &self.email {
-                obj.insert("email".into(), json!(e));
-            }
-            if let Some(f) = &self.first_name {
-                obj.insert("firstName".into(), json!(f));
-            }
-            if let Some(l) = &self.last_name {
-                obj.insert("lastName".into(), json!(l));
-            }
+    /// Keycloak's `UserRepresentation` JSON as the endpoint `view` answers it; `brief`
+    /// (`briefRepresentation=true`) keeps the id, names, e-mail, `enabled` and
+    /// `createdTimestamp` only.
+    pub fn to_json(&self, view: UserView, brief: bool) -> Value {
+        let mut obj = serde_json::Map::new();
+        obj.insert("id".into(), json!(self.id));
+        obj.insert("username".into(), json!(self.username));
+        if let Some(f) = &self.first_name {
+            obj.insert("firstName".into(), json!(f));
+        }
+        if let Some(l) = &self.last_name {
+            obj.insert("lastName".into(), json!(l));
+        }
+        if let Some(e) = &self.email {
+            obj.insert("email".into(), json!(e));
+        }
+        obj.insert("emailVerified".into(), json!(self.email_verified));
+        if !brief && !self.attributes.is_empty() {
+            obj.insert("attributes".into(), json!(self.attributes));
+        }
+        obj.insert("enabled".into(), json!(self.enabled));
+        obj.insert("createdTimestamp".into(), json!(self.created));
+        if !brief {
             if let Some(c) = &self.service_account_client {
                 obj.insert("serviceAccountClientLink".into(), json!(c));
             }
-            if !brief && !self.attributes.is_empty() {
-                obj.insert("attributes".into(), json!(self.attributes));
-            }
+            obj.insert("totp".into(), json!(self.has_otp()));
+            obj.insert("disableableCredentialTypes".into(), json!([]));
+            obj.insert("requiredActions".into(), json!(self.required_actions));
+            obj.insert("notBefore".into(), json!(0));
         }
-        v
+        match view {
+            UserView::Single => {
+                obj.insert(
+                    "access".into(),
+                    json!({"manageGroupMembership": true, "resetPassword": true, "view": true,
+                           "mapRoles": true, "impersonate": true, "manage": true}),
+                );
+            }
+            UserView::List => {
+                obj.insert("access".into(), json!({"manage": true}));
+            }
+            UserView::Member => {}
+        }
+        Value::Object(obj)
     }
 
     /// Whether the user has an OTP credential (Keycloak's `totp` flag).
@@ -233,23 +282,14 @@ impl UserRec {
     }
 }
 
-/// A (top-level) group as stored.
+/// A group as stored: top-level (`parent == None`) or a subgroup.
 #[derive(Debug, Clone)]
 pub(crate) struct GroupRec {
     pub id: String,
     pub name: String,
+    /// The parent group's id, for a subgroup.
+    pub parent: Option<String>,
     pub attributes: Attributes,
-}
-
-impl GroupRec {
-    pub fn to_group(&self) -> Group {
-        Group {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            path: format!("/{}", self.name),
-            attributes: self.attributes.clone(),
-        }
-    }
 }
 
 /// A realm role (`client == None`) or a client role.
@@ -261,14 +301,30 @@ pub(crate) struct RoleRec {
     /// The owning client's UUID, for client roles.
     pub client: Option<String>,
     pub attributes: Attributes,
+    /// Ids of the roles this composite role contains (empty: not a composite).
+    pub composites: BTreeSet<String>,
 }
 
 impl RoleRec {
+    /// A plain (non-composite) role without attributes.
+    pub fn new(id: String, name: &str, description: Option<&str>, client: Option<&str>) -> RoleRec {
+        RoleRec {
+            id,
+            name: name.to_owned(),
+            description: description.map(str::to_owned),
+            client: client.map(str::to_owned),
+            attributes: BTreeMap::new(),
+            composites: BTreeSet::new(),
+        }
+    }
+
     pub fn to_role(&self) -> Role {
         Role {
             id: self.id.clone(),
             name: self.name.clone(),
             description: self.description.clone(),
+            composite: !self.composites.is_empty(),
+            attributes: self.attributes.clone(),
         }
     }
 
@@ -277,7 +333,7 @@ impl RoleRec {
         let mut v = json!({
             "id": self.id,
             "name": self.name,
-            "composite": false,
+            "composite": !self.composites.is_empty(),
             "clientRole": self.client.is_some(),
             "containerId": self.client.as_deref().unwrap_or(realm_id),
         });
@@ -427,6 +483,8 @@ pub(crate) struct RealmState {
     pub revoked_access_tokens: BTreeMap<String, i64>,
     /// (user id, client uuid)
     pub consents: BTreeSet<(String, String)>,
+    /// The id of the composite realm role `default-roles-<realm>` every new user gets.
+    pub default_role: String,
     pub user_profile: Value,
     /// Recorded admin events, oldest first (only while `adminEventsEnabled` is set).
     pub admin_events: Vec<AdminEvent>,
@@ -516,6 +574,30 @@ impl Pattern {
         Pattern::Like(parts, !starts, !ends)
     }
 
+    /// Keycloak's group search (`GET groups?search=`): a case-insensitive substring where `*`
+    /// matches anything.
+    pub fn group_search(s: &str) -> Pattern {
+        let parts: Vec<String> = s
+            .to_lowercase()
+            .split('*')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Pattern::Like(parts, false, false)
+    }
+
+    /// Keycloak's subgroup search (`GET groups/{id}/children?search=`): a case-insensitive
+    /// prefix where `*` matches anything (`*b` finds `kid b`, `k*b` too).
+    pub fn prefix_search(s: &str) -> Pattern {
+        let t = s.to_lowercase();
+        let parts: Vec<String> = t
+            .split('*')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Pattern::Like(parts, !t.starts_with('*'), false)
+    }
+
     /// Case-insensitive substring.
     pub fn contains(s: &str) -> Pattern {
         Pattern::Like(vec![s.to_lowercase()], false, false)
@@ -593,6 +675,7 @@ impl RealmState {
             sessions: BTreeMap::new(),
             revoked_access_tokens: BTreeMap::new(),
             consents: BTreeSet::new(),
+            default_role: String::new(),
             user_profile: default_user_profile(),
             admin_events: Vec::new(),
             event_now_ms: 0,
@@ -1022,8 +1105,11 @@ impl RealmState {
             .ok_or_else(|| KeycloakError::not_found(format!("group {id}")))
     }
 
+    /// The top-level group with exactly this name.
     pub fn group_by_name(&self, name: &str) -> Option<&GroupRec> {
-        self.groups.values().find(|g| g.name == name)
+        self.groups
+            .values()
+            .find(|g| g.parent.is_none() && g.name == name)
     }
 
     pub fn realm_role(&self, name: &str) -> Result<&RoleRec> {
@@ -1060,6 +1146,20 @@ impl RealmState {
         roles
     }
 
+    /// The roles in a client's scope mappings (realm and client roles), by name.
+    pub fn scope_roles_sorted(&self, client_uuid: &str) -> Vec<&RoleRec> {
+        let Some(client) = self.clients.get(client_uuid) else {
+            return Vec::new();
+        };
+        let mut roles: Vec<&RoleRec> = client
+            .scope_roles
+            .iter()
+            .filter_map(|id| self.roles.get(id))
+            .collect();
+        roles.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        roles
+    }
+
     pub fn client_roles_sorted(&self, client_uuid: &str) -> Vec<&RoleRec> {
         let mut roles: Vec<&RoleRec> = self
             .roles
@@ -1070,8 +1170,13 @@ impl RealmState {
         roles
     }
 
-    /// Groups sorted by name (then id, for a total order).
-    pub fn groups_sorted(&self) -> Vec<&GroupRec> {
+    /// Top-level groups sorted by name (then id, for a total order).
+    pub fn top_groups_sorted(&self) -> Vec<&GroupRec> {
+        self.children_sorted(None)
+    }
+
+    /// Groups at every level sorted by name (then id).
+    pub fn all_groups_sorted(&self) -> Vec<&GroupRec> {
         let mut groups: Vec<&GroupRec> = self.groups.values().collect();
         groups.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         groups
@@ -1166,8 +1271,7 @@ impl RealmState {
         }
         let mut group_ids = Vec::new();
         for path in &w.groups {
-            let name = path.trim_start_matches('/');
-            let g = self.group_by_name(name).ok_or_else(|| {
+            let g = self.group_by_path(path).ok_or_else(|| {
                 KeycloakError::invalid("groups", format!("Group {path} not found"))
             })?;
             group_ids.push(g.id.clone());
@@ -1198,6 +1302,11 @@ impl RealmState {
         };
         let rep = json!({"id": id, "username": user.username, "enabled": user.enabled});
         self.users.insert(id.clone(), user);
+        // New users hold `default-roles-<realm>`.
+        if self.roles.contains_key(&self.default_role) {
+            self.user_roles
+                .insert((id.clone(), self.default_role.clone()));
+        }
         // New users join the default groups (and any groups given by path).
         for g in self.default_groups.clone().into_iter().chain(group_ids) {
             self.memberships.insert((id.clone(), g));
@@ -1261,7 +1370,7 @@ impl RealmState {
         if let Some(ra) = w.required_actions {
             user.required_actions = ra;
         }
-        let rep = user.to_json(true);
+        let rep = user.to_json(UserView::Member, true);
         self.record("UPDATE", "USER", Some(format!("users/{id}")), Some(rep));
         Ok(())
     }
@@ -1338,32 +1447,117 @@ impl RealmState {
 
     // ----- groups -----
 
+    /// The clash a group named `name` under `parent` (top level when `None`) would have with a
+    /// sibling other than `except`, as Keycloak words it.
+    fn sibling_clash(
+        &self,
+        parent: Option<&str>,
+        name: &str,
+        except: Option<&str>,
+        renaming: bool,
+    ) -> Result<()> {
+        let clash = self.groups.values().any(|g| {
+            g.parent.as_deref() == parent && g.name == name && Some(g.id.as_str()) != except
+        });
+        if !clash {
+            return Ok(());
+        }
+        let message = if parent.is_none() && !renaming {
+            format!("Top level group named '{name}' already exists.")
+        } else {
+            format!("Sibling group named '{name}' already exists.")
+        };
+        Err(KeycloakError::conflict_on(
+            ConflictField::GroupName,
+            message,
+        ))
+    }
+
+    /// Creates a group under `parent` (top level when `None`); a sibling with the same name is
+    /// a conflict. Recorded as Keycloak records it: `CREATE GROUP` on `groups/{id}` for a
+    /// top-level group, on `groups/{parent}/children` for a subgroup.
     pub fn create_group(
         &mut self,
         id: String,
         name: &str,
         attributes: Attributes,
+        parent: Option<&str>,
     ) -> Result<String> {
         if name.trim().is_empty() {
             return Err(KeycloakError::invalid("name", "Group name is missing"));
         }
-        if self.group_by_name(name).is_some() {
-            return Err(KeycloakError::conflict_on(
-                ConflictField::GroupName,
-                format!("Top level group named '{name}' already exists."),
-            ));
+        if let Some(p) = parent {
+            self.group(p)?;
         }
-        let rep = json!({"name": name, "attributes": attributes});
+        self.sibling_clash(parent, name, None, false)?;
+        let rep = json!({"id": id, "name": name, "attributes": attributes, "subGroups": []});
         self.groups.insert(
             id.clone(),
             GroupRec {
                 id: id.clone(),
                 name: name.to_owned(),
+                parent: parent.map(str::to_owned),
                 attributes,
             },
         );
-        self.record("CREATE", "GROUP", Some(format!("groups/{id}")), Some(rep));
+        let path = match parent {
+            None => format!("groups/{id}"),
+            Some(p) => format!("groups/{p}/children"),
+        };
+        self.record("CREATE", "GROUP", Some(path), Some(rep));
         Ok(id)
+    }
+
+    /// Moves a group under `parent` (to the top level when `None`), as `POST groups` /
+    /// `POST groups/{parent}/children` with the group's id do. `name` is the name the request
+    /// carried: Keycloak names it in the sibling-clash message (the group keeps its own name).
+    /// Moving a group under itself changes nothing; under one of its own subgroups is
+    /// Keycloak's 500.
+    pub fn move_group(&mut self, id: &str, parent: Option<&str>, name: &str) -> Result<()> {
+        let group = self
+            .groups
+            .get(id)
+            .ok_or_else(|| KeycloakError::not_found("Could not find child by id"))?;
+        let own_name = group.name.clone();
+        if let Some(p) = parent {
+            self.group(p)?;
+        }
+        let rep = json!({"id": id, "name": name, "subGroups": []});
+        let path = match parent {
+            None => "groups".to_owned(),
+            Some(p) => format!("groups/{p}/children"),
+        };
+        if parent == Some(id) {
+            self.record("UPDATE", "GROUP", Some(path), Some(rep));
+            return Ok(());
+        }
+        if let Some(p) = parent
+            && self.group_and_ancestors(p).iter().any(|g| g == id)
+        {
+            return Err(KeycloakError::Unexpected {
+                status: 500,
+                body: "unknown_error".into(),
+            });
+        }
+        let clash = self
+            .groups
+            .values()
+            .any(|g| g.parent.as_deref() == parent && g.name == own_name && g.id != id);
+        if clash {
+            let message = match parent {
+                None => format!("Top level group named '{name}' already exists."),
+                Some(_) => format!("Sibling group named '{name}' already exists."),
+            };
+            return Err(KeycloakError::conflict_on(
+                ConflictField::GroupName,
+                message,
+            ));
+        }
+        if let Some(g) = self.groups.get_mut(id) {
+            g.parent = parent.map(str::to_owned);
+        }
+        self.record("UPDATE", "GROUP", Some(path), Some(rep));
+        Ok(())
     }
 
     pub fn update_group(
@@ -1372,19 +1566,12 @@ impl RealmState {
         name: Option<&str>,
         attributes: Option<Attributes>,
     ) -> Result<()> {
-        self.group(id)?;
+        let parent = self.group(id)?.parent.clone();
         if let Some(n) = name {
             if n.trim().is_empty() {
                 return Err(KeycloakError::invalid("name", "Group name is missing"));
             }
-            if let Some(other) = self.group_by_name(n)
-                && other.id != id
-            {
-                return Err(KeycloakError::conflict_on(
-                    ConflictField::GroupName,
-                    format!("Sibling group named '{n}' already exists."),
-                ));
-            }
+            self.sibling_clash(parent.as_deref(), n, Some(id), true)?;
         }
         let group = self
             .groups
@@ -1401,14 +1588,123 @@ impl RealmState {
         Ok(())
     }
 
+    /// Deletes a group with its subgroups (recursively), their memberships, role mappings and
+    /// default-group entries.
     pub fn delete_group(&mut self, id: &str) -> Result<()> {
         self.group(id)?;
-        self.groups.remove(id);
-        self.memberships.retain(|(_, g)| g != id);
-        self.group_roles.retain(|(g, _)| g != id);
-        self.default_groups.retain(|g| g != id);
+        let gone: BTreeSet<String> = self.subtree(id).into_iter().collect();
+        self.groups.retain(|g, _| !gone.contains(g));
+        self.memberships.retain(|(_, g)| !gone.contains(g));
+        self.group_roles.retain(|(g, _)| !gone.contains(g));
+        self.default_groups.retain(|g| !gone.contains(g));
         self.record("DELETE", "GROUP", Some(format!("groups/{id}")), None);
         Ok(())
+    }
+
+    /// `id` and every group below it.
+    pub fn subtree(&self, id: &str) -> Vec<String> {
+        let mut out = vec![id.to_owned()];
+        let mut i = 0;
+        while let Some(current) = out.get(i).cloned() {
+            out.extend(
+                self.groups
+                    .values()
+                    .filter(|g| g.parent.as_deref() == Some(current.as_str()))
+                    .map(|g| g.id.clone()),
+            );
+            i += 1;
+        }
+        out
+    }
+
+    /// `id` and its ancestors, nearest first (stops at a missing group or a cycle).
+    pub fn group_and_ancestors(&self, id: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut current = Some(id.to_owned());
+        while let Some(c) = current {
+            if out.contains(&c) || !self.groups.contains_key(&c) {
+                break;
+            }
+            current = self.groups.get(&c).and_then(|g| g.parent.clone());
+            out.push(c);
+        }
+        out
+    }
+
+    /// A group's path: `/a` for a top-level group, `/a/b/c` below it.
+    pub fn group_path(&self, id: &str) -> String {
+        let mut names: Vec<&str> = self
+            .group_and_ancestors(id)
+            .iter()
+            .filter_map(|g| self.groups.get(g).map(|g| g.name.as_str()))
+            .collect();
+        names.reverse();
+        format!("/{}", names.join("/"))
+    }
+
+    /// The group with this path (`/a/b`, the leading `/` optional; a trailing `/` ignored),
+    /// names compared exactly.
+    pub fn group_by_path(&self, path: &str) -> Option<&GroupRec> {
+        let trimmed = path.strip_prefix('/').unwrap_or(path);
+        let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+        let mut parent: Option<&str> = None;
+        let mut found: Option<&GroupRec> = None;
+        for name in trimmed.split('/') {
+            let g = self
+                .groups
+                .values()
+                .find(|g| g.parent.as_deref() == parent && g.name == name)?;
+            parent = Some(g.id.as_str());
+            found = Some(g);
+        }
+        found
+    }
+
+    /// The direct subgroups of `parent` (top-level groups when `None`), by name.
+    pub fn children_sorted(&self, parent: Option<&str>) -> Vec<&GroupRec> {
+        let mut groups: Vec<&GroupRec> = self
+            .groups
+            .values()
+            .filter(|g| g.parent.as_deref() == parent)
+            .collect();
+        groups.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        groups
+    }
+
+    /// How many direct subgroups a group has.
+    pub fn sub_group_count(&self, id: &str) -> usize {
+        self.groups
+            .values()
+            .filter(|g| g.parent.as_deref() == Some(id))
+            .count()
+    }
+
+    /// The crate's [`Group`] of a stored group (its full path and parent).
+    pub fn to_group(&self, g: &GroupRec) -> Group {
+        Group {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            path: self.group_path(&g.id),
+            parent_id: g.parent.clone(),
+            attributes: g.attributes.clone(),
+        }
+    }
+
+    /// Groups at any level whose name matches `search` as Keycloak's group search does
+    /// (case-insensitive substring, `*` a wildcard; case-sensitive equality when `exact`),
+    /// ordered by name.
+    pub fn search_groups_any_level(&self, search: &str, exact: bool) -> Vec<&GroupRec> {
+        let pattern = Pattern::group_search(search);
+        self.all_groups_sorted()
+            .into_iter()
+            .filter(|g| {
+                if exact {
+                    g.name == search
+                } else {
+                    pattern.matches(&g.name)
+                }
+            })
+            .collect()
     }
 
     pub fn add_member(&mut self, group_id: &str, user_id: &str) -> Result<()> {
@@ -1451,10 +1747,11 @@ impl RealmState {
             .collect())
     }
 
+    /// The groups (at any level) a user is a direct member of, by name.
     pub fn user_groups(&self, user_id: &str) -> Result<Vec<&GroupRec>> {
         self.user(user_id)?;
         Ok(self
-            .groups_sorted()
+            .all_groups_sorted()
             .into_iter()
             .filter(|g| {
                 self.memberships
@@ -1472,9 +1769,7 @@ impl RealmState {
         description: Option<&str>,
         client: Option<&str>,
     ) -> Result<()> {
-        if name.trim().is_empty() {
-            return Err(KeycloakError::invalid("name", "Role name is missing"));
-        }
+        // Keycloak creates a role with an empty name (only a missing one is refused).
         let exists = self
             .roles
             .values()
@@ -1486,25 +1781,100 @@ impl RealmState {
             ));
         }
         let rep = json!({"id": id, "name": name, "composite": false});
-        self.roles.insert(
-            id.clone(),
-            RoleRec {
-                id,
-                name: name.to_owned(),
-                description: description.map(str::to_owned),
-                client: client.map(str::to_owned),
-                attributes: BTreeMap::new(),
-            },
-        );
+        self.roles
+            .insert(id.clone(), RoleRec::new(id, name, description, client));
         let (resource, path) = role_resource(client, name);
         self.record("CREATE", resource, Some(path), Some(rep));
         Ok(())
+    }
+
+    /// `PUT roles/{name}` / `PUT roles-by-id/{id}`: renames the role (a name another role of
+    /// the same container has is Keycloak's bare `409 Duplicate resource error`), replaces the
+    /// description (`None` removes it) and, when given, the attributes. The `composite` flag of
+    /// the request is ignored, as Keycloak ignores it. Recorded as `UPDATE` on `path`.
+    pub fn update_role(
+        &mut self,
+        role_id: &str,
+        name: &str,
+        description: Option<String>,
+        attributes: Option<Attributes>,
+        path: String,
+    ) -> Result<()> {
+        let client = self
+            .roles
+            .get(role_id)
+            .ok_or_else(|| KeycloakError::not_found(format!("role {role_id}")))?
+            .client
+            .clone();
+        let clash = self
+            .roles
+            .values()
+            .any(|r| r.id != role_id && r.name == name && r.client == client);
+        if clash {
+            return Err(KeycloakError::conflict_on(
+                ConflictField::RoleName,
+                "Duplicate resource error",
+            ));
+        }
+        let role = self
+            .roles
+            .get_mut(role_id)
+            .ok_or_else(|| KeycloakError::not_found(format!("role {role_id}")))?;
+        role.name = name.to_owned();
+        role.description = description;
+        if let Some(a) = attributes {
+            role.attributes = a;
+        }
+        let mut rep = json!({"id": role.id, "name": role.name, "composite": !role.composites.is_empty(),
+                             "attributes": role.attributes});
+        if let (Some(d), Some(obj)) = (&role.description, rep.as_object_mut()) {
+            obj.insert("description".into(), json!(d));
+        }
+        let resource = if client.is_some() {
+            "CLIENT_ROLE"
+        } else {
+            "REALM_ROLE"
+        };
+        self.record("UPDATE", resource, Some(path), Some(rep));
+        Ok(())
+    }
+
+    /// The groups a role (by id) is mapped onto directly, ordered by name.
+    pub fn role_groups(&self, role_id: &str) -> Vec<&GroupRec> {
+        self.all_groups_sorted()
+            .into_iter()
+            .filter(|g| {
+                self.group_roles
+                    .contains(&(g.id.clone(), role_id.to_owned()))
+            })
+            .collect()
+    }
+
+    /// The realm roles a user could be given directly: every realm role not mapped onto them
+    /// directly (roles they hold through groups or composites are listed), ordered by name.
+    pub fn user_available_realm_roles(&self, user_id: &str) -> Result<Vec<&RoleRec>> {
+        self.user(user_id)?;
+        Ok(self
+            .realm_roles_sorted()
+            .into_iter()
+            .filter(|r| {
+                !self
+                    .user_roles
+                    .contains(&(user_id.to_owned(), r.id.clone()))
+            })
+            .collect())
     }
 
     pub fn delete_role_by_id(&mut self, role_id: &str) {
         let removed = self.roles.remove(role_id);
         self.group_roles.retain(|(_, r)| r != role_id);
         self.user_roles.retain(|(_, r)| r != role_id);
+        for role in self.roles.values_mut() {
+            role.composites.remove(role_id);
+        }
+        for client in self.clients.values_mut() {
+            client.scope_roles.remove(role_id);
+        }
         if let Some(role) = removed {
             let (resource, path) = role_resource(role.client.as_deref(), &role.name);
             self.record("DELETE", resource, Some(path), None);
@@ -1531,7 +1901,8 @@ impl RealmState {
             .collect())
     }
 
-    /// Role ids the user holds: direct mappings plus mappings of the groups they are in.
+    /// Role ids the user holds: direct mappings, mappings of the groups they are in and of those
+    /// groups' ancestors, and everything these roles contain (composites, transitively).
     pub fn effective_role_ids(&self, user_id: &str) -> BTreeSet<String> {
         let mut ids: BTreeSet<String> = self
             .user_roles
@@ -1541,15 +1912,31 @@ impl RealmState {
             .collect();
         for (u, g) in &self.memberships {
             if u == user_id {
-                ids.extend(
-                    self.group_roles
-                        .iter()
-                        .filter(|(gg, _)| gg == g)
-                        .map(|(_, r)| r.clone()),
-                );
+                for group in self.group_and_ancestors(g) {
+                    ids.extend(
+                        self.group_roles
+                            .iter()
+                            .filter(|(gg, _)| *gg == group)
+                            .map(|(_, r)| r.clone()),
+                    );
+                }
             }
         }
-        ids
+        self.expand_composites(ids)
+    }
+
+    /// `ids` plus every role they contain, transitively.
+    pub fn expand_composites(&self, ids: BTreeSet<String>) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut todo: Vec<String> = ids.into_iter().collect();
+        while let Some(id) = todo.pop() {
+            if out.insert(id.clone())
+                && let Some(role) = self.roles.get(&id)
+            {
+                todo.extend(role.composites.iter().cloned());
+            }
+        }
+        out
     }
 
     /// Effective realm role names of a user, sorted.

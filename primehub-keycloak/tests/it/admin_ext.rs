@@ -14,9 +14,9 @@ use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, FakeRealm, FakeSer
 use primehub_keycloak::http::{Credentials, HttpKeycloak, HttpKeycloakConfig};
 use primehub_keycloak::representation::required_action;
 use primehub_keycloak::{
-    AdminEvent, AdminEventQuery, Credential, ExecuteActionsEmail, Group, GroupUpdate,
-    KeycloakAdmin, NewGroup, NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate,
-    Result, Role, SmtpSettings, User, UserUpdate,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, Credential, ExecuteActionsEmail, Group,
+    GroupUpdate, KeycloakAdmin, NewGroup, NewUser, OfflineSession, Page, RealmSettings,
+    RealmSettingsUpdate, Result, Role, RoleUpdate, SmtpSettings, User, UserUpdate,
 };
 
 fn smtp() -> SmtpSettings {
@@ -352,6 +352,22 @@ impl<K: KeycloakAdmin> KeycloakAdmin for Counting<K> {
         self.hit("user_groups");
         self.inner.user_groups(user_id).await
     }
+    async fn create_subgroup(&self, parent_id: &str, group: &NewGroup) -> Result<String> {
+        self.hit("create_subgroup");
+        self.inner.create_subgroup(parent_id, group).await
+    }
+    async fn list_subgroups(&self, parent_id: &str, page: Page) -> Result<Vec<Group>> {
+        self.hit("list_subgroups");
+        self.inner.list_subgroups(parent_id, page).await
+    }
+    async fn move_group<'a>(&self, group_id: &str, parent_id: Option<&'a str>) -> Result<()> {
+        self.hit("move_group");
+        self.inner.move_group(group_id, parent_id).await
+    }
+    async fn find_group_by_path(&self, path: &str) -> Result<Option<Group>> {
+        self.hit("find_group_by_path");
+        self.inner.find_group_by_path(path).await
+    }
     async fn create_role<'a>(&self, name: &str, description: Option<&'a str>) -> Result<()> {
         self.hit("create_role");
         self.inner.create_role(name, description).await
@@ -367,6 +383,18 @@ impl<K: KeycloakAdmin> KeycloakAdmin for Counting<K> {
     async fn list_roles<'a>(&self, prefix: Option<&'a str>, page: Page) -> Result<Vec<Role>> {
         self.hit("list_roles");
         self.inner.list_roles(prefix, page).await
+    }
+    async fn update_role(&self, name: &str, update: &RoleUpdate) -> Result<()> {
+        self.hit("update_role");
+        self.inner.update_role(name, update).await
+    }
+    async fn role_users(&self, name: &str, page: Page) -> Result<Vec<User>> {
+        self.hit("role_users");
+        self.inner.role_users(name, page).await
+    }
+    async fn role_groups(&self, name: &str, page: Page) -> Result<Vec<Group>> {
+        self.hit("role_groups");
+        self.inner.role_groups(name, page).await
     }
     async fn add_group_roles(&self, group_id: &str, roles: &[String]) -> Result<()> {
         self.hit("add_group_roles");
@@ -432,6 +460,10 @@ impl<K: KeycloakAdmin> KeycloakAdmin for Counting<K> {
         self.hit("remove_user_roles");
         self.inner.remove_user_roles(user_id, roles).await
     }
+    async fn available_user_realm_roles(&self, user_id: &str) -> Result<Vec<Role>> {
+        self.hit("available_user_realm_roles");
+        self.inner.available_user_realm_roles(user_id).await
+    }
     async fn execute_actions_email(
         &self,
         user_id: &str,
@@ -459,6 +491,10 @@ impl<K: KeycloakAdmin> KeycloakAdmin for Counting<K> {
     async fn client_secret(&self, client_id: &str) -> Result<Option<String>> {
         self.hit("client_secret");
         self.inner.client_secret(client_id).await
+    }
+    async fn client_scope_mappings(&self, client_id: &str) -> Result<ClientScopeMappings> {
+        self.hit("client_scope_mappings");
+        self.inner.client_scope_mappings(client_id).await
     }
     async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {
         self.hit("admin_events");

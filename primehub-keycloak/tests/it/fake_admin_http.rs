@@ -364,7 +364,8 @@ async fn groups_roles_mappings_and_default_groups() {
     assert_eq!(resp.status, 201);
     assert_eq!(
         resp.headers["location"].to_str().unwrap(),
-        env.url("/roles/img%3Abase")
+        env.url("/roles/img:base"),
+        "Keycloak keeps `:` in the role's URL"
     );
     let resp = env
         .send(Method::POST, "/roles", json!({"name": "img:base"}))

@@ -13,6 +13,7 @@ async fn fake_realm_passes_conformance() {
         .unwrap();
     let realm = kc.realm("primehub").unwrap();
     primehub_keycloak::conformance::run_all(&realm).await;
+    primehub_keycloak::conformance::primehub_client_scope_mappings(&realm).await;
     let secrets = crate::grants::ClientSecrets {
         admin_ui: &shape.admin_ui_client_secret,
         jupyterhub: &shape.jupyterhub_client_secret,

@@ -23,6 +23,7 @@ async fn http_client_against_fake_face_passes_conformance_with_a_service_account
     ))
     .unwrap();
     primehub_keycloak::conformance::run_all(&client).await;
+    primehub_keycloak::conformance::primehub_client_scope_mappings(&client).await;
     let base: url::Url = server.url().parse().unwrap();
     let secrets = crate::grants::ClientSecrets {
         admin_ui: &shape.admin_ui_client_secret,

@@ -1,6 +1,7 @@
 //! The crate's integration tests, one binary (one link) for all of them.
 
 mod admin_ext;
+mod admin_rest_parity;
 mod browser_flow;
 mod cache;
 mod fake_admin_http;

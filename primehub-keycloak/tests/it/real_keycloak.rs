@@ -150,6 +150,7 @@ async fn bootstrap_is_idempotent_and_the_client_passes_conformance() {
     );
 
     primehub_keycloak::conformance::run_all(&client).await;
+    primehub_keycloak::conformance::primehub_client_scope_mappings(&client).await;
     let secrets = crate::grants::ClientSecrets {
         admin_ui: &first.admin_ui_client_secret,
         jupyterhub: &first.jupyterhub_client_secret,
@@ -925,4 +926,15 @@ async fn cache_follows_direct_changes_through_admin_events() {
     assert!(s.user(&uid).is_none());
     assert!(s.group(&gid).is_none());
     delete_realm(&master, &realm).await.expect("delete realm");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_rest_face_answers_as_keycloak() {
+    let Some(kc) = real_keycloak("admin REST parity") else {
+        return;
+    };
+    // The same requests and expectations the fake's HTTP face is held to
+    // (`admin_rest_parity::admin_rest_face_answers_as_keycloak_on_the_fake`).
+    let target = crate::admin_rest_parity::Target::new(&kc.url, &kc.admin, &kc.password).await;
+    crate::admin_rest_parity::run(&target).await;
 }
