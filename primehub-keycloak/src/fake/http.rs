@@ -465,6 +465,11 @@ fn authorize(
         .get(&verified.sub)
         .filter(|u| u.enabled)
         .ok_or_else(unauthorized)?;
+    // As Keycloak: an unknown realm is a 404 for any authenticated caller, before the
+    // permission check.
+    if !store.realms.contains_key(realm) {
+        return Err(not_found("Realm not found."));
+    }
     let allowed = if verified.realm == "master" && token_realm.is_admin(&user.id) {
         true
     } else {
@@ -472,9 +477,6 @@ fn authorize(
     };
     if !allowed {
         return Err(forbidden());
-    }
-    if !store.realms.contains_key(realm) {
-        return Err(not_found("Realm not found."));
     }
     let actor = crate::representation::AdminEventAuth {
         realm_id: Some(token_realm.id.clone()),

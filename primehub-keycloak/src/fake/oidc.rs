@@ -875,7 +875,7 @@ impl FakeKeycloak {
                     .filter(|u| u.service_account_client.is_none());
                 let Some(user) = user else {
                     return Err(OAuthError::new(
-                        401,
+                        400,
                         "invalid_grant",
                         "Invalid user credentials",
                     ));
@@ -889,7 +889,7 @@ impl FakeKeycloak {
                 };
                 if !password_ok {
                     return Err(OAuthError::new(
-                        401,
+                        400,
                         "invalid_grant",
                         "Invalid user credentials",
                     ));
