@@ -214,6 +214,8 @@ struct CodeRec {
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
     expires: i64,
+    /// Authenticated by the SSO cookie (no form): the tokens' `acr` is "0".
+    sso: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -449,8 +451,8 @@ impl RealmState {
         sid: &str,
         user_id: &str,
         request: &AuthRequest,
-        now: i64,
-        now_ms: i64,
+        (now, now_ms): (i64, i64),
+        sso: bool,
     ) -> Option<String> {
         self.attach_client(sid, user_id, &request.client_uuid, false, now_ms);
         if !request.issue_code {
@@ -470,6 +472,7 @@ impl RealmState {
                 code_challenge: request.code_challenge.clone(),
                 code_challenge_method: request.code_challenge_method.clone(),
                 expires: now + CODE_LIFESPAN,
+                sso,
             },
         );
         Some(format!("{id}.{sid}.{}", request.client_uuid))
@@ -1587,7 +1590,7 @@ fn authorize(
             let Some(realm) = store.realms.get_mut(realm_name) else {
                 return realm_missing();
             };
-            let code = realm.authorize_client(&sid, &user_id, &request, now, now_ms);
+            let code = realm.authorize_client(&sid, &user_id, &request, (now, now_ms), true);
             let set = identity_cookies(store, realm_name, &sid, &user_id);
             authorization_success(&request, &sid, code.as_deref(), &issuer, &set)
         }
@@ -1866,7 +1869,7 @@ fn submit_login(
         }
     };
     realm.browser.auth_times.insert(sid.clone(), now);
-    let code = realm.authorize_client(&sid, &user.id, &tab.request, now, now_ms);
+    let code = realm.authorize_client(&sid, &user.id, &tab.request, (now, now_ms), false);
     let mut set = vec![expire_cookie(KC_RESTART, &cookie_path(realm_name))];
     set.extend(identity_cookies(store, realm_name, &sid, &user.id));
     authorization_success(&tab.request, &sid, code.as_deref(), &issuer, &set)
@@ -1979,6 +1982,7 @@ pub(super) fn exchange_code(
             offline,
             auth_time: realm.browser.auth_time(sid),
             nonce: rec.nonce.clone(),
+            sso: rec.sso,
         },
     )
 }
@@ -2416,6 +2420,7 @@ mod tests {
             code_challenge: Some(sha256_b64(&verifier)),
             code_challenge_method: Some("S256".into()),
             expires: 0,
+            sso: false,
         };
         assert_eq!(check_pkce_exchange(&code, Some(&verifier)), Ok(()));
         assert_eq!(

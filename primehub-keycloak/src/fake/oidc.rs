@@ -515,6 +515,9 @@ pub(super) struct Issue<'a> {
     pub auth_time: Option<i64>,
     /// The authorization request's `nonce` (code exchange only): the ID token's `nonce`.
     pub nonce: Option<String>,
+    /// Whether the user was authenticated by the SSO cookie, without a form (code exchange
+    /// only): Keycloak's `acr` is then `"0"`, else `"1"`.
+    pub sso: bool,
 }
 
 impl FakeKeycloak {
@@ -584,7 +587,7 @@ impl FakeKeycloak {
         if let Some(sid) = &i.sid {
             at.insert("sid".into(), json!(sid));
         }
-        at.insert("acr".into(), json!("1"));
+        at.insert("acr".into(), json!(if i.sso { "0" } else { "1" }));
         if !i.client.web_origins.is_empty() {
             at.insert("allowed-origins".into(), json!(i.client.web_origins));
         }
@@ -645,7 +648,7 @@ impl FakeKeycloak {
                 "at_hash".into(),
                 json!(super::browser::at_hash(&access_token)),
             );
-            it.insert("acr".into(), json!("1"));
+            it.insert("acr".into(), json!(if i.sso { "0" } else { "1" }));
             profile_claims(&mut it, i.realm, Some(i.client), i.user, &i.scope);
             apply_mappers(&mut it, i.client, i.realm, i.user, "id.token.claim");
             Some(Self::sign(store, &it)?)
@@ -722,6 +725,7 @@ impl FakeKeycloak {
                 offline: false,
                 auth_time: None,
                 nonce: None,
+                sso: false,
             },
         )?;
         Ok(tokens.access_token)
@@ -837,6 +841,7 @@ impl FakeKeycloak {
                 offline,
                 auth_time: None,
                 nonce: None,
+                sso: false,
             },
         )
     }
@@ -943,6 +948,7 @@ impl FakeKeycloak {
                         offline: false,
                         auth_time: None,
                         nonce: None,
+                        sso: false,
                     },
                 )
             }
@@ -1034,6 +1040,7 @@ impl FakeKeycloak {
                         scope,
                         offline,
                         nonce: None,
+                        sso: false,
                     },
                 )
             }

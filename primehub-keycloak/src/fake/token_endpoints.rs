@@ -498,6 +498,7 @@ fn introspection(
         offline,
         auth_time: token_claims.get("auth_time").and_then(Value::as_i64),
         nonce: None,
+        sso: str_claim(&token_claims, "acr") == "0",
     };
     let mut claims = FakeKeycloak::access_claims(store, &issue, "introspection.token.claim");
     for name in [

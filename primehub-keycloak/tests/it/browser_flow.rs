@@ -736,6 +736,10 @@ async fn browser_flows(t: &Target) {
     assert_eq!(hub_id["auth_time"], auth_time, "{}", t.name);
     assert_eq!(hub_id["nonce"], "hub-nonce", "{}", t.name);
     assert_eq!(hub_id["azp"], "jupyterhub", "{}", t.name);
+    // No form was shown: Keycloak's authentication level is 0.
+    assert_eq!(hub_id["acr"], "0", "{}", t.name);
+    let hub_access = claims(hub_tokens["access_token"].as_str().expect("access token"));
+    assert_eq!(hub_access["acr"], "0", "{}", t.name);
     let hub_refresh = hub_tokens["refresh_token"]
         .as_str()
         .expect("refresh")
