@@ -123,7 +123,7 @@ struct Walk {
 }
 
 /// The JSON kind Go names in its messages.
-fn kind_of(value: &Value) -> &'static str {
+pub(crate) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "bool",
@@ -135,7 +135,7 @@ fn kind_of(value: &Value) -> &'static str {
 }
 
 /// A number's literal as a client writes it (`1.5`, `2.0`, `1e+30`).
-fn literal(n: &serde_json::Number) -> String {
+pub(crate) fn literal(n: &serde_json::Number) -> String {
     let text = n.to_string();
     match text.find('e') {
         Some(i) if !text[i + 1..].starts_with('-') && !text[i + 1..].starts_with('+') => {

@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::api::ResourceKind;
 use crate::error::{InvalidCause, KubeError};
 
+use super::builtin_types;
 use super::kinds::ServedKind;
 
 /// Whether the kind has a scale subresource the fake serves.
@@ -153,11 +154,8 @@ pub(crate) fn read_write(
             Some(r) => i64::from(r),
             None => {
                 let found = match v {
-                    Value::Number(n) => format!("number {n}"),
-                    Value::String(_) => "string".into(),
-                    Value::Bool(_) => "bool".into(),
-                    Value::Array(_) => "array".into(),
-                    _ => "object".into(),
+                    Value::Number(n) => format!("number {}", builtin_types::literal(n)),
+                    other => builtin_types::kind_of(other).to_owned(),
                 };
                 let go = format!(
                     "json: cannot unmarshal {found} into Go struct field ScaleSpec.spec.replicas of type int32"
