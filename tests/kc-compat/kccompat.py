@@ -29,6 +29,10 @@ TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{
 
 # keys whose (numeric) value is a point in time: replaced, their presence still counts
 TIME_KEYS = {"createdTimestamp", "exp", "iat", "nbf", "auth_time", "expires_at", "client.secret.creation.time"}
+# token lifetimes in seconds: Keycloak computes them from its session's last refresh in whole
+# seconds, so the same lifetime comes out one second short when a second boundary passes
+# between the session's start and the answer; they are compared to the nearest 10 seconds
+DURATION_KEYS = {"expires_in", "refresh_expires_in"}
 # keys whose value is a per-session, per-token or per-request opaque value
 OPAQUE_KEYS = {
     "session_state": "<session>",
@@ -85,6 +89,8 @@ class Normalizer:
         lists of their scopes."""
         if key in TIME_KEYS and not isinstance(value, bool) and isinstance(value, (int, float, str)):
             return "<time>" if value not in (0, "", "0") else value
+        if key in DURATION_KEYS and isinstance(value, int) and not isinstance(value, bool):
+            return (value + 5) // 10 * 10
         if key in OPAQUE_KEYS and isinstance(value, str) and value:
             return OPAQUE_KEYS[key]
         if key == "scope" and isinstance(value, str):

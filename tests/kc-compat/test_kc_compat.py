@@ -68,6 +68,12 @@ class NormalizeTest(unittest.TestCase):
         # lists of objects keep their order (a scenario sorts them where order is no contract)
         self.assertEqual(norm.value([{"n": 2}, {"n": 1}]), [{"n": 2}, {"n": 1}])
 
+    def test_lifetimes_compared_to_ten_seconds(self) -> None:
+        norm = k.Normalizer("")
+        self.assertEqual(norm.value({"refresh_expires_in": 1799, "expires_in": 300}), {"expires_in": 300, "refresh_expires_in": 1800})
+        self.assertEqual(norm.value({"expires_in": 0}), {"expires_in": 0})
+        self.assertNotEqual(norm.value({"expires_in": 60}), norm.value({"expires_in": 300}))
+
     def test_jwt_strings_are_replaced(self) -> None:
         token = jwt({"alg": "RS256"}, {"sub": "x"})
         self.assertEqual(k.Normalizer("").value({"assertion": token}), {"assertion": "<jwt>"})
