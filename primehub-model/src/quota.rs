@@ -131,6 +131,31 @@ impl Quota {
     }
 }
 
+/// A group's two quota tiers, as the webhook and the job scheduler read them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupQuotas {
+    /// The per-user quota inside the group (`quota-*`, "User Quota").
+    pub user: Quota,
+    /// The whole group's quota (`project-quota-*`, "Group Quota").
+    pub group: Quota,
+}
+
+impl GroupQuotas {
+    /// The quotas in a group's attributes.
+    pub fn of(attributes: &crate::attributes::GroupAttributes) -> GroupQuotas {
+        GroupQuotas {
+            user: attributes.user_quota(),
+            group: attributes.project_quota(),
+        }
+    }
+
+    /// Whether `request` could ever run in the group: it fits both tiers with no usage at all.
+    /// The job scheduler fails a job whose instance type is bigger than either quota.
+    pub fn could_ever_admit(&self, request: &ResourceAmounts) -> bool {
+        self.user.could_ever_admit(request) && self.group.could_ever_admit(request)
+    }
+}
+
 /// An amount of each quota-relevant resource.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct ResourceAmounts {

@@ -22,30 +22,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use primehub_keycloak::cache::KeycloakCache;
 use primehub_model::attributes::{AttributeMap, GroupAttributes, group_keys as keys};
-use primehub_model::quota::Quota;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::error::Error;
 
-/// A group's two quota tiers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct GroupQuotas {
-    /// The per-user quota inside the group (`quota-*`, "User Quota").
-    pub user: Quota,
-    /// The whole group's quota (`project-quota-*`, "Group Quota").
-    pub group: Quota,
-}
-
-impl GroupQuotas {
-    /// The quotas in a group's attributes.
-    pub fn of(attributes: &GroupAttributes) -> GroupQuotas {
-        GroupQuotas {
-            user: attributes.user_quota(),
-            group: attributes.project_quota(),
-        }
-    }
-}
+pub use primehub_model::quota::GroupQuotas;
 
 /// Where group quotas come from.
 #[async_trait]
