@@ -914,6 +914,8 @@ struct Inner {
     errors: AtomicU64,
     events_enabled: AtomicBool,
     last_error: Mutex<Option<String>>,
+    /// Bumped whenever the snapshot's users, groups or roles may have changed.
+    generation: tokio::sync::watch::Sender<u64>,
 }
 
 /// The Keycloak state cache. Cheap to clone (an `Arc`); `Send + Sync`.
@@ -970,6 +972,7 @@ impl KeycloakCache {
                 errors: AtomicU64::new(0),
                 events_enabled: AtomicBool::new(false),
                 last_error: Mutex::new(None),
+                generation: tokio::sync::watch::Sender::new(0),
             }),
         };
         cache.resync().await?;
@@ -983,6 +986,14 @@ impl KeycloakCache {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// A receiver that sees a new value whenever the snapshot's users, groups, memberships,
+    /// attributes or roles may have changed (a resync, applied admin events, a write through
+    /// [`admin`](Self::admin)); a poll that found nothing new does not wake it. Controllers
+    /// that decide on quotas (the job scheduler) wait on it instead of polling.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.generation.subscribe()
     }
 
     /// A [`KeycloakAdmin`] that forwards every call to Keycloak and, after each successful
@@ -1113,6 +1124,7 @@ impl KeycloakCache {
             .current
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
+        self.inner.generation.send_modify(|g| *g += 1);
     }
 
     fn begin_background(&self) {
@@ -1147,6 +1159,7 @@ impl KeycloakCache {
             .current
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
+        self.inner.generation.send_modify(|g| *g += 1);
     }
 
     async fn resync_locked(&self, cursor: &mut Cursor) -> Result<()> {

@@ -105,7 +105,10 @@ impl Decision {
     pub fn waits(&self) -> bool {
         matches!(
             self,
-            Decision::WaitUser(_) | Decision::WaitGroup(_) | Decision::Queued | Decision::UnknownGroup
+            Decision::WaitUser(_)
+                | Decision::WaitGroup(_)
+                | Decision::Queued
+                | Decision::UnknownGroup
         )
     }
 }
@@ -314,7 +317,10 @@ mod tests {
                 group: gpu_quota(8),
             })
         };
-        let jobs = [job("big", "ml", "bob", 1, 2), job("small", "ml", "lin", 2, 1)];
+        let jobs = [
+            job("big", "ml", "bob", 1, 2),
+            job("small", "ml", "lin", 2, 1),
+        ];
         let d = plan(&jobs, quotas, &UsageLedger::new());
         assert_eq!(d, [Decision::NeverFits, Decision::Start]);
         let quotas = |_: &str| {
@@ -431,7 +437,10 @@ mod tests {
     #[test]
     fn a_job_that_exactly_fills_the_quota_starts() {
         let jobs = [job("a", "ml", "bob", 1, 4)];
-        assert_eq!(plan(&jobs, four_each, &UsageLedger::new()), [Decision::Start]);
+        assert_eq!(
+            plan(&jobs, four_each, &UsageLedger::new()),
+            [Decision::Start]
+        );
     }
 
     #[test]

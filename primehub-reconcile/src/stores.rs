@@ -475,6 +475,7 @@ pub struct PodUsage {
     ledger: Arc<RwLock<UsageLedger>>,
     in_flight: InFlight,
     state: Arc<KindState>,
+    generation: tokio::sync::watch::Sender<u64>,
 }
 
 impl Debug for PodUsage {
@@ -513,12 +514,14 @@ impl PodUsage {
         let (pods, writer) = reflector::store::<PodView>();
         let ledger = Arc::new(RwLock::new(UsageLedger::new()));
         let state = Arc::new(KindState::new(StoreKind::Pod));
+        let generation = tokio::sync::watch::Sender::new(0u64);
         let usage = PodUsage {
             namespace: Arc::from(namespace),
             pods,
             ledger: ledger.clone(),
             in_flight: in_flight.clone(),
             state: state.clone(),
+            generation: generation.clone(),
         };
         let api: Api<Pod> = Api::namespaced(client, namespace);
         let mut config = watcher::Config::default();
@@ -558,6 +561,9 @@ impl PodUsage {
                 }
                 Event::Delete(pod) => write_ledger(&ledger).remove(&object_key(pod)),
             }
+            if !matches!(event, Event::Init | Event::InitApply(_)) {
+                generation.send_modify(|g| *g += 1);
+            }
             Some(project_event(event, PodView::from))
         };
         (usage, drive(api, config, writer, state, transform))
@@ -581,6 +587,12 @@ impl PodUsage {
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         )
+    }
+
+    /// A receiver that sees a new value after each pod change reaches the ledger and the store
+    /// (and after a relist is complete): the job scheduler waits on it.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.generation.subscribe()
     }
 
     /// The admitted pods not yet seen by the watch (the admission webhook's reservations).

@@ -524,3 +524,50 @@ async fn quiet_polls_after_a_burst_stop_rereading_it() {
     assert_eq!(cache.poll_events_once().await.unwrap(), 1);
     assert!(cache.snapshot().user(&late).is_some());
 }
+
+#[tokio::test]
+async fn subscribers_see_changes_and_not_quiet_polls() {
+    let (_kc, realm, _shape) = primehub().await;
+    let cache = KeycloakCache::load(
+        Arc::new(realm.clone()),
+        Arc::new(SystemClock),
+        CacheConfig::default(),
+    )
+    .await
+    .unwrap();
+    let mut changes = cache.subscribe();
+    changes.mark_unchanged();
+    // A poll that finds nothing new does not wake anyone.
+    cache.poll_events_once().await.unwrap();
+    assert!(!changes.has_changed().unwrap());
+    // A write through the cache does.
+    let team = cache
+        .admin()
+        .create_group(&group("team-q", &[("quota-gpu", "1")]))
+        .await
+        .unwrap();
+    assert!(changes.has_changed().unwrap());
+    changes.mark_unchanged();
+    // So does a change made behind the cache's back, once an event poll applies it.
+    realm
+        .update_group(
+            &team,
+            &GroupUpdate {
+                name: None,
+                attributes: Some([("quota-gpu".to_owned(), vec!["2".to_owned()])].into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!changes.has_changed().unwrap());
+    cache.poll_events_once().await.unwrap();
+    assert!(changes.has_changed().unwrap());
+    assert_eq!(
+        cache
+            .snapshot()
+            .group(&team)
+            .and_then(|g| g.attributes.user_quota().gpu)
+            .map(|g| g.count()),
+        Some(2)
+    );
+}

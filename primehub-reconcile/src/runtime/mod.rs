@@ -12,6 +12,8 @@
 //!   a [`RetryPolicy`] (transient errors requeued with exponential backoff per object,
 //!   permanent ones after a long delay) and [`Metrics`] (reconciles, errors, durations) that
 //!   [`Metrics::encode`] renders for `/metrics`;
+//! - [`job_queue`]: the PhJob queue (Pending → Preparing) on the webhook's quota arithmetic
+//!   and pod ledger, event-driven;
 //! - [`job_summary`]: a small level-based controller built with them, the worked example of
 //!   the pattern (docs, `examples/job_summary_controller.rs`, tests on the fake and on a real
 //!   API server).
@@ -75,6 +77,7 @@ use prometheus_client::registry::Registry;
 
 use crate::error::Error;
 
+pub mod job_queue;
 pub mod job_summary;
 pub mod projection;
 
@@ -171,7 +174,7 @@ fn duration_histogram() -> Histogram {
 /// Cheap to clone: clones share the counters.
 #[derive(Clone)]
 pub struct Metrics {
-    registry: Arc<Registry>,
+    registry: Arc<Mutex<Registry>>,
     reconciles: Family<ControllerLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
     durations: DurationFamily,
@@ -204,7 +207,7 @@ impl Metrics {
             durations.clone(),
         );
         Metrics {
-            registry: Arc::new(registry),
+            registry: Arc::new(Mutex::new(registry)),
             reconciles,
             errors,
             durations,
@@ -215,8 +218,27 @@ impl Metrics {
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        let registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
+    }
+
+    /// Adds `metric` to the registry [`encode`](Self::encode) renders (with the
+    /// `primehub_controller_` prefix), for the controllers' own figures (the job queue's
+    /// lengths, jobs by phase).
+    pub fn register(
+        &self,
+        name: &str,
+        help: &str,
+        metric: impl prometheus_client::registry::Metric,
+    ) {
+        self.registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .register(name, help, metric);
     }
 
     /// Reconciles run by `controller` so far.

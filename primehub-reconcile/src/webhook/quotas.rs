@@ -47,6 +47,13 @@ pub trait QuotaSource: Send + Sync {
     fn is_ready(&self) -> bool {
         true
     }
+
+    /// A receiver that sees a new value when quotas may have changed, for sources that know
+    /// (the Keycloak cache); `None` when the source cannot tell, and readers re-ask on their
+    /// own schedule.
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }
 
 /// Quotas from the Keycloak state cache: an in-memory lookup by group name.
@@ -71,6 +78,10 @@ impl KeycloakQuotas {
 impl QuotaSource for KeycloakQuotas {
     fn describe(&self) -> String {
         "keycloak cache".to_owned()
+    }
+
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.cache.subscribe())
     }
 
     async fn group_quotas(&self, group_name: &str) -> Result<Option<GroupQuotas>, Error> {
