@@ -14,6 +14,7 @@
 //! | [`quantity`] | exact CPU (millicores), memory (bytes) and GPU amounts; the Kubernetes quantity grammar |
 //! | [`quota`] | a pod's request, usage (an incremental ledger) and PrimeHub's admission decision |
 //! | [`binding`] | what a user may launch in a group (notebooks) or a job may use (empty group = `everyone`): images, instance types, datasets (with write access) |
+//! | [`job_lifecycle`] | a PhJob after the queue: spec defaults, cancel, TTL, requeue limit and deadline, pod creation and the pod's phase translated to the job's status (PrimeHub's phases, reasons and messages), as a pure function |
 //! | [`job_queue`] | the job queue's decision: which pending jobs start, wait for the user or the group quota, or can never fit (PrimeHub's scheduler rules on [`quota`]'s arithmetic) |
 //! | [`pod`] | instance type → pod resources (any GPU vendor), tolerations, node selector; image URL choice |
 //! | [`clock`] | the one injected clock: [`clock::SystemClock`], [`clock::ManualClock`] for tests |
@@ -74,6 +75,7 @@ pub mod binding;
 pub mod clock;
 pub mod crd;
 pub mod error;
+pub mod job_lifecycle;
 pub mod job_queue;
 pub mod names;
 pub mod pod;

@@ -85,11 +85,18 @@ pub struct PhJobView {
     pub cancel: bool,
     /// `status.phase`, `Pending` when there is none yet.
     pub phase: PhJobPhase,
+    /// `status.finishTime` (the cleaner's clock).
+    pub finish_time: Option<jiff::Timestamp>,
 }
 
 impl From<PhJob> for PhJobView {
     fn from(job: PhJob) -> PhJobView {
         let phase = job.phase();
+        let finish_time = job
+            .status
+            .as_ref()
+            .and_then(|s| s.finish_time.as_ref())
+            .map(|t| t.0);
         let created = job.metadata.creation_timestamp.clone();
         let mut metadata = slim_metadata(job.metadata);
         metadata.creation_timestamp = created;
@@ -102,6 +109,7 @@ impl From<PhJob> for PhJobView {
             instance_type: job.spec.instance_type,
             cancel: job.spec.cancel,
             phase,
+            finish_time,
         }
     }
 }

@@ -14,6 +14,8 @@
 //!   [`Metrics::encode`] renders for `/metrics`;
 //! - [`job_queue`]: the PhJob queue (Pending → Preparing) on the webhook's quota arithmetic
 //!   and pod ledger, event-driven;
+//! - [`phjob`]: the PhJob controller (a started job's pod and status, cancel, TTL, requeue
+//!   limit, deadline) and the cleaner of finished jobs;
 //! - [`job_summary`]: a small level-based controller built with them, the worked example of
 //!   the pattern (docs, `examples/job_summary_controller.rs`, tests on the fake and on a real
 //!   API server).
@@ -79,6 +81,7 @@ use crate::error::Error;
 
 pub mod job_queue;
 pub mod job_summary;
+pub mod phjob;
 pub mod projection;
 
 /// The [`Error`] of a failed `kube::runtime::finalizer` call, so reconcilers that use

@@ -397,3 +397,335 @@ async fn the_safety_pass_runs_without_events() -> TestResult {
     );
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------
+// The PhJob controller with the queue and the resource-validation webhook, in process.
+
+use kube::{Resource, ResourceExt};
+use primehub_model::job_lifecycle::{
+    CANCELLED_MESSAGE, COMPLETED_MESSAGE, LifecycleConfig, RUNNING_MESSAGE,
+};
+use primehub_reconcile::runtime::ControllerRuntime;
+use primehub_reconcile::runtime::phjob::{self, Cleaner, JobEnvironment};
+use primehub_reconcile::webhook::quotas::StaticQuotas;
+use primehub_reconcile::webhook::resources::ResourcesValidation;
+
+/// Builds a job's pod as the real builder lays out what the webhook counts: the group and
+/// user labels, the instance type's GPUs, the owner reference; `Image not found: <image>`
+/// for an image named `missing`.
+struct TestEnvironment;
+
+#[async_trait]
+impl JobEnvironment for TestEnvironment {
+    async fn group_default_deadline(&self, group_name: &str) -> Option<u64> {
+        (group_name == "short").then_some(30)
+    }
+
+    async fn build_pod(&self, job: &PhJob) -> Result<Pod, String> {
+        if job.spec.image == "missing" {
+            return Err(format!("Image not found: {}", job.spec.image));
+        }
+        let gpus = job.spec.instance_type.trim_start_matches("gpu-").to_owned();
+        let mut pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": job.name_any(), "namespace": NS, "labels": {
+                "app": "primehub-job",
+                LABEL_GROUP: escape_label(&job.spec.group_name),
+                LABEL_USER: escape_label(job.spec.user_name.as_deref().unwrap_or(""))}},
+            "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "base",
+                "resources": {"limits": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": gpus}}}]},
+        }))
+        .map_err(|e| e.to_string())?;
+        pod.metadata.owner_references = job.controller_owner_ref(&()).map(|o| vec![o]);
+        Ok(pod)
+    }
+}
+
+struct Platform {
+    s: Setup,
+    cleaner: Cleaner,
+}
+
+/// The queue (quotas `queue`), the PhJob controller and the resource-validation webhook
+/// (quotas `webhook`) on one fake cluster.
+async fn platform(
+    queue: &[(&str, GroupQuotas)],
+    webhook: &[(&str, GroupQuotas)],
+) -> Result<Platform, Box<dyn std::error::Error>> {
+    let clock = Arc::new(ManualClock::at("2026-12-04T08:00:00Z".parse()?));
+    let cluster = FakeCluster::with_clock(clock.clone());
+    let client = cluster.client();
+    let (usage, driver) =
+        primehub_reconcile::stores::PodUsage::start(client.clone(), NS, Some(LABEL_GROUP));
+    tokio::spawn(driver);
+    let webhook_quotas = Arc::new(StaticQuotas::new(
+        webhook.iter().map(|(n, q)| ((*n).to_owned(), *q)),
+    ));
+    cluster.add_admission_handler(Arc::new(
+        ResourcesValidation::new(webhook_quotas).watching(NS, usage),
+    ));
+    let its: Api<InstanceType> = Api::namespaced(client.clone(), NS);
+    for (name, n) in [("gpu-0", 0), ("gpu-1", 1), ("gpu-2", 2), ("gpu-4", 4)] {
+        let it: InstanceType = serde_json::from_value(json!({
+            "apiVersion": "primehub.io/v1alpha1", "kind": "InstanceType",
+            "metadata": {"name": name},
+            "spec": {"limits.cpu": 1, "limits.memory": "1Gi", "limits.nvidia.com/gpu": n},
+        }))?;
+        its.create(&PostParams::default(), &it).await?;
+    }
+    let (stores, driver) = ResourceStores::start(client.clone(), StoresConfig::new(NS));
+    tokio::spawn(driver);
+    stores.wait_ready(Duration::from_secs(10)).await?;
+    let metrics = Metrics::new();
+    let (job_queue, driver) = JobQueue::start(
+        client.clone(),
+        stores,
+        TestQuotas::new(queue),
+        clock.clone() as Arc<dyn Clock>,
+        &metrics,
+        events_only(),
+    );
+    tokio::spawn(driver);
+    let context = phjob::Context::new(
+        client.clone(),
+        Arc::new(TestEnvironment),
+        clock.clone() as Arc<dyn Clock>,
+        LifecycleConfig::default(),
+    );
+    let runtime = ControllerRuntime::new("phjob", &metrics);
+    let controller = phjob::run(client.clone(), NS, context, &runtime);
+    tokio::spawn(futures::StreamExt::for_each(controller, |_| async {}));
+    eventually("the queue is ready", || async {
+        job_queue.is_ready().then_some(())
+    })
+    .await;
+    let cleaner = Cleaner::new(
+        client.clone(),
+        NS,
+        job_queue.jobs().clone(),
+        clock.clone() as Arc<dyn Clock>,
+        3600,
+        2,
+    );
+    Ok(Platform {
+        s: Setup {
+            clock,
+            jobs: Api::namespaced(client.clone(), NS),
+            pods: Api::namespaced(client, NS),
+            queue: job_queue,
+            metrics,
+        },
+        cleaner,
+    })
+}
+
+impl Setup {
+    /// Creates a job as GraphQL does (no status: the controller initialises it).
+    async fn create_job(
+        &self,
+        name: &str,
+        group: &str,
+        user: &str,
+        it: &str,
+        image: &str,
+        extra: serde_json::Value,
+    ) -> TestResult {
+        self.clock.advance(jiff::SignedDuration::from_secs(1));
+        let mut spec = json!({
+            "displayName": name, "userId": format!("id-{user}"), "userName": user,
+            "groupId": format!("id-{group}"), "groupName": group, "instanceType": it,
+            "image": image, "command": "echo hi",
+        });
+        if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
+            spec.extend(extra.clone());
+        }
+        let job: PhJob = serde_json::from_value(json!({
+            "apiVersion": "primehub.io/v1alpha1", "kind": "PhJob",
+            "metadata": {"name": name, "namespace": NS}, "spec": spec,
+        }))?;
+        self.jobs.create(&PostParams::default(), &job).await?;
+        Ok(())
+    }
+
+    async fn status(&self, name: &str) -> primehub_model::crd::PhJobStatus {
+        self.jobs
+            .get(name)
+            .await
+            .expect("the job")
+            .status
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_runs_from_submission_to_success_and_its_pod_goes_after_the_ttl() -> TestResult {
+    let p = platform(&[("ml", gpus(4))], &[("ml", gpus(4))]).await?;
+    let s = &p.s;
+    s.create_job("train", "ml", "bob", "gpu-2", "base", json!({}))
+        .await?;
+    // The controller fills in the defaults; the queue starts it; the controller creates the
+    // pod through the webhook, which admits it.
+    eventually("the pod", || async {
+        s.pods.get_opt("train").await.ok().flatten()
+    })
+    .await;
+    let job = s.jobs.get("train").await?;
+    assert_eq!(job.spec.active_deadline_seconds, Some(86_400));
+    assert_eq!(job.spec.ttl_seconds_after_finished, Some(604_800));
+    eventually("podName", || async { s.status("train").await.pod_name }).await;
+    let pod = s.pods.get("train").await?;
+    assert_eq!(pod.owner_references()[0].name, "train");
+    assert!(pod.owner_references()[0].controller == Some(true));
+
+    s.pod_phase("train", "Running").await?;
+    s.wait_phase("train", PhJobPhase::Running).await;
+    let status = s.status("train").await;
+    assert_eq!(status.message.as_deref(), Some(RUNNING_MESSAGE));
+    assert_eq!(status.start_time.map(|t| t.0), Some(s.clock.now()));
+
+    s.clock.advance(jiff::SignedDuration::from_secs(60));
+    s.pod_phase("train", "Succeeded").await?;
+    s.wait_phase("train", PhJobPhase::Succeeded).await;
+    let status = s.status("train").await;
+    assert_eq!(status.message.as_deref(), Some(COMPLETED_MESSAGE));
+    assert_eq!(status.finish_time.map(|t| t.0), Some(s.clock.now()));
+
+    // A week later (the default TTL) the pod is deleted; the job stays.
+    s.clock.advance(jiff::SignedDuration::from_secs(604_801));
+    tokio::time::sleep(Duration::from_secs(604_801)).await;
+    eventually("the pod deleted", || async {
+        s.pods
+            .get_opt("train")
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert_eq!(s.phase("train").await, PhJobPhase::Succeeded);
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_job_loses_its_pod_and_the_group_deadline_applies() -> TestResult {
+    let p = platform(&[("short", gpus(4))], &[("short", gpus(4))]).await?;
+    let s = &p.s;
+    s.create_job("c", "short", "bob", "gpu-1", "base", json!({}))
+        .await?;
+    eventually("the pod", || async {
+        s.pods.get_opt("c").await.ok().flatten()
+    })
+    .await;
+    assert_eq!(
+        s.jobs.get("c").await?.spec.active_deadline_seconds,
+        Some(30),
+        "the group's job-default-active-deadline-seconds"
+    );
+    s.jobs
+        .patch(
+            "c",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"cancel": true}})),
+        )
+        .await?;
+    s.wait_phase("c", PhJobPhase::Cancelled).await;
+    let status = s.status("c").await;
+    assert_eq!(status.reason, Some(PhJobReason::Cancelled));
+    assert_eq!(status.message.as_deref(), Some(CANCELLED_MESSAGE));
+    eventually("the pod deleted", || async {
+        s.pods
+            .get_opt("c")
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+
+    // The deadline: 30 s after the pod is first seen running, the job fails.
+    s.create_job("d", "short", "bob", "gpu-1", "base", json!({}))
+        .await?;
+    eventually("the pod", || async {
+        s.pods.get_opt("d").await.ok().flatten()
+    })
+    .await;
+    s.pod_phase("d", "Running").await?;
+    s.wait_phase("d", PhJobPhase::Running).await;
+    s.clock.advance(jiff::SignedDuration::from_secs(30));
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    s.wait_phase("d", PhJobPhase::Failed).await;
+    assert_eq!(
+        s.status("d").await.reason,
+        Some(PhJobReason::OverActivateDeadline)
+    );
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_webhook_refusal_requeues_until_the_requeue_limit() -> TestResult {
+    // The queue thinks 2 GPUs fit; the webhook's quota says 1: every pod is refused.
+    let p = platform(&[("ml", gpus(4))], &[("ml", gpus(1))]).await?;
+    let s = &p.s;
+    s.create_job(
+        "r",
+        "ml",
+        "bob",
+        "gpu-2",
+        "base",
+        json!({"requeueLimit": 1}),
+    )
+    .await?;
+    eventually("a first refusal", || async {
+        let st = s.status("r").await;
+        (st.requeued >= Some(1)).then_some(())
+    })
+    .await;
+    s.wait_phase("r", PhJobPhase::Failed).await;
+    let status = s.status("r").await;
+    assert_eq!(status.reason, Some(PhJobReason::OverRequeueLimit));
+    assert_eq!(status.requeued, Some(2));
+    assert!(s.pods.get_opt("r").await?.is_none(), "no pod was admitted");
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pod_that_cannot_be_built_fails_the_job_and_the_cleaner_keeps_the_newest() -> TestResult {
+    let p = platform(&[("ml", gpus(4))], &[("ml", gpus(4))]).await?;
+    let s = &p.s;
+    s.create_job("bad", "ml", "bob", "gpu-1", "missing", json!({}))
+        .await?;
+    s.wait_phase("bad", PhJobPhase::Failed).await;
+    let status = s.status("bad").await;
+    assert_eq!(status.reason, Some(PhJobReason::PodCreationFailed));
+    assert_eq!(status.message.as_deref(), Some("Image not found: missing"));
+
+    for name in ["bad-2", "bad-3"] {
+        s.create_job(name, "ml", "bob", "gpu-1", "missing", json!({}))
+            .await?;
+        s.wait_phase(name, PhJobPhase::Failed).await;
+    }
+    eventually("the queue's store shows the three failures", || async {
+        (s.queue
+            .jobs()
+            .state()
+            .iter()
+            .filter(|j| j.phase == PhJobPhase::Failed)
+            .count()
+            == 3)
+            .then_some(())
+    })
+    .await;
+    // Limit 2: the oldest goes.
+    assert_eq!(p.cleaner.sweep().await, ["bad"]);
+    // An hour (the cleaner's TTL) later, the others go too.
+    s.clock.advance(jiff::SignedDuration::from_secs(3601));
+    eventually("the store drops bad", || async {
+        (s.queue.jobs().state().len() == 2).then_some(())
+    })
+    .await;
+    let mut swept = p.cleaner.sweep().await;
+    swept.sort();
+    assert_eq!(swept, ["bad-2", "bad-3"]);
+    Ok(())
+}
