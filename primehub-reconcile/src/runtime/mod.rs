@@ -16,6 +16,8 @@
 //!   and pod ledger, event-driven;
 //! - [`phjob`]: the PhJob controller (a started job's pod and status, cancel, TTL, requeue
 //!   limit, deadline) and the cleaner of finished jobs;
+//! - [`leader`]: leader election on a Lease (client-go's protocol on the injected clock), so
+//!   the controller runs with replicas;
 //! - [`job_summary`]: a small level-based controller built with them, the worked example of
 //!   the pattern (docs, `examples/job_summary_controller.rs`, tests on the fake and on a real
 //!   API server).
@@ -81,6 +83,7 @@ use crate::error::Error;
 
 pub mod job_queue;
 pub mod job_summary;
+pub mod leader;
 pub mod phjob;
 pub mod projection;
 
