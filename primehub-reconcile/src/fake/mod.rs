@@ -15,6 +15,11 @@
 //! daemonsets, ingresses, network policies, leases, Roles, RoleBindings,
 //! CustomResourceDefinitions and every `primehub.io` kind, each in discovery.
 //!
+//! There is no kubelet: pods keep the phase a test writes. [`kubelet::PodSimulator`] is an
+//! optional stand-in for demos (`primehub dev`): pods go `Running` after a delay and
+//! `Succeeded` (or `Failed`) after the `sleep`s of their script, writing its `echo` lines to
+//! the pod log.
+//!
 //! What it implements, as kube-apiserver does:
 //!
 //! - one decimal `resourceVersion` counter for the whole store (lists return the current one);
@@ -333,6 +338,7 @@ mod gojson;
 mod http;
 mod immutable;
 mod kinds;
+pub mod kubelet;
 mod label_selectors;
 mod logs;
 mod metadata_validation;

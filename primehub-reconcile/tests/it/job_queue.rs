@@ -729,3 +729,71 @@ async fn a_pod_that_cannot_be_built_fails_the_job_and_the_cleaner_keeps_the_newe
     assert_eq!(swept, ["bad-2", "bad-3"]);
     Ok(())
 }
+
+#[tokio::test(start_paused = true)]
+async fn with_the_pod_simulator_a_job_runs_by_itself_and_logs_its_echoes() -> TestResult {
+    use primehub_reconcile::fake::kubelet::{PodSimulator, SimulatorConfig};
+    let clock = Arc::new(ManualClock::at("2026-12-04T08:00:00Z".parse()?));
+    let cluster = FakeCluster::with_clock(clock.clone());
+    let client = cluster.client();
+    tokio::spawn(PodSimulator::new(cluster.clone(), NS, SimulatorConfig::default()).run());
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
+    for (name, script) in [
+        ("ok", "sleep 1\nsleep 30; echo done"),
+        ("bad", "echo oops; exit 2"),
+    ] {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": name, "labels": {LABEL_GROUP: "ml"}},
+            "spec": {"containers": [{"name": "main", "image": "base",
+                "command": ["/scripts/run-job.sh"], "args": [script]}]},
+        }))?;
+        pods.create(&PostParams::default(), &pod).await?;
+    }
+    let phase = |name: &'static str| {
+        let pods = pods.clone();
+        async move {
+            pods.get(name)
+                .await
+                .ok()
+                .and_then(|p| p.status)
+                .and_then(|s| s.phase)
+                .unwrap_or_default()
+        }
+    };
+    let started = tokio::time::Instant::now();
+    eventually("ok running", || async {
+        (phase("ok").await == "Running").then_some(())
+    })
+    .await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "pending for start_after"
+    );
+    eventually("ok succeeded", || async {
+        (phase("ok").await == "Succeeded").then_some(())
+    })
+    .await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(33),
+        "ran its 31 s of sleeps"
+    );
+    let logs = pods.logs("ok", &Default::default()).await?;
+    assert_eq!(logs, "done\n");
+    eventually("bad failed", || async {
+        (phase("bad").await == "Failed").then_some(())
+    })
+    .await;
+    let bad = pods.get("bad").await?;
+    let terminated = bad
+        .status
+        .and_then(|s| s.container_statuses)
+        .and_then(|c| c.into_iter().next())
+        .and_then(|c| c.state)
+        .and_then(|s| s.terminated)
+        .expect("a terminated state");
+    assert_eq!(
+        (terminated.exit_code, terminated.reason.as_deref()),
+        (2, Some("Error"))
+    );
+    Ok(())
+}
