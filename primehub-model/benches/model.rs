@@ -1,5 +1,6 @@
-//! Criterion benchmarks: quantity parsing, the quota decision, and the decision with usage read
-//! from a ledger of 100 vs 10 000 pods (the cost must not depend on the pod count).
+//! Criterion benchmarks: quantity parsing, the quota decision, the decision with usage read
+//! from a ledger of 100 vs 10 000 pods (the cost must not depend on the pod count), and the job
+//! queue's decision over 10 000 pending jobs in 1 000 groups.
 //!
 //! Run with `cargo bench -p primehub-model --bench model`.
 
@@ -84,5 +85,51 @@ fn quota_decision(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, quantity_parsing, quota_decision);
+/// One queue decision over 10 000 pending jobs in 1 000 groups whose GPUs are all in use
+/// (every job waits: the whole queue is walked), the pure part of a scheduler pass.
+fn job_queue_plan(c: &mut Criterion) {
+    use primehub_model::job_queue::{QueuedJob, plan};
+    use primehub_model::quota::GroupQuotas;
+    let groups: Vec<String> = (0..1000).map(|g| format!("group-{g}")).collect();
+    let users: Vec<String> = (0..7).map(|u| format!("user-{u}")).collect();
+    let names: Vec<String> = (0..10_000).map(|i| format!("job-{i}")).collect();
+    let one_gpu = ResourceAmounts {
+        gpu: Gpu::from_count(1),
+        ..ResourceAmounts::ZERO
+    };
+    let mut ledger = UsageLedger::new();
+    for (g, group) in groups.iter().enumerate() {
+        ledger.apply(
+            &format!("hub/running-{g}"),
+            Some(PodCharge {
+                group: group.clone(),
+                user: Some("other".to_owned()),
+                amounts: one_gpu,
+            }),
+        );
+    }
+    let jobs: Vec<QueuedJob<'_>> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| QueuedJob {
+            name,
+            group: &groups[i % groups.len()],
+            user: &users[i % users.len()],
+            created: jiff::Timestamp::from_second(1_800_000_000 + i as i64).unwrap_or_default(),
+            request: one_gpu,
+        })
+        .collect();
+    let quotas = GroupQuotas {
+        user: Quota::UNLIMITED,
+        group: Quota {
+            gpu: Some(Gpu::from_count(1)),
+            ..Quota::UNLIMITED
+        },
+    };
+    c.bench_function("job_queue_plan_10000_jobs_1000_groups", |b| {
+        b.iter(|| plan(black_box(&jobs), |_| Some(quotas), &ledger))
+    });
+}
+
+criterion_group!(benches, quantity_parsing, quota_decision, job_queue_plan);
 criterion_main!(benches);
