@@ -15,6 +15,7 @@
 //! | [`quota`] | a pod's request, usage (an incremental ledger) and PrimeHub's admission decision |
 //! | [`binding`] | what a user may launch in a group (notebooks) or a job may use (empty group = `everyone`): images, instance types, datasets (with write access) |
 //! | [`pod`] | instance type → pod resources (any GPU vendor), tolerations, node selector; image URL choice |
+//! | [`schedule`] | recurring jobs: robfig/cron v3's five-field grammar with errors naming the field, the next run in an IANA time zone (croner on jiff, Vixie-cron DST rules), the schedule's status, the PhJob a run (or "run now") creates |
 //! | [`clock`] | the one injected clock: [`clock::SystemClock`], [`clock::ManualClock`] for tests |
 //!
 //! All errors are [`Error`], which names the field (or key, or role) and the rule it broke.
@@ -78,5 +79,6 @@ pub mod pod;
 pub mod quantity;
 pub mod quota;
 pub mod roles;
+pub mod schedule;
 
 pub use error::{Error, Result};
