@@ -689,6 +689,11 @@ pub fn run_now_job(schedule: &PhSchedule, now: Timestamp, rng: &mut dyn RngCore)
     job_from(schedule, names::job_name(now, rng), false)
 }
 
+/// [`run_now_job`] with the thread-local random generator.
+pub fn run_now_job_at(schedule: &PhSchedule, now: Timestamp) -> Result<PhJob> {
+    run_now_job(schedule, now, &mut rand::rng())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
