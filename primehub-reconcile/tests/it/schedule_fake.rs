@@ -510,7 +510,7 @@ async fn run_now_creates_a_job_outside_the_schedule() -> TestResult {
         names::escape_label("Team_A")
     );
     assert_eq!(job.annotations()["primehub.io/owner"], "ml-team");
-    assert_eq!(w.job_names("hub").await, [name.clone()]);
+    assert_eq!(w.job_names("hub").await, [name]);
 
     // A running "run now" job does not block the scheduled runs.
     schedules
