@@ -581,7 +581,16 @@ pub async fn reconcile_step(schedule: &PhSchedule, ctx: &Context) -> Result<(Ste
             let jobs: Api<PhJob> = Api::namespaced(ctx.client.clone(), &namespace);
             let selector = format!("{LABEL_SCHEDULED_BY}={name}");
             let listed = jobs.list(&ListParams::default().labels(&selector)).await?;
-            if let Some(active) = listed.items.iter().find(|j| model::blocks_next_run(j)) {
+            let job = model::scheduled_job(schedule, run)?;
+            let job_name = job.name_any();
+            if listed.items.iter().any(|j| j.name_any() == job_name) {
+                // This run's job exists: created by an earlier reconcile whose status write
+                // failed.
+                Step::Ran {
+                    job: job_name,
+                    next,
+                }
+            } else if let Some(active) = listed.items.iter().find(|j| model::blocks_next_run(j)) {
                 let active = active.name_any();
                 publish(
                     ctx,
@@ -593,8 +602,6 @@ pub async fn reconcile_step(schedule: &PhSchedule, ctx: &Context) -> Result<(Ste
                 .await;
                 Step::Skipped { active, next }
             } else {
-                let job = model::scheduled_job(schedule, run)?;
-                let job_name = job.name_any();
                 match jobs.create(&PostParams::default(), &job).await {
                     Ok(_) => {}
                     Err(kube::Error::Api(status)) if status.code == 409 => {

@@ -687,3 +687,74 @@ async fn the_keycloak_context_reads_the_zone_and_validates_as_primehubs_spawner(
     }
     Ok(())
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_run_whose_status_write_was_lost_does_not_create_a_second_job() -> TestResult {
+    use primehub_reconcile::runtime::schedule::{Step, reconcile_step};
+
+    // No controller running: the test calls the reconcile step itself.
+    let clock = Arc::new(ManualClock::at(ts("2026-12-04T12:00:00Z")));
+    let cluster = FakeCluster::with_clock(clock.clone());
+    let client = cluster.client();
+    let ctx = schedule::Context::new(
+        client.clone(),
+        clock.clone(),
+        Arc::new(StaticScheduleContext::new(zone("Etc/UTC"))),
+        ScheduleConfig::default(),
+    );
+    let schedules: Api<PhSchedule> = Api::namespaced(client.clone(), "hub");
+    schedules
+        .create(
+            &PostParams::default(),
+            &schedule("nightly", RecurrenceType::Daily, None),
+        )
+        .await?;
+    let (step, _) = reconcile_step(&schedules.get("nightly").await?, &ctx).await?;
+    assert_eq!(
+        step,
+        Step::Waiting {
+            next: ts("2026-12-05T04:00:00Z")
+        }
+    );
+    // Unchanged at steady state.
+    let (step, _) = reconcile_step(&schedules.get("nightly").await?, &ctx).await?;
+    assert!(matches!(step, Step::Waiting { .. }), "{step:?}");
+
+    clock.set(ts("2026-12-05T04:00:30Z"));
+    let (step, action) = reconcile_step(&schedules.get("nightly").await?, &ctx).await?;
+    let Step::Ran { job, next } = step else {
+        panic!("expected a run, got {step:?}");
+    };
+    assert_eq!(next, ts("2026-12-06T04:00:00Z"));
+    assert_eq!(
+        action,
+        kube::runtime::controller::Action::requeue(Duration::from_secs(300))
+    );
+
+    // The status write "was lost": the recorded run is back at 04:00.
+    schedules
+        .patch_status(
+            "nightly",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"nextRunTime": "2026-12-05T04:00:00Z"}})),
+        )
+        .await?;
+    let (step, _) = reconcile_step(&schedules.get("nightly").await?, &ctx).await?;
+    assert_eq!(
+        step,
+        Step::Ran {
+            job: job.clone(),
+            next: ts("2026-12-06T04:00:00Z")
+        }
+    );
+    let jobs: Api<PhJob> = Api::namespaced(client.clone(), "hub");
+    let names: Vec<String> = jobs
+        .list(&Default::default())
+        .await?
+        .items
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    assert_eq!(names, [job]);
+    Ok(())
+}
