@@ -286,12 +286,23 @@ pub fn job_launchable(
     naming: &RoleNaming,
     catalog: &Catalog<'_>,
 ) -> Result<Launchable> {
+    job_launchable_with(user_groups, group_name, naming, catalog)
+}
+
+/// [`job_launchable`] over any [`ResourceLookup`] (indexed stores), as the PhSchedule
+/// controller validates a job template.
+pub fn job_launchable_with(
+    user_groups: &[GroupRoles<'_>],
+    group_name: &str,
+    naming: &RoleNaming,
+    resources: &dyn ResourceLookup,
+) -> Result<Launchable> {
     let group = if group_name.is_empty() {
         EVERYONE
     } else {
         group_name
     };
-    launchable_in(user_groups, group, naming, catalog)
+    launchable_in(user_groups, group, naming, resources)
 }
 
 /// Which resources exist: the lookups the binding needs, so a caller with indexed stores answers

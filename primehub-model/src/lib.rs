@@ -17,6 +17,7 @@
 //! | [`job_lifecycle`] | a PhJob after the queue: spec defaults, cancel, TTL, requeue limit and deadline, pod creation and the pod's phase translated to the job's status (PrimeHub's phases, reasons and messages), as a pure function |
 //! | [`job_queue`] | the job queue's decision: which pending jobs start, wait for the user or the group quota, or can never fit (PrimeHub's scheduler rules on [`quota`]'s arithmetic) |
 //! | [`pod`] | instance type → pod resources (any GPU vendor), tolerations, node selector; image URL choice |
+//! | [`schedule`] | recurring jobs: robfig/cron v3's five-field grammar with errors naming the field, the next run in an IANA time zone (croner on jiff, Vixie-cron DST rules), the schedule's status, the PhJob a run (or "run now") creates |
 //! | [`clock`] | the one injected clock: [`clock::SystemClock`], [`clock::ManualClock`] for tests |
 //!
 //! All errors are [`Error`], which names the field (or key, or role) and the rule it broke.
@@ -82,5 +83,6 @@ pub mod pod;
 pub mod quantity;
 pub mod quota;
 pub mod roles;
+pub mod schedule;
 
 pub use error::{Error, Result};

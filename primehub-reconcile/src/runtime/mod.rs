@@ -20,7 +20,10 @@
 //!   the controller runs with replicas;
 //! - [`job_summary`]: a small level-based controller built with them, the worked example of
 //!   the pattern (docs, `examples/job_summary_controller.rs`, tests on the fake and on a real
-//!   API server).
+//!   API server);
+//! - [`schedule`]: the PhSchedule controller (PrimeHub's recurring jobs), with its
+//!   [`schedule::ScheduleContext`] (system time zone, job-template validation) and
+//!   [`schedule::run_now`] for GraphQL `runPhSchedule`.
 //!
 //! A controller on the fake cluster, run until it has converged:
 //!
@@ -86,6 +89,7 @@ pub mod job_summary;
 pub mod leader;
 pub mod phjob;
 pub mod projection;
+pub mod schedule;
 
 /// The [`Error`] of a failed `kube::runtime::finalizer` call, so reconcilers that use
 /// kube-runtime's finalizer helper return our error type: the reconcile's own error as it was,

@@ -20,6 +20,8 @@ mod real_runtime;
 mod real_stores;
 mod role_sync;
 mod runtime_fake;
+mod schedule_fake;
+mod schedule_real;
 mod stores;
 mod validation;
 mod webhook_endpoints;
