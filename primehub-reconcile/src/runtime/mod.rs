@@ -16,6 +16,8 @@
 //!   and pod ledger, event-driven;
 //! - [`phjob`]: the PhJob controller (a started job's pod and status, cancel, TTL, requeue
 //!   limit, deadline) and the cleaner of finished jobs;
+//! - [`jobs`]: the queue, the PhJob controller, the cleaner and the PhSchedule controller
+//!   started together, as the binaries run them;
 //! - [`leader`]: leader election on a Lease (client-go's protocol on the injected clock), so
 //!   the controller runs with replicas;
 //! - [`job_summary`]: a small level-based controller built with them, the worked example of
@@ -86,6 +88,7 @@ use crate::error::Error;
 
 pub mod job_queue;
 pub mod job_summary;
+pub mod jobs;
 pub mod leader;
 pub mod phjob;
 pub mod projection;

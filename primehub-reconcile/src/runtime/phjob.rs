@@ -256,6 +256,15 @@ pub struct Cleaner {
     pub limit: usize,
 }
 
+impl std::fmt::Debug for Cleaner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cleaner")
+            .field("ttl_seconds", &self.ttl_seconds)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Cleaner {
     /// A cleaner of the jobs in `jobs` (the queue's store), deleting through `client`.
     pub fn new(
