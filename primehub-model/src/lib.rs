@@ -14,7 +14,7 @@
 //! | [`quantity`] | exact CPU (millicores), memory (bytes) and GPU amounts; the Kubernetes quantity grammar |
 //! | [`quota`] | a pod's request, usage (an incremental ledger) and PrimeHub's admission decision |
 //! | [`binding`] | what a user may launch in a group (notebooks) or a job may use (empty group = `everyone`): images, instance types, datasets (with write access) |
-//! | [`pod`] | instance type → pod resources (any GPU vendor), tolerations, node selector; image URL choice |
+//! | [`pod`] | pure pod building: instance type → resources (any GPU vendor) and placement, image choice, dataset and group-volume mounts, usage annotation, sentinel; the PhJob pod ([`pod::job::build_job_pod`]) |
 //! | [`clock`] | the one injected clock: [`clock::SystemClock`], [`clock::ManualClock`] for tests |
 //!
 //! All errors are [`Error`], which names the field (or key, or role) and the rule it broke.
