@@ -449,8 +449,9 @@ fn add_dataset(
     let logic_name = format!("dataset-{name}");
     let mount_path = join_path(&[&layout.staging_root, &logic_name]);
     let dataset_path = join_path(&[dataset.mount_root(), name]);
+    // Go's `readOnly` is a plain bool with `omitempty`: false is not written.
     let read_only = |ro: bool| VolumeMount {
-        read_only: Some(ro),
+        read_only: ro.then_some(true),
         ..plain_mount(&logic_name, &mount_path)
     };
     let spec = &dataset.spec;
