@@ -163,8 +163,9 @@ fn host_path_volume(name: &str, path: &str) -> Volume {
     }
 }
 
-/// `filepath.Join` of Go: the non-empty elements joined with `/`, then cleaned (repeated `/`,
-/// `.` and inner `..` removed, no trailing `/`; empty gives `.`).
+/// `filepath.Join` of Go (on Unix): the non-empty elements joined with `/`, then cleaned
+/// (repeated `/`, `.` and resolvable `..` removed, no trailing `/`); no non-empty element gives
+/// `""`.
 pub fn join_path(elements: &[&str]) -> String {
     let joined = elements
         .iter()
@@ -172,6 +173,9 @@ pub fn join_path(elements: &[&str]) -> String {
         .copied()
         .collect::<Vec<_>>()
         .join("/");
+    if joined.is_empty() {
+        return joined;
+    }
     clean_path(&joined)
 }
 
@@ -612,5 +616,132 @@ pub fn sentinel_init_container() -> Container {
         image_pull_policy: Some("Never".to_owned()),
         command: Some(vec!["false".to_owned()]),
         ..Container::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_path_matches_go_filepath_join() {
+        for (elements, joined) in [
+            (&["/mnt/", "dataset-x"][..], "/mnt/dataset-x"),
+            (&["/datasets/", "mnist"], "/datasets/mnist"),
+            (&["/datasets", "mnist"], "/datasets/mnist"),
+            (&["datasets/", "mnist"], "datasets/mnist"),
+            (&["/a//b/../c/.", "d"], "/a/c/d"),
+            (&["/mnt/", ""], "/mnt"),
+            (&["", ""], ""),
+            (&[], ""),
+            (&["", "x"], "x"),
+            (&[".", "."], "."),
+            (&["..", "x"], "../x"),
+            (&["a", "../..", "b"], "../b"),
+            (&["a/..", ".."], ".."),
+            (&["/", ".."], "/"),
+            (&["/..", "x"], "/x"),
+            (&["/home/jovyan", "datasets"], "/home/jovyan/datasets"),
+        ] {
+            assert_eq!(join_path(elements), joined, "Join({elements:?})");
+        }
+    }
+
+    #[test]
+    fn env_name_is_upper_case_and_must_match_primehubs_pattern() {
+        assert_eq!(
+            dataset_env_name("cfg", "api-key").as_deref(),
+            Some("CFG_API-KEY")
+        );
+        assert_eq!(
+            dataset_env_name("my.ds", "x_1").as_deref(),
+            Some("MY.DS_X_1")
+        );
+        assert_eq!(dataset_env_name("-a", "b").as_deref(), Some("-A_B"));
+        assert_eq!(dataset_env_name(".a", "b").as_deref(), Some(".A_B"));
+        assert_eq!(dataset_env_name("", "b").as_deref(), Some("_B"));
+        assert_eq!(
+            dataset_env_name("1ds", "k"),
+            None,
+            "a digit may not come first"
+        );
+        assert_eq!(dataset_env_name("ds", "a b"), None);
+        assert_eq!(dataset_env_name("ds", "a=b"), None);
+        assert_eq!(dataset_env_name("ds", "k9"), Some("DS_K9".to_owned()));
+        // Go's ToUpper maps each rune alone: `ß` has no single upper-case rune and stays,
+        // so the name is rejected (a full mapping would give a valid `SS`).
+        assert_eq!(dataset_env_name("ds", "straße"), None);
+        // `ſ` (long s) upper-cases to an ASCII `S`, in Go as here.
+        assert_eq!(dataset_env_name("ds", "ſ").as_deref(), Some("DS_S"));
+    }
+
+    #[test]
+    fn post_start_only_with_symlinks() {
+        let mut parts = PodParts::new();
+        assert_eq!(parts.post_start(), None);
+        parts.symlinks.push("ln -s /a .".to_owned());
+        parts.symlinks.push("ln -s /b .".to_owned());
+        let lifecycle = parts.post_start().expect("postStart");
+        let command = lifecycle
+            .post_start
+            .and_then(|h| h.exec)
+            .and_then(|e| e.command)
+            .expect("exec");
+        assert_eq!(command, ["sh", "-c", "ln -s /a .;ln -s /b ."]);
+    }
+
+    #[test]
+    fn usage_value_is_go_json_with_sorted_keys_and_html_escapes() {
+        let usage = Usage {
+            component: "job",
+            component_name: "j",
+            instance_type: "it",
+            group: "g\u{2028}\u{2029}",
+            user: "a<b>&\"c",
+        };
+        assert_eq!(
+            usage.to_annotation_value(),
+            r#"{"component":"job","component_name":"j","group":"g\u2028\u2029","instance_type":"it","user":"a\u003cb\u003e\u0026\"c"}"#
+        );
+    }
+
+    #[test]
+    fn group_volume_link_needs_a_working_dir() {
+        let attrs = GroupAttributes {
+            enabled_shared_volume: Some(true),
+            ..GroupAttributes::default()
+        };
+        let mut parts = PodParts::new();
+        add_group_volumes(
+            &mut parts,
+            &[GroupVolume {
+                name: "g1",
+                attributes: &attrs,
+            }],
+            "g1",
+            "",
+        );
+        assert_eq!(parts.volumes.len(), 1);
+        assert!(parts.symlinks.is_empty());
+    }
+
+    #[test]
+    fn image_choice_for_cpu_has_no_secret_when_empty() {
+        let image: Image = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "img"},
+            "spec": {"url": "a", "urlForGpu": "b", "pullSecret": ""}}))
+        .expect("image");
+        let cpu = ImageChoice::for_gpu(&image, Gpu::ZERO).expect("url");
+        assert_eq!((cpu.url.as_str(), cpu.pull_secret.as_deref()), ("a", None));
+        assert_eq!(cpu.image_pull_secrets(), None);
+        let gpu = ImageChoice::for_gpu(&image, Gpu::from_count(2)).expect("url");
+        assert_eq!(gpu.url, "b");
+        let none: Image = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "img"}, "spec": {}}))
+        .expect("image");
+        let err = ImageChoice::for_gpu(&none, Gpu::from_count(1)).expect_err("no url");
+        assert!(
+            matches!(err, Error::InvalidField { ref field, .. } if field == "images/img spec.urlForGpu")
+        );
     }
 }
