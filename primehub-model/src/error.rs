@@ -62,6 +62,16 @@ pub enum Error {
         /// The rule it broke.
         rule: String,
     },
+    /// Something a request names (a group, an instance type, an image…) does not exist or is not
+    /// available to it. The message is PrimeHub's own text (for example `InstanceType not found:
+    /// cpu-1`, from the job spawner), so that a status message built from it reads as PrimeHub's.
+    #[error("{message}")]
+    NotFound {
+        /// The input field that named it (for example `spec.instanceType`).
+        field: String,
+        /// PrimeHub's message.
+        message: String,
+    },
     /// Serialising a value (for example a CRD to YAML) failed.
     #[error("cannot serialise {what}: {message}")]
     Serialization {

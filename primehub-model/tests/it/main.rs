@@ -5,6 +5,7 @@ mod binding;
 mod crd_drift;
 mod crd_fixtures;
 mod crd_schema;
+mod job_pod;
 mod names_tests;
 mod pod_resources;
 mod quantity_props;

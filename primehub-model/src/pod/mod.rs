@@ -1,4 +1,120 @@
-//! From an InstanceType and an Image to the resources, placement and image of a pod.
+//! Pure pod building: from an InstanceType, an Image, datasets, group volumes and a PhJob to the
+//! pod PrimeHub runs.
+//!
+//! | item | what it builds |
+//! |---|---|
+//! | [`InstanceTypeResources`], [`PodPlacement`], [`image_url`] | container resources, tolerations and node selector, the image URL (below) |
+//! | [`parts`] | the blocks every workload pod shares: [`parts::PodParts`] (volumes, mounts, env, `postStart` symlinks), [`parts::ImageChoice`], group shared volumes, PHFS, datasets with a [`parts::DatasetLayout`], the `primehub.io/usage` annotation, the sentinel init container |
+//! | [`job`] | the PhJob pod: [`job::build_job_pod`] with the operator's [`job::JobPodConfig`] |
+//!
+//! # The job pod
+//!
+//! [`job::build_job_pod`] builds it as PrimeHub's job controller does
+//! (InfuseAI/primehub-controller `ee/controllers/phjob_controller.go` `buildPod` and
+//! `pkg/graphql/spawn.go` `NewSpawnerForJob`; reference `primehub-controllers.md` §4.4):
+//!
+//! * **metadata**: name and namespace of the PhJob; labels *replaced* by `app=primehub-job`,
+//!   `primehub.io/group` and `primehub.io/user` (escaped, [`crate::names::primehub_labels`]);
+//!   the PhJob's annotations plus `primehub.io/usage` (`{"component":"job","component_name":…,
+//!   "group":…,"instance_type":…,"user":…}`); a controller owner reference to the PhJob
+//!   (`controller` and `blockOwnerDeletion` true);
+//! * **container `main`**: the image for the instance type's GPU count and its pull secret;
+//!   command `["/scripts/run-job.sh", "sleep 1\n" + spec.command]`; working directory
+//!   `/home/jovyan`; the instance type's resources; `terminationMessagePolicy:
+//!   FallbackToLogsOnError`, `imagePullPolicy: IfNotPresent`; a `postStart` `sh -c` running the
+//!   symlink commands joined with `;`;
+//! * **volumes and mounts**, in this order: the shared volume of each of the user's groups that
+//!   has one, when it is the launch group or not `launch-group-only` (`project-<g>` at
+//!   `/project/<g>`, linked into the working directory when `home-symlink`); PHFS (`phfs` at
+//!   `/phfs`, `subPath groups/<g>`) when enabled; `workingdir` (emptyDir, `sizeLimit`
+//!   `workingDirSize`) at `/home/jovyan`; each dataset at `/mnt/dataset-<name>`, linked from
+//!   `<mountRoot>/<name>`; `datasets` (emptyDir 1M) at `/datasets`; `scripts` (the scripts
+//!   ConfigMap, mode 0777) at `/scripts`; `monitoring-utils` (emptyDir) at `/monitoring-utils`
+//!   when artifacts are on; `dshm` (emptyDir, medium Memory) at `/dev/shm`;
+//! * **environment**, in this order: env-dataset variables; `PRIMEHUB_USER`, `PRIMEHUB_GROUP`;
+//!   `PHJOB_NAME`, `PHJOB_ARTIFACT_ENABLED`, `PHJOB_ARTIFACT_LIMIT_SIZE_MB`,
+//!   `PHJOB_ARTIFACT_LIMIT_FILES`, `PHJOB_ARTIFACT_RETENTION_SECONDS` when artifacts and PHFS are
+//!   on; `GRANT_SUDO`; `TZ`; `GROUP_ID`, `GROUP_NAME`, `JUPYTERHUB_USER`, `INSTANCE_TYPE`,
+//!   `IMAGE_NAME`;
+//! * **init containers**: `copy-monitoring-utils` when artifacts are on, then the sentinel
+//!   [`ADMISSION_SENTINEL`];
+//! * **pod**: `restartPolicy: Never`; `securityContext.runAsUser: 0` when sudo is granted (else
+//!   `{}`); the instance type's node selector and tolerations, then the operator's (its
+//!   node-selector keys win); the operator's affinity (`{}` when none).
+//!
+//! ```
+//! use primehub_model::attributes::GroupAttributes;
+//! use primehub_model::binding::Catalog;
+//! use primehub_model::crd::{image::Image, instance_type::InstanceType, job::PhJob};
+//! use primehub_model::pod::job::{build_job_pod, JobPodConfig, JobPodInput, UserGroup};
+//! use primehub_model::quota::pod_request;
+//! use primehub_model::roles::RoleNaming;
+//! use serde_json::json;
+//!
+//! let it: InstanceType = serde_json::from_value(json!({
+//!     "apiVersion": "primehub.io/v1alpha1", "kind": "InstanceType", "metadata": {"name": "cpu-1"},
+//!     "spec": {"limits.cpu": 1, "limits.memory": "2G"}}))?;
+//! let image: Image = serde_json::from_value(json!({
+//!     "metadata": {"name": "base"}, "spec": {"url": "jupyter/base-notebook"}}))?;
+//! let job: PhJob = serde_json::from_value(json!({
+//!     "apiVersion": "primehub.io/v1alpha1", "kind": "PhJob",
+//!     "metadata": {"name": "job-202612041700-abc123", "namespace": "hub", "uid": "0b6f"},
+//!     "spec": {"displayName": "train", "userId": "u-1", "userName": "alice",
+//!              "groupId": "g-1", "groupName": "phusers", "instanceType": "cpu-1",
+//!              "image": "base", "command": "python train.py"}}))?;
+//! let global_roles = vec!["it:cpu-1".to_owned(), "img:base".to_owned()];
+//! let attrs = GroupAttributes::default();
+//! let groups = [
+//!     UserGroup { name: "everyone", roles: &global_roles, attributes: &attrs },
+//!     UserGroup { name: "phusers", roles: &[], attributes: &attrs },
+//! ];
+//! let input = JobPodInput {
+//!     job: &job, user_name: "alice", groups: &groups, naming: &RoleNaming::default(),
+//!     catalog: Catalog { images: std::slice::from_ref(&image),
+//!                        instance_types: std::slice::from_ref(&it), datasets: &[] },
+//!     time_zone: Some("Asia/Taipei"),
+//! };
+//! let pod = build_job_pod(&input, &JobPodConfig::default())?;
+//! let spec = pod.spec.as_ref().expect("spec");
+//! let main = &spec.containers[0];
+//! assert_eq!(main.command.as_deref(),
+//!            Some(&["/scripts/run-job.sh".to_owned(), "sleep 1\npython train.py".to_owned()][..]));
+//! assert_eq!(pod.metadata.labels.as_ref().expect("labels")["primehub.io/group"], "escaped-phusers");
+//! // What the quota webhook will count for this pod is what the instance type charges:
+//! assert_eq!(pod_request(spec)?.memory.bytes(), 2 << 30);
+//!
+//! // An instance type the group may not use is PrimeHub's error.
+//! let mut gpu_job = job.clone();
+//! gpu_job.spec.instance_type = "gpu-1".into();
+//! let err = build_job_pod(&JobPodInput { job: &gpu_job, ..input }, &JobPodConfig::default());
+//! assert_eq!(err.unwrap_err().to_string(), "InstanceType not found: gpu-1");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Where we differ from PrimeHub, deliberately
+//!
+//! * **Datasets in name order.** PrimeHub iterates Go maps (the datasets, an env dataset's
+//!   variables), so its order changes from pod to pod; ours is by name, so the same job always
+//!   gets the same pod.
+//! * **Memory in binary units.** PrimeHub writes the converted limit as plain bytes
+//!   (`2G` → `2147483648`); we write the same amount as `2Gi`. CPU is written alike (`1500m`,
+//!   `2`).
+//! * **GPU.** The image is chosen from the instance type's GPU count of any vendor, and
+//!   `urlForGpu` falls back to `url` (PrimeHub's job spawner used `urlForGpu` alone, which is
+//!   empty for CPU-only images); no GPU *request* is written, since Kubernetes makes it equal to
+//!   the limit (PrimeHub copied `requests.nvidia.com/gpu`, which fails when it differs from the
+//!   limit). See [`InstanceTypeResources`].
+//! * **Env datasets.** The `-`→`_` copy of a variable is added only when it differs from the
+//!   original (PrimeHub added an identical duplicate for every name without `-`, which the API
+//!   server reports as hiding the earlier definition); a `null` variable (a key the console
+//!   removed) is skipped.
+//! * **A `pv` dataset without `volumeName`** uses the PVC `dataset-<name>` (the console's
+//!   default volume name) rather than the claim `dataset-`, which cannot exist.
+//! * **An image without a usable URL** is an error here; PrimeHub created a pod with an empty
+//!   image, which the API server rejects.
+//! * **Tolerations** equal to one already present are not appended twice.
+//!
+//! # Instance type → resources, placement and image
 //!
 //! PrimeHub applies an instance type in two places (JupyterHub's spawner and the job
 //! controller's spawner); both are this one function here (`primehub-datamodel.md` §6):
@@ -52,6 +168,11 @@ use crate::crd::instance_type::InstanceType;
 use crate::error::{Error, Result};
 use crate::quantity::{Cpu, Gpu, Memory};
 use crate::quota::{self, ResourceAmounts};
+
+pub mod job;
+pub mod parts;
+
+pub use parts::sentinel_init_container;
 
 /// The name (and image) of the sentinel init container PrimeHub puts in every notebook and job
 /// pod: its image can never be pulled and its command is `false`, so the pod cannot start
