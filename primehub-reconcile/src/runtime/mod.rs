@@ -16,6 +16,8 @@
 //!   and pod ledger, event-driven;
 //! - [`phjob`]: the PhJob controller (a started job's pod and status, cancel, TTL, requeue
 //!   limit, deadline) and the cleaner of finished jobs;
+//! - [`job_world`]: the job controllers' view of PrimeHub (Keycloak cache and resource stores)
+//!   and the job's pod built from it;
 //! - [`jobs`]: the queue, the PhJob controller, the cleaner and the PhSchedule controller
 //!   started together, as the binaries run them;
 //! - [`leader`]: leader election on a Lease (client-go's protocol on the injected clock), so
@@ -88,6 +90,7 @@ use crate::error::Error;
 
 pub mod job_queue;
 pub mod job_summary;
+pub mod job_world;
 pub mod jobs;
 pub mod leader;
 pub mod phjob;

@@ -108,7 +108,6 @@ use kube::runtime::{Controller, watcher};
 use kube::{Client, Resource, ResourceExt};
 use primehub_keycloak::cache::KeycloakCache;
 use primehub_model::attributes::SystemSettings;
-use primehub_model::binding::{GroupRoles, ResourceLookup, job_launchable_with};
 use primehub_model::clock::Clock;
 use primehub_model::crd::job::LABEL_SCHEDULED_BY;
 use primehub_model::crd::schedule::PhScheduleStatus;
@@ -119,7 +118,9 @@ use serde_json::json;
 
 use super::ControllerRuntime;
 use crate::error::{Error, KubeError};
+use crate::runtime::job_world::KeycloakJobWorld;
 use crate::stores::ResourceStores;
+use primehub_model::pod::job::JobPodConfig;
 
 /// The controller's name (the `controller` label of its metrics).
 pub const CONTROLLER: &str = "phschedule";
@@ -243,23 +244,6 @@ impl KeycloakScheduleContext {
     }
 }
 
-/// Existence answered by the stores.
-struct StoreLookup<'a>(&'a ResourceStores);
-
-impl ResourceLookup for StoreLookup<'_> {
-    fn has_image(&self, name: &str) -> bool {
-        self.0.image(name).is_some()
-    }
-
-    fn has_instance_type(&self, name: &str) -> bool {
-        self.0.instance_type(name).is_some()
-    }
-
-    fn dataset_launch_group_only(&self, name: &str) -> Option<bool> {
-        self.0.dataset(name).map(|d| d.launch_group_only())
-    }
-}
-
 #[async_trait]
 impl ScheduleContext for KeycloakScheduleContext {
     fn is_ready(&self) -> bool {
@@ -277,44 +261,16 @@ impl ScheduleContext for KeycloakScheduleContext {
     }
 
     async fn validate(&self, spec: &PhJobSpec) -> Result<(), String> {
-        let snap = self.cache.snapshot();
-        if snap.user(&spec.user_id).is_none() {
-            return Err(format!("User not found: {}", spec.user_id));
-        }
-        let groups: Vec<GroupRoles<'_>> = snap
-            .user_group_ids(&spec.user_id)
-            .iter()
-            .filter_map(|gid| {
-                let group = snap.group(gid)?;
-                Some(GroupRoles {
-                    name: group.group.name.as_str(),
-                    roles: snap.group_roles(gid),
-                })
-            })
-            .collect();
-        let group_name = if spec.group_name.is_empty() {
-            primehub_model::binding::EVERYONE
-        } else {
-            spec.group_name.as_str()
-        };
-        let offer = job_launchable_with(
-            &groups,
-            &spec.group_name,
-            &self.naming,
-            &StoreLookup(&self.stores),
+        // The pod builder's own resolution (`resolve_job`): a template that validates builds
+        // a pod, one that does not fails with the message the job would get.
+        let job = PhJob::new("validation", spec.clone());
+        KeycloakJobWorld::new(
+            self.cache.clone(),
+            self.stores.clone(),
+            self.naming.clone(),
+            JobPodConfig::default(),
         )
-        .map_err(|_| format!("Group not found: {group_name}"))?;
-        if !offer
-            .instance_types
-            .iter()
-            .any(|r| r.name == spec.instance_type)
-        {
-            return Err(format!("InstanceType not found: {}", spec.instance_type));
-        }
-        if !offer.images.iter().any(|r| r.name == spec.image) {
-            return Err(format!("Image not found: {}", spec.image));
-        }
-        Ok(())
+        .validate(&job)
     }
 }
 

@@ -1,0 +1,141 @@
+//! The job controllers' view of PrimeHub: users, groups, role mappings and settings from the
+//! Keycloak cache, images, instance types and datasets from the resource stores — and from
+//! them the job's pod ([`primehub_model::pod::job::build_job_pod`]), as PrimeHub's controller
+//! builds it from its GraphQL answer (`primehub-controllers.md` §4.4).
+//!
+//! [`KeycloakJobWorld`] is the PhJob controller's [`JobEnvironment`]; its [`resolve`](KeycloakJobWorld::resolve)
+//! is also what validates a schedule's job template
+//! ([`KeycloakScheduleContext`](super::schedule::KeycloakScheduleContext)), so a template
+//! that validates builds a pod, and one that does not fails with the same message.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Pod;
+use primehub_keycloak::cache::KeycloakCache;
+use primehub_model::attributes::SystemSettings;
+use primehub_model::binding::Catalog;
+use primehub_model::crd::job::PhJob;
+use primehub_model::crd::{Dataset, Image, InstanceType};
+use primehub_model::pod::job::{JobPodConfig, JobPodInput, UserGroup, build_job_pod, resolve_job};
+use primehub_model::roles::RoleNaming;
+
+use super::phjob::JobEnvironment;
+use crate::stores::ResourceStores;
+
+/// See the [module docs](self). Cheap to clone.
+#[derive(Clone)]
+pub struct KeycloakJobWorld {
+    cache: KeycloakCache,
+    stores: ResourceStores,
+    naming: RoleNaming,
+    pod_config: Arc<JobPodConfig>,
+}
+
+impl std::fmt::Debug for KeycloakJobWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeycloakJobWorld")
+            .field("naming", &self.naming)
+            .finish_non_exhaustive()
+    }
+}
+
+fn owned<T: Clone>(items: Vec<Arc<T>>) -> Vec<T> {
+    items.into_iter().map(|i| (*i).clone()).collect()
+}
+
+impl KeycloakJobWorld {
+    /// A world over `cache` (keep it following Keycloak) and `stores` (running in PrimeHub's
+    /// namespace), with this install's role prefix and the operator's job pod settings.
+    pub fn new(
+        cache: KeycloakCache,
+        stores: ResourceStores,
+        naming: RoleNaming,
+        pod_config: JobPodConfig,
+    ) -> KeycloakJobWorld {
+        KeycloakJobWorld {
+            cache,
+            stores,
+            naming,
+            pod_config: Arc::new(pod_config),
+        }
+    }
+
+    /// The stores.
+    pub fn stores(&self) -> &ResourceStores {
+        &self.stores
+    }
+
+    /// The system time zone (`everyone`'s `timezone` attribute), if set.
+    pub fn time_zone(&self) -> Option<String> {
+        let snap = self.cache.snapshot();
+        let everyone = snap.everyone_group_id().and_then(|id| snap.group(id))?;
+        SystemSettings::read(&everyone.group.attributes)
+            .value
+            .timezone_name
+    }
+
+    /// Runs `f` on the pod input of `job` (its user's groups, the catalog, the time zone);
+    /// `Err` with PrimeHub's message when the job's user does not exist.
+    pub fn resolve<R>(
+        &self,
+        job: &PhJob,
+        f: impl FnOnce(&JobPodInput<'_>) -> R,
+    ) -> Result<R, String> {
+        let snap = self.cache.snapshot();
+        let user = snap
+            .user(&job.spec.user_id)
+            .ok_or_else(|| format!("User not found: {}", job.spec.user_id))?;
+        let groups: Vec<UserGroup<'_>> = snap
+            .user_group_ids(&job.spec.user_id)
+            .iter()
+            .filter_map(|id| {
+                let group = snap.group(id)?;
+                Some(UserGroup {
+                    name: group.group.name.as_str(),
+                    roles: snap.group_roles(id),
+                    attributes: &group.attributes,
+                })
+            })
+            .collect();
+        let images: Vec<Image> = owned(self.stores.images());
+        let instance_types: Vec<InstanceType> = owned(self.stores.instance_types());
+        let datasets: Vec<Dataset> = owned(self.stores.datasets());
+        let time_zone = self.time_zone();
+        let input = JobPodInput {
+            job,
+            user_name: user.user.username.as_str(),
+            groups: &groups,
+            naming: &self.naming,
+            catalog: Catalog {
+                images: &images,
+                instance_types: &instance_types,
+                datasets: &datasets,
+            },
+            time_zone: time_zone.as_deref(),
+        };
+        Ok(f(&input))
+    }
+
+    /// Whether `job` would build: its user, group, instance type and image exist and are
+    /// granted (PrimeHub's spawner messages otherwise).
+    pub fn validate(&self, job: &PhJob) -> Result<(), String> {
+        self.resolve(job, |input| resolve_job(input).map(|_| ()))?
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[async_trait]
+impl JobEnvironment for KeycloakJobWorld {
+    async fn group_default_deadline(&self, group_name: &str) -> Option<u64> {
+        self.cache
+            .snapshot()
+            .group_by_name(group_name)
+            .and_then(|g| g.attributes.job_default_active_deadline_seconds)
+    }
+
+    async fn build_pod(&self, job: &PhJob) -> Result<Pod, String> {
+        self.resolve(job, |input| build_job_pod(input, &self.pod_config))?
+            .map_err(|e| e.to_string())
+    }
+}
