@@ -15,11 +15,18 @@ use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, FakeRealm, Primehu
 use primehub_keycloak::token::{TokenVerifier, TokenVerifierConfig};
 use primehub_model::clock::{Clock, SystemClock};
 use primehub_model::names;
+use primehub_model::pod::job::JobPodConfig;
 use primehub_model::roles::RoleNaming;
 use primehub_reconcile::fake::FakeCluster;
+use primehub_reconcile::fake::kubelet::{PodSimulator, SimulatorConfig};
 use primehub_reconcile::fake::seed::{self, DemoResources};
 use primehub_reconcile::role_sync::{RoleSync, RoleSyncStats};
+use primehub_reconcile::runtime::Metrics;
+use primehub_reconcile::runtime::job_world::KeycloakJobWorld;
+use primehub_reconcile::runtime::jobs::{JobControllers, JobControllersConfig};
+use primehub_reconcile::runtime::schedule::KeycloakScheduleContext;
 use primehub_reconcile::stores::PodUsage;
+use primehub_reconcile::stores::{ResourceStores, StoresConfig};
 use primehub_reconcile::webhook::quotas::KeycloakQuotas;
 use primehub_reconcile::webhook::resources::ResourcesValidation;
 
@@ -63,6 +70,10 @@ pub struct DevOptions {
     /// Whether the fake cluster calls PrimeHub's resource-validation webhook in process on
     /// pod creates, as a real cluster calls `primehub-webhook` (default `true`).
     pub admission: bool,
+    /// With [`controllers`](Self::controllers): the pod-lifecycle simulator that stands in for
+    /// the kubelet the fake cluster lacks, so jobs run to completion by themselves (`primehub
+    /// dev` turns it on). `None` (the default): pods keep the phase a test writes.
+    pub simulate_pods: Option<SimulatorConfig>,
 }
 
 impl std::fmt::Debug for DevOptions {
@@ -74,6 +85,7 @@ impl std::fmt::Debug for DevOptions {
             .field("wrap_admin", &self.wrap_admin.is_some())
             .field("controllers", &self.controllers)
             .field("admission", &self.admission)
+            .field("simulate_pods", &self.simulate_pods)
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +100,7 @@ impl Default for DevOptions {
             wrap_admin: None,
             controllers: true,
             admission: true,
+            simulate_pods: None,
         }
     }
 }
@@ -123,6 +136,11 @@ pub struct DevPlatform {
     /// (when [`DevOptions::admission`] is on): quotas from the API's Keycloak cache, usage from
     /// its own pod watch of the namespace, as `primehub-webhook` runs it.
     pub admission: Option<Arc<ResourcesValidation>>,
+    /// The job controllers (queue, PhJob controller, cleaner, PhSchedule controller), when
+    /// [`DevOptions::controllers`] is on; their figures are in [`job_metrics`](Self::job_metrics).
+    pub jobs: Option<JobControllers>,
+    /// The job controllers' metrics (`primehub_controller_*`).
+    pub job_metrics: Metrics,
     controllers: Vec<tokio::task::JoinHandle<()>>,
     url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -237,7 +255,7 @@ impl DevPlatform {
             kube: Arc::new(cluster.clone()),
             kube_client: cluster.client(),
             verifier: Some(verifier),
-            clock,
+            clock: clock.clone(),
         };
         let mut server_options = ServerOptions::new(NAMESPACE);
         server_options.api.naming = naming.clone();
@@ -250,12 +268,46 @@ impl DevPlatform {
                 .realm(&realm.realm)
                 .map_err(|e| setup("opening the realm", e))?,
         );
-        let role_sync = RoleSync::new(watcher_admin, naming);
+        let role_sync = RoleSync::new(watcher_admin, naming.clone());
         let role_sync_stats = role_sync.stats();
         let mut controllers = Vec::new();
         if options.controllers {
             controllers.push(tokio::spawn(role_sync.run(cluster.client(), NAMESPACE)));
         }
+
+        let job_metrics = Metrics::new();
+        let jobs = if options.controllers {
+            let (stores, driver) =
+                ResourceStores::start(cluster.client(), StoresConfig::new(NAMESPACE));
+            controllers.push(tokio::spawn(driver));
+            let cache = api.service.state.keycloak.clone();
+            let world = KeycloakJobWorld::new(
+                cache.clone(),
+                stores.clone(),
+                naming.clone(),
+                JobPodConfig::default(),
+            );
+            let schedules =
+                KeycloakScheduleContext::new(cache.clone(), stores.clone(), naming.clone());
+            let (jobs, driver) = JobControllers::start(
+                cluster.client(),
+                stores,
+                Arc::new(KeycloakQuotas::new(cache)),
+                Arc::new(world),
+                Arc::new(schedules),
+                clock.clone(),
+                &job_metrics,
+                JobControllersConfig::default(),
+            );
+            controllers.push(tokio::spawn(driver));
+            if let Some(config) = &options.simulate_pods {
+                let simulator = PodSimulator::new(cluster.clone(), NAMESPACE, config.clone());
+                controllers.push(tokio::spawn(simulator.run()));
+            }
+            Some(jobs)
+        } else {
+            None
+        };
 
         let admission = if options.admission {
             let (usage, driver) =
@@ -302,6 +354,8 @@ impl DevPlatform {
             admin_ui_redirect_uris: spec.admin_ui_redirect_uris.clone(),
             jupyterhub_redirect_uris: spec.jupyterhub_redirect_uris.clone(),
             admission,
+            jobs,
+            job_metrics,
             controllers,
             url,
             shutdown: Some(tx),

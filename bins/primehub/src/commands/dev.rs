@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use primehub_graphql::dev::{DevOptions, DevPlatform, Seed as DevSeed};
+use primehub_reconcile::fake::kubelet::SimulatorConfig;
 
 pub use primehub_graphql::dev::NAMESPACE;
 
@@ -47,6 +48,11 @@ pub struct DevArgs {
     /// Also write a kubeconfig for the fake cluster to this path.
     #[arg(long)]
     pub write_kubeconfig: Option<PathBuf>,
+    /// Leave pods in the phase they are written with, instead of simulating a kubelet (by
+    /// default pods go Running after 2 s and finish after the `sleep`s of their script, so a
+    /// submitted job runs to Succeeded).
+    #[arg(long)]
+    pub no_simulate_pods: bool,
 }
 
 impl Default for DevArgs {
@@ -58,6 +64,7 @@ impl Default for DevArgs {
             shared_secret: None,
             realm: "primehub".into(),
             write_kubeconfig: None,
+            no_simulate_pods: false,
         }
     }
 }
@@ -101,6 +108,7 @@ pub async fn start(listener: tokio::net::TcpListener, args: &DevArgs) -> anyhow:
             .unwrap_or_else(generated_password),
         shared_secret: args.shared_secret.clone(),
         realm: args.realm.clone(),
+        simulate_pods: (!args.no_simulate_pods).then(SimulatorConfig::default),
         ..DevOptions::default()
     };
     let platform = DevPlatform::start(listener, &options)
