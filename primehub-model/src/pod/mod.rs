@@ -143,7 +143,7 @@
 //!   any vendor), else `url`.
 //!
 //! The quota charge ([`InstanceTypeResources::limits`]) counts the GPU the way the admission
-//! webhook will count it in the pod ([`quota::resource_limits`](crate::quota::resource_limits)):
+//! webhook will count it in the pod ([`quota::resource_limits`]):
 //! `nvidia.com/gpu`, `amd.com/gpu` and `gpu.intel.com/*` resources are GPUs, any other
 //! `gpuResourceName` is not charged, so the scheduler and the webhook still agree.
 //!
