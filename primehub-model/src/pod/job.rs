@@ -17,9 +17,10 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use crate::attributes::GroupAttributes;
-use crate::binding::{Catalog, EVERYONE, GroupGrants, dataset_mount, group_offer};
+use crate::binding::{Catalog, EVERYONE, GroupGrants, ResourceLookup, dataset_mount, group_offer};
 use crate::crd::API_VERSION;
 use crate::crd::dataset::DEFAULT_GIT_SYNC_HOST_ROOT;
+use crate::crd::dataset::Dataset;
 use crate::crd::image::Image;
 use crate::crd::instance_type::InstanceType;
 use crate::crd::job::PhJob;
@@ -162,8 +163,55 @@ pub struct UserGroup<'a> {
     pub attributes: &'a GroupAttributes,
 }
 
+/// The images, instance types and datasets that exist, by name: what a job pod is built from.
+/// [`Catalog`] answers by scanning its slices; a controller with indexed stores implements it
+/// over them (for example maps of `Arc`s).
+pub trait ResourceObjects {
+    /// The image `name`, if it exists.
+    fn image(&self, name: &str) -> Option<&Image>;
+    /// The instance type `name`, if it exists.
+    fn instance_type(&self, name: &str) -> Option<&InstanceType>;
+    /// The dataset `name`, if it exists.
+    fn dataset(&self, name: &str) -> Option<&Dataset>;
+}
+
+fn by_name<'c, T>(items: &'c [T], name: &str, meta: impl Fn(&T) -> Option<&str>) -> Option<&'c T> {
+    items.iter().find(|item| meta(item) == Some(name))
+}
+
+impl ResourceObjects for Catalog<'_> {
+    fn image(&self, name: &str) -> Option<&Image> {
+        by_name(self.images, name, |i| i.metadata.name.as_deref())
+    }
+
+    fn instance_type(&self, name: &str) -> Option<&InstanceType> {
+        by_name(self.instance_types, name, |i| i.metadata.name.as_deref())
+    }
+
+    fn dataset(&self, name: &str) -> Option<&Dataset> {
+        by_name(self.datasets, name, |d| d.metadata.name.as_deref())
+    }
+}
+
+/// [`ResourceObjects`] seen as the existence checks of [`crate::binding`].
+struct Exists<'r>(&'r dyn ResourceObjects);
+
+impl ResourceLookup for Exists<'_> {
+    fn has_image(&self, name: &str) -> bool {
+        self.0.image(name).is_some()
+    }
+
+    fn has_instance_type(&self, name: &str) -> bool {
+        self.0.instance_type(name).is_some()
+    }
+
+    fn dataset_launch_group_only(&self, name: &str) -> Option<bool> {
+        self.0.dataset(name).map(Dataset::launch_group_only)
+    }
+}
+
 /// Everything a job pod is built from, besides the operator's [`JobPodConfig`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct JobPodInput<'a> {
     /// The PhJob (it needs `metadata.name` and `metadata.uid` for the owner reference).
     pub job: &'a PhJob,
@@ -175,11 +223,24 @@ pub struct JobPodInput<'a> {
     pub groups: &'a [UserGroup<'a>],
     /// The role prefix of this cluster.
     pub naming: &'a RoleNaming,
-    /// The images, instance types and datasets that exist.
-    pub catalog: Catalog<'a>,
+    /// The images, instance types and datasets that exist ([`Catalog`] or the caller's
+    /// indexed stores).
+    pub resources: &'a dyn ResourceObjects,
     /// The system time zone (`TZ`); `None` leaves `TZ` out, as PrimeHub does when it cannot
     /// read it.
     pub time_zone: Option<&'a str>,
+}
+
+impl std::fmt::Debug for JobPodInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobPodInput")
+            .field("job", &self.job.metadata.name)
+            .field("user_name", &self.user_name)
+            .field("groups", &self.groups)
+            .field("naming", &self.naming)
+            .field("time_zone", &self.time_zone)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a job uses, found among the user's groups.
@@ -200,10 +261,6 @@ fn not_found(field: &str, message: String) -> Error {
         field: field.to_owned(),
         message,
     }
-}
-
-fn by_name<'c, T>(items: &'c [T], name: &str, meta: impl Fn(&T) -> Option<&str>) -> Option<&'c T> {
-    items.iter().find(|item| meta(item) == Some(name))
 }
 
 /// Finds the launch group, instance type, image and datasets of `input.job` as PrimeHub's job
@@ -236,18 +293,14 @@ pub fn resolve_job<'a>(input: &JobPodInput<'a>) -> Result<ResolvedJob<'a>> {
         .find(|g| g.name == EVERYONE)
         .map(|g| GroupGrants::parse(g.roles, input.naming))
         .unwrap_or_default();
-    let catalog = input.catalog;
-    let offer = group_offer(&own, &global, &catalog);
+    let resources = input.resources;
+    let offer = group_offer(&own, &global, &Exists(resources));
 
     let instance_type = offer
         .instance_types
         .iter()
         .find(|b| b.name == spec.instance_type)
-        .and_then(|_| {
-            by_name(catalog.instance_types, &spec.instance_type, |i| {
-                i.metadata.name.as_deref()
-            })
-        })
+        .and_then(|_| resources.instance_type(&spec.instance_type))
         .ok_or_else(|| {
             not_found(
                 "spec.instanceType",
@@ -258,14 +311,14 @@ pub fn resolve_job<'a>(input: &JobPodInput<'a>) -> Result<ResolvedJob<'a>> {
         .images
         .iter()
         .find(|b| b.name == spec.image)
-        .and_then(|_| by_name(catalog.images, &spec.image, |i| i.metadata.name.as_deref()))
+        .and_then(|_| resources.image(&spec.image))
         .ok_or_else(|| not_found("spec.image", format!("Image not found: {}", spec.image)))?;
 
     let names: BTreeSet<&str> = own.datasets().chain(global.datasets()).collect();
     let datasets = names
         .into_iter()
         .filter_map(|name| {
-            let dataset = by_name(catalog.datasets, name, |d| d.metadata.name.as_deref())?;
+            let dataset = resources.dataset(name)?;
             let (_, writable) = dataset_mount(name, true, &own, &global)?;
             Some(DatasetMount { dataset, writable })
         })

@@ -70,8 +70,8 @@
 //! ];
 //! let input = JobPodInput {
 //!     job: &job, user_name: "alice", groups: &groups, naming: &RoleNaming::default(),
-//!     catalog: Catalog { images: std::slice::from_ref(&image),
-//!                        instance_types: std::slice::from_ref(&it), datasets: &[] },
+//!     resources: &Catalog { images: std::slice::from_ref(&image),
+//!                           instance_types: std::slice::from_ref(&it), datasets: &[] },
 //!     time_zone: Some("Asia/Taipei"),
 //! };
 //! let pod = build_job_pod(&input, &JobPodConfig::default())?;
@@ -114,6 +114,14 @@
 //!   image, which the API server rejects.
 //! * **Tolerations** equal to one already present are not appended twice.
 //!
+//! Two readings of PrimeHub worth knowing: PrimeHub's job spawner got each dataset's
+//! `homeSymlink` from GraphQL and linked the dataset into the working directory when it was
+//! unset; we read the `dataset.primehub.io/homeSymlink` annotation directly, absent meaning
+//! linked ([`parts::DatasetLayout::home_symlink_default`]) — the console always writes `"false"`,
+//! so only hand-made datasets are linked. And a job mounts the datasets bound to its launch group
+//! or to `everyone` only: a dataset's `launchGroupOnly` is not read for jobs (notebooks mount
+//! non-launch-group-only datasets of other groups too, [`crate::binding`]).
+//!
 //! # Instance type → resources, placement and image
 //!
 //! PrimeHub applies an instance type in two places (JupyterHub's spawner and the job
@@ -135,7 +143,7 @@
 //!   any vendor), else `url`.
 //!
 //! The quota charge ([`InstanceTypeResources::limits`]) counts the GPU the way the admission
-//! webhook will count it in the pod ([`quota::resource_limits`](crate::quota::resource_limits)):
+//! webhook will count it in the pod ([`quota::resource_limits`]):
 //! `nvidia.com/gpu`, `amd.com/gpu` and `gpu.intel.com/*` resources are GPUs, any other
 //! `gpuResourceName` is not charged, so the scheduler and the webhook still agree.
 //!

@@ -158,16 +158,17 @@ impl World {
             })
             .collect();
         let naming = RoleNaming::default();
+        let catalog = Catalog {
+            images: &self.images,
+            instance_types: &self.instance_types,
+            datasets: &self.datasets,
+        };
         let input = JobPodInput {
             job: &self.job,
             user_name: &self.user,
             groups: &groups,
             naming: &naming,
-            catalog: Catalog {
-                images: &self.images,
-                instance_types: &self.instance_types,
-                datasets: &self.datasets,
-            },
+            resources: &catalog,
             time_zone: self.time_zone.as_deref(),
         };
         f(&input)
@@ -613,6 +614,23 @@ fn artifact_env_only_with_phfs_and_limits_above_zero() {
         env_value(&pod, "PHJOB_ARTIFACT_RETENTION_SECONDS"),
         Some(json!("0"))
     );
+    // Exactly 0 leaves them out too; 1 is written.
+    config.artifact.limit_size_mb = -1;
+    config.artifact.limit_files = 0;
+    let pod = world.json(&config);
+    assert_eq!(env_value(&pod, "PHJOB_ARTIFACT_LIMIT_SIZE_MB"), None);
+    assert_eq!(env_value(&pod, "PHJOB_ARTIFACT_LIMIT_FILES"), None);
+    config.artifact.limit_size_mb = 1;
+    config.artifact.limit_files = 1;
+    let pod = world.json(&config);
+    assert_eq!(
+        env_value(&pod, "PHJOB_ARTIFACT_LIMIT_SIZE_MB"),
+        Some(json!("1"))
+    );
+    assert_eq!(
+        env_value(&pod, "PHJOB_ARTIFACT_LIMIT_FILES"),
+        Some(json!("1"))
+    );
 
     config.artifact.enabled = false;
     let off = world.json(&config);
@@ -785,6 +803,23 @@ fn host_path_and_nfs_without_a_path_mount_nothing() {
     assert_eq!(dataset_volumes(&pod), ["dataset-mnist", "dataset-repo"]);
     // PrimeHub still adds the home link of a volume dataset it did not mount.
     assert!(symlinks(&pod).contains(&"ln -s /datasets/share .".to_owned()));
+}
+
+#[test]
+fn nfs_needs_both_server_and_path() {
+    for (server, path) in [("10.0.0.2", ""), ("", "/exports/share")] {
+        let mut world = World::standard();
+        world.datasets[3] = dataset(
+            "share",
+            json!({}),
+            json!({"type": "nfs", "nfs": {"server": server, "path": path}}),
+        );
+        let pod = world.json(&JobPodConfig::default());
+        assert!(
+            !dataset_volumes(&pod).contains(&"dataset-share".to_owned()),
+            "server {server:?}, path {path:?}"
+        );
+    }
 }
 
 #[test]
