@@ -8,16 +8,18 @@
 //! ([`KeycloakScheduleContext`](super::schedule::KeycloakScheduleContext)), so a template
 //! that validates builds a pod, and one that does not fails with the same message.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 use primehub_keycloak::cache::KeycloakCache;
 use primehub_model::attributes::SystemSettings;
-use primehub_model::binding::Catalog;
 use primehub_model::crd::job::PhJob;
 use primehub_model::crd::{Dataset, Image, InstanceType};
-use primehub_model::pod::job::{JobPodConfig, JobPodInput, UserGroup, build_job_pod, resolve_job};
+use primehub_model::pod::job::{
+    JobPodConfig, JobPodInput, ResourceObjects, UserGroup, build_job_pod, resolve_job,
+};
 use primehub_model::roles::RoleNaming;
 
 use super::phjob::JobEnvironment;
@@ -40,8 +42,42 @@ impl std::fmt::Debug for KeycloakJobWorld {
     }
 }
 
-fn owned<T: Clone>(items: Vec<Arc<T>>) -> Vec<T> {
-    items.into_iter().map(|i| (*i).clone()).collect()
+/// The stores' objects by name, shared (no copies), for one pod build.
+struct StoreObjects {
+    images: HashMap<String, Arc<Image>>,
+    instance_types: HashMap<String, Arc<InstanceType>>,
+    datasets: HashMap<String, Arc<Dataset>>,
+}
+
+fn by_name<K: kube::Resource>(items: Vec<Arc<K>>) -> HashMap<String, Arc<K>> {
+    items
+        .into_iter()
+        .filter_map(|o| Some((o.meta().name.clone()?, o)))
+        .collect()
+}
+
+impl StoreObjects {
+    fn of(stores: &ResourceStores) -> StoreObjects {
+        StoreObjects {
+            images: by_name(stores.images()),
+            instance_types: by_name(stores.instance_types()),
+            datasets: by_name(stores.datasets()),
+        }
+    }
+}
+
+impl ResourceObjects for StoreObjects {
+    fn image(&self, name: &str) -> Option<&Image> {
+        self.images.get(name).map(Arc::as_ref)
+    }
+
+    fn instance_type(&self, name: &str) -> Option<&InstanceType> {
+        self.instance_types.get(name).map(Arc::as_ref)
+    }
+
+    fn dataset(&self, name: &str) -> Option<&Dataset> {
+        self.datasets.get(name).map(Arc::as_ref)
+    }
 }
 
 impl KeycloakJobWorld {
@@ -98,20 +134,14 @@ impl KeycloakJobWorld {
                 })
             })
             .collect();
-        let images: Vec<Image> = owned(self.stores.images());
-        let instance_types: Vec<InstanceType> = owned(self.stores.instance_types());
-        let datasets: Vec<Dataset> = owned(self.stores.datasets());
+        let objects = StoreObjects::of(&self.stores);
         let time_zone = self.time_zone();
         let input = JobPodInput {
             job,
             user_name: user.user.username.as_str(),
             groups: &groups,
             naming: &self.naming,
-            catalog: Catalog {
-                images: &images,
-                instance_types: &instance_types,
-                datasets: &datasets,
-            },
+            resources: &objects,
             time_zone: time_zone.as_deref(),
         };
         Ok(f(&input))
