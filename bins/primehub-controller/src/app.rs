@@ -16,17 +16,27 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::bail;
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use primehub_keycloak::KeycloakAdmin;
+use primehub_keycloak::cache::{CacheConfig, KeycloakCache};
+use primehub_model::clock::{Clock, SystemClock};
 use primehub_reconcile::role_sync::{self, PruneReport, RoleSync};
-use primehub_service::http::{probes, serve, starting_text};
+use primehub_reconcile::runtime::Metrics;
+use primehub_reconcile::runtime::job_world::KeycloakJobWorld;
+use primehub_reconcile::runtime::jobs::JobControllers;
+use primehub_reconcile::runtime::leader::{LeaderElector, Leadership};
+use primehub_reconcile::runtime::schedule::KeycloakScheduleContext;
+use primehub_reconcile::stores::{ResourceStores, StoresConfig};
+use primehub_reconcile::webhook::quotas::KeycloakQuotas;
+use primehub_service::http::{probes_rendering, serve, starting_text};
 use primehub_service::settings::ConnectionSettings;
 use primehub_service::signals::stopped;
 use primehub_service::start::{Failure, StartOptions, StartStatus, start_with_retries};
-use prometheus_client::registry::Registry;
 
 pub use primehub_service::signals::{Shutdown, shutdown_on_signals};
 
-use crate::settings::Settings;
+use crate::settings::{JobSettings, Settings};
 
 /// What `/readyz` says until the watcher's first lists are applied.
 pub const WAITING_FOR_LISTS: &str =
@@ -104,31 +114,132 @@ pub async fn run(
         }
     }
 
-    let sync = RoleSync::new(admin, connection.naming.clone());
-    let mut registry = Registry::default();
-    sync.register_metrics(&mut registry);
+    // Replicas wait here for the Lease; the leader runs everything below.
+    let elector = settings
+        .lease
+        .clone()
+        .map(|lease| LeaderElector::new(client.clone(), Arc::new(SystemClock), lease));
+    let election = elector.clone().map(|elector| {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { elector.run(stopped(shutdown)).await })
+    });
+    let metrics = Metrics::new();
+    let sync = RoleSync::new(admin.clone(), connection.naming.clone());
+    metrics.register_unprefixed(|registry| sync.register_metrics(registry));
     let readiness = sync.clone();
-    serving.open(probes(
+    let leading = elector.clone();
+    let rendered = metrics.clone();
+    serving.open(probes_rendering(
         move || {
-            if readiness.is_ready() {
+            // A standby replica is ready: it serves its probes and waits for the Lease.
+            if leading.as_ref().is_some_and(|e| !e.is_leading()) || readiness.is_ready() {
                 Ok(())
             } else {
                 Err(WAITING_FOR_LISTS.to_owned())
             }
         },
-        Arc::new(registry),
+        move || rendered.encode(),
     ));
-    tracing::info!(namespace = %connection.namespace, "watching images, instance types and datasets");
+    if let Some(elector) = &elector {
+        tracing::info!(lease = %elector.config().name, identity = %elector.config().identity, "waiting for the lease");
+        let mut leading = elector.leading();
+        tokio::select! {
+            _ = leading.wait_for(|l| *l) => {}
+            () = stopped(shutdown.clone()) => {
+                serving.finish().await?;
+                tracing::info!("stopped before leading");
+                return Ok(());
+            }
+        }
+    }
+
+    let jobs = match &settings.jobs {
+        Some(jobs) => Some(start_jobs(jobs, admin, &client, connection, &metrics).await?),
+        None => None,
+    };
+    let jobs_running = async {
+        match jobs {
+            Some(driver) => driver.await,
+            None => std::future::pending().await,
+        }
+    };
+    let lost = async {
+        match election {
+            Some(task) => task.await.unwrap_or(Leadership::Lost),
+            None => std::future::pending().await,
+        }
+    };
+    tracing::info!(namespace = %connection.namespace, jobs = settings.jobs.is_some(), "watching images, instance types and datasets");
     tokio::select! {
         () = sync.run(client, &connection.namespace) => {
             serving.abort();
             bail!("the watcher ended, which it never does by itself");
+        }
+        () = jobs_running => {
+            serving.abort();
+            bail!("the job controllers ended, which they never do by themselves");
+        }
+        leadership = lost => {
+            if leadership == Leadership::Lost {
+                serving.abort();
+                bail!("lost the lease: stopping so that a restart stands for it again");
+            }
         }
         () = stopped(shutdown) => {}
     }
     serving.finish().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Loads the Keycloak cache and the stores, and starts the job controllers; returns their
+/// driver.
+async fn start_jobs(
+    jobs: &JobSettings,
+    admin: Arc<dyn KeycloakAdmin>,
+    client: &kube::Client,
+    connection: &ConnectionSettings,
+    metrics: &Metrics,
+) -> anyhow::Result<BoxFuture<'static, ()>> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let cache = KeycloakCache::load(admin, clock.clone(), CacheConfig::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("loading users and groups from Keycloak: {e}"))?;
+    let following = tokio::spawn(cache.clone().run());
+    let (stores, driver) = ResourceStores::start(
+        client.clone(),
+        StoresConfig::new(connection.namespace.clone()),
+    );
+    let watching = tokio::spawn(driver);
+    stores
+        .wait_ready(std::time::Duration::from_secs(120))
+        .await
+        .map_err(|e| anyhow::anyhow!("listing PrimeHub's resources: {e}"))?;
+    let world = KeycloakJobWorld::new(
+        cache.clone(),
+        stores.clone(),
+        connection.naming.clone(),
+        jobs.pod.clone(),
+    );
+    let schedules =
+        KeycloakScheduleContext::new(cache.clone(), stores.clone(), connection.naming.clone());
+    let (_, driver) = JobControllers::start(
+        client.clone(),
+        stores,
+        Arc::new(KeycloakQuotas::new(cache)),
+        Arc::new(world),
+        Arc::new(schedules),
+        clock,
+        metrics,
+        jobs.controllers.clone(),
+    );
+    tracing::info!("job controllers started: queue, job pods, cleanup, schedules");
+    Ok(async move {
+        driver.await;
+        following.abort();
+        watching.abort();
+    }
+    .boxed())
 }
 
 /// Runs the orphan-role sweep once ([`role_sync::prune_orphan_roles`]), retrying while Keycloak

@@ -11,11 +11,13 @@ use primehub_reconcile::role_sync::DEFAULT_PRUNE_GRACE;
 use primehub_service::cli::{ConnectionArgs, ProcessArgs};
 
 /// PrimeHub's controller on a real Keycloak and a real Kubernetes cluster: Keycloak realm
-/// roles follow PrimeHub's images, instance types and datasets (PrimeHub's watcher).
+/// roles follow PrimeHub's images, instance types and datasets (PrimeHub's watcher), and
+/// PrimeHub's jobs run — the quota-aware queue, the job pods, cleanup, and cron schedules.
 ///
 /// Serves `/healthz`, `/readyz` (ready once every resource that existed at start has its role)
 /// and `/metrics`. With `--prune-orphan-roles` it instead sweeps the roles whose resource is
-/// missing once and exits. Run one replica: there is no leader election.
+/// missing once and exits. Replicas elect a leader on a Lease (`--leader-elect`); only the
+/// leader runs the controllers.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "primehub-controller", version, about)]
 pub struct Args {
@@ -48,7 +50,91 @@ pub struct Args {
     #[arg(long, requires = "prune_orphan_roles", default_value_t = DEFAULT_PRUNE_GRACE.as_secs())]
     pub prune_grace: u64,
 
+    /// Job controllers and leader election.
+    #[command(flatten)]
+    pub jobs: JobArgs,
+
     /// Start-up retries and log format.
     #[command(flatten)]
     pub process: ProcessArgs,
+}
+
+/// The job controllers' settings. The environment variables are the keys of PrimeHub's
+/// controller configuration as viper reads them from the environment (`jobSubmission.jobLimit`
+/// is `JOBSUBMISSION_JOBLIMIT`), so an existing install's settings carry over.
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobArgs {
+    /// Run the job controllers (the queue, job pods, cleanup, schedules) beside the watcher.
+    #[arg(long, env = "PRIMEHUB_CONTROLLER_JOBS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub jobs: bool,
+
+    /// Elect a leader among replicas on a `coordination.k8s.io` Lease in the namespace; only
+    /// the leader runs the watcher and the controllers. Off: this process always leads (run
+    /// one replica).
+    #[arg(long, env = "PRIMEHUB_CONTROLLER_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+
+    /// The Lease's name.
+    #[arg(
+        long,
+        env = "PRIMEHUB_CONTROLLER_LEASE_NAME",
+        default_value = "primehub-controller"
+    )]
+    pub lease_name: String,
+
+    /// How long (seconds) a Lease holds without renewal; a stopped leader is replaced after
+    /// it at most (at once when it stops gracefully).
+    #[arg(long, env = "PRIMEHUB_CONTROLLER_LEASE_DURATION", default_value_t = 15)]
+    pub lease_duration: u64,
+
+    /// This replica's identity in the Lease (default: `$POD_NAME`, else the host name, with a
+    /// random suffix).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+
+    /// `jobSubmission.workingDirSize`: the size limit of a job's working directory.
+    #[arg(long, env = "JOBSUBMISSION_WORKINGDIRSIZE", default_value = "5Gi")]
+    pub job_working_dir_size: String,
+
+    /// `jobSubmission.defaultActiveDeadlineSeconds`: a job's running-time limit when neither
+    /// the job nor its group sets one.
+    #[arg(
+        long,
+        env = "JOBSUBMISSION_DEFAULTACTIVEDEADLINESECONDS",
+        default_value_t = 86_400
+    )]
+    pub job_default_active_deadline_seconds: i64,
+
+    /// `jobSubmission.defaultTTLSecondsAfterFinished`: how long a finished job keeps its pod.
+    #[arg(
+        long,
+        env = "JOBSUBMISSION_DEFAULTTTLSECONDSAFTERFINISHED",
+        default_value_t = 604_800
+    )]
+    pub job_default_ttl_seconds_after_finished: i32,
+
+    /// `jobSubmission.jobTTLSeconds`: delete finished jobs this long after they finished (0:
+    /// keep them).
+    #[arg(long, env = "JOBSUBMISSION_JOBTTLSECONDS", default_value_t = 0)]
+    pub job_ttl_seconds: u64,
+
+    /// `jobSubmission.jobLimit`: keep at most this many finished jobs (0: any number).
+    #[arg(long, env = "JOBSUBMISSION_JOBLIMIT", default_value_t = 0)]
+    pub job_limit: usize,
+
+    /// `jobSubmission.phfsEnabled`: mount the PHFS claim in job pods.
+    #[arg(long, env = "JOBSUBMISSION_PHFSENABLED", default_value_t = false, action = clap::ArgAction::Set)]
+    pub phfs_enabled: bool,
+
+    /// `jobSubmission.phfsPVC`: the PHFS claim.
+    #[arg(long, env = "JOBSUBMISSION_PHFSPVC", default_value = "")]
+    pub phfs_pvc: String,
+
+    /// `jobSubmission.nodeSelector` as a JSON object, merged into every job pod's.
+    #[arg(long, env = "JOBSUBMISSION_NODESELECTOR")]
+    pub job_node_selector: Option<String>,
+
+    /// `jobSubmission.tolerations` as a JSON array, appended to every job pod's.
+    #[arg(long, env = "JOBSUBMISSION_TOLERATIONS")]
+    pub job_tolerations: Option<String>,
 }

@@ -13,10 +13,17 @@
 //! the clients, checks access with retries, runs the watcher and serves `/healthz`, `/readyz`
 //! (ready once the first lists are applied) and `/metrics` (`primehub_role_sync_*`).
 //!
-//! **No leader election.** Run exactly one replica (`deploy/controller` sets `replicas: 1` and
-//! the `Recreate` strategy, so an update never runs two). Two replicas would not corrupt
-//! anything — creating an existing role and deleting a missing one are both no-ops — but every
-//! write would be attempted twice. A Lease-based election (DESIGN §7) is not implemented yet.
+//! **Jobs** (`--jobs`, on by default): with the watcher it runs PrimeHub's job controllers
+//! ([`primehub_reconcile::runtime::jobs::JobControllers`]): the quota-aware queue, the PhJob
+//! controller (job pods built by `primehub_model::pod::job`), the cleaner of finished jobs and
+//! the PhSchedule controller, on a Keycloak cache and the resource stores; PrimeHub's
+//! `jobSubmission.*` settings are flags with viper's environment names.
+//!
+//! **Leader election** (`--leader-elect`, on by default): replicas elect a leader on a Lease
+//! (`primehub_reconcile::runtime::leader`); the leader runs the watcher and the controllers, the
+//! others serve their probes (ready) and wait. A leader that cannot renew within the lease
+//! duration exits so that its restart stands again; one stopped by SIGTERM releases the Lease
+//! and a standby takes over at once. `deploy/controller` runs two replicas.
 
 pub mod app;
 pub mod cli;

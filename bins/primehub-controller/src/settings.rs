@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use primehub_service::settings::ConnectionSettings;
 
-use crate::cli::Args;
+use primehub_model::pod::job::JobPodConfig;
+use primehub_reconcile::runtime::jobs::JobControllersConfig;
+use primehub_reconcile::runtime::leader::LeaseConfig;
+
+use crate::cli::{Args, JobArgs};
 
 /// What the process does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +37,92 @@ pub struct Settings {
     pub startup_timeout: Option<Duration>,
     /// Watch, or sweep once.
     pub mode: Mode,
+    /// The job controllers' configuration; `None` with `--jobs false`.
+    pub jobs: Option<JobSettings>,
+    /// Leader election; `None` with `--leader-elect false`.
+    pub lease: Option<LeaseConfig>,
+}
+
+/// The job controllers' resolved settings.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// Queue, lifecycle, cleanup and schedule timing.
+    pub controllers: JobControllersConfig,
+    /// How job pods are built.
+    pub pod: JobPodConfig,
+}
+
+fn json_flag<T: serde::de::DeserializeOwned>(
+    flag: &str,
+    env: &str,
+    value: Option<&str>,
+) -> anyhow::Result<Option<T>> {
+    value
+        .map(|v| {
+            serde_json::from_str(v)
+                .map_err(|e| anyhow::anyhow!("--{flag} ({env}) is not the JSON it should be: {e}"))
+        })
+        .transpose()
+}
+
+fn identity(given: Option<&str>) -> String {
+    let base = given
+        .map(str::to_owned)
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "primehub-controller".to_owned());
+    format!("{base}_{}", uuid::Uuid::new_v4().simple())
+}
+
+impl JobSettings {
+    fn resolve(args: &JobArgs) -> anyhow::Result<JobSettings> {
+        primehub_model::quantity::Memory::parse(
+            "--job-working-dir-size",
+            &args.job_working_dir_size,
+        )
+        .map_err(|e| {
+            anyhow::anyhow!("--job-working-dir-size (JOBSUBMISSION_WORKINGDIRSIZE): {e}")
+        })?;
+        if args.job_default_active_deadline_seconds < 0 {
+            anyhow::bail!(
+                "--job-default-active-deadline-seconds (JOBSUBMISSION_DEFAULTACTIVEDEADLINESECONDS) must be 0 (no limit) or more"
+            );
+        }
+        if args.job_default_ttl_seconds_after_finished < 0 {
+            anyhow::bail!(
+                "--job-default-ttl-seconds-after-finished (JOBSUBMISSION_DEFAULTTTLSECONDSAFTERFINISHED) must be 0 (keep pods) or more"
+            );
+        }
+        let mut pod = JobPodConfig {
+            working_dir_size: args.job_working_dir_size.clone(),
+            phfs_enabled: args.phfs_enabled,
+            phfs_pvc: args.phfs_pvc.clone(),
+            ..JobPodConfig::default()
+        };
+        if let Some(selector) = json_flag(
+            "job-node-selector",
+            "JOBSUBMISSION_NODESELECTOR",
+            args.job_node_selector.as_deref(),
+        )? {
+            pod.node_selector = selector;
+        }
+        if let Some(tolerations) = json_flag(
+            "job-tolerations",
+            "JOBSUBMISSION_TOLERATIONS",
+            args.job_tolerations.as_deref(),
+        )? {
+            pod.tolerations = tolerations;
+        }
+        let mut controllers = JobControllersConfig {
+            job_ttl_seconds: args.job_ttl_seconds,
+            job_limit: args.job_limit,
+            ..JobControllersConfig::default()
+        };
+        controllers.lifecycle.default_active_deadline_seconds =
+            args.job_default_active_deadline_seconds;
+        controllers.lifecycle.default_ttl_seconds_after_finished =
+            args.job_default_ttl_seconds_after_finished;
+        Ok(JobSettings { controllers, pod })
+    }
 }
 
 impl Settings {
@@ -50,11 +140,34 @@ impl Settings {
         } else {
             Mode::Watch
         };
+        let connection = ConnectionSettings::resolve(&args.connection)?;
         Ok(Settings {
             listen: args.listen,
-            connection: ConnectionSettings::resolve(&args.connection)?,
             startup_timeout: args.process.startup_timeout(),
             mode,
+            jobs: if args.jobs.jobs {
+                Some(JobSettings::resolve(&args.jobs)?)
+            } else {
+                None
+            },
+            lease: if args.jobs.leader_elect {
+                if args.jobs.lease_duration < 3 {
+                    anyhow::bail!(
+                        "--lease-duration (PRIMEHUB_CONTROLLER_LEASE_DURATION) must be at least 3 seconds"
+                    );
+                }
+                let mut lease = LeaseConfig::new(
+                    connection.namespace.clone(),
+                    identity(args.jobs.identity.as_deref()),
+                );
+                lease.name = args.jobs.lease_name.clone();
+                lease.lease_duration = Duration::from_secs(args.jobs.lease_duration);
+                lease.retry_period = Duration::from_secs((args.jobs.lease_duration / 5).max(1));
+                Some(lease)
+            } else {
+                None
+            },
+            connection,
         })
     }
 }

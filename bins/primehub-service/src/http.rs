@@ -135,7 +135,22 @@ pub fn probes(
     ready: impl Fn() -> std::result::Result<(), String> + Send + Sync + 'static,
     registry: Arc<Registry>,
 ) -> Router {
+    probes_rendering(ready, move || {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+        text
+    })
+}
+
+/// [`probes`] with `/metrics` rendered by `render` (already in the OpenMetrics text format),
+/// for a registry behind a lock.
+pub fn probes_rendering(
+    ready: impl Fn() -> std::result::Result<(), String> + Send + Sync + 'static,
+    render: impl Fn() -> String + Send + Sync + 'static,
+) -> Router {
     let ready = Arc::new(ready);
+    let render = Arc::new(render);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -151,9 +166,7 @@ pub fn probes(
         .route(
             "/metrics",
             get(move || {
-                let mut text = String::new();
-                // Writing into a String cannot fail.
-                let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+                let text = render();
                 async move {
                     (
                         [(

@@ -156,6 +156,11 @@ impl LeaderElector {
         }
     }
 
+    /// The configuration.
+    pub fn config(&self) -> &LeaseConfig {
+        &self.config
+    }
+
     /// A receiver of whether this candidate leads now.
     pub fn leading(&self) -> watch::Receiver<bool> {
         self.leading.subscribe()

@@ -173,6 +173,9 @@ struct ErrorLabels {
     kind: String,
 }
 
+/// The prefix of the controllers' metric names.
+const PREFIX: &str = "primehub_controller";
+
 type DurationFamily = Family<ControllerLabels, Histogram, fn() -> Histogram>;
 
 fn duration_histogram() -> Histogram {
@@ -211,7 +214,8 @@ impl Default for Metrics {
 impl Metrics {
     /// Empty metrics in a registry of their own.
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("primehub_controller");
+        let mut root = Registry::default();
+        let registry = root.sub_registry_with_prefix(PREFIX);
         let reconciles = Family::<ControllerLabels, Counter>::default();
         let errors = Family::<ErrorLabels, Counter>::default();
         let durations: DurationFamily = Family::new_with_constructor(duration_histogram);
@@ -223,7 +227,7 @@ impl Metrics {
             durations.clone(),
         );
         Metrics {
-            registry: Arc::new(Mutex::new(registry)),
+            registry: Arc::new(Mutex::new(root)),
             reconciles,
             errors,
             durations,
@@ -254,7 +258,20 @@ impl Metrics {
         self.registry
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .sub_registry_with_prefix(PREFIX)
             .register(name, help, metric);
+    }
+
+    /// Lets `register` add metrics under their own names (no prefix) to the registry
+    /// [`encode`](Self::encode) renders: a binary serving one `/metrics` for several parts
+    /// (the role watcher's `primehub_role_sync_*` beside these).
+    pub fn register_unprefixed(&self, register: impl FnOnce(&mut Registry)) {
+        register(
+            &mut self
+                .registry
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
     }
 
     /// Reconciles run by `controller` so far.

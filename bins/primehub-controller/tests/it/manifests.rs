@@ -16,6 +16,19 @@ fn the_role_grants_exactly_what_the_controller_uses_in_its_namespace() {
         json!([
             {"apiGroups": ["primehub.io"], "resources": ["images", "instancetypes", "datasets"],
              "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["primehub.io"], "resources": ["phjobs"],
+             "verbs": ["get", "list", "watch", "create", "patch", "delete"]},
+            {"apiGroups": ["primehub.io"], "resources": ["phjobs/status", "phschedules/status"],
+             "verbs": ["patch"]},
+            {"apiGroups": ["primehub.io"], "resources": ["phschedules"],
+             "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["pods"],
+             "verbs": ["get", "list", "watch", "create", "delete"]},
+            {"apiGroups": [""], "resources": ["secrets", "persistentvolumeclaims"],
+             "verbs": ["list", "watch"]},
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+             "verbs": ["get", "create", "update"]},
+            {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
         ])
     );
     let binding = docs
@@ -48,11 +61,11 @@ fn the_role_grants_exactly_what_the_controller_uses_in_its_namespace() {
 }
 
 #[test]
-fn the_deployment_runs_one_replica_probes_and_reads_its_secret_from_a_secret() {
+fn the_deployment_runs_two_electing_replicas_probes_and_reads_its_secret_from_a_secret() {
     let deployment = &documents("controller", "deployment.yaml")[0];
-    // No leader election: one replica, and an update stops the old pod before the new starts.
-    assert_eq!(deployment["spec"]["replicas"], 1);
-    assert_eq!(deployment["spec"]["strategy"]["type"], "Recreate");
+    // Leader election: two replicas, rolled one at a time; each names itself in the Lease.
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert_eq!(deployment["spec"]["strategy"]["type"], "RollingUpdate");
     let pod = &deployment["spec"]["template"]["spec"];
     assert_eq!(pod["serviceAccountName"], "primehub-controller");
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
@@ -83,6 +96,10 @@ fn the_deployment_runs_one_replica_probes_and_reads_its_secret_from_a_secret() {
     assert_eq!(
         var("K8S_CRD_NAMESPACE")["valueFrom"]["fieldRef"]["fieldPath"],
         "metadata.namespace"
+    );
+    assert_eq!(
+        var("POD_NAME")["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.name"
     );
 }
 
