@@ -162,14 +162,18 @@ where
     let api: Api<K> = Api::namespaced(client.clone(), namespace);
     let events = watcher::watcher(api, watcher::Config::default())
         .default_backoff()
-        .map(move |event| event.map(|e| primehub_reconcile::runtime::projection::project_event(e, project)));
+        .map(move |event| {
+            event.map(|e| primehub_reconcile::runtime::projection::project_event(e, project))
+        });
     let flag = ready.clone();
     let driver = reflector::reflector(writer, events.boxed())
         .for_each(move |event| {
             match &event {
                 Ok(Event::InitDone) => flag.store(true, Ordering::Release),
                 Ok(_) => {}
-                Err(e) => tracing::warn!(kind = %K::kind(&()), error = %e, "watch failed; retrying"),
+                Err(e) => {
+                    tracing::warn!(kind = %K::kind(&()), error = %e, "watch failed; retrying")
+                }
             }
             tx.send_modify(|n| *n = n.wrapping_add(1));
             futures::future::ready(())
@@ -289,7 +293,12 @@ impl JobStores {
 
     /// Waits until the job store shows PhJob `name` at `resource_version` or later, at most
     /// `timeout`; whether it did.
-    pub async fn wait_for_job(&self, name: &str, resource_version: &str, timeout: Duration) -> bool {
+    pub async fn wait_for_job(
+        &self,
+        name: &str,
+        resource_version: &str,
+        timeout: Duration,
+    ) -> bool {
         let awaited = Awaited::Version(resource_version.to_owned());
         self.inner
             .jobs

@@ -157,10 +157,7 @@ fn public_base(service: &GraphqlService, headers: &HeaderMap) -> crate::schema::
             }
         }
     };
-    crate::schema::job::PublicBase(format!(
-        "{host}{}",
-        config.app_prefix.trim_end_matches('/')
-    ))
+    crate::schema::job::PublicBase(format!("{host}{}", config.app_prefix.trim_end_matches('/')))
 }
 
 fn bad_request(message: &str) -> Response {

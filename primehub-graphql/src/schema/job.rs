@@ -343,7 +343,9 @@ pub(crate) fn public_base(ctx: &Context<'_>) -> Arc<str> {
 }
 
 /// The user behind a call the guard let through (administrators and users).
-pub(crate) fn identity<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a Arc<Caller>, &'a Identity)> {
+pub(crate) fn identity<'a>(
+    ctx: &Context<'a>,
+) -> async_graphql::Result<(&'a Arc<Caller>, &'a Identity)> {
     let caller = caller(ctx)?;
     let identity = caller.identity().ok_or_else(denied)?;
     Ok((caller, identity))
@@ -399,7 +401,11 @@ pub(crate) fn deadline(field: &str, value: Option<i32>) -> Result<Option<i64>> {
 }
 
 /// The group `group_id` (`field` names the input when it does not exist).
-pub(crate) fn group<'s>(snap: &'s Snapshot, field: &str, group_id: &str) -> Result<&'s CachedGroup> {
+pub(crate) fn group<'s>(
+    snap: &'s Snapshot,
+    field: &str,
+    group_id: &str,
+) -> Result<&'s CachedGroup> {
     snap.group(group_id)
         .ok_or_else(|| Error::invalid(field, format!("no group has id {group_id}")))
 }
@@ -417,10 +423,12 @@ pub(crate) fn check_available(
     fields: (&str, &str),
 ) -> Result<Arc<InstanceTypeCr>> {
     let (it_field, image_field) = fields;
-    let it = state
-        .stores
-        .instance_type(instance_type)
-        .ok_or_else(|| Error::invalid(it_field, format!("instance type {instance_type:?} does not exist")))?;
+    let it = state.stores.instance_type(instance_type).ok_or_else(|| {
+        Error::invalid(
+            it_field,
+            format!("instance type {instance_type:?} does not exist"),
+        )
+    })?;
     let img = state
         .stores
         .image(image)
@@ -444,7 +452,11 @@ pub(crate) fn check_available(
     };
     let launch = job_launchable(&user_groups, group_name, &state.config.naming, &catalog)
         .map_err(|_| denied())?;
-    if !launch.instance_types.iter().any(|r| r.name == instance_type) {
+    if !launch
+        .instance_types
+        .iter()
+        .any(|r| r.name == instance_type)
+    {
         return Err(Error::invalid(
             it_field,
             format!("instance type {instance_type:?} is not available to group {group_name:?}"),
@@ -463,7 +475,11 @@ pub(crate) fn check_available(
 /// instance type's limits must fit the user quota and the group quota as such (not what is
 /// left of them). Checked gpu, cpu, memory, the user's quota before the group's, with
 /// PrimeHub's messages; the arithmetic is `primehub_model::quota`'s.
-pub(crate) fn check_static_quota(field: &str, group: &CachedGroup, it: &InstanceTypeCr) -> Result<()> {
+pub(crate) fn check_static_quota(
+    field: &str,
+    group: &CachedGroup,
+    it: &InstanceTypeCr,
+) -> Result<()> {
     let limits = InstanceTypeResources::from_instance_type(it)?.limits();
     let user = group.attributes.user_quota();
     let project = group.attributes.project_quota();
@@ -571,7 +587,10 @@ pub(crate) async fn find_job(state: &ApiState, name: &str) -> Result<Arc<PhJob>>
     if let Some(job) = state.jobs.job(name) {
         return Ok(job);
     }
-    match crate::resources::typed::<PhJob>(state).get_opt(name).await? {
+    match crate::resources::typed::<PhJob>(state)
+        .get_opt(name)
+        .await?
+    {
         Some(job) => Ok(Arc::new(job)),
         None => Err(Error::NotFound {
             kind: PHJOBS,
@@ -606,12 +625,7 @@ pub(crate) fn visible_groups(
     snap: &Snapshot,
     asked: Option<&Vec<Option<String>>>,
 ) -> Option<Vec<String>> {
-    let asked: Vec<String> = asked
-        .into_iter()
-        .flatten()
-        .flatten()
-        .cloned()
-        .collect();
+    let asked: Vec<String> = asked.into_iter().flatten().flatten().cloned().collect();
     match caller {
         Caller::Admin(_) => (!asked.is_empty()).then_some(asked),
         Caller::User(id) => {
@@ -773,7 +787,11 @@ async fn create(ctx: &Context<'_>, data: PhJobCreateInput) -> async_graphql::Res
     )?;
     check_static_quota("data.instanceType", group, &it)?;
     let job = create_job(state, owner, &group_name, &fields, BTreeMap::new()).await?;
-    Ok(PhJobObject::new(job, state.keycloak.snapshot(), public_base(ctx)))
+    Ok(PhJobObject::new(
+        job,
+        state.keycloak.snapshot(),
+        public_base(ctx),
+    ))
 }
 
 #[Object]
@@ -816,7 +834,11 @@ impl PhJobMutation {
             active_deadline_seconds: None,
         };
         let job = create_job(state, owner, &group_name, &fields, BTreeMap::new()).await?;
-        Ok(PhJobObject::new(job, state.keycloak.snapshot(), public_base(ctx)))
+        Ok(PhJobObject::new(
+            job,
+            state.keycloak.snapshot(),
+            public_base(ctx),
+        ))
     }
 
     /// Cancels a job (`spec.cancel: true`; the controller deletes its pod).

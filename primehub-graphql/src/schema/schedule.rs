@@ -552,9 +552,10 @@ async fn create_schedule(
             "image": fields.image,
             "instanceType": fields.instance_type,
         });
-        if let (Some(seconds), Some(map)) =
-            (fields.active_deadline_seconds, template_spec.as_object_mut())
-        {
+        if let (Some(seconds), Some(map)) = (
+            fields.active_deadline_seconds,
+            template_spec.as_object_mut(),
+        ) {
             map.insert("activeDeadlineSeconds".into(), json!(seconds));
         }
         let object: DynamicObject = serde_json::from_value(json!({
@@ -635,7 +636,10 @@ async fn update(
     if !may_see(caller, &snap, &template.group_id) {
         return Err(denied().into());
     }
-    let group_id = data.group_id.clone().unwrap_or_else(|| template.group_id.clone());
+    let group_id = data
+        .group_id
+        .clone()
+        .unwrap_or_else(|| template.group_id.clone());
     let new_group = group(&snap, "data.groupId", &group_id)?;
     let moved = group_id != template.group_id;
     if moved && !is_member(&snap, &identity.user_id, &group_id) {

@@ -235,7 +235,10 @@ async fn scene() -> Scene {
         )
         .await;
         assert_eq!(status, 200, "{body}");
-        let id = data(&body)["createPhJob"]["id"].as_str().unwrap().to_owned();
+        let id = data(&body)["createPhJob"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         scene.jobs.insert(format!("job-{key}"), id);
         let mut input = job_input(&scene.g_id, &format!("schedule {key}"));
         input["recurrence"] = json!({"type": "daily"});
@@ -457,24 +460,34 @@ fn rows() -> Vec<Row> {
                 json!({"d": d}),
             )
         }),
-        row("updatePhSchedule", "a schedule of G", JOB_READERS, |s, w| {
-            qv(
-                "mutation($id: ID!, $n: String) { updatePhSchedule(where: {id: $id}, data: {displayName: $n}) { id } }",
-                json!({"id": s.jobs[&format!("schedule-{}", w.tag())], "n": format!("by {}", w.tag())}),
-            )
-        }),
+        row(
+            "updatePhSchedule",
+            "a schedule of G",
+            JOB_READERS,
+            |s, w| {
+                qv(
+                    "mutation($id: ID!, $n: String) { updatePhSchedule(where: {id: $id}, data: {displayName: $n}) { id } }",
+                    json!({"id": s.jobs[&format!("schedule-{}", w.tag())], "n": format!("by {}", w.tag())}),
+                )
+            },
+        ),
         row("runPhSchedule", "a schedule of G", G_MEMBER, |s, _| {
             qv(
                 "mutation($id: ID!) { runPhSchedule(where: {id: $id}) { job { id } } }",
                 json!({"id": s.jobs["schedule-g"]}),
             )
         }),
-        row("deletePhSchedule", "a schedule of G", JOB_READERS, |s, w| {
-            qv(
-                "mutation($id: ID!) { deletePhSchedule(where: {id: $id}) { id } }",
-                json!({"id": s.jobs[&format!("schedule-{}", w.tag())]}),
-            )
-        }),
+        row(
+            "deletePhSchedule",
+            "a schedule of G",
+            JOB_READERS,
+            |s, w| {
+                qv(
+                    "mutation($id: ID!) { deletePhSchedule(where: {id: $id}) { id } }",
+                    json!({"id": s.jobs[&format!("schedule-{}", w.tag())]}),
+                )
+            },
+        ),
         row("updateSystem", "", ADMIN, |_, _| {
             q(
                 "mutation { updateSystem(data: {defaultUserVolumeCapacity: 30}) { defaultUserVolumeCapacity } }",
@@ -854,8 +867,16 @@ async fn every_field_for_every_caller() {
                 json!({"j": scene.jobs[&format!("job-{t}")], "s": scene.jobs[&format!("schedule-{t}")]}),
             )
             .await;
-        assert_eq!(d["phJob"], json!({"cancel": false, "phase": "Pending"}), "{who:?}");
-        assert_eq!(d["phSchedule"]["displayName"], format!("schedule {t}"), "{who:?}");
+        assert_eq!(
+            d["phJob"],
+            json!({"cancel": false, "phase": "Pending"}),
+            "{who:?}"
+        );
+        assert_eq!(
+            d["phSchedule"]["displayName"],
+            format!("schedule {t}"),
+            "{who:?}"
+        );
     }
     // The member's and the administrator's were cancelled, renamed and deleted.
     for who in [Member, Admin] {
@@ -866,7 +887,11 @@ async fn every_field_for_every_caller() {
                 json!({"j": scene.jobs[&format!("job-{t}")]}),
             )
             .await;
-        assert_eq!(d["phJob"], json!({"cancel": true, "phase": "Cancelled"}), "{who:?}");
+        assert_eq!(
+            d["phJob"],
+            json!({"cancel": true, "phase": "Cancelled"}),
+            "{who:?}"
+        );
     }
     // The group admin's image survived the others' attempts; theirs was deleted.
     let d = scene
