@@ -6,8 +6,10 @@
 //! a plain user reads only themself through `user`, never an arbitrary user; `group` is for
 //! administrators, the shared-secret client, members and group admins; group admins update
 //! their group (not its limits) and manage its group images (not granting them to others);
-//! users see only the images granted to them; `me` is not for the shared-secret client; an
-//! anonymous request is always HTTP 401 `NOT_AUTH`.
+//! users see only the images granted to them; `me` is not for the shared-secret client; jobs
+//! and schedules are for their group's members and administrators (PrimeHub: members only),
+//! and what makes a job owned by the caller (create, rerun, run a schedule now) for members
+//! only; an anonymous request is always HTTP 401 `NOT_AUTH`.
 
 use std::collections::BTreeSet;
 
