@@ -407,7 +407,7 @@ pub async fn run_all(target: &Target) {
         .await;
     assert_eq!(
         names(&listed["phJobs"], "id"),
-        [job_id.clone()],
+        [job_id.as_str()],
         "[{label}]"
     );
     // The log endpoint answers (no pod yet: an empty log).
