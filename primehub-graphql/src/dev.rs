@@ -259,6 +259,7 @@ impl DevPlatform {
         };
         let mut server_options = ServerOptions::new(NAMESPACE);
         server_options.api.naming = naming.clone();
+        server_options.api.graphql_host = Some(url.clone());
         server_options.shared_secret = options.shared_secret.clone();
         let api = crate::server::start(backends, server_options).await?;
 

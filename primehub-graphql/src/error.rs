@@ -104,6 +104,15 @@ pub enum Error {
     /// A quota or license limit.
     #[error("{0}")]
     ExceedQuota(String),
+    /// A quota the input field `field` would exceed (PrimeHub's `EXCEED_QUOTA` with its
+    /// message, and the field named in `extensions.field`).
+    #[error("{message}")]
+    QuotaExceeded {
+        /// The input field, e.g. `data.instanceType`.
+        field: String,
+        /// PrimeHub's message, e.g. `User Cpu Quota exceeded`.
+        message: String,
+    },
     /// Any other error with an explicit code.
     #[error("{message}")]
     Coded {
@@ -142,7 +151,7 @@ impl Error {
             Error::NotAuth(_) => ErrorCode::NotAuth,
             Error::NotFound { .. } => ErrorCode::ResourceNotFound,
             Error::Conflict { code, .. } | Error::Coded { code, .. } => *code,
-            Error::ExceedQuota(_) => ErrorCode::ExceedQuota,
+            Error::ExceedQuota(_) | Error::QuotaExceeded { .. } => ErrorCode::ExceedQuota,
             Error::Keycloak(e) if e.is_transient() => ErrorCode::ApiUnavailable,
             Error::Kube(e) if e.is_transient() => ErrorCode::ApiUnavailable,
             Error::Keycloak(_) | Error::Kube(_) => ErrorCode::InternalError,
@@ -174,6 +183,7 @@ pub fn format_server_error(error: &mut async_graphql::ServerError) {
     let message = ours.public_message();
     let field = match ours {
         Error::Invalid { field, .. }
+        | Error::QuotaExceeded { field, .. }
         | Error::Model(
             primehub_model::Error::InvalidName { field, .. }
             | primehub_model::Error::InvalidQuantity { field, .. }

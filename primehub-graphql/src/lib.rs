@@ -8,11 +8,13 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`schema`] | the queries and mutations, one module per area (`system`, `user`, `group`, `instance_type`, `image`, `dataset`, `secret`) |
+//! | [`schema`] | the queries and mutations, one module per area (`system`, `user`, `group`, `instance_type`, `image`, `dataset`, `secret`, `job`, `schedule`) |
 //! | [`list`] | PrimeHub's list semantics: `where` filters, `orderBy`, numbered and cursor pagination, the user pages |
 //! | [`auth`] | `Authorization: Bearer …` → [`auth::Caller`]: the shared secret, access tokens, API tokens |
 //! | [`guard`] | PrimeHub's permission table as async-graphql guards |
+//! | [`jobs`] | the PhJob (slim) and PhSchedule stores the job API reads |
 //! | [`resources`] | the write side of custom resources: role → resource → grants, with rollback; PVCs |
+//! | [`logs`] | the job log route (`logEndpoint`), reading the pod log through `KubeApi` |
 //! | [`router`] | the axum router: JSON and form posts, GraphiQL, limits, health, readiness, metrics, `/api/token` |
 //! | [`server`] | assembling a server from its backends: cache filled, stores started, background sync |
 //! | `dev` (feature `fake`) | the whole platform on in-memory fakes on one listener (`primehub dev`) |
@@ -55,8 +57,10 @@ pub mod auth;
 pub mod dev;
 pub mod error;
 pub mod guard;
+pub mod jobs;
 pub mod launch;
 pub mod list;
+pub mod logs;
 pub mod metrics;
 pub mod resources;
 pub mod router;

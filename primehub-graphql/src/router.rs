@@ -7,6 +7,7 @@
 //! | `GET /healthz` | 200 while the process serves |
 //! | `GET /readyz` | 200 once the Keycloak cache and the resource stores are filled, 503 before |
 //! | `GET /metrics` | Prometheus text: requests by outcome, latency histogram, Keycloak calls, cache age |
+//! | `GET <appPrefix>/logs/namespaces/<ns>/phjobs/<job>` | a job's log, streamed ([`crate::logs`]) |
 //! | `POST /api/token` | an **API token** for `username` and `password` (form fields): a Keycloak offline token issued through the `admin-ui` client with scope `offline_access`, as PrimeHub's console issues them; answered as `{"apiToken": "…"}`, 401 for wrong credentials. Send it as `Authorization: Bearer <apiToken>`; `revokeApiToken` revokes it and `apiTokenCount` counts it |
 //!
 //! Every GraphQL request needs `Authorization: Bearer <credential>` ([`crate::auth`]); without a
@@ -101,9 +102,14 @@ impl GraphqlService {
     /// The axum router with every route above.
     pub fn router(&self) -> axum::Router {
         let graphql = get(graphql_get).post(graphql_post);
+        let prefix = self.state.config.app_prefix.trim_end_matches('/');
         axum::Router::new()
             .route("/graphql", graphql.clone())
             .route("/api/graphql", graphql)
+            .route(
+                &format!("{prefix}{}", crate::logs::PHJOB_LOG_ROUTE),
+                get(crate::logs::phjob_log),
+            )
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics))
@@ -113,7 +119,7 @@ impl GraphqlService {
     }
 }
 
-fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({
         "errors": [{"message": message, "extensions": {"code": code}}]
     });
@@ -128,11 +134,37 @@ fn not_authorized(error: &Error) -> Response {
     )
 }
 
+/// `<scheme>://<host><appPrefix>`, what a request's `logEndpoint`s start with: PrimeHub's
+/// `GRAPHQL_HOST` when configured, else `X-Forwarded-Proto` (or `http`) and the `Host` header.
+fn public_base(service: &GraphqlService, headers: &HeaderMap) -> crate::schema::job::PublicBase {
+    let config = &service.state.config;
+    let host = match &config.graphql_host {
+        Some(host) => host.trim_end_matches('/').to_owned(),
+        None => {
+            let header_text = |name: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.split(',').next().unwrap_or_default().trim().to_owned())
+                    .filter(|v| !v.is_empty())
+            };
+            match header_text("host") {
+                Some(host) => format!(
+                    "{}://{host}",
+                    header_text("x-forwarded-proto").unwrap_or_else(|| "http".to_owned())
+                ),
+                None => String::new(),
+            }
+        }
+    };
+    crate::schema::job::PublicBase(format!("{host}{}", config.app_prefix.trim_end_matches('/')))
+}
+
 fn bad_request(message: &str) -> Response {
     error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
 }
 
-async fn authenticate(
+pub(crate) async fn authenticate(
     service: &GraphqlService,
     headers: &HeaderMap,
 ) -> Result<Arc<Caller>, Response> {
@@ -253,9 +285,10 @@ async fn graphql_post(
             return response;
         }
     };
+    let base = public_base(&service, &headers);
     match parsed {
         Parsed::One(request) => {
-            let response = service.execute(caller, *request).await;
+            let response = service.execute(caller, request.data(base)).await;
             service
                 .metrics
                 .observe(outcome(&response), started.elapsed());
@@ -264,7 +297,9 @@ async fn graphql_post(
         Parsed::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                let response = service.execute(caller.clone(), request).await;
+                let response = service
+                    .execute(caller.clone(), request.data(base.clone()))
+                    .await;
                 service
                     .metrics
                     .observe(outcome(&response), started.elapsed());
@@ -337,7 +372,8 @@ async fn graphql_get(
             return response;
         }
     };
-    let response = service.execute(caller, request).await;
+    let base = public_base(&service, &headers);
+    let response = service.execute(caller, request.data(base)).await;
     service
         .metrics
         .observe(outcome(&response), started.elapsed());

@@ -14,6 +14,7 @@ use primehub_reconcile::stores::{ResourceStores, StoresConfig};
 
 use crate::auth::Authenticator;
 use crate::error::{Error, Result};
+use crate::jobs::JobStores;
 use crate::router::{GraphqlService, ServerConfig};
 use crate::state::{ApiConfig, ApiState};
 
@@ -100,8 +101,21 @@ pub async fn start(backends: Backends, options: ServerOptions) -> Result<Running
         backends.kube_client.clone(),
         StoresConfig::new(options.api.namespace.clone()),
     );
-    let mut tasks = vec![tokio::spawn(driver), tokio::spawn(cache.clone().run())];
-    if let Err(e) = stores.wait_ready(options.ready_timeout).await {
+    let (jobs, jobs_driver) =
+        JobStores::start(backends.kube_client.clone(), options.api.namespace.clone());
+    let mut tasks = vec![
+        tokio::spawn(driver),
+        tokio::spawn(jobs_driver),
+        tokio::spawn(cache.clone().run()),
+    ];
+    let filled = match stores.wait_ready(options.ready_timeout).await {
+        Ok(()) => jobs
+            .wait_ready(options.ready_timeout)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = filled {
         for task in &tasks {
             task.abort();
         }
@@ -122,6 +136,7 @@ pub async fn start(backends: Backends, options: ServerOptions) -> Result<Running
         cache,
         backends.kube.clone(),
         stores,
+        jobs,
         auth,
         backends.clock.clone(),
     ));

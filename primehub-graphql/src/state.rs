@@ -11,6 +11,7 @@ use primehub_reconcile::KubeApi;
 use primehub_reconcile::stores::ResourceStores;
 
 use crate::auth::Authenticator;
+use crate::jobs::JobStores;
 use crate::launch::LaunchCache;
 
 /// Settings of the API that come from the install (PrimeHub's environment variables).
@@ -29,6 +30,13 @@ pub struct ApiConfig {
     /// The public URL of the upload server (`uploadServerLink` is `<this>/<dataset>/browse`
     /// style), if any.
     pub upload_server_base_url: Option<String>,
+    /// PrimeHub's `GRAPHQL_HOST`: the scheme and host clients reach the API at
+    /// (`https://hub.example.com`), the start of a job's `logEndpoint`. `None`: taken from each
+    /// request (`X-Forwarded-Proto` or `http`, and the `Host` header).
+    pub graphql_host: Option<String>,
+    /// PrimeHub's `APP_PREFIX`: a path prefix the API is served under (`""` for none); the log
+    /// route and `logEndpoint` carry it.
+    pub app_prefix: String,
 }
 
 impl ApiConfig {
@@ -40,6 +48,8 @@ impl ApiConfig {
             api_token_client: "admin-ui".to_owned(),
             storage_class: None,
             upload_server_base_url: None,
+            graphql_host: None,
+            app_prefix: String::new(),
         }
     }
 }
@@ -57,6 +67,8 @@ pub struct ApiState {
     pub kube: Arc<dyn KubeApi>,
     /// Custom resources, secrets, PVCs and pod usage, from watches.
     pub stores: ResourceStores,
+    /// PhJobs and PhSchedules, from watches.
+    pub jobs: JobStores,
     /// Who is calling.
     pub auth: Authenticator,
     /// The one clock.
@@ -80,6 +92,7 @@ impl ApiState {
         keycloak: KeycloakCache,
         kube: Arc<dyn KubeApi>,
         stores: ResourceStores,
+        jobs: JobStores,
         auth: Authenticator,
         clock: Arc<dyn Clock>,
     ) -> ApiState {
@@ -90,6 +103,7 @@ impl ApiState {
             admin,
             kube,
             stores,
+            jobs,
             auth,
             clock,
             launch: LaunchCache::new(),
@@ -99,6 +113,6 @@ impl ApiState {
     /// Whether reads can be served: the stores have their first lists (the cache is filled
     /// before a state exists).
     pub fn is_ready(&self) -> bool {
-        self.stores.is_ready()
+        self.stores.is_ready() && self.jobs.is_ready()
     }
 }

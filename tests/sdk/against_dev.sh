@@ -2,7 +2,8 @@
 # Runs the primehub-python-sdk 0.4.2 compatibility harness against a fresh `primehub dev`:
 # starts it on a free loopback port with the demo seed, waits for /readyz, takes an API token
 # from POST /api/token (an offline token, as PrimeHub's console issues them), runs
-# tests/sdk/run.sh with it, and stops the server whatever happens.
+# tests/sdk/run.sh with it (and with the fake cluster's Kubernetes API on the same listener, which
+# the job checks use to play the job controller), and stops the server whatever happens.
 #
 # Usage: tests/sdk/against_dev.sh [path/to/primehub]   (default: $CARGO_TARGET_DIR/debug/primehub)
 set -euo pipefail
@@ -28,4 +29,5 @@ curl -fsS "$url/readyz" >/dev/null || { echo "primehub dev did not get ready:" >
 token=$(curl -fsS -X POST --data-urlencode "username=phadmin" --data-urlencode "password=$password" "$url/api/token" \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["apiToken"])')
 echo "primehub dev at $url; running the SDK with an API token"
-PRIMEHUB_SDK_ENDPOINT="$url/api/graphql" PRIMEHUB_SDK_TOKEN="$token" "$here/run.sh"
+PRIMEHUB_SDK_ENDPOINT="$url/api/graphql" PRIMEHUB_SDK_TOKEN="$token" PRIMEHUB_SDK_KUBE_URL="$url" \
+  PRIMEHUB_SDK_NAMESPACE=hub "$here/run.sh"

@@ -19,6 +19,10 @@ Environment:
     PRIMEHUB_SDK_GROUP     the group for the group-aware user commands (default phusers)
     PRIMEHUB_SDK_ADMIN     the admin's username expected from `me` (default phadmin)
     PRIMEHUB_SDK_TIMEOUT   seconds per CLI call (default 60)
+    PRIMEHUB_SDK_KUBE_URL  the Kubernetes API of the server under test, for the job checks that
+                           play the job controller (default: the endpoint without /api/graphql,
+                           where `primehub dev` serves its fake cluster)
+    PRIMEHUB_SDK_NAMESPACE PrimeHub's namespace there (default hub)
 
 Expected server state (`primehub dev --seed demo`): admin `phadmin` member of group `phusers`;
 global instance types cpu-1, cpu-2, gpu-1, gpu-2 and global image base-notebook; the `everyone`
@@ -44,6 +48,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
@@ -300,8 +307,10 @@ class State:
 class Compat:
     """Runs every check in order; a failing check never stops the run."""
 
-    def __init__(self, run: Runner, report: Report, suffix: str, group: str = "phusers", admin: str = "phadmin"):
+    def __init__(self, run: Runner, report: Report, suffix: str, group: str = "phusers", admin: str = "phadmin",
+                 kube: Optional["Kube"] = None):
         self.run = run
+        self.kube = kube
         self.report = report
         self.group = group
         self.admin = admin
@@ -316,6 +325,7 @@ class Compat:
             "vol_pv": f"{p}-pv",
             "sec_opaque": f"{p}-opaque",
             "sec_kube": f"{p}-registry",
+            "job": f"{p}-job",
         }
         self.unknown = f"{p}-does-not-exist"
 
@@ -359,6 +369,8 @@ class Compat:
     def run_all(self) -> None:
         try:
             self.user_commands()
+            self.jobs()
+            self.recurring_jobs()
             self.admin_groups_create()
             self.admin_users()
             self.admin_images()
@@ -457,6 +469,254 @@ class Compat:
         self.check("volumes list", volumes_list)
         self.check("volumes get unknown", lambda: failed(
             self.user_cmd("volumes", "get", self.unknown), stderr_contains='Cannot find resource type "datasets"'))
+
+    # jobs and recurring jobs -----------------------------------------------------------------
+
+    def job_cmd(self, *args: str, stdin: Optional[Any] = None) -> Result:
+        return self.run(["--group", self.group, "jobs"] + list(args), stdin)
+
+    def recurring_cmd(self, *args: str, stdin: Optional[Any] = None) -> Result:
+        return self.run(["--group", self.group, "recurring-jobs"] + list(args), stdin)
+
+    def need_kube(self) -> "Kube":
+        need(self.kube is not None, "no Kubernetes API to play the job controller (PRIMEHUB_SDK_KUBE_URL)")
+        return self.kube  # type: ignore[return-value]
+
+    def jobs(self) -> None:
+        """`primehub jobs`: submit, list, get, wait, logs, cancel, rerun. No job controller runs:
+        the checks that need a phase set it through the Kubernetes API, as a controller would."""
+        display = f"{self.n['job']} train"
+        doc = {"instanceType": "cpu-1", "image": "base-notebook", "displayName": display,
+               "command": "echo 'good job'", "activeDeadlineSeconds": 3600}
+
+        def submit():
+            j = json_object(self.job_cmd("submit", stdin=doc))
+            need(isinstance(j.get("id"), str) and j["id"].startswith("job-"), f"job id {j.get('id')!r}")
+            self.state.ids["job"] = j["id"]
+            field_is(j, "displayName", display)
+            field_is(j, "phase", "Pending")
+            field_is(j, "cancel", False)
+            field_is(j, "command", "echo 'good job'")
+            field_is(j, "image", "base-notebook")
+            field_is(j, "userName", self.admin)
+            field_is(j, "groupName", self.group)
+            if self.state.group_id:
+                field_is(j, "groupId", self.state.group_id)
+            field_is(j, "recurrence", None)  # the SDK renames `schedule`
+            need(isinstance(j.get("instanceType"), dict), f"instanceType is {j.get('instanceType')!r}")
+            field_is(j["instanceType"], "name", "cpu-1")
+            field_is(j["instanceType"], "cpuLimit", 1)
+            need(isinstance(j.get("createTime"), str) and j["createTime"], "no createTime")
+
+        self.check("jobs submit", submit)
+        self.check("jobs submit with an image the group lacks", lambda: failed(
+            self.job_cmd("submit", stdin=dict(doc, image=self.unknown)), code="REQUEST_BODY_INVALID"))
+        self.check("jobs submit without a command", lambda: failed(
+            self.job_cmd("submit", stdin={k: v for k, v in doc.items() if k != "command"}),
+            stderr_contains="command is required", local=True))
+
+        def get():
+            jid = self.need_id("job")
+            j = json_object(self.job_cmd("get", jid))
+            field_is(j, "id", jid)
+            field_is(j, "displayName", display)
+            field_is(j, "phase", "Pending")
+            field_is(j, "userName", self.admin)
+            field_is(j, "startTime", None)
+
+        self.check("jobs get", get)
+        self.check("jobs get unknown", lambda: failed(
+            self.job_cmd("get", f"job-{self.unknown}"), stderr_contains='Cannot find resource type "job"'))
+
+        def listing():
+            js = json_list(self.job_cmd("list"))
+            contains_name(js, self.need_id("job"), key="id")
+            j = [x for x in js if x.get("id") == self.state.ids["job"]][0]
+            field_is(j, "displayName", display)
+            field_is(j, "groupName", self.group)
+            need(json_list(self.job_cmd("list", "--page", "1000")) == [], "page 1000 is not empty")
+
+        self.check("jobs list", listing)
+
+        def wait():
+            jid = self.need_id("job")
+            kube = self.need_kube()
+            # wait polls every second; the "controller" finishes the job meanwhile.
+            timer = threading.Timer(1.5, lambda: kube.patch_status("phjobs", jid, {
+                "phase": "Succeeded", "podName": jid, "startTime": "2026-01-01T00:00:00Z",
+                "finishTime": "2026-01-01T00:01:00Z"}))
+            timer.start()
+            try:
+                j = json_object(self.job_cmd("wait", jid, "--timeout", "30"))
+            finally:
+                timer.cancel()
+            field_is(j, "id", jid)
+            field_is(j, "phase", "Succeeded")
+            field_is(j, "startTime", "2026-01-01T00:00:00Z")
+            field_is(j, "finishTime", "2026-01-01T00:01:00Z")
+
+        self.check("jobs wait", wait)
+
+        def logs():
+            jid = self.need_id("job")
+            kube = self.need_kube()
+            # The job's pod, created through the Kubernetes API; no kubelet runs it, so its log
+            # is empty (a pod without a node), which is what the log endpoint streams.
+            kube.create("api/v1", "pods", {"apiVersion": "v1", "kind": "Pod",
+                                           "metadata": {"name": jid},
+                                           "spec": {"containers": [{"name": "main", "image": "busybox"}]}})
+            r = self.job_cmd("logs", jid)
+            need(r.rc == 0, r.describe())
+            need(r.out == "", f"expected an empty log, got {short(r.out)!r}")
+            r = self.job_cmd("logs", jid, "--tail", "5")
+            need(r.rc == 0 and r.out == "", r.describe())
+
+        self.check("jobs logs", logs)
+
+        def logs_without_pod():
+            j = json_object(self.job_cmd("submit", stdin=dict(doc, displayName=f"{display} 2")))
+            self.state.ids["job2"] = j["id"]
+            r = self.job_cmd("logs", j["id"])
+            need(r.rc == 0 and r.out == "", r.describe())
+
+        self.check("jobs logs of a job without a pod", logs_without_pod)
+
+        def wait_timeout():
+            jid = self.need_id("job2")
+            started = time.time()
+            j = json_object(self.job_cmd("wait", jid, "--timeout", "2"))
+            field_is(j, "phase", "Pending")
+            need(time.time() - started >= 2, "wait returned before its timeout")
+
+        self.check("jobs wait until the timeout", wait_timeout)
+
+        def cancel():
+            jid = self.need_id("job2")
+            j = json_object(self.job_cmd("cancel", jid))
+            field_is(j, "id", jid)
+            field_is(j, "cancel", True)
+            field_is(j, "phase", "Cancelled")
+            field_is(json_object(self.job_cmd("get", jid)), "phase", "Cancelled")
+
+        self.check("jobs cancel", cancel)
+        self.check("jobs cancel unknown", lambda: failed(
+            self.job_cmd("cancel", f"job-{self.unknown}"), stderr_contains='Cannot find resource type "job"'))
+
+        def rerun():
+            jid = self.need_id("job")
+            j = json_object(self.job_cmd("rerun", jid))
+            need(j.get("id") != jid and str(j.get("id", "")).startswith("job-"), f"rerun id {j.get('id')!r}")
+            field_is(j, "displayName", display)
+            field_is(j, "phase", "Pending")
+            field_is(j, "command", "echo 'good job'")
+            field_is(j["instanceType"], "name", "cpu-1")
+            js = json_list(self.job_cmd("list"))
+            contains_name(js, j["id"], key="id")
+
+        self.check("jobs rerun", rerun)
+        self.check("jobs rerun unknown", lambda: failed(
+            self.job_cmd("rerun", f"job-{self.unknown}"), stderr_contains='Cannot find resource type "job"'))
+
+    def recurring_jobs(self) -> None:
+        """`primehub recurring-jobs`: create, list, get, update, delete; `jobs submit --from`."""
+        display = f"{self.n['job']} nightly"
+        doc = {"instanceType": "cpu-1", "image": "base-notebook", "displayName": display,
+               "command": "echo 'good job'", "recurrence": {"type": "custom", "cron": "0 4 * * *"}}
+
+        def create():
+            rj = json_object(self.recurring_cmd("create", stdin=doc))
+            self.created("recurring-job", "schedule", rj)
+            need(rj["id"].startswith("schedule-"), f"schedule id {rj['id']!r}")
+            field_is(rj, "displayName", display)
+            field_is(rj, "recurrence", {"type": "custom", "cron": "0 4 * * *"})
+            field_is(rj, "invalid", False)
+            field_is(rj, "userName", self.admin)
+            field_is(rj, "groupName", self.group)
+            field_is(rj["instanceType"], "name", "cpu-1")
+
+        self.check("recurring-jobs create", create)
+
+        def create_on_demand():
+            rj = json_object(self.recurring_cmd("create", stdin=dict(
+                doc, displayName=f"{display} manual", recurrence={"type": "on-demand"})))
+            self.created("recurring-job", "schedule2", rj)
+            field_is(rj, "recurrence", {"type": "on-demand", "cron": None})  # stored as inactive
+
+        self.check("recurring-jobs create on-demand", create_on_demand)
+        self.check("recurring-jobs create custom without cron", lambda: failed(
+            self.recurring_cmd("create", stdin=dict(doc, recurrence={"type": "custom"})),
+            stderr_contains="cron is required", local=True))
+
+        def get():
+            sid = self.need_id("schedule")
+            rj = json_object(self.recurring_cmd("get", sid))
+            field_is(rj, "id", sid)
+            field_is(rj, "displayName", display)
+            field_is(rj, "command", "echo 'good job'")
+            field_is(rj, "nextRunTime", None)  # no schedule controller runs
+
+        self.check("recurring-jobs get", get)
+        self.check("recurring-jobs get unknown", lambda: failed(
+            self.recurring_cmd("get", f"schedule-{self.unknown}"),
+            stderr_contains='Cannot find resource type "recurring-jobs"'))
+
+        def listing():
+            rjs = json_list(self.recurring_cmd("list"))
+            contains_name(rjs, self.need_id("schedule"), key="id")
+            contains_name(rjs, self.need_id("schedule2"), key="id")
+            rj = [x for x in rjs if x.get("id") == self.state.ids["schedule2"]][0]
+            field_is(rj["recurrence"], "type", "on-demand")
+
+        self.check("recurring-jobs list", listing)
+
+        def update():
+            sid = self.need_id("schedule")
+            rj = json_object(self.recurring_cmd("update", sid, stdin={
+                "displayName": f"{display} weekly", "recurrence": {"type": "weekly"}}))
+            field_is(rj, "id", sid)
+            field_is(rj, "displayName", f"{display} weekly")
+            field_is(rj["recurrence"], "type", "weekly")
+            again = json_object(self.recurring_cmd("get", sid))
+            field_is(again, "displayName", f"{display} weekly")
+            field_is(again, "command", "echo 'good job'")
+            field_is(again["recurrence"], "type", "weekly")
+
+        self.check("recurring-jobs update", update)
+        self.check("recurring-jobs update unknown", lambda: failed(
+            self.recurring_cmd("update", f"schedule-{self.unknown}", stdin={"displayName": "x"}),
+            stderr_contains='Cannot find resource type "recurring-jobs"'))
+
+        def submit_from():
+            sid = self.need_id("schedule")
+            out = json_object(self.job_cmd("submit", "--from", sid))
+            job = out.get("job")
+            need(isinstance(job, dict) and str(job.get("id", "")).startswith("job-"), f"got {short(json.dumps(out))}")
+            j = json_object(self.job_cmd("get", job["id"]))
+            field_is(j, "displayName", f"{display} weekly")
+            field_is(j, "phase", "Pending")
+            field_is(j, "userName", self.admin)
+
+        self.check("jobs submit --from a recurring job", submit_from)
+        # The jobs module's error handler knows only the PhJob not-found text, so the SDK prints
+        # the server's error about the schedule as it is.
+        self.check("jobs submit --from unknown", lambda: failed(
+            self.job_cmd("submit", "--from", f"schedule-{self.unknown}"), code="RESOURCE_NOT_FOUND",
+            stderr_contains=f'phschedules.primehub.io \\"schedule-{self.unknown}\\" not found'))
+
+        def delete():
+            for key in ("schedule", "schedule2"):
+                sid = self.need_id(key)
+                r = json_object(self.recurring_cmd("delete", sid, "--yes-i-really-mean-it"))
+                field_is(r, "id", sid)
+                self.deleted("recurring-job", sid)
+                failed(self.recurring_cmd("get", sid), stderr_contains='Cannot find resource type "recurring-jobs"')
+            rjs = json_list(self.recurring_cmd("list"))
+            lacks_name(rjs, self.state.ids["schedule"], key="id")
+
+        self.check("recurring-jobs delete", delete)
+        self.check("recurring-jobs delete unknown", lambda: failed(
+            self.recurring_cmd("delete", f"schedule-{self.unknown}", "--yes-i-really-mean-it"),
+            stderr_contains='Cannot find resource type "recurring-jobs"'))
 
     # admin groups -------------------------------------------------------------------------
 
@@ -989,18 +1249,53 @@ class Compat:
 
     def cleanup(self) -> None:
         """Deletes what a failed check left behind (not counted as checks)."""
-        order = {"user": 0, "image": 1, "instancetype": 2, "volume": 3, "secret": 4, "group": 5}
+        order = {"recurring-job": -1, "user": 0, "image": 1, "instancetype": 2, "volume": 3, "secret": 4,
+                 "group": 5}
         for kind, ident in sorted(self.state.created, key=lambda c: order.get(c[0], 9)):
-            extra = ["--yes-i-really-mean-it"] if kind == "secret" else []
-            cmd = {"user": "users", "image": "images", "instancetype": "instancetypes",
-                   "volume": "volumes", "secret": "secrets", "group": "groups"}[kind]
-            r = self.admin_cmd(cmd, "delete", ident, *extra)
+            extra = ["--yes-i-really-mean-it"] if kind in ("secret", "recurring-job") else []
+            if kind == "recurring-job":
+                r = self.recurring_cmd("delete", ident, *extra)
+            else:
+                cmd = {"user": "users", "image": "images", "instancetype": "instancetypes",
+                       "volume": "volumes", "secret": "secrets", "group": "groups"}[kind]
+                r = self.admin_cmd(cmd, "delete", ident, *extra)
             status = "deleted" if r.rc == 0 else f"could not delete ({short(r.err, 120)})"
             print(f"# clean-up: {kind} {ident} {status}", flush=True)
         self.state.created = []
 
 
 # --------------------------------------------------------------------------------------------
+
+
+class Kube:
+    """The Kubernetes API of the server under test (no credentials: `primehub dev`'s fake
+    cluster), for what a job controller would do: set a job's status, create its pod."""
+
+    def __init__(self, url: str, namespace: str):
+        self.url = url.rstrip("/")
+        self.namespace = namespace
+
+    def _send(self, method: str, path: str, body: Any, content_type: str) -> Any:
+        request = urllib.request.Request(
+            f"{self.url}/{path}", data=json.dumps(body).encode(), method=method,
+            headers={"Content-Type": content_type, "Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    def patch_status(self, plural: str, name: str, status: dict) -> Any:
+        path = f"apis/primehub.io/v1alpha1/namespaces/{self.namespace}/{plural}/{name}/status"
+        return self._send("PATCH", path, {"status": status}, "application/merge-patch+json")
+
+    def create(self, group_version: str, plural: str, body: dict) -> Any:
+        return self._send("POST", f"{group_version}/namespaces/{self.namespace}/{plural}", body,
+                          "application/json")
+
+
+def kube_for(endpoint: str) -> Kube:
+    url = os.environ.get("PRIMEHUB_SDK_KUBE_URL")
+    if not url:
+        url = endpoint[: -len("/api/graphql")] if endpoint.endswith("/api/graphql") else endpoint.rsplit("/", 1)[0]
+    return Kube(url, os.environ.get("PRIMEHUB_SDK_NAMESPACE", "hub"))
 
 
 def find_cli() -> str:
@@ -1037,7 +1332,8 @@ def main(argv: List[str]) -> int:
         print(f"# primehub-python-sdk CLI {cli} against {endpoint}; names sdk{suffix}-*", flush=True)
         Compat(run, report, suffix,
                group=os.environ.get("PRIMEHUB_SDK_GROUP", "phusers"),
-               admin=os.environ.get("PRIMEHUB_SDK_ADMIN", "phadmin")).run_all()
+               admin=os.environ.get("PRIMEHUB_SDK_ADMIN", "phadmin"),
+               kube=kube_for(endpoint)).run_all()
         return report.summary()
     finally:
         shutil.rmtree(home, ignore_errors=True)

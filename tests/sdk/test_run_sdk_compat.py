@@ -47,6 +47,23 @@ class ResultParsing(unittest.TestCase):
             h.field_is({}, "x", 1)
 
 
+class KubeUrl(unittest.TestCase):
+    def test_the_kubernetes_api_defaults_to_the_servers_root(self):
+        old = {k: os.environ.pop(k, None) for k in ("PRIMEHUB_SDK_KUBE_URL", "PRIMEHUB_SDK_NAMESPACE")}
+        try:
+            k = h.kube_for("http://127.0.0.1:8080/api/graphql")
+            self.assertEqual((k.url, k.namespace), ("http://127.0.0.1:8080", "hub"))
+            os.environ["PRIMEHUB_SDK_KUBE_URL"] = "http://k8s:6443/"
+            os.environ["PRIMEHUB_SDK_NAMESPACE"] = "primehub"
+            k = h.kube_for("http://127.0.0.1:8080/api/graphql")
+            self.assertEqual((k.url, k.namespace), ("http://k8s:6443", "primehub"))
+        finally:
+            for key, value in old.items():
+                os.environ.pop(key, None)
+                if value is not None:
+                    os.environ[key] = value
+
+
 class Reporting(unittest.TestCase):
     def test_lines_summary_and_status(self):
         out = io.StringIO()

@@ -61,6 +61,12 @@ pub struct Args {
     #[arg(long, env = "PRIMEHUB_UPLOAD_SERVER_URL")]
     pub upload_server_url: Option<String>,
 
+    /// PrimeHub's `GRAPHQL_HOST`: the scheme and host clients reach this server at
+    /// (`https://hub.example.com`), the start of a job's `logEndpoint` (default: each request's
+    /// `X-Forwarded-Proto` and `Host`).
+    #[arg(long, env = "GRAPHQL_HOST")]
+    pub graphql_host: Option<String>,
+
     /// Start-up retries and log format.
     #[command(flatten)]
     pub process: ProcessArgs,

@@ -26,6 +26,8 @@ pub struct Settings {
     pub storage_class: Option<String>,
     /// The upload server's public URL.
     pub upload_server_url: Option<String>,
+    /// Where clients reach this server (`GRAPHQL_HOST`), for jobs' `logEndpoint`.
+    pub graphql_host: Option<String>,
     /// How long to retry unreachable backends at start (`None`: forever).
     pub startup_timeout: Option<Duration>,
 }
@@ -43,6 +45,7 @@ impl std::fmt::Debug for Settings {
             )
             .field("storage_class", &self.storage_class)
             .field("upload_server_url", &self.upload_server_url)
+            .field("graphql_host", &self.graphql_host)
             .field("startup_timeout", &self.startup_timeout)
             .finish_non_exhaustive()
     }
@@ -72,6 +75,11 @@ impl Settings {
                 format!("--upload-server-url (PRIMEHUB_UPLOAD_SERVER_URL) {url:?} is not a URL")
             })?;
         }
+        let graphql_host = optional(args.graphql_host.as_ref());
+        if let Some(url) = &graphql_host {
+            Url::parse(url)
+                .with_context(|| format!("--graphql-host (GRAPHQL_HOST) {url:?} is not a URL"))?;
+        }
         Ok(Settings {
             listen: args.listen,
             connection,
@@ -79,6 +87,7 @@ impl Settings {
             shared_secret,
             storage_class: optional(args.storage_class.as_ref()),
             upload_server_url,
+            graphql_host: graphql_host.map(|h| h.trim_end_matches('/').to_owned()),
             startup_timeout: args.process.startup_timeout(),
         })
     }

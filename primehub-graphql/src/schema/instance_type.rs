@@ -92,6 +92,9 @@ pub struct TolerationArrayInput {
 pub struct InstanceType {
     pub(crate) cr: Arc<InstanceTypeCr>,
     pub(crate) snap: Arc<Snapshot>,
+    /// Set for the stand-in of a missing instance type a job or schedule names: its `id`;
+    /// the limits then read as null.
+    pub(crate) missing_id: Option<String>,
 }
 
 /// `"1.5G"` → 1.5, as PrimeHub reads memory (the number before the unit letter).
@@ -104,7 +107,27 @@ fn parse_memory(value: &str) -> Option<f64> {
 
 impl InstanceType {
     pub(crate) fn new(cr: Arc<InstanceTypeCr>, snap: Arc<Snapshot>) -> InstanceType {
-        InstanceType { cr, snap }
+        InstanceType {
+            cr,
+            snap,
+            missing_id: None,
+        }
+    }
+
+    /// The stand-in PrimeHub shows for an instance type a job or schedule names but that does
+    /// not exist: `name` is the name, `id` is what PrimeHub gives (`<name>-not-found` for a
+    /// job, the name for a schedule), no tolerations, no limits.
+    pub(crate) fn missing(name: &str, id: String, snap: Arc<Snapshot>) -> InstanceType {
+        let mut cr = InstanceTypeCr::new(
+            name,
+            InstanceTypeSpec::new(serde_json::Number::from(0), String::new()),
+        );
+        cr.spec.display_name = Some(name.to_owned());
+        InstanceType {
+            cr: Arc::new(cr),
+            snap,
+            missing_id: Some(id),
+        }
     }
 
     fn name(&self) -> &str {
@@ -128,6 +151,11 @@ impl super::leaf::PlainFields for InstanceType {
     fn plain_field(&self, name: &str) -> Option<async_graphql::Value> {
         // Text fields whose resolvers return what `Listable::field` gives.
         const PLAIN: &[&str] = &["id", "name", "displayName", "description"];
+        if name == "id"
+            && let Some(id) = &self.missing_id
+        {
+            return Some(async_graphql::Value::String(id.clone()));
+        }
         if PLAIN.contains(&name) {
             return super::leaf::text_of(self.field(name));
         }
@@ -158,7 +186,10 @@ impl Listable for InstanceType {
 impl InstanceType {
     /// The name.
     async fn id(&self) -> ID {
-        ID(self.name().to_owned())
+        ID(self
+            .missing_id
+            .clone()
+            .unwrap_or_else(|| self.name().to_owned()))
     }
     /// The name.
     #[graphql(name = "name")]
@@ -180,7 +211,7 @@ impl InstanceType {
     }
     /// CPU limit in cores.
     async fn cpu_limit(&self) -> Option<f64> {
-        Some(self.cpu_limit_value())
+        self.missing_id.is_none().then(|| self.cpu_limit_value())
     }
     /// Memory limit in GB.
     async fn memory_limit(&self) -> Option<f64> {
@@ -188,7 +219,9 @@ impl InstanceType {
     }
     /// GPUs.
     async fn gpu_limit(&self) -> Option<i32> {
-        Some(i32::try_from(self.spec_ref().gpu_limit()).unwrap_or(i32::MAX))
+        self.missing_id
+            .is_none()
+            .then(|| i32::try_from(self.spec_ref().gpu_limit()).unwrap_or(i32::MAX))
     }
     /// The GPU resource name (`nvidia.com/gpu`, `amd.com/gpu`…).
     async fn gpu_resource_name(&self) -> Option<String> {

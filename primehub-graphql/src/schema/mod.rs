@@ -1,5 +1,5 @@
 //! PrimeHub's GraphQL schema: queries and mutations for the system settings, users, groups,
-//! instance types, images, datasets and secrets, with PrimeHub's names.
+//! instance types, images, datasets, secrets, jobs and schedules, with PrimeHub's names.
 
 use std::sync::Arc;
 
@@ -24,6 +24,8 @@ pub struct Query(
     image::ImageQuery,
     dataset::DatasetQuery,
     secret::SecretQuery,
+    job::PhJobQuery,
+    schedule::PhScheduleQuery,
 );
 
 /// The mutations.
@@ -36,6 +38,8 @@ pub struct Mutation(
     image::ImageMutation,
     dataset::DatasetMutation,
     secret::SecretMutation,
+    job::PhJobMutation,
+    schedule::PhScheduleMutation,
 );
 
 /// The schema type.
@@ -154,7 +158,9 @@ pub mod dataset;
 pub mod group;
 pub mod image;
 pub mod instance_type;
+pub mod job;
 pub mod leaf;
+pub mod schedule;
 pub mod secret;
 pub mod system;
 pub mod user;

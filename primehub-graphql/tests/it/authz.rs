@@ -6,8 +6,10 @@
 //! a plain user reads only themself through `user`, never an arbitrary user; `group` is for
 //! administrators, the shared-secret client, members and group admins; group admins update
 //! their group (not its limits) and manage its group images (not granting them to others);
-//! users see only the images granted to them; `me` is not for the shared-secret client; an
-//! anonymous request is always HTTP 401 `NOT_AUTH`.
+//! users see only the images granted to them; `me` is not for the shared-secret client; jobs
+//! and schedules are for their group's members and administrators (PrimeHub: members only),
+//! and what makes a job owned by the caller (create, rerun, run a schedule now) for members
+//! only; an anonymous request is always HTTP 401 `NOT_AUTH`.
 
 use std::collections::BTreeSet;
 
@@ -62,6 +64,9 @@ struct Scene {
     /// Keycloak ids by username.
     ids: std::collections::HashMap<String, String>,
     g_id: String,
+    /// PhJob and PhSchedule names by key (`job-<tag>`, `schedule-<tag>`, `job-g`, `schedule-g`):
+    /// made by the member of G.
+    jobs: std::collections::HashMap<String, String>,
 }
 
 impl Scene {
@@ -116,6 +121,7 @@ async fn scene() -> Scene {
         group_admin: String::new(),
         ids: Default::default(),
         g_id: String::new(),
+        jobs: Default::default(),
     };
     for name in ["plain", "member", "gadmin", "bystander"] {
         scene.create_user(name).await;
@@ -219,7 +225,46 @@ async fn scene() -> Scene {
     scene.user = scene.platform.access_token("plain", PASSWORD).unwrap();
     scene.member = scene.platform.access_token("member", PASSWORD).unwrap();
     scene.group_admin = scene.platform.access_token("gadmin", PASSWORD).unwrap();
+    // Jobs and schedules of G, made by its member: one to read, one per caller to change.
+    let mut keys = vec!["g".to_owned()];
+    keys.extend(ALL.iter().map(|w| w.tag().to_owned()));
+    for key in keys {
+        let (status, body) = post_json(
+            &scene.platform,
+            Some(&scene.member),
+            "mutation($d: PhJobCreateInput!) { createPhJob(data: $d) { id } }",
+            json!({"d": job_input(&scene.g_id, &format!("job {key}"))}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let id = data(&body)["createPhJob"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        scene.jobs.insert(format!("job-{key}"), id);
+        let mut input = job_input(&scene.g_id, &format!("schedule {key}"));
+        input["recurrence"] = json!({"type": "daily"});
+        let (status, body) = post_json(
+            &scene.platform,
+            Some(&scene.member),
+            "mutation($d: PhScheduleCreateInput!) { createPhSchedule(data: $d) { id } }",
+            json!({"d": input}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let id = data(&body)["createPhSchedule"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        scene.jobs.insert(format!("schedule-{key}"), id);
+    }
     scene
+}
+
+/// A job of group `group_id` on G's instance type and image.
+fn job_input(group_id: &str, display_name: &str) -> Value {
+    json!({"displayName": display_name, "groupId": group_id, "instanceType": "it-g",
+        "image": "img-g", "command": "echo hi"})
 }
 
 /// What a row expects of a caller it allows.
@@ -273,6 +318,10 @@ const ADMIN_CLIENT: &[Who] = &[Admin, Client];
 const ADMIN: &[Who] = &[Admin];
 const GROUP_MANAGERS: &[Who] = &[GroupAdmin, Admin];
 const GROUP_READERS: &[Who] = &[Member, GroupAdmin, Admin, Client];
+/// G's jobs and schedules: its members and administrators.
+const JOB_READERS: &[Who] = &[Member, Admin];
+/// Making a job or schedule of one's own in G: its members only.
+const G_MEMBER: &[Who] = &[Member];
 
 fn me_id(s: &Scene, who: Who) -> String {
     match who {
@@ -364,7 +413,83 @@ fn rows() -> Vec<Row> {
         row("secretsConnection", "", ADMIN_CLIENT, |_, _| {
             q("{ secretsConnection { edges { node { id } } } }")
         }),
+        row("phJob", "a job of G", JOB_READERS, |s, _| {
+            qv(
+                "query($id: ID!) { phJob(where: {id: $id}) { id phase } }",
+                json!({"id": s.jobs["job-g"]}),
+            )
+        }),
+        row("phJobs", "", USERS_AND_ADMIN, |_, _| q("{ phJobs { id } }")),
+        row("phJobsConnection", "", USERS_AND_ADMIN, |_, _| {
+            q("{ phJobsConnection { edges { node { id } } } }")
+        }),
+        row("phSchedule", "a schedule of G", JOB_READERS, |s, _| {
+            qv(
+                "query($id: ID!) { phSchedule(where: {id: $id}) { id } }",
+                json!({"id": s.jobs["schedule-g"]}),
+            )
+        }),
+        row("phSchedules", "", USERS_AND_ADMIN, |_, _| {
+            q("{ phSchedules { id } }")
+        }),
+        row("phSchedulesConnection", "", USERS_AND_ADMIN, |_, _| {
+            q("{ phSchedulesConnection { edges { node { id } } } }")
+        }),
         // ---- mutations: creates
+        row("createPhJob", "in G", G_MEMBER, |s, w| {
+            qv(
+                "mutation($d: PhJobCreateInput!) { createPhJob(data: $d) { id } }",
+                json!({"d": job_input(&s.g_id, &format!("new job {}", w.tag()))}),
+            )
+        }),
+        row("rerunPhJob", "a job of G", G_MEMBER, |s, _| {
+            qv(
+                "mutation($id: ID!) { rerunPhJob(where: {id: $id}) { id } }",
+                json!({"id": s.jobs["job-g"]}),
+            )
+        }),
+        row("cancelPhJob", "a job of G", JOB_READERS, |s, w| {
+            qv(
+                "mutation($id: ID!) { cancelPhJob(where: {id: $id}) { id } }",
+                json!({"id": s.jobs[&format!("job-{}", w.tag())]}),
+            )
+        }),
+        row("createPhSchedule", "in G", G_MEMBER, |s, w| {
+            let mut d = job_input(&s.g_id, &format!("new schedule {}", w.tag()));
+            d["recurrence"] = json!({"type": "weekly"});
+            qv(
+                "mutation($d: PhScheduleCreateInput!) { createPhSchedule(data: $d) { id } }",
+                json!({"d": d}),
+            )
+        }),
+        row(
+            "updatePhSchedule",
+            "a schedule of G",
+            JOB_READERS,
+            |s, w| {
+                qv(
+                    "mutation($id: ID!, $n: String) { updatePhSchedule(where: {id: $id}, data: {displayName: $n}) { id } }",
+                    json!({"id": s.jobs[&format!("schedule-{}", w.tag())], "n": format!("by {}", w.tag())}),
+                )
+            },
+        ),
+        row("runPhSchedule", "a schedule of G", G_MEMBER, |s, _| {
+            qv(
+                "mutation($id: ID!) { runPhSchedule(where: {id: $id}) { job { id } } }",
+                json!({"id": s.jobs["schedule-g"]}),
+            )
+        }),
+        row(
+            "deletePhSchedule",
+            "a schedule of G",
+            JOB_READERS,
+            |s, w| {
+                qv(
+                    "mutation($id: ID!) { deletePhSchedule(where: {id: $id}) { id } }",
+                    json!({"id": s.jobs[&format!("schedule-{}", w.tag())]}),
+                )
+            },
+        ),
         row("updateSystem", "", ADMIN, |_, _| {
             q(
                 "mutation { updateSystem(data: {defaultUserVolumeCapacity: 30}) { defaultUserVolumeCapacity } }",
@@ -733,6 +858,42 @@ async fn every_field_for_every_caller() {
             "{who:?}: {d}"
         );
         assert!(d["user"]["id"].is_string(), "{who:?}: {d}");
+    }
+    // Denied job writes wrote nothing: those callers' jobs are not cancelled, their schedules
+    // keep their names and exist.
+    for who in [User, GroupAdmin, Client] {
+        let t = who.tag();
+        let d = scene
+            .as_admin(
+                "query($j: ID!, $s: ID!) { phJob(where: {id: $j}) { cancel phase } phSchedule(where: {id: $s}) { displayName } }",
+                json!({"j": scene.jobs[&format!("job-{t}")], "s": scene.jobs[&format!("schedule-{t}")]}),
+            )
+            .await;
+        assert_eq!(
+            d["phJob"],
+            json!({"cancel": false, "phase": "Pending"}),
+            "{who:?}"
+        );
+        assert_eq!(
+            d["phSchedule"]["displayName"],
+            format!("schedule {t}"),
+            "{who:?}"
+        );
+    }
+    // The member's and the administrator's were cancelled, renamed and deleted.
+    for who in [Member, Admin] {
+        let t = who.tag();
+        let d = scene
+            .as_admin(
+                "query($j: ID!) { phJob(where: {id: $j}) { cancel phase } }",
+                json!({"j": scene.jobs[&format!("job-{t}")]}),
+            )
+            .await;
+        assert_eq!(
+            d["phJob"],
+            json!({"cancel": true, "phase": "Cancelled"}),
+            "{who:?}"
+        );
     }
     // The group admin's image survived the others' attempts; theirs was deleted.
     let d = scene

@@ -3,6 +3,7 @@
 mod authz;
 mod bad_input;
 mod errors;
+mod jobs;
 mod list;
 mod platform;
 mod resolvers;

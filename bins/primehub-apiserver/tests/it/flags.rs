@@ -41,6 +41,7 @@ fn defaults_are_primehubs() {
     assert_eq!(settings.connection.client_id, "admin-ui");
     assert_eq!(settings.connection.namespace, "hub");
     assert_eq!(settings.shared_secret, None);
+    assert_eq!(settings.graphql_host, None);
     assert_eq!(settings.connection.naming.prefix, None);
     assert_eq!(settings.startup_timeout.map(|t| t.as_secs()), Some(600));
     assert_eq!(
@@ -113,6 +114,29 @@ fn bad_input_names_the_flag() {
 
     let err = resolve_err(&["--keycloak-url", "ftp://kc", "--client-secret", "x"]);
     assert!(err.contains("--keycloak-url"), "{err}");
+
+    let err = resolve_err(&[
+        "--keycloak-url",
+        "http://kc",
+        "--client-secret",
+        "x",
+        "--graphql-host",
+        "hub.example.com",
+    ]);
+    assert!(err.contains("--graphql-host (GRAPHQL_HOST)"), "{err}");
+    let args = parse(&[
+        "--keycloak-url",
+        "http://kc",
+        "--client-secret",
+        "x",
+        "--graphql-host",
+        "https://hub.example.com/",
+    ]);
+    let settings = Settings::resolve(&args).expect("valid");
+    assert_eq!(
+        settings.graphql_host.as_deref(),
+        Some("https://hub.example.com")
+    );
 
     let err = resolve_err(&[
         "--keycloak-url",

@@ -376,6 +376,126 @@ pub async fn run_all(target: &Target) {
         "[{label}] {body}"
     );
 
+    // ---- jobs and schedules: created as PrimeHub writes them, read from the job store ----
+    let me = target
+        .data(&alice, "{ me { groups { id name } } }", json!({}))
+        .await;
+    let team_id = me["me"]["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| g["name"] == "flow-team")
+        .and_then(|g| g["id"].as_str())
+        .unwrap_or_else(|| panic!("[{label}] flow-team in {me}"))
+        .to_owned();
+    let job = target
+        .data(
+            &alice,
+            "mutation($d: PhJobCreateInput!) { createPhJob(data: $d) { id phase userName groupName logEndpoint instanceType { name } } }",
+            json!({"d": {"displayName": "flow job", "groupId": team_id, "instanceType": "flow-cpu",
+                         "image": "flow-img", "command": "echo flow", "activeDeadlineSeconds": 60}}),
+        )
+        .await;
+    let job = &job["createPhJob"];
+    let job_id = job["id"].as_str().expect("a job id").to_owned();
+    assert!(job_id.starts_with("job-"), "[{label}] {job}");
+    assert_eq!(job["phase"], "Pending", "[{label}] {job}");
+    assert_eq!(job["userName"], "flow-alice", "[{label}] {job}");
+    assert_eq!(job["instanceType"]["name"], "flow-cpu", "[{label}] {job}");
+    let listed = target
+        .data(&alice, "{ phJobs(where: {mine: true}) { id } }", json!({}))
+        .await;
+    assert_eq!(
+        names(&listed["phJobs"], "id"),
+        [job_id.as_str()],
+        "[{label}]"
+    );
+    // The log endpoint answers (no pod yet: an empty log).
+    let log_url = job["logEndpoint"].as_str().expect("logEndpoint");
+    assert!(
+        log_url.ends_with(&format!("/phjobs/{job_id}")),
+        "[{label}] {log_url}"
+    );
+    let path = &log_url[log_url.find("/logs/").expect("a log path")..];
+    let response = http()
+        .get(format!("{}{path}?follow=false", target.api_url))
+        .header("authorization", format!("Bearer {alice}"))
+        .send()
+        .await
+        .expect("log request");
+    assert_eq!(response.status().as_u16(), 200, "[{label}]");
+    let cancelled = target
+        .data(
+            &alice,
+            "mutation($id: ID!) { cancelPhJob(where: {id: $id}) { id } }",
+            json!({ "id": job_id }),
+        )
+        .await;
+    assert_eq!(cancelled["cancelPhJob"]["id"], job_id.as_str(), "[{label}]");
+    let read = target
+        .data(
+            &alice,
+            "query($id: ID!) { phJob(where: {id: $id}) { phase cancel } }",
+            json!({ "id": job_id }),
+        )
+        .await;
+    assert_eq!(
+        read["phJob"],
+        json!({"phase": "Cancelled", "cancel": true}),
+        "[{label}]"
+    );
+    let schedule = target
+        .data(
+            &alice,
+            "mutation($d: PhScheduleCreateInput!) { createPhSchedule(data: $d) { id recurrence { type cron } } }",
+            json!({"d": {"displayName": "flow schedule", "groupId": team_id, "instanceType": "flow-cpu",
+                         "image": "flow-img", "command": "echo flow", "recurrence": {"type": "custom", "cron": "0 3 * * *"}}}),
+        )
+        .await;
+    let schedule_id = schedule["createPhSchedule"]["id"]
+        .as_str()
+        .expect("a schedule id")
+        .to_owned();
+    assert_eq!(
+        schedule["createPhSchedule"]["recurrence"],
+        json!({"type": "custom", "cron": "0 3 * * *"}),
+        "[{label}]"
+    );
+    let ran = target
+        .data(
+            &alice,
+            "mutation($id: ID!) { runPhSchedule(where: {id: $id}) { job { id displayName } } }",
+            json!({ "id": schedule_id }),
+        )
+        .await;
+    assert_eq!(
+        ran["runPhSchedule"]["job"]["displayName"], "flow schedule",
+        "[{label}]"
+    );
+    let removed = target
+        .data(
+            &alice,
+            "mutation($id: ID!) { deletePhSchedule(where: {id: $id}) { id } }",
+            json!({ "id": schedule_id }),
+        )
+        .await;
+    assert_eq!(
+        removed["deletePhSchedule"]["id"],
+        schedule_id.as_str(),
+        "[{label}]"
+    );
+    let (_, body) = target
+        .post(
+            &alice,
+            "query($id: ID!) { phSchedule(where: {id: $id}) { id } }",
+            json!({ "id": schedule_id }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "RESOURCE_NOT_FOUND",
+        "[{label}] {body}"
+    );
+
     // ---- updates ----
     let updated = target
         .data(
