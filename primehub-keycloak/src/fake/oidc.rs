@@ -139,6 +139,35 @@ fn token_realm_roles(realm: &RealmState, user: &UserRec) -> Vec<String> {
     realm.effective_realm_roles(&user.id)
 }
 
+/// The default client scopes Keycloak 26.7 leaves out of a token's `scope` string (their
+/// `include.in.token.scope` is off) but names in its refresh tokens.
+const SCOPES_ONLY_IN_REFRESH_TOKENS: [&str; 5] =
+    ["web-origins", "service_account", "acr", "roles", "basic"];
+
+/// A refresh (or offline) token's `scope` claim, as Keycloak 26.7 writes it: the access
+/// token's scopes plus every default client scope of the client that access tokens do not
+/// name (`acr`, `basic`, `roles`, `web-origins`, and `service_account` while the client has a
+/// service account). Checked against a real server with `openid`, without it, and with
+/// optional scopes.
+fn refresh_scope(client: &ClientRec, scope: &str) -> String {
+    let mut out: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+    for hidden in client.default_client_scopes() {
+        if SCOPES_ONLY_IN_REFRESH_TOKENS.contains(&hidden) && !out.contains(&hidden) {
+            out.push(hidden);
+        }
+    }
+    out.join(" ")
+}
+
+/// The access-token `scope` of a refresh token's `scope` claim (see [`refresh_scope`]).
+fn token_scope(refresh_scope: &str) -> String {
+    refresh_scope
+        .split(' ')
+        .filter(|s| !s.is_empty() && !SCOPES_ONLY_IN_REFRESH_TOKENS.contains(s))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The ids of the roles a token of `client` for `user` carries, as Keycloak's
 /// `TokenManager.getAccess` decides: with `fullScopeAllowed` (Keycloak's default) every role
 /// the user holds, composites expanded; otherwise only those also in the client's scope — its
@@ -671,7 +700,7 @@ impl FakeKeycloak {
                 );
                 rt.insert("azp".into(), json!(i.client.client_id));
                 rt.insert("sid".into(), json!(sid));
-                rt.insert("scope".into(), json!(i.scope));
+                rt.insert("scope".into(), json!(refresh_scope(i.client, &i.scope)));
                 let mut header = Header::new(Algorithm::HS512);
                 header.kid = Some(store.key.hmac_kid().to_owned());
                 header.typ = Some("JWT".into());
@@ -1016,7 +1045,7 @@ impl FakeKeycloak {
                             .collect::<Vec<_>>()
                             .join(" ")
                     }
-                    None => s("scope"),
+                    None => token_scope(&s("scope")),
                 };
                 let (user_id, client_uuid) = (user.id.clone(), client.id.clone());
                 if let Some(r) = store.realms.get_mut(realm_name) {
