@@ -7,8 +7,8 @@
 //! fake's HTTP face, and against a real Keycloak 26 (DESIGN §5), so a test that is green on the
 //! fake means something.
 //!
-//! The realm needs nothing but what every Keycloak realm has: the clients `realm-management` and
-//! `admin-cli`.
+//! The realm needs nothing but what every Keycloak 26.7 realm has: the built-in clients
+//! (`realm-management`, `account`, `admin-cli`, …) with their roles and composites.
 //!
 //! ```no_run
 //! # async fn demo(kc: &dyn primehub_keycloak::KeycloakAdmin) {

@@ -1456,6 +1456,13 @@ fn authorize(
         Some(Ok(m)) => Some(i64::from(m)),
         Some(Err(_)) => return error_page(&shown, StatusCode::BAD_REQUEST, "Invalid Request"),
     };
+    // Request objects are not served. `request_uri` gets Keycloak 26.7's answer for a client
+    // without valid request URIs (`request.uris`; it then fetches nothing), the fake's answer
+    // for every client; an inline `request`, which Keycloak reads, is refused the same way
+    // rather than ignored.
+    if p.contains_key("request_uri") || p.contains_key("request") {
+        return error_page(&shown, StatusCode::BAD_REQUEST, "Invalid Request");
+    }
     let scope = p.get("scope").cloned();
     let oidc = scope
         .as_deref()

@@ -70,7 +70,8 @@ impl Store {
         format!("{}/realms/{}", self.base_url.trim_end_matches('/'), realm)
     }
 
-    /// Creates a realm with `realm-management` (owning `realm-admin`) and `admin-cli`.
+    /// Creates a realm as Keycloak 26.7 does: the built-in realm roles and clients (see
+    /// `BUILTIN_CLIENTS`).
     pub fn create_realm(&mut self, name: &str) -> Result<()> {
         if name.trim().is_empty() {
             return Err(KeycloakError::invalid("realm", "must not be empty"));

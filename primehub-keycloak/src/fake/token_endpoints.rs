@@ -72,7 +72,8 @@
 //! them: device authorization, CIBA, pushed authorization requests, dynamic client
 //! registration, `check_session_iframe`, front- and back-channel logout, mTLS endpoint aliases
 //! and certificate-bound tokens, DPoP, request objects (`request_parameter_supported`,
-//! `request_uri_parameter_supported: false` said outright, since its default is `true`), the
+//! `request_uri_parameter_supported: false` said outright, since its default is `true`; the
+//! authorization endpoint refuses both parameters with a 400 "Invalid Request" page), the
 //! `claims` parameter, JWT client authentication, encrypted or signed userinfo and ID tokens
 //! other than `RS256`, JARM response modes, `acr_values`, `prompt_values_supported`, the
 //! implicit and hybrid flows, pairwise subjects, and the token-exchange, UMA and JWT-bearer

@@ -1207,6 +1207,18 @@ async fn more_browser_flows(t: &Target) {
         "{}",
         t.name
     );
+    // request_uri for a client without valid request URIs (`request.uris`): Keycloak's
+    // "Invalid Request" page, before the redirect URI is looked at (nothing is fetched).
+    let mut request = base_request.to_vec();
+    request.push(("request_uri", "http://127.0.0.1:1/request.jwt"));
+    let page = browser.get(&t.auth_url(&request)).await;
+    assert_eq!(page.status, 400, "{}", t.name);
+    assert_eq!(
+        page.instruction().as_deref(),
+        Some("Invalid Request"),
+        "{}: request_uri",
+        t.name
+    );
     let mut request = base_request.to_vec();
     request.push(("max_age", "-1"));
     let page = browser.get(&t.auth_url(&request)).await;
