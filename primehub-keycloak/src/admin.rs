@@ -6,9 +6,9 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::representation::{
-    AdminEvent, AdminEventQuery, ClientScopeMappings, CompositeRoles, Credential, ExecuteActionsEmail, Group,
-    GroupUpdate, NewGroup, NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role,
-    RoleUpdate, User, UserUpdate,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, CompositeRoles, Credential,
+    ExecuteActionsEmail, Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page,
+    RealmSettings, RealmSettingsUpdate, Role, RoleUpdate, User, UserUpdate,
 };
 
 /// The client id of Keycloak's realm-management client, which owns the `realm-admin` role.
@@ -157,8 +157,7 @@ pub trait KeycloakAdmin: Send + Sync {
     /// The roles the client role `role` of the client whose `clientId` is `client_id`
     /// contains directly: `realm-management`'s `realm-admin` contains the 21 other
     /// `realm-management` roles. A missing client or role is `NotFound`.
-    async fn client_role_composites(&self, client_id: &str, role: &str)
-    -> Result<CompositeRoles>;
+    async fn client_role_composites(&self, client_id: &str, role: &str) -> Result<CompositeRoles>;
 
     // ----- group realm-role mappings -----
 

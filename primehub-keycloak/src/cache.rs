@@ -1806,7 +1806,11 @@ impl KeycloakAdmin for WriteThrough {
         }
         Ok(())
     }
-    async fn client_role_composites(&self, client_id: &str, role: &str) -> Result<crate::representation::CompositeRoles> {
+    async fn client_role_composites(
+        &self,
+        client_id: &str,
+        role: &str,
+    ) -> Result<crate::representation::CompositeRoles> {
         self.inner().client_role_composites(client_id, role).await
     }
     async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {

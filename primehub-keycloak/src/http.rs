@@ -121,9 +121,10 @@ use url::Url;
 use crate::admin::{KeycloakAdmin, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 use crate::error::{KeycloakError, Result};
 use crate::representation::{
-    AdminEvent, AdminEventQuery, ClientScopeMappings, CompositeRoles, Credential, ExecuteActionsEmail, Group,
-    GroupUpdate, NewGroup, NewUser, OTP_CREDENTIAL, OfflineSession, Page, RealmSettings,
-    RealmSettingsUpdate, Role, RoleUpdate, User, UserUpdate, execute_actions_email_field,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, CompositeRoles, Credential,
+    ExecuteActionsEmail, Group, GroupUpdate, NewGroup, NewUser, OTP_CREDENTIAL, OfflineSession,
+    Page, RealmSettings, RealmSettingsUpdate, Role, RoleUpdate, User, UserUpdate,
+    execute_actions_email_field,
 };
 use session::Session;
 #[cfg(feature = "fake")]

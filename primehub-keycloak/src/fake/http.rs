@@ -1998,7 +1998,12 @@ fn composite_children(
     let mut ids = Vec::new();
     let names = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     for name in names(composites.get("realm")) {
@@ -2311,7 +2316,10 @@ fn composites_response(
                 .role_composites(&id, owner)
                 .map_err(|_| not_found("Could not find role"))?;
             Ok(Value::Array(
-                roles.into_iter().map(|r| r.to_json(&state.id, true)).collect(),
+                roles
+                    .into_iter()
+                    .map(|r| r.to_json(&state.id, true))
+                    .collect(),
             ))
         }))
     });
@@ -2485,13 +2493,7 @@ async fn client_role_composites_realm(
     Path((realm, id, name)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> HttpResult {
-    composites_response(
-        &kc,
-        &headers,
-        &realm,
-        RoleAt::Client(id, name),
-        Some(None),
-    )
+    composites_response(&kc, &headers, &realm, RoleAt::Client(id, name), Some(None))
 }
 
 async fn client_role_composites_client(
@@ -2523,7 +2525,14 @@ async fn remove_client_role_composites(
     headers: HeaderMap,
     body: Bytes,
 ) -> HttpResult {
-    change_composites(&kc, &headers, &realm, RoleAt::Client(id, name), &body, false)
+    change_composites(
+        &kc,
+        &headers,
+        &realm,
+        RoleAt::Client(id, name),
+        &body,
+        false,
+    )
 }
 
 // ----- clients -----
@@ -2595,8 +2604,8 @@ fn with_mapper_ids(mappers: &mut [Value], ids: &mut super::IdSource<'_>) {
 /// (`config.multivalued` `"true"`) unless it says otherwise.
 fn client_mapper_defaults(mappers: &mut [Value]) {
     for m in mappers {
-        let group_mapper = m.get("protocolMapper").and_then(Value::as_str)
-            == Some("oidc-group-membership-mapper");
+        let group_mapper =
+            m.get("protocolMapper").and_then(Value::as_str) == Some("oidc-group-membership-mapper");
         if group_mapper
             && let Some(obj) = m.as_object_mut()
             && let Some(config) = obj
@@ -2604,9 +2613,7 @@ fn client_mapper_defaults(mappers: &mut [Value]) {
                 .or_insert_with(|| json!({}))
                 .as_object_mut()
         {
-            config
-                .entry("multivalued")
-                .or_insert_with(|| json!("true"));
+            config.entry("multivalued").or_insert_with(|| json!("true"));
         }
     }
 }
@@ -2672,7 +2679,9 @@ async fn create_client(
                     ("backchannel.logout.session.required", "true"),
                     ("backchannel.logout.revoke.offline.tokens", "false"),
                 ] {
-                    c.attributes.entry(k.to_owned()).or_insert_with(|| v.to_owned());
+                    c.attributes
+                        .entry(k.to_owned())
+                        .or_insert_with(|| v.to_owned());
                 }
             }
             if !c.public && c.secret.is_none() {

@@ -7,9 +7,9 @@ use super::store::{UserWrite, page_bounds, paginate};
 use crate::admin::{KeycloakAdmin, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 use crate::error::Result;
 use crate::representation::{
-    AdminEvent, AdminEventQuery, ClientScopeMappings, CompositeRoles, Credential, ExecuteActionsEmail, Group,
-    GroupUpdate, NewGroup, NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role,
-    RoleUpdate, User, UserUpdate,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, CompositeRoles, Credential,
+    ExecuteActionsEmail, Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page,
+    RealmSettings, RealmSettingsUpdate, Role, RoleUpdate, User, UserUpdate,
 };
 
 #[async_trait]

@@ -109,7 +109,8 @@ impl Store {
         // Keycloak 26.7's built-in clients, with their roles and composites.
         for builtin in BUILTIN_CLIENTS {
             let client_uuid = self.new_id();
-            let mut client = ClientRec::new(client_uuid.clone(), builtin.client_id, None, builtin.public);
+            let mut client =
+                ClientRec::new(client_uuid.clone(), builtin.client_id, None, builtin.public);
             builtin.shape(&mut client, name);
             for mapper in &mut client.protocol_mappers {
                 if let Some(obj) = mapper.as_object_mut() {
@@ -160,7 +161,9 @@ impl Store {
                         .find(|r| r.client.as_deref() == Some(t.as_str()) && r.name == *role)
                         .map(|r| r.id.clone())
                 });
-                if let (Some(role_id), Some(client)) = (role_id, realm.clients.get_mut(&client_uuid)) {
+                if let (Some(role_id), Some(client)) =
+                    (role_id, realm.clients.get_mut(&client_uuid))
+                {
                     client.scope_roles.insert(role_id);
                 }
             }
@@ -278,7 +281,10 @@ const BUILTIN_CLIENTS: &[BuiltinClient] = &[
         full_scope_allowed: false,
         urls: Some(("${authBaseUrl}", "realms", "account/")),
         web_origins: &[],
-        attributes: &[("post.logout.redirect.uris", "+"), ("realm_client", "false")],
+        attributes: &[
+            ("post.logout.redirect.uris", "+"),
+            ("realm_client", "false"),
+        ],
         roles: &[
             "delete-account",
             "manage-account",
@@ -2290,7 +2296,9 @@ impl RealmState {
             .client
             .clone();
         if let Some(missing) = children.iter().find(|c| !self.roles.contains_key(*c)) {
-            return Err(KeycloakError::not_found(format!("composite role {missing}")));
+            return Err(KeycloakError::not_found(format!(
+                "composite role {missing}"
+            )));
         }
         if let Some(role) = self.roles.get_mut(role_id) {
             for c in children {

@@ -14,9 +14,10 @@ use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, FakeRealm, FakeSer
 use primehub_keycloak::http::{Credentials, HttpKeycloak, HttpKeycloakConfig};
 use primehub_keycloak::representation::required_action;
 use primehub_keycloak::{
-    AdminEvent, AdminEventQuery, ClientScopeMappings, CompositeRoles, Credential, ExecuteActionsEmail, Group,
-    GroupUpdate, KeycloakAdmin, NewGroup, NewUser, OfflineSession, Page, RealmSettings,
-    RealmSettingsUpdate, Result, Role, RoleUpdate, SmtpSettings, User, UserUpdate,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, CompositeRoles, Credential,
+    ExecuteActionsEmail, Group, GroupUpdate, KeycloakAdmin, NewGroup, NewUser, OfflineSession,
+    Page, RealmSettings, RealmSettingsUpdate, Result, Role, RoleUpdate, SmtpSettings, User,
+    UserUpdate,
 };
 
 fn smtp() -> SmtpSettings {

@@ -122,8 +122,14 @@ async fn a_fresh_realm_gets_primehubs_shape() {
         .as_array()
         .expect("realm-management roles");
     assert_eq!(roles.len(), 22, "{roles:?}");
-    assert!(roles.contains(&serde_json::json!("realm-admin")), "{roles:?}");
-    assert!(roles.contains(&serde_json::json!("view-users")), "{roles:?}");
+    assert!(
+        roles.contains(&serde_json::json!("realm-admin")),
+        "{roles:?}"
+    );
+    assert!(
+        roles.contains(&serde_json::json!("view-users")),
+        "{roles:?}"
+    );
 }
 
 #[tokio::test]

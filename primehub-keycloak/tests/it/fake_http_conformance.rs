@@ -112,8 +112,9 @@ async fn http_bootstrap_against_fake_face_is_idempotent_and_usable() {
     assert!(
         claims["resource_access"]["realm-management"]["roles"]
             .as_array()
-            .is_some_and(|roles| roles.len() == 22
-                && roles.contains(&serde_json::json!("realm-admin"))),
+            .is_some_and(
+                |roles| roles.len() == 22 && roles.contains(&serde_json::json!("realm-admin"))
+            ),
         "realm-admin expanded into the 22 realm-management roles: {claims}"
     );
 

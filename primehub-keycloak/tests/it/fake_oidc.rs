@@ -236,8 +236,9 @@ async fn password_grant_token_verifies_with_the_jwks() {
     assert!(
         claims["resource_access"]["realm-management"]["roles"]
             .as_array()
-            .is_some_and(|roles| roles.len() == 22
-                && roles.contains(&serde_json::json!("realm-admin"))),
+            .is_some_and(
+                |roles| roles.len() == 22 && roles.contains(&serde_json::json!("realm-admin"))
+            ),
         "realm-admin expanded into the 22 realm-management roles: {claims}"
     );
     let aud = &claims["aud"];

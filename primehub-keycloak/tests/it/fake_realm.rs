@@ -400,8 +400,9 @@ async fn bootstrap_is_idempotent_and_shapes_the_realm() {
     assert!(
         claims["resource_access"]["realm-management"]["roles"]
             .as_array()
-            .is_some_and(|roles| roles.len() == 22
-                && roles.contains(&serde_json::json!("realm-admin"))),
+            .is_some_and(
+                |roles| roles.len() == 22 && roles.contains(&serde_json::json!("realm-admin"))
+            ),
         "realm-admin expanded into the 22 realm-management roles: {claims}"
     );
     assert!(t.refresh_token.is_none());
