@@ -147,6 +147,10 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
                 .post(add_group_realm_roles)
                 .delete(remove_group_realm_roles),
         )
+        .route(
+            "/admin/realms/{realm}/groups/{id}/role-mappings/realm/composite",
+            get(group_realm_roles_composite),
+        )
         // Roles
         .route(
             "/admin/realms/{realm}/roles",
@@ -1852,6 +1856,29 @@ async fn group_realm_roles(
                 .group_realm_roles(&id)?
                 .into_iter()
                 .map(|role| role.to_json(&state.id, true))
+                .collect(),
+        ))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find group by id"))
+}
+
+/// `GET groups/{id}/role-mappings/realm/composite`: the group's realm roles with its
+/// ancestors' and everything they contain, brief unless `briefRepresentation=false`.
+async fn group_realm_roles_composite(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let brief = q_bool(&q, "briefRepresentation", true);
+    r.with(|state| {
+        Ok(Value::Array(
+            state
+                .group_effective_realm_roles(&id)?
+                .into_iter()
+                .map(|role| role.to_json(&state.id, brief))
                 .collect(),
         ))
     })

@@ -163,7 +163,8 @@
 //!   `id` in the body, move to the top level), read, update, delete (with subgroups),
 //!   `members`, `children` (`GET` paged 10 at a time by default; `POST` creates a subgroup, or
 //!   moves the group whose `id` the body carries), `group-by-path/{path}`, realm role
-//!   mappings (`role-mappings`, `role-mappings/realm`), `default-groups`;
+//!   mappings (`role-mappings`, `role-mappings/realm`, and `role-mappings/realm/composite`:
+//!   with the ancestors' roles, composites expanded), `default-groups`;
 //! * roles: `roles` (list, create — with `"composite": true`, its `composites` by name),
 //!   `roles/{name}` (`GET`/`PUT`/`DELETE`; a `PUT` renames, replaces the description, replaces
 //!   the attributes when given and ignores `composite`), `roles/{name}/users`,

@@ -2224,6 +2224,27 @@ impl RealmState {
             .collect())
     }
 
+    /// A group's effective realm roles (`groups/{id}/role-mappings/realm/composite`): its own
+    /// mappings and its ancestors', composites expanded, by name.
+    pub fn group_effective_realm_roles(&self, group_id: &str) -> Result<Vec<&RoleRec>> {
+        self.group(group_id)?;
+        let mut ids = BTreeSet::new();
+        for group in self.group_and_ancestors(group_id) {
+            ids.extend(
+                self.group_roles
+                    .iter()
+                    .filter(|(g, _)| *g == group)
+                    .map(|(_, r)| r.clone()),
+            );
+        }
+        let ids = self.expand_composites(ids);
+        Ok(self
+            .realm_roles_sorted()
+            .into_iter()
+            .filter(|r| ids.contains(&r.id))
+            .collect())
+    }
+
     /// Role ids the user holds: direct mappings, mappings of the groups they are in and of those
     /// groups' ancestors, and everything these roles contain (composites, transitively).
     pub fn effective_role_ids(&self, user_id: &str) -> BTreeSet<String> {

@@ -605,6 +605,37 @@ async fn composite_routes(t: &Target) {
     assert_eq!(e.status, 201, "{}", e.body);
     assert_eq!(t.get("/roles/comp-e/composites").await.body, json!([]));
 
+    // A subgroup's effective realm roles: its parent's mapping, composites expanded.
+    let parent = t.post("/groups", json!({"name": "comp-parent"})).await;
+    assert_eq!(parent.status, 201, "{}", parent.body);
+    let parent = parent.created_id();
+    let child = t
+        .post(
+            &format!("/groups/{parent}/children"),
+            json!({"name": "comp-child"}),
+        )
+        .await;
+    assert_eq!(child.status, 201, "{}", child.body);
+    let child = child.created_id();
+    let map = t
+        .post(
+            &format!("/groups/{parent}/role-mappings/realm"),
+            json!([{"id": a_id, "name": "comp-a"}]),
+        )
+        .await;
+    assert_eq!(map.status, 204, "{}", map.body);
+    let mut effective = t
+        .get(&format!("/groups/{child}/role-mappings/realm/composite"))
+        .await
+        .names();
+    effective.sort();
+    assert_eq!(effective, ["comp-a", "comp-b"]);
+    let miss = t.get("/groups/nope/role-mappings/realm/composite").await;
+    assert_eq!(
+        (miss.status, miss.body["error"].clone()),
+        (404, json!("Could not find group by id"))
+    );
+
     let remove = t
         .delete("/roles/comp-a/composites", Some(json!([{"id": b["id"]}])))
         .await;
