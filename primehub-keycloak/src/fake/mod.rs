@@ -95,11 +95,13 @@
 //!   back-channel logout (204). Afterwards refresh tokens fail ("Session not active") and the
 //!   SSO cookie no longer logs in.
 //!
-//! Request objects are not served: `request_uri` is answered with Keycloak's 400 "Invalid
-//! Request" page, which Keycloak gives a client without valid request URIs (`request.uris`;
-//! PrimeHub's clients have none) — the fake fetches nothing, and so its discovery says
-//! `request_uri_parameter_supported: false` where Keycloak says `true`; an inline `request`,
-//! which Keycloak reads, gets the same 400 rather than being ignored.
+//! `request_uri` is served as Keycloak 26.7 serves it: only a URI matching the client's valid
+//! request URIs (the attribute `request.uris`; PrimeHub's clients have none) is fetched, and
+//! an unsigned request object (`alg` `none`) of that client overrides the query's parameters;
+//! anything else (no registered URI matching — then nothing is fetched —, a failed fetch,
+//! another client's object) is Keycloak's 400 "Invalid Request" page. Signed request objects
+//! (the fake holds no client keys) and an inline `request`, which Keycloak reads, get the same
+//! 400 rather than being ignored.
 //!
 //! Not served, because the fake has no such pages: required actions (a user with one, or with
 //! an OTP credential, gets a 400 error page rather than a session), OTP, consent screens,

@@ -1356,8 +1356,9 @@ async fn discovery_advertises_only_served_endpoints() {
                     "{field}: not in Keycloak's order"
                 );
             }
-            // `request_uri_parameter_supported`: false said outright (the default is true).
-            Value::Bool(_) => {}
+            // `request_uri_parameter_supported`: served (unsigned request objects at the
+            // client's valid request URIs), as Keycloak says.
+            Value::Bool(b) => assert_eq!(Some(*b), theirs.as_bool(), "{field}"),
             other => panic!("{field}: unexpected {other}"),
         }
     }
