@@ -6,9 +6,9 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::representation::{
-    AdminEvent, AdminEventQuery, ClientScopeMappings, Credential, ExecuteActionsEmail, Group,
-    GroupUpdate, NewGroup, NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role,
-    RoleUpdate, User, UserUpdate,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, CompositeRoles, Credential,
+    ExecuteActionsEmail, Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page,
+    RealmSettings, RealmSettingsUpdate, Role, RoleUpdate, User, UserUpdate,
 };
 
 /// The client id of Keycloak's realm-management client, which owns the `realm-admin` role.
@@ -137,6 +137,27 @@ pub trait KeycloakAdmin: Send + Sync {
     /// The groups (at any level) a realm role is mapped onto directly, ordered by name, with
     /// their attributes.
     async fn role_groups(&self, name: &str, page: Page) -> Result<Vec<Group>>;
+
+    // ----- composite roles -----
+
+    /// The roles the realm role `name` contains directly (realm and client roles; not
+    /// expanded further). Every Keycloak realm's `default-roles-<realm>` contains
+    /// `offline_access`, `uma_authorization` and the `account` client's `manage-account` and
+    /// `view-profile`. A missing role is `NotFound`.
+    async fn role_composites(&self, name: &str) -> Result<CompositeRoles>;
+    /// Makes the realm role `name` contain the realm roles `roles` (idempotent; the role
+    /// becomes composite). A role may contain itself, and cycles are allowed: expansion stops
+    /// at roles already seen. A missing role — `name` or one of `roles` — is `NotFound` and
+    /// nothing changes. Users and groups holding `name` then hold `roles` too (effective
+    /// mappings, tokens).
+    async fn add_role_composites(&self, name: &str, roles: &[String]) -> Result<()>;
+    /// Removes realm roles from the composite realm role `name` (idempotent for roles it does
+    /// not contain). A missing role is `NotFound` and nothing changes.
+    async fn remove_role_composites(&self, name: &str, roles: &[String]) -> Result<()>;
+    /// The roles the client role `role` of the client whose `clientId` is `client_id`
+    /// contains directly: `realm-management`'s `realm-admin` contains the 21 other
+    /// `realm-management` roles. A missing client or role is `NotFound`.
+    async fn client_role_composites(&self, client_id: &str, role: &str) -> Result<CompositeRoles>;
 
     // ----- group realm-role mappings -----
 
@@ -776,6 +797,46 @@ macro_rules! forward_keycloak_admin {
                 }
                 let $s = self;
                 ($inner).client_scope_mappings(client_id).await
+            }
+            async fn role_composites(&self, name: &str) -> Result<crate::representation::CompositeRoles> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "role_composites";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).role_composites(name).await
+            }
+            async fn add_role_composites(&self, name: &str, roles: &[String]) -> Result<()> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "add_role_composites";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).add_role_composites(name, roles).await
+            }
+            async fn remove_role_composites(&self, name: &str, roles: &[String]) -> Result<()> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "remove_role_composites";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).remove_role_composites(name, roles).await
+            }
+            async fn client_role_composites(
+                &self,
+                client_id: &str,
+                role: &str,
+            ) -> Result<crate::representation::CompositeRoles> {
+                {
+                    let $b = self;
+                    let $m: &'static str = "client_role_composites";
+                    $hook;
+                }
+                let $s = self;
+                ($inner).client_role_composites(client_id, role).await
             }
             async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {
                 {

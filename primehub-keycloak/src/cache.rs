@@ -1801,6 +1801,31 @@ impl KeycloakAdmin for WriteThrough {
     async fn client_scope_mappings(&self, client_id: &str) -> Result<ClientScopeMappings> {
         self.inner().client_scope_mappings(client_id).await
     }
+    async fn role_composites(&self, name: &str) -> Result<crate::representation::CompositeRoles> {
+        self.inner().role_composites(name).await
+    }
+    async fn add_role_composites(&self, name: &str, roles: &[String]) -> Result<()> {
+        self.inner().add_role_composites(name, roles).await?;
+        // Who holds which role through composites changed: read everything again.
+        if let Err(e) = self.cache.resync().await {
+            tracing::warn!(role = name, error = %e, "resync after a composite change failed");
+        }
+        Ok(())
+    }
+    async fn remove_role_composites(&self, name: &str, roles: &[String]) -> Result<()> {
+        self.inner().remove_role_composites(name, roles).await?;
+        if let Err(e) = self.cache.resync().await {
+            tracing::warn!(role = name, error = %e, "resync after a composite change failed");
+        }
+        Ok(())
+    }
+    async fn client_role_composites(
+        &self,
+        client_id: &str,
+        role: &str,
+    ) -> Result<crate::representation::CompositeRoles> {
+        self.inner().client_role_composites(client_id, role).await
+    }
     async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {
         self.inner().admin_events(query).await
     }

@@ -7,8 +7,8 @@
 //! fake's HTTP face, and against a real Keycloak 26 (DESIGN §5), so a test that is green on the
 //! fake means something.
 //!
-//! The realm needs nothing but what every Keycloak realm has: the clients `realm-management` and
-//! `admin-cli`.
+//! The realm needs nothing but what every Keycloak 26.7 realm has: the built-in clients
+//! (`realm-management`, `account`, `admin-cli`, …) with their roles and composites.
 //!
 //! ```no_run
 //! # async fn demo(kc: &dyn primehub_keycloak::KeycloakAdmin) {
@@ -61,6 +61,8 @@ pub async fn run_all(kc: &dyn KeycloakAdmin) {
     role_holders(kc).await;
     available_user_roles(kc).await;
     client_scope_mappings_of_a_plain_client(kc).await;
+    builtin_composite_roles(kc).await;
+    composite_roles(kc).await;
 }
 
 /// A lowercase name unique to this run: `<prefix>-<8 random chars>`.
@@ -114,6 +116,7 @@ fn expect_invalid<T: Debug>(result: Result<T>, field: &str, rule: &str, what: &s
         Err(KeycloakError::Invalid {
             field: got_field,
             rule: got_rule,
+            ..
         }) if got_field == field && got_rule == rule => {}
         other => panic!(
             "conformance: {what}: expected Invalid {{ field: {field:?}, rule: {rule:?} }} (400), got {other:?}"
@@ -245,6 +248,29 @@ pub async fn users_conflicts(kc: &dyn KeycloakAdmin) {
         .await,
         "create_user with a duplicate e-mail",
     );
+    // An invalid e-mail: Keycloak 26's 400 names the field, the rule and the rejected value
+    // (`params: ["email", "not-an-email"]`).
+    match kc
+        .create_user(&NewUser {
+            email: Some("not-an-email".to_owned()),
+            ..new_user(&unique("conf-bad-mail"))
+        })
+        .await
+    {
+        Err(KeycloakError::Invalid {
+            field,
+            rule,
+            params,
+        }) if field == "email" && rule == "error-invalid-email" => assert_eq!(
+            params,
+            vec!["not-an-email".to_owned()],
+            "conformance: an invalid e-mail's error names the value"
+        ),
+        other => panic!(
+            "conformance: create_user with an invalid e-mail: expected Invalid email \
+             error-invalid-email, got {other:?}"
+        ),
+    }
     assert_eq!(
         ok(kc.count_users(Some(&name)).await, "count_users"),
         1,
@@ -309,6 +335,16 @@ pub async fn users_update(kc: &dyn KeycloakAdmin) {
         got.attributes,
         attrs(&[("b", "3"), ("c", "4")]),
         "conformance: attributes are replaced as a whole"
+    );
+    // Keycloak 26 reads a `PUT` carrying `attributes` as the whole profile and drops the
+    // e-mail and names it leaves out; `update_user` keeps what the update does not name.
+    assert!(
+        got.email.is_some(),
+        "conformance: an attributes update keeps the e-mail"
+    );
+    assert!(
+        got.last_name.is_some(),
+        "conformance: an attributes update keeps the last name"
     );
     assert_eq!(got.first_name.as_deref(), Some("Changed"));
 
@@ -1499,7 +1535,7 @@ pub async fn realm_settings(kc: &dyn KeycloakAdmin) {
             })
             .await
         {
-            Err(KeycloakError::Invalid { field, rule })
+            Err(KeycloakError::Invalid { field, rule, .. })
                 if field == "smtp" && rule.starts_with("Invalid ") => {}
             other => panic!(
                 "conformance: SMTP settings {what}: expected Invalid {{ field: \"smtp\" }}, got {other:?}"
@@ -2141,6 +2177,231 @@ pub async fn builtin_realm_roles(kc: &dyn KeycloakAdmin) {
         );
     }
     ok(kc.delete_user(&uid).await, "delete_user");
+}
+
+/// The composites every Keycloak 26.7 realm has: `default-roles-<realm>` holds
+/// `offline_access`, `uma_authorization` and `account`'s `manage-account` and `view-profile`;
+/// `realm-management`'s `realm-admin` holds the 21 other `realm-management` roles.
+pub async fn builtin_composite_roles(kc: &dyn KeycloakAdmin) {
+    let default_roles = format!("default-roles-{}", kc.realm());
+    let got = ok(kc.role_composites(&default_roles).await, "role_composites");
+    assert_eq!(
+        names(&got.realm, |r| &r.name),
+        vec!["offline_access", "uma_authorization"],
+        "conformance: the realm roles {default_roles} contains"
+    );
+    assert_eq!(
+        got.clients
+            .get("account")
+            .map(|roles| names(roles, |r| &r.name)),
+        Some(vec!["manage-account".to_owned(), "view-profile".to_owned()]),
+        "conformance: the account roles {default_roles} contains"
+    );
+    assert_eq!(
+        got.clients.len(),
+        1,
+        "conformance: {default_roles} holds client roles of account only"
+    );
+    let admin = ok(
+        kc.client_role_composites("realm-management", "realm-admin")
+            .await,
+        "client_role_composites(realm-admin)",
+    );
+    assert!(
+        admin.realm.is_empty(),
+        "conformance: realm-admin holds no realm roles"
+    );
+    let held = admin
+        .clients
+        .get("realm-management")
+        .map(|roles| names(roles, |r| &r.name))
+        .unwrap_or_default();
+    let expected = [
+        "create-client",
+        "impersonation",
+        "manage-authorization",
+        "manage-clients",
+        "manage-events",
+        "manage-identity-providers",
+        "manage-organizations",
+        "manage-realm",
+        "manage-users",
+        "query-clients",
+        "query-groups",
+        "query-organizations",
+        "query-realms",
+        "query-users",
+        "view-authorization",
+        "view-clients",
+        "view-events",
+        "view-identity-providers",
+        "view-organizations",
+        "view-realm",
+        "view-users",
+    ];
+    assert_eq!(
+        held, expected,
+        "conformance: realm-admin holds the other realm-management roles"
+    );
+    let view_users = ok(
+        kc.client_role_composites("realm-management", "view-users")
+            .await,
+        "client_role_composites(view-users)",
+    );
+    assert_eq!(
+        view_users
+            .clients
+            .get("realm-management")
+            .map(|roles| names(roles, |r| &r.name)),
+        Some(vec!["query-groups".to_owned(), "query-users".to_owned()]),
+        "conformance: view-users holds query-groups and query-users"
+    );
+    expect_not_found(
+        kc.client_role_composites("realm-management", "no-such-role")
+            .await,
+        "client_role_composites of a missing role",
+    );
+    expect_not_found(
+        kc.client_role_composites(&unique("conf-no-client"), "x")
+            .await,
+        "client_role_composites of a missing client",
+    );
+}
+
+/// Composite realm roles: adding and removing children, the `composite` flag, cycles (a role
+/// may even contain itself) expanded once into effective mappings, refusals that change
+/// nothing, and a deleted role leaving the composites that held it.
+pub async fn composite_roles(kc: &dyn KeycloakAdmin) {
+    let a = unique("conf-comp-a");
+    let b = unique("conf-comp-b");
+    let c = unique("conf-comp-c");
+    for name in [&a, &b, &c] {
+        ok(kc.create_role(name, None).await, "create_role");
+    }
+    assert!(
+        !ok(kc.get_role(&a).await, "get_role").composite,
+        "conformance: a new role is not a composite"
+    );
+    ok(
+        kc.add_role_composites(&a, std::slice::from_ref(&b)).await,
+        "add_role_composites(a, [b])",
+    );
+    ok(
+        kc.add_role_composites(&a, std::slice::from_ref(&b)).await,
+        "add_role_composites twice (idempotent)",
+    );
+    assert!(
+        ok(kc.get_role(&a).await, "get_role").composite,
+        "conformance: a role with children is a composite"
+    );
+    let got = ok(kc.role_composites(&a).await, "role_composites(a)");
+    assert_eq!(names(&got.realm, |r| &r.name), vec![b.clone()]);
+    assert!(got.clients.is_empty(), "conformance: no client roles in a");
+    // A cycle a → b → c → a, and a containing itself: allowed.
+    ok(
+        kc.add_role_composites(&b, std::slice::from_ref(&c)).await,
+        "add_role_composites(b, [c])",
+    );
+    ok(
+        kc.add_role_composites(&c, std::slice::from_ref(&a)).await,
+        "add_role_composites(c, [a]) (a cycle)",
+    );
+    ok(
+        kc.add_role_composites(&a, std::slice::from_ref(&a)).await,
+        "add_role_composites(a, [a]) (itself)",
+    );
+    let got = ok(kc.role_composites(&a).await, "role_composites(a)");
+    let mut expected = vec![a.clone(), b.clone()];
+    expected.sort();
+    assert_eq!(
+        names(&got.realm, |r| &r.name),
+        expected,
+        "conformance: a role may contain itself; composites lists direct children only"
+    );
+    let uid = ok(
+        kc.create_user(&new_user(&unique("conf-comp-user"))).await,
+        "create_user",
+    );
+    ok(
+        kc.add_user_roles(&uid, std::slice::from_ref(&a)).await,
+        "add_user_roles",
+    );
+    let effective = ok(
+        kc.effective_user_realm_roles(&uid).await,
+        "effective_user_realm_roles",
+    );
+    for held in [&a, &b, &c] {
+        assert_eq!(
+            effective.iter().filter(|r| r.name == *held).count(),
+            1,
+            "conformance: a user holding {a} holds {held} once (cycles expand once)"
+        );
+    }
+    let direct = ok(kc.user_realm_roles(&uid).await, "user_realm_roles");
+    assert!(
+        !direct.iter().any(|r| r.name == b),
+        "conformance: roles held through a composite are not direct mappings"
+    );
+    // Refusals change nothing.
+    let missing = unique("conf-comp-missing");
+    expect_not_found(
+        kc.add_role_composites(&a, &[c.clone(), missing.clone()])
+            .await,
+        "add_role_composites with a missing child",
+    );
+    assert!(
+        !ok(kc.role_composites(&a).await, "role_composites")
+            .realm
+            .iter()
+            .any(|r| r.name == c),
+        "conformance: a refused add_role_composites adds nothing"
+    );
+    expect_not_found(
+        kc.add_role_composites(&missing, std::slice::from_ref(&a))
+            .await,
+        "add_role_composites to a missing role",
+    );
+    expect_not_found(
+        kc.role_composites(&missing).await,
+        "role_composites of a missing role",
+    );
+    ok(
+        kc.remove_role_composites(&a, &[a.clone(), b.clone()]).await,
+        "remove_role_composites(a, [a, b])",
+    );
+    ok(
+        kc.remove_role_composites(&a, std::slice::from_ref(&b))
+            .await,
+        "remove_role_composites twice (idempotent)",
+    );
+    assert!(
+        !ok(kc.get_role(&a).await, "get_role").composite,
+        "conformance: a role without children is no longer a composite"
+    );
+    let effective = ok(
+        kc.effective_user_realm_roles(&uid).await,
+        "effective_user_realm_roles after remove",
+    );
+    assert!(
+        !effective.iter().any(|r| r.name == b || r.name == c),
+        "conformance: removed children are no longer held through the composite"
+    );
+    // Deleting a role removes it from the composites holding it.
+    ok(kc.delete_role(&c).await, "delete_role(c)");
+    assert!(
+        ok(kc.role_composites(&b).await, "role_composites(b)")
+            .realm
+            .is_empty(),
+        "conformance: a deleted role leaves the composites that held it"
+    );
+    assert!(
+        !ok(kc.get_role(&b).await, "get_role(b)").composite,
+        "conformance: a composite whose only child was deleted is no longer a composite"
+    );
+    ok(kc.delete_user(&uid).await, "delete_user");
+    for name in [&a, &b] {
+        ok(kc.delete_role(name).await, "delete_role");
+    }
 }
 
 /// Subgroups: created under a parent with paths `/<parent>/<name>`, names unique among

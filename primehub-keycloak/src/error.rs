@@ -38,6 +38,10 @@ pub enum KeycloakError {
         field: String,
         /// The rule it broke.
         rule: String,
+        /// Keycloak's message parameters after the field name (its error body's `params`
+        /// without the first): the rejected value of an invalid e-mail, for example. Empty when
+        /// the answer has none.
+        params: Vec<String>,
     },
     /// Keycloak could not be reached, or the call timed out.
     #[error("transport error: {message}")]
@@ -206,6 +210,21 @@ impl KeycloakError {
         KeycloakError::Invalid {
             field: field.into(),
             rule: rule.into(),
+            params: Vec::new(),
+        }
+    }
+
+    /// A [`KeycloakError::Invalid`] for `field` breaking `rule`, with Keycloak's message
+    /// parameters after the field name (the rejected value, …).
+    pub fn invalid_with(
+        field: impl Into<String>,
+        rule: impl Into<String>,
+        params: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        KeycloakError::Invalid {
+            field: field.into(),
+            rule: rule.into(),
+            params: params.into_iter().map(Into::into).collect(),
         }
     }
 

@@ -121,9 +121,10 @@ use url::Url;
 use crate::admin::{KeycloakAdmin, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 use crate::error::{KeycloakError, Result};
 use crate::representation::{
-    AdminEvent, AdminEventQuery, ClientScopeMappings, Credential, ExecuteActionsEmail, Group,
-    GroupUpdate, NewGroup, NewUser, OTP_CREDENTIAL, OfflineSession, Page, RealmSettings,
-    RealmSettingsUpdate, Role, RoleUpdate, User, UserUpdate, execute_actions_email_field,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, CompositeRoles, Credential,
+    ExecuteActionsEmail, Group, GroupUpdate, NewGroup, NewUser, OTP_CREDENTIAL, OfflineSession,
+    Page, RealmSettings, RealmSettingsUpdate, Role, RoleUpdate, User, UserUpdate,
+    execute_actions_email_field,
 };
 use session::Session;
 #[cfg(feature = "fake")]
@@ -1438,6 +1439,29 @@ impl KeycloakAdmin for HttpKeycloak {
         })
     }
 
+    // ----- composite roles -----
+
+    async fn role_composites(&self, name: &str) -> Result<CompositeRoles> {
+        let what = format!("role {name}");
+        let url = self.url(&["roles", name, "composites"]);
+        self.composites_at(url, &what).await
+    }
+
+    async fn add_role_composites(&self, name: &str, roles: &[String]) -> Result<()> {
+        self.composite_call(Method::POST, name, roles).await
+    }
+
+    async fn remove_role_composites(&self, name: &str, roles: &[String]) -> Result<()> {
+        self.composite_call(Method::DELETE, name, roles).await
+    }
+
+    async fn client_role_composites(&self, client_id: &str, role: &str) -> Result<CompositeRoles> {
+        let uuid = self.client_uuid(client_id).await?;
+        let what = format!("role {role} of client {client_id}");
+        let url = self.url(&["clients", &uuid, "roles", role, "composites"]);
+        self.composites_at(url, &what).await
+    }
+
     // ----- admin events -----
 
     async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {
@@ -1467,6 +1491,18 @@ struct IdRef {
 }
 
 /// Keycloak's `MappingsRepresentation` (either part is absent when empty).
+/// A role of a `…/composites` list: the role and where it lives.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompositeRep {
+    #[serde(flatten)]
+    role: Role,
+    #[serde(default)]
+    client_role: bool,
+    #[serde(default)]
+    container_id: String,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ScopeMappingsRep {
@@ -1493,6 +1529,58 @@ struct SecretRep {
 
 impl HttpKeycloak {
     /// `POST` / `DELETE users/{id}/role-mappings/realm` with the resolved roles.
+    /// `GET …/composites` at `url`, split into realm and client roles (the owner of a client
+    /// role is its `containerId`, a client UUID, named by its `clientId`).
+    async fn composites_at(&self, url: Url, what: &str) -> Result<CompositeRoles> {
+        let reps: Vec<CompositeRep> = self.get_json(url, &ctx(what, "name")).await?;
+        let mut out = CompositeRoles::default();
+        let mut owners: HashMap<String, String> = HashMap::new();
+        for rep in reps {
+            if !rep.client_role {
+                out.realm.push(rep.role);
+                continue;
+            }
+            let owner = match owners.get(&rep.container_id) {
+                Some(owner) => owner.clone(),
+                None => {
+                    let client: ClientRef = self
+                        .get_json(
+                            self.url(&["clients", &rep.container_id]),
+                            &ctx(what, "client"),
+                        )
+                        .await?;
+                    owners.insert(rep.container_id.clone(), client.client_id.clone());
+                    client.client_id
+                }
+            };
+            out.clients.entry(owner).or_default().push(rep.role);
+        }
+        out.realm = sorted_roles(out.realm);
+        for roles in out.clients.values_mut() {
+            roles.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        Ok(out)
+    }
+
+    /// `POST` / `DELETE roles/{name}/composites` with the realm roles `roles` (each looked up
+    /// first, so a missing one is `NotFound` before anything changes).
+    async fn composite_call(&self, method: Method, name: &str, roles: &[String]) -> Result<()> {
+        let what = format!("role {name}");
+        let body = Value::Array(self.resolve_roles(roles).await?);
+        if roles.is_empty() {
+            self.get_role(name).await?;
+            return Ok(());
+        }
+        self.send(
+            method,
+            self.url(&["roles", name, "composites"]),
+            Some(&body),
+            &ctx(&what, "roles"),
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn user_role_call(&self, method: Method, user_id: &str, roles: &[String]) -> Result<()> {
         let what = format!("user {user_id}");
         let body = Value::Array(self.resolve_roles(roles).await?);

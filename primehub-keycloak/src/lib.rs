@@ -121,7 +121,7 @@ pub use admin::KeycloakAdmin;
 pub use admin::MockKeycloakAdmin;
 pub use error::{ConflictField, KeycloakError, Result, TokenRejection};
 pub use representation::{
-    AdminEvent, AdminEventAuth, AdminEventQuery, Attributes, ClientScopeMappings, Credential,
-    ExecuteActionsEmail, Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page,
+    AdminEvent, AdminEventAuth, AdminEventQuery, Attributes, ClientScopeMappings, CompositeRoles,
+    Credential, ExecuteActionsEmail, Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page,
     RealmSettings, RealmSettingsUpdate, Role, RoleUpdate, SmtpSettings, User, UserUpdate,
 };

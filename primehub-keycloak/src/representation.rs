@@ -165,6 +165,18 @@ pub struct ClientScopeMappings {
     pub clients: BTreeMap<String, Vec<Role>>,
 }
 
+/// The roles a composite role contains directly
+/// ([`KeycloakAdmin::role_composites`](crate::KeycloakAdmin::role_composites),
+/// [`KeycloakAdmin::client_role_composites`](crate::KeycloakAdmin::client_role_composites)),
+/// as brief representations (no attributes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompositeRoles {
+    /// Realm roles it contains, ordered by name.
+    pub realm: Vec<Role>,
+    /// Client roles it contains: the owning client's `clientId` → its roles, ordered by name.
+    pub clients: BTreeMap<String, Vec<Role>>,
+}
+
 /// One offline session of a user with a client: an API token in PrimeHub.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1416,8 +1416,91 @@ async fn auth(
         parse_params(query.as_deref().unwrap_or("").as_bytes())
     };
     let cookies = parse_cookies(&headers);
+    let params = with_request_object(&kc, &realm, params).await;
     let mut store = kc.lock();
     authorize(&mut store, &realm, &params, &cookies)
+}
+
+/// `request_uri` as Keycloak 26.7 serves it: only a URI matching one of the client's valid
+/// request URIs (the attribute `request.uris`, `##`-separated, a trailing `*` a prefix) is
+/// fetched (GET, 5 s, the crate's HTTP client); an unsigned request object (`alg` `none`) whose `client_id`, if any, is
+/// the request's has its parameters override the query's. Anything else — no match, a failed
+/// fetch, a signed object (the fake holds no client keys), another client's object — keeps
+/// `request_uri` in the parameters, which [`authorize`] answers with Keycloak's 400 "Invalid
+/// Request" page.
+async fn with_request_object(kc: &FakeKeycloak, realm: &str, mut params: Params) -> Params {
+    let Some(uri) = params.get("request_uri").cloned() else {
+        return params;
+    };
+    let allowed = {
+        let store = kc.lock();
+        store
+            .realms
+            .get(realm)
+            .and_then(|r| {
+                let client_id = params.get("client_id")?;
+                r.client_by_client_id(client_id).ok()
+            })
+            .and_then(|c| c.attributes.get("request.uris"))
+            .is_some_and(|uris| {
+                let patterns: Vec<String> = uris
+                    .split("##")
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                super::store::redirect_allowed(&patterns, &uri)
+            })
+    };
+    if !allowed {
+        return params;
+    }
+    let Some(object) = fetch_request_object(&uri).await else {
+        return params;
+    };
+    let other_client = match (object.get("client_id"), params.get("client_id")) {
+        (None, _) => false,
+        (Some(Value::String(ours)), Some(asked)) => ours != asked,
+        _ => true,
+    };
+    if other_client {
+        return params;
+    }
+    for (key, value) in object {
+        let value = match value {
+            Value::String(s) => s,
+            Value::Null => continue,
+            other => other.to_string(),
+        };
+        params.insert(key, value);
+    }
+    params.remove("request_uri");
+    params
+}
+
+/// GETs an unsigned request object and answers its claims.
+async fn fetch_request_object(uri: &str) -> Option<serde_json::Map<String, Value>> {
+    let client = crate::transport::build_http_client(std::time::Duration::from_secs(5)).ok()?;
+    let response = client.get(uri).send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let jwt = response.text().await.ok()?;
+    let mut parts = jwt.trim().split('.');
+    let (header, payload) = (parts.next()?, parts.next()?);
+    let decode = |part: &str| -> Option<Value> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part.trim_end_matches('='))
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()
+    };
+    let header = decode(header)?;
+    if header.get("alg").and_then(Value::as_str) != Some("none") {
+        return None;
+    }
+    match decode(payload)? {
+        Value::Object(claims) => Some(claims),
+        _ => None,
+    }
 }
 
 /// The authorization endpoint.
@@ -1456,6 +1539,11 @@ fn authorize(
         Some(Ok(m)) => Some(i64::from(m)),
         Some(Err(_)) => return error_page(&shown, StatusCode::BAD_REQUEST, "Invalid Request"),
     };
+    // A `request_uri` still here was not served (see `with_request_object`): Keycloak's 400.
+    // An inline `request`, which Keycloak reads, is refused the same way rather than ignored.
+    if p.contains_key("request_uri") || p.contains_key("request") {
+        return error_page(&shown, StatusCode::BAD_REQUEST, "Invalid Request");
+    }
     let scope = p.get("scope").cloned();
     let oidc = scope
         .as_deref()

@@ -147,6 +147,10 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
                 .post(add_group_realm_roles)
                 .delete(remove_group_realm_roles),
         )
+        .route(
+            "/admin/realms/{realm}/groups/{id}/role-mappings/realm/composite",
+            get(group_realm_roles_composite),
+        )
         // Roles
         .route(
             "/admin/realms/{realm}/roles",
@@ -160,6 +164,34 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
         .route(
             "/admin/realms/{realm}/roles/{name}/groups",
             get(role_groups),
+        )
+        .route(
+            "/admin/realms/{realm}/roles/{name}/composites",
+            get(role_composites)
+                .post(add_role_composites)
+                .delete(remove_role_composites),
+        )
+        .route(
+            "/admin/realms/{realm}/roles/{name}/composites/realm",
+            get(role_composites_realm),
+        )
+        .route(
+            "/admin/realms/{realm}/roles/{name}/composites/clients/{client}",
+            get(role_composites_client),
+        )
+        .route(
+            "/admin/realms/{realm}/roles-by-id/{id}/composites",
+            get(role_by_id_composites)
+                .post(add_role_by_id_composites)
+                .delete(remove_role_by_id_composites),
+        )
+        .route(
+            "/admin/realms/{realm}/roles-by-id/{id}/composites/realm",
+            get(role_by_id_composites_realm),
+        )
+        .route(
+            "/admin/realms/{realm}/roles-by-id/{id}/composites/clients/{client}",
+            get(role_by_id_composites_client),
         )
         .route(
             "/admin/realms/{realm}/roles-by-id/{id}",
@@ -183,6 +215,20 @@ pub(crate) fn router(kc: FakeKeycloak) -> Router {
         .route(
             "/admin/realms/{realm}/clients/{id}/roles/{name}",
             get(get_client_role),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/roles/{name}/composites",
+            get(client_role_composites)
+                .post(add_client_role_composites)
+                .delete(remove_client_role_composites),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/roles/{name}/composites/realm",
+            get(client_role_composites_realm),
+        )
+        .route(
+            "/admin/realms/{realm}/clients/{id}/roles/{name}/composites/clients/{client}",
+            get(client_role_composites_client),
         )
         .route(
             "/admin/realms/{realm}/clients/{id}/roles/{name}/users",
@@ -338,10 +384,17 @@ fn error_response(e: KeycloakError, missing: &str) -> Response {
     match e {
         KeycloakError::NotFound { .. } => not_found(missing),
         KeycloakError::Conflict { what, .. } => conflict(&what),
-        KeycloakError::Invalid { field, rule } => json_response(
-            StatusCode::BAD_REQUEST,
-            json!({"field": field, "errorMessage": rule, "params": [field]}),
-        ),
+        KeycloakError::Invalid {
+            field,
+            rule,
+            params,
+        } => {
+            let params: Vec<String> = std::iter::once(field.clone()).chain(params).collect();
+            json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"field": field, "errorMessage": rule, "params": params}),
+            )
+        }
         KeycloakError::Unauthorized { .. } => unauthorized(),
         KeycloakError::Forbidden { .. } => forbidden(),
         KeycloakError::Unexpected { status: 500, .. } => server_error(),
@@ -1028,10 +1081,27 @@ async fn update_user(
     body: Bytes,
 ) -> HttpResult {
     let r = authorize(&kc, &headers, &realm)?;
-    let w = user_write(&parse_json(&body)?)?;
+    let body = parse_json(&body)?;
+    let w = user_write(&body)?;
+    // Keycloak 26.7 reads a body with `attributes` as the user's whole profile: the e-mail and
+    // names it leaves out are removed (`emailVerified` stays). Without `attributes`, what the
+    // body leaves out stays.
+    let whole_profile = body.get("attributes").is_some_and(|a| !a.is_null());
+    let dropped: Vec<&str> = ["email", "firstName", "lastName"]
+        .into_iter()
+        .filter(|k| whole_profile && body.get(*k).is_none_or(Value::is_null))
+        .collect();
     r.with_mut(|state, _| {
         let password = w.password.clone();
         state.update_user(&id, w)?;
+        let user = state.user_mut(&id)?;
+        for field in &dropped {
+            match *field {
+                "email" => user.email = None,
+                "firstName" => user.first_name = None,
+                _ => user.last_name = None,
+            }
+        }
         if let Some((p, temporary)) = password {
             state.set_password(&id, &p, temporary)?;
         }
@@ -1793,6 +1863,29 @@ async fn group_realm_roles(
     .map_err(|e| error_response(e, "Could not find group by id"))
 }
 
+/// `GET groups/{id}/role-mappings/realm/composite`: the group's realm roles with its
+/// ancestors' and everything they contain, brief unless `briefRepresentation=false`.
+async fn group_realm_roles_composite(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> HttpResult {
+    let r = authorize(&kc, &headers, &realm)?;
+    let brief = q_bool(&q, "briefRepresentation", true);
+    r.with(|state| {
+        Ok(Value::Array(
+            state
+                .group_effective_realm_roles(&id)?
+                .into_iter()
+                .map(|role| role.to_json(&state.id, brief))
+                .collect(),
+        ))
+    })
+    .map(|v| json_response(StatusCode::OK, v))
+    .map_err(|e| error_response(e, "Could not find group by id"))
+}
+
 async fn change_group_realm_roles(
     kc: FakeKeycloak,
     realm: String,
@@ -1869,9 +1962,8 @@ async fn list_roles(
 }
 
 /// `POST roles`: a missing `name` is `400 role has no name` (an empty one is created, as
-/// Keycloak does); `description` and `attributes` are kept. Composites are not modelled: a body
-/// naming `composites` is refused rather than half-applied. `201` with the role's URL, its name
-/// encoded as Keycloak encodes it.
+/// Keycloak does); `description`, `attributes` and (with `composite: true`) `composites` are
+/// kept. `201` with the role's URL, its name encoded as Keycloak encodes it.
 async fn create_role(
     State(kc): State<FakeKeycloak>,
     Path(realm): Path<String>,
@@ -1887,18 +1979,27 @@ async fn create_role(
     let Some(name) = str_field(&body, "name") else {
         return Err(error_status(StatusCode::BAD_REQUEST, "role has no name"));
     };
-    if body.get("composites").is_some_and(|c| !c.is_null()) {
-        return Err(bad_request(
-            "the fake Keycloak does not model composite roles (composites)",
-        ));
-    }
     let description = str_field(&body, "description");
     let attributes = attributes_from(body.get("attributes").unwrap_or(&Value::Null))?;
+    // As Keycloak 26.7: `composites` count only with `"composite": true`; realm roles by
+    // name, client roles by `clientId` (an unknown client is skipped); an unknown role is a
+    // 404 naming it and no role is created.
+    let composites = if bool_field(&body, "composite") == Some(true) {
+        body.get("composites").cloned().unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
+    let children = r
+        .with(|state| Ok(composite_children(state, &composites)))
+        .map_err(|e| error_response(e, "Realm not found."))??;
     r.with_mut(|state, ids| {
         let id = ids.id();
         state.create_role(id.clone(), &name, description.as_deref(), None)?;
-        if let (Some(a), Some(role)) = (attributes, state.roles.get_mut(&id)) {
-            role.attributes = a;
+        if let Some(role) = state.roles.get_mut(&id) {
+            if let Some(a) = attributes {
+                role.attributes = a;
+            }
+            role.composites = children.into_iter().collect();
         }
         Ok(())
     })
@@ -1913,6 +2014,51 @@ async fn create_role(
         format!("roles/{}", encode_segment(&name))
     };
     created(admin_url(&kc, &realm, &path))
+}
+
+/// The role ids a new role's `composites` (`{"realm": [names], "client": {clientId: [names]}}`)
+/// name, or Keycloak's 404 for an unknown role.
+fn composite_children(
+    state: &RealmState,
+    composites: &Value,
+) -> std::result::Result<Vec<String>, Response> {
+    let mut ids = Vec::new();
+    let names = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for name in names(composites.get("realm")) {
+        let role = state.realm_role(&name).map_err(|_| {
+            json_response(
+                StatusCode::NOT_FOUND,
+                json!({"errorMessage": format!("Realm Role with name {name} does not exist")}),
+            )
+        })?;
+        ids.push(role.id.clone());
+    }
+    if let Some(clients) = composites.get("client").and_then(Value::as_object) {
+        for (client_id, roles) in clients {
+            let Ok(client) = state.client_by_client_id(client_id) else {
+                continue;
+            };
+            for name in names(Some(roles)) {
+                let role = state.client_role(&client.id, &name).map_err(|_| {
+                    json_response(
+                        StatusCode::NOT_FOUND,
+                        json!({"errorMessage": format!("Client Role with name {name} does not exist")}),
+                    )
+                })?;
+                ids.push(role.id.clone());
+            }
+        }
+    }
+    Ok(ids)
 }
 
 async fn get_role(
@@ -2130,6 +2276,292 @@ async fn delete_role_by_id(
     delete_role_id(&r, &id)
 }
 
+// ----- composite roles -----
+
+/// Where a composite-role path names its role: `roles/{name}`, `roles-by-id/{id}` or
+/// `clients/{client}/roles/{name}`.
+enum RoleAt {
+    Realm(String),
+    ById(String),
+    Client(String, String),
+}
+
+impl RoleAt {
+    /// The role's id, or Keycloak's 404 for the path.
+    fn resolve(&self, state: &RealmState) -> std::result::Result<String, Response> {
+        match self {
+            RoleAt::Realm(name) => state
+                .realm_role(name)
+                .map(|r| r.id.clone())
+                .map_err(|_| not_found("Could not find role")),
+            RoleAt::ById(id) => state
+                .roles
+                .get(id)
+                .map(|r| r.id.clone())
+                .ok_or_else(|| not_found("Could not find role with id")),
+            RoleAt::Client(client, name) => {
+                state
+                    .client(client)
+                    .map_err(|_| not_found("Could not find client"))?;
+                state
+                    .client_role(client, name)
+                    .map(|r| r.id.clone())
+                    .map_err(|_| not_found("Could not find role"))
+            }
+        }
+    }
+
+    /// The admin-event path of the role's composites.
+    fn events_path(&self) -> String {
+        match self {
+            RoleAt::Realm(name) => format!("roles/{name}/composites"),
+            RoleAt::ById(id) => format!("roles-by-id/{id}/composites"),
+            RoleAt::Client(client, name) => format!("clients/{client}/roles/{name}/composites"),
+        }
+    }
+}
+
+/// `GET …/composites` (every child), `…/composites/realm` (`Some(None)`) and
+/// `…/composites/clients/{client}` (`Some(Some(client))`: an unknown client is `404 Could not
+/// find client`): brief role representations, realm roles first.
+fn composites_response(
+    kc: &FakeKeycloak,
+    headers: &HeaderMap,
+    realm: &str,
+    at: RoleAt,
+    owner: Option<Option<&str>>,
+) -> HttpResult {
+    let r = authorize(kc, headers, realm)?;
+    let result = r.with(|state| {
+        Ok(at.resolve(state).and_then(|id| {
+            if let Some(Some(client)) = owner {
+                state
+                    .client(client)
+                    .map_err(|_| not_found("Could not find client"))?;
+            }
+            let roles = state
+                .role_composites(&id, owner)
+                .map_err(|_| not_found("Could not find role"))?;
+            Ok(Value::Array(
+                roles
+                    .into_iter()
+                    .map(|r| r.to_json(&state.id, true))
+                    .collect(),
+            ))
+        }))
+    });
+    match result {
+        Ok(Ok(v)) => ok(v),
+        Ok(Err(resp)) => Err(resp),
+        Err(e) => Err(error_response(e, "Realm not found.")),
+    }
+}
+
+/// `POST` / `DELETE …/composites`: a JSON array of role representations found by `id` (a
+/// missing or unknown id is `404 Could not find composite role` and nothing changes); no body
+/// is Keycloak's 500. The roles of `realm-management` cannot be changed (403).
+fn change_composites(
+    kc: &FakeKeycloak,
+    headers: &HeaderMap,
+    realm: &str,
+    at: RoleAt,
+    body: &Bytes,
+    add: bool,
+) -> HttpResult {
+    let r = authorize(kc, headers, realm)?;
+    let role_id = r
+        .with(|state| Ok(at.resolve(state)))
+        .map_err(|e| error_response(e, "Realm not found."))??;
+    let body = match parse_json(body)? {
+        Value::Null => return Err(server_error()),
+        v if !v.is_array() => return Err(wrong_shape()),
+        v => v,
+    };
+    let reps = body.as_array().cloned().unwrap_or_default();
+    let children: Vec<String> = reps
+        .iter()
+        .map(|rep| str_field(rep, "id").unwrap_or_default())
+        .collect();
+    let rep = Value::Array(
+        reps.iter()
+            .map(|rep| {
+                let mut out = serde_json::Map::new();
+                for key in ["id", "name", "description"] {
+                    if let Some(v) = rep.get(key).filter(|v| !v.is_null()) {
+                        out.insert(key.into(), v.clone());
+                    }
+                }
+                out.insert(
+                    "composite".into(),
+                    json!(bool_field(rep, "composite").unwrap_or(false)),
+                );
+                Value::Object(out)
+            })
+            .collect(),
+    );
+    r.with_mut(|state, _| {
+        let locked = state
+            .roles
+            .get(&role_id)
+            .and_then(|role| role.client.as_deref())
+            .and_then(|c| state.clients.get(c))
+            .is_some_and(|c| !c.manageable);
+        if locked {
+            return Err(KeycloakError::Forbidden {
+                reason: "the roles of realm-management cannot be changed".into(),
+            });
+        }
+        state.change_composites(&role_id, &children, add, at.events_path(), rep)
+    })
+    .map_err(|e| error_response(e, "Could not find composite role"))?;
+    no_content()
+}
+
+async fn role_composites(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    composites_response(&kc, &headers, &realm, RoleAt::Realm(name), None)
+}
+
+async fn role_composites_realm(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    composites_response(&kc, &headers, &realm, RoleAt::Realm(name), Some(None))
+}
+
+async fn role_composites_client(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, name, client)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    composites_response(
+        &kc,
+        &headers,
+        &realm,
+        RoleAt::Realm(name),
+        Some(Some(&client)),
+    )
+}
+
+async fn add_role_composites(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_composites(&kc, &headers, &realm, RoleAt::Realm(name), &body, true)
+}
+
+async fn remove_role_composites(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_composites(&kc, &headers, &realm, RoleAt::Realm(name), &body, false)
+}
+
+async fn role_by_id_composites(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    composites_response(&kc, &headers, &realm, RoleAt::ById(id), None)
+}
+
+async fn role_by_id_composites_realm(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    composites_response(&kc, &headers, &realm, RoleAt::ById(id), Some(None))
+}
+
+async fn role_by_id_composites_client(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, client)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    composites_response(&kc, &headers, &realm, RoleAt::ById(id), Some(Some(&client)))
+}
+
+async fn add_role_by_id_composites(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_composites(&kc, &headers, &realm, RoleAt::ById(id), &body, true)
+}
+
+async fn remove_role_by_id_composites(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_composites(&kc, &headers, &realm, RoleAt::ById(id), &body, false)
+}
+
+async fn client_role_composites(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, name)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    composites_response(&kc, &headers, &realm, RoleAt::Client(id, name), None)
+}
+
+async fn client_role_composites_realm(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, name)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    composites_response(&kc, &headers, &realm, RoleAt::Client(id, name), Some(None))
+}
+
+async fn client_role_composites_client(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, name, client)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> HttpResult {
+    composites_response(
+        &kc,
+        &headers,
+        &realm,
+        RoleAt::Client(id, name),
+        Some(Some(&client)),
+    )
+}
+
+async fn add_client_role_composites(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, name)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_composites(&kc, &headers, &realm, RoleAt::Client(id, name), &body, true)
+}
+
+async fn remove_client_role_composites(
+    State(kc): State<FakeKeycloak>,
+    Path((realm, id, name)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResult {
+    change_composites(
+        &kc,
+        &headers,
+        &realm,
+        RoleAt::Client(id, name),
+        &body,
+        false,
+    )
+}
+
 // ----- clients -----
 
 fn apply_client_fields(c: &mut ClientRec, body: &Value) {
@@ -2153,6 +2585,9 @@ fn apply_client_fields(c: &mut ClientRec, body: &Value) {
     }
     if let Some(v) = bool_field(body, "fullScopeAllowed") {
         c.full_scope_allowed = v;
+    }
+    if let Some(v) = bool_field(body, "frontchannelLogout") {
+        c.frontchannel_logout = v;
     }
     if let Some(v) = strings(body, "redirectUris") {
         c.redirect_uris = v;
@@ -2187,6 +2622,25 @@ fn with_mapper_ids(mappers: &mut [Value], ids: &mut super::IdSource<'_>) {
             && !obj.contains_key("id")
         {
             obj.insert("id".into(), json!(ids.id()));
+        }
+    }
+}
+
+/// What Keycloak 26.7 adds to the protocol mappers of a client it creates (`POST clients`,
+/// not `protocol-mappers/models`): a group-membership mapper becomes multivalued
+/// (`config.multivalued` `"true"`) unless it says otherwise.
+fn client_mapper_defaults(mappers: &mut [Value]) {
+    for m in mappers {
+        let group_mapper =
+            m.get("protocolMapper").and_then(Value::as_str) == Some("oidc-group-membership-mapper");
+        if group_mapper
+            && let Some(obj) = m.as_object_mut()
+            && let Some(config) = obj
+                .entry("config")
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+        {
+            config.entry("multivalued").or_insert_with(|| json!("true"));
         }
     }
 }
@@ -2245,10 +2699,27 @@ async fn create_client(
                 .unwrap_or_else(|| ids.id());
             let mut c = ClientRec::new(id.clone(), &client_id, None, false);
             apply_client_fields(&mut c, &body);
+            // Keycloak 26.7 sets OpenID Connect's back-channel logout defaults when the body
+            // names the protocol, and notes when it generated the secret (Unix seconds).
+            if str_field(&body, "protocol").as_deref() == Some("openid-connect") {
+                for (k, v) in [
+                    ("backchannel.logout.session.required", "true"),
+                    ("backchannel.logout.revoke.offline.tokens", "false"),
+                ] {
+                    c.attributes
+                        .entry(k.to_owned())
+                        .or_insert_with(|| v.to_owned());
+                }
+            }
             if !c.public && c.secret.is_none() {
                 c.secret = Some(ids.secret());
+                c.attributes.insert(
+                    "client.secret.creation.time".into(),
+                    (ids.now_ms() / 1000).to_string(),
+                );
             }
             with_mapper_ids(&mut c.protocol_mappers, ids);
+            client_mapper_defaults(&mut c.protocol_mappers);
             state.clients.insert(id.clone(), c);
             if bool_field(&body, "serviceAccountsEnabled") == Some(true) {
                 enable_service_account(state, ids, &id)?;
@@ -2483,8 +2954,11 @@ async fn regenerate_client_secret(
     r.with_mut(|state, ids| {
         state.client(&id)?;
         let secret = ids.secret();
+        let now = ids.now_ms() / 1000;
         if let Some(c) = state.clients.get_mut(&id) {
             c.secret = Some(secret.clone());
+            c.attributes
+                .insert("client.secret.creation.time".into(), now.to_string());
         }
         Ok(json!({"type": "secret", "value": secret}))
     })

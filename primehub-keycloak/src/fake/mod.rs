@@ -38,9 +38,18 @@
 //!   the source of `token_endpoints.rs`).
 //! * Revoked tokens and ended sessions are refused by the admin REST API too (401).
 //!
-//! Known differences: a refresh token's `scope` claim (and so its introspection) names the
-//! granted scopes (`openid profile email`), where Keycloak names its client scopes (`openid
-//! roles profile basic web-origins acr email`); Keycloak orders the scopes of a token and of
+//! * **Roles in tokens** follow Keycloak's `TokenManager.getAccess`: with `fullScopeAllowed`
+//!   every role the user holds (direct, through groups and their ancestors, composites expanded
+//!   transitively — cycles terminate); otherwise only those also in the client's scope (its own
+//!   roles, its scope mappings, the `offline_access` role when that scope is asked for, all
+//!   expanded): `admin-ui`'s tokens carry `realm-admin` and the 21 roles it contains.
+//! * A refresh (or offline) token's `scope` names the access token's scopes plus the client's
+//!   default scopes access tokens leave out (`acr`, `basic`, `roles`, `web-origins`, and
+//!   `service_account` for a client with a service account), as Keycloak's do.
+//! * `client_credentials` for a public client or one without a service account is 401
+//!   `unauthorized_client`.
+//!
+//! Known differences: Keycloak orders the scopes of a token and of
 //! `scopes_supported` by its client scopes' random ids, the fake in a fixed order; the fake
 //! keeps no session idle or maximum lifetime beyond the refresh token's `exp`; client
 //! authentication is by secret only (no signed JWT, no mTLS).
@@ -85,6 +94,14 @@
 //!   you want to log out?" page; `POST` with `refresh_token` and client credentials is the
 //!   back-channel logout (204). Afterwards refresh tokens fail ("Session not active") and the
 //!   SSO cookie no longer logs in.
+//!
+//! `request_uri` is served as Keycloak 26.7 serves it: only a URI matching the client's valid
+//! request URIs (the attribute `request.uris`; PrimeHub's clients have none) is fetched, and
+//! an unsigned request object (`alg` `none`) of that client overrides the query's parameters;
+//! anything else (no registered URI matching — then nothing is fetched —, a failed fetch,
+//! another client's object) is Keycloak's 400 "Invalid Request" page. Signed request objects
+//! (the fake holds no client keys) and an inline `request`, which Keycloak reads, get the same
+//! 400 rather than being ignored.
 //!
 //! Not served, because the fake has no such pages: required actions (a user with one, or with
 //! an OTP credential, gets a 400 error page rather than a session), OTP, consent screens,
@@ -148,19 +165,35 @@
 //!   `id` in the body, move to the top level), read, update, delete (with subgroups),
 //!   `members`, `children` (`GET` paged 10 at a time by default; `POST` creates a subgroup, or
 //!   moves the group whose `id` the body carries), `group-by-path/{path}`, realm role
-//!   mappings (`role-mappings`, `role-mappings/realm`), `default-groups`;
-//! * roles: `roles` (list, create), `roles/{name}` (`GET`/`PUT`/`DELETE`; a `PUT` renames,
-//!   replaces the description, replaces the attributes when given and ignores `composite`),
-//!   `roles/{name}/users`, `roles/{name}/groups`, `roles-by-id/{id}` (`GET`/`PUT`/`DELETE`);
-//! * clients: list, create, read, update, delete, `roles` (+ `{name}`, `{name}/users`),
+//!   mappings (`role-mappings`, `role-mappings/realm`, and `role-mappings/realm/composite`:
+//!   with the ancestors' roles, composites expanded), `default-groups`;
+//! * roles: `roles` (list, create — with `"composite": true`, its `composites` by name),
+//!   `roles/{name}` (`GET`/`PUT`/`DELETE`; a `PUT` renames, replaces the description, replaces
+//!   the attributes when given and ignores `composite`), `roles/{name}/users`,
+//!   `roles/{name}/groups`, `roles-by-id/{id}` (`GET`/`PUT`/`DELETE`), and composites:
+//!   `…/composites` (`GET`; `POST`/`DELETE` a list of role representations found by `id`: an
+//!   unknown one is `404 Could not find composite role` and nothing changes; a role may
+//!   contain itself, cycles are allowed), `…/composites/realm`,
+//!   `…/composites/clients/{client}`, under `roles/{name}`, `roles-by-id/{id}` and
+//!   `clients/{id}/roles/{name}` (the roles of `realm-management` cannot be changed: 403);
+//! * clients: list, create (Keycloak 26.7's defaults: `client.secret.creation.time` for a
+//!   generated secret, the back-channel logout attributes when the body names
+//!   `openid-connect`, `realm_client`, a multivalued group-membership mapper,
+//!   `frontchannelLogout` off unless asked, `service_account` among the default scopes of a
+//!   client with a service account), read, update, delete, `roles` (+ `{name}`,
+//!   `{name}/users`),
 //!   `client-secret`, `service-account-user`, `protocol-mappers/models`, and scope mappings:
 //!   `scope-mappings`, `scope-mappings/realm` (`GET`/`POST`/`DELETE`, `/available`,
 //!   `/composite`), `scope-mappings/clients/{client}` (same).
 //!
 //! Every realm has Keycloak's built-in realm roles: `offline_access`, `uma_authorization` and
-//! the composite `default-roles-<realm>` containing both, mapped onto every new user
-//! (service-account users too) and not deletable. Members of a subgroup hold the role
-//! mappings of its ancestors.
+//! the composite `default-roles-<realm>` containing both and `account`'s `manage-account` and
+//! `view-profile`, mapped onto every new user (service-account users too) and not deletable;
+//! and Keycloak's built-in clients (`account`, `account-console`, `admin-cli`, `broker`,
+//! `realm-management`, `security-admin-console`) with their roles, composites (`realm-admin`
+//! holds the 21 other `realm-management` roles) and representations. Members of a subgroup
+//! hold the role mappings of its ancestors; effective mappings (`…/composite`) expand
+//! composites.
 //!
 //! A path or method no route serves is answered as Keycloak answers it, after the lookups
 //! Keycloak's resource locators make: `401` without a valid token, `404 Realm not found.`,
@@ -173,13 +206,8 @@
 //! Known differences from Keycloak 26 (each an honest error or a documented gap, never a
 //! wrong success):
 //!
-//! * composite roles other than `default-roles-<realm>` are not modelled: `realm-admin` holds
-//!   no `manage-users` & co, `roles/{name}/composites` is not served (an unknown path), and
-//!   `POST roles` with `composites` is refused with `400`;
-//! * the `account` client and its roles do not exist; `default-roles-<realm>` contains the
-//!   realm roles only;
 //! * lists Keycloak returns in database order (`GET roles` without paging, `…/available`,
-//!   `…/composite`) are ordered by name;
+//!   `…/composite`, `…/composites`) are ordered by name (composites: realm roles first);
 //! * a caller authenticated in the realm but without admin rights gets `403` everywhere,
 //!   where Keycloak answers some unknown paths with `404`;
 //! * the admin console, `serverinfo` and the other `/admin` pages are not served (`405`, as
@@ -551,9 +579,12 @@ impl FakeKeycloak {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Creates a realm holding the client `realm-management` (owning the client role
-    /// `realm-admin`) and the public client `admin-cli` (direct access grants). A realm of that
-    /// name already existing is [`KeycloakError::Conflict`].
+    /// Creates a realm as Keycloak 26.7 creates one: the realm roles `offline_access`,
+    /// `uma_authorization` and `default-roles-<realm>`, and the built-in clients
+    /// `realm-management` (owning `realm-admin`, a composite of its 21 other roles), `account`,
+    /// `account-console`, `broker`, `security-admin-console` and `admin-cli` (public, direct
+    /// access grants) with their roles, composites and scope mappings. A realm of that name
+    /// already existing is [`KeycloakError::Conflict`].
     pub fn create_realm(&self, name: &str) -> Result<FakeRealm> {
         self.lock().create_realm(name)?;
         Ok(FakeRealm {

@@ -134,52 +134,82 @@ pub(crate) struct VerifiedToken {
     pub claims: Value,
 }
 
-/// Default roles every Keycloak user holds through `default-roles-<realm>`.
-fn default_realm_roles(realm: &str) -> [String; 3] {
-    [
-        format!("default-roles-{realm}"),
-        "offline_access".to_owned(),
-        "uma_authorization".to_owned(),
-    ]
-}
-
+/// The user's effective realm role names (direct, through groups, composites expanded), sorted.
 fn token_realm_roles(realm: &RealmState, user: &UserRec) -> Vec<String> {
-    let mut roles: BTreeSet<String> = realm.effective_realm_roles(&user.id).into_iter().collect();
-    roles.extend(default_realm_roles(&realm.name));
-    roles.into_iter().collect()
+    realm.effective_realm_roles(&user.id)
 }
 
-/// Whether the client role `client_id/role` may go into tokens of `client`: always with
-/// `fullScopeAllowed` (Keycloak's default), otherwise only the client's own roles and the roles
-/// of its scope mappings (PrimeHub's `admin-ui` maps only `realm-management/realm-admin`).
-fn client_role_in_scope(
+/// The default client scopes Keycloak 26.7 leaves out of a token's `scope` string (their
+/// `include.in.token.scope` is off) but names in its refresh tokens.
+const SCOPES_ONLY_IN_REFRESH_TOKENS: [&str; 5] =
+    ["web-origins", "service_account", "acr", "roles", "basic"];
+
+/// A refresh (or offline) token's `scope` claim, as Keycloak 26.7 writes it: the access
+/// token's scopes plus every default client scope of the client that access tokens do not
+/// name (`acr`, `basic`, `roles`, `web-origins`, and `service_account` while the client has a
+/// service account). Checked against a real server with `openid`, without it, and with
+/// optional scopes.
+fn refresh_scope(client: &ClientRec, scope: &str) -> String {
+    let mut out: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+    for hidden in client.default_client_scopes() {
+        if SCOPES_ONLY_IN_REFRESH_TOKENS.contains(&hidden) && !out.contains(&hidden) {
+            out.push(hidden);
+        }
+    }
+    out.join(" ")
+}
+
+/// The access-token `scope` of a refresh token's `scope` claim (see [`refresh_scope`]).
+fn token_scope(refresh_scope: &str) -> String {
+    refresh_scope
+        .split(' ')
+        .filter(|s| !s.is_empty() && !SCOPES_ONLY_IN_REFRESH_TOKENS.contains(s))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The ids of the roles a token of `client` for `user` carries, as Keycloak's
+/// `TokenManager.getAccess` decides: with `fullScopeAllowed` (Keycloak's default) every role
+/// the user holds, composites expanded; otherwise only those also in the client's scope — its
+/// own roles, its scope mappings and those of the requested client scopes (`offline_access`
+/// maps the realm role of that name), all expanded (PrimeHub's `admin-ui` maps
+/// `realm-management/realm-admin`, so its tokens carry the 22 roles that composite holds).
+fn token_role_ids(
     realm: &RealmState,
     client: &ClientRec,
-    client_id: &str,
-    role: &str,
-) -> bool {
-    if client.full_scope_allowed || client_id == client.client_id {
-        return true;
+    user: &UserRec,
+    scope: &str,
+) -> BTreeSet<String> {
+    let held = realm.effective_role_ids(&user.id);
+    if client.full_scope_allowed {
+        return held;
     }
-    realm
-        .client_by_client_id(client_id)
-        .and_then(|owner| realm.client_role(&owner.id, role))
-        .is_ok_and(|r| client.scope_roles.contains(&r.id))
+    let mut in_scope: BTreeSet<String> = realm
+        .roles
+        .values()
+        .filter(|r| r.client.as_deref() == Some(client.id.as_str()))
+        .map(|r| r.id.clone())
+        .collect();
+    in_scope.extend(client.scope_roles.iter().cloned());
+    if scope.split(' ').any(|s| s == "offline_access")
+        && let Ok(role) = realm.realm_role("offline_access")
+    {
+        in_scope.insert(role.id.clone());
+    }
+    let in_scope = realm.expand_composites(in_scope);
+    held.intersection(&in_scope).cloned().collect()
 }
 
-/// Whether the realm role `role` may go into tokens of `client`: always with `fullScopeAllowed`,
-/// otherwise only roles of its scope mappings, and `offline_access` when the `offline_access`
-/// client scope was requested (that client scope maps the role).
-fn realm_role_in_scope(realm: &RealmState, client: &ClientRec, role: &str, scope: &str) -> bool {
-    if client.full_scope_allowed {
-        return true;
-    }
-    if role == "offline_access" && scope.split(' ').any(|s| s == "offline_access") {
-        return true;
-    }
-    realm
-        .realm_role(role)
-        .is_ok_and(|r| client.scope_roles.contains(&r.id))
+/// The realm role names among `ids`, sorted.
+fn realm_role_names(realm: &RealmState, ids: &BTreeSet<String>) -> Vec<String> {
+    let mut names: Vec<String> = ids
+        .iter()
+        .filter_map(|id| realm.roles.get(id))
+        .filter(|r| r.client.is_none())
+        .map(|r| r.name.clone())
+        .collect();
+    names.sort();
+    names
 }
 
 /// Sets `claim.name` in `claims`, where unescaped dots nest objects (as Keycloak does).
@@ -493,10 +523,10 @@ fn profile_claims(
     }
     if scopes.contains(&"microprofile-jwt") {
         claims.insert("upn".into(), json!(user.username));
-        let roles: Vec<String> = token_realm_roles(realm, user)
-            .into_iter()
-            .filter(|role| client.is_none_or(|c| realm_role_in_scope(realm, c, role, scope)))
-            .collect();
+        let roles: Vec<String> = match client {
+            Some(c) => realm_role_names(realm, &token_role_ids(realm, c, user, scope)),
+            None => token_realm_roles(realm, user),
+        };
         if !roles.is_empty() {
             claims.insert("groups".into(), json!(roles));
         }
@@ -545,23 +575,22 @@ impl FakeKeycloak {
         }
         at.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
         at.insert("iss".into(), json!(iss));
-        let mut resource_access: Map<String, Value> = i
-            .realm
-            .effective_client_roles(&i.user.id)
-            .into_iter()
-            .filter_map(|(client, roles)| {
-                let roles: Vec<String> = roles
-                    .into_iter()
-                    .filter(|role| client_role_in_scope(i.realm, i.client, &client, role))
-                    .collect();
-                (!roles.is_empty()).then(|| (client, json!({"roles": roles})))
-            })
-            .collect();
-        if i.client.full_scope_allowed {
-            resource_access.insert(
-                "account".into(),
-                json!({"roles": ["manage-account", "manage-account-links", "view-profile"]}),
-            );
+        let role_ids = token_role_ids(i.realm, i.client, i.user, &i.scope);
+        let mut resource_access: Map<String, Value> = Map::new();
+        for role in role_ids.iter().filter_map(|id| i.realm.roles.get(id)) {
+            if let Some(owner) = role.client.as_deref().and_then(|c| i.realm.clients.get(c)) {
+                let entry = resource_access
+                    .entry(owner.client_id.clone())
+                    .or_insert_with(|| json!({"roles": []}));
+                if let Some(list) = entry.get_mut("roles").and_then(Value::as_array_mut) {
+                    list.push(json!(role.name));
+                }
+            }
+        }
+        for entry in resource_access.values_mut() {
+            if let Some(list) = entry.get_mut("roles").and_then(Value::as_array_mut) {
+                list.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            }
         }
         let mut aud: Vec<String> = resource_access
             .keys()
@@ -591,10 +620,7 @@ impl FakeKeycloak {
         if !i.client.web_origins.is_empty() {
             at.insert("allowed-origins".into(), json!(i.client.web_origins));
         }
-        let realm_roles: Vec<String> = token_realm_roles(i.realm, i.user)
-            .into_iter()
-            .filter(|role| realm_role_in_scope(i.realm, i.client, role, &i.scope))
-            .collect();
+        let realm_roles = realm_role_names(i.realm, &role_ids);
         if !realm_roles.is_empty() {
             at.insert("realm_access".into(), json!({ "roles": realm_roles }));
         }
@@ -674,7 +700,7 @@ impl FakeKeycloak {
                 );
                 rt.insert("azp".into(), json!(i.client.client_id));
                 rt.insert("sid".into(), json!(sid));
-                rt.insert("scope".into(), json!(i.scope));
+                rt.insert("scope".into(), json!(refresh_scope(i.client, &i.scope)));
                 let mut header = Header::new(Algorithm::HS512);
                 header.kid = Some(store.key.hmac_kid().to_owned());
                 header.typ = Some("JWT".into());
@@ -912,17 +938,18 @@ impl FakeKeycloak {
                     req.scope.as_deref(),
                 )
             }
+            // Keycloak 26.7 answers both refusals with 401.
             "client_credentials" => {
                 if client.public {
                     return Err(OAuthError::new(
-                        400,
+                        401,
                         "unauthorized_client",
                         "Public client not allowed to retrieve service account",
                     ));
                 }
                 if !client.service_accounts {
                     return Err(OAuthError::new(
-                        400,
+                        401,
                         "unauthorized_client",
                         "Client not enabled to retrieve service account",
                     ));
@@ -1018,7 +1045,7 @@ impl FakeKeycloak {
                             .collect::<Vec<_>>()
                             .join(" ")
                     }
-                    None => s("scope"),
+                    None => token_scope(&s("scope")),
                 };
                 let (user_id, client_uuid) = (user.id.clone(), client.id.clone());
                 if let Some(r) = store.realms.get_mut(realm_name) {

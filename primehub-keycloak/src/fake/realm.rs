@@ -7,9 +7,9 @@ use super::store::{UserWrite, page_bounds, paginate};
 use crate::admin::{KeycloakAdmin, REALM_ADMIN_ROLE, REALM_MANAGEMENT_CLIENT};
 use crate::error::Result;
 use crate::representation::{
-    AdminEvent, AdminEventQuery, ClientScopeMappings, Credential, ExecuteActionsEmail, Group,
-    GroupUpdate, NewGroup, NewUser, OfflineSession, Page, RealmSettings, RealmSettingsUpdate, Role,
-    RoleUpdate, User, UserUpdate,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, CompositeRoles, Credential,
+    ExecuteActionsEmail, Group, GroupUpdate, NewGroup, NewUser, OfflineSession, Page,
+    RealmSettings, RealmSettingsUpdate, Role, RoleUpdate, User, UserUpdate,
 };
 
 #[async_trait]
@@ -458,4 +458,65 @@ impl KeycloakAdmin for FakeRealm {
     async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {
         self.ext_admin_events(query)
     }
+
+    async fn role_composites(&self, name: &str) -> Result<CompositeRoles> {
+        self.with(|r| {
+            let id = r.realm_role(name)?.id.clone();
+            Ok(composite_roles(r, &id))
+        })
+    }
+
+    async fn add_role_composites(&self, name: &str, roles: &[String]) -> Result<()> {
+        self.change_role_composites(name, roles, true)
+    }
+
+    async fn remove_role_composites(&self, name: &str, roles: &[String]) -> Result<()> {
+        self.change_role_composites(name, roles, false)
+    }
+
+    async fn client_role_composites(&self, client_id: &str, role: &str) -> Result<CompositeRoles> {
+        self.with(|r| {
+            let client = r.client_by_client_id(client_id)?.id.clone();
+            let id = r.client_role(&client, role)?.id.clone();
+            Ok(composite_roles(r, &id))
+        })
+    }
+}
+
+impl FakeRealm {
+    /// [`KeycloakAdmin::add_role_composites`] / [`KeycloakAdmin::remove_role_composites`].
+    fn change_role_composites(&self, name: &str, roles: &[String], add: bool) -> Result<()> {
+        self.with_mut(|r, _| {
+            let id = r.realm_role(name)?.id.clone();
+            let children = r.resolve_realm_roles(roles)?;
+            let rep = serde_json::Value::Array(
+                children
+                    .iter()
+                    .map(|c| serde_json::json!({"id": c, "composite": false}))
+                    .collect(),
+            );
+            r.change_composites(&id, &children, add, format!("roles/{name}/composites"), rep)
+        })
+    }
+}
+
+/// The direct children of the role `id`, split into realm roles and client roles by owner.
+fn composite_roles(r: &super::store::RealmState, id: &str) -> CompositeRoles {
+    let mut out = CompositeRoles::default();
+    for role in r.role_composites(id, None).unwrap_or_default() {
+        let mut brief = role.to_role();
+        brief.attributes.clear();
+        match &role.client {
+            None => out.realm.push(brief),
+            Some(owner) => {
+                if let Ok(owner) = r.client(owner) {
+                    out.clients
+                        .entry(owner.client_id.clone())
+                        .or_default()
+                        .push(brief);
+                }
+            }
+        }
+    }
+    out
 }

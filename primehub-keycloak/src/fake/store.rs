@@ -70,7 +70,8 @@ impl Store {
         format!("{}/realms/{}", self.base_url.trim_end_matches('/'), realm)
     }
 
-    /// Creates a realm with `realm-management` (owning `realm-admin`) and `admin-cli`.
+    /// Creates a realm as Keycloak 26.7 does: the built-in realm roles and clients (see
+    /// `BUILTIN_CLIENTS`).
     pub fn create_realm(&mut self, name: &str) -> Result<()> {
         if name.trim().is_empty() {
             return Err(KeycloakError::invalid("realm", "must not be empty"));
@@ -82,27 +83,8 @@ impl Store {
         }
         let id = self.new_id();
         let mut realm = RealmState::new(id, name);
-        let rm_id = self.new_id();
-        realm.clients.insert(
-            rm_id.clone(),
-            ClientRec::new(rm_id.clone(), REALM_MANAGEMENT_CLIENT, None, false),
-        );
-        realm.clients.entry(rm_id.clone()).and_modify(|c| {
-            c.bearer_only = true;
-            c.standard_flow = false;
-        });
-        let role_id = self.new_id();
-        realm.roles.insert(
-            role_id.clone(),
-            RoleRec::new(
-                role_id,
-                REALM_ADMIN_ROLE,
-                Some("${role_realm-admin}"),
-                Some(&rm_id),
-            ),
-        );
         // Every Keycloak realm's realm roles: `offline_access`, `uma_authorization` and the
-        // composite `default-roles-<realm>` containing both, which every new user gets.
+        // composite `default-roles-<realm>`, which every new user gets.
         let offline = self.new_id();
         let uma = self.new_id();
         let default_roles = self.new_id();
@@ -123,14 +105,326 @@ impl Store {
         );
         default_role.composites = BTreeSet::from([offline, uma]);
         realm.roles.insert(default_roles.clone(), default_role);
-        realm.default_role = default_roles;
-        let cli_id = self.new_id();
-        let mut cli = ClientRec::new(cli_id.clone(), "admin-cli", None, true);
-        cli.direct_access = true;
-        cli.standard_flow = false;
-        realm.clients.insert(cli_id, cli);
+        realm.default_role = default_roles.clone();
+        // Keycloak 26.7's built-in clients, with their roles and composites.
+        for builtin in BUILTIN_CLIENTS {
+            let client_uuid = self.new_id();
+            let mut client =
+                ClientRec::new(client_uuid.clone(), builtin.client_id, None, builtin.public);
+            builtin.shape(&mut client, name);
+            for mapper in &mut client.protocol_mappers {
+                if let Some(obj) = mapper.as_object_mut() {
+                    obj.insert("id".into(), json!(self.new_id()));
+                }
+            }
+            realm.clients.insert(client_uuid.clone(), client);
+            let mut by_name: BTreeMap<&str, String> = BTreeMap::new();
+            for role in builtin.roles {
+                let role_id = self.new_id();
+                realm.roles.insert(
+                    role_id.clone(),
+                    RoleRec::new(
+                        role_id.clone(),
+                        role,
+                        Some(&format!("${{role_{role}}}")),
+                        Some(&client_uuid),
+                    ),
+                );
+                by_name.insert(role, role_id);
+            }
+            for (parent, children) in builtin.composites {
+                let ids: BTreeSet<String> = children
+                    .iter()
+                    .filter_map(|c| by_name.get(c).cloned())
+                    .collect();
+                if let Some(role) = by_name.get(parent).and_then(|id| realm.roles.get_mut(id)) {
+                    role.composites = ids;
+                }
+            }
+            for role in builtin.in_default_roles {
+                if let (Some(id), Some(default)) =
+                    (by_name.get(role), realm.roles.get_mut(&default_roles))
+                {
+                    default.composites.insert(id.clone());
+                }
+            }
+            for (owner, role) in builtin.scope_mappings {
+                let target = realm
+                    .clients
+                    .values()
+                    .find(|c| c.client_id == *owner)
+                    .map(|c| c.id.clone());
+                let role_id = target.and_then(|t| {
+                    realm
+                        .roles
+                        .values()
+                        .find(|r| r.client.as_deref() == Some(t.as_str()) && r.name == *role)
+                        .map(|r| r.id.clone())
+                });
+                if let (Some(role_id), Some(client)) =
+                    (role_id, realm.clients.get_mut(&client_uuid))
+                {
+                    client.scope_roles.insert(role_id);
+                }
+            }
+        }
         self.realms.insert(name.to_owned(), realm);
         Ok(())
+    }
+}
+
+/// One of the clients Keycloak 26.7 creates in every realm, as `GET clients/{id}` shows it.
+struct BuiltinClient {
+    client_id: &'static str,
+    public: bool,
+    bearer_only: bool,
+    standard_flow: bool,
+    direct_access: bool,
+    full_scope_allowed: bool,
+    /// `rootUrl`; `baseUrl` and the redirect URI (`<base>*`) under `/{prefix}/<realm>/{suffix}`.
+    urls: Option<(&'static str, &'static str, &'static str)>,
+    web_origins: &'static [&'static str],
+    attributes: &'static [(&'static str, &'static str)],
+    /// The roles Keycloak gives the client (descriptions `${role_<name>}`).
+    roles: &'static [&'static str],
+    /// Composite client roles: parent → children (roles of the same client).
+    composites: &'static [(&'static str, &'static [&'static str])],
+    /// Roles `default-roles-<realm>` contains.
+    in_default_roles: &'static [&'static str],
+    /// Scope mappings: (owning clientId, role) — the owner is created before.
+    scope_mappings: &'static [(&'static str, &'static str)],
+    /// Protocol mappers: (name, mapper type).
+    mappers: &'static [(&'static str, &'static str)],
+    /// The admin's `access` to the client: `realm-management` is view-only.
+    manageable: bool,
+}
+
+/// The roles of `realm-management` besides `realm-admin` (which contains them all).
+const REALM_MANAGEMENT_ROLES: &[&str] = &[
+    "create-client",
+    "impersonation",
+    "manage-authorization",
+    "manage-clients",
+    "manage-events",
+    "manage-identity-providers",
+    "manage-organizations",
+    "manage-realm",
+    "manage-users",
+    "query-clients",
+    "query-groups",
+    "query-organizations",
+    "query-realms",
+    "query-users",
+    "view-authorization",
+    "view-clients",
+    "view-events",
+    "view-identity-providers",
+    "view-organizations",
+    "view-realm",
+    "view-users",
+];
+
+/// Keycloak 26.7's built-in clients of a new realm (checked against a real server: their
+/// roles, composites, scope mappings and representations), in the order they are created.
+const BUILTIN_CLIENTS: &[BuiltinClient] = &[
+    BuiltinClient {
+        client_id: REALM_MANAGEMENT_CLIENT,
+        public: false,
+        bearer_only: true,
+        standard_flow: true,
+        direct_access: false,
+        full_scope_allowed: false,
+        urls: None,
+        web_origins: &[],
+        attributes: &[("realm_client", "true")],
+        roles: &[
+            "create-client",
+            "impersonation",
+            "manage-authorization",
+            "manage-clients",
+            "manage-events",
+            "manage-identity-providers",
+            "manage-organizations",
+            "manage-realm",
+            "manage-users",
+            "query-clients",
+            "query-groups",
+            "query-organizations",
+            "query-realms",
+            "query-users",
+            REALM_ADMIN_ROLE,
+            "view-authorization",
+            "view-clients",
+            "view-events",
+            "view-identity-providers",
+            "view-organizations",
+            "view-realm",
+            "view-users",
+        ],
+        composites: &[
+            (REALM_ADMIN_ROLE, REALM_MANAGEMENT_ROLES),
+            ("view-clients", &["query-clients"]),
+            ("view-users", &["query-groups", "query-users"]),
+            ("view-organizations", &["query-organizations"]),
+        ],
+        in_default_roles: &[],
+        scope_mappings: &[],
+        mappers: &[],
+        manageable: false,
+    },
+    BuiltinClient {
+        client_id: "account",
+        public: true,
+        bearer_only: false,
+        standard_flow: true,
+        direct_access: false,
+        full_scope_allowed: false,
+        urls: Some(("${authBaseUrl}", "realms", "account/")),
+        web_origins: &[],
+        attributes: &[
+            ("post.logout.redirect.uris", "+"),
+            ("realm_client", "false"),
+        ],
+        roles: &[
+            "delete-account",
+            "manage-account",
+            "manage-account-links",
+            "manage-consent",
+            "view-applications",
+            "view-consent",
+            "view-groups",
+            "view-profile",
+        ],
+        composites: &[
+            ("manage-account", &["manage-account-links"]),
+            ("manage-consent", &["view-consent"]),
+        ],
+        in_default_roles: &["manage-account", "view-profile"],
+        scope_mappings: &[],
+        mappers: &[],
+        manageable: true,
+    },
+    BuiltinClient {
+        client_id: "account-console",
+        public: true,
+        bearer_only: false,
+        standard_flow: true,
+        direct_access: false,
+        full_scope_allowed: false,
+        urls: Some(("${authBaseUrl}", "realms", "account/")),
+        web_origins: &[],
+        attributes: &[
+            ("pkce.code.challenge.method", "S256"),
+            ("post.logout.redirect.uris", "+"),
+            ("realm_client", "false"),
+        ],
+        roles: &[],
+        composites: &[],
+        in_default_roles: &[],
+        scope_mappings: &[("account", "manage-account"), ("account", "view-groups")],
+        mappers: &[("audience resolve", "oidc-audience-resolve-mapper")],
+        manageable: true,
+    },
+    BuiltinClient {
+        client_id: "broker",
+        public: false,
+        bearer_only: true,
+        standard_flow: true,
+        direct_access: false,
+        full_scope_allowed: false,
+        urls: None,
+        web_origins: &[],
+        attributes: &[("realm_client", "true")],
+        roles: &["read-token"],
+        composites: &[],
+        in_default_roles: &[],
+        scope_mappings: &[],
+        mappers: &[],
+        manageable: true,
+    },
+    BuiltinClient {
+        client_id: "security-admin-console",
+        public: true,
+        bearer_only: false,
+        standard_flow: true,
+        direct_access: false,
+        full_scope_allowed: true,
+        urls: Some(("${authAdminUrl}", "admin", "console/")),
+        web_origins: &["+"],
+        attributes: &[
+            ("client.use.lightweight.access.token.enabled", "true"),
+            ("pkce.code.challenge.method", "S256"),
+            ("post.logout.redirect.uris", "+"),
+            ("realm_client", "false"),
+        ],
+        roles: &[],
+        composites: &[],
+        in_default_roles: &[],
+        scope_mappings: &[],
+        mappers: &[("locale", "oidc-usermodel-attribute-mapper")],
+        manageable: true,
+    },
+    BuiltinClient {
+        client_id: "admin-cli",
+        public: true,
+        bearer_only: false,
+        standard_flow: false,
+        direct_access: true,
+        full_scope_allowed: true,
+        urls: None,
+        web_origins: &[],
+        attributes: &[
+            ("client.use.lightweight.access.token.enabled", "true"),
+            ("realm_client", "false"),
+        ],
+        roles: &[],
+        composites: &[],
+        in_default_roles: &[],
+        scope_mappings: &[],
+        mappers: &[],
+        manageable: true,
+    },
+];
+
+impl BuiltinClient {
+    /// Gives a new [`ClientRec`] this built-in client's settings in realm `realm`.
+    fn shape(&self, c: &mut ClientRec, realm: &str) {
+        c.name = Some(format!("${{client_{}}}", self.client_id));
+        c.bearer_only = self.bearer_only;
+        c.standard_flow = self.standard_flow;
+        c.direct_access = self.direct_access;
+        c.full_scope_allowed = self.full_scope_allowed;
+        c.builtin = true;
+        c.manageable = self.manageable;
+        if let Some((root, prefix, suffix)) = self.urls {
+            let base = format!("/{prefix}/{realm}/{suffix}");
+            c.root_url = Some(root.to_owned());
+            c.redirect_uris = vec![format!("{base}*")];
+            c.base_url = Some(base);
+        }
+        c.web_origins = self.web_origins.iter().map(|s| (*s).to_owned()).collect();
+        c.attributes = self
+            .attributes
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        c.protocol_mappers = self
+            .mappers
+            .iter()
+            .map(|(name, kind)| {
+                let config = if *kind == "oidc-usermodel-attribute-mapper" {
+                    json!({"access.token.claim": "true", "claim.name": name,
+                           "id.token.claim": "true", "introspection.token.claim": "true",
+                           "jsonType.label": "String", "user.attribute": name,
+                           "userinfo.token.claim": "true"})
+                } else {
+                    json!({})
+                };
+                json!({"name": name,
+                       "protocol": "openid-connect", "protocolMapper": kind,
+                       "consentRequired": false, "config": config})
+            })
+            .collect();
     }
 }
 
@@ -374,6 +668,14 @@ pub(crate) struct ClientRec {
     pub full_scope_allowed: bool,
     /// Role ids of the client's scope mappings (`clients/{id}/scope-mappings/…`).
     pub scope_roles: BTreeSet<String>,
+    /// `frontchannelLogout` (Keycloak 26: `false` unless the client is created with it).
+    pub frontchannel_logout: bool,
+    /// One of the clients Keycloak creates with the realm (`nodeReRegistrationTimeout` 0
+    /// where clients created through the admin API have -1).
+    pub builtin: bool,
+    /// Whether realm administrators may manage it (`access.manage`/`configure`): false for
+    /// `realm-management`, whose roles Keycloak's admin API refuses to change (403).
+    pub manageable: bool,
 }
 
 impl ClientRec {
@@ -393,11 +695,26 @@ impl ClientRec {
             web_origins: Vec::new(),
             root_url: None,
             base_url: None,
-            attributes: BTreeMap::new(),
+            // Keycloak 26.7 marks every client it did not create for the realm itself.
+            attributes: BTreeMap::from([("realm_client".to_owned(), "false".to_owned())]),
             protocol_mappers: Vec::new(),
             full_scope_allowed: true,
             scope_roles: BTreeSet::new(),
+            frontchannel_logout: false,
+            builtin: false,
+            manageable: true,
         }
+    }
+
+    /// The default client scopes Keycloak 26.7 gives an OpenID Connect client (plus
+    /// `service_account` while it has a service account), in Keycloak's order.
+    pub fn default_client_scopes(&self) -> Vec<&'static str> {
+        let mut scopes = vec!["web-origins"];
+        if self.service_accounts {
+            scopes.push("service_account");
+        }
+        scopes.extend(["acr", "profile", "roles", "basic", "email"]);
+        scopes
     }
 
     /// Keycloak's `ClientRepresentation` JSON.
@@ -419,14 +736,15 @@ impl ClientRec {
             "directAccessGrantsEnabled": self.direct_access,
             "serviceAccountsEnabled": self.service_accounts,
             "publicClient": self.public,
-            "frontchannelLogout": true,
+            "frontchannelLogout": self.frontchannel_logout,
             "protocol": "openid-connect",
             "attributes": self.attributes,
+            "authenticationFlowBindingOverrides": {},
             "fullScopeAllowed": self.full_scope_allowed,
-            "nodeReRegistrationTimeout": -1,
-            "defaultClientScopes": ["web-origins", "acr", "profile", "roles", "basic", "email"],
+            "nodeReRegistrationTimeout": if self.builtin { 0 } else { -1 },
+            "defaultClientScopes": self.default_client_scopes(),
             "optionalClientScopes": ["address", "phone", "offline_access", "organization", "microprofile-jwt"],
-            "access": {"view": true, "configure": true, "manage": true},
+            "access": {"view": true, "configure": self.manageable, "manage": self.manageable},
         });
         if let Some(obj) = v.as_object_mut() {
             if let Some(n) = &self.name {
@@ -1228,7 +1546,12 @@ impl RealmState {
 
     fn check_email(&self, email: &str, except: Option<&str>) -> Result<()> {
         if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
-            return Err(KeycloakError::invalid("email", "error-invalid-email"));
+            // Keycloak's 400 names the rejected address: `params: ["email", "<value>"]`.
+            return Err(KeycloakError::invalid_with(
+                "email",
+                "error-invalid-email",
+                [email],
+            ));
         }
         if let Some(other) = self.user_by_email(email)
             && Some(other.id.as_str()) != except
@@ -1901,6 +2224,27 @@ impl RealmState {
             .collect())
     }
 
+    /// A group's effective realm roles (`groups/{id}/role-mappings/realm/composite`): its own
+    /// mappings and its ancestors', composites expanded, by name.
+    pub fn group_effective_realm_roles(&self, group_id: &str) -> Result<Vec<&RoleRec>> {
+        self.group(group_id)?;
+        let mut ids = BTreeSet::new();
+        for group in self.group_and_ancestors(group_id) {
+            ids.extend(
+                self.group_roles
+                    .iter()
+                    .filter(|(g, _)| *g == group)
+                    .map(|(_, r)| r.clone()),
+            );
+        }
+        let ids = self.expand_composites(ids);
+        Ok(self
+            .realm_roles_sorted()
+            .into_iter()
+            .filter(|r| ids.contains(&r.id))
+            .collect())
+    }
+
     /// Role ids the user holds: direct mappings, mappings of the groups they are in and of those
     /// groups' ancestors, and everything these roles contain (composites, transitively).
     pub fn effective_role_ids(&self, user_id: &str) -> BTreeSet<String> {
@@ -1923,6 +2267,81 @@ impl RealmState {
             }
         }
         self.expand_composites(ids)
+    }
+
+    /// The roles a composite role (by id) contains directly — realm roles when `owner` is
+    /// `Some(None)`, the roles of one client when `Some(Some(uuid))`, all when `None` — realm
+    /// roles first, each kind ordered by name. An unknown role is `NotFound`.
+    pub fn role_composites(
+        &self,
+        role_id: &str,
+        owner: Option<Option<&str>>,
+    ) -> Result<Vec<&RoleRec>> {
+        let role = self
+            .roles
+            .get(role_id)
+            .ok_or_else(|| KeycloakError::not_found(format!("role {role_id}")))?;
+        let mut out: Vec<&RoleRec> = role
+            .composites
+            .iter()
+            .filter_map(|id| self.roles.get(id))
+            .filter(|r| owner.is_none_or(|o| r.client.as_deref() == o))
+            .collect();
+        out.sort_by(|a, b| {
+            a.client
+                .is_some()
+                .cmp(&b.client.is_some())
+                .then(a.name.cmp(&b.name))
+                .then(a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+
+    /// Adds (or removes) roles, by id, to (from) the composite role `role_id`, as Keycloak's
+    /// `POST`/`DELETE …/composites`: every child must exist (else `NotFound` and nothing
+    /// changes); a role may contain itself and cycles are allowed (expansion stops at roles
+    /// already seen). Recorded as `CREATE`/`DELETE` of the role's resource on `path`, with
+    /// `rep` (the request's role representations).
+    pub fn change_composites(
+        &mut self,
+        role_id: &str,
+        children: &[String],
+        add: bool,
+        path: String,
+        rep: Value,
+    ) -> Result<()> {
+        let client = self
+            .roles
+            .get(role_id)
+            .ok_or_else(|| KeycloakError::not_found(format!("role {role_id}")))?
+            .client
+            .clone();
+        if let Some(missing) = children.iter().find(|c| !self.roles.contains_key(*c)) {
+            return Err(KeycloakError::not_found(format!(
+                "composite role {missing}"
+            )));
+        }
+        if let Some(role) = self.roles.get_mut(role_id) {
+            for c in children {
+                if add {
+                    role.composites.insert(c.clone());
+                } else {
+                    role.composites.remove(c);
+                }
+            }
+        }
+        let resource = if client.is_some() {
+            "CLIENT_ROLE"
+        } else {
+            "REALM_ROLE"
+        };
+        self.record(
+            if add { "CREATE" } else { "DELETE" },
+            resource,
+            Some(path),
+            Some(rep),
+        );
+        Ok(())
     }
 
     /// `ids` plus every role they contain, transitively.

@@ -71,8 +71,9 @@
 //! scopes the fake issues; PKCE `plain` and `S256`. Left out because the fake does not serve
 //! them: device authorization, CIBA, pushed authorization requests, dynamic client
 //! registration, `check_session_iframe`, front- and back-channel logout, mTLS endpoint aliases
-//! and certificate-bound tokens, DPoP, request objects (`request_parameter_supported`,
-//! `request_uri_parameter_supported: false` said outright, since its default is `true`), the
+//! and certificate-bound tokens, DPoP, inline request objects (`request_parameter_supported`;
+//! `request_uri` is served, for unsigned request objects at the client's valid request URIs,
+//! see the browser module), the
 //! `claims` parameter, JWT client authentication, encrypted or signed userinfo and ID tokens
 //! other than `RS256`, JARM response modes, `acr_values`, `prompt_values_supported`, the
 //! implicit and hybrid flows, pairwise subjects, and the token-exchange, UMA and JWT-bearer
@@ -357,7 +358,7 @@ async fn discovery(State(kc): State<FakeKeycloak>, Path(realm): Path<String>) ->
             "web-origins",
             "service_account",
         ],
-        "request_uri_parameter_supported": false,
+        "request_uri_parameter_supported": true,
         "code_challenge_methods_supported": ["plain", "S256"],
         "revocation_endpoint": format!("{oidc}/revoke"),
         "revocation_endpoint_auth_methods_supported": client_auth,

@@ -90,6 +90,9 @@ struct ErrorBody {
     error_description: Option<String>,
     #[serde(default)]
     field: Option<String>,
+    /// Keycloak's message parameters: the field name first, then values.
+    #[serde(default)]
+    params: Vec<serde_json::Value>,
 }
 
 impl ErrorBody {
@@ -461,7 +464,17 @@ pub(crate) fn map_status(status: StatusCode, body: &[u8], ctx: &Ctx<'_>) -> Keyc
             reason: format!("{} ({message})", ctx.what),
         },
         StatusCode::BAD_REQUEST => {
-            KeycloakError::invalid(parsed.field.as_deref().unwrap_or(ctx.field), message)
+            let field = parsed.field.clone().unwrap_or_else(|| ctx.field.to_owned());
+            let values: Vec<String> = parsed
+                .params
+                .iter()
+                .skip(usize::from(parsed.field.is_some()))
+                .map(|p| match p {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            KeycloakError::invalid_with(field, message, values)
         }
         _ => KeycloakError::Unexpected {
             status: status.as_u16(),
@@ -509,6 +522,14 @@ mod tests {
                 &ctx()
             ),
             KeycloakError::invalid("email", "invalidEmailMessage")
+        );
+        assert_eq!(
+            map_status(
+                StatusCode::BAD_REQUEST,
+                br#"{"field":"email","errorMessage":"error-invalid-email","params":["email","x"]}"#,
+                &ctx()
+            ),
+            KeycloakError::invalid_with("email", "error-invalid-email", ["x"])
         );
         assert_eq!(
             map_status(StatusCode::BAD_REQUEST, br#"{"error":"bad"}"#, &ctx()),

@@ -14,9 +14,10 @@ use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak, FakeRealm, FakeSer
 use primehub_keycloak::http::{Credentials, HttpKeycloak, HttpKeycloakConfig};
 use primehub_keycloak::representation::required_action;
 use primehub_keycloak::{
-    AdminEvent, AdminEventQuery, ClientScopeMappings, Credential, ExecuteActionsEmail, Group,
-    GroupUpdate, KeycloakAdmin, NewGroup, NewUser, OfflineSession, Page, RealmSettings,
-    RealmSettingsUpdate, Result, Role, RoleUpdate, SmtpSettings, User, UserUpdate,
+    AdminEvent, AdminEventQuery, ClientScopeMappings, CompositeRoles, Credential,
+    ExecuteActionsEmail, Group, GroupUpdate, KeycloakAdmin, NewGroup, NewUser, OfflineSession,
+    Page, RealmSettings, RealmSettingsUpdate, Result, Role, RoleUpdate, SmtpSettings, User,
+    UserUpdate,
 };
 
 fn smtp() -> SmtpSettings {
@@ -495,6 +496,22 @@ impl<K: KeycloakAdmin> KeycloakAdmin for Counting<K> {
     async fn client_scope_mappings(&self, client_id: &str) -> Result<ClientScopeMappings> {
         self.hit("client_scope_mappings");
         self.inner.client_scope_mappings(client_id).await
+    }
+    async fn role_composites(&self, name: &str) -> Result<CompositeRoles> {
+        self.hit("role_composites");
+        self.inner.role_composites(name).await
+    }
+    async fn add_role_composites(&self, name: &str, roles: &[String]) -> Result<()> {
+        self.hit("add_role_composites");
+        self.inner.add_role_composites(name, roles).await
+    }
+    async fn remove_role_composites(&self, name: &str, roles: &[String]) -> Result<()> {
+        self.hit("remove_role_composites");
+        self.inner.remove_role_composites(name, roles).await
+    }
+    async fn client_role_composites(&self, client_id: &str, role: &str) -> Result<CompositeRoles> {
+        self.hit("client_role_composites");
+        self.inner.client_role_composites(client_id, role).await
     }
     async fn admin_events(&self, query: &AdminEventQuery) -> Result<Vec<AdminEvent>> {
         self.hit("admin_events");

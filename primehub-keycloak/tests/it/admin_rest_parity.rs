@@ -220,6 +220,8 @@ pub(crate) async fn run(target: &Target) {
     role_updates_and_holders(target).await;
     role_locations(target).await;
     client_scope_mappings(target).await;
+    partial_user_updates(target).await;
+    composite_routes(target).await;
     target.delete_realm().await;
 }
 
@@ -499,6 +501,210 @@ async fn unknown_routes_and_methods(t: &Target) {
         "POST groups with an array",
     );
     t.delete(&format!("/users/{uid}"), None).await;
+}
+
+/// The composite-role routes python-keycloak uses: add, list (all, realm, one client's), by
+/// name and by id, remove; Keycloak's 404 messages; `POST roles` with `composites` (counted
+/// only with `"composite": true`; an unknown realm role refuses the whole create); the roles of
+/// `realm-management` cannot be changed (403).
+async fn composite_routes(t: &Target) {
+    let a = t.create_role("comp-a").await;
+    let b = t.create_role("comp-b").await;
+    let a_id = a["id"].as_str().unwrap().to_owned();
+    let add = t
+        .post("/roles/comp-a/composites", json!([{"id": b["id"]}]))
+        .await;
+    assert_eq!(add.status, 204, "{}", add.body);
+    assert_eq!(t.get("/roles/comp-a").await.body["composite"], true);
+    let by_id = t.get(&format!("/roles-by-id/{a_id}/composites")).await;
+    assert_eq!(by_id.names(), ["comp-b"]);
+    let realm = t.get("/roles/comp-a/composites/realm").await;
+    assert_eq!(realm.names(), ["comp-b"]);
+    assert_eq!(realm.body[0]["clientRole"], false, "{}", realm.body);
+    assert!(
+        realm.body[0].get("attributes").is_none(),
+        "brief: {}",
+        realm.body
+    );
+    let rm = t.get("/clients?clientId=realm-management").await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let none = t
+        .get(&format!("/roles/comp-a/composites/clients/{rm}"))
+        .await;
+    assert_eq!((none.status, none.body.clone()), (200, json!([])));
+    for (path, message) in [
+        (
+            "/roles/comp-a/composites/clients/nope".to_owned(),
+            "Could not find client",
+        ),
+        (
+            "/roles/nothing/composites".to_owned(),
+            "Could not find role",
+        ),
+        (
+            "/roles-by-id/nope/composites".to_owned(),
+            "Could not find role with id",
+        ),
+    ] {
+        let miss = t.get(&path).await;
+        assert_eq!(
+            (miss.status, miss.body["error"].clone()),
+            (404, json!(message)),
+            "{path}"
+        );
+    }
+    let by_name = t
+        .post("/roles/comp-a/composites", json!([{"name": "comp-b"}]))
+        .await;
+    assert_eq!(by_name.status, 404, "found by id only: {}", by_name.body);
+    assert_eq!(by_name.body["error"], "Could not find composite role");
+    // realm-management's roles are not the realm administrator's to change.
+    let locked = t
+        .post(
+            &format!("/clients/{rm}/roles/view-events/composites"),
+            json!([{"id": b["id"]}]),
+        )
+        .await;
+    assert_eq!(locked.status, 403, "{}", locked.body);
+    let admin = t
+        .get(&format!("/clients/{rm}/roles/realm-admin/composites"))
+        .await;
+    assert_eq!(admin.names().len(), 21, "{}", admin.body);
+
+    let c = t
+        .post(
+            "/roles",
+            json!({"name": "comp-c", "composite": true,
+                   "composites": {"realm": ["comp-b"], "client": {"account": ["view-profile"]}}}),
+        )
+        .await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    let mut names = t.get("/roles/comp-c/composites").await.names();
+    names.sort();
+    assert_eq!(names, ["comp-b", "view-profile"]);
+    let d = t
+        .post(
+            "/roles",
+            json!({"name": "comp-d", "composite": true, "composites": {"realm": ["nope"]}}),
+        )
+        .await;
+    assert_eq!(d.status, 404, "{}", d.body);
+    assert_eq!(
+        d.body["errorMessage"],
+        "Realm Role with name nope does not exist"
+    );
+    assert_eq!(t.get("/roles/comp-d").await.status, 404, "nothing created");
+    let e = t
+        .post(
+            "/roles",
+            json!({"name": "comp-e", "composites": {"realm": ["comp-b"]}}),
+        )
+        .await;
+    assert_eq!(e.status, 201, "{}", e.body);
+    assert_eq!(t.get("/roles/comp-e/composites").await.body, json!([]));
+
+    // A subgroup's effective realm roles: its parent's mapping, composites expanded.
+    let parent = t.post("/groups", json!({"name": "comp-parent"})).await;
+    assert_eq!(parent.status, 201, "{}", parent.body);
+    let parent = parent.created_id();
+    let child = t
+        .post(
+            &format!("/groups/{parent}/children"),
+            json!({"name": "comp-child"}),
+        )
+        .await;
+    assert_eq!(child.status, 201, "{}", child.body);
+    let child = child.created_id();
+    let map = t
+        .post(
+            &format!("/groups/{parent}/role-mappings/realm"),
+            json!([{"id": a_id, "name": "comp-a"}]),
+        )
+        .await;
+    assert_eq!(map.status, 204, "{}", map.body);
+    let mut effective = t
+        .get(&format!("/groups/{child}/role-mappings/realm/composite"))
+        .await
+        .names();
+    effective.sort();
+    assert_eq!(effective, ["comp-a", "comp-b"]);
+    let miss = t.get("/groups/nope/role-mappings/realm/composite").await;
+    assert_eq!(
+        (miss.status, miss.body["error"].clone()),
+        (404, json!("Could not find group by id"))
+    );
+
+    let remove = t
+        .delete("/roles/comp-a/composites", Some(json!([{"id": b["id"]}])))
+        .await;
+    assert_eq!(remove.status, 204, "{}", remove.body);
+    assert_eq!(t.get("/roles/comp-a/composites").await.body, json!([]));
+    assert_eq!(t.get("/roles/comp-a").await.body["composite"], false);
+}
+
+/// `PUT users/{id}` as Keycloak 26.7 reads it: without `attributes` what the body leaves out
+/// stays; with `attributes` (even `{}`) the body is the whole profile, so the e-mail and names
+/// it leaves out are removed (`emailVerified` stays). An invalid e-mail's 400 names the value.
+async fn partial_user_updates(t: &Target) {
+    let a = t
+        .post(
+            "/users",
+            json!({"username": "partial-put", "enabled": true, "email": "partial@example.com",
+                   "emailVerified": true, "firstName": "Ada", "lastName": "Lovelace"}),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let uid = a.created_id();
+    let a = t
+        .put(&format!("/users/{uid}"), json!({"firstName": "Grace"}))
+        .await;
+    assert_eq!(a.status, 204, "{}", a.body);
+    let user = t.get(&format!("/users/{uid}")).await.body;
+    assert_eq!(user["firstName"], "Grace", "{user}");
+    assert_eq!(
+        user["lastName"], "Lovelace",
+        "without attributes: kept: {user}"
+    );
+    assert_eq!(
+        user["email"], "partial@example.com",
+        "without attributes: kept: {user}"
+    );
+    let a = t
+        .put(
+            &format!("/users/{uid}"),
+            json!({"lastName": "Hopper", "attributes": {}}),
+        )
+        .await;
+    assert_eq!(a.status, 204, "{}", a.body);
+    let user = t.get(&format!("/users/{uid}")).await.body;
+    assert_eq!(user["lastName"], "Hopper", "{user}");
+    assert!(
+        user.get("email").is_none(),
+        "with attributes: e-mail removed: {user}"
+    );
+    assert!(
+        user.get("firstName").is_none(),
+        "with attributes: first name removed: {user}"
+    );
+    assert_eq!(user["emailVerified"], true, "emailVerified stays: {user}");
+
+    let a = t
+        .post(
+            "/users",
+            json!({"username": "bad-mail", "enabled": true, "email": "not-an-email"}),
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert_eq!(a.body["field"], "email", "{}", a.body);
+    assert_eq!(a.body["errorMessage"], "error-invalid-email", "{}", a.body);
+    assert_eq!(
+        a.body["params"],
+        json!(["email", "not-an-email"]),
+        "{}",
+        a.body
+    );
 }
 
 async fn user_realm_role_mappings(t: &Target) {

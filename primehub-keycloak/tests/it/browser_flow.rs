@@ -1207,6 +1207,18 @@ async fn more_browser_flows(t: &Target) {
         "{}",
         t.name
     );
+    // request_uri for a client without valid request URIs (`request.uris`): Keycloak's
+    // "Invalid Request" page, before the redirect URI is looked at (nothing is fetched).
+    let mut request = base_request.to_vec();
+    request.push(("request_uri", "http://127.0.0.1:1/request.jwt"));
+    let page = browser.get(&t.auth_url(&request)).await;
+    assert_eq!(page.status, 400, "{}", t.name);
+    assert_eq!(
+        page.instruction().as_deref(),
+        Some("Invalid Request"),
+        "{}: request_uri",
+        t.name
+    );
     let mut request = base_request.to_vec();
     request.push(("max_age", "-1"));
     let page = browser.get(&t.auth_url(&request)).await;
@@ -1297,6 +1309,115 @@ async fn more_browser_flows(t: &Target) {
 }
 
 /// A master-realm admin token (the admin-cli password grant).
+/// `request_uri`: an unsigned request object at one of the client's valid request URIs
+/// (`request.uris`) is fetched and its parameters override the query's; another client's
+/// object, or a URI not registered (never fetched), is Keycloak's 400 "Invalid Request".
+async fn request_objects(t: &Target, token: &str) {
+    fn object(claims: Value) -> String {
+        let part = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        format!(
+            "{}.{}.",
+            part(&serde_json::json!({"alg": "none"})),
+            part(&claims)
+        )
+    }
+    let objects = BTreeMap::from([
+        (
+            "/mine.jwt".to_owned(),
+            object(
+                serde_json::json!({"client_id": "jar", "state": "from-object",
+                                      "prompt": "none"}),
+            ),
+        ),
+        (
+            "/other.jwt".to_owned(),
+            object(serde_json::json!({"client_id": "someone-else", "state": "x"})),
+        ),
+    ]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = served.clone();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let body = objects.get(uri.path()).cloned();
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move { body.ok_or(axum::http::StatusCode::NOT_FOUND) }
+    });
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    create_client(
+        &t.base,
+        token,
+        &t.realm,
+        serde_json::json!({
+            "clientId": "jar",
+            "publicClient": true,
+            "redirectUris": ["http://jar.test/cb"],
+            "attributes": {"request.uris": format!("http://127.0.0.1:{port}/*")},
+        }),
+    )
+    .await;
+    let mut browser = Browser::new();
+    let ask = |uri: String| {
+        t.auth_url(&[
+            ("response_type", "code"),
+            ("client_id", "jar"),
+            ("redirect_uri", "http://jar.test/cb"),
+            ("scope", "openid"),
+            ("state", "from-query"),
+            ("request_uri", &uri),
+        ])
+    };
+    let page = browser
+        .get(&ask(format!("http://127.0.0.1:{port}/mine.jwt")))
+        .await;
+    assert_eq!(page.status, 302, "{}: request_uri", t.name);
+    assert_eq!(
+        page.redirect_param("error").as_deref(),
+        Some("login_required"),
+        "{}: the object's prompt=none",
+        t.name
+    );
+    assert_eq!(
+        page.redirect_param("state").as_deref(),
+        Some("from-object"),
+        "{}: the object's state wins",
+        t.name
+    );
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "{}",
+        t.name
+    );
+    let page = browser
+        .get(&ask(format!("http://127.0.0.1:{port}/other.jwt")))
+        .await;
+    assert_eq!(
+        (page.status, page.instruction().as_deref()),
+        (400, Some("Invalid Request")),
+        "{}: another client's object",
+        t.name
+    );
+    let page = browser
+        .get(&ask(format!("http://localhost:{port}/mine.jwt")))
+        .await;
+    assert_eq!(
+        (page.status, page.instruction().as_deref()),
+        (400, Some("Invalid Request")),
+        "{}: a request URI not registered",
+        t.name
+    );
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "{}: an unregistered URI is not fetched",
+        t.name
+    );
+    server.abort();
+}
+
 async fn master_token(base: &Url, admin: &str, password: &str) -> String {
     let url = format!(
         "{}/realms/master/protocol/openid-connect/token",
@@ -1433,6 +1554,8 @@ async fn browser_flows_on_the_fake() {
     .await;
     browser_flows(&target).await;
     more_browser_flows(&target).await;
+    let token = master_token(&target.base, "admin", "master-password").await;
+    request_objects(&target, &token).await;
     server.shutdown().await;
 }
 
@@ -1465,6 +1588,8 @@ async fn browser_flows_on_a_real_keycloak() {
     let target = prepare("real", base, &master, (&admin, &password), &realm).await;
     browser_flows(&target).await;
     more_browser_flows(&target).await;
+    let token = master_token(&target.base, &admin, &password).await;
+    request_objects(&target, &token).await;
     delete_realm(&master, &realm).await.expect("delete realm");
 }
 

@@ -117,9 +117,18 @@ async fn a_fresh_realm_gets_primehubs_shape() {
         .keys()
         .collect();
     assert_eq!(clients, ["realm-management"]);
-    assert_eq!(
-        claims["resource_access"]["realm-management"]["roles"],
-        serde_json::json!(["realm-admin"])
+    // realm-admin and the 21 roles the composite contains (as Keycloak expands it).
+    let roles = claims["resource_access"]["realm-management"]["roles"]
+        .as_array()
+        .expect("realm-management roles");
+    assert_eq!(roles.len(), 22, "{roles:?}");
+    assert!(
+        roles.contains(&serde_json::json!("realm-admin")),
+        "{roles:?}"
+    );
+    assert!(
+        roles.contains(&serde_json::json!("view-users")),
+        "{roles:?}"
     );
 }
 

@@ -646,6 +646,57 @@ async fn refresh_token_revocation(t: &Target) -> Transcript {
 async fn access_tokens_offline_tokens_and_clients(t: &Target) -> Transcript {
     let mut tr = Transcript::default();
 
+    // A refresh token's `scope` names the access token's scopes and the client's default
+    // scopes access tokens leave out (`service_account` too for `admin-ui`); refreshing keeps
+    // the access token's scopes.
+    for client in ["jupyterhub", "admin-ui"] {
+        let tokens = t.login(client, "openid phone").await;
+        let rt = payload(s(&tokens, "refresh_token"));
+        let scopes: BTreeSet<&str> = s(&rt, "scope").split(' ').collect();
+        let mut expected = BTreeSet::from([
+            "openid",
+            "profile",
+            "email",
+            "phone",
+            "acr",
+            "basic",
+            "roles",
+            "web-origins",
+        ]);
+        if client == "admin-ui" {
+            expected.insert("service_account");
+        }
+        assert_eq!(scopes, expected, "{}: {client}", t.name);
+        tr.note(&format!("refresh token scopes ({client})"), json!(scopes));
+        let refreshed = t.refresh(client, s(&tokens, "refresh_token")).await;
+        assert_eq!(refreshed.status, 200, "{}: {}", t.name, refreshed.text);
+        let again: BTreeSet<&str> = s(&refreshed.json, "scope").split(' ').collect();
+        assert_eq!(
+            again,
+            BTreeSet::from(["openid", "profile", "email", "phone"]),
+            "{}: {client} refreshed",
+            t.name
+        );
+        tr.note(&format!("refreshed scopes ({client})"), json!(again));
+    }
+    // client_credentials without a service account, or for a public client: 401.
+    for (client, secret) in [
+        ("jupyterhub", Some(t.secret("jupyterhub"))),
+        (PUBLIC_CLIENT, None),
+    ] {
+        let mut form = vec![("grant_type", "client_credentials"), ("client_id", client)];
+        if let Some(secret) = secret {
+            form.push(("client_secret", secret));
+        }
+        let o = tr.record(
+            t,
+            &format!("client_credentials of {client}"),
+            &t.post_form(&t.oidc("token"), &form, None).await,
+        );
+        assert_eq!(o["status"], 401, "{}: {o}", t.name);
+        assert_eq!(o["error"], "unauthorized_client", "{}: {o}", t.name);
+    }
+
     // An access token revoked alone: its session lives on.
     let tokens = t.login("jupyterhub", "openid").await;
     let (at, rt, id) = (
@@ -1305,8 +1356,9 @@ async fn discovery_advertises_only_served_endpoints() {
                     "{field}: not in Keycloak's order"
                 );
             }
-            // `request_uri_parameter_supported`: false said outright (the default is true).
-            Value::Bool(_) => {}
+            // `request_uri_parameter_supported`: served (unsigned request objects at the
+            // client's valid request URIs), as Keycloak says.
+            Value::Bool(b) => assert_eq!(Some(*b), theirs.as_bool(), "{field}"),
             other => panic!("{field}: unexpected {other}"),
         }
     }
