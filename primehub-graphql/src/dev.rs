@@ -70,6 +70,9 @@ pub struct DevOptions {
     /// Whether the fake cluster calls PrimeHub's resource-validation webhook in process on
     /// pod creates, as a real cluster calls `primehub-webhook` (default `true`).
     pub admission: bool,
+    /// With [`controllers`](Self::controllers): whether the job controllers run too (default
+    /// `true`). Tests of the job API turn them off to set job phases themselves.
+    pub jobs: bool,
     /// With [`controllers`](Self::controllers): the pod-lifecycle simulator that stands in for
     /// the kubelet the fake cluster lacks, so jobs run to completion by themselves (`primehub
     /// dev` turns it on). `None` (the default): pods keep the phase a test writes.
@@ -85,6 +88,7 @@ impl std::fmt::Debug for DevOptions {
             .field("wrap_admin", &self.wrap_admin.is_some())
             .field("controllers", &self.controllers)
             .field("admission", &self.admission)
+            .field("jobs", &self.jobs)
             .field("simulate_pods", &self.simulate_pods)
             .finish_non_exhaustive()
     }
@@ -100,6 +104,7 @@ impl Default for DevOptions {
             wrap_admin: None,
             controllers: true,
             admission: true,
+            jobs: true,
             simulate_pods: None,
         }
     }
@@ -277,7 +282,7 @@ impl DevPlatform {
         }
 
         let job_metrics = Metrics::new();
-        let jobs = if options.controllers {
+        let jobs = if options.controllers && options.jobs {
             let (stores, driver) =
                 ResourceStores::start(cluster.client(), StoresConfig::new(NAMESPACE));
             controllers.push(tokio::spawn(driver));

@@ -317,3 +317,86 @@ async fn dev_admits_pods_against_the_quotas_the_api_sets() {
     let error = wrong.group_quotas("phusers").await.unwrap_err().to_string();
     assert!(error.contains("graphql"), "{error}");
 }
+
+/// `primehub dev` as a user sees jobs: submitted through GraphQL, held by the group's quota
+/// while another job runs, then run to completion by the controllers and the pod simulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submitted_jobs_queue_on_the_group_quota_and_run_to_success() {
+    let platform = platform_with_jobs().await;
+    let token = admin_token(&platform);
+    let (_, body) = post_json(
+        &platform,
+        Some(&token),
+        "{ me { groups { id name } } }",
+        json!({}),
+    )
+    .await;
+    let group = data(&body)["me"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "phusers")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // One CPU for the whole group: two cpu-1 jobs cannot run together.
+    let (_, body) = post_json(
+        &platform,
+        Some(&token),
+        "mutation($id: ID!) { updateGroup(where: {id: $id}, data: {projectQuotaCpu: 1}) { id } }",
+        json!({"id": group}),
+    )
+    .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let submit = |command: &'static str| {
+        let (platform, token, group) = (&platform, token.clone(), group.clone());
+        async move {
+            let (_, body) = post_json(
+                platform,
+                Some(&token),
+                "mutation($d: PhJobCreateInput!) { createPhJob(data: $d) { id } }",
+                json!({"d": {"displayName": command, "groupId": group, "instanceType": "cpu-1",
+                             "image": "base-notebook", "command": command}}),
+            )
+            .await;
+            data(&body)["createPhJob"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{body}"))
+                .to_owned()
+        }
+    };
+    let first = submit("sleep 4; echo first").await;
+    let second = submit("echo second").await;
+    let phase = |id: String| {
+        let (platform, token) = (&platform, token.clone());
+        async move {
+            let (_, body) = post_json(
+                platform,
+                Some(&token),
+                "query($id: ID!) { phJob(where: {id: $id}) { phase } }",
+                json!({"id": id}),
+            )
+            .await;
+            data(&body)["phJob"]["phase"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    let mut seen_held = false;
+    for _ in 0..300 {
+        let (a, b) = (phase(first.clone()).await, phase(second.clone()).await);
+        if a == "Running" && b == "Pending" {
+            seen_held = true;
+        }
+        if a == "Succeeded" && b == "Succeeded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen_held, "the second job waited while the first ran");
+    assert_eq!(phase(first).await, "Succeeded");
+    assert_eq!(phase(second).await, "Succeeded");
+    platform.shutdown().await.unwrap();
+}

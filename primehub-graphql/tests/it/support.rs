@@ -6,9 +6,26 @@ use serde_json::Value;
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 pub const SHARED_SECRET: &str = "test-shared-secret";
 
-/// A demo platform on a free loopback port.
+/// A demo platform on a free loopback port, without the job controllers (tests of the job
+/// API set job phases themselves).
 pub async fn platform() -> DevPlatform {
     platform_with(true).await
+}
+
+/// The demo platform with the job controllers and the pod simulator, as `primehub dev` runs.
+pub async fn platform_with_jobs() -> DevPlatform {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let options = DevOptions {
+        admin_password: ADMIN_PASSWORD.into(),
+        shared_secret: Some(SHARED_SECRET.into()),
+        simulate_pods: Some(Default::default()),
+        ..DevOptions::default()
+    };
+    DevPlatform::start(listener, &options)
+        .await
+        .expect("platform starts")
 }
 
 /// The platform without its controllers: for tests that compare the exact Keycloak state
@@ -25,6 +42,7 @@ async fn platform_with(controllers: bool) -> DevPlatform {
         admin_password: ADMIN_PASSWORD.into(),
         shared_secret: Some(SHARED_SECRET.into()),
         controllers,
+        jobs: false,
         ..DevOptions::default()
     };
     DevPlatform::start(listener, &options)
