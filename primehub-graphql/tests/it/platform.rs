@@ -368,26 +368,25 @@ async fn submitted_jobs_queue_on_the_group_quota_and_run_to_success() {
     };
     let first = submit("sleep 4; echo first").await;
     let second = submit("echo second").await;
-    let phase = |id: String| {
+    let job = |id: String| {
         let (platform, token) = (&platform, token.clone());
         async move {
             let (_, body) = post_json(
                 platform,
                 Some(&token),
-                "query($id: ID!) { phJob(where: {id: $id}) { phase } }",
+                "query($id: ID!) { phJob(where: {id: $id}) { phase startTime finishTime } }",
                 json!({"id": id}),
             )
             .await;
-            data(&body)["phJob"]["phase"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
+            data(&body)["phJob"].clone()
         }
     };
+    let text = |v: &Value, key: &str| v[key].as_str().unwrap_or_default().to_owned();
     let mut seen_held = false;
-    for _ in 0..300 {
-        let (a, b) = (phase(first.clone()).await, phase(second.clone()).await);
-        if a == "Running" && b == "Pending" {
+    for _ in 0..600 {
+        let (a, b) = (job(first.clone()).await, job(second.clone()).await);
+        let (a, b) = (text(&a, "phase"), text(&b, "phase"));
+        if (a == "Preparing" || a == "Running") && b == "Pending" {
             seen_held = true;
         }
         if a == "Succeeded" && b == "Succeeded" {
@@ -395,8 +394,12 @@ async fn submitted_jobs_queue_on_the_group_quota_and_run_to_success() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(seen_held, "the second job waited while the first ran");
-    assert_eq!(phase(first).await, "Succeeded");
-    assert_eq!(phase(second).await, "Succeeded");
+    assert!(
+        seen_held,
+        "the second job waited while the first was started"
+    );
+    let (a, b) = (job(first).await, job(second).await);
+    assert_eq!(text(&a, "phase"), "Succeeded", "{a}");
+    assert_eq!(text(&b, "phase"), "Succeeded", "{b}");
     platform.shutdown().await.unwrap();
 }
