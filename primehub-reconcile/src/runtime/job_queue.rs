@@ -368,18 +368,34 @@ impl JobQueue {
         &self.inner.jobs
     }
 
-    fn request(&self, job: &PhJobView) -> Option<ResourceAmounts> {
-        let Some(it) = self.inner.stores.instance_type(&job.instance_type) else {
-            tracing::info!(job = %name(job), instance_type = %job.instance_type, "the job's instance type does not exist; it stays pending");
-            return None;
-        };
-        match InstanceTypeResources::from_instance_type(&it) {
-            Ok(resources) => Some(resources.limits()),
-            Err(error) => {
-                tracing::warn!(job = %name(job), instance_type = %job.instance_type, %error, "the job's instance type is invalid; it stays pending");
+    /// What a job of `instance_type` asks, read and parsed once per pass (`requests`): an
+    /// instance type is shared by many jobs.
+    fn request(
+        &self,
+        instance_type: &str,
+        requests: &mut HashMap<String, Option<ResourceAmounts>>,
+    ) -> Option<ResourceAmounts> {
+        if let Some(known) = requests.get(instance_type) {
+            return *known;
+        }
+        let request = match self.inner.stores.instance_type(instance_type) {
+            None => {
+                tracing::info!(
+                    instance_type,
+                    "an instance type jobs name does not exist; they stay pending"
+                );
                 None
             }
-        }
+            Some(it) => match InstanceTypeResources::from_instance_type(&it) {
+                Ok(resources) => Some(resources.limits()),
+                Err(error) => {
+                    tracing::warn!(instance_type, %error, "an instance type jobs name is invalid; they stay pending");
+                    None
+                }
+            },
+        };
+        requests.insert(instance_type.to_owned(), request);
+        request
     }
 
     /// Runs one pass now: decides every pending job and writes the outcome (see the
@@ -398,18 +414,19 @@ impl JobQueue {
 
         // Reservations for started jobs whose pods are not in the store yet, and the queue.
         let mut reserved = UsageLedger::new();
+        let mut requests: HashMap<String, Option<ResourceAmounts>> = HashMap::new();
         let mut pending: Vec<(Arc<PhJobView>, ResourceAmounts)> = Vec::new();
         for (job, phase) in jobs.iter().zip(&effective) {
             if job.cancel {
                 continue;
             }
             match phase {
-                PhJobPhase::Pending => match self.request(job) {
+                PhJobPhase::Pending => match self.request(&job.instance_type, &mut requests) {
                     Some(request) => pending.push((job.clone(), request)),
                     None => report.skipped.push(name(job).to_owned()),
                 },
                 PhJobPhase::Preparing if self.inner.stores.usage().pod(name(job)).is_none() => {
-                    if let Some(request) = self.request(job) {
+                    if let Some(request) = self.request(&job.instance_type, &mut requests) {
                         reserved.apply(
                             &format!("{}/{}", self.inner.namespace, name(job)),
                             Some(PodCharge {

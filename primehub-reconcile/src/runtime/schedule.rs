@@ -107,7 +107,6 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
 use kube::{Client, Resource, ResourceExt};
 use primehub_keycloak::cache::KeycloakCache;
-use primehub_model::attributes::SystemSettings;
 use primehub_model::clock::Clock;
 use primehub_model::crd::job::LABEL_SCHEDULED_BY;
 use primehub_model::crd::schedule::PhScheduleStatus;
@@ -223,9 +222,7 @@ impl ScheduleContext for StaticScheduleContext {
 /// PrimeHub's controller gets from GraphQL, without a network call per reconcile.
 #[derive(Debug, Clone)]
 pub struct KeycloakScheduleContext {
-    cache: KeycloakCache,
-    stores: ResourceStores,
-    naming: RoleNaming,
+    world: KeycloakJobWorld,
 }
 
 impl KeycloakScheduleContext {
@@ -237,9 +234,7 @@ impl KeycloakScheduleContext {
         naming: RoleNaming,
     ) -> KeycloakScheduleContext {
         KeycloakScheduleContext {
-            cache,
-            stores,
-            naming,
+            world: KeycloakJobWorld::new(cache, stores, naming, JobPodConfig::default()),
         }
     }
 }
@@ -247,30 +242,17 @@ impl KeycloakScheduleContext {
 #[async_trait]
 impl ScheduleContext for KeycloakScheduleContext {
     fn is_ready(&self) -> bool {
-        self.stores.is_ready()
+        self.world.stores().is_ready()
     }
 
     async fn time_zone(&self) -> Result<TimeZone, Error> {
-        let snap = self.cache.snapshot();
-        let settings = snap
-            .everyone_group_id()
-            .and_then(|id| snap.group(id))
-            .map(|g| SystemSettings::read(&g.group.attributes).value)
-            .unwrap_or_default();
-        Ok(model::system_time_zone(&settings))
+        Ok(model::time_zone(self.world.time_zone().as_deref()).unwrap_or(TimeZone::UTC))
     }
 
     async fn validate(&self, spec: &PhJobSpec) -> Result<(), String> {
         // The pod builder's own resolution (`resolve_job`): a template that validates builds
         // a pod, one that does not fails with the message the job would get.
-        let job = PhJob::new("validation", spec.clone());
-        KeycloakJobWorld::new(
-            self.cache.clone(),
-            self.stores.clone(),
-            self.naming.clone(),
-            JobPodConfig::default(),
-        )
-        .validate(&job)
+        self.world.validate(&PhJob::new("validation", spec.clone()))
     }
 }
 
