@@ -89,6 +89,11 @@ pub const COMPLETED_MESSAGE: &str = "Job completed";
 /// The message of a running job.
 pub const RUNNING_MESSAGE: &str = "Job is currently running";
 
+/// The message of a job stopped because its group is gone ([`group_gone`]).
+pub fn group_gone_message(group_name: &str) -> String {
+    format!("Cancelled: group {group_name} was deleted")
+}
+
 /// The operator's settings the lifecycle uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LifecycleConfig {
@@ -306,6 +311,37 @@ pub fn reconcile(job: &PhJob, pod: Option<&Pod>, now: Timestamp, config: &Lifecy
         pod: action,
         requeue,
     }
+}
+
+/// The step for a job whose group is gone (deleted in Keycloak, or never created), or `None`
+/// for a job already final: an unfinished job — queued, preparing or running — is stopped
+/// like a cancelled one (its pod deleted; `Cancelled` / `Cancelled`, `finishTime` now), with
+/// [`group_gone_message`] so the user sees why.
+///
+/// PrimeHub's console runs a `jobs` group-deletion callback when a group is deleted through its
+/// GraphQL API; a group deleted elsewhere leaves running jobs running and fails pending ones
+/// with `cannot get group info`. The controller applies this step whatever deleted the group.
+pub fn group_gone(job: &PhJob, pod: Option<&Pod>, now: Timestamp) -> Option<Step> {
+    let mut status = job.status.clone().unwrap_or_default();
+    if is_final(status.phase.as_ref()) {
+        return None;
+    }
+    status.phase = Some(PhJobPhase::Cancelled);
+    status.reason = Some(PhJobReason::Cancelled);
+    status.message = Some(group_gone_message(&job.spec.group_name));
+    if status.requeued.is_none() {
+        status.requeued = Some(0);
+    }
+    set_finish(&mut status, now);
+    Some(Step {
+        status,
+        pod: if pod.is_some() {
+            PodAction::Delete
+        } else {
+            PodAction::None
+        },
+        requeue: None,
+    })
 }
 
 fn back_to_pending(status: &mut PhJobStatus) {
@@ -541,6 +577,41 @@ mod tests {
         assert_eq!(step.status.requeued, Some(0));
         assert_eq!(step.pod, PodAction::None, "a pending job has no pod");
         assert_eq!(step.requeue, Some(SignedDuration::from_secs(60)));
+    }
+
+    #[test]
+    fn a_job_of_a_deleted_group_is_stopped_with_a_message_naming_the_group() {
+        let running = job(
+            base_spec(),
+            json!({"phase": "Running", "requeued": 2, "startTime": "2026-12-04T07:00:00Z"}),
+        );
+        let p = pod(json!({"status": {"phase": "Running"}}));
+        let step = group_gone(&running, Some(&p), now()).expect("a running job stops");
+        assert_eq!(step.pod, PodAction::Delete);
+        assert_eq!(step.status.phase, Some(PhJobPhase::Cancelled));
+        assert_eq!(step.status.reason, Some(PhJobReason::Cancelled));
+        assert_eq!(
+            step.status.message.as_deref(),
+            Some("Cancelled: group ml was deleted")
+        );
+        assert_eq!(step.status.finish_time, Some(Time(now())));
+        assert_eq!(step.status.requeued, Some(2), "the requeue count is kept");
+        assert_eq!(
+            step.status.start_time.map(|t| t.0),
+            Some(at(-3600)),
+            "the start time is kept"
+        );
+
+        let queued = job(base_spec(), json!(null));
+        let step = group_gone(&queued, None, now()).expect("a queued job stops");
+        assert_eq!(step.pod, PodAction::None, "no pod to delete");
+        assert_eq!(step.status.phase, Some(PhJobPhase::Cancelled));
+        assert_eq!(step.status.requeued, Some(0));
+
+        for phase in ["Succeeded", "Failed", "Cancelled", "Unknown"] {
+            let done = job(base_spec(), json!({"phase": phase}));
+            assert_eq!(group_gone(&done, Some(&p), now()), None, "{phase} stays");
+        }
     }
 
     #[test]

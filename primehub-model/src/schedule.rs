@@ -59,7 +59,7 @@ use std::fmt;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use rand::{RngCore, SeedableRng};
+use rand::SeedableRng;
 
 use crate::attributes::SystemSettings;
 use crate::crd::job::{LABEL_SCHEDULED_BY, PhJob, PhJobPhase};
@@ -614,7 +614,7 @@ fn job_annotations(schedule: &PhSchedule) -> Option<BTreeMap<String, String>> {
     (!annotations.is_empty()).then_some(annotations)
 }
 
-fn job_from(schedule: &PhSchedule, name: String, scheduled: bool) -> Result<PhJob> {
+fn job_from(schedule: &PhSchedule, name: String) -> Result<PhJob> {
     let schedule_name = schedule
         .metadata
         .name
@@ -629,9 +629,7 @@ fn job_from(schedule: &PhSchedule, name: String, scheduled: bool) -> Result<PhJo
         spec.user_name.as_deref().unwrap_or_default(),
         &spec.group_name,
     );
-    if scheduled {
-        labels.insert(LABEL_SCHEDULED_BY.to_owned(), schedule_name);
-    }
+    labels.insert(LABEL_SCHEDULED_BY.to_owned(), schedule_name);
     Ok(PhJob {
         metadata: ObjectMeta {
             name: Some(name),
@@ -678,20 +676,7 @@ pub fn scheduled_job(schedule: &PhSchedule, run_time: Timestamp) -> Result<PhJob
             .chain(run_time.as_second().to_le_bytes()),
     );
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    job_from(schedule, names::job_name(run_time, &mut rng), true)
-}
-
-/// The PhJob a "run now" request (GraphQL `runPhSchedule`) creates: as [`scheduled_job`] but
-/// named after `now` with random characters from `rng`, and **without** the scheduledBy label,
-/// so it neither blocks nor is blocked by the scheduled runs. Errors when the schedule has no
-/// name.
-pub fn run_now_job(schedule: &PhSchedule, now: Timestamp, rng: &mut dyn RngCore) -> Result<PhJob> {
-    job_from(schedule, names::job_name(now, rng), false)
-}
-
-/// [`run_now_job`] with the thread-local random generator.
-pub fn run_now_job_at(schedule: &PhSchedule, now: Timestamp) -> Result<PhJob> {
-    run_now_job(schedule, now, &mut rand::rng())
+    job_from(schedule, names::job_name(run_time, &mut rng))
 }
 
 #[cfg(test)]
@@ -1214,18 +1199,6 @@ mod tests {
         );
         assert_eq!(job.spec, s.spec.job_template.spec);
         assert!(job.status.is_none());
-
-        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-        let now = run_now_job(&s, ts("2026-12-05T10:07:30Z"), &mut rng)?;
-        let labels = now.metadata.labels.clone().unwrap_or_default();
-        assert!(!labels.contains_key(LABEL_SCHEDULED_BY));
-        assert_eq!(labels.len(), 2);
-        assert!(
-            now.metadata
-                .name
-                .unwrap_or_default()
-                .starts_with("job-202612051007-")
-        );
 
         let mut nameless = s;
         nameless.metadata.name = None;

@@ -294,7 +294,7 @@ impl PhScheduleObject {
 /// The job `runPhSchedule` makes, as PrimeHub's resolver makes it: the template's display
 /// name, group, instance type, image, command and deadline, owned by the caller, with only the
 /// group and user labels (PrimeHub's run-now job carries no `scheduledBy` label and none of
-/// the template's metadata). A pure function, so the controller's `run_now` can replace it.
+/// the template's metadata). The only "run now" there is: the controller has none.
 pub fn run_now_job(schedule: &PhSchedule) -> (JobFields, BTreeMap<String, String>) {
     let spec = &schedule.spec.job_template.spec;
     (

@@ -18,8 +18,9 @@
 //!   as `Preparing` even before the job watch shows the write;
 //! * **outcome**: `Start` → `status.phase: Preparing`; a job bigger than its whole quota →
 //!   `Failed`, reason `OverQuota`, PrimeHub's message, `finishTime`; a job whose group the quota
-//!   source does not know (the group was deleted) → `Failed`, reason `PodCreationFailed`,
-//!   message `cannot get group info`, as PrimeHub answers a failed group lookup. Each write is
+//!   source does not know waits: the PhJob controller stops the jobs of a deleted group
+//!   ([`primehub_model::job_lifecycle::group_gone`]; PrimeHub's scheduler fails them with
+//!   `cannot get group info` instead, and leaves their running jobs running). Each write is
 //!   a merge patch of the status subresource with the job's `resourceVersion` as a
 //!   precondition: a job changed meanwhile (cancelled, say) is decided again next pass.
 //!
@@ -65,9 +66,6 @@ use crate::runtime::Metrics;
 use crate::runtime::projection::{projected_store, slim_metadata};
 use crate::stores::{PodUsage, ResourceStores};
 use crate::webhook::quotas::QuotaSource;
-
-/// PrimeHub's message for a job whose group cannot be looked up.
-pub const GROUP_UNKNOWN_MESSAGE: &str = "cannot get group info";
 
 /// A PhJob as the queue and the job metrics need it: slim metadata with the creation time,
 /// group, user, instance type, `cancel` and the phase.
@@ -487,7 +485,9 @@ impl JobQueue {
                     self.failed_status(PhJobReason::OverQuota, NEVER_FITS_MESSAGE)
                 }
                 Decision::UnknownGroup => {
-                    self.failed_status(PhJobReason::PodCreationFailed, GROUP_UNKNOWN_MESSAGE)
+                    tracing::debug!(job = %name(job), group = %job.group, "the group is unknown: the job waits (the PhJob controller stops the jobs of a deleted group)");
+                    *report.waiting.entry(job.group.clone()).or_default() += 1;
+                    continue;
                 }
                 Decision::WaitUser(_) | Decision::WaitGroup(_) | Decision::Queued => {
                     *report.waiting.entry(job.group.clone()).or_default() += 1;

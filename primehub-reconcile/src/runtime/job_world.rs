@@ -8,14 +8,17 @@
 //! ([`KeycloakScheduleContext`](super::schedule::KeycloakScheduleContext)), so a template
 //! that validates builds a pod, and one that does not fails with the same message.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use primehub_keycloak::cache::KeycloakCache;
 use primehub_model::attributes::SystemSettings;
-use primehub_model::crd::job::PhJob;
+use primehub_model::crd::job::{PhJob, PhJobSpec};
 use primehub_model::crd::{Dataset, Image, InstanceType};
 use primehub_model::pod::job::{
     JobPodConfig, JobPodInput, ResourceObjects, UserGroup, build_job_pod, resolve_job,
@@ -32,6 +35,8 @@ pub struct KeycloakJobWorld {
     stores: ResourceStores,
     naming: RoleNaming,
     pod_config: Arc<JobPodConfig>,
+    /// Groups this process saw disappear (by name): gone whatever the cache's age.
+    removed: Arc<Mutex<HashSet<String>>>,
 }
 
 impl std::fmt::Debug for KeycloakJobWorld {
@@ -94,6 +99,7 @@ impl KeycloakJobWorld {
             stores,
             naming,
             pod_config: Arc::new(pod_config),
+            removed: Arc::default(),
         }
     }
 
@@ -147,6 +153,45 @@ impl KeycloakJobWorld {
         Ok(f(&input))
     }
 
+    /// Whether the group a job (or a schedule's job template) names is gone: the spec names a
+    /// group, neither its `groupId` nor its `groupName` is in Keycloak, and either this process
+    /// saw the group disappear ([`JobEnvironment::removed_groups`]) or the cache's snapshot is
+    /// newer than `created` (the object's creation; `None` never counts). A job created after
+    /// the cache last heard from Keycloak is never taken for an orphan of a group the cache has
+    /// not seen yet.
+    pub fn group_gone_since(&self, spec: &PhJobSpec, created: Option<Timestamp>) -> bool {
+        if spec.group_id.is_empty() && spec.group_name.is_empty() {
+            return false;
+        }
+        let snap = self.cache.snapshot();
+        let by_id = !spec.group_id.is_empty() && snap.group(&spec.group_id).is_some();
+        let by_name = !spec.group_name.is_empty() && snap.group_by_name(&spec.group_name).is_some();
+        if by_id || by_name {
+            return false;
+        }
+        let seen_going = self
+            .removed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&spec.group_name);
+        seen_going || created.is_some_and(|c| snap.synced_at() > c)
+    }
+
+    /// The names of the groups that disappear from the cache, in batches, as they go; each is
+    /// remembered as gone (see [`group_gone_since`](Self::group_gone_since)).
+    pub fn removed_group_names(&self) -> BoxStream<'static, Vec<String>> {
+        let removed = self.removed.clone();
+        removed_groups(self.cache.clone())
+            .map(move |names| {
+                removed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend(names.iter().cloned());
+                names
+            })
+            .boxed()
+    }
+
     /// Whether `job` would build: its user, group, instance type and image exist and are
     /// granted (PrimeHub's spawner messages otherwise).
     pub fn validate(&self, job: &PhJob) -> Result<(), String> {
@@ -168,4 +213,44 @@ impl JobEnvironment for KeycloakJobWorld {
         self.resolve(job, |input| build_job_pod(input, &self.pod_config))?
             .map_err(|e| e.to_string())
     }
+
+    fn group_gone(&self, job: &PhJob) -> bool {
+        let created = job.metadata.creation_timestamp.as_ref().map(|t| t.0);
+        self.group_gone_since(&job.spec, created)
+    }
+
+    fn removed_groups(&self) -> Option<BoxStream<'static, Vec<String>>> {
+        Some(self.removed_group_names())
+    }
+}
+
+fn group_names(cache: &KeycloakCache) -> HashSet<String> {
+    cache
+        .snapshot()
+        .groups()
+        .iter()
+        .map(|g| g.group.name.clone())
+        .collect()
+}
+
+/// The names of the groups that disappear from `cache`, in batches, as they go.
+fn removed_groups(cache: KeycloakCache) -> BoxStream<'static, Vec<String>> {
+    let changes = cache.subscribe();
+    let known = group_names(&cache);
+    futures::stream::unfold(
+        (changes, known, cache),
+        |(mut changes, mut known, cache)| async move {
+            loop {
+                changes.changed().await.ok()?;
+                let now = group_names(&cache);
+                let mut removed: Vec<String> = known.difference(&now).cloned().collect();
+                known = now;
+                if !removed.is_empty() {
+                    removed.sort();
+                    return Some((removed, (changes, known, cache)));
+                }
+            }
+        },
+    )
+    .boxed()
 }

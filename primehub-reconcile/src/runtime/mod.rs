@@ -26,8 +26,8 @@
 //!   the pattern (docs, `examples/job_summary_controller.rs`, tests on the fake and on a real
 //!   API server);
 //! - [`schedule`]: the PhSchedule controller (PrimeHub's recurring jobs), with its
-//!   [`schedule::ScheduleContext`] (system time zone, job-template validation) and
-//!   [`schedule::run_now`] for GraphQL `runPhSchedule`.
+//!   [`schedule::ScheduleContext`] (system time zone, job-template validation, deleted
+//!   groups).
 //!
 //! A controller on the fake cluster, run until it has converged:
 //!

@@ -15,6 +15,13 @@
 //! * the pod comes from a [`JobEnvironment`]: the pod builder with the group, user, instance
 //!   type, image and datasets the job names; its errors (`Image not found: …`) fail the job
 //!   with `PodCreationFailed`, as PrimeHub's;
+//! * a job whose group is gone ([`JobEnvironment::group_gone`]: deleted in Keycloak) is
+//!   stopped whatever its phase short of final — queued, preparing or running — with its pod
+//!   deleted, `Cancelled` and the message `Cancelled: group <name> was deleted`
+//!   ([`primehub_model::job_lifecycle::group_gone`]); the unfinished jobs of a group are
+//!   reconciled as soon as it disappears ([`JobEnvironment::removed_groups`]). PrimeHub runs
+//!   a `jobs` deletion callback only when the group is deleted through its GraphQL API, and
+//!   its scheduler fails a queued job whose group lookup fails with `cannot get group info`;
 //! * the requeue is the step's (the TTL of a finished job, the deadline of a running one,
 //!   else a minute).
 //!
@@ -31,7 +38,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::Stream;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{self, Action};
@@ -42,7 +50,8 @@ use kube::{Client, Resource, ResourceExt};
 use primehub_model::clock::Clock;
 use primehub_model::crd::job::{PhJob, PhJobPhase, PhJobStatus};
 use primehub_model::job_lifecycle::{
-    CreateOutcome, LifecycleConfig, PodAction, after_create, reconcile as decide, spec_defaults,
+    CreateOutcome, LifecycleConfig, PodAction, after_create, group_gone, reconcile as decide,
+    spec_defaults,
 };
 use serde_json::json;
 
@@ -62,6 +71,22 @@ pub trait JobEnvironment: Send + Sync {
     /// The job's pod (name = the job's, owner reference to the job), or the error PrimeHub
     /// records as the job's message (for example `Image not found: base`).
     async fn build_pod(&self, job: &PhJob) -> Result<Pod, String>;
+
+    /// Whether the job's group is gone: the environment knows the groups as they were after
+    /// the job was created, and neither the job's `groupId` nor its `groupName` is among them.
+    /// The controller then stops the job ([`primehub_model::job_lifecycle::group_gone`]). The
+    /// default knows no groups and answers `false`.
+    fn group_gone(&self, job: &PhJob) -> bool {
+        let _ = job;
+        false
+    }
+
+    /// A stream of the names of groups that have just disappeared, so that their unfinished
+    /// jobs are reconciled at once rather than at their next recheck; `None` (the default)
+    /// when the environment cannot tell.
+    fn removed_groups(&self) -> Option<BoxStream<'static, Vec<String>>> {
+        None
+    }
 }
 
 /// The controller's state.
@@ -143,7 +168,14 @@ pub async fn reconcile(job: Arc<PhJob>, ctx: Arc<Context>) -> Result<Action, Err
 
     let now = ctx.clock.now();
     let pod = pods.get_opt(&name).await?;
-    let step = decide(&job, pod.as_ref(), now, &ctx.config);
+    let gone = ctx.environment.group_gone(&job);
+    let step = match gone.then(|| group_gone(&job, pod.as_ref(), now)).flatten() {
+        Some(step) => {
+            tracing::info!(job = %name, group = %job.spec.group_name, "the job's group is gone: stopping the job");
+            step
+        }
+        None => decide(&job, pod.as_ref(), now, &ctx.config),
+    };
     let mut status = step.status;
     match step.pod {
         PodAction::None => {}
@@ -239,7 +271,28 @@ pub fn run(
 ) -> impl Stream<Item = Result<(ObjectRef<PhJob>, Action), controller::Error<Error, watcher::Error>>>
 + Send
 + use<> {
-    runtime.run(controller(client, namespace), reconcile, Arc::new(context))
+    let mut controller = controller(client, namespace);
+    if let Some(removed) = context.environment.removed_groups() {
+        let store = controller.store();
+        let refs = removed.flat_map(move |groups| {
+            let refs: Vec<ObjectRef<PhJob>> = store
+                .state()
+                .iter()
+                .filter(|job| {
+                    groups.contains(&job.spec.group_name)
+                        && !job
+                            .status
+                            .as_ref()
+                            .and_then(|s| s.phase.as_ref())
+                            .is_some_and(PhJobPhase::is_final)
+                })
+                .map(|job| ObjectRef::from_obj(job.as_ref()))
+                .collect();
+            futures::stream::iter(refs)
+        });
+        controller = controller.reconcile_on(refs);
+    }
+    runtime.run(controller, reconcile, Arc::new(context))
 }
 
 /// The cleaner of finished PhJobs (see the [module docs](self)).

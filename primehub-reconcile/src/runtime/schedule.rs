@@ -31,6 +31,13 @@
 //!    finds it `AlreadyExists` rather than creating a second one; event `JobCreated`);
 //! 3. `nextRunTime` moves to the next run after now.
 //!
+//! **A deleted group.** A schedule whose job template names a group that is gone
+//! ([`ScheduleContext::group_gone`]: deleted in Keycloak after the schedule was created) is
+//! deleted, with event `GroupDeleted`; every schedule is looked at again as soon as a group
+//! disappears ([`ScheduleContext::removed_groups`]). PrimeHub deletes a group's schedules only
+//! when the group is deleted through its GraphQL API (a group-deletion callback); here it
+//! happens whatever deleted the group, Keycloak's own console included.
+//!
 //! A run missed by more than [`ScheduleConfig::starting_deadline`] (the controller was down) is
 //! skipped with event `RunMissed`; PrimeHub loses every run missed while it is down. The
 //! validation is repeated before each run, as PrimeHub rebuilds the job when its cron fires.
@@ -46,8 +53,9 @@
 //!
 //! # "Run now"
 //!
-//! [`run_now`] is GraphQL `runPhSchedule`: it creates the schedule's job at once, without the
-//! scheduledBy label, so it neither waits for nor blocks the scheduled runs.
+//! GraphQL `runPhSchedule` is served by the API (`primehub-graphql`): as PrimeHub's resolver,
+//! it creates a job from the template owned by the caller, without the scheduledBy label, so
+//! it neither waits for nor blocks the scheduled runs; this controller has no part in it.
 //!
 //! ```
 //! # #[cfg(feature = "fake")]
@@ -97,10 +105,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::Stream;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::{self, Action};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
@@ -151,6 +160,20 @@ pub trait ScheduleContext: Send + Sync {
     /// group. `Err` carries the message the schedule's status shows (PrimeHub's spawner's:
     /// `Group not found: <name>`, `InstanceType not found: <name>`, `Image not found: <name>`).
     async fn validate(&self, spec: &PhJobSpec) -> Result<(), String>;
+
+    /// Whether the group a schedule's job template names is gone (deleted in Keycloak after
+    /// the schedule, created at `created`, was made): the controller then removes the
+    /// schedule. The default knows no groups and answers `false`.
+    fn group_gone(&self, spec: &PhJobSpec, created: Option<Timestamp>) -> bool {
+        let _ = (spec, created);
+        false
+    }
+
+    /// A stream of the names of groups that have just disappeared, so that schedules are
+    /// looked at again at once; `None` (the default) when the context cannot tell.
+    fn removed_groups(&self) -> Option<BoxStream<'static, Vec<String>>> {
+        None
+    }
 }
 
 type Validator = dyn Fn(&PhJobSpec) -> Result<(), String> + Send + Sync;
@@ -160,6 +183,8 @@ type Validator = dyn Fn(&PhJobSpec) -> Result<(), String> + Send + Sync;
 pub struct StaticScheduleContext {
     time_zone: Mutex<TimeZone>,
     validator: Box<Validator>,
+    deleted_groups: Mutex<std::collections::BTreeSet<String>>,
+    deletions: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for StaticScheduleContext {
@@ -176,7 +201,19 @@ impl StaticScheduleContext {
         StaticScheduleContext {
             time_zone: Mutex::new(tz),
             validator: Box::new(|_| Ok(())),
+            deleted_groups: Mutex::default(),
+            deletions: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Marks the group named `name` deleted: templates naming it are gone
+    /// ([`ScheduleContext::group_gone`]) and [`ScheduleContext::removed_groups`] reports it.
+    pub fn delete_group(&self, name: &str) {
+        self.deleted_groups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_owned());
+        self.deletions.send_modify(|n| *n += 1);
     }
 
     /// The same context validating templates with `validator`.
@@ -212,6 +249,24 @@ impl ScheduleContext for StaticScheduleContext {
 
     async fn validate(&self, spec: &PhJobSpec) -> Result<(), String> {
         (self.validator)(spec)
+    }
+
+    fn group_gone(&self, spec: &PhJobSpec, _created: Option<Timestamp>) -> bool {
+        self.deleted_groups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&spec.group_name)
+    }
+
+    fn removed_groups(&self) -> Option<BoxStream<'static, Vec<String>>> {
+        let changes = self.deletions.subscribe();
+        Some(
+            futures::stream::unfold(changes, |mut changes| async move {
+                changes.changed().await.ok()?;
+                Some((Vec::new(), changes))
+            })
+            .boxed(),
+        )
     }
 }
 
@@ -253,6 +308,14 @@ impl ScheduleContext for KeycloakScheduleContext {
         // The pod builder's own resolution (`resolve_job`): a template that validates builds
         // a pod, one that does not fails with the message the job would get.
         self.world.validate(&PhJob::new("validation", spec.clone()))
+    }
+
+    fn group_gone(&self, spec: &PhJobSpec, created: Option<Timestamp>) -> bool {
+        self.world.group_gone_since(spec, created)
+    }
+
+    fn removed_groups(&self) -> Option<BoxStream<'static, Vec<String>>> {
+        Some(self.world.removed_group_names())
     }
 }
 
@@ -326,6 +389,11 @@ impl Context {
 pub enum Step {
     /// The schedule is being deleted: nothing to do.
     Deleting,
+    /// The job template's group is gone: the schedule was deleted.
+    Removed {
+        /// The group's name.
+        group: String,
+    },
     /// The [`ScheduleContext`] is not ready: nothing written.
     NotReady,
     /// The schedule is inactive.
@@ -447,6 +515,33 @@ pub async fn reconcile_step(schedule: &PhSchedule, ctx: &Context) -> Result<(Ste
     }
     let (name, namespace) = schedule_identity(schedule)?;
     let api: Api<PhSchedule> = Api::namespaced(ctx.client.clone(), &namespace);
+    let template = &schedule.spec.job_template.spec;
+    let created = schedule.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    if ctx.schedules.is_ready() && ctx.schedules.group_gone(template, created) {
+        let group = template.group_name.clone();
+        publish(
+            ctx,
+            schedule,
+            EventType::Normal,
+            "GroupDeleted",
+            format!("group {group} was deleted: the schedule is removed"),
+        )
+        .await;
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: schedule.metadata.uid.clone(),
+                resource_version: None,
+            }),
+            ..DeleteParams::default()
+        };
+        match api.delete(&name, &params).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => {}
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(schedule = %name, %group, "the schedule's group is gone: schedule deleted");
+        return Ok((Step::Removed { group }, Action::await_change()));
+    }
     let expr = match model::plan(&schedule.spec.recurrence) {
         Plan::Inactive => {
             write_status(&api, schedule, &model::inactive_status()).await?;
@@ -592,45 +687,10 @@ pub fn run(
 > + Send
 + use<> {
     let client = ctx.client.clone();
-    runtime.run(controller(client, namespace), reconcile, Arc::new(ctx))
-}
-
-/// "Run now" (GraphQL `runPhSchedule`): validates the schedule's job template with
-/// `schedules` and creates its PhJob at once in the schedule's namespace, named
-/// `job-<now as UTC yyyyMMddHHmm>-<6 random [0-9a-z]>`, with the schedule's annotations and the
-/// escaped `primehub.io/group`/`primehub.io/user` labels but **without**
-/// `phjob.primehub.io/scheduledBy`, so it neither waits for nor blocks the scheduled runs
-/// ([`primehub_model::schedule::run_now_job`]). The schedule's recurrence does not matter: an
-/// inactive schedule can be run now. Returns the created job as the API server answered.
-///
-/// # Errors
-///
-/// * [`Error::Model`] with [`primehub_model::Error::InvalidField`] for
-///   `spec.jobTemplate.spec` when the template does not validate (the rule is the
-///   validation's message, for example `InstanceType not found: gpu-9`) — a user error for
-///   GraphQL;
-/// * a Kubernetes error when the job cannot be created (a name collision is retried once with
-///   new random characters).
-pub async fn run_now(
-    client: &Client,
-    schedules: &dyn ScheduleContext,
-    clock: &dyn Clock,
-    schedule: &PhSchedule,
-) -> Result<PhJob, Error> {
-    let (_, namespace) = schedule_identity(schedule)?;
-    if let Err(rule) = schedules.validate(&schedule.spec.job_template.spec).await {
-        return Err(Error::Model(primehub_model::Error::InvalidField {
-            field: "spec.jobTemplate.spec".to_owned(),
-            rule,
-        }));
+    let mut controller = controller(client, namespace);
+    if let Some(removed) = ctx.schedules.removed_groups() {
+        // Schedules are few: look at all of them when a group goes.
+        controller = controller.reconcile_all_on(removed.map(|_| ()));
     }
-    let jobs: Api<PhJob> = Api::namespaced(client.clone(), &namespace);
-    let mut attempt = 0;
-    loop {
-        let job = model::run_now_job_at(schedule, clock.now())?;
-        match jobs.create(&PostParams::default(), &job).await {
-            Err(kube::Error::Api(status)) if status.code == 409 && attempt == 0 => attempt += 1,
-            other => return Ok(other?),
-        }
-    }
+    runtime.run(controller, reconcile, Arc::new(ctx))
 }

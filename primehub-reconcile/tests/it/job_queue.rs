@@ -24,7 +24,7 @@ use primehub_model::quota::{GroupQuotas, Quota};
 use primehub_reconcile::Error;
 use primehub_reconcile::fake::FakeCluster;
 use primehub_reconcile::runtime::Metrics;
-use primehub_reconcile::runtime::job_queue::{GROUP_UNKNOWN_MESSAGE, JobQueue, JobQueueConfig};
+use primehub_reconcile::runtime::job_queue::{JobQueue, JobQueueConfig};
 use primehub_reconcile::stores::{ResourceStores, StoresConfig};
 use primehub_reconcile::webhook::quotas::QuotaSource;
 use serde_json::json;
@@ -331,13 +331,17 @@ async fn a_job_bigger_than_its_quota_fails_with_primehubs_message() -> TestResul
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_job_of_an_unknown_group_fails_and_a_cancelled_one_is_left_alone() -> TestResult {
+async fn a_job_of_an_unknown_group_waits_and_a_cancelled_one_is_left_alone() -> TestResult {
     let s = setup(TestQuotas::new(&[("ml", gpus(4))]), events_only()).await?;
     s.submit("orphan", "deleted-group", "bob", "gpu-1").await?;
-    s.wait_phase("orphan", PhJobPhase::Failed).await;
-    let status = s.jobs.get("orphan").await?.status.expect("a status");
-    assert_eq!(status.reason, Some(PhJobReason::PodCreationFailed));
-    assert_eq!(status.message.as_deref(), Some(GROUP_UNKNOWN_MESSAGE));
+    s.submit("other", "ml", "bob", "gpu-1").await?;
+    s.wait_phase("other", PhJobPhase::Preparing).await;
+    s.settle().await;
+    assert_eq!(
+        s.phase("orphan").await,
+        PhJobPhase::Pending,
+        "the queue neither starts nor fails it: the PhJob controller stops the jobs of a deleted group"
+    );
 
     s.submit("cancelled", "ml", "bob", "gpu-1").await?;
     s.jobs

@@ -18,10 +18,9 @@ use primehub_model::crd::schedule::{PhJobTemplate, Recurrence, RecurrenceType};
 use primehub_model::crd::{PhJob, PhJobSpec, PhSchedule, PhScheduleSpec, PhScheduleStatus};
 use primehub_model::names;
 use primehub_model::schedule::{INACTIVE_MESSAGE, RECURRENCE_INVALID_MESSAGE};
-use primehub_reconcile::Error;
 use primehub_reconcile::fake::FakeCluster;
 use primehub_reconcile::runtime::schedule::{
-    self, ScheduleConfig, ScheduleContext, StaticScheduleContext, run_now,
+    self, ScheduleConfig, ScheduleContext, StaticScheduleContext,
 };
 use primehub_reconcile::runtime::{ControllerRuntime, Metrics};
 use serde_json::json;
@@ -491,66 +490,6 @@ async fn schedules_of_the_same_name_in_two_namespaces_do_not_collide() -> TestRe
     Ok(())
 }
 
-#[tokio::test(start_paused = true)]
-async fn run_now_creates_a_job_outside_the_schedule() -> TestResult {
-    let w = World::start("2026-12-04T12:07:00Z", "Etc/UTC");
-    let schedules = w.schedules("hub");
-    let created = schedules
-        .create(
-            &PostParams::default(),
-            &schedule("off", RecurrenceType::Inactive, None),
-        )
-        .await?;
-    let job = run_now(&w.client, w.context.as_ref(), w.clock.as_ref(), &created).await?;
-    let name = job.name_any();
-    assert!(name.starts_with("job-202612041207-"), "{name}");
-    assert!(!job.labels().contains_key(LABEL_SCHEDULED_BY));
-    assert_eq!(
-        job.labels()[names::LABEL_GROUP],
-        names::escape_label("Team_A")
-    );
-    assert_eq!(job.annotations()["primehub.io/owner"], "ml-team");
-    assert_eq!(w.job_names("hub").await, [name]);
-
-    // A running "run now" job does not block the scheduled runs.
-    schedules
-        .patch(
-            "off",
-            &PatchParams::default(),
-            &Patch::Merge(
-                json!({"spec": {"recurrence": {"type": "custom", "cron": "0 13 * * *"}}}),
-            ),
-        )
-        .await?;
-    w.status_becomes("hub", "off", waiting("2026-12-04T13:00:00Z"))
-        .await;
-    w.pass_to("2026-12-04T13:00:00Z").await;
-    w.status_becomes("hub", "off", waiting("2026-12-05T13:00:00Z"))
-        .await;
-    assert_eq!(w.job_names("hub").await.len(), 2);
-
-    // An invalid template is a model error naming the field.
-    let mut bad = created.clone();
-    bad.spec.job_template.spec.instance_type = "missing".into();
-    let err = run_now(&w.client, w.context.as_ref(), w.clock.as_ref(), &bad)
-        .await
-        .expect_err("an invalid template");
-    assert!(matches!(err, Error::Model(_)), "{err:?}");
-    assert_eq!(
-        err.to_string(),
-        "model: invalid spec.jobTemplate.spec: InstanceType not found: missing"
-    );
-    assert!(!err.is_transient());
-    assert!(
-        w.context
-            .validate(&bad.spec.job_template.spec)
-            .await
-            .is_err()
-    );
-    assert_eq!(w.job_names("hub").await.len(), 2, "nothing created");
-    Ok(())
-}
-
 #[tokio::test]
 async fn the_keycloak_context_reads_the_zone_and_validates_as_primehubs_spawner() -> TestResult {
     use primehub_keycloak::cache::{CacheConfig, KeycloakCache};
@@ -756,5 +695,159 @@ async fn a_run_whose_status_write_was_lost_does_not_create_a_second_job() -> Tes
         .map(ResourceExt::name_any)
         .collect();
     assert_eq!(names, [job]);
+    Ok(())
+}
+
+/// A group is gone for the job controllers when Keycloak no longer has it (by id or name) and
+/// either the cache saw it disappear or the cache's view is newer than the object: a job of a
+/// group the cache has not heard of yet is never taken for an orphan.
+#[tokio::test]
+async fn a_group_is_gone_when_the_cache_saw_it_go_or_knows_more_than_the_job() -> TestResult {
+    use primehub_keycloak::cache::{CacheConfig, KeycloakCache};
+    use primehub_keycloak::fake::{BootstrapOptions, FakeKeycloak};
+    use primehub_keycloak::{KeycloakAdmin, NewGroup};
+    use primehub_model::pod::job::JobPodConfig;
+    use primehub_model::roles::RoleNaming;
+    use primehub_reconcile::runtime::job_world::KeycloakJobWorld;
+    use primehub_reconcile::runtime::phjob::JobEnvironment;
+    use primehub_reconcile::runtime::schedule::KeycloakScheduleContext;
+    use primehub_reconcile::stores::{ResourceStores, StoresConfig};
+
+    let keycloak = FakeKeycloak::new()?;
+    keycloak
+        .bootstrap_primehub("primehub", &BootstrapOptions::default())
+        .await?;
+    let realm: Arc<dyn KeycloakAdmin> = Arc::new(keycloak.realm("primehub")?);
+    let team_a = realm
+        .create_group(&NewGroup {
+            name: "team-a".into(),
+            attributes: Default::default(),
+        })
+        .await?;
+    let loaded: jiff::Timestamp = "2026-12-04T12:00:00Z".parse()?;
+    let cache = KeycloakCache::load(
+        realm.clone(),
+        Arc::new(ManualClock::at(loaded)),
+        CacheConfig::default(),
+    )
+    .await?;
+    let cluster = FakeCluster::new();
+    let (stores, driver) = ResourceStores::start(cluster.client(), StoresConfig::new("hub"));
+    tokio::spawn(driver);
+    stores.wait_ready(Duration::from_secs(30)).await?;
+    let world = KeycloakJobWorld::new(
+        cache.clone(),
+        stores.clone(),
+        RoleNaming::default(),
+        JobPodConfig::default(),
+    );
+    let mut removed = world.removed_group_names();
+
+    let spec = |id: &str, name: &str| PhJobSpec {
+        group_id: id.into(),
+        group_name: name.into(),
+        ..PhJobSpec::default()
+    };
+    let before = Some(loaded - jiff::SignedDuration::from_hours(1));
+    let after = Some(loaded + jiff::SignedDuration::from_secs(1));
+    assert!(!world.group_gone_since(&spec(&team_a, "team-a"), before));
+    assert!(
+        !world.group_gone_since(&spec(&team_a, "renamed"), before),
+        "found by id"
+    );
+    assert!(
+        !world.group_gone_since(&spec("", "team-a"), before),
+        "found by name"
+    );
+    assert!(
+        world.group_gone_since(&spec("g-x", "never"), before),
+        "unknown to a view newer than the job"
+    );
+    assert!(
+        !world.group_gone_since(&spec("g-x", "never"), after),
+        "a job newer than the cache's view is not an orphan"
+    );
+    assert!(!world.group_gone_since(&spec("g-x", "never"), None));
+    assert!(
+        !world.group_gone_since(&spec("", ""), before),
+        "no group named"
+    );
+
+    // Deleted through the cache (as the API deletes): the stream names it, and it is gone
+    // even for a job newer than the cache's last sync.
+    cache.admin().delete_group(&team_a).await?;
+    let batch = tokio::time::timeout(Duration::from_secs(10), removed.next()).await?;
+    assert_eq!(batch, Some(vec!["team-a".to_owned()]));
+    assert!(world.group_gone_since(&spec(&team_a, "team-a"), after));
+    assert!(world.group_gone(&PhJob::new("j", spec(&team_a, "team-a"))));
+    assert!(
+        !world.group_gone(&PhJob::new("j", spec("g-x", "never"))),
+        "a job without a creation time is never an orphan by age"
+    );
+
+    // The schedule context answers the same way.
+    let ctx = KeycloakScheduleContext::new(cache, stores, RoleNaming::default());
+    assert!(ctx.group_gone(&spec("g-x", "never"), before));
+    assert!(!ctx.group_gone(&spec("g-x", "never"), after));
+    Ok(())
+}
+
+/// A schedule whose group is deleted is removed at once — active or inactive — with an event;
+/// the jobs it made stay.
+#[tokio::test(start_paused = true)]
+async fn a_schedule_of_a_deleted_group_is_removed_at_once() -> TestResult {
+    let w = World::start("2026-12-04T12:00:00Z", "Etc/UTC");
+    let schedules = w.schedules("hub");
+    for (name, ty) in [
+        ("daily", RecurrenceType::Daily),
+        ("off", RecurrenceType::Inactive),
+    ] {
+        schedules
+            .create(&PostParams::default(), &schedule(name, ty, None))
+            .await?;
+    }
+    let mut other = schedule("other-group", RecurrenceType::Daily, None);
+    other.spec.job_template.spec.group_name = "Team_B".into();
+    schedules.create(&PostParams::default(), &other).await?;
+    w.status_becomes("hub", "daily", waiting("2026-12-05T04:00:00Z"))
+        .await;
+    w.pass_to("2026-12-05T04:00:00Z").await;
+    assert_eq!(
+        w.job_names("hub").await.len(),
+        2,
+        "daily and other-group ran"
+    );
+
+    // No time passes: the deletion itself wakes the controller.
+    w.context.delete_group("Team_A");
+    eventually("the Team_A schedules are removed", || async {
+        let names: Vec<String> = schedules
+            .list(&Default::default())
+            .await
+            .ok()?
+            .items
+            .iter()
+            .map(ResourceExt::name_any)
+            .collect();
+        (names == ["other-group"]).then_some(())
+    })
+    .await;
+    let events: Api<EventsV1Event> = Api::namespaced(w.client.clone(), "hub");
+    let notes: Vec<String> = events
+        .list(&Default::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("GroupDeleted"))
+        .filter_map(|e| e.note)
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "group Team_A was deleted: the schedule is removed",
+            "group Team_A was deleted: the schedule is removed"
+        ]
+    );
+    assert_eq!(w.job_names("hub").await.len(), 2, "the jobs stay");
     Ok(())
 }
