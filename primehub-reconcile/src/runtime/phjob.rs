@@ -27,7 +27,11 @@
 //!
 //! PrimeHub also notifies its GraphQL server of each phase change (`notifyPhJobEvent`, for
 //! e-mail notifications); this controller records a Kubernetes Event on the job instead
-//! (reason `PhJobPhaseChanged`), which `kubectl describe` shows.
+//! (reason `PhJobPhaseChanged`, action and note naming the new phase), which `kubectl
+//! describe` shows. kube-runtime's recorder folds an event into the earlier one with the
+//! same type, reason, action and object (a series: a count, the first note kept), so the
+//! action is the phase: each phase a job reaches has its own Event and note, and only a
+//! phase reached again (Pending after a requeue) is counted in its series.
 //!
 //! The cleaner ([`Cleaner`]) runs every 30 s on the queue's job store: finished jobs past
 //! `jobTTLSeconds` after their `finishTime` are deleted, then the oldest finished jobs beyond
@@ -243,7 +247,9 @@ async fn write_status(
                 "{phase}: {}",
                 status.message.as_deref().unwrap_or_default()
             )),
-            action: "Reconcile".into(),
+            // The recorder's key has no note: one action for all phases would show the first
+            // phase's note, counted, for every later change.
+            action: phase.to_string(),
             secondary: None,
         };
         if let Err(e) = ctx.recorder.publish(&event, &job.object_ref(&())).await {

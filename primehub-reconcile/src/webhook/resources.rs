@@ -13,7 +13,9 @@
 //! 5. answers: **allowed** with a JSON patch removing the first `admission-is-not-found` init
 //!    container (no patch when there is none), or **denied** with code 410 and PrimeHub's text
 //!    (`User alice exceeded cpu quota: 1, requesting 0.5`) as both message and reason. An
-//!    allowed pod's charge is reserved until the watch shows the pod.
+//!    allowed pod's charge is reserved until the watch shows the pod — except for a dry run
+//!    (`dryRun: true`, e.g. `kubectl apply --dry-run=server`), which is decided the same way
+//!    but never stored, so it reserves nothing.
 //!
 //! Pods without the group label are allowed untouched. Pods without a user label (PrimeHub's
 //! model deployments) get the group check only.
@@ -323,7 +325,11 @@ impl ResourcesValidation {
             Ok(()) => {
                 let name = object.metadata.name.as_deref().unwrap_or_default();
                 let generate_name = object.metadata.generate_name.as_deref().unwrap_or_default();
-                guard.reserve(name, generate_name, charge);
+                // A dry run is never stored: a reservation would hold its quota for the whole
+                // window (kube-apiserver calls webhooks with `dryRun: true` for them).
+                if !request.dry_run {
+                    guard.reserve(name, generate_name, charge);
+                }
                 drop(guard);
                 self.metrics.count(QuotaOutcome::Allowed);
                 allow_removing_sentinel(request)

@@ -592,6 +592,39 @@ async fn a_job_runs_from_submission_to_success_and_its_pod_goes_after_the_ttl() 
     let status = s.status("train").await;
     assert_eq!(status.message.as_deref(), Some(COMPLETED_MESSAGE));
     assert_eq!(status.finish_time.map(|t| t.0), Some(s.clock.now()));
+    // Each phase change is its own Event with its own note (the recorder folds events of one
+    // action into a series keeping the first note; found on the real API server, where the
+    // Succeeded change showed as a second count of "Running").
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(s.jobs.clone().into_client(), NS);
+    let notes = eventually("the phase-change Events", || async {
+        let mut notes: Vec<String> = events
+            .list(&Default::default())
+            .await
+            .ok()?
+            .items
+            .into_iter()
+            .filter(|e| {
+                e.reason.as_deref() == Some("PhJobPhaseChanged")
+                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("train")
+            })
+            .filter_map(|e| e.note)
+            .collect();
+        notes.sort();
+        notes
+            .iter()
+            .any(|n| n.starts_with("Succeeded"))
+            .then_some(notes)
+    })
+    .await;
+    assert!(
+        notes.contains(&format!("Running: {RUNNING_MESSAGE}")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.contains(&format!("Succeeded: {COMPLETED_MESSAGE}")),
+        "{notes:?}"
+    );
 
     // A week later (the default TTL) the pod is deleted; the job stays.
     s.clock.advance(jiff::SignedDuration::from_secs(604_801));

@@ -800,6 +800,53 @@ async fn the_fake_cluster_admits_and_denies_pod_creates_in_process() -> TestResu
     Ok(())
 }
 
+/// A dry-run create (`kubectl apply --dry-run=server`, a probe) is reviewed with
+/// `dryRun: true` and never stored: it must reserve nothing, or it would hold its quota for the
+/// whole in-flight window (found on the real API server: a probe pod made the job after it
+/// exceed its group's quota).
+#[tokio::test]
+async fn a_dry_run_create_is_decided_but_reserves_nothing() -> TestResult {
+    let w = world().await?;
+    w.cluster.add_admission_handler(w.webhook.clone());
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(w.cluster.client(), NS);
+    let notebook = |name: &str| -> Result<k8s_openapi::api::core::v1::Pod, serde_json::Error> {
+        serde_json::from_value(with_sentinel(pod(
+            name,
+            Some("phusers"),
+            Some("alice"),
+            &[limits("800m", "", "")],
+        )))
+    };
+    let dry = kube::api::PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let seen = pods.create(&dry, &notebook("nb")?).await?;
+    assert_eq!(
+        seen.spec.and_then(|s| s.init_containers).map(|i| i.len()),
+        Some(2),
+        "the dry run is decided and patched like a create"
+    );
+    assert!(w.usage.in_flight().is_empty(), "a dry run reserves nothing");
+    // Over quota, a dry run is denied like a create.
+    let big = serde_json::from_value(pod(
+        "big",
+        Some("phusers"),
+        Some("alice"),
+        &[limits("2", "", "")],
+    ))?;
+    match pods.create(&dry, &big).await {
+        Err(kube::Error::Api(status)) => assert_eq!(status.code, 410, "{status:?}"),
+        other => return Err(format!("expected a 410 denial, got {other:?}").into()),
+    }
+    // The quota the dry run did not hold is there for the real create.
+    pods.create(&kube::api::PostParams::default(), &notebook("nb")?)
+        .await?;
+    assert_eq!(w.usage.in_flight().len(), 1);
+    Ok(())
+}
+
 #[tokio::test]
 async fn keycloak_quotas_come_from_the_cache_and_follow_changes() -> TestResult {
     let keycloak = FakeKeycloak::new()?;

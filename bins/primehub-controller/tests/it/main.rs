@@ -1,8 +1,10 @@
 //! The binary's integration tests, one test binary for all of them.
 
 mod binary;
+mod certs;
 mod fake_flow;
 mod flags;
 mod flow;
 mod manifests;
 mod real_controller;
+mod real_jobs;
