@@ -21,7 +21,7 @@ fn the_role_grants_exactly_what_the_controller_uses_in_its_namespace() {
             {"apiGroups": ["primehub.io"], "resources": ["phjobs/status", "phschedules/status"],
              "verbs": ["patch"]},
             {"apiGroups": ["primehub.io"], "resources": ["phschedules"],
-             "verbs": ["get", "list", "watch"]},
+             "verbs": ["get", "list", "watch", "delete"]},
             {"apiGroups": [""], "resources": ["pods"],
              "verbs": ["get", "list", "watch", "create", "delete"]},
             {"apiGroups": [""], "resources": ["secrets", "persistentvolumeclaims"],

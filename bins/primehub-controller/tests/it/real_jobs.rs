@@ -35,7 +35,10 @@
 //! 5. cancel while `Running` and while `Preparing`: the pod is deleted, the job `Cancelled`;
 //! 6. schedules: a valid one gets its `nextRunTime`, one naming an image the group is not
 //!    granted is invalid with PrimeHub's message (`Image not found: missing`);
-//! 7. the Role was enough: no request of the controller was refused (its log), the Lease is
+//! 7. the group deleted in Keycloak itself (not through PrimeHub's API): its running job is
+//!    `Cancelled` with `Cancelled: group ml_team was deleted` and its pod deleted, its
+//!    schedules are removed;
+//! 8. the Role was enough: no request of the controller was refused (its log), the Lease is
 //!    held, one Event per phase a job reached is recorded with its note; SIGTERM stops it
 //!    cleanly.
 //!
@@ -832,7 +835,35 @@ async fn run_checks(setup: Setup) {
     assert_eq!(broken.message.as_deref(), Some("Image not found: missing"));
     assert!(broken.next_run_time.is_none());
 
-    // 7. The Role was enough: nothing refused, the Lease held, the Events recorded.
+    // 7. The group is deleted in Keycloak itself, not through PrimeHub's API: its running job
+    // is stopped (pod deleted) and its schedules are removed.
+    world.submit("job-4-orphan").await;
+    world
+        .until_phase("job-4-orphan", PhJobPhase::Preparing)
+        .await;
+    world.until_pod("job-4-orphan").await;
+    world.set_pod_phase("job-4-orphan", "Running").await;
+    world.until_phase("job-4-orphan", PhJobPhase::Running).await;
+    setup
+        .keycloak
+        .delete_group(&setup.ids.group)
+        .await
+        .expect("deleting the group in Keycloak");
+    let stopped = world
+        .until_phase("job-4-orphan", PhJobPhase::Cancelled)
+        .await;
+    assert_eq!(
+        stopped.status.and_then(|s| s.message).as_deref(),
+        Some(format!("Cancelled: group {GROUP} was deleted").as_str())
+    );
+    world.until_no_pod("job-4-orphan").await;
+    eventually("the group's schedules are removed", || async {
+        let left = schedules.list(&ListParams::default()).await.ok()?.items;
+        left.is_empty().then_some(())
+    })
+    .await;
+
+    // 8. The Role was enough: nothing refused, the Lease held, the Events recorded.
     let lease = Api::<Lease>::namespaced(setup.client.clone(), &namespace)
         .get("primehub-controller")
         .await
