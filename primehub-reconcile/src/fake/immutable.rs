@@ -25,6 +25,7 @@ use crate::api::ResourceKind;
 use crate::error::{InvalidCause, Result};
 
 use super::defaults::{cause, invalid_object};
+use super::godiff::{self, Root};
 
 /// The start of the message of a forbidden pod spec change.
 pub(crate) const POD_SPEC_FORBIDDEN: &str = "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
@@ -51,27 +52,6 @@ fn spec(o: &Value) -> Map<String, Value> {
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default()
-}
-
-/// A diff of the top-level fields of two specs: `-`/`+` lines of JSON.
-fn diff(old: &Map<String, Value>, new: &Map<String, Value>) -> String {
-    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    let mut out = String::new();
-    for k in keys {
-        let (a, b) = (old.get(k), new.get(k));
-        if a == b {
-            continue;
-        }
-        if let Some(a) = a {
-            out.push_str(&format!("- {k:?}: {}\n", render(Some(a))));
-        }
-        if let Some(b) = b {
-            out.push_str(&format!("+ {k:?}: {}\n", render(Some(b))));
-        }
-    }
-    out
 }
 
 /// Checks an update of `old` into `new` (after defaulting and `PrepareForUpdate`): `Invalid`
@@ -103,9 +83,27 @@ pub(crate) fn validate_update(kind: &ResourceKind, old: &Value, new: &Value) -> 
     }
 }
 
+fn list<'v>(spec: &'v Map<String, Value>, key: &str) -> &'v [Value] {
+    spec.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// `ValidatePodUpdate` (`pkg/apis/core/validation`), from the container counts on.
 fn pod(old: &Value, new: &Value) -> Vec<InvalidCause> {
     let (old_spec, new_spec) = (spec(old), spec(new));
     let mut causes = Vec::new();
+    // ValidateContainerUpdates: a different number of containers stops the checks.
+    for key in ["containers", "initContainers"] {
+        if list(&old_spec, key).len() != list(&new_spec, key).len() {
+            causes.push(cause(
+                &format!("spec.{key}"),
+                "FieldValueForbidden",
+                "Forbidden: pod updates may not add or remove containers".into(),
+            ));
+            return causes;
+        }
+    }
     let (old_deadline, new_deadline) = (
         old_spec
             .get("activeDeadlineSeconds")
@@ -125,55 +123,15 @@ fn pod(old: &Value, new: &Value) -> Vec<InvalidCause> {
             "FieldValueInvalid",
             "Invalid value: null: must not update from a positive integer to nil value".into(),
         )),
-        (Some(o), Some(n)) if n > o => causes.push(cause(
-            "spec.activeDeadlineSeconds",
-            "FieldValueInvalid",
-            format!("Invalid value: {n}: must be less than or equal to previous value"),
-        )),
+        (Some(o), Some(n)) if n > o => {
+            causes.push(cause(
+                "spec.activeDeadlineSeconds",
+                "FieldValueInvalid",
+                format!("Invalid value: {n}: must be less than or equal to previous value"),
+            ));
+            return causes;
+        }
         _ => {}
-    }
-    // The old spec with what may change taken from the new one.
-    let mut munged = old_spec.clone();
-    for key in ["containers", "initContainers"] {
-        let (Some(Value::Array(olds)), Some(Value::Array(news))) =
-            (munged.get_mut(key), new_spec.get(key))
-        else {
-            continue;
-        };
-        if olds.len() != news.len() {
-            continue;
-        }
-        for (o, n) in olds.iter_mut().zip(news) {
-            if let (Some(o), Some(image)) = (o.as_object_mut(), n.get("image")) {
-                o.insert("image".into(), image.clone());
-            }
-        }
-    }
-    for key in [
-        "activeDeadlineSeconds",
-        "tolerations",
-        "terminationGracePeriodSeconds",
-    ] {
-        let old_grace_negative = old_spec
-            .get("terminationGracePeriodSeconds")
-            .and_then(Value::as_i64)
-            .is_some_and(|g| g < 0);
-        if key == "terminationGracePeriodSeconds"
-            && !(old_grace_negative && new_spec.get(key).and_then(Value::as_i64) == Some(1))
-        {
-            continue;
-        }
-        match new_spec.get(key) {
-            Some(v) => munged.insert(key.into(), v.clone()),
-            None => munged.remove(key),
-        };
-    }
-    if munged != new_spec {
-        causes.push(cause(
-            "spec",
-            "FieldValueForbidden",
-            format!("{POD_SPEC_FORBIDDEN}\n{}", diff(&munged, &new_spec)),
-        ));
     }
     // validateOnlyAddedTolerations: every old toleration stays (its tolerationSeconds may
     // change).
@@ -184,20 +142,11 @@ fn pod(old: &Value, new: &Value) -> Vec<InvalidCause> {
         }
         t
     };
-    let news: Vec<Value> = new_spec
-        .get("tolerations")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(strip)
-        .collect();
-    let kept = old_spec
-        .get("tolerations")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .all(|t| news.contains(&strip(t)));
-    if !kept {
+    let news: Vec<Value> = list(&new_spec, "tolerations").iter().map(strip).collect();
+    if !list(&old_spec, "tolerations")
+        .iter()
+        .all(|t| news.contains(&strip(t)))
+    {
         causes.push(cause(
             "spec.tolerations",
             "FieldValueForbidden",
@@ -205,38 +154,145 @@ fn pod(old: &Value, new: &Value) -> Vec<InvalidCause> {
                 .into(),
         ));
     }
+    // validateOnlyDeletedSchedulingGates.
+    let gate = |g: &Value| g.get("name").and_then(Value::as_str).map(str::to_owned);
+    let old_gates: Vec<Option<String>> = list(&old_spec, "schedulingGates").iter().map(gate).collect();
+    for (i, g) in list(&new_spec, "schedulingGates").iter().enumerate() {
+        let name = gate(g);
+        if !old_gates.contains(&name) {
+            causes.push(cause(
+                &format!("spec.schedulingGates[{i}].name"),
+                "FieldValueForbidden",
+                format!(
+                    "Forbidden: only deletion is allowed, but found new scheduling gate '{}'",
+                    name.unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    let (old_value, new_value) = (Value::Object(old_spec.clone()), Value::Object(new_spec.clone()));
+    if godiff::semantic_eq(Root::PodSpec, &new_value, &old_value) {
+        return causes;
+    }
+    // The new spec with what may change taken from the old one (mungedPodSpec).
+    let mut munged = new_spec.clone();
+    for key in ["containers", "initContainers"] {
+        let olds = list(&old_spec, key).to_vec();
+        if let Some(Value::Array(news)) = munged.get_mut(key) {
+            for (n, o) in news.iter_mut().zip(&olds) {
+                if let Some(n) = n.as_object_mut() {
+                    match o.get("image") {
+                        Some(image) => n.insert("image".into(), image.clone()),
+                        None => n.remove("image"),
+                    };
+                }
+            }
+        }
+    }
+    for key in ["activeDeadlineSeconds", "schedulingGates", "tolerations"] {
+        match old_spec.get(key) {
+            Some(v) => munged.insert(key.into(), v.clone()),
+            None => munged.remove(key),
+        };
+    }
+    let grace = |m: &Map<String, Value>| {
+        m.get("terminationGracePeriodSeconds")
+            .and_then(Value::as_i64)
+    };
+    if grace(&old_spec).is_some_and(|g| g < 0)
+        && grace(&munged) == Some(1)
+        && let Some(g) = old_spec.get("terminationGracePeriodSeconds")
+    {
+        munged.insert("terminationGracePeriodSeconds".into(), g.clone());
+    }
+    let munged = Value::Object(munged);
+    if !godiff::semantic_eq(Root::PodSpec, &munged, &old_value) {
+        causes.push(cause(
+            "spec",
+            "FieldValueForbidden",
+            format!(
+                "{POD_SPEC_FORBIDDEN}\n{}",
+                godiff::diff(Root::PodSpec, &old_value, &munged)
+            ),
+        ));
+    }
     causes
 }
 
+const BETA_STORAGE_CLASS: &str = "volume.beta.kubernetes.io/storage-class";
+
+/// `ValidatePersistentVolumeClaimUpdate`: the spec diff of the clones it munges.
 fn pvc(old: &Value, new: &Value) -> Vec<InvalidCause> {
-    let (mut munged, new_spec) = (spec(old), spec(new));
-    let unset = |m: &Map<String, Value>, k: &str| {
-        m.get(k)
-            .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
+    let (mut old_clone, mut new_clone) = (spec(old), spec(new));
+    let annotation = |o: &Value| {
+        o.pointer("/metadata/annotations")
+            .and_then(|a| a.get(BETA_STORAGE_CLASS))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     };
-    for key in ["volumeName", "storageClassName"] {
-        if unset(&munged, key)
-            && let Some(v) = new_spec.get(key)
-        {
-            munged.insert(key.into(), v.clone());
-        }
+    let (old_annotation, new_annotation) = (annotation(old), annotation(new));
+    let class = |m: &Map<String, Value>| {
+        m.get("storageClassName")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let (old_class, new_class) = (class(&old_clone), class(&new_clone));
+    // volumeName may be set once.
+    if old_clone
+        .get("volumeName")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        match new_clone.get("volumeName") {
+            Some(v) => old_clone.insert("volumeName".into(), v.clone()),
+            None => old_clone.remove("volumeName"),
+        };
     }
-    let bound = old.pointer("/status/phase").and_then(Value::as_str) == Some("Bound");
+    // validateStorageClassUpgradeFromAnnotation, else validateStorageClassUpgradeFromNil: the
+    // field may go from nil to the annotation's class (or any class without the annotation).
+    let from_annotation = old_annotation.is_some()
+        && old_class.is_none()
+        && new_class.is_some()
+        && new_class == old_annotation
+        && (new_annotation.is_none() || new_annotation == old_annotation);
+    let from_nil = old_class.is_none()
+        && new_class.is_some()
+        && (old_annotation.is_none() || new_class == old_annotation);
+    if from_annotation || from_nil {
+        new_clone.remove("storageClassName");
+    }
+    let bound = new.pointer("/status/phase").and_then(Value::as_str) == Some("Bound");
     if bound {
-        for key in ["resources", "volumeAttributesClassName"] {
-            match new_spec.get(key) {
-                Some(v) => munged.insert(key.into(), v.clone()),
-                None => munged.remove(key),
-            };
+        // The storage request keeps the old value (a zero Quantity where it had none).
+        let old_storage = old_clone
+            .get("resources")
+            .and_then(|r| r.get("requests"))
+            .and_then(|r| r.get("storage"))
+            .cloned()
+            .unwrap_or_else(|| Value::String("0".into()));
+        if let Some(requests) = new_clone
+            .get_mut("resources")
+            .and_then(|r| r.get_mut("requests"))
+            .and_then(Value::as_object_mut)
+        {
+            requests.insert("storage".into(), old_storage);
         }
+        match old_clone.get("volumeAttributesClassName") {
+            Some(v) => new_clone.insert("volumeAttributesClassName".into(), v.clone()),
+            None => new_clone.remove("volumeAttributesClassName"),
+        };
     }
-    if munged == new_spec {
+    let (old_value, new_value) = (Value::Object(old_clone), Value::Object(new_clone));
+    if godiff::semantic_eq(Root::PersistentVolumeClaimSpec, &new_value, &old_value) {
         return Vec::new();
     }
     vec![cause(
         "spec",
         "FieldValueForbidden",
-        format!("{PVC_SPEC_FORBIDDEN}\n{}", diff(&munged, &new_spec)),
+        format!(
+            "{PVC_SPEC_FORBIDDEN}\n{}",
+            godiff::diff(Root::PersistentVolumeClaimSpec, &old_value, &new_value)
+        ),
     )]
 }
 

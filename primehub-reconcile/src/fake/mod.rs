@@ -334,6 +334,7 @@ mod discovery;
 mod events;
 mod field_selectors;
 mod fields;
+mod godiff;
 mod gojson;
 mod http;
 mod immutable;
