@@ -2,12 +2,16 @@
 //! the field path as the cause and the real server's message (checked against kube-apiserver
 //! v1.37 in `conformance_defaults`).
 //!
-//! - Pods (`ValidatePodUpdate`, `pkg/apis/core/validation`): only the containers' and init
-//!   containers' images, `activeDeadlineSeconds` (set, or lowered), additions to the
-//!   tolerations and `terminationGracePeriodSeconds` may change;
+//! - Pods (`ValidatePodUpdate`, `pkg/apis/core/validation`): the number of containers and init
+//!   containers is fixed ("may not add or remove containers", and nothing else is checked);
+//!   `activeDeadlineSeconds` may be set or lowered; old tolerations stay (their
+//!   `tolerationSeconds` may change); scheduling gates may only be removed; beyond that only the
+//!   containers' and init containers' images, the deadline, the tolerations, the scheduling
+//!   gates and a negative `terminationGracePeriodSeconds` set to 1 may change;
 //! - PersistentVolumeClaims (`ValidatePersistentVolumeClaimUpdate`): the spec is immutable,
-//!   except `volumeName` and `storageClassName` while unset, and `resources.requests` of a
-//!   bound claim;
+//!   except `volumeName` while empty, `storageClassName` from nil (to the beta annotation's
+//!   class where there is one), and for a bound claim `resources.requests.storage` and
+//!   `volumeAttributesClassName`;
 //! - Services (`ValidateServiceUpdate`): `clusterIP`/`clusterIPs` once set;
 //! - Deployments, StatefulSets and DaemonSets (`pkg/apis/apps/validation`): `spec.selector`;
 //!   a StatefulSet's `serviceName`, `podManagementPolicy` and `volumeClaimTemplates`;
@@ -15,9 +19,14 @@
 //!   `ValidateConfigMapUpdate`): `data`, `binaryData` and `immutable` itself; a Secret's `type`
 //!   always.
 //!
-//! Where kube-apiserver appends a diff of its internal Go structs to a message (a pod's or a
-//! claim's forbidden spec change, a claim template's value), the fake appends a diff of the
-//! JSON fields instead: the message starts the same.
+//! A forbidden pod or claim spec change ends its message with kube-apiserver's `diff.Diff` of
+//! the old spec and the munged new one, exactly ([`super::godiff`]: the internal Go structs as
+//! `json.MarshalIndent` writes them, go-difflib's unified diff). Whether the specs differ at all
+//! is `apiequality.Semantic.DeepEqual`: an empty list equals a missing one, quantities compare
+//! by value.
+//!
+//! Not implemented: the relaxations for a pod that still has scheduling gates (additions to
+//! `nodeSelector` and node affinity are allowed there; the fake refuses them with the diff).
 
 use serde_json::{Map, Value};
 
