@@ -165,7 +165,12 @@ fn value(ty: &str, v: Option<&Value>, mode: Mode) -> Go {
     if let Some(elem) = ty.strip_prefix("[]") {
         return match v {
             Some(Value::Array(items)) if !(mode == Mode::Semantic && items.is_empty()) => {
-                Go::Array(items.iter().map(|i| value(elem, nonnull(i), mode)).collect())
+                Go::Array(
+                    items
+                        .iter()
+                        .map(|i| value(elem, nonnull(i), mode))
+                        .collect(),
+                )
             }
             _ => null(),
         };
@@ -188,7 +193,8 @@ fn value(ty: &str, v: Option<&Value>, mode: Mode) -> Go {
         let mut out = Vec::new();
         for (key, v1, fty, flags) in fields {
             let fv = at(v, v1);
-            if (flags & OMIT_EMPTY != 0 && empty(fty, fv)) || (flags & OMIT_ZERO != 0 && fv.is_none())
+            if (flags & OMIT_EMPTY != 0 && empty(fty, fv))
+                || (flags & OMIT_ZERO != 0 && fv.is_none())
             {
                 continue;
             }
@@ -340,7 +346,10 @@ mod tests {
 
     #[test]
     fn go_quotes_strings() {
-        assert_eq!(quote("a<b>&\"\\\n\t\u{1}\u{2028}é"), r#""a\u003cb\u003e\u0026\"\\\n\t\u0001\u2028é""#);
+        assert_eq!(
+            quote("a<b>&\"\\\n\t\u{1}\u{2028}é"),
+            r#""a\u003cb\u003e\u0026\"\\\n\t\u0001\u2028é""#
+        );
     }
 
     #[test]
@@ -391,8 +400,19 @@ mod tests {
                     .zip(c.diff.lines())
                     .position(|(a, b)| a != b)
                     .unwrap_or(ours.lines().count().min(c.diff.lines().count()));
-                let near = |s: &str| s.lines().skip(at.saturating_sub(3)).take(6).collect::<Vec<_>>().join("\n");
-                panic!("{}: line {at} differs:\nours:\n{}\ngo:\n{}", c.name, near(&ours), near(&c.diff));
+                let near = |s: &str| {
+                    s.lines()
+                        .skip(at.saturating_sub(3))
+                        .take(6)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                panic!(
+                    "{}: line {at} differs:\nours:\n{}\ngo:\n{}",
+                    c.name,
+                    near(&ours),
+                    near(&c.diff)
+                );
             }
         }
     }

@@ -165,7 +165,10 @@ fn pod(old: &Value, new: &Value) -> Vec<InvalidCause> {
     }
     // validateOnlyDeletedSchedulingGates.
     let gate = |g: &Value| g.get("name").and_then(Value::as_str).map(str::to_owned);
-    let old_gates: Vec<Option<String>> = list(&old_spec, "schedulingGates").iter().map(gate).collect();
+    let old_gates: Vec<Option<String>> = list(&old_spec, "schedulingGates")
+        .iter()
+        .map(gate)
+        .collect();
     for (i, g) in list(&new_spec, "schedulingGates").iter().enumerate() {
         let name = gate(g);
         if !old_gates.contains(&name) {
@@ -179,7 +182,10 @@ fn pod(old: &Value, new: &Value) -> Vec<InvalidCause> {
             ));
         }
     }
-    let (old_value, new_value) = (Value::Object(old_spec.clone()), Value::Object(new_spec.clone()));
+    let (old_value, new_value) = (
+        Value::Object(old_spec.clone()),
+        Value::Object(new_spec.clone()),
+    );
     if godiff::semantic_eq(Root::PodSpec, &new_value, &old_value) {
         return causes;
     }

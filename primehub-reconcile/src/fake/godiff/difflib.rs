@@ -251,7 +251,7 @@ impl<'s> SequenceMatcher<'s> {
             }
             group.push(OpCode { i1, j1, ..c });
         }
-        if !group.is_empty() && !(group.len() == 1 && group[0].tag == b'e') {
+        if !group.is_empty() && !matches!(group.as_slice(), [only] if only.tag == b'e') {
             groups.push(group);
         }
         groups

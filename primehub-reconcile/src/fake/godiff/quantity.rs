@@ -114,7 +114,11 @@ impl Quantity {
         }
         // The inf.Dec path: exact, rounded up (away from zero) to nano units.
         let mut mantissa: u128 = shifted.parse().ok()?;
-        let mut scale = if base2 { -denom_len } else { exponent - denom_len };
+        let mut scale = if base2 {
+            -denom_len
+        } else {
+            exponent - denom_len
+        };
         if base2 {
             mantissa = mantissa.checked_mul(1u128.checked_shl(u32::try_from(exponent).ok()?)?)?;
         }
@@ -180,7 +184,7 @@ impl Quantity {
         if m == 0 {
             return "0".to_owned();
         }
-        while m % 10 == 0 {
+        while m.is_multiple_of(10) {
             m /= 10;
             s += 1;
         }
@@ -202,7 +206,7 @@ impl Quantity {
                 format = Format::DecimalSi;
             } else if let Some(mut n) = self.whole() {
                 let mut k = 0;
-                while n >= 1024 && n % 1024 == 0 {
+                while n >= 1024 && n.is_multiple_of(1024) {
                     n /= 1024;
                     k += 1;
                 }
@@ -213,7 +217,7 @@ impl Quantity {
             }
         }
         let (mut m, mut e) = (self.mantissa, self.scale);
-        while m >= 10 && m % 10 == 0 {
+        while m >= 10 && m.is_multiple_of(10) {
             m /= 10;
             e += 1;
         }
@@ -253,7 +257,7 @@ impl Quantity {
                 .checked_mul(pow10(u32::try_from(self.scale).ok()?)?)
         } else {
             let p = pow10(u32::try_from(-self.scale).ok()?)?;
-            (self.mantissa % p == 0).then(|| self.mantissa / p)
+            self.mantissa.is_multiple_of(p).then(|| self.mantissa / p)
         }
     }
 }
