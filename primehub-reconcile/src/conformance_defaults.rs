@@ -562,6 +562,40 @@ pub async fn immutable_fields_are_refused(client: &Client) {
         "Pod \"p\" is invalid: spec.tolerations: Forbidden: existing toleration can not be modified except its tolerationSeconds",
     );
 
+    // A pod with scheduling gates may gain node selector entries, not change them.
+    create(&pods, json!({"metadata": {"name": "g"}, "spec": {"schedulingGates": [{"name": "x.io/wait"}], "nodeSelector": {"disk": "ssd"}, "containers": [{"name": "c", "image": "busybox"}]}})).await;
+    ok(
+        pods.patch(
+            "g",
+            &pp,
+            &merge(json!({"spec": {"nodeSelector": {"gpu": "yes"}}})),
+        )
+        .await,
+        "adding a node selector entry to a gated pod",
+    );
+    assert_invalid(
+        pods.patch(
+            "g",
+            &pp,
+            &merge(json!({"spec": {"nodeSelector": {"disk": "hdd"}}})),
+        )
+        .await,
+        "changing a gated pod's node selector entry",
+        "Pod \"g\" is invalid: spec.nodeSelector: Invalid value: {\"disk\":\"hdd\",\"gpu\":\"yes\"}: only additions to spec.nodeSelector are allowed (no mutations or deletions)",
+    );
+    assert_invalid(
+        pods.patch(
+            "g",
+            &pp,
+            &merge(
+                json!({"spec": {"schedulingGates": [{"name": "x.io/wait"}, {"name": "x.io/new"}]}}),
+            ),
+        )
+        .await,
+        "adding a scheduling gate",
+        "Pod \"g\" is invalid: spec.schedulingGates[1].name: Forbidden: only deletion is allowed, but found new scheduling gate 'x.io/new'",
+    );
+
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
     create(&claims, json!({"metadata": {"name": "c"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})).await;
     assert_invalid(

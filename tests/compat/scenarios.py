@@ -1127,6 +1127,49 @@ def _(t: Ctx) -> None:
     t.call("add container", t.core.patch_namespaced_pod, "p", t.ns, {"spec": {"containers": [{"name": "more", "image": "busybox:1.36"}]}})
 
 
+@scenario("py-patch-gated-pod")
+def _(t: Ctx) -> None:
+    """A pod with scheduling gates may gain node selector entries and node affinity
+    requirements; other changes of them are Invalid naming the new value as Go writes the
+    internal structs; gates may only be removed; once ungated, the node selector is frozen."""
+    p = pod()
+    term = {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}
+    p["spec"].update({
+        "schedulingGates": [{"name": "x.io/wait"}, {"name": "x.io/more"}],
+        "nodeSelector": {"disk": "ssd"},
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}},
+    })
+    create(t, p)
+    patch = lambda step, body: t.call(step, t.core.patch_namespaced_pod, "p", t.ns, body,
+                                      keep=lambda v: {k: v["spec"].get(k) for k in ("nodeSelector", "affinity", "schedulingGates")})
+    merge = lambda step, body: t.call(step, t.core.patch_namespaced_pod, "p", t.ns, body, _content_type="application/merge-patch+json",
+                                      keep=lambda v: {k: v["spec"].get(k) for k in ("nodeSelector", "affinity", "schedulingGates")})
+    patch("add selector", {"spec": {"nodeSelector": {"gpu": "yes"}}})
+    patch("change selector", {"spec": {"nodeSelector": {"disk": "hdd"}}})
+    two = {"matchExpressions": term["matchExpressions"] + [{"key": "rack", "operator": "Exists"}]}
+    patch("add requirement", {"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [two]}}}}})
+    patch("add term", {"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [two, term]}}}}})
+    patch("change requirement", {"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "zone", "operator": "NotIn", "values": ["a"]}]}]}}}}})
+    merge("drop affinity", {"spec": {"affinity": None}})
+    patch("add gate", {"spec": {"schedulingGates": [{"name": "x.io/wait"}, {"name": "x.io/more"}, {"name": "x.io/new"}]}})
+    merge("remove a gate", {"spec": {"schedulingGates": [{"name": "x.io/wait"}]}})
+    merge("ungate", {"spec": {"schedulingGates": None}})
+    patch("selector after", {"spec": {"nodeSelector": {"late": "1"}}})
+
+
+@scenario("py-patch-gated-pod-affinity")
+def _(t: Ctx) -> None:
+    """A gated pod without affinity may get node affinity, but no pod affinity."""
+    p = pod()
+    p["spec"]["schedulingGates"] = [{"name": "x.io/wait"}]
+    create(t, p)
+    na = {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}]}}
+    t.call("node affinity", t.core.patch_namespaced_pod, "p", t.ns, {"spec": {"affinity": {"nodeAffinity": na}}}, keep=lambda v: v["spec"].get("affinity"))
+    t.call("pod affinity too", t.core.patch_namespaced_pod, "p", t.ns, {"spec": {"affinity": {"podAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": "zone", "labelSelector": {"matchLabels": {"a": "b"}}}]}}}})
+
+
 def claim(name: str = "c", **spec: Any) -> dict:
     body = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
     body.update(spec)

@@ -288,6 +288,48 @@ pub(crate) fn render(root: Root, spec: &Value) -> Option<String> {
     Some(out)
 }
 
+/// `json.Marshal` (compact) of the internal Go value of layout type `ty` (`map[string]string`,
+/// `[]core.NodeSelectorTerm`, `core.NodeSelectorTerm`, …) for v1 JSON `v`: how `field.Invalid`
+/// prints a value that is not a string or a number.
+pub(crate) fn compact(ty: &str, v: Option<&Value>) -> String {
+    let mut out = String::new();
+    write_compact(&value(ty, v.and_then(nonnull), Mode::Marshal), &mut out);
+    out
+}
+
+fn write_compact(v: &Go, out: &mut String) {
+    match v {
+        Go::Raw(s) => out.push_str(s),
+        Go::Object(fields) => {
+            out.push('{');
+            for (n, (k, v)) in fields.iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                out.push_str(&quote(k));
+                out.push(':');
+                write_compact(v, out);
+            }
+            out.push('}');
+        }
+        Go::Array(items) => {
+            out.push('[');
+            for (n, v) in items.iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                write_compact(v, out);
+            }
+            out.push(']');
+        }
+    }
+}
+
+/// `apiequality.Semantic.DeepEqual` of two internal Go values of layout type `ty`.
+pub(crate) fn semantic_eq_type(ty: &str, a: Option<&Value>, b: Option<&Value>) -> bool {
+    value(ty, a.and_then(nonnull), Mode::Semantic) == value(ty, b.and_then(nonnull), Mode::Semantic)
+}
+
 /// `apiequality.Semantic.DeepEqual` of the internal structs of two v1 specs.
 pub(crate) fn semantic_eq(root: Root, a: &Value, b: &Value) -> bool {
     match root.struct_name() {
@@ -342,6 +384,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn compact_is_json_marshal() {
+        assert_eq!(compact("map[string]string", None), "null");
+        assert_eq!(
+            compact("map[string]string", Some(&json!({"b": "2", "a": "<1>"}))),
+            r#"{"a":"\u003c1\u003e","b":"2"}"#
+        );
+        assert_eq!(
+            compact(
+                "[]core.NodeSelectorTerm",
+                Some(&json!([{"matchExpressions": [{"key": "k", "operator": "Exists"}]}]))
+            ),
+            r#"[{"MatchExpressions":[{"Key":"k","Operator":"Exists","Values":null}],"MatchFields":null}]"#
+        );
     }
 
     #[test]

@@ -25,8 +25,9 @@
 //! is `apiequality.Semantic.DeepEqual`: an empty list equals a missing one, quantities compare
 //! by value.
 //!
-//! Not implemented: the relaxations for a pod that still has scheduling gates (additions to
-//! `nodeSelector` and node affinity are allowed there; the fake refuses them with the diff).
+//! A pod that still has scheduling gates may also gain `nodeSelector` entries and required node
+//! affinity requirements (or get node affinity where it had none): other changes of those are
+//! `Invalid` naming the new value as Go's `json.Marshal` writes the internal structs.
 
 use serde_json::{Map, Value};
 
@@ -220,6 +221,9 @@ fn pod(old: &Value, new: &Value) -> Vec<InvalidCause> {
     {
         munged.insert("terminationGracePeriodSeconds".into(), g.clone());
     }
+    if !list(&old_spec, "schedulingGates").is_empty() {
+        causes.extend(gated_pod(&old_spec, &mut munged));
+    }
     let munged = Value::Object(munged);
     if !godiff::semantic_eq(Root::PodSpec, &munged, &old_value) {
         causes.push(cause(
@@ -232,6 +236,158 @@ fn pod(old: &Value, new: &Value) -> Vec<InvalidCause> {
         ));
     }
     causes
+}
+
+/// A pod that still has scheduling gates may gain node selector entries and node affinity
+/// requirements (`validateNodeSelectorMutation`, `validateNodeAffinityMutation`): their errors,
+/// and `munged` with the old values back, so that the spec comparison does not see them.
+fn gated_pod(old_spec: &Map<String, Value>, munged: &mut Map<String, Value>) -> Vec<InvalidCause> {
+    let mut causes = Vec::new();
+    let present = |v: Option<&Value>| v.filter(|v| !v.is_null()).cloned();
+    let (old_selector, new_selector) = (
+        present(old_spec.get("nodeSelector")),
+        present(munged.get("nodeSelector")),
+    );
+    if !godiff::semantic_eq_type(
+        "map[string]string",
+        new_selector.as_ref(),
+        old_selector.as_ref(),
+    ) {
+        let kept = old_selector
+            .as_ref()
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .all(|(k, v)| new_selector.as_ref().and_then(|n| n.get(k)) == Some(v));
+        if !kept {
+            causes.push(cause(
+                "spec.nodeSelector",
+                "FieldValueInvalid",
+                format!(
+                    "Invalid value: {}: only additions to spec.nodeSelector are allowed (no mutations or deletions)",
+                    godiff::compact("map[string]string", new_selector.as_ref())
+                ),
+            ));
+        }
+        match old_selector {
+            Some(v) => munged.insert("nodeSelector".into(), v),
+            None => munged.remove("nodeSelector"),
+        };
+    }
+    let node_affinity =
+        |m: &Map<String, Value>| present(m.get("affinity").and_then(|a| a.get("nodeAffinity")));
+    let (old_na, new_na) = (node_affinity(old_spec), node_affinity(munged));
+    if godiff::semantic_eq_type("*core.NodeAffinity", new_na.as_ref(), old_na.as_ref()) {
+        return causes;
+    }
+    causes.extend(node_affinity_mutation(new_na.as_ref(), old_na.as_ref()));
+    let munged_affinity = present(munged.get("affinity"));
+    let old_affinity = present(old_spec.get("affinity"));
+    match munged_affinity {
+        None => {
+            if let Some(na) = old_na {
+                munged.insert("affinity".into(), serde_json::json!({ "nodeAffinity": na }));
+            }
+        }
+        // Only node affinity set on a pod that had no affinity: back to none.
+        Some(a)
+            if old_affinity.is_none()
+                && present(a.get("podAntiAffinity")).is_none()
+                && present(a.get("podAffinity")).is_none() =>
+        {
+            munged.remove("affinity");
+        }
+        Some(mut a) => {
+            if let Some(o) = a.as_object_mut() {
+                match old_na {
+                    Some(na) => o.insert("nodeAffinity".into(), na),
+                    None => o.remove("nodeAffinity"),
+                };
+            }
+            munged.insert("affinity".into(), a);
+        }
+    }
+    causes
+}
+
+const TERMS: &str =
+    "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms";
+
+/// `validateNodeAffinityMutation`: the required node selector terms may only gain
+/// requirements (any terms may be set where there were none).
+fn node_affinity_mutation(new_na: Option<&Value>, old_na: Option<&Value>) -> Vec<InvalidCause> {
+    let required = |na: Option<&Value>| {
+        na.and_then(|n| n.get("requiredDuringSchedulingIgnoredDuringExecution"))
+            .filter(|r| !r.is_null())
+            .cloned()
+    };
+    let Some(old_required) = required(old_na) else {
+        return Vec::new();
+    };
+    let terms = |r: &Value| {
+        r.get("nodeSelectorTerms")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let old_terms = terms(&old_required);
+    let new_required = required(new_na);
+    let new_terms_value = new_required
+        .as_ref()
+        .and_then(|r| r.get("nodeSelectorTerms"))
+        .filter(|t| !t.is_null())
+        .cloned();
+    let new_terms = new_required.as_ref().map(terms).unwrap_or_default();
+    if !old_terms.is_empty() && old_terms.len() != new_terms.len() {
+        return vec![cause(
+            TERMS,
+            "FieldValueInvalid",
+            format!(
+                "Invalid value: {}: no additions/deletions to non-empty NodeSelectorTerms list are allowed",
+                godiff::compact("[]core.NodeSelectorTerm", new_terms_value.as_ref())
+            ),
+        )];
+    }
+    let mut causes = Vec::new();
+    for (i, (new_term, old_term)) in new_terms.iter().zip(&old_terms).enumerate() {
+        if !only_additions(new_term, old_term) {
+            causes.push(cause(
+                &format!("{TERMS}[{i}]"),
+                "FieldValueInvalid",
+                format!(
+                    "Invalid value: {}: only additions are allowed (no mutations or deletions)",
+                    godiff::compact("core.NodeSelectorTerm", Some(new_term))
+                ),
+            ));
+        }
+    }
+    causes
+}
+
+/// `validateNodeSelectorTermHasOnlyAdditions`.
+fn only_additions(new_term: &Value, old_term: &Value) -> bool {
+    let list = |t: &Value, key: &str| {
+        t.get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let keys = ["matchExpressions", "matchFields"];
+    if keys.iter().all(|k| list(old_term, k).is_empty())
+        && keys.iter().any(|k| !list(new_term, k).is_empty())
+    {
+        return false;
+    }
+    keys.iter().all(|k| {
+        let (old, new) = (list(old_term, k), list(new_term, k));
+        old.is_empty()
+            || (new.len() >= old.len()
+                && godiff::semantic_eq_type(
+                    "[]core.NodeSelectorRequirement",
+                    Some(&Value::Array(new[..old.len()].to_vec())),
+                    Some(&Value::Array(old)),
+                ))
+    })
 }
 
 const BETA_STORAGE_CLASS: &str = "volume.beta.kubernetes.io/storage-class";

@@ -53,7 +53,8 @@
 //!   the kind's OpenAPI schema tells lists and maps from structs like `emptyDir: {}`);
 //! - immutable fields (`fake/immutable.rs`), refused with 422 Invalid naming the field path in
 //!   kube-apiserver's words: a pod's containers (their number) and spec beyond images,
-//!   `activeDeadlineSeconds` (set or lowered), added tolerations, removed scheduling gates and
+//!   `activeDeadlineSeconds` (set or lowered), added tolerations, removed scheduling gates (while gated: added node selector entries and node affinity
+//!   requirements) and
 //!   `terminationGracePeriodSeconds`; a PVC's spec (except `volumeName` while empty,
 //!   `storageClassName` from nil and a bound claim's storage request); a
 //!   Service's `clusterIP`; Deployment, StatefulSet and DaemonSet `spec.selector` (and a
