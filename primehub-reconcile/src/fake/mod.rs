@@ -53,13 +53,13 @@
 //!   the kind's OpenAPI schema tells lists and maps from structs like `emptyDir: {}`);
 //! - immutable fields (`fake/immutable.rs`), refused with 422 Invalid naming the field path in
 //!   kube-apiserver's words: a pod's containers (their number) and spec beyond images,
-//!   `activeDeadlineSeconds` (set or lowered), added tolerations, removed scheduling gates (while gated: added node selector entries and node affinity
-//!   requirements) and
+//!   `activeDeadlineSeconds` (set or lowered), added tolerations, removed scheduling gates
+//!   (while gated: added node selector entries and node affinity requirements) and
 //!   `terminationGracePeriodSeconds`; a PVC's spec (except `volumeName` while empty,
-//!   `storageClassName` from nil and a bound claim's storage request); a
-//!   Service's `clusterIP`; Deployment, StatefulSet and DaemonSet `spec.selector` (and a
-//!   StatefulSet's `serviceName`, `podManagementPolicy`, `volumeClaimTemplates`); the data of a
-//!   Secret or ConfigMap with `immutable: true`, and a Secret's `type`. A forbidden pod or PVC
+//!   `storageClassName` from nil and a bound claim's storage request); a Service's
+//!   `clusterIP`; Deployment, StatefulSet and DaemonSet `spec.selector` (and a StatefulSet's
+//!   `serviceName`, `podManagementPolicy`, `volumeClaimTemplates`); the data of a Secret or
+//!   ConfigMap with `immutable: true`, and a Secret's `type`. A forbidden pod or PVC
 //!   spec change ends with kube-apiserver's diff of its internal Go structs, the same text
 //!   (`fake/godiff.rs`: the structs' layout from `tools/internal-layout`, a port of go-difflib);
 //! - `AlreadyExists` on a duplicate create, `Conflict` on a write with a stale
