@@ -1170,6 +1170,25 @@ def _(t: Ctx) -> None:
         "requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": "zone", "labelSelector": {"matchLabels": {"a": "b"}}}]}}}})
 
 
+@scenario("py-patch-pv-forbidden")
+def _(t: Ctx) -> None:
+    """A PersistentVolume's source is immutable (the message ends with the diff of the internal
+    PersistentVolumeSource), so is its volumeMode (path `volumeMode`); its capacity is not. The
+    volume is cluster-scoped: the scenario removes its protection finalizer and deletes it."""
+    name = f"pv-{t.ns}"[:63]
+    pv = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name},
+          "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "hostPath": {"path": "/data", "type": "Directory"}}}
+    keep = lambda v: {k: v["spec"].get(k) for k in ("capacity", "hostPath", "volumeMode")}
+    t.call("setup volume", t.core.create_persistent_volume, pv, keep=lambda v: v["metadata"]["name"] == name)
+    try:
+        t.call("source", t.core.patch_persistent_volume, name, {"spec": {"hostPath": {"path": "/other"}}})
+        t.call("mode", t.core.patch_persistent_volume, name, {"spec": {"volumeMode": "Block"}})
+        t.call("capacity", t.core.patch_persistent_volume, name, {"spec": {"capacity": {"storage": "2Gi"}}}, keep=keep)
+    finally:
+        t.call("unprotect", t.core.patch_persistent_volume, name, {"metadata": {"finalizers": None}}, keep=lambda v: v["metadata"].get("finalizers"))
+        t.call("delete", t.core.delete_persistent_volume, name, keep=lambda v: "deleted")
+
+
 def claim(name: str = "c", **spec: Any) -> dict:
     body = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
     body.update(spec)

@@ -140,6 +140,16 @@ def main():
     for q in QUANTITIES:
         cases.append({"name": f"quantity {q}", "root": "PersistentVolumeClaimSpec",
                       "old": {"resources": {"requests": {"storage": "1"}}}, "new": {"resources": {"requests": {"storage": q}}}})
+    pv = {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "hostPath": {"path": "/data", "type": "Directory"}}
+    cases += [
+        {"name": "a PV source from nothing", "root": "PersistentVolumeSource", "old": {}, "new": pv},
+        {"name": "a PV source changed", "root": "PersistentVolumeSource", "old": pv,
+         "new": {**pv, "hostPath": {"path": "/other"}}},
+        {"name": "a PV source replaced", "root": "PersistentVolumeSource", "old": pv,
+         "new": {"csi": {"driver": "d", "volumeHandle": "h", "volumeAttributes": {"b": "2", "a": "1"}, "nodePublishSecretRef": {"name": "s"}}}},
+        {"name": "PV sources with a local path and NFS", "root": "PersistentVolumeSource",
+         "old": {"local": {"path": "/mnt", "fsType": "ext4"}}, "new": {"nfs": {"server": "10.0.0.2", "path": "/export", "readOnly": True}}},
+    ]
     for i in range(40):
         cases.append({"name": f"random pod change {i}", "root": "PodSpec", "old": POD, "new": mutate(r, POD)})
     for i in range(10):

@@ -39,6 +39,7 @@ var roots = []struct {
 }{
 	{"PodSpec", reflect.TypeOf(core.PodSpec{}), reflect.TypeOf(corev1.PodSpec{})},
 	{"PersistentVolumeClaimSpec", reflect.TypeOf(core.PersistentVolumeClaimSpec{}), reflect.TypeOf(corev1.PersistentVolumeClaimSpec{})},
+	{"PersistentVolumeSource", reflect.TypeOf(core.PersistentVolumeSource{}), reflect.TypeOf(corev1.PersistentVolumeSource{})},
 }
 
 // Types with their own MarshalJSON, by package path and name: the layout names them.
@@ -340,6 +341,13 @@ func internal(root string, raw json.RawMessage) any {
 		must(json.Unmarshal(raw, &in))
 		must(corev1conv.Convert_v1_PersistentVolumeClaimSpec_To_core_PersistentVolumeClaimSpec(&in, &out, nil))
 		return out
+	case "PersistentVolumeSource":
+		// v1 inlines the source in the PV spec: decode the spec, convert, take the source.
+		var in corev1.PersistentVolumeSpec
+		var out core.PersistentVolumeSpec
+		must(json.Unmarshal(raw, &in))
+		must(corev1conv.Convert_v1_PersistentVolumeSpec_To_core_PersistentVolumeSpec(&in, &out, nil))
+		return out.PersistentVolumeSource
 	}
 	fail("unknown root %q", root)
 	return nil

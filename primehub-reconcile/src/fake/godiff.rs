@@ -1,5 +1,5 @@
 //! kube-apiserver's `diff.Diff` (`k8s.io/apimachinery/pkg/util/diff`) of two specs, the text a
-//! forbidden pod or PVC spec change appends to its message: `json.MarshalIndent(x, "", " ")` of
+//! forbidden pod, PVC or PV spec change appends to its message: `json.MarshalIndent(x, "", " ")` of
 //! the **internal** Go structs (`k8s.io/kubernetes/pkg/apis/core`: no JSON tags, so Go field
 //! names in declaration order, every field written, zero values too — `null` for a nil slice,
 //! map or pointer, `""`, `0`, `false` — embedded structs flattened as `encoding/json` does,
@@ -65,6 +65,9 @@ pub(crate) enum Root {
     PodSpec,
     /// `core.PersistentVolumeClaimSpec`.
     PersistentVolumeClaimSpec,
+    /// `core.PersistentVolumeSource` (inlined in a v1 PersistentVolume's spec: render the
+    /// spec).
+    PersistentVolumeSource,
 }
 
 impl Root {
@@ -72,6 +75,7 @@ impl Root {
         let name = match self {
             Root::PodSpec => "PodSpec",
             Root::PersistentVolumeClaimSpec => "PersistentVolumeClaimSpec",
+            Root::PersistentVolumeSource => "PersistentVolumeSource",
         };
         STRUCTS.roots.get(name).map(String::as_str)
     }
@@ -361,6 +365,10 @@ mod tests {
             Root::PersistentVolumeClaimSpec.struct_name(),
             Some("core.PersistentVolumeClaimSpec")
         );
+        assert_eq!(
+            Root::PersistentVolumeSource.struct_name(),
+            Some("core.PersistentVolumeSource")
+        );
         // Every type a field names is a struct of the layout or a kind `value` knows.
         for fields in STRUCTS.structs.values() {
             for (_, _, ty, _) in fields {
@@ -433,11 +441,12 @@ mod tests {
         diff: String,
     }
 
-    /// `diff.Diff` as k8s.io/kubernetes v1.37.2 computes it for 81 pairs of v1 specs
+    /// `diff.Diff` as k8s.io/kubernetes v1.37.2 computes it for 85 pairs of v1 specs
     /// (`tools/internal-layout/cases.py`, decoded and converted by Go): every volume source,
     /// probe handler and security context kind of a rich pod, an ephemeral claim template with
     /// `metadata` (a creation timestamp, managed fields), quantities in 26 spellings, empty
-    /// lists against missing ones, strings Go escapes, and 50 random changes.
+    /// lists against missing ones, strings Go escapes, PersistentVolume sources, and 50 random
+    /// changes.
     #[test]
     fn go_diff_fixtures() {
         let mut raw = Vec::new();
@@ -445,10 +454,11 @@ mod tests {
             .read_to_end(&mut raw);
         assert!(read.is_ok());
         let cases: Vec<Fixture> = serde_json::from_slice(&raw).unwrap_or_default();
-        assert_eq!(cases.len(), 81);
+        assert_eq!(cases.len(), 85);
         for c in &cases {
             let root = match c.root.as_str() {
                 "PodSpec" => Root::PodSpec,
+                "PersistentVolumeSource" => Root::PersistentVolumeSource,
                 _ => Root::PersistentVolumeClaimSpec,
             };
             let ours = diff(root, &c.old, &c.new);

@@ -12,6 +12,8 @@
 //!   except `volumeName` while empty, `storageClassName` from nil (to the beta annotation's
 //!   class where there is one), and for a bound claim `resources.requests.storage` and
 //!   `volumeAttributesClassName`;
+//! - PersistentVolumes (`ValidatePersistentVolumeUpdate`): the volume source, except a CSI
+//!   source's `controllerExpandSecretRef` while unset, and `volumeMode`;
 //! - Services (`ValidateServiceUpdate`): `clusterIP`/`clusterIPs` once set;
 //! - Deployments, StatefulSets and DaemonSets (`pkg/apis/apps/validation`): `spec.selector`;
 //!   a StatefulSet's `serviceName`, `podManagementPolicy` and `volumeClaimTemplates`;
@@ -19,7 +21,7 @@
 //!   `ValidateConfigMapUpdate`): `data`, `binaryData` and `immutable` itself; a Secret's `type`
 //!   always.
 //!
-//! A forbidden pod or claim spec change ends its message with kube-apiserver's `diff.Diff` of
+//! A forbidden pod, claim or volume spec change ends its message with kube-apiserver's `diff.Diff` of
 //! the old spec and the munged new one, exactly ([`super::godiff`]: the internal Go structs as
 //! `json.MarshalIndent` writes them, go-difflib's unified diff). Whether the specs differ at all
 //! is `apiequality.Semantic.DeepEqual`: an empty list equals a missing one, quantities compare
@@ -74,6 +76,7 @@ pub(crate) fn validate_update(kind: &ResourceKind, old: &Value, new: &Value) -> 
     let (qualified, causes) = match (kind.group.as_str(), kind.plural.as_str()) {
         ("", "pods") => ("Pod".to_owned(), pod(old, new)),
         ("", "persistentvolumeclaims") => ("PersistentVolumeClaim".to_owned(), pvc(old, new)),
+        ("", "persistentvolumes") => ("PersistentVolume".to_owned(), pv(old, new)),
         ("", "services") => ("Service".to_owned(), service(old, new)),
         ("", "secrets") => ("Secret".to_owned(), secret_or_config_map(old, new, true)),
         ("", "configmaps") => (
@@ -465,6 +468,42 @@ fn pvc(old: &Value, new: &Value) -> Vec<InvalidCause> {
             godiff::diff(Root::PersistentVolumeClaimSpec, &old_value, &new_value)
         ),
     )]
+}
+
+/// `ValidatePersistentVolumeUpdate`: the volume source (inlined in the v1 spec) is immutable,
+/// except a CSI source's `controllerExpandSecretRef` while unset; so is `volumeMode`.
+fn pv(old: &Value, new: &Value) -> Vec<InvalidCause> {
+    let (old_spec, mut new_spec) = (spec(old), spec(new));
+    let expand_ref = |m: &Map<String, Value>| {
+        m.get("csi").filter(|c| !c.is_null()).map(|c| {
+            c.get("controllerExpandSecretRef")
+                .is_some_and(|r| !r.is_null())
+        })
+    };
+    if expand_ref(&old_spec) == Some(false)
+        && expand_ref(&new_spec) == Some(true)
+        && let Some(csi) = new_spec.get_mut("csi").and_then(Value::as_object_mut)
+    {
+        csi.remove("controllerExpandSecretRef");
+    }
+    let (old_value, new_value) = (Value::Object(old_spec), Value::Object(new_spec));
+    let mut causes = Vec::new();
+    if !godiff::semantic_eq(Root::PersistentVolumeSource, &new_value, &old_value) {
+        causes.push(cause(
+            "spec.persistentvolumesource",
+            "FieldValueForbidden",
+            format!(
+                "Forbidden: spec.persistentvolumesource is immutable after creation\n{}",
+                godiff::diff(Root::PersistentVolumeSource, &old_value, &new_value)
+            ),
+        ));
+    }
+    let mode = |v: &Value| v.get("volumeMode").filter(|m| !m.is_null()).cloned();
+    if mode(&old_value) != mode(&new_value) {
+        // kube-apiserver names the path `volumeMode`, without `spec`.
+        causes.push(immutable_field("volumeMode", mode(&new_value).as_ref()));
+    }
+    causes
 }
 
 fn service(old: &Value, new: &Value) -> Vec<InvalidCause> {

@@ -56,11 +56,11 @@
 //!   `activeDeadlineSeconds` (set or lowered), added tolerations, removed scheduling gates
 //!   (while gated: added node selector entries and node affinity requirements) and
 //!   `terminationGracePeriodSeconds`; a PVC's spec (except `volumeName` while empty,
-//!   `storageClassName` from nil and a bound claim's storage request); a Service's
-//!   `clusterIP`; Deployment, StatefulSet and DaemonSet `spec.selector` (and a StatefulSet's
+//!   `storageClassName` from nil and a bound claim's storage request); a PV's source and
+//!   `volumeMode`; a Service's `clusterIP`; Deployment, StatefulSet and DaemonSet `spec.selector` (and a StatefulSet's
 //!   `serviceName`, `podManagementPolicy`, `volumeClaimTemplates`); the data of a Secret or
-//!   ConfigMap with `immutable: true`, and a Secret's `type`. A forbidden pod or PVC
-//!   spec change ends with kube-apiserver's diff of its internal Go structs, the same text
+//!   ConfigMap with `immutable: true`, and a Secret's `type`. A forbidden pod, PVC or
+//!   PV spec change ends with kube-apiserver's diff of its internal Go structs, the same text
 //!   (`fake/godiff.rs`: the structs' layout from `tools/internal-layout`, a port of go-difflib);
 //! - `AlreadyExists` on a duplicate create, `Conflict` on a write with a stale
 //!   `resourceVersion` (a write without one is unconditional), no-op writes keep the version and
