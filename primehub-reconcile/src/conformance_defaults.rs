@@ -17,7 +17,7 @@ use std::fmt::Debug;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Namespace, PersistentVolumeClaim, Pod, Secret, Service,
+    ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Service,
 };
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch};
 use kube::api::{PatchParams, PostParams};
@@ -724,6 +724,49 @@ pub async fn immutable_fields_are_refused(client: &Client) {
             .await,
         "making an immutable ConfigMap mutable",
         "ConfigMap \"cm\" is invalid: immutable: Forbidden: field is immutable when `immutable` is set",
+    );
+
+    // A PersistentVolume (cluster-scoped: named after the namespace, removed before asserting).
+    let volumes: Api<PersistentVolume> = Api::all(client.clone());
+    create(&volumes, json!({"metadata": {"name": ns}, "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "hostPath": {"path": "/data", "type": "Directory"}}})).await;
+    let source = volumes
+        .patch(
+            &ns,
+            &pp,
+            &merge(json!({"spec": {"hostPath": {"path": "/other"}}})),
+        )
+        .await;
+    let mode = volumes
+        .patch(&ns, &pp, &merge(json!({"spec": {"volumeMode": "Block"}})))
+        .await;
+    let _ = volumes
+        .patch(&ns, &pp, &merge(json!({"metadata": {"finalizers": null}})))
+        .await;
+    let _ = volumes.delete(&ns, &DeleteParams::default()).await;
+    assert_invalid(
+        source,
+        "changing a PersistentVolume's source",
+        &format!(
+            "PersistentVolume \"{ns}\" is invalid: spec.persistentvolumesource: Forbidden: spec.persistentvolumesource is immutable after creation\n{}",
+            concat!(
+                "@@ -2,7 +2,7 @@\n",
+                "  \"GCEPersistentDisk\": null,\n",
+                "  \"AWSElasticBlockStore\": null,\n",
+                "  \"HostPath\": {\n",
+                "-  \"Path\": \"/data\",\n",
+                "+  \"Path\": \"/other\",\n",
+                "   \"Type\": \"Directory\"\n",
+                "  },\n",
+                "  \"Glusterfs\": null,\n",
+            )
+        ),
+    );
+    assert_invalid(
+        mode,
+        "changing a PersistentVolume's volumeMode",
+        &format!(
+            "PersistentVolume \"{ns}\" is invalid: volumeMode: Invalid value: \"Block\": field is immutable"
+        ),
     );
     delete_namespace(client, &ns).await;
 }
