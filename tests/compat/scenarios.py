@@ -1029,6 +1029,189 @@ def _(t: Ctx) -> None:
     t.call("patch", t.core.patch_namespaced_pod, "p", t.ns, {"spec": {"containers": [{"name": "a", "env": [{"name": "X", "value": "2"}]}]}})
 
 
+def rich_pod() -> dict:
+    """A pod whose spec reaches many internal struct kinds: volumes (an emptyDir with a size
+    limit, a ConfigMap with items, an ephemeral claim template with labels), probes with a
+    named port, resources given in non-canonical quantities, security contexts, host
+    networking, tolerations, a node selector, env from a field reference, DNS config."""
+    main = container("main", env={"X": "1"}, ports=[8080])
+    main.update({
+        "command": ["sh", "-c"],
+        "args": ["sleep 3600 && echo '<done>' & wait"],
+        "env": main["env"] + [{"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+        "resources": {"requests": {"cpu": "0.5", "memory": "1.5Gi"}, "limits": {"cpu": "1000m", "memory": "2048Mi", "ephemeral-storage": "1G"}},
+        "readinessProbe": {"httpGet": {"path": "/ready", "port": "p8080"}, "periodSeconds": 5},
+        "livenessProbe": {"exec": {"command": ["true"]}, "initialDelaySeconds": 3},
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True},
+        "volumeMounts": [{"name": "cache", "mountPath": "/cache"}, {"name": "conf", "mountPath": "/etc/conf", "readOnly": True}],
+    })
+    side = container("side", image="busybox:1.36")
+    side["command"] = ["sleep", "infinity"]
+    p = pod(containers=[main, side])
+    p["spec"].update({
+        "hostNetwork": True,
+        "nodeSelector": {"disk": "ssd", "zone": "a"},
+        "securityContext": {"runAsUser": 1000, "fsGroup": 2000, "supplementalGroups": [3000]},
+        "tolerations": [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        "terminationGracePeriodSeconds": 20,
+        "dnsConfig": {"options": [{"name": "ndots", "value": "2"}]},
+        "volumes": [
+            {"name": "cache", "emptyDir": {"sizeLimit": "0.5Gi"}},
+            {"name": "conf", "configMap": {"name": "conf", "items": [{"key": "a", "path": "a.conf"}], "defaultMode": 0o440}},
+            {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {
+                "metadata": {"labels": {"tier": "scratch"}},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}}},
+        ],
+    })
+    return p
+
+
+@scenario("py-patch-pod-forbidden-nested")
+def _(t: Ctx) -> None:
+    """A forbidden change of a nested field (a probe's path) of a pod with a rich spec: the
+    message's diff of the internal structs shows it with its context."""
+    create(t, rich_pod())
+    t.call("patch", t.core.patch_namespaced_pod, "p", t.ns,
+           {"spec": {"containers": [{"name": "main", "readinessProbe": {"httpGet": {"path": "/healthz"}}}]}})
+
+
+@scenario("py-patch-pod-forbidden-hunks")
+def _(t: Ctx) -> None:
+    """Forbidden changes far apart (a volume's size limit, an env value, the node selector and
+    the DNS options): several hunks; the allowed image change and added toleration of the same
+    patch are not in the diff."""
+    create(t, rich_pod())
+    t.call("patch", t.core.patch_namespaced_pod, "p", t.ns, {"spec": {
+        "volumes": [{"name": "cache", "emptyDir": {"sizeLimit": "1Gi"}}],
+        "containers": [{"name": "main", "image": "nginx:1.28", "env": [{"name": "X", "value": "2"}]},
+                       {"name": "side", "image": "busybox:1.37"}],
+        "nodeSelector": {"zone": "b"},
+        "tolerations": [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}, {"key": "x", "operator": "Exists"}],
+        "dnsConfig": {"options": [{"name": "ndots", "value": "5"}]},
+    }})
+
+
+@scenario("py-patch-pod-forbidden-claim-template")
+def _(t: Ctx) -> None:
+    """A change inside an ephemeral volume's claim template (its labels and storage request):
+    the internal claim template embeds ObjectMeta, so its labels sit beside `Spec`."""
+    create(t, rich_pod())
+    t.call("patch", t.core.patch_namespaced_pod, "p", t.ns, {"spec": {"volumes": [{"name": "scratch", "ephemeral": {"volumeClaimTemplate": {
+        "metadata": {"labels": {"tier": "fast"}}, "spec": {"resources": {"requests": {"storage": "2Gi"}}}}}}]}})
+
+
+@scenario("py-replace-pod-forbidden-resources")
+def _(t: Ctx) -> None:
+    """A replace (PUT of the object the client read) changing a container's resources and the
+    pod's security context: Forbidden with the diff."""
+    create(t, rich_pod())
+    current = t.core.read_namespaced_pod("p", t.ns)
+    current.spec.containers[0].resources.requests["cpu"] = "750m"
+    current.spec.security_context.run_as_user = 1001
+    t.call("replace", t.core.replace_namespaced_pod, "p", t.ns, current)
+
+
+@scenario("kubectl-patch-pod-forbidden")
+def _(t: Ctx) -> None:
+    """kubectl prints the whole message, diff included."""
+    create(t, rich_pod())
+    t.kubectl("patch", "patch", "pod", "p", "--type=merge", "-p", json.dumps({"spec": {"restartPolicy": "Never", "hostname": "h"}}))
+
+
+@scenario("py-patch-pod-forbidden-grace-and-deadline")
+def _(t: Ctx) -> None:
+    """activeDeadlineSeconds may be set and terminationGracePeriodSeconds not: only the grace
+    period is in the diff; then a container added is refused without a diff."""
+    create(t, rich_pod())
+    t.call("patch", t.core.patch_namespaced_pod, "p", t.ns, {"spec": {"activeDeadlineSeconds": 100, "terminationGracePeriodSeconds": 5}})
+    t.call("add container", t.core.patch_namespaced_pod, "p", t.ns, {"spec": {"containers": [{"name": "more", "image": "busybox:1.36"}]}})
+
+
+@scenario("py-patch-gated-pod")
+def _(t: Ctx) -> None:
+    """A pod with scheduling gates may gain node selector entries and node affinity
+    requirements; other changes of them are Invalid naming the new value as Go writes the
+    internal structs; gates may only be removed; once ungated, the node selector is frozen."""
+    p = pod()
+    term = {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}
+    p["spec"].update({
+        "schedulingGates": [{"name": "x.io/wait"}, {"name": "x.io/more"}],
+        "nodeSelector": {"disk": "ssd"},
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}},
+    })
+    create(t, p)
+    patch = lambda step, body: t.call(step, t.core.patch_namespaced_pod, "p", t.ns, body,
+                                      keep=lambda v: {k: v["spec"].get(k) for k in ("nodeSelector", "affinity", "schedulingGates")})
+    merge = lambda step, body: t.call(step, t.core.patch_namespaced_pod, "p", t.ns, body, _content_type="application/merge-patch+json",
+                                      keep=lambda v: {k: v["spec"].get(k) for k in ("nodeSelector", "affinity", "schedulingGates")})
+    patch("add selector", {"spec": {"nodeSelector": {"gpu": "yes"}}})
+    patch("change selector", {"spec": {"nodeSelector": {"disk": "hdd"}}})
+    two = {"matchExpressions": term["matchExpressions"] + [{"key": "rack", "operator": "Exists"}]}
+    patch("add requirement", {"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [two]}}}}})
+    patch("add term", {"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [two, term]}}}}})
+    patch("change requirement", {"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "zone", "operator": "NotIn", "values": ["a"]}]}]}}}}})
+    merge("drop affinity", {"spec": {"affinity": None}})
+    patch("add gate", {"spec": {"schedulingGates": [{"name": "x.io/wait"}, {"name": "x.io/more"}, {"name": "x.io/new"}]}})
+    merge("remove a gate", {"spec": {"schedulingGates": [{"name": "x.io/wait"}]}})
+    merge("ungate", {"spec": {"schedulingGates": None}})
+    patch("selector after", {"spec": {"nodeSelector": {"late": "1"}}})
+
+
+@scenario("py-patch-gated-pod-affinity")
+def _(t: Ctx) -> None:
+    """A gated pod without affinity may get node affinity, but no pod affinity."""
+    p = pod()
+    p["spec"]["schedulingGates"] = [{"name": "x.io/wait"}]
+    create(t, p)
+    na = {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}]}}
+    t.call("node affinity", t.core.patch_namespaced_pod, "p", t.ns, {"spec": {"affinity": {"nodeAffinity": na}}}, keep=lambda v: v["spec"].get("affinity"))
+    t.call("pod affinity too", t.core.patch_namespaced_pod, "p", t.ns, {"spec": {"affinity": {"podAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": "zone", "labelSelector": {"matchLabels": {"a": "b"}}}]}}}})
+
+
+@scenario("py-patch-pv-forbidden")
+def _(t: Ctx) -> None:
+    """A PersistentVolume's source is immutable (the message ends with the diff of the internal
+    PersistentVolumeSource), so is its volumeMode (path `volumeMode`); its capacity is not. The
+    volume is cluster-scoped: the scenario removes its protection finalizer and deletes it."""
+    name = f"pv-{t.ns}"[:63]
+    pv = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name},
+          "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "hostPath": {"path": "/data", "type": "Directory"}}}
+    keep = lambda v: {k: v["spec"].get(k) for k in ("capacity", "hostPath", "volumeMode")}
+    t.call("setup volume", t.core.create_persistent_volume, pv, keep=lambda v: v["metadata"]["name"] == name)
+    try:
+        t.call("source", t.core.patch_persistent_volume, name, {"spec": {"hostPath": {"path": "/other"}}})
+        t.call("mode", t.core.patch_persistent_volume, name, {"spec": {"volumeMode": "Block"}})
+        t.call("capacity", t.core.patch_persistent_volume, name, {"spec": {"capacity": {"storage": "2Gi"}}}, keep=keep)
+    finally:
+        t.call("unprotect", t.core.patch_persistent_volume, name, {"metadata": {"finalizers": None}}, keep=lambda v: v["metadata"].get("finalizers"))
+        t.call("delete", t.core.delete_persistent_volume, name, keep=lambda v: "deleted")
+
+
+def claim(name: str = "c", **spec: Any) -> dict:
+    body = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    body.update(spec)
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}, "spec": body}
+
+
+@scenario("py-patch-pvc-forbidden")
+def _(t: Ctx) -> None:
+    """Forbidden claim spec changes: the access modes and selector of one claim, the storage
+    request of another (unbound) with a storage class: the diffs of the internal specs."""
+    t.call("setup claim c", t.core.create_namespaced_persistent_volume_claim, t.ns,
+           claim(selector={"matchLabels": {"disk": "ssd"}}, volumeMode="Filesystem"), keep=lambda v: v["metadata"]["name"])
+    t.call("setup claim d", t.core.create_namespaced_persistent_volume_claim, t.ns,
+           claim("d", storageClassName="standard", resources={"requests": {"storage": "0.5Gi"}, "limits": {"storage": "2Gi"}}),
+           keep=lambda v: v["metadata"]["name"])
+    t.call("access modes", t.core.patch_namespaced_persistent_volume_claim, "c", t.ns,
+           {"spec": {"accessModes": ["ReadWriteMany"], "selector": {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a", "b"]}]}}})
+    t.call("storage", t.core.patch_namespaced_persistent_volume_claim, "d", t.ns, {"spec": {"resources": {"requests": {"storage": "3Gi"}}}})
+    t.call("bind", t.core.patch_namespaced_persistent_volume_claim, "c", t.ns, {"spec": {"volumeName": "pv-1", "storageClassName": "fast"}},
+           keep=lambda v: {k: v["spec"].get(k) for k in ("volumeName", "storageClassName")})
+    t.call("class", t.core.patch_namespaced_persistent_volume_claim, "c", t.ns, {"spec": {"storageClassName": "slow"}})
+
+
 @scenario("py-patch-deployment-strategic")
 def _(t: Ctx) -> None:
     create(t, deployment(containers=[container("a", env={"X1": "1", "X2": "2"}, ports=[80]), container("b", image="busybox:1.36")]))

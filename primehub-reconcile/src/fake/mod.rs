@@ -52,14 +52,16 @@
 //!   built-in kinds, empty lists and maps and nulls are not stored (`labels: {}`, `env: []`:
 //!   the kind's OpenAPI schema tells lists and maps from structs like `emptyDir: {}`);
 //! - immutable fields (`fake/immutable.rs`), refused with 422 Invalid naming the field path in
-//!   kube-apiserver's words: a pod's spec beyond images, `activeDeadlineSeconds` (set or
-//!   lowered), added tolerations and `terminationGracePeriodSeconds`; a PVC's spec (except
-//!   `volumeName`/`storageClassName` while unset and a bound claim's `resources.requests`); a
-//!   Service's `clusterIP`; Deployment, StatefulSet and DaemonSet `spec.selector` (and a
-//!   StatefulSet's `serviceName`, `podManagementPolicy`, `volumeClaimTemplates`); the data of a
-//!   Secret or ConfigMap with `immutable: true`, and a Secret's `type`. Where kube-apiserver
-//!   appends a diff of its internal Go structs (a forbidden pod or PVC spec change) the fake
-//!   appends a diff of the JSON fields: the message starts the same;
+//!   kube-apiserver's words: a pod's containers (their number) and spec beyond images,
+//!   `activeDeadlineSeconds` (set or lowered), added tolerations, removed scheduling gates
+//!   (while gated: added node selector entries and node affinity requirements) and
+//!   `terminationGracePeriodSeconds`; a PVC's spec (except `volumeName` while empty,
+//!   `storageClassName` from nil and a bound claim's storage request); a PV's source and
+//!   `volumeMode`; a Service's `clusterIP`; Deployment, StatefulSet and DaemonSet `spec.selector` (and a StatefulSet's
+//!   `serviceName`, `podManagementPolicy`, `volumeClaimTemplates`); the data of a Secret or
+//!   ConfigMap with `immutable: true`, and a Secret's `type`. A forbidden pod, PVC or
+//!   PV spec change ends with kube-apiserver's diff of its internal Go structs, the same text
+//!   (`fake/godiff.rs`: the structs' layout from `tools/internal-layout`, a port of go-difflib);
 //! - `AlreadyExists` on a duplicate create, `Conflict` on a write with a stale
 //!   `resourceVersion` (a write without one is unconditional), no-op writes keep the version and
 //!   emit no event;
@@ -334,6 +336,7 @@ mod discovery;
 mod events;
 mod field_selectors;
 mod fields;
+mod godiff;
 mod gojson;
 mod http;
 mod immutable;
