@@ -1,12 +1,19 @@
-//! The building blocks of a PrimeHub workload pod, shared by job pods ([`super::job`]) and, later,
-//! notebook pods: what goes into the main container (volumes and their mounts, environment
-//! variables, `postStart` symlink commands), the image choice, the usage annotation and the
-//! admission sentinel.
+//! The building blocks of a PrimeHub workload pod, shared by job pods ([`super::job`]) and
+//! notebook pods ([`super::notebook`]): what goes into the main container (volumes and their
+//! mounts, environment variables, `postStart` symlink commands, paths whose ownership is fixed
+//! up), the image choice, the usage annotation and the admission sentinel.
 //!
-//! Each block appends to a [`PodParts`], in the order PrimeHub's spawner appends
+//! Each block appends to a [`PodParts`], in the order PrimeHub's spawners append
 //! (InfuseAI/primehub-controller `pkg/graphql/spawn.go`, the `Spawner` type and its `apply*`
-//! methods), so a caller that calls the blocks in PrimeHub's order gets PrimeHub's volume, mount,
-//! env and symlink order.
+//! methods; InfuseAI/primehub `jupyterhub_profiles.py`, `pre_spawn_start`), so a caller that
+//! calls the blocks in PrimeHub's order gets PrimeHub's volume, mount, env and symlink order.
+//!
+//! What a block decides is shared (which group volumes and datasets a launch mounts, what volume
+//! a dataset is, the variables of an env dataset); where the two pod kinds differ (where a
+//! dataset appears in the pod, how links into the home directory are written, whether writable
+//! mounts are chowned) is a policy the caller picks: [`DatasetLayout::job`] or
+//! [`DatasetLayout::notebook`], [`add_group_volumes`] or [`add_notebook_group_volumes`],
+//! [`add_phfs`] or [`add_notebook_phfs`].
 
 use std::collections::BTreeMap;
 
@@ -42,6 +49,9 @@ pub struct PodParts {
     pub env: Vec<EnvVar>,
     /// Shell commands run by the main container's `postStart` hook, joined with `;`.
     pub symlinks: Vec<String>,
+    /// Paths whose ownership the notebook's start script fixes (`CHOWN_EXTRA`, joined with
+    /// `,`); job pods leave it empty.
+    pub chown_extra: Vec<String>,
 }
 
 impl PodParts {
@@ -111,6 +121,18 @@ impl PodParts {
         });
     }
 
+    /// Sets the environment variable `name=value` as a Python dict update does: an existing
+    /// variable of that name keeps its place and takes the new value, a new one is appended.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        match self.env.iter_mut().find(|e| e.name == name) {
+            Some(existing) => {
+                existing.value = Some(value.to_owned());
+                existing.value_from = None;
+            }
+            None => self.push_env(name, value),
+        }
+    }
+
     /// The main container's lifecycle: a `postStart` exec of `sh -c <symlinks joined with ;>`,
     /// or `None` when there is no symlink command.
     pub fn post_start(&self) -> Option<Lifecycle> {
@@ -118,18 +140,19 @@ impl PodParts {
             return None;
         }
         Some(Lifecycle {
-            post_start: Some(LifecycleHandler {
-                exec: Some(ExecAction {
-                    command: Some(vec![
-                        "sh".to_owned(),
-                        "-c".to_owned(),
-                        self.symlinks.join(";"),
-                    ]),
-                }),
-                ..LifecycleHandler::default()
-            }),
+            post_start: Some(shell_hook("sh", &self.symlinks)),
             ..Lifecycle::default()
         })
+    }
+}
+
+/// A lifecycle handler that runs `commands` joined with `;` as `<shell> -c <script>`.
+pub fn shell_hook(shell: &str, commands: &[String]) -> LifecycleHandler {
+    LifecycleHandler {
+        exec: Some(ExecAction {
+            command: Some(vec![shell.to_owned(), "-c".to_owned(), commands.join(";")]),
+        }),
+        ..LifecycleHandler::default()
     }
 }
 
@@ -259,30 +282,43 @@ pub struct GroupVolume<'a> {
     pub attributes: &'a GroupAttributes,
 }
 
-/// Mounts the shared volume of each group in `groups` (every group of the user, in order) that
-/// has one (`enabled-shared-volume`) when the group is `launch_group` or its
-/// `launch-group-only` is off (unset means on): PVC and volume `project-<group path>` at
-/// `/project/<group path>` ([`names::project_pvc_name`], [`names::group_path`]). When the
-/// group's `home-symlink` is on (unset means on) and `working_dir` is not empty, the volume is
-/// linked into it (`ln -s /project/<g> <working_dir>`).
+/// The groups whose shared volume a launch in `launch_group` mounts, in the order of `groups`
+/// (every group of the user): those with a shared volume (`enabled-shared-volume`) that are the
+/// launch group or whose `launch-group-only` is off (unset means on). The rule both PrimeHub
+/// spawners apply.
+pub fn launch_group_volumes<'g>(
+    groups: &'g [GroupVolume<'g>],
+    launch_group: &'g str,
+) -> impl Iterator<Item = &'g GroupVolume<'g>> {
+    groups.iter().filter(move |group| {
+        let attrs = group.attributes;
+        attrs.shared_volume_enabled()
+            && (group.name == launch_group || !attrs.launch_group_only_enabled())
+    })
+}
+
+/// Mounts `group`'s shared volume: PVC and volume `project-<group path>` at
+/// `/project/<group path>` ([`names::project_pvc_name`], [`names::group_path`]). Returns the
+/// mount path.
+fn mount_group_volume(parts: &mut PodParts, group: &GroupVolume<'_>) -> String {
+    let name = names::project_pvc_name(group.name);
+    let mount_path = format!("/project/{}", names::group_path(group.name));
+    parts.mount(pvc_volume(&name, &name), plain_mount(&name, &mount_path));
+    mount_path
+}
+
+/// The job layout of group volumes: mounts the shared volume of each group
+/// [`launch_group_volumes`] selects; when the group's `home-symlink` is on (unset means on) and
+/// `working_dir` is not empty, the volume is linked into it (`ln -s /project/<g> <working_dir>`).
 pub fn add_group_volumes(
     parts: &mut PodParts,
     groups: &[GroupVolume<'_>],
     launch_group: &str,
     working_dir: &str,
 ) {
-    for group in groups {
-        let attrs = group.attributes;
-        if !attrs.shared_volume_enabled() {
-            continue;
-        }
-        if group.name != launch_group && attrs.launch_group_only_enabled() {
-            continue;
-        }
-        let name = names::project_pvc_name(group.name);
-        let mount_path = format!("/project/{}", names::group_path(group.name));
-        parts.mount(pvc_volume(&name, &name), plain_mount(&name, &mount_path));
-        if attrs.home_symlink_enabled() && !working_dir.is_empty() {
+    for group in launch_group_volumes(groups, launch_group) {
+        let mount_path = mount_group_volume(parts, group);
+        if group.attributes.home_symlink_enabled() && !working_dir.is_empty() {
             parts
                 .symlinks
                 .push(format!("ln -s {mount_path} {working_dir}"));
@@ -290,11 +326,44 @@ pub fn add_group_volumes(
     }
 }
 
+/// The notebook layout of group volumes (the hub's `pre_spawn_start`): every group with a shared
+/// volume must have a `shared-volume-capacity`, mounted or not (PrimeHub refuses to spawn
+/// otherwise); each group [`launch_group_volumes`] selects is mounted, its mount path added to
+/// `CHOWN_EXTRA` and, when `home-symlink` is on (unset means on), linked into `home_dir`
+/// (`ln -sf /project/<g> <home_dir>/`).
+pub fn add_notebook_group_volumes(
+    parts: &mut PodParts,
+    groups: &[GroupVolume<'_>],
+    launch_group: &str,
+    home_dir: &str,
+) -> Result<()> {
+    if let Some(group) = groups.iter().find(|g| {
+        g.attributes.shared_volume_enabled() && g.attributes.shared_volume_capacity.is_none()
+    }) {
+        return Err(Error::InvalidField {
+            field: format!("groups/{} shared-volume-capacity", group.name),
+            rule: "must be set when the group's shared volume is enabled \
+                   (sharedVolumeCapacity cannot be None when enabledSharedVolume is True)"
+                .to_owned(),
+        });
+    }
+    for group in launch_group_volumes(groups, launch_group) {
+        let mount_path = mount_group_volume(parts, group);
+        parts.chown_extra.push(mount_path.clone());
+        if group.attributes.home_symlink_enabled() {
+            parts
+                .symlinks
+                .push(format!("ln -sf {mount_path} {home_dir}/"));
+        }
+    }
+    Ok(())
+}
+
 /// Mounts PrimeHub's file system (PHFS) when `pvc` is not empty: volume `phfs` of PVC `pvc`
-/// at `/phfs`, `subPath groups/<group path>`, linked into `working_dir`.
-pub fn add_phfs(parts: &mut PodParts, pvc: &str, group_name: &str, working_dir: &str) {
+/// at `/phfs`, `subPath groups/<group path>`. Returns whether it was mounted.
+fn mount_phfs(parts: &mut PodParts, pvc: &str, group_name: &str) -> bool {
     if pvc.is_empty() {
-        return;
+        return false;
     }
     parts.mount(
         pvc_volume("phfs", pvc),
@@ -303,7 +372,25 @@ pub fn add_phfs(parts: &mut PodParts, pvc: &str, group_name: &str, working_dir: 
             ..plain_mount("phfs", "/phfs")
         },
     );
-    parts.symlinks.push(format!("ln -s /phfs {working_dir}"));
+    true
+}
+
+/// Mounts PrimeHub's file system (PHFS) when `pvc` is not empty: volume `phfs` of PVC `pvc`
+/// at `/phfs`, `subPath groups/<group path>`, linked into `working_dir` (`ln -s /phfs
+/// <working_dir>`).
+pub fn add_phfs(parts: &mut PodParts, pvc: &str, group_name: &str, working_dir: &str) {
+    if mount_phfs(parts, pvc, group_name) {
+        parts.symlinks.push(format!("ln -s /phfs {working_dir}"));
+    }
+}
+
+/// The notebook layout of PHFS: as [`add_phfs`], with `/phfs` added to `CHOWN_EXTRA` and
+/// linked with `ln -sf /phfs <home_dir>/`.
+pub fn add_notebook_phfs(parts: &mut PodParts, pvc: &str, group_name: &str, home_dir: &str) {
+    if mount_phfs(parts, pvc, group_name) {
+        parts.chown_extra.push("/phfs".to_owned());
+        parts.symlinks.push(format!("ln -sf /phfs {home_dir}/"));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,22 +417,50 @@ pub struct LinksDir {
     pub size_limit: String,
 }
 
-/// Where and how dataset volumes appear in a pod: the part of dataset mounting that differs
-/// between job and notebook pods.
+/// Where dataset volumes appear in a pod and how they are linked: the part of dataset mounting
+/// that differs between job and notebook pods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatasetPlacement {
+    /// The job spawner's (`spawn.go`, `applyDataset`): a volume dataset is mounted at
+    /// `<root>/dataset-<name>` and linked from `<mountRoot>/<name>` (a git dataset: the link
+    /// points to `<mount>/<name>`); a git dataset's host directory is
+    /// `<spec.gitSyncHostRoot or git_sync_host_root>/<name>`; a mount says `readOnly: true` only
+    /// when read-only; the home link is `ln -s <mountRoot>/<name> .`; env-dataset variables are
+    /// appended, upper-cased as Go does ([`dataset_env_name`]).
+    Staged {
+        /// The in-pod root of the mounts ([`JOB_DATASET_STAGING_ROOT`]).
+        root: String,
+        /// The node directory git-sync writes to, for git datasets whose spec has no
+        /// `gitSyncHostRoot`.
+        git_sync_host_root: String,
+    },
+    /// The hub spawner's (`jupyterhub_profiles.py`, `mount_dataset`): a volume dataset is
+    /// mounted at `<mountRoot>/<name>` with `readOnly` written either way (and on a `pv`
+    /// dataset's claim too), a writable one is added to `CHOWN_EXTRA`; a git dataset is mounted
+    /// read-only at `<gitSyncRoot>/<name>` from the host directory `<gitSyncHostRoot>/<name>`
+    /// (both from the dataset's annotations, [`Dataset::git_sync_root`],
+    /// [`Dataset::git_sync_host_root`]) and linked from `<mountRoot>/<name>` after
+    /// `mkdir -p <mountRoot>`; the home link is `ln -sf <mountRoot>/<name> <home_dir>/`;
+    /// env-dataset variables are set (a later one of the same name replaces the earlier value),
+    /// upper-cased as Python does ([`notebook_dataset_env_name`]), the key `__typename` skipped.
+    InPlace {
+        /// The home directory links go into (`/home/jovyan`).
+        home_dir: String,
+    },
+}
+
+/// Where and how dataset volumes appear in a pod: the [`DatasetPlacement`], the home-link
+/// default and the links directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatasetLayout {
-    /// Volume datasets are mounted at `<staging_root>/dataset-<name>` and linked from
-    /// `<mountRoot>/<name>` (git datasets: to `<mount>/<name>`).
-    pub staging_root: String,
+    /// Where mounts go and how they are linked.
+    pub placement: DatasetPlacement,
     /// Whether a volume dataset is linked into the working directory when its
     /// `dataset.primehub.io/homeSymlink` annotation is absent (a present annotation decides:
     /// `"true"` links, anything else does not).
     pub home_symlink_default: bool,
     /// The links directory, if the layout keeps one.
     pub links_dir: Option<LinksDir>,
-    /// The node directory git-sync writes to, used when a git dataset's spec has no
-    /// `gitSyncHostRoot`.
-    pub git_sync_host_root: String,
 }
 
 /// Default in-pod root of staged dataset mounts in job pods.
@@ -357,14 +472,29 @@ impl DatasetLayout {
     /// the annotation says otherwise, and a 1M emptyDir `datasets` at `/datasets`.
     pub fn job(git_sync_host_root: &str) -> DatasetLayout {
         DatasetLayout {
-            staging_root: JOB_DATASET_STAGING_ROOT.to_owned(),
+            placement: DatasetPlacement::Staged {
+                root: JOB_DATASET_STAGING_ROOT.to_owned(),
+                git_sync_host_root: git_sync_host_root.to_owned(),
+            },
             home_symlink_default: true,
             links_dir: Some(LinksDir {
                 volume_name: "datasets".to_owned(),
                 mount_path: "/datasets".to_owned(),
                 size_limit: "1M".to_owned(),
             }),
-            git_sync_host_root: git_sync_host_root.to_owned(),
+        }
+    }
+
+    /// PrimeHub's notebook layout (`jupyterhub_profiles.py`, `mount_dataset`): datasets mounted
+    /// in place at `<mountRoot default /datasets/>/<name>`, linked into `home_dir` only when the
+    /// annotation says `"true"`, no links directory (the hub links `/datasets` itself).
+    pub fn notebook(home_dir: &str) -> DatasetLayout {
+        DatasetLayout {
+            placement: DatasetPlacement::InPlace {
+                home_dir: home_dir.to_owned(),
+            },
+            home_symlink_default: false,
+            links_dir: None,
         }
     }
 }
@@ -372,6 +502,18 @@ impl DatasetLayout {
 /// The spec key a git dataset may carry to override the git-sync host directory (the job
 /// spawner reads `spec.gitSyncHostRoot`, not the annotation).
 pub const SPEC_GIT_SYNC_HOST_ROOT: &str = "gitSyncHostRoot";
+
+/// The key of an env dataset the hub spawner never turns into a variable (a GraphQL artefact,
+/// `__typename`).
+pub const ENV_DATASET_SKIPPED_KEY: &str = "__typename";
+
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '-' | '.' | '_'));
+    first_ok && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+}
 
 /// The environment variable name of key `key` of env dataset `dataset`: `<DATASET>_<KEY>` in
 /// upper case, `None` unless it matches `^[-._a-zA-Z][-._a-zA-Z0-9]*$` (PrimeHub's
@@ -388,28 +530,46 @@ pub fn dataset_env_name(dataset: &str, key: &str) -> Option<String> {
             }
         })
         .collect();
-    let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '-' | '.' | '_'));
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
-    (first_ok && rest_ok).then_some(name)
+    is_env_name(&name).then_some(name)
+}
+
+/// The hub spawner's variable name of key `key` of env dataset `dataset`: as
+/// [`dataset_env_name`], but upper-cased as Python's `str.upper` does, with the full Unicode
+/// mapping (`ß` becomes `SS`, so `straße` gives a valid `…_STRASSE`).
+pub fn notebook_dataset_env_name(dataset: &str, key: &str) -> Option<String> {
+    let name = format!("{dataset}_{key}").to_uppercase();
+    is_env_name(&name).then_some(name)
+}
+
+/// `os.path.join(a, b)` of Python (on POSIX): `b` when it is absolute, else `a` and `b` with one
+/// `/` between them unless `a` is empty or already ends with `/`. Nothing is cleaned.
+pub fn python_path_join(a: &str, b: &str) -> String {
+    if b.starts_with('/') || a.is_empty() {
+        b.to_owned()
+    } else if a.ends_with('/') {
+        format!("{a}{b}")
+    } else {
+        format!("{a}/{b}")
+    }
 }
 
 /// Mounts `datasets` (in the order given) with `layout`, then the layout's links directory.
 ///
+/// What a dataset is, whatever the layout:
+///
 /// * `pv`: PVC [`Dataset::pvc_name`] (or, for the deprecated `volumeName: hostpath:<path>`, a
 ///   hostPath volume), read-only unless writable;
-/// * `git`: hostPath `<spec.gitSyncHostRoot or layout root>/<name>`, always read-only, linked
-///   to `<mount>/<name>`;
+/// * `git`: a hostPath volume of the git-sync directory `<host root>/<name>`, always read-only,
+///   linked from `<mountRoot>/<name>` to `<mount>/<name>`;
 /// * `hostPath` and `nfs`: the dataset's path or export, read-only unless writable; skipped
 ///   when the path (or server) is empty;
-/// * `env`: one variable per key ([`dataset_env_name`]; keys in name order, `null` values
-///   skipped), then a copy with `-` replaced by `_` when that name differs;
+/// * `env`: one variable per key (keys in name order, `null` values skipped), then a copy with
+///   `-` replaced by `_` when that name differs;
 /// * any other type: nothing.
 ///
-/// A volume dataset gets `ln -sf <mount> <mountRoot>/<name>` and, when its home symlink is on,
-/// `ln -s <mountRoot>/<name> .`. Errors when a dataset has no name.
+/// Where volumes go, how they are linked and how variables are named is the layout's
+/// [`DatasetPlacement`]. A mounted volume dataset is linked into the home (or working)
+/// directory when its home symlink is on. Errors when a dataset has no name.
 pub fn add_datasets(
     parts: &mut PodParts,
     datasets: &[DatasetMount<'_>],
@@ -435,6 +595,52 @@ pub fn add_datasets(
     Ok(())
 }
 
+/// The volume of a volume dataset, named `logic_name`, or `None` when there is nothing to mount.
+/// `git_host_dir` gives a git dataset's host directory; `claim_read_only` is written on a `pv`
+/// dataset's claim.
+fn dataset_volume(
+    dataset: &Dataset,
+    logic_name: &str,
+    claim_read_only: Option<bool>,
+    git_host_dir: impl FnOnce() -> String,
+) -> Option<Volume> {
+    let spec = &dataset.spec;
+    match &spec.type_ {
+        DatasetType::Pv => match (spec.legacy_host_path(), dataset.pvc_name()) {
+            (Some(path), _) => Some(host_path_volume(logic_name, path)),
+            (None, Some(claim)) => Some(Volume {
+                name: logic_name.to_owned(),
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                    claim_name: claim,
+                    read_only: claim_read_only,
+                }),
+                ..Volume::default()
+            }),
+            (None, None) => None,
+        },
+        DatasetType::Git => Some(host_path_volume(logic_name, &git_host_dir())),
+        DatasetType::HostPath => spec
+            .host_path
+            .as_ref()
+            .filter(|h| !h.path.is_empty())
+            .map(|h| host_path_volume(logic_name, &h.path)),
+        DatasetType::Nfs => spec
+            .nfs
+            .as_ref()
+            .filter(|n| !n.server.is_empty() && !n.path.is_empty())
+            .map(|nfs| Volume {
+                name: logic_name.to_owned(),
+                nfs: Some(NFSVolumeSource {
+                    path: nfs.path.clone(),
+                    server: nfs.server.clone(),
+                    read_only: None,
+                }),
+                ..Volume::default()
+            }),
+        DatasetType::Env | DatasetType::Other(_) => None,
+    }
+}
+
 fn add_dataset(
     parts: &mut PodParts,
     mount: &DatasetMount<'_>,
@@ -450,89 +656,103 @@ fn add_dataset(
             field: "datasets metadata.name".to_owned(),
             rule: "a dataset to mount must have a name".to_owned(),
         })?;
-    let logic_name = format!("dataset-{name}");
-    let mount_path = join_path(&[&layout.staging_root, &logic_name]);
-    let dataset_path = join_path(&[dataset.mount_root(), name]);
-    // Go's `readOnly` is a plain bool with `omitempty`: false is not written.
-    let read_only = |ro: bool| VolumeMount {
-        read_only: ro.then_some(true),
-        ..plain_mount(&logic_name, &mount_path)
-    };
     let spec = &dataset.spec;
-    match &spec.type_ {
-        DatasetType::Pv => {
-            let volume = match (spec.legacy_host_path(), dataset.pvc_name()) {
-                (Some(path), _) => host_path_volume(&logic_name, path),
-                (None, Some(claim)) => pvc_volume(&logic_name, &claim),
-                (None, None) => return Ok(()),
-            };
-            parts.mount(volume, read_only(!mount.writable));
-            parts
-                .symlinks
-                .push(format!("ln -sf {mount_path} {dataset_path}"));
-        }
-        DatasetType::Git => {
-            let root = spec
-                .extra
-                .get(SPEC_GIT_SYNC_HOST_ROOT)
-                .and_then(serde_json::Value::as_str)
-                .filter(|r| !r.is_empty())
-                .unwrap_or(&layout.git_sync_host_root);
-            parts.mount(
-                host_path_volume(&logic_name, &join_path(&[root, name])),
-                read_only(true),
-            );
-            let target = join_path(&[&mount_path, name]);
-            parts
-                .symlinks
-                .push(format!("ln -sf {target} {dataset_path}"));
-        }
-        DatasetType::HostPath => {
-            if let Some(host) = spec.host_path.as_ref().filter(|h| !h.path.is_empty()) {
-                parts.mount(
-                    host_path_volume(&logic_name, &host.path),
-                    read_only(!mount.writable),
-                );
-                parts
-                    .symlinks
-                    .push(format!("ln -sf {mount_path} {dataset_path}"));
-            }
-        }
-        DatasetType::Nfs => {
-            if let Some(nfs) = spec
-                .nfs
-                .as_ref()
-                .filter(|n| !n.server.is_empty() && !n.path.is_empty())
-            {
-                parts.mount(
-                    Volume {
-                        name: logic_name.clone(),
-                        nfs: Some(NFSVolumeSource {
-                            path: nfs.path.clone(),
-                            server: nfs.server.clone(),
-                            read_only: None,
-                        }),
-                        ..Volume::default()
-                    },
-                    read_only(!mount.writable),
-                );
-                parts
-                    .symlinks
-                    .push(format!("ln -sf {mount_path} {dataset_path}"));
-            }
-        }
-        DatasetType::Env => {
-            add_env_dataset(parts, name, spec.variables.as_ref());
-            return Ok(());
-        }
-        DatasetType::Other(_) => return Ok(()),
+    if spec.type_ == DatasetType::Env {
+        add_env_dataset(parts, name, spec.variables.as_ref(), &layout.placement);
+        return Ok(());
     }
+    let logic_name = format!("dataset-{name}");
+    let is_git = spec.type_ == DatasetType::Git;
     let home_symlink = match dataset.annotation(ANNOTATION_HOME_SYMLINK) {
         None => layout.home_symlink_default,
         Some(v) => v == "true",
     };
-    if home_symlink {
-        parts.symlinks.push(format!("ln -s {dataset_path} ."));
+    match &layout.placement {
+        DatasetPlacement::Staged {
+            root,
+            git_sync_host_root,
+        } => {
+            let host_root = || {
+                let root = spec
+                    .extra
+                    .get(SPEC_GIT_SYNC_HOST_ROOT)
+                    .and_then(serde_json::Value::as_str)
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or(git_sync_host_root);
+                join_path(&[root, name])
+            };
+            let dataset_path = join_path(&[dataset.mount_root(), name]);
+            let Some(volume) = dataset_volume(dataset, &logic_name, None, host_root) else {
+                // The job spawner still links a hostPath or nfs dataset it did not mount.
+                if home_symlink && matches!(spec.type_, DatasetType::HostPath | DatasetType::Nfs) {
+                    parts.symlinks.push(format!("ln -s {dataset_path} ."));
+                }
+                return Ok(());
+            };
+            let mount_path = join_path(&[root, &logic_name]);
+            // Go's `readOnly` is a plain bool with `omitempty`: false is not written.
+            let read_only = is_git || !mount.writable;
+            parts.mount(
+                volume,
+                VolumeMount {
+                    read_only: read_only.then_some(true),
+                    ..plain_mount(&logic_name, &mount_path)
+                },
+            );
+            let target = if is_git {
+                join_path(&[&mount_path, name])
+            } else {
+                mount_path
+            };
+            parts
+                .symlinks
+                .push(format!("ln -sf {target} {dataset_path}"));
+            if home_symlink {
+                parts.symlinks.push(format!("ln -s {dataset_path} ."));
+            }
+        }
+        DatasetPlacement::InPlace { home_dir } => {
+            let host_root = || python_path_join(dataset.git_sync_host_root(), name);
+            let claim_read_only = Some(!mount.writable);
+            let mount_root = dataset.mount_root();
+            let mount_path = python_path_join(mount_root, name);
+            match dataset_volume(dataset, &logic_name, claim_read_only, host_root) {
+                // The hub spawner links any non-env dataset it did not mount (a dangling link).
+                None => {}
+                Some(volume) if is_git => {
+                    let git_mount = python_path_join(dataset.git_sync_root(), name);
+                    parts.mount(
+                        volume,
+                        VolumeMount {
+                            read_only: Some(true),
+                            ..plain_mount(&logic_name, &git_mount)
+                        },
+                    );
+                    parts.symlinks.push(format!("mkdir -p {mount_root}"));
+                    parts.symlinks.push(format!(
+                        "ln -sf {} {mount_path}",
+                        python_path_join(&git_mount, name)
+                    ));
+                }
+                Some(volume) => {
+                    if mount.writable {
+                        parts.chown_extra.push(mount_path.clone());
+                    }
+                    parts.mount(
+                        volume,
+                        VolumeMount {
+                            read_only: Some(!mount.writable),
+                            ..plain_mount(&logic_name, &mount_path)
+                        },
+                    );
+                }
+            }
+            if home_symlink {
+                parts
+                    .symlinks
+                    .push(format!("ln -sf {mount_path} {home_dir}/"));
+            }
+        }
     }
     Ok(())
 }
@@ -541,16 +761,30 @@ fn add_env_dataset(
     parts: &mut PodParts,
     dataset: &str,
     variables: Option<&BTreeMap<String, Option<String>>>,
+    placement: &DatasetPlacement,
 ) {
     for (key, value) in variables.into_iter().flatten() {
         let Some(value) = value else { continue };
-        let Some(name) = dataset_env_name(dataset, key) else {
+        let name = match placement {
+            DatasetPlacement::Staged { .. } => dataset_env_name(dataset, key),
+            DatasetPlacement::InPlace { .. } if key == ENV_DATASET_SKIPPED_KEY => None,
+            DatasetPlacement::InPlace { .. } => notebook_dataset_env_name(dataset, key),
+        };
+        let Some(name) = name else {
             continue;
         };
         let underscored = name.replace('-', "_");
-        parts.push_env(&name, value);
-        if underscored != name {
-            parts.push_env(&underscored, value);
+        match placement {
+            DatasetPlacement::Staged { .. } => {
+                parts.push_env(&name, value);
+                if underscored != name {
+                    parts.push_env(&underscored, value);
+                }
+            }
+            DatasetPlacement::InPlace { .. } => {
+                parts.set_env(&name, value);
+                parts.set_env(&underscored, value);
+            }
         }
     }
 }
