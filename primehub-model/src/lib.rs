@@ -16,7 +16,7 @@
 //! | [`binding`] | what a user may launch in a group (notebooks) or a job may use (empty group = `everyone`): images, instance types, datasets (with write access) |
 //! | [`job_lifecycle`] | a PhJob after the queue: spec defaults, cancel, TTL, requeue limit and deadline, pod creation and the pod's phase translated to the job's status (PrimeHub's phases, reasons and messages), as a pure function |
 //! | [`job_queue`] | the job queue's decision: which pending jobs start, wait for the user or the group quota, or can never fit (PrimeHub's scheduler rules on [`quota`]'s arithmetic) |
-//! | [`pod`] | pure pod building: instance type → resources (any GPU vendor) and placement, image choice, dataset and group-volume mounts, usage annotation, sentinel; the PhJob pod ([`pod::job::build_job_pod`]) |
+//! | [`pod`] | pure pod building: instance type → resources (any GPU vendor) and placement, image choice, dataset and group-volume mounts, usage annotation, sentinel; the PhJob pod ([`pod::job::build_job_pod`]); PrimeHub's parts of a notebook pod and its home PVC ([`pod::notebook::build_notebook_parts`]) |
 //! | [`schedule`] | recurring jobs: robfig/cron v3's five-field grammar with errors naming the field, the next run in an IANA time zone (croner on jiff, Vixie-cron DST rules), the schedule's status, the PhJob a run (or "run now") creates |
 //! | [`clock`] | the one injected clock: [`clock::SystemClock`], [`clock::ManualClock`] for tests |
 //!

@@ -17,10 +17,9 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use crate::attributes::GroupAttributes;
-use crate::binding::{Catalog, EVERYONE, GroupGrants, ResourceLookup, dataset_mount, group_offer};
+use crate::binding::{EVERYONE, GroupGrants, dataset_mount};
 use crate::crd::API_VERSION;
 use crate::crd::dataset::DEFAULT_GIT_SYNC_HOST_ROOT;
-use crate::crd::dataset::Dataset;
 use crate::crd::image::Image;
 use crate::crd::instance_type::InstanceType;
 use crate::crd::job::PhJob;
@@ -29,11 +28,12 @@ use crate::names;
 use crate::quantity::Quantity;
 use crate::roles::RoleNaming;
 
+pub use super::ResourceObjects;
 use super::parts::{
     ANNOTATION_USAGE, DatasetLayout, DatasetMount, GroupVolume, ImageChoice, PodParts, Usage,
     add_datasets, add_group_volumes, add_phfs, sentinel_init_container,
 };
-use super::{InstanceTypeResources, PodPlacement};
+use super::{InstanceTypeResources, PodPlacement, granted_instance_type_and_image, not_found};
 
 /// The job pod's only container.
 pub const JOB_CONTAINER: &str = "main";
@@ -163,53 +163,6 @@ pub struct UserGroup<'a> {
     pub attributes: &'a GroupAttributes,
 }
 
-/// The images, instance types and datasets that exist, by name: what a job pod is built from.
-/// [`Catalog`] answers by scanning its slices; a controller with indexed stores implements it
-/// over them (for example maps of `Arc`s).
-pub trait ResourceObjects {
-    /// The image `name`, if it exists.
-    fn image(&self, name: &str) -> Option<&Image>;
-    /// The instance type `name`, if it exists.
-    fn instance_type(&self, name: &str) -> Option<&InstanceType>;
-    /// The dataset `name`, if it exists.
-    fn dataset(&self, name: &str) -> Option<&Dataset>;
-}
-
-fn by_name<'c, T>(items: &'c [T], name: &str, meta: impl Fn(&T) -> Option<&str>) -> Option<&'c T> {
-    items.iter().find(|item| meta(item) == Some(name))
-}
-
-impl ResourceObjects for Catalog<'_> {
-    fn image(&self, name: &str) -> Option<&Image> {
-        by_name(self.images, name, |i| i.metadata.name.as_deref())
-    }
-
-    fn instance_type(&self, name: &str) -> Option<&InstanceType> {
-        by_name(self.instance_types, name, |i| i.metadata.name.as_deref())
-    }
-
-    fn dataset(&self, name: &str) -> Option<&Dataset> {
-        by_name(self.datasets, name, |d| d.metadata.name.as_deref())
-    }
-}
-
-/// [`ResourceObjects`] seen as the existence checks of [`crate::binding`].
-struct Exists<'r>(&'r dyn ResourceObjects);
-
-impl ResourceLookup for Exists<'_> {
-    fn has_image(&self, name: &str) -> bool {
-        self.0.image(name).is_some()
-    }
-
-    fn has_instance_type(&self, name: &str) -> bool {
-        self.0.instance_type(name).is_some()
-    }
-
-    fn dataset_launch_group_only(&self, name: &str) -> Option<bool> {
-        self.0.dataset(name).map(Dataset::launch_group_only)
-    }
-}
-
 /// Everything a job pod is built from, besides the operator's [`JobPodConfig`].
 #[derive(Clone, Copy)]
 pub struct JobPodInput<'a> {
@@ -223,7 +176,7 @@ pub struct JobPodInput<'a> {
     pub groups: &'a [UserGroup<'a>],
     /// The role prefix of this cluster.
     pub naming: &'a RoleNaming,
-    /// The images, instance types and datasets that exist ([`Catalog`] or the caller's
+    /// The images, instance types and datasets that exist ([`crate::binding::Catalog`] or the caller's
     /// indexed stores).
     pub resources: &'a dyn ResourceObjects,
     /// The system time zone (`TZ`); `None` leaves `TZ` out, as PrimeHub does when it cannot
@@ -254,13 +207,6 @@ pub struct ResolvedJob<'a> {
     pub image: &'a Image,
     /// The datasets to mount, in name order.
     pub datasets: Vec<DatasetMount<'a>>,
-}
-
-fn not_found(field: &str, message: String) -> Error {
-    Error::NotFound {
-        field: field.to_owned(),
-        message,
-    }
 }
 
 /// Finds the launch group, instance type, image and datasets of `input.job` as PrimeHub's job
@@ -294,25 +240,13 @@ pub fn resolve_job<'a>(input: &JobPodInput<'a>) -> Result<ResolvedJob<'a>> {
         .map(|g| GroupGrants::parse(g.roles, input.naming))
         .unwrap_or_default();
     let resources = input.resources;
-    let offer = group_offer(&own, &global, &Exists(resources));
-
-    let instance_type = offer
-        .instance_types
-        .iter()
-        .find(|b| b.name == spec.instance_type)
-        .and_then(|_| resources.instance_type(&spec.instance_type))
-        .ok_or_else(|| {
-            not_found(
-                "spec.instanceType",
-                format!("InstanceType not found: {}", spec.instance_type),
-            )
-        })?;
-    let image = offer
-        .images
-        .iter()
-        .find(|b| b.name == spec.image)
-        .and_then(|_| resources.image(&spec.image))
-        .ok_or_else(|| not_found("spec.image", format!("Image not found: {}", spec.image)))?;
+    let (instance_type, image) = granted_instance_type_and_image(
+        &own,
+        &global,
+        resources,
+        (&spec.instance_type, "spec.instanceType"),
+        (&spec.image, "spec.image"),
+    )?;
 
     let names: BTreeSet<&str> = own.datasets().chain(global.datasets()).collect();
     let datasets = names

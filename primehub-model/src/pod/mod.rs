@@ -1,11 +1,13 @@
-//! Pure pod building: from an InstanceType, an Image, datasets, group volumes and a PhJob to the
-//! pod PrimeHub runs.
+//! Pure pod building: from an InstanceType, an Image, datasets, group volumes and a PhJob (or a
+//! notebook launch) to the pod PrimeHub runs.
 //!
 //! | item | what it builds |
 //! |---|---|
 //! | [`InstanceTypeResources`], [`PodPlacement`], [`image_url`] | container resources, tolerations and node selector, the image URL (below) |
 //! | [`parts`] | the blocks every workload pod shares: [`parts::PodParts`] (volumes, mounts, env, `postStart` symlinks), [`parts::ImageChoice`], group shared volumes, PHFS, datasets with a [`parts::DatasetLayout`], the `primehub.io/usage` annotation, the sentinel init container |
+//! | [`ResourceObjects`], [`granted_instance_type_and_image`] | the resources that exist, and the launch rule both spawners share: instance type and image bound to the launch group or to `everyone`, with PrimeHub's `… not found` messages |
 //! | [`job`] | the PhJob pod: [`job::build_job_pod`] with the operator's [`job::JobPodConfig`] |
+//! | [`notebook`] | PrimeHub's parts of a notebook pod for KubeSpawner and the home PVC: [`notebook::build_notebook_parts`] with the operator's [`notebook::NotebookPodConfig`], [`notebook::NotebookParts::to_pod`] for a whole pod |
 //!
 //! # The job pod
 //!
@@ -171,6 +173,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{PodSpec, ResourceRequirements, Toleration};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 
+use crate::binding::{Catalog, GroupGrants, ResourceLookup, group_offer};
+use crate::crd::dataset::Dataset;
 use crate::crd::image::Image;
 use crate::crd::instance_type::InstanceType;
 use crate::error::{Error, Result};
@@ -178,6 +182,7 @@ use crate::quantity::{Cpu, Gpu, Memory};
 use crate::quota::{self, ResourceAmounts};
 
 pub mod job;
+pub mod notebook;
 pub mod parts;
 
 pub use parts::sentinel_init_container;
@@ -186,6 +191,92 @@ pub use parts::sentinel_init_container;
 /// pod: its image can never be pulled and its command is `false`, so the pod cannot start
 /// unless the resource-validation webhook ran and removed it — proof that quotas were checked.
 pub const ADMISSION_SENTINEL: &str = "admission-is-not-found";
+
+/// The images, instance types and datasets that exist, by name: what a workload pod is built from.
+/// [`Catalog`] answers by scanning its slices; a controller with indexed stores implements it
+/// over them (for example maps of `Arc`s).
+pub trait ResourceObjects {
+    /// The image `name`, if it exists.
+    fn image(&self, name: &str) -> Option<&Image>;
+    /// The instance type `name`, if it exists.
+    fn instance_type(&self, name: &str) -> Option<&InstanceType>;
+    /// The dataset `name`, if it exists.
+    fn dataset(&self, name: &str) -> Option<&Dataset>;
+}
+
+fn by_name<'c, T>(items: &'c [T], name: &str, meta: impl Fn(&T) -> Option<&str>) -> Option<&'c T> {
+    items.iter().find(|item| meta(item) == Some(name))
+}
+
+impl ResourceObjects for Catalog<'_> {
+    fn image(&self, name: &str) -> Option<&Image> {
+        by_name(self.images, name, |i| i.metadata.name.as_deref())
+    }
+
+    fn instance_type(&self, name: &str) -> Option<&InstanceType> {
+        by_name(self.instance_types, name, |i| i.metadata.name.as_deref())
+    }
+
+    fn dataset(&self, name: &str) -> Option<&Dataset> {
+        by_name(self.datasets, name, |d| d.metadata.name.as_deref())
+    }
+}
+
+/// [`ResourceObjects`] seen as the existence checks of [`crate::binding`].
+struct Exists<'r>(&'r dyn ResourceObjects);
+
+impl ResourceLookup for Exists<'_> {
+    fn has_image(&self, name: &str) -> bool {
+        self.0.image(name).is_some()
+    }
+
+    fn has_instance_type(&self, name: &str) -> bool {
+        self.0.instance_type(name).is_some()
+    }
+
+    fn dataset_launch_group_only(&self, name: &str) -> Option<bool> {
+        self.0.dataset(name).map(Dataset::launch_group_only)
+    }
+}
+
+pub(crate) fn not_found(field: &str, message: String) -> Error {
+    Error::NotFound {
+        field: field.to_owned(),
+        message,
+    }
+}
+
+/// The instance type and image a launch uses, as both PrimeHub spawners resolve them: each must
+/// be bound to the launch group (grants `own`) or to `everyone` (grants `global`) and exist,
+/// else PrimeHub's job-spawner text `InstanceType not found: <name>` / `Image not found:
+/// <name>` ([`Error::NotFound`], its field the second item of the pair).
+pub fn granted_instance_type_and_image<'r>(
+    own: &GroupGrants,
+    global: &GroupGrants,
+    resources: &'r dyn ResourceObjects,
+    (instance_type, instance_type_field): (&str, &str),
+    (image, image_field): (&str, &str),
+) -> Result<(&'r InstanceType, &'r Image)> {
+    let offer = group_offer(own, global, &Exists(resources));
+    let found_instance_type = offer
+        .instance_types
+        .iter()
+        .find(|b| b.name == instance_type)
+        .and_then(|_| resources.instance_type(instance_type))
+        .ok_or_else(|| {
+            not_found(
+                instance_type_field,
+                format!("InstanceType not found: {instance_type}"),
+            )
+        })?;
+    let found_image = offer
+        .images
+        .iter()
+        .find(|b| b.name == image)
+        .and_then(|_| resources.image(image))
+        .ok_or_else(|| not_found(image_field, format!("Image not found: {image}")))?;
+    Ok((found_instance_type, found_image))
+}
 
 /// The resources an instance type gives a pod, validated and exact.
 #[derive(Debug, Clone, PartialEq)]
