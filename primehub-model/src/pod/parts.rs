@@ -327,7 +327,7 @@ pub fn add_group_volumes(
 }
 
 /// The notebook layout of group volumes (the hub's `pre_spawn_start`): every group with a shared
-/// volume must have a `shared-volume-capacity`, mounted or not (PrimeHub refuses to spawn
+/// volume must have a `shared-volume-capacity` above 0, mounted or not (PrimeHub refuses to spawn
 /// otherwise); each group [`launch_group_volumes`] selects is mounted, its mount path added to
 /// `CHOWN_EXTRA` and, when `home-symlink` is on (unset means on), linked into `home_dir`
 /// (`ln -sf /project/<g> <home_dir>/`).
@@ -338,7 +338,10 @@ pub fn add_notebook_group_volumes(
     home_dir: &str,
 ) -> Result<()> {
     if let Some(group) = groups.iter().find(|g| {
-        g.attributes.shared_volume_enabled() && g.attributes.shared_volume_capacity.is_none()
+        g.attributes.shared_volume_enabled()
+            && g.attributes
+                .shared_volume_capacity
+                .is_none_or(|c| c.gigabytes == 0)
     }) {
         return Err(Error::InvalidField {
             field: format!("groups/{} shared-volume-capacity", group.name),

@@ -7,6 +7,7 @@ mod crd_fixtures;
 mod crd_schema;
 mod job_pod;
 mod names_tests;
+mod notebook_pod;
 mod pod_resources;
 mod quantity_props;
 mod quota;
