@@ -885,6 +885,48 @@ mod tests {
     }
 
     #[test]
+    fn python_path_join_matches_os_path_join() {
+        for (a, b, joined) in [
+            ("/datasets/", "mnist", "/datasets/mnist"),
+            ("/srv/data", "x", "/srv/data/x"),
+            ("/a//b/", "x", "/a//b/x"),
+            ("", "x", "x"),
+            ("/a", "/b", "/b"),
+            ("/a", "", "/a/"),
+        ] {
+            assert_eq!(python_path_join(a, b), joined, "join({a:?}, {b:?})");
+        }
+    }
+
+    #[test]
+    fn notebook_env_name_upper_cases_as_python() {
+        assert_eq!(
+            notebook_dataset_env_name("ds", "straße").as_deref(),
+            Some("DS_STRASSE")
+        );
+        assert_eq!(
+            notebook_dataset_env_name("cfg", "api-key").as_deref(),
+            Some("CFG_API-KEY")
+        );
+        assert_eq!(notebook_dataset_env_name("1ds", "k"), None);
+        assert_eq!(notebook_dataset_env_name("ds", "a b"), None);
+    }
+
+    #[test]
+    fn set_env_replaces_in_place_like_a_dict_update() {
+        let mut parts = PodParts::new();
+        parts.set_env("A", "1");
+        parts.set_env("B", "2");
+        parts.set_env("A", "3");
+        let env: Vec<(&str, Option<&str>)> = parts
+            .env
+            .iter()
+            .map(|e| (e.name.as_str(), e.value.as_deref()))
+            .collect();
+        assert_eq!(env, [("A", Some("3")), ("B", Some("2"))]);
+    }
+
+    #[test]
     fn env_name_is_upper_case_and_must_match_primehubs_pattern() {
         assert_eq!(
             dataset_env_name("cfg", "api-key").as_deref(),

@@ -867,9 +867,17 @@ fn host_path_and_nfs_datasets_need_their_path_and_server() {
     if let Some(h) = world.dataset_mut("hp").spec.host_path.as_mut() {
         h.path.clear();
     }
-    let names = volume_names(&world.parts());
+    world.dataset_mut("share").metadata.annotations = Some(BTreeMap::from([(
+        "dataset.primehub.io/homeSymlink".to_owned(),
+        "true".to_owned(),
+    )]));
+    let parts = world.parts();
+    let names = volume_names(&parts);
     assert!(!names.contains(&"dataset-share".to_owned()));
     assert!(!names.contains(&"dataset-hp".to_owned()));
+    assert!(mount(&parts, "dataset-share").is_none());
+    // The hub still links a dataset it did not mount into the home directory.
+    assert!(symlinks(&parts).contains(&"ln -sf /datasets/share /home/jovyan/".to_owned()));
     assert_eq!(
         volume(&World::standard().parts(), "dataset-share"),
         Some(
