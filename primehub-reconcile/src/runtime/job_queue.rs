@@ -478,6 +478,7 @@ impl JobQueue {
             plan(&queued, |g| quotas.get(g).copied().flatten(), &usage)
         });
 
+        let mut waiting: HashMap<&str, usize> = HashMap::new();
         for ((job, _), decision) in pending.iter().zip(decisions) {
             let status = match decision {
                 Decision::Start => json!({"phase": PhJobPhase::Preparing}),
@@ -486,11 +487,11 @@ impl JobQueue {
                 }
                 Decision::UnknownGroup => {
                     tracing::debug!(job = %name(job), group = %job.group, "the group is unknown: the job waits (the PhJob controller stops the jobs of a deleted group)");
-                    *report.waiting.entry(job.group.clone()).or_default() += 1;
+                    *waiting.entry(job.group.as_str()).or_default() += 1;
                     continue;
                 }
                 Decision::WaitUser(_) | Decision::WaitGroup(_) | Decision::Queued => {
-                    *report.waiting.entry(job.group.clone()).or_default() += 1;
+                    *waiting.entry(job.group.as_str()).or_default() += 1;
                     continue;
                 }
             };
@@ -525,6 +526,10 @@ impl JobQueue {
             }
         }
 
+        report.waiting = waiting
+            .into_iter()
+            .map(|(group, n)| (group.to_owned(), n))
+            .collect();
         self.inner.metrics.waiting.clear();
         for (group, n) in &report.waiting {
             self.inner
@@ -546,6 +551,10 @@ impl JobQueue {
     /// the writes the store shows (or whose job is gone).
     fn effective_phases(&self, jobs: &[Arc<PhJobView>]) -> Vec<PhJobPhase> {
         let mut written = lock(&self.inner.written);
+        if written.is_empty() {
+            // The common case: nothing written that the store has not shown yet.
+            return jobs.iter().map(|job| job.phase.canonical()).collect();
+        }
         let mut still: HashMap<String, Written> = HashMap::new();
         let phases = jobs
             .iter()
@@ -575,8 +584,12 @@ impl JobQueue {
         .iter()
         .map(|p| (p.to_string(), 0))
         .collect();
-        for (_, phase) in jobs.iter().zip(phases) {
-            *counts.entry(phase.to_string()).or_default() += 1;
+        let mut by_phase: HashMap<&PhJobPhase, i64> = HashMap::new();
+        for phase in phases.iter().take(jobs.len()) {
+            *by_phase.entry(phase).or_default() += 1;
+        }
+        for (phase, n) in by_phase {
+            *counts.entry(phase.to_string()).or_default() += n;
         }
         for (phase, n) in counts {
             self.inner
