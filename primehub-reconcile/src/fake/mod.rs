@@ -348,6 +348,7 @@ mod metadata_validation;
 pub(crate) mod openapi;
 mod openapi_crd;
 mod protobuf;
+mod quantity;
 mod scale;
 mod schema;
 pub mod seed;
