@@ -68,6 +68,19 @@ async fn send(
     body: &Value,
     content_type: &str,
 ) -> (u16, Value) {
+    let (status, value, _) = send_with_warnings(client, method, path, body, content_type).await;
+    (status, value)
+}
+
+/// Like [`send`], also returning the `Warning` headers' texts (`299 - "te\\"xt"` →
+/// `te"xt`).
+async fn send_with_warnings(
+    client: &Client,
+    method: &str,
+    path: &str,
+    body: &Value,
+    content_type: &str,
+) -> (u16, Value, Vec<String>) {
     let bytes = match body {
         Value::Null => Vec::new(),
         // A YAML body goes as written.
@@ -89,12 +102,24 @@ async fn send(
         Err(e) => panic!("conformance: {method} {path}: {e}"),
     };
     let status = response.status().as_u16();
+    let warnings = response
+        .headers()
+        .get_all("warning")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| {
+            v.strip_prefix("299 - \"")
+                .and_then(|t| t.strip_suffix('"'))
+                .unwrap_or(v)
+                .replace("\\\"", "\"")
+        })
+        .collect();
     let bytes = axum::body::to_bytes(axum::body::Body::new(response.into_body()), usize::MAX)
         .await
         .unwrap_or_default();
     let value = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-    (status, value)
+    (status, value, warnings)
 }
 
 /// One request and the answer kube-apiserver gives.
@@ -956,7 +981,7 @@ async fn quantities(client: &Client, ns: &str, failures: &mut Vec<String>) {
         ("/spec/volumes/0/emptyDir/sizeLimit", json!("500u")),
         ("/spec/volumes/1/emptyDir/sizeLimit", json!("1Gi")),
     ];
-    let (status, dry) = send(
+    let (status, dry, warnings) = send_with_warnings(
         client,
         "POST",
         &format!("{pods}?dryRun=All"),
@@ -964,6 +989,16 @@ async fn quantities(client: &Client, ns: &str, failures: &mut Vec<String>) {
         "application/json",
     )
     .await;
+    // The pod strategy warns about fractional bytes (in the stored, rounded form).
+    let want: Vec<String> = ["limits", "requests"]
+        .iter()
+        .map(|l| format!("spec.containers[0].resources.{l}[ephemeral-storage]: fractional byte value \"1001m\" is invalid, must be an integer"))
+        .collect();
+    if warnings != want {
+        failures.push(format!(
+            "a dry-run pod with quantities: warnings {warnings:?}, expected {want:?}"
+        ));
+    }
     for (pointer, want) in &pod_expected {
         let got = dry.pointer(pointer).cloned().unwrap_or(Value::Null);
         if status != 201 || got != *want {
@@ -991,6 +1026,24 @@ async fn quantities(client: &Client, ns: &str, failures: &mut Vec<String>) {
     let deployment_body = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "quantities"},
         "spec": {"selector": {"matchLabels": {"app": "q"}}, "template": template(json!({"cpu": "100.0m", "memory": "0.5Gi"}))}});
     let at = "/spec/template/spec/containers/0/resources";
+    let mut fractional = deployment_body.clone();
+    if let Some(limits) =
+        fractional.pointer_mut("/spec/template/spec/containers/0/resources/limits")
+    {
+        *limits = json!({"memory": "0.5"});
+    }
+    let (_, _, warnings) = send_with_warnings(
+        client,
+        "POST",
+        &format!("{deployments}?dryRun=All"),
+        &fractional,
+        "application/json",
+    )
+    .await;
+    let want = ["spec.template.spec.containers[0].resources.limits[memory]: fractional byte value \"500m\" is invalid, must be an integer".to_owned()];
+    if warnings != want {
+        failures.push(format!("a dry-run deployment with a fractional memory limit: warnings {warnings:?}, expected {want:?}"));
+    }
     stored_quantities(
         client,
         failures,

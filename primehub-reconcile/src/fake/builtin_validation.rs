@@ -14,8 +14,11 @@
 //!   across both lists), `image` required, ports (`name` an IANA service name and unique,
 //!   `containerPort` required and 1–65535, `hostPort` 1–65535, `protocol` TCP/UDP/SCTP), env
 //!   names (required; printable ASCII without `=`), volume mounts (`name` required and naming a
-//!   volume, `mountPath` required and unique), `imagePullPolicy`, resources (standard names
-//!   for names without a `/`, non-negative quantities, requests at most the limits);
+//!   volume, `mountPath` required and unique), `imagePullPolicy`, resources
+//!   (`ValidateContainerResourceRequirements`: standard names for names without a `/`,
+//!   extended resource names, non-negative quantities, whole numbers for extended and other
+//!   integer resources, hugepages a multiple of their page size and only with cpu or memory,
+//!   requests at most the limits and equal to them for non-overcommitable resources);
 //!   `restartPolicy`, `dnsPolicy`, `nodeSelector` label syntax, `activeDeadlineSeconds`
 //!   (1–2147483647); template labels and annotations syntax;
 //! - Deployments, StatefulSets, DaemonSets: `replicas` (not DaemonSets), `minReadySeconds`,
@@ -41,7 +44,7 @@
 //! affinity, tolerations, topology spread, DNS config, label selector syntax inside
 //! `selector`, update strategies, Service IP families, traffic policies and node ports beyond
 //! what the fake allocates, PVC data sources and selectors, Secret contents beyond the
-//! required keys, extended-resource quantities being whole numbers), and every rule of
+//! required keys, resource claims, pod-level resources and overhead), and every rule of
 //! PersistentVolumes, Ingresses, NetworkPolicies, Events, Leases, RBAC objects and CRDs.
 //! Where Go walks a map (resources, data keys) the fake reports keys in sorted order.
 
@@ -1161,6 +1164,67 @@ pub(crate) fn causes(sk: &ServedKind, object: &Value) -> Vec<InvalidCause> {
         _ => {}
     }
     out
+}
+
+/// The warnings kube-apiserver's pod strategies send about quantities
+/// (`warningsForPodSpecAndMeta`: a fractional byte value of memory or ephemeral storage in the
+/// pod's overhead or a container's limits or requests). Pods warn on create only; Deployments,
+/// StatefulSets and DaemonSets warn about their template on create and on updates that change
+/// the generation. `old` is the object before an update.
+pub(crate) fn warnings(sk: &ServedKind, old: Option<&Value>, new: &Value) -> Vec<String> {
+    let generation = |o: &Value| o.pointer("/metadata/generation").and_then(Value::as_i64);
+    let (spec, path) = match (sk.kind.group.as_str(), sk.kind.plural.as_str()) {
+        ("", "pods") if old.is_none() => (Some(new), ""),
+        ("apps", "deployments" | "statefulsets" | "daemonsets")
+            if old.is_none_or(|o| generation(o) != generation(new)) =>
+        {
+            (new.pointer("/spec/template"), "spec.template.")
+        }
+        _ => return Vec::new(),
+    };
+    let Some(spec) = spec.and_then(|t| t.get("spec")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let overhead = map_at(spec, "overhead");
+    for resource in ["memory", "ephemeral-storage"] {
+        fractional_bytes(
+            overhead,
+            resource,
+            &format!("{path}spec.overhead"),
+            &mut out,
+        );
+    }
+    for key in ["initContainers", "containers", "ephemeralContainers"] {
+        for (i, c) in list_at(spec, key).iter().enumerate() {
+            let resources = c.get("resources").unwrap_or(&Value::Null);
+            let at = format!("{path}spec.{key}[{i}].resources");
+            for resource in ["memory", "ephemeral-storage"] {
+                for list in ["limits", "requests"] {
+                    let here = format!("{at}.{list}");
+                    fractional_bytes(map_at(resources, list), resource, &here, &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The warning for `list[resource]` at `at` when it is a fractional number of bytes.
+fn fractional_bytes(
+    list: Option<&Map<String, Value>>,
+    resource: &str,
+    at: &str,
+    out: &mut Vec<String>,
+) {
+    if let Some((value, text)) = list.and_then(|l| l.get(resource)).and_then(amount)
+        && !value.is_whole_in_millis()
+    {
+        out.push(format!(
+            "{at}[{resource}]: fractional byte value {} is invalid, must be an integer",
+            q(&text)
+        ));
+    }
 }
 
 /// The checks of a create: the name's (`name_check`), the labels' and annotations', then the
