@@ -35,6 +35,9 @@
 //!   (`kubernetes.io/dockerconfigjson`, `kubernetes.io/dockercfg`, `kubernetes.io/tls`,
 //!   `kubernetes.io/basic-auth`, `kubernetes.io/ssh-auth`).
 //!
+//! [`warnings`] sends the pod strategies' quantity warnings (fractional bytes of memory and
+//! ephemeral storage) on successful writes.
+//!
 //! Enumerations kube-apiserver defaults (`restartPolicy`, `dnsPolicy`, `imagePullPolicy`,
 //! `terminationMessagePolicy`, port `protocol`, Service `type`) are only checked when set: an
 //! empty one is defaulted before validation runs.

@@ -191,7 +191,11 @@
 //!   the resource lists of `core/v1` types (container, init and ephemeral container resources,
 //!   pod templates, claim templates, PVC requests and capacity, PV capacity, …) are first
 //!   rounded up to milli units (`1.0001` → `1001m`); custom resources are stored as sent, as
-//!   kube-apiserver stores them;
+//!   kube-apiserver stores them; a fractional byte value of memory or ephemeral storage in a
+//!   pod (on create) or a workload's template (on create and generation changes) gets
+//!   kube-apiserver's `Warning` (`…limits[memory]: fractional byte value "500m" is invalid,
+//!   must be an integer`; its other pod warnings — deprecated annotations and node labels, … —
+//!   are not sent);
 //! - built-in kinds validated as kube-apiserver validates them (`builtin_validation.rs`, the
 //!   rules listed there): pod specs and the templates of Deployments, StatefulSets and
 //!   DaemonSets (containers required, names, images, ports, env names, volume mounts, pull
