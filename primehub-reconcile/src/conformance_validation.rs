@@ -44,6 +44,7 @@ pub async fn run_all(client: &Client) {
     }
     yaml_numbers(client, &ns, &mut failures).await;
     patches(client, &ns, &mut failures).await;
+    quantities(client, &ns, &mut failures).await;
     let _ = send(
         client,
         "DELETE",
@@ -67,6 +68,19 @@ async fn send(
     body: &Value,
     content_type: &str,
 ) -> (u16, Value) {
+    let (status, value, _) = send_with_warnings(client, method, path, body, content_type).await;
+    (status, value)
+}
+
+/// Like [`send`], also returning the `Warning` headers' texts (`299 - "te\\"xt"` →
+/// `te"xt`).
+async fn send_with_warnings(
+    client: &Client,
+    method: &str,
+    path: &str,
+    body: &Value,
+    content_type: &str,
+) -> (u16, Value, Vec<String>) {
     let bytes = match body {
         Value::Null => Vec::new(),
         // A YAML body goes as written.
@@ -88,12 +102,24 @@ async fn send(
         Err(e) => panic!("conformance: {method} {path}: {e}"),
     };
     let status = response.status().as_u16();
+    let warnings = response
+        .headers()
+        .get_all("warning")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| {
+            v.strip_prefix("299 - \"")
+                .and_then(|t| t.strip_suffix('"'))
+                .unwrap_or(v)
+                .replace("\\\"", "\"")
+        })
+        .collect();
     let bytes = axum::body::to_bytes(axum::body::Body::new(response.into_body()), usize::MAX)
         .await
         .unwrap_or_default();
     let value = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-    (status, value)
+    (status, value, warnings)
 }
 
 /// One request and the answer kube-apiserver gives.
@@ -429,6 +455,176 @@ fn cases() -> Vec<Case> {
             )],
         ),
         invalid(
+            "a fractional extended resource",
+            PODS,
+            pod(containers(
+                json!({"resources": {"limits": {"example.com/gpu": "0.5"}}}),
+            )),
+            "Pod",
+            "p",
+            &[
+                (
+                    "spec.containers[0].resources.limits[example.com/gpu]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"500m\": must be an integer",
+                ),
+                // Requests default to the limits before validation.
+                (
+                    "spec.containers[0].resources.requests[example.com/gpu]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"500m\": must be an integer",
+                ),
+            ],
+        ),
+        invalid(
+            "a negative fractional extended resource",
+            PODS,
+            pod(containers(
+                json!({"resources": {"limits": {"example.com/gpu": "-1.5"}}}),
+            )),
+            "Pod",
+            "p",
+            &[
+                (
+                    "spec.containers[0].resources.limits[example.com/gpu]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"-1500m\": must be greater than or equal to 0",
+                ),
+                (
+                    "spec.containers[0].resources.limits[example.com/gpu]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"-1500m\": must be an integer",
+                ),
+                (
+                    "spec.containers[0].resources.requests[example.com/gpu]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"-1500m\": must be greater than or equal to 0",
+                ),
+                (
+                    "spec.containers[0].resources.requests[example.com/gpu]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"-1500m\": must be an integer",
+                ),
+            ],
+        ),
+        invalid(
+            "an extended resource rounded to a fraction",
+            PODS,
+            pod(containers(
+                json!({"resources": {"limits": {"example.com/gpu": "1.0001"}}}),
+            )),
+            "Pod",
+            "p",
+            &[
+                (
+                    "spec.containers[0].resources.limits[example.com/gpu]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"1001m\": must be an integer",
+                ),
+                (
+                    "spec.containers[0].resources.requests[example.com/gpu]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"1001m\": must be an integer",
+                ),
+            ],
+        ),
+        invalid(
+            "an extended resource requested without a limit",
+            PODS,
+            pod(containers(
+                json!({"resources": {"requests": {"example.com/gpu": "1"}}}),
+            )),
+            "Pod",
+            "p",
+            &[(
+                "spec.containers[0].resources.limits",
+                "FieldValueRequired",
+                "Required value: Limit must be set for non overcommitable resources",
+            )],
+        ),
+        invalid(
+            "an extended resource requested below its limit",
+            PODS,
+            pod(containers(
+                json!({"resources": {"limits": {"example.com/gpu": "2"}, "requests": {"example.com/gpu": "1"}}}),
+            )),
+            "Pod",
+            "p",
+            &[(
+                "spec.containers[0].resources.requests",
+                "FieldValueInvalid",
+                "Invalid value: \"1\": must be equal to example.com/gpu limit of 2",
+            )],
+        ),
+        invalid(
+            "hugepages not a multiple of the page size, without cpu or memory",
+            PODS,
+            pod(containers(
+                json!({"resources": {"limits": {"hugepages-2Mi": "3Mi"}}}),
+            )),
+            "Pod",
+            "p",
+            &[
+                (
+                    "spec.containers[0].resources.limits[hugepages-2Mi]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"3Mi\": 3Mi is not positive integer multiple of hugepages-2Mi",
+                ),
+                (
+                    "spec.containers[0].resources.requests[hugepages-2Mi]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"3Mi\": 3Mi is not positive integer multiple of hugepages-2Mi",
+                ),
+                (
+                    "spec.containers[0].resources",
+                    "FieldValueForbidden",
+                    "Forbidden: HugePages require cpu or memory",
+                ),
+            ],
+        ),
+        invalid(
+            "a requests.-prefixed extended resource",
+            PODS,
+            pod(containers(
+                json!({"resources": {"limits": {"requests.example.com/gpu": "1"}}}),
+            )),
+            "Pod",
+            "p",
+            &[
+                (
+                    "spec.containers[0].resources.limits[requests.example.com/gpu]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"requests.example.com/gpu\": doesn't follow extended resource name standard",
+                ),
+                (
+                    "spec.containers[0].resources.requests[requests.example.com/gpu]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"requests.example.com/gpu\": doesn't follow extended resource name standard",
+                ),
+            ],
+        ),
+        invalid(
+            "a fractional extended resource in a deployment's template",
+            DEPLOYMENTS,
+            deployment(json!({"template": {"metadata": {"labels": {"app": "d"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox",
+                    "resources": {"limits": {"example.com/gpu": "1.5"}, "requests": {"example.com/gpu": "1.5"}}}]}}})),
+            "Deployment.apps",
+            "d",
+            &[
+                (
+                    "spec.template.spec.containers[0].resources.limits[example.com/gpu]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"1500m\": must be an integer",
+                ),
+                (
+                    "spec.template.spec.containers[0].resources.requests[example.com/gpu]",
+                    "FieldValueInvalid",
+                    "Invalid value: \"1500m\": must be an integer",
+                ),
+            ],
+        ),
+        invalid(
             "a bad label and no containers",
             PODS,
             json!({"metadata": {"name": "p", "labels": {"a": "b c"}}, "spec": {"containers": []}}),
@@ -722,4 +918,235 @@ async fn patches(client: &Client, ns: &str, failures: &mut Vec<String>) {
             "a merge patch to negative replicas: expected 422 {want:?}, got {status} {message:?}"
         ));
     }
+}
+
+/// What a write answers and stores at each `(pointer, want)`: the create's (or write's) answer
+/// and the object read back agree with `want`.
+async fn stored_quantities(
+    client: &Client,
+    failures: &mut Vec<String>,
+    what: &str,
+    (method, path, content_type): (&str, &str, &str),
+    body: &Value,
+    read: &str,
+    expected: &[(&str, Value)],
+) {
+    let (status, answer) = send(client, method, path, body, content_type).await;
+    if !(200..300).contains(&status) {
+        failures.push(format!("{what}: expected a success, got {status} {answer}"));
+        return;
+    }
+    let (_, stored) = send(client, "GET", read, &Value::Null, "application/json").await;
+    for (pointer, want) in expected {
+        for (side, object) in [("the answer", &answer), ("the stored object", &stored)] {
+            let got = object.pointer(pointer).cloned().unwrap_or(Value::Null);
+            if got != *want {
+                failures.push(format!(
+                    "{what}: {side} has {pointer} = {got}, expected {want}"
+                ));
+            }
+        }
+    }
+}
+
+/// Quantities: kube-apiserver decodes built-in objects into Go structs, so every
+/// `resource.Quantity` is stored (and answered) as `Quantity.MarshalJSON` writes it — the
+/// canonical form, or the text as sent when `ParseQuantity` kept it (`1e3`); the resource lists
+/// of `core/v1` types are first rounded up to milli units (`SetDefaults_ResourceList`: `1.0001`
+/// → `1001m`), a single Quantity (`emptyDir.sizeLimit`) is not. Dry runs answer the same. A
+/// custom resource is stored as sent.
+async fn quantities(client: &Client, ns: &str, failures: &mut Vec<String>) {
+    let pods = format!("/api/v1/namespaces/{ns}/pods");
+    let pod_body = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "quantities"},
+    "spec": {
+        "containers": [{"name": "c", "image": "busybox", "resources": {
+            "limits": {"cpu": "1000m", "memory": "1.5Gi", "ephemeral-storage": "1.0001", "example.com/gpu": "1e3"},
+            "requests": {"cpu": 0.5, "memory": "2048Ki"}}}],
+        "initContainers": [{"name": "i", "image": "busybox", "resources": {"limits": {"cpu": "0.9995"}}}],
+        "volumes": [{"name": "a", "emptyDir": {"sizeLimit": "0.0005"}}, {"name": "b", "emptyDir": {"sizeLimit": "1024Mi"}}],
+    }});
+    let pod_expected = [
+        (
+            "/spec/containers/0/resources/limits",
+            json!({"cpu": "1", "memory": "1536Mi", "ephemeral-storage": "1001m", "example.com/gpu": "1e3"}),
+        ),
+        (
+            "/spec/containers/0/resources/requests",
+            json!({"cpu": "500m", "memory": "2Mi", "ephemeral-storage": "1001m", "example.com/gpu": "1e3"}),
+        ),
+        (
+            "/spec/initContainers/0/resources",
+            json!({"limits": {"cpu": "1"}, "requests": {"cpu": "1"}}),
+        ),
+        ("/spec/volumes/0/emptyDir/sizeLimit", json!("500u")),
+        ("/spec/volumes/1/emptyDir/sizeLimit", json!("1Gi")),
+    ];
+    let (status, dry, warnings) = send_with_warnings(
+        client,
+        "POST",
+        &format!("{pods}?dryRun=All"),
+        &pod_body,
+        "application/json",
+    )
+    .await;
+    // The pod strategy warns about fractional bytes (in the stored, rounded form).
+    let want: Vec<String> = ["limits", "requests"]
+        .iter()
+        .map(|l| format!("spec.containers[0].resources.{l}[ephemeral-storage]: fractional byte value \"1001m\" is invalid, must be an integer"))
+        .collect();
+    if warnings != want {
+        failures.push(format!(
+            "a dry-run pod with quantities: warnings {warnings:?}, expected {want:?}"
+        ));
+    }
+    for (pointer, want) in &pod_expected {
+        let got = dry.pointer(pointer).cloned().unwrap_or(Value::Null);
+        if status != 201 || got != *want {
+            failures.push(format!(
+                "a dry-run pod with quantities: {status}, {pointer} = {got}, expected {want}"
+            ));
+        }
+    }
+    stored_quantities(
+        client,
+        failures,
+        "a pod with quantities",
+        ("POST", &pods, "application/json"),
+        &pod_body,
+        &format!("{pods}/quantities"),
+        &pod_expected,
+    )
+    .await;
+
+    let deployments = format!("/apis/apps/v1/namespaces/{ns}/deployments");
+    let template = |limits: Value| {
+        json!({"metadata": {"labels": {"app": "q"}},
+        "spec": {"containers": [{"name": "c", "image": "busybox", "resources": {"limits": limits}}]}})
+    };
+    let deployment_body = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "quantities"},
+        "spec": {"selector": {"matchLabels": {"app": "q"}}, "template": template(json!({"cpu": "100.0m", "memory": "0.5Gi"}))}});
+    let at = "/spec/template/spec/containers/0/resources";
+    let mut fractional = deployment_body.clone();
+    if let Some(limits) =
+        fractional.pointer_mut("/spec/template/spec/containers/0/resources/limits")
+    {
+        *limits = json!({"memory": "0.5"});
+    }
+    let (_, _, warnings) = send_with_warnings(
+        client,
+        "POST",
+        &format!("{deployments}?dryRun=All"),
+        &fractional,
+        "application/json",
+    )
+    .await;
+    let want = ["spec.template.spec.containers[0].resources.limits[memory]: fractional byte value \"500m\" is invalid, must be an integer".to_owned()];
+    if warnings != want {
+        failures.push(format!("a dry-run deployment with a fractional memory limit: warnings {warnings:?}, expected {want:?}"));
+    }
+    stored_quantities(
+        client,
+        failures,
+        "a deployment with quantities",
+        ("POST", &deployments, "application/json"),
+        &deployment_body,
+        &format!("{deployments}/quantities"),
+        // Templates get no requests from their limits (only pods do).
+        &[(at, json!({"limits": {"cpu": "100m", "memory": "512Mi"}}))],
+    )
+    .await;
+    stored_quantities(
+        client,
+        failures,
+        "a merge patch with quantities",
+        (
+            "PATCH",
+            &format!("{deployments}/quantities"),
+            "application/merge-patch+json",
+        ),
+        &json!({"spec": {"template": template(json!({"cpu": "1.5", "memory": "512Mi"}))}}),
+        &format!("{deployments}/quantities"),
+        &[
+            (at, json!({"limits": {"cpu": "1500m", "memory": "512Mi"}})),
+            ("/metadata/generation", json!(2)),
+        ],
+    )
+    .await;
+    // The same values written differently change nothing: no new generation.
+    stored_quantities(
+        client,
+        failures,
+        "a patch writing the same quantities",
+        (
+            "PATCH",
+            &format!("{deployments}/quantities"),
+            "application/merge-patch+json",
+        ),
+        &json!({"spec": {"template": template(json!({"cpu": "1500m", "memory": "0.5Gi"}))}}),
+        &format!("{deployments}/quantities"),
+        &[
+            (at, json!({"limits": {"cpu": "1500m", "memory": "512Mi"}})),
+            ("/metadata/generation", json!(2)),
+        ],
+    )
+    .await;
+
+    let statefulsets = format!("/apis/apps/v1/namespaces/{ns}/statefulsets");
+    stored_quantities(client, failures, "a statefulset's claim template", ("POST", &statefulsets, "application/json"),
+        &json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "quantities"},
+            "spec": {"serviceName": "q", "selector": {"matchLabels": {"app": "q"}}, "template": template(json!({"memory": "1000Mi"})),
+                "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": "1.5Gi"}}}}]}}),
+        &format!("{statefulsets}/quantities"),
+        &[("/spec/volumeClaimTemplates/0/spec/resources/requests/storage", json!("1536Mi")),
+          (&format!("{}/limits/memory", "/spec/template/spec/containers/0/resources"), json!("1000Mi"))]).await;
+
+    let claims = format!("/api/v1/namespaces/{ns}/persistentvolumeclaims");
+    stored_quantities(client, failures, "a claim's request", ("POST", &claims, "application/json"),
+        &json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "quantities"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1024Mi"}}}}),
+        &format!("{claims}/quantities"),
+        &[("/spec/resources/requests/storage", json!("1Gi"))]).await;
+    stored_quantities(
+        client,
+        failures,
+        "a claim's status capacity",
+        (
+            "PATCH",
+            &format!("{claims}/quantities/status"),
+            "application/merge-patch+json",
+        ),
+        &json!({"status": {"capacity": {"storage": "1.5Gi"}}}),
+        &format!("{claims}/quantities"),
+        &[("/status/capacity/storage", json!("1536Mi"))],
+    )
+    .await;
+
+    let volume = format!("quantities-{ns}");
+    stored_quantities(client, failures, "a volume's capacity", ("POST", "/api/v1/persistentvolumes", "application/json"),
+        &json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": volume},
+            "spec": {"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "2048Mi"}, "hostPath": {"path": "/tmp/q"}}}),
+        &format!("/api/v1/persistentvolumes/{volume}"),
+        &[("/spec/capacity/storage", json!("2Gi"))]).await;
+    let _ = send(
+        client,
+        "DELETE",
+        &format!("/api/v1/persistentvolumes/{volume}"),
+        &Value::Null,
+        "application/json",
+    )
+    .await;
+
+    // A custom resource keeps its text: kube-apiserver stores custom resources as JSON.
+    let api = crate::kube_client::KubeClient::new(client.clone());
+    if let Err(e) = crate::conformance::install_primehub_crds(&api).await {
+        failures.push(format!("installing PrimeHub's CRDs: {e}"));
+        return;
+    }
+    let instance_types = format!("/apis/primehub.io/v1alpha1/namespaces/{ns}/instancetypes");
+    stored_quantities(client, failures, "a custom resource's quantity text", ("POST", &instance_types, "application/json"),
+        &json!({"apiVersion": "primehub.io/v1alpha1", "kind": "InstanceType", "metadata": {"name": "quantities"},
+            "spec": {"limits.cpu": 1, "limits.memory": "2048Mi", "requests.memory": "1000m"}}),
+        &format!("{instance_types}/quantities"),
+        &[("/spec/limits.memory", json!("2048Mi")), ("/spec/requests.memory", json!("1000m"))]).await;
 }

@@ -946,6 +946,70 @@ def _(t: Ctx) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# quantities: stored as kube-apiserver's Go types write them back
+
+
+def odd_resources() -> dict:
+    """Container resources written the long way round (`1000m`, `1.5Gi`, `0.5`, a value finer
+    than milli units — a fractional byte value kube-apiserver warns about —, an exponent it keeps
+    as written)."""
+    return {
+        "limits": {"cpu": "1000m", "memory": "1.5Gi", "ephemeral-storage": "1.0001", "example.com/gpu": "1e3"},
+        "requests": {"cpu": "0.5", "memory": "2048Ki"},
+    }
+
+
+@scenario("quantities-apply-get-kubectl")
+def _(t: Ctx) -> None:
+    """kubectl apply of a pod, a Deployment and a claim with non-canonical quantities, then
+    `get -o json`: each Quantity reads back in kube-apiserver's canonical form."""
+    p = pod(containers=[{**container("main"), "resources": odd_resources()}])
+    p["spec"]["initContainers"] = [{**container("init", image="busybox"), "resources": {"limits": {"cpu": "0.9995"}}}]
+    p["spec"]["volumes"] = [{"name": "a", "emptyDir": {"sizeLimit": "0.0005"}}, {"name": "b", "emptyDir": {"sizeLimit": "1024Mi"}}]
+    d = deployment(containers=[{**container("main"), "resources": {"limits": {"cpu": "100.0m", "memory": "0.5Gi"}}}])
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"},
+             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1024Mi"}}}}
+    apply(t, "apply", [p, d, claim])
+    get_json(t, "get pod", "pod", "p")
+    get_json(t, "get deployment", "deployment", "web")
+    get_json(t, "get claim", "pvc", "c")
+    # Applying the same values again changes nothing (no new generation).
+    apply(t, "apply again", [p, d, claim])
+    t.kubectl("generation", "get", "deployment", "web", "-o", "jsonpath={.metadata.generation}")
+
+
+@scenario("quantities-python-read")
+def _(t: Ctx) -> None:
+    """The Python client creates a pod and a Deployment with non-canonical quantities and reads
+    them back (get, list): the canonical strings survive its deserialization."""
+    p = pod(containers=[{**container("main"), "resources": odd_resources()}])
+    resources = lambda v: [c["resources"] for c in v["spec"]["containers"]]
+    t.call("create pod", t.core.create_namespaced_pod, t.ns, p, keep=resources)
+    t.call("read pod", t.core.read_namespaced_pod, "p", t.ns, keep=resources)
+    t.call("list pods", t.core.list_namespaced_pod, t.ns, keep=lambda v: [resources(i) for i in v["items"]])
+    d = deployment(containers=[{**container("main"), "resources": {"limits": {"cpu": "1.5", "memory": "1048576Ki"}}}])
+    template = lambda v: [c["resources"] for c in v["spec"]["template"]["spec"]["containers"]]
+    t.call("create deployment", t.apps.create_namespaced_deployment, t.ns, d, keep=template)
+    t.call("patch deployment", t.apps.patch_namespaced_deployment, "web", t.ns,
+           {"spec": {"template": {"spec": {"containers": [{"name": "main", "resources": {"limits": {"cpu": "2000m"}}}]}}}},
+           keep=template)
+    t.call("read deployment", t.apps.read_namespaced_deployment, "web", t.ns, keep=template)
+
+
+@scenario("quantities-fractional-extended-resource")
+def _(t: Ctx) -> None:
+    """A fractional extended resource (`example.com/gpu: 0.5`) is refused with 422 `must be an
+    integer`, by kubectl apply and by the Python client (and in a Deployment's template)."""
+    p = pod(containers=[{**container("main"), "resources": {"limits": {"example.com/gpu": "0.5"}}}])
+    apply(t, "apply", p)
+    t.call("create", t.core.create_namespaced_pod, t.ns, p)
+    d = deployment(containers=[{**container("main"), "resources": {"limits": {"example.com/gpu": "1.5"}}}])
+    t.call("create deployment", t.apps.create_namespaced_deployment, t.ns, d)
+    p = pod(containers=[{**container("main"), "resources": {"limits": {"example.com/gpu": "2"}, "requests": {"example.com/gpu": "1"}}}])
+    apply(t, "request below limit", p)
+
+
+# --------------------------------------------------------------------------------------------
 # delete
 
 

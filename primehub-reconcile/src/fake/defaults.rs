@@ -163,6 +163,8 @@ pub(crate) fn apply(kind: &ResourceKind, object: &mut Value) {
         }
         _ => {}
     }
+    // The Go structs' quantities, as kube-apiserver writes them back.
+    super::quantity::canonicalize(kind, object);
 }
 
 /// Drops the empty lists and maps (and nulls) of a built-in kind, as kube-apiserver's

@@ -15,7 +15,7 @@ use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::openapi_crd::CrdVersion;
-use super::{Change, FakeCluster, ServedKind, apply_patch, schema};
+use super::{Change, FakeCluster, ServedKind, apply_patch, builtin_validation, schema};
 use crate::admission::Operation;
 use crate::error::{InvalidCause, KubeError, Result};
 
@@ -577,6 +577,11 @@ impl FakeCluster {
         } else {
             self.lock().commit_create(stored, admitted)?
         };
+        let mut warnings = warnings;
+        push_new(
+            &mut warnings,
+            builtin_validation::warnings(stored, None, &created),
+        );
         Ok((view.served(created), warnings))
     }
 
@@ -628,12 +633,27 @@ impl FakeCluster {
                 .await?;
         }
         self.check_schema(sk, crd.as_ref(), &prepared.new, Some(&prepared.old))?;
+        let old = prepared.old.clone();
         let written = if check.dry_run {
             self.lock().dry_run_update(stored, prepared)?
         } else {
             self.lock().commit_update(stored, prepared)?
         };
+        let mut warnings = warnings;
+        push_new(
+            &mut warnings,
+            builtin_validation::warnings(stored, Some(&old), &written),
+        );
         Ok((view.served(written), warnings))
+    }
+}
+
+/// Adds `more` to `warnings`, each once (kube-apiserver's warning recorder drops repeats).
+fn push_new(warnings: &mut Vec<String>, more: Vec<String>) {
+    for w in more {
+        if !warnings.contains(&w) {
+            warnings.push(w);
+        }
     }
 }
 

@@ -20,7 +20,6 @@
 //! equals a missing one, quantities compare by value.
 
 mod difflib;
-pub(crate) mod quantity;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -29,7 +28,7 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 use serde_json::Value;
 
-use quantity::Quantity;
+use super::quantity::Quantity;
 
 static LAYOUT: &[u8] = include_bytes!("godiff/layout.json.gz");
 

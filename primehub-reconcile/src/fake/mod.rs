@@ -183,10 +183,26 @@
 //!   `tools/gotypes/update.py`), fractions and out-of-range integers included, quantities,
 //!   int-or-strings, times and base64 data decoded as Go decodes them; a patch whose result
 //!   does not decode is the 422 `patch` cause;
+//! - quantities stored as kube-apiserver's Go types write them back (`quantity.rs`): every
+//!   `resource.Quantity` field of a built-in kind (found from the OpenAPI v2 definitions) is
+//!   re-encoded on create, update, patch, status writes and dry runs — `1000m` → `1`, `1.5Gi`
+//!   → `1536Mi`, `0.5` → `500m`, `2048Ki` → `2Mi`, with Go's quirks (`1e3`, `1E3`, `01Ki`, `+1`,
+//!   `007` kept as written, `1e7` → `10e6`, values beyond `8Ei` in binary form capped) — and
+//!   the resource lists of `core/v1` types (container, init and ephemeral container resources,
+//!   pod templates, claim templates, PVC requests and capacity, PV capacity, …) are first
+//!   rounded up to milli units (`1.0001` → `1001m`); custom resources are stored as sent, as
+//!   kube-apiserver stores them; a fractional byte value of memory or ephemeral storage in a
+//!   pod (on create) or a workload's template (on create and generation changes) gets
+//!   kube-apiserver's `Warning` (`…limits[memory]: fractional byte value "500m" is invalid,
+//!   must be an integer`; its other pod warnings — deprecated annotations and node labels, … —
+//!   are not sent);
 //! - built-in kinds validated as kube-apiserver validates them (`builtin_validation.rs`, the
 //!   rules listed there): pod specs and the templates of Deployments, StatefulSets and
 //!   DaemonSets (containers required, names, images, ports, env names, volume mounts, pull
-//!   and restart policies, requests at most the limits, …), workloads' replicas and selectors,
+//!   and restart policies, container resources as `ValidateResourceRequirements` — requests at
+//!   most the limits, extended resources whole numbers (`must be an integer`), requested only
+//!   with an equal limit, hugepages a multiple of their page size and only with cpu or memory
+//!   —, …), workloads' replicas and selectors,
 //!   Services' ports and type, PVCs' access modes and storage, ConfigMap and Secret keys and
 //!   the keys a Secret type requires — one 422 `Invalid` with every cause, the metadata's and
 //!   the immutable fields' included, on creates, updates, patches and dry runs alike.
@@ -214,7 +230,9 @@
 //! refused for YAML lists only JSON as the stream type (kube-apiserver also lists protobuf);
 //! Go's messages for a continue token or list order are exact, but a token's resourceVersion
 //! is not used to read an older state (see above); protobuf bodies decode to the JSON Go would
-//! write for them, but JSON and YAML bodies are stored as sent (no normalisation, but for
+//! write for them, but JSON and YAML bodies are stored as sent (no normalisation but of
+//! quantities — a JSON number in a quantity field is read from its parsed value, so `1e3`
+//! written as a number is stored `1k` where kube-apiserver keeps `1e3` — and
 //! YAML's whole numbers written as floats, `2.0`, which arrive as integers as through
 //! kube-apiserver's YAML-to-JSON; YAML 1.1's unquoted `y`/`yes`/`on`/`no`/`off`, booleans to
 //! kube-apiserver, stay strings). A field selector compares the stored JSON, so a field the
@@ -348,6 +366,7 @@ mod metadata_validation;
 pub(crate) mod openapi;
 mod openapi_crd;
 mod protobuf;
+mod quantity;
 mod scale;
 mod schema;
 pub mod seed;
