@@ -151,11 +151,12 @@ async fn pass_figure(jobs: usize, groups: usize, passes: usize) -> Result<(), Bo
     let mut waiting = 0;
     for _ in 0..passes.max(1) {
         let start = Instant::now();
-        let cpu_start = thread_cpu_ns();
+        // The thread's CPU clock (`CLOCK_THREAD_CPUTIME_ID`); `None` where there is none.
+        let cpu_start = cpu_time::ThreadTime::try_now().ok();
         let report = queue.pass().await?;
         times.push(start.elapsed());
-        if let (Some(a), Some(b)) = (cpu_start, thread_cpu_ns()) {
-            cpu.push(b.saturating_sub(a));
+        if let Some(used) = cpu_start.and_then(|t| t.try_elapsed().ok()) {
+            cpu.push(used);
         }
         waiting = report.waiting.values().sum::<usize>();
         if !report.started.is_empty() || waiting != jobs {
@@ -167,7 +168,7 @@ async fn pass_figure(jobs: usize, groups: usize, passes: usize) -> Result<(), Bo
     let median = times[times.len() / 2];
     // CPU time of this thread (the runtime is current-thread, so the pass runs here): unlike the
     // wall time, it does not grow when other processes share the cores.
-    let median_cpu_ms = cpu.get(cpu.len() / 2).map(|ns| *ns as f64 / 1e6);
+    let median_cpu_ms = cpu.get(cpu.len() / 2).map(|d| d.as_secs_f64() * 1000.0);
     println!(
         "{}",
         json!({"figure": "job_queue_pass", "pending_jobs": jobs, "groups": groups, "waiting": waiting,
@@ -175,17 +176,6 @@ async fn pass_figure(jobs: usize, groups: usize, passes: usize) -> Result<(), Bo
                "median_cpu_ms": median_cpu_ms})
     );
     Ok(())
-}
-
-/// The CPU time this thread has run, in nanoseconds (Linux's `/proc/thread-self/schedstat`);
-/// `None` elsewhere.
-fn thread_cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 async fn memory_figure(jobs: usize) -> Result<(), Box<dyn Error>> {
