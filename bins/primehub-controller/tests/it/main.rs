@@ -1,7 +1,6 @@
 //! The binary's integration tests, one test binary for all of them.
 
 mod binary;
-mod certs;
 mod fake_flow;
 mod flags;
 mod flow;

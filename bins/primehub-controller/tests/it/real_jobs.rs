@@ -76,8 +76,8 @@ use primehub_test_support::env::{KeycloakTier, KubeTier, unique};
 use primehub_test_support::process::{self, Process, get, get_until};
 use serde_json::json;
 
-use crate::certs::TestCa;
 use crate::flow::{BINARY, Target};
+use primehub_test_support::certs::TestCa;
 
 /// How long the controller, the webhook and the API server may take to make a change visible.
 const DEADLINE: Duration = Duration::from_secs(60);

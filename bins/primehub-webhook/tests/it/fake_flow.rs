@@ -17,7 +17,7 @@ use primehub_test_support::env::unique;
 use primehub_test_support::process::{self, Process, get, get_until};
 use serde_json::{Value, json};
 
-use crate::certs::TestCa;
+use primehub_test_support::certs::TestCa;
 
 /// The binary under test.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_primehub-webhook");

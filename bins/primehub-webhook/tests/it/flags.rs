@@ -8,7 +8,7 @@ use primehub_webhook::settings::{QuotaSettings, Settings};
 fn cert_files() -> (String, String) {
     let dir = std::env::temp_dir().join(primehub_test_support::env::unique("webhook-flags"));
     std::fs::create_dir_all(&dir).expect("a folder");
-    let ca = crate::certs::TestCa::new("flags");
+    let ca = primehub_test_support::certs::TestCa::new("flags");
     let (cert, key) = ca.write_serving(&dir);
     (cert.display().to_string(), key.display().to_string())
 }
@@ -110,7 +110,7 @@ fn a_certificate_and_key_that_do_not_parse_are_named() {
         "{err}"
     );
     // A certificate with another CA's key: the pair is refused.
-    let ca = crate::certs::TestCa::new("pair");
+    let ca = primehub_test_support::certs::TestCa::new("pair");
     let (good_cert, _) = ca.serving();
     let (_, other_key) = ca.serving();
     std::fs::write(&cert, good_cert).unwrap();

@@ -1,6 +1,5 @@
 //! The binary's integration tests, one test binary for all of them.
 
-mod certs;
 mod fake_flow;
 mod flags;
 mod manifests;

@@ -27,8 +27,8 @@ use primehub_test_support::env::{KeycloakTier, KubeTier, unique};
 use primehub_test_support::process::{self, get_until};
 use serde_json::json;
 
-use crate::certs::TestCa;
 use crate::fake_flow::{BINARY, https_url, pod, tls_args};
+use primehub_test_support::certs::TestCa;
 
 const DENIED: &str =
     "admission webhook \"resources-validation-webhook.primehub.io\" denied the request: ";

@@ -1,5 +1,7 @@
-//! Test certificates (rcgen): a CA and serving certificates it signs, and an HTTPS client that
-//! trusts only that CA.
+//! Test certificates (rcgen): a CA and serving certificates it signs for `127.0.0.1`, and an
+//! HTTPS client that trusts only that CA — for webhooks a test serves on a loopback address
+//! (`deploy/webhook/certs.sh` makes one for the in-cluster Service name, which an API server
+//! calling a loopback URL would refuse).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
