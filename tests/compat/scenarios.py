@@ -626,6 +626,20 @@ def _(t: Ctx) -> None:
     t.record("events", events=seen)
 
 
+@scenario("watch-flag-spellings")
+def _(t: Ctx) -> None:
+    """The `watch` query flag as Go's bool conversion reads it: every value but `0` and `false`
+    (any case) starts a watch, so kubernetes_asyncio's `watch=True` (KubeSpawner) is a watch."""
+    from compat import raw_request
+
+    t.core.create_namespaced_config_map(t.ns, configmap("w", {"a": "1"}))
+    path = f"/api/v1/namespaces/{t.ns}/configmaps"
+    for value in ["True", "TRUE", "yes", "", "0", "FALSE", "false"]:
+        status, ctype, data = raw_request(t.api, "GET", path, query=[("watch", value), ("timeoutSeconds", "1")])
+        first = json.loads(data.decode().splitlines()[0]) if status == 200 and data else {}
+        t.record(f"watch={value}", status=status, kind=first.get("kind"), type=first.get("type"))
+
+
 def kubectl_watch(t: Ctx, *output: str) -> None:
     create(t, configmap("c0", {"a": "1"}))
     argv = t.kubectl_argv(["get", "configmaps", "-w", "--output-watch-events", *output])

@@ -389,10 +389,13 @@ struct Request<'a> {
     body: &'a Bytes,
 }
 
+/// A boolean query parameter as kube-apiserver converts it (apimachinery's
+/// `Convert_Slice_string_To_bool`): present and neither `0` nor `false` in any case, so `True`
+/// (kubernetes_asyncio, which KubeSpawner uses), `yes` and an empty value are all true.
 fn flag(query: &HashMap<String, String>, key: &str) -> bool {
     query
         .get(key)
-        .is_some_and(|v| matches!(v.as_str(), "true" | "1"))
+        .is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"))
 }
 
 fn bad_request(message: String) -> KubeError {

@@ -1439,3 +1439,52 @@ async fn kubectl_gets_lists_and_discovers_as_on_a_real_server() -> TestResult {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// kube-apiserver reads `watch` (and every boolean query flag) as Go's bool conversion does:
+/// anything but `0` and `false` in any case. kubernetes_asyncio, which KubeSpawner uses, sends
+/// `watch=True`; a fake that answered it with a list made KubeSpawner's reflector re-list in a
+/// loop. Confirmed on the real server by `tests/compat` scenario `watch-flag-spellings`.
+#[tokio::test]
+async fn the_watch_flag_is_read_as_go_reads_booleans() -> TestResult {
+    let (cluster, _clock) = clocked()?;
+    create(
+        &cluster,
+        "/api/v1/namespaces/hub/configmaps",
+        json!({"metadata": {"name": "a"}}),
+    )
+    .await?;
+    for (value, watches) in [
+        ("True", true),
+        ("TRUE", true),
+        ("yes", true),
+        ("", true),
+        ("0", false),
+        ("FALSE", false),
+        ("false", false),
+    ] {
+        let request = Request::builder()
+            .uri(format!(
+                "/api/v1/namespaces/hub/configmaps?watch={value}&timeoutSeconds=1"
+            ))
+            .body(Body::empty())?;
+        let response = cluster.router().oneshot(request).await?;
+        assert_eq!(response.status(), StatusCode::OK, "watch={value}");
+        let body = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            axum::body::to_bytes(response.into_body(), usize::MAX),
+        )
+        .await??;
+        let first: Value = serde_json::from_str(
+            std::str::from_utf8(&body)?
+                .lines()
+                .next()
+                .ok_or("an empty answer")?,
+        )?;
+        if watches {
+            assert_eq!(first["type"], "ADDED", "watch={value} starts a watch");
+        } else {
+            assert_eq!(first["kind"], "ConfigMapList", "watch={value} lists");
+        }
+    }
+    Ok(())
+}
