@@ -707,3 +707,109 @@ async fn a_warm_cache_answers_the_notebook_routes_and_the_launch_context_without
     assert_eq!(everyone["instanceTypes"][0]["global"], true);
     s.platform.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_notebook_settings_shape_the_parts() {
+    let config = NotebookPodConfig {
+        grant_sudo: false,
+        ssh_server_enabled: true,
+        start_notebook_config_map: Some("start-notebook-d".into()),
+        ..NotebookPodConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let options = primehub_graphql::dev::DevOptions {
+        admin_password: ADMIN_PASSWORD.into(),
+        shared_secret: Some(SHARED_SECRET.into()),
+        jobs: false,
+        notebook: config.clone(),
+        ..primehub_graphql::dev::DevOptions::default()
+    };
+    let p = DevPlatform::start(listener, &options)
+        .await
+        .expect("platform starts");
+    let admin_id = p.realm.admin_user_id.clone();
+    let mut body = choice(&admin_id, "phusers", "cpu-1", "base-notebook");
+    body["options"] = json!({"sshServer": true});
+    let (status, parts) = pod(&p, Some(SHARED_SECRET), &body).await;
+    assert_eq!(status, 200, "{parts}");
+    let env = |name: &str| {
+        parts["env"]
+            .as_array()
+            .and_then(|e| e.iter().find(|v| v["name"] == name))
+            .map(|v| v["value"].clone())
+    };
+    assert_eq!(env("GRANT_SUDO"), Some(json!("no")));
+    assert_eq!(env("PRIMEHUB_START_SSH"), Some(json!("true")));
+    assert_eq!(parts["labels"]["ssh-bastion-server/notebook"], "true");
+    assert!(
+        parts["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["configMap"]["name"] == "start-notebook-d"),
+        "{parts}"
+    );
+    // The kernel gateway is still off on this server.
+    body["options"] = json!({"kernelGateway": true});
+    let answer = pod(&p, Some(SHARED_SECRET), &body).await;
+    assert_error(&answer, 422, "NOT_ALLOWED", Some("options.kernelGateway"));
+    p.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_the_stores_are_filled_the_routes_answer_not_ready() {
+    use std::sync::Arc;
+
+    use primehub_graphql::auth::Authenticator;
+    use primehub_graphql::jobs::JobStores;
+    use primehub_graphql::router::{GraphqlService, ServerConfig};
+    use primehub_graphql::state::{ApiConfig, ApiState};
+    use primehub_keycloak::cache::{CacheConfig, KeycloakCache};
+    use primehub_model::clock::{Clock, SystemClock};
+    use primehub_reconcile::fake::FakeCluster;
+    use primehub_reconcile::stores::{ResourceStores, StoresConfig};
+
+    let keycloak = primehub_keycloak::fake::FakeKeycloak::new().expect("a fake Keycloak");
+    let realm = keycloak.create_realm("primehub").expect("a realm");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let cache = KeycloakCache::load(Arc::new(realm), clock.clone(), CacheConfig::default())
+        .await
+        .expect("the cache fills");
+    let cluster = FakeCluster::new();
+    // The stores' drivers are never run: they never get their first lists.
+    let (stores, _driver) = ResourceStores::start(cluster.client(), StoresConfig::new("hub"));
+    let (jobs, _jobs_driver) = JobStores::start(cluster.client(), "hub");
+    let state = Arc::new(ApiState::new(
+        ApiConfig::new("hub"),
+        cache,
+        Arc::new(cluster.clone()),
+        stores,
+        jobs,
+        Authenticator::new(Some(SHARED_SECRET.into()), None, clock.clone()),
+        clock,
+    ));
+    let router = GraphqlService::new(state, ServerConfig::default()).router();
+    for request in [
+        pod_request(
+            Some(SHARED_SECRET),
+            choice("u", "g", "cpu-1", "base-notebook").to_string(),
+        ),
+        groups_request(Some(SHARED_SECRET), Some("u")),
+    ] {
+        let response = router.clone().oneshot(request).await.expect("an answer");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let body: Value = serde_json::from_slice(&bytes).expect("JSON");
+        assert_error(&(status, body), 503, "NOT_READY", None);
+    }
+    // Credentials are still checked first.
+    let response = router
+        .oneshot(groups_request(None, Some("u")))
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 401);
+}
