@@ -570,6 +570,23 @@ async fn the_groups_are_the_forms_with_usage_from_the_webhooks_ledger() {
     assert_eq!(team["usage"], json!({"cpu": 1.0, "gpu": 0, "memory": 2.0}));
     assert_eq!(body["groups"][1]["usage"], zero);
 
+    // Alice's API token (POST /api/token) is her own credential too.
+    let token_request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("username=alice&password={PASSWORD}")))
+        .unwrap();
+    let (status, issued) = call(p, token_request).await;
+    assert_eq!(status, 200, "{issued}");
+    let api_token = issued["apiToken"]
+        .as_str()
+        .expect("an API token")
+        .to_owned();
+    let (status, by_api_token) = call(p, groups_request(Some(&api_token), None)).await;
+    assert_eq!(status, 200, "{by_api_token}");
+    assert_eq!(by_api_token, body);
+
     // Bob sees his one group, with the same usage.
     let (status, body) = call(p, groups_request(Some(&s.bob), None)).await;
     assert_eq!(status, 200, "{body}");
