@@ -16,6 +16,7 @@ use primehub_keycloak::token::{TokenVerifier, TokenVerifierConfig};
 use primehub_model::clock::{Clock, SystemClock};
 use primehub_model::names;
 use primehub_model::pod::job::JobPodConfig;
+use primehub_model::pod::notebook::NotebookPodConfig;
 use primehub_model::roles::RoleNaming;
 use primehub_reconcile::fake::FakeCluster;
 use primehub_reconcile::fake::kubelet::{PodSimulator, SimulatorConfig};
@@ -77,6 +78,9 @@ pub struct DevOptions {
     /// the kubelet the fake cluster lacks, so jobs run to completion by themselves (`primehub
     /// dev` turns it on). `None` (the default): pods keep the phase a test writes.
     pub simulate_pods: Option<SimulatorConfig>,
+    /// The operator's settings of notebook pods that `POST /api/notebook/pod` builds with
+    /// (default: PrimeHub's chart defaults, [`NotebookPodConfig::default`]).
+    pub notebook: NotebookPodConfig,
 }
 
 impl std::fmt::Debug for DevOptions {
@@ -90,6 +94,7 @@ impl std::fmt::Debug for DevOptions {
             .field("admission", &self.admission)
             .field("jobs", &self.jobs)
             .field("simulate_pods", &self.simulate_pods)
+            .field("notebook", &self.notebook)
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +111,7 @@ impl Default for DevOptions {
             admission: true,
             jobs: true,
             simulate_pods: None,
+            notebook: NotebookPodConfig::default(),
         }
     }
 }
@@ -266,6 +272,7 @@ impl DevPlatform {
         server_options.api.naming = naming.clone();
         server_options.api.graphql_host = Some(url.clone());
         server_options.shared_secret = options.shared_secret.clone();
+        server_options.api.notebook = options.notebook.clone();
         let api = crate::server::start(backends, server_options).await?;
 
         // The controllers, each with its own clients.

@@ -83,6 +83,7 @@ fn options(settings: &Settings) -> ServerOptions {
     options.api.storage_class = settings.storage_class.clone();
     options.api.upload_server_base_url = settings.upload_server_url.clone();
     options.api.graphql_host = settings.graphql_host.clone();
+    options.api.notebook = settings.notebook.clone();
     options.shared_secret = settings.shared_secret.clone();
     options
 }

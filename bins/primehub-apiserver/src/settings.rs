@@ -6,10 +6,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
+use primehub_model::pod::notebook::NotebookPodConfig;
 use primehub_service::settings::{ConnectionSettings, keycloak_base, optional, realm_url, secret};
 use url::Url;
 
-use crate::cli::Args;
+use crate::cli::{Args, NotebookArgs};
 
 /// Resolved settings of the server.
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub struct Settings {
     pub upload_server_url: Option<String>,
     /// Where clients reach this server (`GRAPHQL_HOST`), for jobs' `logEndpoint`.
     pub graphql_host: Option<String>,
+    /// The operator's settings of notebook pods.
+    pub notebook: NotebookPodConfig,
     /// How long to retry unreachable backends at start (`None`: forever).
     pub startup_timeout: Option<Duration>,
 }
@@ -46,6 +49,7 @@ impl std::fmt::Debug for Settings {
             .field("storage_class", &self.storage_class)
             .field("upload_server_url", &self.upload_server_url)
             .field("graphql_host", &self.graphql_host)
+            .field("notebook", &self.notebook)
             .field("startup_timeout", &self.startup_timeout)
             .finish_non_exhaustive()
     }
@@ -88,6 +92,7 @@ impl Settings {
             storage_class: optional(args.storage_class.as_ref()),
             upload_server_url,
             graphql_host: graphql_host.map(|h| h.trim_end_matches('/').to_owned()),
+            notebook: notebook_config(&args.notebook)?,
             startup_timeout: args.process.startup_timeout(),
         })
     }
@@ -101,4 +106,29 @@ impl Settings {
     pub fn oidc_endpoint(&self, path: &str) -> String {
         self.connection.oidc_endpoint(path)
     }
+}
+
+/// The notebook pod settings; a feature that cannot work without another setting is refused.
+fn notebook_config(args: &NotebookArgs) -> anyhow::Result<NotebookPodConfig> {
+    let config = NotebookPodConfig {
+        grant_sudo: args.grant_sudo,
+        phfs_enabled: args.phfs_enabled,
+        phfs_pvc: optional(args.phfs_pvc.as_ref()).unwrap_or_default(),
+        start_notebook_config_map: optional(args.start_notebook_config_map.as_ref()),
+        kernel_gateway_enabled: args.kernel_gateway,
+        ssh_server_enabled: args.ssh_server_enabled,
+        default_image: optional(args.singleuser_image.as_ref()).unwrap_or_default(),
+        home_storage_class: optional(args.singleuser_storage_class.as_ref()),
+    };
+    if config.phfs_enabled && config.phfs_pvc.is_empty() {
+        anyhow::bail!(
+            "--phfs-enabled (PRIMEHUB_NOTEBOOK_PHFS_ENABLED) needs the claim: set --phfs-pvc (PRIMEHUB_NOTEBOOK_PHFS_PVC)"
+        );
+    }
+    if config.kernel_gateway_enabled && config.default_image.is_empty() {
+        anyhow::bail!(
+            "--kernel-gateway (PRIMEHUB_NOTEBOOK_KERNEL_GATEWAY) needs KubeSpawner's default image for the notebook container: set --singleuser-image (PRIMEHUB_NOTEBOOK_SINGLEUSER_IMAGE)"
+        );
+    }
+    Ok(config)
 }

@@ -52,6 +52,11 @@ fn defaults_are_primehubs() {
         settings.oidc_endpoint("certs"),
         "http://keycloak.example:8080/realms/primehub/protocol/openid-connect/certs"
     );
+    assert_eq!(
+        settings.notebook,
+        primehub_model::pod::notebook::NotebookPodConfig::default(),
+        "the chart's notebook defaults"
+    );
     // Secrets never show in debug output (which may end up in logs).
     assert!(!format!("{settings:?}").contains("s3cret"));
 }
@@ -197,4 +202,56 @@ fn bad_input_names_the_flag() {
         .is_err(),
         "--listen takes an address"
     );
+}
+
+#[test]
+fn notebook_settings_take_the_charts_names_and_refuse_a_half_configured_feature() {
+    let base = ["--keycloak-url", "http://kc", "--client-secret", "x"];
+    let with = |extra: &[&str]| {
+        let mut all = base.to_vec();
+        all.extend_from_slice(extra);
+        all.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
+    };
+    let args = with(&[
+        "--grant-sudo",
+        "false",
+        "--phfs-enabled",
+        "true",
+        "--phfs-pvc",
+        "phfs",
+        "--start-notebook-config-map",
+        "start-notebook-d",
+        "--kernel-gateway",
+        "yes",
+        "--ssh-server-enabled",
+        "1",
+        "--singleuser-image",
+        "jupyter/base-notebook:x",
+        "--singleuser-storage-class",
+        "fast",
+    ]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let settings = Settings::resolve(&parse(&refs)).expect("valid");
+    let n = &settings.notebook;
+    assert!(!n.grant_sudo);
+    assert!(n.phfs_enabled && n.kernel_gateway_enabled && n.ssh_server_enabled);
+    assert_eq!(n.phfs_pvc, "phfs");
+    assert_eq!(
+        n.start_notebook_config_map.as_deref(),
+        Some("start-notebook-d")
+    );
+    assert_eq!(n.default_image, "jupyter/base-notebook:x");
+    assert_eq!(n.home_storage_class.as_deref(), Some("fast"));
+
+    let args = with(&["--phfs-enabled", "true"]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = resolve_err(&refs);
+    assert!(
+        err.contains("--phfs-pvc (PRIMEHUB_NOTEBOOK_PHFS_PVC)"),
+        "{err}"
+    );
+    let args = with(&["--kernel-gateway", "true"]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = resolve_err(&refs);
+    assert!(err.contains("--singleuser-image"), "{err}");
 }
