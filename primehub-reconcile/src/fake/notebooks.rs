@@ -34,7 +34,7 @@
 //! 4. writes the pod's status: `Pending` with `podIP`/`podIPs` (the address), `hostIP`/`hostIPs`
 //!    (`127.0.0.1`), `startTime` and the containers waiting (`ContainerCreating`); `Running`
 //!    with every condition `True` and the containers running and ready once the server answers
-//!    any HTTP request on `address:port` (polled with a doubling interval from
+//!    any HTTP request on `address:port` (`GET <path of JUPYTERHUB_SERVICE_URL>`, polled with a doubling interval from
 //!    [`NotebookRunnerConfig::ready_poll`] up to [`ready_poll_max`](NotebookRunnerConfig::ready_poll_max));
 //!    `Succeeded` when the process exits with 0, `Failed` otherwise (the container `terminated`
 //!    with the exit code — 128 + the signal's number for a signal — and reason `Completed` or
@@ -342,9 +342,9 @@ fn dropped_from_inherited(name: &str) -> bool {
         )
 }
 
-/// `JUPYTERHUB_SERVICE_URL` pointing at the runner's address, keeping the path of the pod's own
-/// value, else `JUPYTERHUB_SERVICE_PREFIX`, else `/`.
-fn service_url(env: &[(String, String)], address: Ipv4Addr, port: u16) -> String {
+/// The path the single-user server serves under: that of the pod's `JUPYTERHUB_SERVICE_URL`,
+/// else `JUPYTERHUB_SERVICE_PREFIX`, else `/`.
+fn service_path(env: &[(String, String)]) -> String {
     let value = |key: &str| {
         env.iter()
             .rev()
@@ -355,18 +355,22 @@ fn service_url(env: &[(String, String)], address: Ipv4Addr, port: u16) -> String
         let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
         rest.find('/').map(|i| rest[i..].to_owned())
     });
-    let path = from_url
+    from_url
         .or_else(|| value("JUPYTERHUB_SERVICE_PREFIX").map(str::to_owned))
-        .filter(|p| p.starts_with('/'))
-        .unwrap_or_else(|| "/".to_owned());
-    format!("http://{address}:{port}{path}")
+        .filter(|p| p.starts_with('/') && !p.contains(char::is_whitespace))
+        .unwrap_or_else(|| "/".to_owned())
 }
 
-/// Whether something answers an HTTP request on `addr` (any status).
-async fn answers_http(addr: SocketAddr, timeout: Duration) -> bool {
+/// `JUPYTERHUB_SERVICE_URL` pointing at the runner's address: `http://<address>:<port><path>`.
+fn service_url(env: &[(String, String)], address: Ipv4Addr, port: u16) -> String {
+    format!("http://{address}:{port}{}", service_path(env))
+}
+
+/// Whether something answers an HTTP request for `path` on `addr` (any status).
+async fn answers_http(addr: SocketAddr, path: &str, timeout: Duration) -> bool {
     let attempt = async {
         let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-        let request = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.ok()?;
         let mut head = [0u8; 5];
         stream.read_exact(&mut head).await.ok()?;
@@ -647,6 +651,7 @@ impl NotebookRunner {
             .collect();
         let port = container_port(container);
         let env = container_env(&name, container);
+        let probe_path = service_path(&env);
         let started = self.now();
         let ending = match self.start(&name, &uid, &container_name, port, env).await {
             Err(message) => Ending::StartError(message),
@@ -661,19 +666,27 @@ impl NotebookRunner {
                 });
                 let unready = format!("containers with unready status: [{container_name}]");
                 let mut status = json!({"phase": "Pending", "startTime": started,
-                    "containerStatuses": waiting,
-                    "conditions": [
-                        {"type": "PodScheduled", "status": "True", "lastTransitionTime": started},
-                        {"type": "Initialized", "status": "True", "lastTransitionTime": started},
-                        {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
-                         "message": unready, "lastTransitionTime": started},
-                        {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
-                         "message": unready, "lastTransitionTime": started},
-                    ]});
+                "containerStatuses": waiting,
+                "conditions": [
+                    {"type": "PodScheduled", "status": "True", "lastTransitionTime": started},
+                    {"type": "Initialized", "status": "True", "lastTransitionTime": started},
+                    {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
+                     "message": unready, "lastTransitionTime": started},
+                    {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+                     "message": unready, "lastTransitionTime": started},
+                ]});
                 merge_into(&mut status, &ips);
                 self.set_status(&name, &uid, &status).await;
-                self.supervise(&mut child, &name, &uid, &names, address, port, &mut stop)
-                    .await
+                self.supervise(
+                    &mut child,
+                    &name,
+                    &uid,
+                    &names,
+                    (address, port),
+                    &probe_path,
+                    &mut stop,
+                )
+                .await
             }
         };
         let finished = self.now();
@@ -801,11 +814,11 @@ impl NotebookRunner {
         name: &str,
         uid: &str,
         names: &[(String, String)],
-        address: Ipv4Addr,
-        port: u16,
+        target: (Ipv4Addr, u16),
+        probe_path: &str,
         stop: &mut oneshot::Receiver<Duration>,
     ) -> Ending {
-        let target = SocketAddr::from((address, port));
+        let target = SocketAddr::from(target);
         let mut ready = false;
         let mut interval = self.config.ready_poll;
         loop {
@@ -818,7 +831,8 @@ impl NotebookRunner {
                     return Ending::Exited(terminate(child, grace).await);
                 }
                 () = tokio::time::sleep(interval), if !ready => {
-                    if answers_http(target, self.config.ready_poll_max.max(Duration::from_secs(1))).await {
+                    let timeout = self.config.ready_poll_max.max(Duration::from_secs(1));
+                    if answers_http(target, probe_path, timeout).await {
                         ready = true;
                         let started_at = self.now();
                         let running = container_states(names, |_| json!({"ready": true, "started": true,
@@ -856,10 +870,7 @@ async fn terminate(child: &mut GroupChild, grace: Duration) -> i32 {
 /// Forgets pod `uid` once it is gone and its task is done: releases its address and removes
 /// its working directory.
 fn retire(state: &mut State, uid: &str) {
-    let done = state
-        .pods
-        .get(uid)
-        .is_some_and(|t| t.gone && t.finished);
+    let done = state.pods.get(uid).is_some_and(|t| t.gone && t.finished);
     if !done {
         return;
     }
@@ -874,10 +885,7 @@ fn retire(state: &mut State, uid: &str) {
 }
 
 /// A status entry for each container (name, image) with `fields` merged in.
-fn container_states(
-    containers: &[(String, String)],
-    fields: impl Fn(&str) -> Value,
-) -> Vec<Value> {
+fn container_states(containers: &[(String, String)], fields: impl Fn(&str) -> Value) -> Vec<Value> {
     containers
         .iter()
         .map(|(name, image)| {
@@ -911,9 +919,15 @@ mod tests {
     fn the_service_url_points_at_the_runner_keeping_the_prefix() {
         let a = Ipv4Addr::new(127, 77, 0, 3);
         let env = pairs(&[("JUPYTERHUB_SERVICE_URL", "http://0.0.0.0:8888/user/alice/")]);
-        assert_eq!(service_url(&env, a, 8888), "http://127.77.0.3:8888/user/alice/");
+        assert_eq!(
+            service_url(&env, a, 8888),
+            "http://127.77.0.3:8888/user/alice/"
+        );
         let env = pairs(&[("JUPYTERHUB_SERVICE_PREFIX", "/user/bob/")]);
-        assert_eq!(service_url(&env, a, 9000), "http://127.77.0.3:9000/user/bob/");
+        assert_eq!(
+            service_url(&env, a, 9000),
+            "http://127.77.0.3:9000/user/bob/"
+        );
         let env = pairs(&[
             ("JUPYTERHUB_SERVICE_URL", "http://0.0.0.0:8888"),
             ("JUPYTERHUB_SERVICE_PREFIX", "/user/c/"),
@@ -945,8 +959,8 @@ mod tests {
 
     #[test]
     fn a_missing_command_names_what_to_install() {
-        let err = resolve_command(Some(Path::new("/nonexistent/jupyterhub-singleuser")))
-            .unwrap_err();
+        let err =
+            resolve_command(Some(Path::new("/nonexistent/jupyterhub-singleuser"))).unwrap_err();
         assert!(err.contains("pip install jupyterhub"), "{err}");
         let err = resolve_command(Some(Path::new("no-such-command-primehub-xyz"))).unwrap_err();
         assert!(err.contains("not found on PATH"), "{err}");

@@ -266,9 +266,7 @@ async fn notebook_pods_get_their_own_loopback_address_and_run_once_they_answer()
         "{log}"
     );
     assert!(
-        log.contains(&format!(
-            "service_url http://{alice_ip}:8888/user/alice/\n"
-        )),
+        log.contains(&format!("service_url http://{alice_ip}:8888/user/alice/\n")),
         "{log}"
     );
     let work = scratch.0.join("work");
@@ -342,8 +340,11 @@ async fn deleting_a_pod_stops_its_process_and_reaps_it() -> TestResult {
     let pods: Api<Pod> = Api::namespaced(cluster.client(), NS);
     // One stops at SIGTERM; the other ignores it and is killed after the grace period (the
     // pod's 30 s, capped at 1 s by the config).
-    pods.create(&PostParams::default(), &notebook_pod("jupyter-term", json!([]))?)
-        .await?;
+    pods.create(
+        &PostParams::default(),
+        &notebook_pod("jupyter-term", json!([]))?,
+    )
+    .await?;
     pods.create(
         &PostParams::default(),
         &notebook_pod(
@@ -392,9 +393,8 @@ async fn stopping_the_runner_kills_its_processes() -> TestResult {
     let scratch = Scratch::new()?;
     let command = fake_singleuser(&scratch.0)?;
     let cluster = FakeCluster::new();
-    let runner = tokio::spawn(
-        NotebookRunner::new(cluster.clone(), NS, config(4, command, &scratch)).run(),
-    );
+    let runner =
+        tokio::spawn(NotebookRunner::new(cluster.clone(), NS, config(4, command, &scratch)).run());
     let pods: Api<Pod> = Api::namespaced(cluster.client(), NS);
     pods.create(
         &PostParams::default(),
@@ -427,18 +427,31 @@ async fn a_missing_command_fails_the_pod_saying_what_to_install() -> TestResult 
     let missing = scratch.0.join("no-such-dir/jupyterhub-singleuser");
     tokio::spawn(NotebookRunner::new(cluster.clone(), NS, config(5, missing, &scratch)).run());
     let pods: Api<Pod> = Api::namespaced(cluster.client(), NS);
-    pods.create(&PostParams::default(), &notebook_pod("jupyter-none", json!([]))?)
-        .await?;
+    pods.create(
+        &PostParams::default(),
+        &notebook_pod("jupyter-none", json!([]))?,
+    )
+    .await?;
     let failed = eventually("failed", || phase_is(&pods, "jupyter-none", "Failed")).await;
     let message = failed["message"].as_str().unwrap_or_default();
     assert!(message.contains("pip install jupyterhub"), "{failed}");
-    assert!(message.contains("no-such-dir/jupyterhub-singleuser"), "{failed}");
+    assert!(
+        message.contains("no-such-dir/jupyterhub-singleuser"),
+        "{failed}"
+    );
     assert_eq!(failed["reason"], "StartError");
     let terminated = &failed["containerStatuses"][0]["state"]["terminated"];
     assert_eq!(terminated["reason"], "StartError");
     assert_eq!(terminated["exitCode"], 128);
-    assert!(failed.get("podIP").is_none(), "no address was given: {failed}");
-    assert!(log_of(&pods, "jupyter-none").await.contains("pip install jupyterhub"));
+    assert!(
+        failed.get("podIP").is_none(),
+        "no address was given: {failed}"
+    );
+    assert!(
+        log_of(&pods, "jupyter-none")
+            .await
+            .contains("pip install jupyterhub")
+    );
     Ok(())
 }
 
@@ -460,8 +473,11 @@ async fn the_simulator_leaves_notebook_pods_to_the_runner() -> TestResult {
     tokio::spawn(PodSimulator::new(cluster.clone(), NS, simulator).run());
     tokio::spawn(NotebookRunner::new(cluster.clone(), NS, config(6, command, &scratch)).run());
     let pods: Api<Pod> = Api::namespaced(cluster.client(), NS);
-    pods.create(&PostParams::default(), &notebook_pod("jupyter-nb", json!([]))?)
-        .await?;
+    pods.create(
+        &PostParams::default(),
+        &notebook_pod("jupyter-nb", json!([]))?,
+    )
+    .await?;
     let job: Pod = serde_json::from_value(json!({
         "metadata": {"name": "job-1", "labels": {LABEL_GROUP: "phusers"}},
         "spec": {"containers": [{"name": "main", "image": "base", "args": ["echo done"]}]},
@@ -471,7 +487,10 @@ async fn the_simulator_leaves_notebook_pods_to_the_runner() -> TestResult {
     eventually("job-1 succeeded", || phase_is(&pods, "job-1", "Succeeded")).await;
     assert_eq!(log_of(&pods, "job-1").await, "done\n");
     // …and not the notebook pod, which the runner runs until it is deleted.
-    let nb = eventually("jupyter-nb running", || phase_is(&pods, "jupyter-nb", "Running")).await;
+    let nb = eventually("jupyter-nb running", || {
+        phase_is(&pods, "jupyter-nb", "Running")
+    })
+    .await;
     pod_ip(&nb)?;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let nb = status_of(&pods, "jupyter-nb").await;
