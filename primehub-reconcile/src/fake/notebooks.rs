@@ -8,8 +8,10 @@
 //! 1. allocates a loopback address of its own from [`NotebookRunnerConfig::first_address`] ..=
 //!    [`last_address`](NotebookRunnerConfig::last_address) (default `127.77.0.1` ..=
 //!    `127.77.255.254`; never `127.0.0.1`), round-robin, skipping addresses in use and any it
-//!    cannot bind on the container's port. An address stays reserved until its process has
-//!    ended **and** the pod is gone;
+//!    cannot bind on the container's port (the pod fails when the loopback does not answer the
+//!    range, or when 64 addresses in a row cannot bind the port — something on
+//!    `0.0.0.0:<port>`). An address stays reserved until its process has ended **and** the pod
+//!    is gone;
 //! 2. resolves the command: [`NotebookRunnerConfig::command`] (a path, or a bare name looked
 //!    up on `PATH`), else `jupyterhub-singleuser` on `PATH`. When there is none the pod goes
 //!    `Failed` (reason `StartError`) with a message saying what to install
@@ -568,19 +570,27 @@ impl NotebookRunner {
     }
 
     /// Reserves an address whose `port` can be bound, round-robin from the cursor.
-    fn allocate(&self, uid: &str, port: u16) -> Option<Ipv4Addr> {
-        let first = u32::from(self.config.first_address);
-        let last = u32::from(self.config.last_address);
-        if last < first {
-            return None;
-        }
-        let size = u64::from(last - first) + 1;
+    ///
+    /// # Errors
+    ///
+    /// A message when the range is used up, when the loopback does not answer the range
+    /// (macOS without an alias), or when binding fails on many addresses in a row (something
+    /// listens on the port of every address, `0.0.0.0:<port>` say).
+    fn allocate(&self, uid: &str, port: u16) -> Result<Ipv4Addr, String> {
+        /// Bind failures in a row before giving up.
+        const TRIES: u32 = 64;
+        let (first_address, last_address) = (self.config.first_address, self.config.last_address);
+        let first = u32::from(first_address);
+        let last = u32::from(last_address);
+        let size = u64::from(last.saturating_sub(first)) + 1;
         let mut state = self.lock();
+        let mut failures = 0;
         for step in 0..size {
             let offset = (u64::from(state.cursor) + step) % size;
             let Some(candidate) = u32::try_from(offset)
                 .ok()
                 .and_then(|o| first.checked_add(o))
+                .filter(|c| *c <= last)
                 .map(Ipv4Addr::from)
             else {
                 continue;
@@ -593,17 +603,36 @@ impl NotebookRunner {
             }
             // Collision check: something else (another dev instance, a stale process) may
             // listen there.
-            if std::net::TcpListener::bind((candidate, port)).is_err() {
-                continue;
+            match std::net::TcpListener::bind((candidate, port)) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+                    return Err(format!(
+                        "cannot bind {candidate}:{port}: {e} (this system's loopback does not \
+                         answer {first_address}-{last_address}; on macOS add an alias: \
+                         sudo ifconfig lo0 alias {candidate})"
+                    ));
+                }
+                Err(e) => {
+                    failures += 1;
+                    if failures >= TRIES {
+                        return Err(format!(
+                            "cannot bind port {port} on {TRIES} loopback addresses in a row, \
+                             the last {candidate}: {e} (does something listen on 0.0.0.0:{port}?)"
+                        ));
+                    }
+                    continue;
+                }
             }
             state.cursor = u32::try_from((offset + 1) % size).unwrap_or(0);
             state.in_use.insert(candidate);
             if let Some(tracked) = state.pods.get_mut(uid) {
                 tracked.address = Some(candidate);
             }
-            return Some(candidate);
+            return Ok(candidate);
         }
-        None
+        Err(format!(
+            "no free loopback address between {first_address} and {last_address} for port {port}"
+        ))
     }
 
     fn now(&self) -> String {
@@ -738,12 +767,7 @@ impl NotebookRunner {
         env: Vec<(String, String)>,
     ) -> Result<(GroupChild, Ipv4Addr), String> {
         let program = resolve_command(self.config.command.as_deref())?;
-        let address = self.allocate(uid, port).ok_or_else(|| {
-            format!(
-                "no free loopback address between {} and {} for port {port}",
-                self.config.first_address, self.config.last_address
-            )
-        })?;
+        let address = self.allocate(uid, port)?;
         let short: String = uid.chars().take(8).collect();
         let dir = self.root.join(format!("{}-{name}-{short}", self.namespace));
         if let Some(tracked) = self.lock().pods.get_mut(uid) {

@@ -501,3 +501,40 @@ async fn the_simulator_leaves_notebook_pods_to_the_runner() -> TestResult {
     assert!(job.get("podIP").is_none(), "{job}");
     Ok(())
 }
+
+#[tokio::test]
+async fn an_address_someone_listens_on_is_skipped_and_a_port_taken_everywhere_fails() -> TestResult
+{
+    let scratch = Scratch::new()?;
+    let command = fake_singleuser(&scratch.0)?;
+    let cluster = FakeCluster::new();
+    // Something else already listens on the range's first address.
+    let squatter = std::net::TcpListener::bind((Ipv4Addr::new(127, 78, 7, 1), 8888))?;
+    // …and something on every address for another port.
+    let everywhere = std::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+    let taken = everywhere.local_addr()?.port();
+    tokio::spawn(NotebookRunner::new(cluster.clone(), NS, config(7, command, &scratch)).run());
+    let pods: Api<Pod> = Api::namespaced(cluster.client(), NS);
+    pods.create(
+        &PostParams::default(),
+        &notebook_pod("jupyter-next", json!([]))?,
+    )
+    .await?;
+    let running = eventually("running", || phase_is(&pods, "jupyter-next", "Running")).await;
+    assert_eq!(pod_ip(&running)?, Ipv4Addr::new(127, 78, 7, 2));
+    let mut pod = notebook_pod("jupyter-taken", json!([]))?;
+    if let Some(c) = pod.spec.as_mut().and_then(|s| s.containers.first_mut()) {
+        c.ports = Some(vec![serde_json::from_value(
+            json!({"containerPort": taken}),
+        )?]);
+    }
+    pods.create(&PostParams::default(), &pod).await?;
+    let failed = eventually("failed", || phase_is(&pods, "jupyter-taken", "Failed")).await;
+    let message = failed["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("does something listen on 0.0.0.0:{taken}?")),
+        "{failed}"
+    );
+    drop((squatter, everywhere));
+    Ok(())
+}
