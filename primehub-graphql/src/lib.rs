@@ -18,7 +18,7 @@
 //! | [`notebook`] | the notebook routes JupyterHub calls: `POST /api/notebook/pod` (PrimeHub's parts of a notebook pod, or why not) and `GET /api/notebook/groups` (the options form's groups with usage) |
 //! | [`router`] | the axum router: JSON and form posts, GraphiQL, limits, health, readiness, metrics, `/api/token` |
 //! | [`server`] | assembling a server from its backends: cache filled, stores started, background sync |
-//! | `dev` (feature `fake`) | the whole platform on in-memory fakes on one listener (`primehub dev`) |
+//! | `dev` (feature `fake`) | the whole platform on in-memory fakes on one listener (`primehub dev`), with the pod simulator and the notebook runner (notebook pods as local `jupyterhub-singleuser` processes) |
 //! | [`error`] | PrimeHub's error codes, given to clients in `extensions.code` |
 //!
 //! # Example: the platform on fakes, and a `me` query

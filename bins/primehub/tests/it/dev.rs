@@ -227,3 +227,96 @@ async fn dev_registers_primehub_redirect_uris_on_its_listener() -> TestResult {
     server.shutdown().await?;
     Ok(())
 }
+
+/// A stand-in for `jupyterhub-singleuser`: serves HTTP on `--ip`/`--port`, prints its pid.
+const FAKE_SINGLEUSER: &str = r#"#!/usr/bin/env python3
+import os, sys, http.server
+args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
+print(f"pid {os.getpid()} user {os.environ.get('JUPYTERHUB_USER')}", flush=True)
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer((args["ip"], int(args["port"])), Handler).serve_forever()
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_runs_notebook_pods_with_the_notebook_command_and_stops_them() -> TestResult {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::PostParams;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("primehub-dev-nb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let command = dir.join("fake-singleuser");
+    std::fs::write(&command, FAKE_SINGLEUSER)?;
+    std::fs::set_permissions(&command, std::fs::Permissions::from_mode(0o755))?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let args = DevArgs {
+        notebook_command: Some(command.clone()),
+        ..DevArgs::default()
+    };
+    let server = dev::start(listener, &args).await?;
+    assert!(
+        server.banner().contains(&format!(
+            "Notebook pods:         run as {}",
+            command.display()
+        )),
+        "{}",
+        server.banner()
+    );
+    let pods: Api<Pod> = Api::namespaced(server.cluster.client(), dev::NAMESPACE);
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "jupyter-phadmin", "labels": {"component": "singleuser-server"}},
+        "spec": {"containers": [{"name": "notebook", "image": "base-notebook",
+            "ports": [{"containerPort": 8888}],
+            "env": [{"name": "JUPYTERHUB_USER", "value": "phadmin"}]}]},
+    }))?;
+    pods.create(&PostParams::default(), &pod).await?;
+    let mut status = Value::Null;
+    for _ in 0..1500 {
+        status = serde_json::to_value(pods.get("jupyter-phadmin").await?.status)?;
+        if status["phase"] == "Running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status["phase"], "Running", "{status}");
+    let ip: std::net::Ipv4Addr = status["podIP"].as_str().unwrap_or_default().parse()?;
+    assert_eq!(ip.octets()[..2], [127, 77]);
+    let log = pods.logs("jupyter-phadmin", &Default::default()).await?;
+    assert!(log.contains("user phadmin"), "{log}");
+    let pid: u32 = log
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .ok_or("no pid")?;
+    // Stopping primehub dev stops the notebook processes.
+    server.shutdown().await?;
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
+    for _ in 0..500 {
+        if !proc_dir.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        !proc_dir.exists(),
+        "the notebook process outlived primehub dev"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // --no-notebook-processes: notebook pods are simulated like any other.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let args = DevArgs {
+        no_notebook_processes: true,
+        ..DevArgs::default()
+    };
+    let server = dev::start(listener, &args).await?;
+    assert!(server.banner().contains("Notebook pods:         simulated"));
+    assert!(server.notebook_command.is_none());
+    server.shutdown().await?;
+    Ok(())
+}
