@@ -462,7 +462,7 @@ def _block(message):
 
 def _num(value):
     if value is None:
-        return "∞"
+        return "unlimited"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

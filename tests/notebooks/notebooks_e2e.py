@@ -151,6 +151,7 @@ class Test:
         wait_for("primehub dev /readyz",
                  lambda: requests.get(f"{self.dev}/readyz", timeout=2).ok, 60)
         wait_for("primehub dev's kubeconfig", lambda: os.path.exists(self.kubeconfig), 10, 0.1)
+        self.api = self.dev
 
     def graphql(self, query, variables=None):
         """GraphQL as PrimeHub's administrator (an API token of phadmin, as the console's)."""
@@ -225,7 +226,7 @@ c.JupyterHub.cleanup_servers = True
 """)
         env = dict(os.environ)
         env.update({
-            "PRIMEHUB_API_URL": self.args.api_url or self.dev,
+            "PRIMEHUB_API_URL": self.api,
             "GRAPHQL_SHARED_SECRET": self.secret,
             "KEYCLOAK_URL": self.dev,
             "KEYCLOAK_REALM": REALM,
@@ -294,14 +295,18 @@ c.JupyterHub.cleanup_servers = True
     def spawn_form(self, s, name):
         r = s.get(f"{self.hub}/hub/spawn/{name}", timeout=30)
         check(r.ok, f"GET /hub/spawn: {r.status_code} {r.text[:300]}")
+        r.encoding = "utf-8"
         soup = BeautifulSoup(r.text, "html.parser")
-        xsrf = soup.find("input", {"name": "_xsrf"})
-        groups = [i["value"] for i in soup.find_all("input", {"name": "group"})]
-        return soup, (xsrf["value"] if xsrf else None), groups
+        form = soup.find("form", {"id": "spawn_form"})
+        check(form is not None, f"no spawn form at {r.url}: {soup.get_text(' ', strip=True)[:500]}")
+        # JupyterHub puts its XSRF token in the form's action (?_xsrf=...), as a browser posts it
+        action = urllib.parse.urljoin(r.url, form.get("action") or r.url)
+        groups = [i["value"] for i in form.find_all("input", {"name": "group"})]
+        return soup, action, groups
 
     def alice_form(self):
         s = self.login("alice")
-        soup, xsrf, groups = self.spawn_form(s, "alice")
+        soup, action, groups = self.spawn_form(s, "alice")
         check(groups == ["phusers"], f"alice's groups on the form: {groups}")
         fs = soup.find("fieldset", {"data-group": "phusers"})
         its = [i["value"] for i in fs.find_all("input", {"name": "instance_type"})]
@@ -312,14 +317,12 @@ c.JupyterHub.cleanup_servers = True
         print(f"    form: groups {groups}, instance types {its}, images {images}; "
               f"{fs.find(class_='primehub-usage').get_text(strip=True)}")
         self.alice = s
-        self.alice_xsrf = xsrf
+        self.alice_action = action
 
     def alice_spawn(self):
         data = {"group": "phusers", "instance_type": "cpu-1", "image": "base-notebook"}
-        if self.alice_xsrf:
-            data["_xsrf"] = self.alice_xsrf
         self.post_time = time.monotonic()
-        r = self.alice.post(f"{self.hub}/hub/spawn/alice", data=data, timeout=60,
+        r = self.alice.post(self.alice_action, data=data, timeout=60,
                             allow_redirects=False)
         check(r.status_code in (302, 303), f"POST /hub/spawn: {r.status_code} {r.text[:2000]}")
         pod = wait_for("the pod jupyter-alice", lambda: self.get_pod("jupyter-alice"), 30)
@@ -334,7 +337,7 @@ c.JupyterHub.cleanup_servers = True
         ann = meta.get("annotations", {})
         volume = next(v["name"] for v in spec["volumes"]
                       if (v.get("persistentVolumeClaim") or {}).get("claimName") == "claim-alice")
-        r = requests.post(f"{self.dev}/api/notebook/pod", timeout=30,
+        r = requests.post(f"{self.api}/api/notebook/pod", timeout=30,
                           headers={"Authorization": f"Bearer {self.secret}"},
                           json={"userId": self.user_ids["alice"], "group": "phusers",
                                 "instanceType": "cpu-1", "image": "base-notebook",
@@ -431,12 +434,11 @@ c.JupyterHub.cleanup_servers = True
 
     def bob_denied(self):
         s = self.login("bob")
-        _, xsrf, groups = self.spawn_form(s, "bob")
+        _, action, groups = self.spawn_form(s, "bob")
         check(groups == ["tiny"], f"bob's groups on the form: {groups}")
         data = {"group": "tiny", "instance_type": "cpu-1", "image": "base-notebook"}
-        if xsrf:
-            data["_xsrf"] = xsrf
-        r = s.post(f"{self.hub}/hub/spawn/bob", data=data, timeout=60)
+        r = s.post(action, data=data, timeout=60)
+        r.encoding = "utf-8"
         want = "User bob exceeded cpu quota: 1"
         text = BeautifulSoup(r.text, "html.parser").get_text(" ", strip=True)
         if want not in text and "/spawn-pending/" in r.url:
@@ -533,7 +535,6 @@ async def run_cell(url, token, code):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--primehub", required=True, help="the primehub binary")
-    p.add_argument("--api-url", default="", help=argparse.SUPPRESS)  # development only
     p.add_argument("--keep-logs", default="", help="copy the processes' logs here")
     p.add_argument("--no-kernel", action="store_true", help="skip running a cell (moonshot)")
     args = p.parse_args()

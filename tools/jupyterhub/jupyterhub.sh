@@ -54,8 +54,13 @@ pins() {
     "requests==$rq_version" "beautifulsoup4==$bs_version"
 }
 
+# A stamp with the pins, written after the imports succeeded once, makes `env` and `path` fast;
+# `install` checks the imports again.
+stamp="$venv/.primehub-pins"
+
 venv_ok() {
   [[ -x "$venv/bin/python" && -x "$venv/bin/jupyterhub" && -x "$venv/bin/jupyterhub-singleuser" ]] || return 1
+  if [[ "${1:-}" == quick && -f "$stamp" && "$(cat "$stamp")" == "$(pins)" ]]; then return 0; fi
   "$venv/bin/python" - $(pins) <<'PY' 2>/dev/null
 import sys, importlib.metadata as m
 import jupyterhub, kubespawner, oauthenticator, jupyter_server, ipykernel, requests, bs4  # noqa: F401
@@ -69,7 +74,7 @@ chp_ok() {
 }
 
 ensure_venv() {
-  venv_ok && return
+  if venv_ok "${1:-}"; then pins >"$stamp"; return; fi
   command -v "$python" >/dev/null 2>&1 || die "$python not found (set PYTHON)"
   say "creating $venv (once): $(pins | tr '\n' ' ')"
   rm -rf "$venv"
@@ -80,6 +85,7 @@ ensure_venv() {
     rm -rf "$venv"; die "pip install failed"
   fi
   venv_ok || { rm -rf "$venv"; die "the packages do not import after install"; }
+  pins >"$stamp"
 }
 
 ensure_chp() {
@@ -104,7 +110,7 @@ cmd_install() {
 }
 
 cmd_env() {
-  ensure_venv
+  ensure_venv quick
   ensure_chp
   cat <<ENV
 export PATH="$venv/bin:$chp_prefix/node_modules/.bin:\$PATH"
@@ -116,7 +122,7 @@ ENV
 }
 
 cmd_path() {
-  ensure_venv
+  ensure_venv quick
   echo "$venv"
 }
 
