@@ -196,14 +196,15 @@ class Test:
                 """mutation ($id: String, $p: String) {
                      resetPassword(id: $id, password: $p, temporary: false) { id } }""",
                 {"id": user["id"], "p": self.passwords[name]})
-        # bob already uses 0.5 CPU in `tiny` (a job-like pod the webhook admits: 0.5 <= 1)
+        # bob already uses 0.5 CPU in `tiny` (a job-like pod the webhook admits: 0.5 <= 1); the
+        # pod simulator of `primehub dev` keeps it Running for the `sleep` of its shell script
         self.kube("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", {
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "bob-earlier-work",
                          "labels": {"primehub.io/group": "escaped-tiny",
                                     "primehub.io/user": "escaped-bob"}},
             "spec": {"restartPolicy": "Never", "containers": [{
-                "name": "main", "image": "busybox", "command": ["sleep", "3600"],
+                "name": "main", "image": "busybox", "command": ["sh", "-c", "sleep 3600"],
                 "resources": {"limits": {"cpu": "500m", "memory": "100Mi"}}}]}})
 
     # ---------------------------------------------------------------- JupyterHub
@@ -405,11 +406,16 @@ c.JupyterHub.cleanup_servers = True
         pod = self.get_pod("jupyter-alice")
         print(f"    ready {self.spawn_seconds:.1f} s after the form was posted; "
               f"pod {pod['status'].get('phase')} at {pod['status'].get('podIP')}")
-        # through the proxy, as the browser (the single-user server's own OAuth with the hub)
-        r = self.alice.get(f"{self.hub}/user/alice/api/status", timeout=30)
-        check(r.ok and r.headers.get("content-type", "").startswith("application/json"),
-              f"GET /user/alice/api/status: {r.status_code} {r.url} {r.text[:300]}")
-        print(f"    /user/alice/api/status through the proxy: {r.json()}")
+        # through the proxy: the server's version as the browser sees it, then an authenticated
+        # call (a token the hub checks for the single-user server)
+        r = self.alice.get(f"{self.hub}/user/alice/api", timeout=30)
+        check(r.ok and "version" in r.json(), f"GET /user/alice/api: {r.status_code} {r.text[:300]}")
+        r = requests.get(f"{self.hub}/user/alice/api/status", timeout=30,
+                         headers={"Authorization": f"token {self.service_token}"})
+        check(r.ok and "started" in r.json(),
+              f"GET /user/alice/api/status: {r.status_code} {r.text[:300]}")
+        print(f"    through the proxy: /user/alice/api {self.alice.get(f'{self.hub}/user/alice/api').json()}, "
+              f"/api/status kernels={r.json().get('kernels')}")
 
     def alice_kernel(self):
         h = {"Authorization": f"token {self.service_token}"}
