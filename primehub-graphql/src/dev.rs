@@ -5,6 +5,12 @@
 //! Keycloak's OIDC and admin endpoints (`/realms/…`, `/admin/…`), the fake cluster's Kubernetes
 //! API (`/api/v1/…`, `/apis/…`), `/healthz`, `/readyz` and `/metrics`. The realm is made by the
 //! same bootstrap a real Keycloak gets; the demo seed is PrimeHub's fresh-install shape.
+//!
+//! The fake cluster has no kubelet. [`DevOptions::simulate_pods`] stands in for one for job
+//! pods; [`DevOptions::run_notebooks`] runs each notebook pod as a local single-user server
+//! process on a loopback address of its own (its pod IP), so a JupyterHub with KubeSpawner
+//! pointed at this platform spawns servers it can reach (see
+//! `primehub_reconcile::fake::notebooks`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +25,7 @@ use primehub_model::pod::job::JobPodConfig;
 use primehub_model::roles::RoleNaming;
 use primehub_reconcile::fake::FakeCluster;
 use primehub_reconcile::fake::kubelet::{PodSimulator, SimulatorConfig};
+use primehub_reconcile::fake::notebooks::{NotebookRunner, NotebookRunnerConfig};
 use primehub_reconcile::fake::seed::{self, DemoResources};
 use primehub_reconcile::role_sync::{RoleSync, RoleSyncStats};
 use primehub_reconcile::runtime::Metrics;
@@ -75,8 +82,16 @@ pub struct DevOptions {
     pub jobs: bool,
     /// With [`controllers`](Self::controllers): the pod-lifecycle simulator that stands in for
     /// the kubelet the fake cluster lacks, so jobs run to completion by themselves (`primehub
-    /// dev` turns it on). `None` (the default): pods keep the phase a test writes.
+    /// dev` turns it on). `None` (the default): pods keep the phase a test writes. With
+    /// [`run_notebooks`](Self::run_notebooks) on, it leaves notebook pods to the runner.
     pub simulate_pods: Option<SimulatorConfig>,
+    /// The notebook runner (`primehub_reconcile::fake::notebooks`): each notebook pod
+    /// (`component=singleuser-server`, as KubeSpawner labels it) runs as a local
+    /// `jupyterhub-singleuser` process on a loopback address of its own, which is the pod's IP,
+    /// so JupyterHub can reach the server it spawned (`primehub dev` turns it on). Runs
+    /// whether or not [`controllers`](Self::controllers) do. `None` (the default): notebook
+    /// pods are pods like any other.
+    pub run_notebooks: Option<NotebookRunnerConfig>,
 }
 
 impl std::fmt::Debug for DevOptions {
@@ -90,6 +105,7 @@ impl std::fmt::Debug for DevOptions {
             .field("admission", &self.admission)
             .field("jobs", &self.jobs)
             .field("simulate_pods", &self.simulate_pods)
+            .field("run_notebooks", &self.run_notebooks)
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +122,7 @@ impl Default for DevOptions {
             admission: true,
             jobs: true,
             simulate_pods: None,
+            run_notebooks: None,
         }
     }
 }
@@ -146,6 +163,10 @@ pub struct DevPlatform {
     pub jobs: Option<JobControllers>,
     /// The job controllers' metrics (`primehub_controller_*`).
     pub job_metrics: Metrics,
+    /// With [`DevOptions::run_notebooks`]: the single-user server command as resolved at
+    /// start (`Err`: the message a notebook pod fails with, naming what to install). The
+    /// runner resolves it again for each pod, so installing it later works.
+    pub notebook_command: Option<std::result::Result<std::path::PathBuf, String>>,
     controllers: Vec<tokio::task::JoinHandle<()>>,
     url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -307,13 +328,26 @@ impl DevPlatform {
             );
             controllers.push(tokio::spawn(driver));
             if let Some(config) = &options.simulate_pods {
-                let simulator = PodSimulator::new(cluster.clone(), NAMESPACE, config.clone());
+                let config = if options.run_notebooks.is_some() {
+                    config.clone().without_notebook_pods()
+                } else {
+                    config.clone()
+                };
+                let simulator = PodSimulator::new(cluster.clone(), NAMESPACE, config);
                 controllers.push(tokio::spawn(simulator.run()));
             }
             Some(jobs)
         } else {
             None
         };
+
+        let notebook_command = options.run_notebooks.as_ref().map(|config| {
+            let command =
+                primehub_reconcile::fake::notebooks::resolve_command(config.command.as_deref());
+            let runner = NotebookRunner::new(cluster.clone(), NAMESPACE, config.clone());
+            controllers.push(tokio::spawn(runner.run()));
+            command
+        });
 
         let admission = if options.admission {
             let (usage, driver) =
@@ -362,6 +396,7 @@ impl DevPlatform {
             admission,
             jobs,
             job_metrics,
+            notebook_command,
             controllers,
             url,
             shutdown: Some(tx),
@@ -403,10 +438,16 @@ impl DevPlatform {
         Ok(tokens.access_token)
     }
 
-    /// Stops serving, ends open watches and waits for the server to finish.
+    /// Stops the controllers (the notebook runner's processes are killed), stops serving,
+    /// ends open watches and waits for the server to finish.
     pub async fn shutdown(mut self) -> Result<()> {
-        for controller in &self.controllers {
+        let controllers = std::mem::take(&mut self.controllers);
+        for controller in &controllers {
             controller.abort();
+        }
+        for controller in controllers {
+            // Cancelled: its future is dropped (the notebook runner kills its processes).
+            let _ = controller.await;
         }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

@@ -15,9 +15,10 @@
 //! | [`jobs`] | the PhJob (slim) and PhSchedule stores the job API reads |
 //! | [`resources`] | the write side of custom resources: role → resource → grants, with rollback; PVCs |
 //! | [`logs`] | the job log route (`logEndpoint`), reading the pod log through `KubeApi` |
+//! | [`notebook`] | the notebook routes JupyterHub calls: `POST /api/notebook/pod` (PrimeHub's parts of a notebook pod, or why not) and `GET /api/notebook/groups` (the options form's groups with usage) |
 //! | [`router`] | the axum router: JSON and form posts, GraphiQL, limits, health, readiness, metrics, `/api/token` |
 //! | [`server`] | assembling a server from its backends: cache filled, stores started, background sync |
-//! | `dev` (feature `fake`) | the whole platform on in-memory fakes on one listener (`primehub dev`) |
+//! | `dev` (feature `fake`) | the whole platform on in-memory fakes on one listener (`primehub dev`), with the pod simulator and the notebook runner (notebook pods as local `jupyterhub-singleuser` processes) |
 //! | [`error`] | PrimeHub's error codes, given to clients in `extensions.code` |
 //!
 //! # Example: the platform on fakes, and a `me` query
@@ -62,6 +63,7 @@ pub mod launch;
 pub mod list;
 pub mod logs;
 pub mod metrics;
+pub mod notebook;
 pub mod resources;
 pub mod router;
 #[cfg(feature = "fake")]

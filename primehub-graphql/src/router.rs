@@ -9,6 +9,8 @@
 //! | `GET /metrics` | Prometheus text: requests by outcome, latency histogram, Keycloak calls, cache age |
 //! | `GET <appPrefix>/logs/namespaces/<ns>/phjobs/<job>` | a job's log, streamed ([`crate::logs`]) |
 //! | `POST /api/token` | an **API token** for `username` and `password` (form fields): a Keycloak offline token issued through the `admin-ui` client with scope `offline_access`, as PrimeHub's console issues them; answered as `{"apiToken": "…"}`, 401 for wrong credentials. Send it as `Authorization: Bearer <apiToken>`; `revokeApiToken` revokes it and `apiTokenCount` counts it |
+//! | `POST /api/notebook/pod` | PrimeHub's parts of a notebook pod (and the home PVC) for a user's choice of group, instance type, image and options, as JSON; `422` with the reason when the choice is not allowed or can never fit the quotas ([`crate::notebook`]) |
+//! | `GET /api/notebook/groups?userId=<id>` | what JupyterHub's options form shows: the user's groups except `everyone`, with `everyone`'s instance types and images merged in, quotas and current usage ([`crate::notebook`]) |
 //!
 //! Every GraphQL request needs `Authorization: Bearer <credential>` ([`crate::auth`]); without a
 //! valid one the answer is HTTP 401 with one GraphQL error of code `NOT_AUTH`. Bodies above the
@@ -114,6 +116,14 @@ impl GraphqlService {
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics))
             .route("/api/token", axum::routing::post(api_token))
+            .route(
+                crate::notebook::POD_ROUTE,
+                axum::routing::post(crate::notebook::notebook_pod),
+            )
+            .route(
+                crate::notebook::GROUPS_ROUTE,
+                get(crate::notebook::notebook_groups),
+            )
             .layer(DefaultBodyLimit::max(self.config.body_limit))
             .with_state(self.clone())
     }

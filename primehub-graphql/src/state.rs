@@ -6,6 +6,7 @@ use std::sync::Arc;
 use primehub_keycloak::KeycloakAdmin;
 use primehub_keycloak::cache::KeycloakCache;
 use primehub_model::clock::Clock;
+use primehub_model::pod::notebook::NotebookPodConfig;
 use primehub_model::roles::RoleNaming;
 use primehub_reconcile::KubeApi;
 use primehub_reconcile::stores::ResourceStores;
@@ -37,6 +38,9 @@ pub struct ApiConfig {
     /// PrimeHub's `APP_PREFIX`: a path prefix the API is served under (`""` for none); the log
     /// route and `logEndpoint` carry it.
     pub app_prefix: String,
+    /// The operator's settings of notebook pods (PrimeHub's `jupyterhub.primehub.*` chart
+    /// values), for `POST /api/notebook/pod` ([`crate::notebook`]); PrimeHub's defaults.
+    pub notebook: NotebookPodConfig,
 }
 
 impl ApiConfig {
@@ -50,6 +54,7 @@ impl ApiConfig {
             upload_server_base_url: None,
             graphql_host: None,
             app_prefix: String::new(),
+            notebook: NotebookPodConfig::default(),
         }
     }
 }

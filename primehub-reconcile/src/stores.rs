@@ -86,6 +86,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store, store::Writer};
 use kube::runtime::watcher::{self, Event};
 use primehub_model::crd::{Dataset, Image, InstanceType};
 use primehub_model::names::LABEL_GROUP;
+use primehub_model::pod::ResourceObjects;
 use primehub_model::quota::{ResourceAmounts, UsageLedger};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
@@ -657,6 +658,47 @@ async fn wait_all_ready(states: &[Arc<KindState>], timeout: Duration) -> Result<
     })
 }
 
+/// The images, instance types and datasets of [`ResourceStores`] by name, taken at one moment
+/// and shared (no copies of the objects): the [`ResourceObjects`] a workload pod is built from
+/// (job pods in the job controllers, notebook parts in the API). Made by
+/// [`ResourceStores::objects`].
+pub struct StoreObjects {
+    images: NameMap<Image>,
+    instance_types: NameMap<InstanceType>,
+    datasets: NameMap<Dataset>,
+}
+
+impl Debug for StoreObjects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreObjects")
+            .field("images", &self.images.len())
+            .field("instance_types", &self.instance_types.len())
+            .field("datasets", &self.datasets.len())
+            .finish()
+    }
+}
+
+fn name_map<K: Resource>(items: Vec<Arc<K>>) -> NameMap<K> {
+    items
+        .into_iter()
+        .filter_map(|o| Some((o.meta().name.clone()?, o)))
+        .collect()
+}
+
+impl ResourceObjects for StoreObjects {
+    fn image(&self, name: &str) -> Option<&Image> {
+        self.images.get(name).map(Arc::as_ref)
+    }
+
+    fn instance_type(&self, name: &str) -> Option<&InstanceType> {
+        self.instance_types.get(name).map(Arc::as_ref)
+    }
+
+    fn dataset(&self, name: &str) -> Option<&Dataset> {
+        self.datasets.get(name).map(Arc::as_ref)
+    }
+}
+
 /// The stores of PrimeHub's objects in its namespace, and the pod usage. Cheap to clone:
 /// clones share the stores. See the [module docs](self).
 #[derive(Clone)]
@@ -927,6 +969,16 @@ impl ResourceStores {
     /// PrimeHub's.
     pub fn secret(&self, name: &str) -> Option<Arc<Secret>> {
         self.inner.secrets.get(&self.key(name))
+    }
+
+    /// The images, instance types and datasets as they are now, by name (see
+    /// [`StoreObjects`]).
+    pub fn objects(&self) -> StoreObjects {
+        StoreObjects {
+            images: name_map(self.inner.images.state()),
+            instance_types: name_map(self.inner.instance_types.state()),
+            datasets: name_map(self.inner.datasets.state()),
+        }
     }
 
     /// Every persistent volume claim, sorted by name.

@@ -1,7 +1,9 @@
 //! System settings: `system`, `timezone`, `updateSystem`.
 //!
 //! The settings live where PrimeHub keeps them: organisation, default volume capacity and time
-//! zone as attributes of the `everyone` group, SMTP in the realm.
+//! zone as attributes of the `everyone` group, SMTP in the realm. Everything but `smtp` is read
+//! from the Keycloak cache; the realm's SMTP settings cost one Keycloak call, made only when the
+//! query selects `smtp`.
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use primehub_keycloak::representation::{GroupUpdate, RealmSettingsUpdate, SmtpSettings};
@@ -173,13 +175,19 @@ async fn system(ctx: &Context<'_>) -> Result<System> {
     // The latest snapshot: `updateSystem` answers with what it just wrote.
     let snap = state.keycloak.snapshot();
     let settings = settings(&snap);
-    // SMTP lives in the realm; when Keycloak is unreachable the rest is still served.
-    let smtp = match state.admin.realm_settings().await {
-        Ok(realm) => smtp_of(realm.smtp.as_ref()),
-        Err(e) => {
-            tracing::warn!(error = %e, "system: reading the realm's SMTP settings failed");
-            None
+    // SMTP lives in the realm: read (one Keycloak call) only when asked for, so that the hub's
+    // launch-context query (`system { defaultUserVolumeCapacity }`) is answered from the cache.
+    // When Keycloak is unreachable the rest is still served.
+    let smtp = if ctx.look_ahead().field("smtp").exists() {
+        match state.admin.realm_settings().await {
+            Ok(realm) => smtp_of(realm.smtp.as_ref()),
+            Err(e) => {
+                tracing::warn!(error = %e, "system: reading the realm's SMTP settings failed");
+                None
+            }
         }
+    } else {
+        None
     };
     let logo = settings.org_logo_url.as_ref().map(|url| CannerImage {
         content_type: settings.org_logo_content_type.clone(),

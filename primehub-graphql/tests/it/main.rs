@@ -5,6 +5,7 @@ mod bad_input;
 mod errors;
 mod jobs;
 mod list;
+mod notebook;
 mod platform;
 mod resolvers;
 mod router;

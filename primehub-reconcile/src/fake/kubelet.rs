@@ -14,6 +14,9 @@
 //! 3. then it is `Succeeded` (exit code 0, reason `Completed`), or `Failed` (reason `Error`)
 //!    when the script's last `exit <code>` is not 0; the log is ended.
 //!
+//! With [`SimulatorConfig::without_notebook_pods`] (what `primehub dev` uses while the notebook
+//! runner, [`super::notebooks`], is on) notebook pods are not simulated.
+//!
 //! A pod deleted meanwhile is dropped; a pod a test already moved past `Pending` is left
 //! alone. Times come from tokio's clock (the simulator sleeps), status timestamps from the
 //! cluster's [`Clock`](primehub_model::clock::Clock).
@@ -48,6 +51,25 @@ impl Default for SimulatorConfig {
             start_after: Duration::from_secs(2),
             default_run: Duration::from_secs(10),
         }
+    }
+}
+
+impl SimulatorConfig {
+    /// The same, leaving notebook pods (`component=singleuser-server`, which
+    /// [`NotebookRunner`](super::notebooks::NotebookRunner) runs) alone: `component!=singleuser-server`
+    /// is added to the label selector.
+    #[must_use]
+    pub fn without_notebook_pods(mut self) -> Self {
+        let exclusion = format!(
+            "{}!={}",
+            super::notebooks::NOTEBOOK_COMPONENT_LABEL,
+            super::notebooks::NOTEBOOK_COMPONENT
+        );
+        self.label_selector = Some(match self.label_selector.take() {
+            Some(selector) if !selector.trim().is_empty() => format!("{selector},{exclusion}"),
+            _ => exclusion,
+        });
+        self
     }
 }
 

@@ -18,7 +18,9 @@
 //! There is no kubelet: pods keep the phase a test writes. [`kubelet::PodSimulator`] is an
 //! optional stand-in for demos (`primehub dev`): pods go `Running` after a delay and
 //! `Succeeded` (or `Failed`) after the `sleep`s of their script, writing its `echo` lines to
-//! the pod log.
+//! the pod log. [`notebooks::NotebookRunner`] runs notebook pods (`component=singleuser-server`)
+//! as local `jupyterhub-singleuser` processes, each on a loopback address of its own that it
+//! reports as the pod's IP, so JupyterHub can reach them.
 //!
 //! What it implements, as kube-apiserver does:
 //!
@@ -363,6 +365,7 @@ pub mod kubelet;
 mod label_selectors;
 mod logs;
 mod metadata_validation;
+pub mod notebooks;
 pub(crate) mod openapi;
 mod openapi_crd;
 mod protobuf;

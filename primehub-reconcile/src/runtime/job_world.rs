@@ -8,7 +8,7 @@
 //! ([`KeycloakScheduleContext`](super::schedule::KeycloakScheduleContext)), so a template
 //! that validates builds a pod, and one that does not fails with the same message.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -16,13 +16,10 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
-use primehub_keycloak::cache::KeycloakCache;
+use primehub_keycloak::cache::{KeycloakCache, Snapshot};
 use primehub_model::attributes::SystemSettings;
 use primehub_model::crd::job::{PhJob, PhJobSpec};
-use primehub_model::crd::{Dataset, Image, InstanceType};
-use primehub_model::pod::job::{
-    JobPodConfig, JobPodInput, ResourceObjects, UserGroup, build_job_pod, resolve_job,
-};
+use primehub_model::pod::job::{JobPodConfig, JobPodInput, UserGroup, build_job_pod, resolve_job};
 use primehub_model::roles::RoleNaming;
 
 use super::phjob::JobEnvironment;
@@ -47,42 +44,30 @@ impl std::fmt::Debug for KeycloakJobWorld {
     }
 }
 
-/// The stores' objects by name, shared (no copies), for one pod build.
-struct StoreObjects {
-    images: HashMap<String, Arc<Image>>,
-    instance_types: HashMap<String, Arc<InstanceType>>,
-    datasets: HashMap<String, Arc<Dataset>>,
-}
-
-fn by_name<K: kube::Resource>(items: Vec<Arc<K>>) -> HashMap<String, Arc<K>> {
-    items
-        .into_iter()
-        .filter_map(|o| Some((o.meta().name.clone()?, o)))
+/// The groups of user `user_id` in `snap` (`everyone` included when the user is in it), in the
+/// snapshot's order, with their realm roles and attributes: what a job pod or a notebook's parts
+/// are built from. Empty for an unknown user.
+pub fn user_groups<'s>(snap: &'s Snapshot, user_id: &str) -> Vec<UserGroup<'s>> {
+    snap.user_group_ids(user_id)
+        .iter()
+        .filter_map(|id| {
+            let group = snap.group(id)?;
+            Some(UserGroup {
+                name: group.group.name.as_str(),
+                roles: snap.group_roles(id),
+                attributes: &group.attributes,
+            })
+        })
         .collect()
 }
 
-impl StoreObjects {
-    fn of(stores: &ResourceStores) -> StoreObjects {
-        StoreObjects {
-            images: by_name(stores.images()),
-            instance_types: by_name(stores.instance_types()),
-            datasets: by_name(stores.datasets()),
-        }
-    }
-}
-
-impl ResourceObjects for StoreObjects {
-    fn image(&self, name: &str) -> Option<&Image> {
-        self.images.get(name).map(Arc::as_ref)
-    }
-
-    fn instance_type(&self, name: &str) -> Option<&InstanceType> {
-        self.instance_types.get(name).map(Arc::as_ref)
-    }
-
-    fn dataset(&self, name: &str) -> Option<&Dataset> {
-        self.datasets.get(name).map(Arc::as_ref)
-    }
+/// The system settings of `snap` (the `everyone` group's attributes; the defaults when the
+/// group is missing).
+pub fn system_settings(snap: &Snapshot) -> SystemSettings {
+    snap.everyone_group_id()
+        .and_then(|id| snap.group(id))
+        .map(|everyone| SystemSettings::read(&everyone.group.attributes).value)
+        .unwrap_or_default()
 }
 
 impl KeycloakJobWorld {
@@ -110,11 +95,7 @@ impl KeycloakJobWorld {
 
     /// The system time zone (`everyone`'s `timezone` attribute), if set.
     pub fn time_zone(&self) -> Option<String> {
-        let snap = self.cache.snapshot();
-        let everyone = snap.everyone_group_id().and_then(|id| snap.group(id))?;
-        SystemSettings::read(&everyone.group.attributes)
-            .value
-            .timezone_name
+        system_settings(&self.cache.snapshot()).timezone_name
     }
 
     /// Runs `f` on the pod input of `job` (its user's groups, the catalog, the time zone);
@@ -128,20 +109,9 @@ impl KeycloakJobWorld {
         let user = snap
             .user(&job.spec.user_id)
             .ok_or_else(|| format!("User not found: {}", job.spec.user_id))?;
-        let groups: Vec<UserGroup<'_>> = snap
-            .user_group_ids(&job.spec.user_id)
-            .iter()
-            .filter_map(|id| {
-                let group = snap.group(id)?;
-                Some(UserGroup {
-                    name: group.group.name.as_str(),
-                    roles: snap.group_roles(id),
-                    attributes: &group.attributes,
-                })
-            })
-            .collect();
-        let objects = StoreObjects::of(&self.stores);
-        let time_zone = self.time_zone();
+        let groups = user_groups(&snap, &job.spec.user_id);
+        let objects = self.stores.objects();
+        let time_zone = system_settings(&snap).timezone_name;
         let input = JobPodInput {
             job,
             user_name: user.user.username.as_str(),

@@ -15,6 +15,7 @@ mod fake_smp_dry_run;
 mod job_queue;
 mod kube_api_shapes;
 mod leader;
+mod notebook_runner;
 mod real_kube_apiserver;
 mod real_runtime;
 mod real_stores;

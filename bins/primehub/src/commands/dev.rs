@@ -12,8 +12,12 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use primehub_graphql::dev::{DevOptions, DevPlatform, Seed as DevSeed};
 use primehub_reconcile::fake::kubelet::SimulatorConfig;
+use primehub_reconcile::fake::notebooks::NotebookRunnerConfig;
 
 pub use primehub_graphql::dev::NAMESPACE;
+
+/// The environment variable naming the notebook command when `--notebook-command` is absent.
+pub const NOTEBOOK_COMMAND_ENV: &str = "PRIMEHUB_DEV_NOTEBOOK_COMMAND";
 
 /// What to create at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,6 +57,21 @@ pub struct DevArgs {
     /// submitted job runs to Succeeded).
     #[arg(long)]
     pub no_simulate_pods: bool,
+    /// The single-user server each notebook pod runs as (a path, or a name looked up on PATH;
+    /// default `jupyterhub-singleuser` on PATH; else env PRIMEHUB_DEV_NOTEBOOK_COMMAND).
+    ///
+    /// Each notebook pod (label `component=singleuser-server`, as KubeSpawner makes them) runs
+    /// as a local process with the pod's `notebook` container env plus `--ip=<address>
+    /// --port=<port>`, on a loopback address of its own in 127.77.0.0/16, which becomes the
+    /// pod's IP; the pod goes Running once the server answers HTTP, Succeeded or Failed when
+    /// it exits, and deleting the pod stops it; its output is the pod log. Install it with
+    /// `pip install jupyterhub jupyter_server`.
+    #[arg(long, value_name = "PATH")]
+    pub notebook_command: Option<PathBuf>,
+    /// Do not run notebook pods as local processes: the pod simulator treats them as any
+    /// other pod.
+    #[arg(long)]
+    pub no_notebook_processes: bool,
 }
 
 impl Default for DevArgs {
@@ -65,6 +84,8 @@ impl Default for DevArgs {
             realm: "primehub".into(),
             write_kubeconfig: None,
             no_simulate_pods: false,
+            notebook_command: None,
+            no_notebook_processes: false,
         }
     }
 }
@@ -109,6 +130,10 @@ pub async fn start(listener: tokio::net::TcpListener, args: &DevArgs) -> anyhow:
         shared_secret: args.shared_secret.clone(),
         realm: args.realm.clone(),
         simulate_pods: (!args.no_simulate_pods).then(SimulatorConfig::default),
+        run_notebooks: (!args.no_notebook_processes).then(|| NotebookRunnerConfig {
+            command: args.notebook_command.clone(),
+            ..NotebookRunnerConfig::default()
+        }),
         ..DevOptions::default()
     };
     let platform = DevPlatform::start(listener, &options)
@@ -222,6 +247,24 @@ impl DevServer {
         if self.shared_secret.is_some() {
             let _ = writeln!(out, "  Shared secret:         set (not printed)");
         }
+        match &self.notebook_command {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  Notebook pods:         simulated (--no-notebook-processes)"
+                );
+            }
+            Some(Ok(command)) => {
+                let _ = writeln!(
+                    out,
+                    "  Notebook pods:         run as {} on 127.77.x.x (the pod IP)",
+                    command.display()
+                );
+            }
+            Some(Err(message)) => {
+                let _ = writeln!(out, "  Notebook pods:         will fail: {message}");
+            }
+        }
         match self.access_token(&self.admin_username, &self.admin_password) {
             Ok(token) => {
                 let _ = writeln!(out, "  Admin access token:    {token}");
@@ -255,7 +298,13 @@ impl DevServer {
 }
 
 /// `primehub dev`: binds `--listen`, starts, prints the banner, serves until Ctrl-C.
-pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+/// `--notebook-command` falls back to `PRIMEHUB_DEV_NOTEBOOK_COMMAND`.
+pub async fn run(mut args: DevArgs) -> anyhow::Result<()> {
+    if args.notebook_command.is_none() {
+        args.notebook_command = std::env::var_os(NOTEBOOK_COMMAND_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
