@@ -4,6 +4,7 @@ configurable-http-proxy against `primehub dev` (tests/notebooks/README.md).
 Run by run.sh (which puts the virtualenv of tools/jupyterhub/jupyterhub.sh first on PATH):
 
     python notebooks_e2e.py --primehub path/to/primehub [--keep-logs DIR]
+    python notebooks_e2e.py --primehub path/to/primehub --real --webhook path/to/primehub-webhook
 
 Steps (each prints its duration):
   1. start `primehub dev` (shared secret, kubeconfig of its fake cluster);
@@ -19,6 +20,12 @@ Steps (each prints its duration):
      /user/alice/api/status answers through the proxy; [moonshot] a kernel runs 1+1;
   8. stopping the server through the hub's REST API deletes the pod;
   9. bob's spawn shows the webhook's quota text in words.
+
+With --real (real_cluster.py) the notebook pods go to a fresh namespace of the real
+kube-apiserver with primehub-webhook registered there; `primehub dev` still serves Keycloak,
+GraphQL and /api/notebook/*. Steps 1-6, 8 and 9 are the same code (bob's earlier pod and the
+pods and PVC compared are read from the real server); 7 becomes "admitted and Pending, the
+spawn still pending": there is no kubelet, so the test stops at admission and says so.
 """
 
 import argparse
@@ -46,6 +53,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 HUB_CONFIG = os.path.join(ROOT, "deploy", "jupyterhub", "jupyterhub_config.py")
 NAMESPACE = "hub"
 REALM = "primehub"
+WEBHOOK_NAME = "resources-validation-webhook.primehub.io"
 
 
 class Failure(Exception):
@@ -125,6 +133,56 @@ def wait_for(what, probe, timeout, interval=0.2):
     raise Failure(f"timed out after {timeout} s waiting for {what} (last error: {last!r})")
 
 
+class Cluster:
+    """The Kubernetes API notebook pods go to: the fake cluster of `primehub dev` (plain http,
+    no auth) or a real kube-apiserver (real_cluster.py: https, a token, the test CA)."""
+
+    def __init__(self, base, namespace, kubeconfig, token=None, ca_file=None):
+        self.base = base.rstrip("/")
+        self.namespace = namespace
+        self.kubeconfig = kubeconfig
+        self.http = requests.Session()
+        if token:
+            self.http.headers["Authorization"] = f"Bearer {token}"
+        # per request: requests lets REQUESTS_CA_BUNDLE override a session's `verify`
+        self.verify = ca_file or True
+
+    def request(self, method, path, body=None, ok=(200, 201), **kw):
+        r = self.http.request(method, f"{self.base}{path}", json=body, timeout=30,
+                              verify=self.verify, **kw)
+        if r.status_code not in ok:
+            raise Failure(f"{method} {path}: {r.status_code} {r.text[:500]}")
+        return r.json() if r.text else {}
+
+    def path(self, resource, name=""):
+        """The path of a namespaced core/v1 resource (``pods``, ``persistentvolumeclaims``…)."""
+        return f"/api/v1/namespaces/{self.namespace}/{resource}" + (f"/{name}" if name else "")
+
+    def get(self, resource, name):
+        """The object, or None when the API server answers 404."""
+        r = self.http.get(f"{self.base}{self.path(resource, name)}", timeout=10, verify=self.verify)
+        if r.status_code == 404:
+            return None
+        if r.status_code != 200:
+            raise Failure(f"GET {resource}/{name}: {r.status_code} {r.text[:300]}")
+        return r.json()
+
+
+# bob's earlier work in `tiny`: 0.5 CPU, labelled as PrimeHub labels its pods, with the
+# admission sentinel the webhook's patch removes (so the test sees it was admitted)
+SENTINEL = "admission-is-not-found"
+BOB_EARLIER_POD = {
+    "apiVersion": "v1", "kind": "Pod",
+    "metadata": {"name": "bob-earlier-work",
+                 "labels": {"primehub.io/group": "escaped-tiny",
+                            "primehub.io/user": "escaped-bob"}},
+    "spec": {"restartPolicy": "Never",
+             "initContainers": [{"name": SENTINEL, "image": SENTINEL, "command": ["false"]}],
+             "containers": [{
+                 "name": "main", "image": "busybox", "command": ["sh", "-c", "sleep 3600"],
+                 "resources": {"limits": {"cpu": "500m", "memory": "100Mi"}}}]}}
+
+
 class Test:
     def __init__(self, args):
         self.args = args
@@ -152,6 +210,10 @@ class Test:
                  lambda: requests.get(f"{self.dev}/readyz", timeout=2).ok, 60)
         wait_for("primehub dev's kubeconfig", lambda: os.path.exists(self.kubeconfig), 10, 0.1)
         self.api = self.dev
+        # the fake cluster of primehub dev: its Secrets (the hub's client secret), and the
+        # notebook pods unless --real puts them on a real kube-apiserver
+        self.fake = Cluster(self.dev, NAMESPACE, self.kubeconfig)
+        self.cluster = self.fake
 
     def graphql(self, query, variables=None):
         """GraphQL as PrimeHub's administrator (an API token of phadmin, as the console's)."""
@@ -169,15 +231,9 @@ class Test:
             raise Failure(f"GraphQL errors: {body['errors']}")
         return body["data"]
 
-    def kube(self, method, path, body=None, ok=(200, 201)):
-        r = requests.request(method, f"{self.dev}{path}", json=body, timeout=30)
-        if r.status_code not in ok:
-            raise Failure(f"{method} {path}: {r.status_code} {r.text[:500]}")
-        return r.json() if r.text else {}
-
     def secret_value(self, name, key):
         import base64
-        s = self.kube("GET", f"/api/v1/namespaces/{NAMESPACE}/secrets/{name}")
+        s = self.fake.request("GET", self.fake.path("secrets", name))
         return base64.b64decode(s["data"][key]).decode()
 
     def create_users(self):
@@ -196,16 +252,12 @@ class Test:
                 """mutation ($id: String, $p: String) {
                      resetPassword(id: $id, password: $p, temporary: false) { id } }""",
                 {"id": user["id"], "p": self.passwords[name]})
-        # bob already uses 0.5 CPU in `tiny` (a job-like pod the webhook admits: 0.5 <= 1); the
-        # pod simulator of `primehub dev` keeps it Running for the `sleep` of its shell script
-        self.kube("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", {
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "bob-earlier-work",
-                         "labels": {"primehub.io/group": "escaped-tiny",
-                                    "primehub.io/user": "escaped-bob"}},
-            "spec": {"restartPolicy": "Never", "containers": [{
-                "name": "main", "image": "busybox", "command": ["sh", "-c", "sleep 3600"],
-                "resources": {"limits": {"cpu": "500m", "memory": "100Mi"}}}]}})
+        # bob already uses 0.5 CPU in `tiny` (0.5 <= 1: the webhook admits it). On primehub dev
+        # the pod simulator keeps it Running for the `sleep`; on a real kube-apiserver (no
+        # kubelet) it stays Pending, which PrimeHub's rule counts as well.
+        pod = self.cluster.request("POST", self.cluster.path("pods"), BOB_EARLIER_POD)
+        check(not [c for c in pod["spec"].get("initContainers") or [] if c["name"] == SENTINEL],
+              f"the webhook admitted bob's earlier pod (sentinel removed): {pod['spec']}")
 
     # ---------------------------------------------------------------- JupyterHub
     def start_hub(self):
@@ -234,8 +286,8 @@ c.JupyterHub.cleanup_servers = True
             "KC_CLIENT_SECRET": self.secret_value("primehub-client-jupyterhub", "client_secret"),
             "OAUTH_CALLBACK_URL": callback,
             "JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32),
-            "POD_NAMESPACE": NAMESPACE,
-            "KUBECONFIG": self.kubeconfig,
+            "POD_NAMESPACE": self.cluster.namespace,
+            "KUBECONFIG": self.cluster.kubeconfig,
             "PRIMEHUB_HUB_BIND_URL": self.hub,
             "PRIMEHUB_HUB_IP": "127.0.0.1",
             "PRIMEHUB_HUB_PORT": str(ports[1]),
@@ -330,8 +382,7 @@ c.JupyterHub.cleanup_servers = True
         self.compare_pod(pod)
 
     def get_pod(self, name):
-        r = requests.get(f"{self.dev}/api/v1/namespaces/{NAMESPACE}/pods/{name}", timeout=10)
-        return r.json() if r.status_code == 200 else None
+        return self.cluster.get("pods", name)
 
     def compare_pod(self, pod):
         meta, spec = pod["metadata"], pod["spec"]
@@ -383,7 +434,8 @@ c.JupyterHub.cleanup_servers = True
         same("shareProcessNamespace", bool(spec.get("shareProcessNamespace")),
              parts["shareProcessNamespace"])
         same("command", (nb.get("args") or [])[:len(parts["cmd"])], parts["cmd"])
-        pvc = self.kube("GET", f"/api/v1/namespaces/{NAMESPACE}/persistentvolumeclaims/claim-alice")
+        pvc = self.cluster.get("persistentvolumeclaims", "claim-alice")
+        check(pvc is not None, "the PVC claim-alice exists")
         want = parts["homePvc"]["spec"]
         same("PVC size", pvc["spec"]["resources"]["requests"]["storage"], parts["storageCapacity"])
         same("PVC accessModes", pvc["spec"].get("accessModes"), want.get("accessModes"))
@@ -416,6 +468,21 @@ c.JupyterHub.cleanup_servers = True
               f"GET /user/alice/api/status: {r.status_code} {r.text[:300]}")
         print(f"    through the proxy: /user/alice/api {self.alice.get(f'{self.hub}/user/alice/api').json()}, "
               f"/api/status kernels={r.json().get('kernels')}")
+
+    def alice_admitted_pending(self):
+        """Real tier: the pod exists on the real API server, admitted, and stays Pending (no
+        kubelet, no scheduler); the hub still waits for it. The test stops here."""
+        pod = self.get_pod("jupyter-alice")
+        check(pod["status"].get("phase") == "Pending", f"the pod is Pending: {pod['status']}")
+        check(not pod["spec"].get("nodeName"), f"the pod is not bound: {pod['spec'].get('nodeName')}")
+        server = self.hub_api("GET", "/users/alice")["servers"].get("") or {}
+        check(server.get("pending") == "spawn" and not server.get("ready"),
+              f"the hub is still spawning alice's server: {server}")
+        decisions = self.cluster.check_decisions(allowed=2, denied=0)
+        print(f"    pod jupyter-alice {pod['status'].get('phase')}, unscheduled; the hub's spawn "
+              f"pending; the webhook's decisions since it was registered: {decisions}")
+        print("    STOP AT ADMISSION: this kube-apiserver has no scheduler and no kubelet, so the "
+              "pod never runs; the spawn is stopped here instead of waiting for the server")
 
     def alice_kernel(self):
         h = {"Authorization": f"token {self.service_token}"}
@@ -456,6 +523,21 @@ c.JupyterHub.cleanup_servers = True
         shown = re.search(r"User bob exceeded[^.<\n]*?requesting [0-9.]+", text)
         print(f"    bob sees: {shown.group(0) if shown else want}")
         check(self.get_pod("jupyter-bob") is None, "no pod for bob")
+        if self.args.real:
+            # the text came from the real API server's call of the webhook: its Status (as
+            # KubeSpawner logs the refused create) names the webhook, and the webhook counted it
+            refusals = [json.loads(line.split("HTTP response body: ", 1)[1])
+                        for line in self.procs.log("jupyterhub").splitlines()
+                        if "HTTP response body: " in line and "denied the request" in line]
+            prefix = f'admission webhook "{WEBHOOK_NAME}" denied the request: {want}'
+            check(any(r.get("message", "").startswith(prefix) for r in refusals),
+                  f"the hub got the real API server's refusal {prefix!r}: {refusals}")
+            self.cluster.check_decisions(allowed=2, denied=1)
+            earlier = self.get_pod("bob-earlier-work")["status"].get("phase")
+            check(earlier == "Pending", f"bob's earlier pod is Pending (no kubelet): {earlier}")
+            status = next(r for r in refusals if r.get("message", "").startswith(prefix))
+            print(f"    the real API server answered {status['code']}: {status['message']} "
+                  f"(bob's earlier pod, {earlier}, counted)")
 
 
 class BrowserCookies(http.cookiejar.DefaultCookiePolicy):
@@ -543,24 +625,45 @@ def main():
     p.add_argument("--primehub", required=True, help="the primehub binary")
     p.add_argument("--keep-logs", default="", help="copy the processes' logs here")
     p.add_argument("--no-kernel", action="store_true", help="skip running a cell (moonshot)")
+    p.add_argument("--real", action="store_true",
+                   help="notebook pods on the real kube-apiserver (real_cluster.py) with "
+                        "primehub-webhook registered; stops at admission")
+    p.add_argument("--webhook", default="", help="the primehub-webhook binary (--real)")
     args = p.parse_args()
     for tool in ("jupyterhub", "jupyterhub-singleuser", "configurable-http-proxy"):
         if not shutil.which(tool):
             sys.exit(f"{tool} not on PATH: source <(tools/jupyterhub/jupyterhub.sh env)")
+    # a SIGTERM (a CI timeout) ends the run through the cleanup below, as Ctrl-C does
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     t = Test(args)
     steps = Steps()
+    real = None
     ok = False
     try:
+        if args.real:
+            # real_cluster imports this module by name: the same classes (Failure) as here
+            sys.modules.setdefault("notebooks_e2e", sys.modules[__name__])
+            from real_cluster import RealCluster
+            check(os.access(args.webhook, os.X_OK), f"no primehub-webhook binary at {args.webhook!r}")
+            real = RealCluster(args.webhook)
         steps.run("start primehub dev", t.start_dev)
+        if real:
+            steps.run("real kube-apiserver: namespace, primehub-webhook registered and called",
+                      real.setup, t)
+            t.cluster = real
         steps.run("alice in phusers; bob in tiny (user CPU quota 1) already using 0.5 CPU",
                   t.create_users)
         steps.run("start JupyterHub with deploy/jupyterhub", t.start_hub)
         steps.run("alice logs in (code flow) and sees her groups on the options form", t.alice_form)
         steps.run("alice spawns cpu-1 / base-notebook: pod and PVC = POST /api/notebook/pod",
                   t.alice_spawn)
-        steps.run("alice's server ready; /user/alice/api through the proxy", t.alice_ready)
-        if not args.no_kernel:
-            steps.run("alice runs a cell through the hub (kernel, 1+1)", t.alice_kernel)
+        if real:
+            steps.run("alice's pod admitted and Pending on the real server (no kubelet: stop here)",
+                      t.alice_admitted_pending)
+        else:
+            steps.run("alice's server ready; /user/alice/api through the proxy", t.alice_ready)
+            if not args.no_kernel:
+                steps.run("alice runs a cell through the hub (kernel, 1+1)", t.alice_kernel)
         steps.run("stopping alice's server deletes the pod", t.alice_stop)
         steps.run("bob over quota: the webhook's text on the spawn page", t.bob_denied)
         ok = True
@@ -568,8 +671,17 @@ def main():
         print(f"FAILED: {e}", file=sys.stderr)
     finally:
         t.procs.stop_all()
+        if real:
+            errors = real.teardown()
+            for error in errors:
+                print(f"cleanup of {real.namespace}: {error}", file=sys.stderr)
+            if errors:
+                ok = False
+            else:
+                print(f"removed the webhook configuration {real.config_name} and the objects of "
+                      f"{real.namespace} (the namespace stays Terminating: no namespace controller)")
         if not ok or args.keep_logs:
-            for name in ("primehub-dev", "jupyterhub"):
+            for name in ("primehub-dev", "primehub-webhook", "jupyterhub"):
                 path = os.path.join(t.work, f"{name}.log")
                 if os.path.exists(path):
                     if args.keep_logs:
@@ -583,7 +695,8 @@ def main():
     total = time.monotonic() - steps.start
     print(f"\nsteps: {len(steps.times)}, total {total:.1f} s"
           + (f"; spawn (form posted -> server ready) {t.spawn_seconds:.1f} s"
-             if t.spawn_seconds is not None else ""))
+             if t.spawn_seconds is not None else "")
+          + ("; real kube-apiserver: stopped at admission (no kubelet)" if real else ""))
     sys.exit(0 if ok else 1)
 
 
