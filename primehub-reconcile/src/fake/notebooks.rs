@@ -124,7 +124,8 @@ pub struct NotebookRunnerConfig {
     pub max_grace_period: Duration,
     /// The first wait between readiness probes (default 50 ms); it doubles after each.
     pub ready_poll: Duration,
-    /// The longest wait between readiness probes (default 1 s).
+    /// The longest wait between readiness probes (default 200 ms: a probe is one local HTTP
+    /// request, and every wait here is added to JupyterHub's spawn time).
     pub ready_poll_max: Duration,
     /// Where the per-pod working directories go; `None` (the default): a fresh directory in
     /// the system's temporary directory, removed when the runner stops.
@@ -146,7 +147,7 @@ impl Default for NotebookRunnerConfig {
             last_address: Ipv4Addr::new(127, 77, 255, 254),
             max_grace_period: Duration::from_secs(30),
             ready_poll: Duration::from_millis(50),
-            ready_poll_max: Duration::from_secs(1),
+            ready_poll_max: Duration::from_millis(200),
             work_root: None,
         }
     }
