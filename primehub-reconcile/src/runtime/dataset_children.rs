@@ -32,7 +32,9 @@
 //! children already carry a controller reference with the Dataset's uid, so an existing
 //! install's objects are taken over without a write when they are as desired. A child is
 //! deleted only when it is ours (or a same-name Dataset's); the Dataset's deletion removes the
-//! children through owner-reference garbage collection. At steady state a reconcile writes
+//! children through owner-reference garbage collection (before creating a child the Dataset
+//! is read again, so a reconcile from a store that has not yet seen the deletion does not
+//! make a child that outlives it). At steady state a reconcile writes
 //! nothing (no update, no event).
 //!
 //! Updates replace the `spec` of DaemonSets, Deployments and Ingresses wholesale (fields the
@@ -810,6 +812,15 @@ impl DatasetChildren {
         });
     }
 
+    /// Whether `dataset` (this incarnation: the same uid) still exists and is not being deleted.
+    async fn still_exists(&self, dataset: &Dataset, namespace: &str) -> Result<bool, Error> {
+        let datasets: Api<Dataset> = Api::namespaced(self.client.clone(), namespace);
+        Ok(datasets
+            .get_opt(&dataset.name_any())
+            .await?
+            .is_some_and(|d| d.uid() == dataset.uid() && d.metadata.deletion_timestamp.is_none()))
+    }
+
     /// Brings one child to its desired state in one step.
     async fn converge<K>(
         &self,
@@ -849,6 +860,12 @@ impl DatasetChildren {
         };
         want.meta_mut().owner_references = Some(vec![owner.clone()]);
         let Some(current) = current else {
+            // The Dataset may be gone while the controller's store still has it (its children
+            // were just garbage-collected, which triggered this reconcile): a child made now
+            // would outlive it, so the Dataset is read once more before a create.
+            if !self.still_exists(dataset, namespace).await? {
+                return Ok(Ok(()));
+            }
             match api.create(&PostParams::default(), &want).await {
                 Ok(_) => self.count(slot.kind, &slot.name, "create", writes),
                 // Made meanwhile (a watch event is on its way): converge on the next reconcile.
