@@ -12,7 +12,9 @@ use primehub_service::cli::{ConnectionArgs, ProcessArgs};
 
 /// PrimeHub's controller on a real Keycloak and a real Kubernetes cluster: Keycloak realm
 /// roles follow PrimeHub's images, instance types and datasets (PrimeHub's watcher), and
-/// PrimeHub's jobs run — the quota-aware queue, the job pods, cleanup, and cron schedules.
+/// PrimeHub's jobs run — the quota-aware queue, the job pods, cleanup, and cron schedules —
+/// and Datasets get their git-sync DaemonSets and upload servers (PrimeHub's metacontroller
+/// hooks).
 ///
 /// Serves `/healthz`, `/readyz` (ready once every resource that existed at start has its role)
 /// and `/metrics`. With `--prune-orphan-roles` it instead sweeps the roles whose resource is
