@@ -348,6 +348,20 @@ impl DevPlatform {
             None
         };
 
+        // The Dataset children controllers (git-sync DaemonSets, upload servers), PrimeHub's
+        // metacontroller hooks: their children appear in the fake cluster (no kubelet runs
+        // them). Their metrics are the controllers'.
+        if options.controllers {
+            controllers.push(tokio::spawn(
+                primehub_reconcile::runtime::dataset_children::start(
+                    cluster.client(),
+                    NAMESPACE,
+                    primehub_reconcile::runtime::dataset_children::DatasetChildrenConfig::all(),
+                    &job_metrics,
+                ),
+            ));
+        }
+
         let notebook_command = options.run_notebooks.as_ref().map(|config| {
             let command =
                 primehub_reconcile::fake::notebooks::resolve_command(config.command.as_deref());

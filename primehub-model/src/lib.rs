@@ -18,6 +18,7 @@
 //! | [`job_queue`] | the job queue's decision: which pending jobs start, wait for the user or the group quota, or can never fit (PrimeHub's scheduler rules on [`quota`]'s arithmetic) |
 //! | [`pod`] | pure pod building: instance type → resources (any GPU vendor) and placement, image choice, dataset and group-volume mounts, usage annotation, sentinel; the PhJob pod ([`pod::job::build_job_pod`]); PrimeHub's parts of a notebook pod and its home PVC ([`pod::notebook::build_notebook_parts`]) |
 //! | [`schedule`] | recurring jobs: robfig/cron v3's five-field grammar with errors naming the field, the next run in an IANA time zone (croner on jiff, Vixie-cron DST rules), the schedule's status, the PhJob a run (or "run now") creates |
+//! | [`dataset_children`] | what a Dataset asks the cluster to run: the git-sync DaemonSet of a git dataset, the upload server's Deployment, Service and Ingress (PrimeHub's metacontroller hooks as pure functions) |
 //! | [`clock`] | the one injected clock: [`clock::SystemClock`], [`clock::ManualClock`] for tests |
 //!
 //! All errors are [`Error`], which names the field (or key, or role) and the rule it broke.
@@ -75,6 +76,7 @@ pub mod attributes;
 pub mod binding;
 pub mod clock;
 pub mod crd;
+pub mod dataset_children;
 pub mod error;
 pub mod job_lifecycle;
 pub mod job_queue;

@@ -163,6 +163,13 @@ pub async fn run(
             None => std::future::pending().await,
         }
     };
+    // The Dataset children controllers (git-sync DaemonSets, upload servers).
+    let children_running = primehub_reconcile::runtime::dataset_children::start(
+        client.clone(),
+        &connection.namespace,
+        settings.datasets.clone(),
+        &metrics,
+    );
     let lost = async {
         match election {
             Some(task) => task.await.unwrap_or(Leadership::Lost),
@@ -174,6 +181,10 @@ pub async fn run(
         () = sync.run(client, &connection.namespace) => {
             serving.abort();
             bail!("the watcher ended, which it never does by itself");
+        }
+        () = children_running => {
+            serving.abort();
+            bail!("the Dataset children controllers ended, which they never do by themselves");
         }
         () = jobs_running => {
             serving.abort();

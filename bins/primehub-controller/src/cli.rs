@@ -12,7 +12,9 @@ use primehub_service::cli::{ConnectionArgs, ProcessArgs};
 
 /// PrimeHub's controller on a real Keycloak and a real Kubernetes cluster: Keycloak realm
 /// roles follow PrimeHub's images, instance types and datasets (PrimeHub's watcher), and
-/// PrimeHub's jobs run — the quota-aware queue, the job pods, cleanup, and cron schedules.
+/// PrimeHub's jobs run — the quota-aware queue, the job pods, cleanup, and cron schedules —
+/// and Datasets get their git-sync DaemonSets and upload servers (PrimeHub's metacontroller
+/// hooks).
 ///
 /// Serves `/healthz`, `/readyz` (ready once every resource that existed at start has its role)
 /// and `/metrics`. With `--prune-orphan-roles` it instead sweeps the roles whose resource is
@@ -53,6 +55,10 @@ pub struct Args {
     /// Job controllers and leader election.
     #[command(flatten)]
     pub jobs: JobArgs,
+
+    /// The Dataset children controllers (git-sync DaemonSets, upload servers).
+    #[command(flatten)]
+    pub datasets: DatasetArgs,
 
     /// Start-up retries and log format.
     #[command(flatten)]
@@ -137,4 +143,84 @@ pub struct JobArgs {
     /// `jobSubmission.tolerations` as a JSON array, appended to every job pod's.
     #[arg(long, env = "JOBSUBMISSION_TOLERATIONS")]
     pub job_tolerations: Option<String>,
+}
+
+/// The Dataset children controllers' settings: the values PrimeHub's chart renders into its
+/// metacontroller hooks, named after them (`gitsync.daemonset.image` is
+/// `--gitsync-daemonset-image` / `GITSYNC_DAEMONSET_IMAGE`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatasetArgs {
+    /// `gitsync.enabled`: keep a git-sync DaemonSet per git Dataset (annotation `primehub-gitsync`).
+    #[arg(long, env = "GITSYNC_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub gitsync_enabled: bool,
+
+    /// `gitsync.daemonset.image` (`repository:tag`).
+    #[arg(
+        long,
+        env = "GITSYNC_DAEMONSET_IMAGE",
+        default_value = "registry.k8s.io/git-sync:v3.1.3"
+    )]
+    pub gitsync_daemonset_image: String,
+
+    /// `gitsync.daemonset.image.pullPolicy`.
+    #[arg(
+        long,
+        env = "GITSYNC_DAEMONSET_IMAGE_PULLPOLICY",
+        default_value = "IfNotPresent"
+    )]
+    pub gitsync_daemonset_image_pull_policy: String,
+
+    /// `gitsync.daemonset.delayInit`.
+    #[arg(long, env = "GITSYNC_DAEMONSET_DELAYINIT", default_value_t = false, action = clap::ArgAction::Set)]
+    pub gitsync_daemonset_delay_init: bool,
+
+    /// The pods' `checksum/config` annotation: the chart's SHA-256 of `scripts/gitsync/*`
+    /// (set it to the installed chart's value so adopted DaemonSets keep their pods).
+    #[arg(
+        long,
+        env = "GITSYNC_SCRIPTS_CHECKSUM",
+        default_value = primehub_model::dataset_children::gitsync::EMPTY_SHA256
+    )]
+    pub gitsync_scripts_checksum: String,
+
+    /// `datasetUpload.enabled`: run an upload server per Dataset while its
+    /// `dataset.primehub.io/uploadServer` annotation is `"true"`.
+    #[arg(long, env = "DATASETUPLOAD_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub dataset_upload_enabled: bool,
+
+    /// `datasetUpload.interface.replicas`.
+    #[arg(long, env = "DATASETUPLOAD_INTERFACE_REPLICAS", default_value_t = 1)]
+    pub dataset_upload_replicas: i32,
+
+    /// `datasetUpload.interface.webFrontEndImage` (`repository:tag`).
+    #[arg(
+        long,
+        env = "DATASETUPLOAD_INTERFACE_WEBFRONTENDIMAGE",
+        default_value = "infuseai/dataset-upload-web-front-end:d744507a5e"
+    )]
+    pub dataset_upload_web_front_end_image: String,
+
+    /// `tusd.image` (`repository:tag`).
+    #[arg(long, env = "TUSD_IMAGE", default_value = "tusproject/tusd:v1.10.0")]
+    pub tusd_image: String,
+
+    /// The chart's `primehub.dataset.path`: the upload servers' URL prefix.
+    #[arg(long, env = "PRIMEHUB_DATASET_PATH", default_value = "/dataset")]
+    pub primehub_dataset_path: String,
+
+    /// `primehub.scheme`.
+    #[arg(long, env = "PRIMEHUB_SCHEME", default_value = "http")]
+    pub primehub_scheme: String,
+
+    /// `primehub.domain`: the upload servers' Ingress host (empty: any host).
+    #[arg(long, env = "PRIMEHUB_DOMAIN", default_value = "")]
+    pub primehub_domain: String,
+
+    /// `ingress.annotations` as a JSON object (default: the chart's).
+    #[arg(long, env = "INGRESS_ANNOTATIONS")]
+    pub ingress_annotations: Option<String>,
+
+    /// `ingress.tls` as a JSON array.
+    #[arg(long, env = "INGRESS_TLS")]
+    pub ingress_tls: Option<String>,
 }

@@ -10,7 +10,10 @@ use primehub_model::pod::job::JobPodConfig;
 use primehub_reconcile::runtime::jobs::JobControllersConfig;
 use primehub_reconcile::runtime::leader::LeaseConfig;
 
-use crate::cli::{Args, JobArgs};
+use crate::cli::{Args, DatasetArgs, JobArgs};
+use primehub_model::dataset_children::gitsync::GitSyncConfig;
+use primehub_model::dataset_children::upload_server::UploadServerConfig;
+use primehub_reconcile::runtime::dataset_children::DatasetChildrenConfig;
 
 /// What the process does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +44,51 @@ pub struct Settings {
     pub jobs: Option<JobSettings>,
     /// Leader election; `None` with `--leader-elect false`.
     pub lease: Option<LeaseConfig>,
+    /// The Dataset children controllers (each `None` when disabled).
+    pub datasets: DatasetChildrenConfig,
+}
+
+/// The Dataset children controllers' configuration from their flags.
+fn dataset_children(args: &DatasetArgs) -> anyhow::Result<DatasetChildrenConfig> {
+    let gitsync = args.gitsync_enabled.then(|| GitSyncConfig {
+        image: args.gitsync_daemonset_image.clone(),
+        image_pull_policy: args.gitsync_daemonset_image_pull_policy.clone(),
+        delay_init: args.gitsync_daemonset_delay_init,
+        scripts_checksum: args.gitsync_scripts_checksum.clone(),
+    });
+    let upload_server = if args.dataset_upload_enabled {
+        if args.dataset_upload_replicas < 0 {
+            anyhow::bail!(
+                "--dataset-upload-replicas (DATASETUPLOAD_INTERFACE_REPLICAS) must be 0 or more"
+            );
+        }
+        let mut config = UploadServerConfig {
+            path_prefix: args.primehub_dataset_path.clone(),
+            scheme: args.primehub_scheme.clone(),
+            domain: args.primehub_domain.clone(),
+            replicas: args.dataset_upload_replicas,
+            tusd_image: args.tusd_image.clone(),
+            front_end_image: args.dataset_upload_web_front_end_image.clone(),
+            ..UploadServerConfig::default()
+        };
+        if let Some(annotations) = json_flag(
+            "ingress-annotations",
+            "INGRESS_ANNOTATIONS",
+            args.ingress_annotations.as_deref(),
+        )? {
+            config.ingress_annotations = annotations;
+        }
+        if let Some(tls) = json_flag("ingress-tls", "INGRESS_TLS", args.ingress_tls.as_deref())? {
+            config.ingress_tls = tls;
+        }
+        Some(config)
+    } else {
+        None
+    };
+    Ok(DatasetChildrenConfig {
+        gitsync,
+        upload_server,
+    })
 }
 
 /// The job controllers' resolved settings.
@@ -167,6 +215,7 @@ impl Settings {
             } else {
                 None
             },
+            datasets: dataset_children(&args.datasets)?,
             connection,
         })
     }

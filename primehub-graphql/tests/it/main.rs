@@ -2,6 +2,7 @@
 
 mod authz;
 mod bad_input;
+mod dataset_children;
 mod errors;
 mod jobs;
 mod list;

@@ -20,6 +20,8 @@
 //!   and the job's pod built from it;
 //! - [`jobs`]: the queue, the PhJob controller, the cleaner and the PhSchedule controller
 //!   started together, as the binaries run them;
+//! - [`dataset_children`]: the git-sync DaemonSets and upload servers of Datasets (PrimeHub's
+//!   metacontroller hooks as two level-based controllers);
 //! - [`leader`]: leader election on a Lease (client-go's protocol on the injected clock), so
 //!   the controller runs with replicas;
 //! - [`job_summary`]: a small level-based controller built with them, the worked example of
@@ -88,6 +90,7 @@ use prometheus_client::registry::Registry;
 
 use crate::error::Error;
 
+pub mod dataset_children;
 pub mod job_queue;
 pub mod job_summary;
 pub mod job_world;

@@ -4,6 +4,7 @@ mod admission;
 mod bootstrap_secrets;
 mod conformance_fake;
 mod conformance_kube_fake;
+mod dataset_children;
 mod defaults;
 mod fake_bodies;
 mod fake_http;

@@ -6,4 +6,5 @@ mod flags;
 mod flow;
 mod manifests;
 mod real_controller;
+mod real_datasets;
 mod real_jobs;

@@ -29,6 +29,13 @@ fn the_role_grants_exactly_what_the_controller_uses_in_its_namespace() {
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
              "verbs": ["get", "create", "update"]},
             {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+            {"apiGroups": ["apps"], "resources": ["daemonsets", "deployments"],
+             "verbs": ["get", "list", "watch", "create", "update", "delete"]},
+            {"apiGroups": [""], "resources": ["services"],
+             "verbs": ["get", "list", "watch", "create", "update", "delete"]},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
+             "verbs": ["get", "list", "watch", "create", "update", "delete"]},
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
         ])
     );
     let binding = docs
