@@ -18,6 +18,7 @@
 //! | [`job_queue`] | the job queue's decision: which pending jobs start, wait for the user or the group quota, or can never fit (PrimeHub's scheduler rules on [`quota`]'s arithmetic) |
 //! | [`pod`] | pure pod building: instance type → resources (any GPU vendor) and placement, image choice, dataset and group-volume mounts, usage annotation, sentinel; the PhJob pod ([`pod::job::build_job_pod`]); PrimeHub's parts of a notebook pod and its home PVC ([`pod::notebook::build_notebook_parts`]) |
 //! | [`schedule`] | recurring jobs: robfig/cron v3's five-field grammar with errors naming the field, the next run in an IANA time zone (croner on jiff, Vixie-cron DST rules), the schedule's status, the PhJob a run (or "run now") creates |
+//! | [`group_volume`] | group shared volumes: the NFS Service, StatefulSet and PersistentVolume PrimeHub's `groupvolume` hooks make for a `primehub-group` claim, and the volume's readiness ([`group_volume::shared_volume_state`]) |
 //! | [`clock`] | the one injected clock: [`clock::SystemClock`], [`clock::ManualClock`] for tests |
 //!
 //! All errors are [`Error`], which names the field (or key, or role) and the rule it broke.
@@ -76,6 +77,7 @@ pub mod binding;
 pub mod clock;
 pub mod crd;
 pub mod error;
+pub mod group_volume;
 pub mod job_lifecycle;
 pub mod job_queue;
 pub mod names;
