@@ -10,7 +10,10 @@ use primehub_model::pod::job::JobPodConfig;
 use primehub_reconcile::runtime::jobs::JobControllersConfig;
 use primehub_reconcile::runtime::leader::LeaseConfig;
 
-use crate::cli::{Args, JobArgs};
+use primehub_model::group_volume::NfsServerConfig;
+use primehub_reconcile::runtime::group_volume::GroupVolumeConfig;
+
+use crate::cli::{Args, GroupVolumeArgs, JobArgs};
 
 /// What the process does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +44,44 @@ pub struct Settings {
     pub jobs: Option<JobSettings>,
     /// Leader election; `None` with `--leader-elect false`.
     pub lease: Option<LeaseConfig>,
+    /// The group-volume controller; `None` with `--groupvolume-enabled false`.
+    pub group_volume: Option<GroupVolumeConfig>,
+}
+
+fn group_volume(args: &GroupVolumeArgs) -> anyhow::Result<Option<GroupVolumeConfig>> {
+    if !args.groupvolume_enabled {
+        return Ok(None);
+    }
+    if !matches!(
+        args.groupvolume_nfs_image_pull_policy.as_str(),
+        "Always" | "IfNotPresent" | "Never"
+    ) {
+        anyhow::bail!(
+            "--groupvolume-nfs-image-pull-policy (GROUPVOLUME_NFS_IMAGE_PULLPOLICY) must be Always, IfNotPresent or Never"
+        );
+    }
+    if args.groupvolume_nfs_image_repository.is_empty() {
+        anyhow::bail!(
+            "--groupvolume-nfs-image-repository (GROUPVOLUME_NFS_IMAGE_REPOSITORY) must not be empty"
+        );
+    }
+    let image = if args.groupvolume_nfs_image_tag.is_empty() {
+        args.groupvolume_nfs_image_repository.clone()
+    } else {
+        format!(
+            "{}:{}",
+            args.groupvolume_nfs_image_repository, args.groupvolume_nfs_image_tag
+        )
+    };
+    Ok(Some(GroupVolumeConfig {
+        nfs: NfsServerConfig {
+            image,
+            image_pull_policy: args.groupvolume_nfs_image_pull_policy.clone(),
+            service_account: Some(args.groupvolume_service_account.clone())
+                .filter(|s| !s.is_empty()),
+        },
+        ..GroupVolumeConfig::default()
+    }))
 }
 
 /// The job controllers' resolved settings.
@@ -167,6 +208,7 @@ impl Settings {
             } else {
                 None
             },
+            group_volume: group_volume(&args.group_volume)?,
             connection,
         })
     }
