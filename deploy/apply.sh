@@ -29,6 +29,9 @@ kubectl=${KUBECTL:-kubectl}
 
 for file in "$@"; do
   # The manifests name the namespace `hub` (metadata and the RoleBinding's subject).
-  sed -E "s/^([[:space:]]*)namespace: hub[[:space:]]*$/\1namespace: $namespace/" "$file"
+  # Cluster-scoped objects of one install are named `…-hub` (deploy/controller/clusterrole.yaml):
+  # the suffix becomes the namespace, so installs in several namespaces do not share them.
+  sed -E -e "s/^([[:space:]]*)namespace: hub[[:space:]]*$/\1namespace: $namespace/" \
+    -e "s/^([[:space:]]*name: [a-z0-9-]+)-hub[[:space:]]*$/\1-$namespace/" "$file"
   echo "---"
 done | "$kubectl" apply "${dry_run[@]}" -f -

@@ -19,6 +19,6 @@ namespace=${1:?usage: apply.sh [--dry-run] <namespace> [manifest.yaml…]}
 shift
 files=("$@")
 if [[ ${#files[@]} -eq 0 ]]; then
-  files=("$here/serviceaccount.yaml" "$here/role.yaml" "$here/deployment.yaml")
+  files=("$here/serviceaccount.yaml" "$here/role.yaml" "$here/clusterrole.yaml" "$here/deployment.yaml")
 fi
 exec "$here/../apply.sh" "${options[@]}" "$namespace" "${files[@]}"

@@ -294,6 +294,8 @@ impl DevPlatform {
         server_options.api.graphql_host = Some(url.clone());
         server_options.shared_secret = options.shared_secret.clone();
         server_options.api.notebook = options.notebook.clone();
+        // The class of the NFS servers' own claims (`primehub-group-sc`), as a demo install sets it.
+        server_options.api.group_sc = Some("standard".to_owned());
         let api = crate::server::start(backends, server_options).await?;
 
         // The controllers, each with its own clients.
@@ -310,6 +312,18 @@ impl DevPlatform {
         }
 
         let job_metrics = Metrics::new();
+        if options.controllers {
+            // Group shared volumes: the NFS Service, StatefulSet and PersistentVolume behind
+            // every `primehub-group` claim (no PV controller on the fake: claims stay Pending).
+            controllers.push(tokio::spawn(
+                primehub_reconcile::runtime::group_volume::start(
+                    cluster.client(),
+                    NAMESPACE,
+                    primehub_reconcile::runtime::group_volume::GroupVolumeConfig::default(),
+                    &job_metrics,
+                ),
+            ));
+        }
         let jobs = if options.controllers && options.jobs {
             let (stores, driver) =
                 ResourceStores::start(cluster.client(), StoresConfig::new(NAMESPACE));

@@ -283,24 +283,34 @@ where
     Ok(())
 }
 
-/// The PVC behind a group's shared volume or a `pv` dataset, as PrimeHub's console writes it:
-/// `ReadWriteMany`, `<n>Gi`; without a storage class, the `primehub-group` annotations and
-/// label selector the volume controllers bind it by.
-pub fn volume_claim(state: &ApiState, pvc_name: &str, capacity: Capacity) -> PersistentVolumeClaim {
+/// The PVC behind a group's shared volume or a `pv` dataset, as PrimeHub's console writes it
+/// (`K8sGroupPvc`, `K8sDatasetPvc`): `ReadWriteMany`, `<n>Gi`, `storageClassName` the configured
+/// class (`""` when none). Without a class (NFS mode) also the annotations `primehub-group:
+/// <group>` and `primehub-group-sc: <PRIMEHUB_GROUP_SC>` (left out when unset) and the selector
+/// `{primehub-group: <group>, primehub-namespace: <namespace>}` the group-volume controller's
+/// PersistentVolume is bound by. `group` is the group's path for a group volume and the claim's
+/// own name for a dataset, as in PrimeHub.
+pub fn volume_claim(
+    state: &ApiState,
+    pvc_name: &str,
+    group: &str,
+    capacity: Capacity,
+) -> PersistentVolumeClaim {
     let namespace = state.config.namespace.clone();
     let mut claim: PersistentVolumeClaim = PersistentVolumeClaim::default();
     claim.metadata.name = Some(pvc_name.to_owned());
     claim.metadata.namespace = Some(namespace.clone());
     let storage_class = state.config.storage_class.clone().filter(|s| !s.is_empty());
     let selector = if storage_class.is_none() {
-        claim.metadata.annotations = Some(BTreeMap::from([
-            ("primehub-group".to_owned(), pvc_name.to_owned()),
-            ("primehub-group-sc".to_owned(), "standard".to_owned()),
-        ]));
+        let mut annotations = BTreeMap::from([("primehub-group".to_owned(), group.to_owned())]);
+        if let Some(sc) = &state.config.group_sc {
+            annotations.insert("primehub-group-sc".to_owned(), sc.clone());
+        }
+        claim.metadata.annotations = Some(annotations);
         Some(
             k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
                 match_labels: Some(BTreeMap::from([
-                    ("primehub-group".to_owned(), pvc_name.to_owned()),
+                    ("primehub-group".to_owned(), group.to_owned()),
                     ("primehub-namespace".to_owned(), namespace),
                 ])),
                 ..Default::default()
@@ -329,7 +339,8 @@ pub fn volume_claim(state: &ApiState, pvc_name: &str, capacity: Capacity) -> Per
 /// error (it is not ours to adopt silently).
 pub async fn create_group_volume(state: &ApiState, group: &str, capacity: Capacity) -> Result<()> {
     let name = primehub_model::names::project_pvc_name(group);
-    let claim = volume_claim(state, &name, capacity);
+    let path = primehub_model::names::group_path(group);
+    let claim = volume_claim(state, &name, &path, capacity);
     typed::<PersistentVolumeClaim>(state)
         .create(&claim)
         .await

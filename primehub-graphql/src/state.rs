@@ -28,6 +28,11 @@ pub struct ApiConfig {
     /// The storage class of group shared volumes and `pv` datasets (`None`: the cluster's
     /// default).
     pub storage_class: Option<String>,
+    /// PrimeHub's `PRIMEHUB_GROUP_SC` (chart `groupvolume.storageClass`): without
+    /// [`storage_class`](Self::storage_class), the claim's `primehub-group-sc` annotation — the
+    /// class of the NFS server's own claim. `None`: the annotation is left out, as PrimeHub's
+    /// console leaves it out when the variable is unset (the controller then uses `rook-block`).
+    pub group_sc: Option<String>,
     /// The public URL of the upload server (`uploadServerLink` is `<this>/<dataset>/browse`
     /// style), if any.
     pub upload_server_base_url: Option<String>,
@@ -51,6 +56,7 @@ impl ApiConfig {
             naming: RoleNaming::unprefixed(),
             api_token_client: "admin-ui".to_owned(),
             storage_class: None,
+            group_sc: None,
             upload_server_base_url: None,
             graphql_host: None,
             app_prefix: String::new(),

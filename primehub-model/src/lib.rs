@@ -19,6 +19,7 @@
 //! | [`pod`] | pure pod building: instance type → resources (any GPU vendor) and placement, image choice, dataset and group-volume mounts, usage annotation, sentinel; the PhJob pod ([`pod::job::build_job_pod`]); PrimeHub's parts of a notebook pod and its home PVC ([`pod::notebook::build_notebook_parts`]) |
 //! | [`schedule`] | recurring jobs: robfig/cron v3's five-field grammar with errors naming the field, the next run in an IANA time zone (croner on jiff, Vixie-cron DST rules), the schedule's status, the PhJob a run (or "run now") creates |
 //! | [`dataset_children`] | what a Dataset asks the cluster to run: the git-sync DaemonSet of a git dataset, the upload server's Deployment, Service and Ingress (PrimeHub's metacontroller hooks as pure functions) |
+//! | [`group_volume`] | group shared volumes: the NFS Service, StatefulSet and PersistentVolume PrimeHub's `groupvolume` hooks make for a `primehub-group` claim, and the volume's readiness ([`group_volume::shared_volume_state`]) |
 //! | [`clock`] | the one injected clock: [`clock::SystemClock`], [`clock::ManualClock`] for tests |
 //!
 //! All errors are [`Error`], which names the field (or key, or role) and the rule it broke.
@@ -78,6 +79,7 @@ pub mod clock;
 pub mod crd;
 pub mod dataset_children;
 pub mod error;
+pub mod group_volume;
 pub mod job_lifecycle;
 pub mod job_queue;
 pub mod names;

@@ -81,6 +81,7 @@ fn options(settings: &Settings) -> ServerOptions {
     options.api.naming = settings.connection.naming.clone();
     options.api.api_token_client = settings.connection.client_id.clone();
     options.api.storage_class = settings.storage_class.clone();
+    options.api.group_sc = settings.group_sc.clone();
     options.api.upload_server_base_url = settings.upload_server_url.clone();
     options.api.graphql_host = settings.graphql_host.clone();
     options.api.notebook = settings.notebook.clone();

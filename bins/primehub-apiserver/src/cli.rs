@@ -60,6 +60,13 @@ pub struct Args {
     #[arg(long, env = "PRIMEHUB_GROUP_VOLUME_STORAGE_CLASS")]
     pub storage_class: Option<String>,
 
+    /// PrimeHub's `PRIMEHUB_GROUP_SC` (chart `groupvolume.storageClass`): without
+    /// `--storage-class`, the `primehub-group-sc` annotation of new shared-volume claims — the
+    /// storage class of their NFS server's own claim (unset: left out; the controller then uses
+    /// `rook-block`, as PrimeHub's hook does).
+    #[arg(long, env = "PRIMEHUB_GROUP_SC")]
+    pub group_sc: Option<String>,
+
     /// The public URL of the dataset upload server, if one is installed.
     #[arg(long, env = "PRIMEHUB_UPLOAD_SERVER_URL")]
     pub upload_server_url: Option<String>,

@@ -25,6 +25,8 @@ pub struct Settings {
     pub shared_secret: Option<String>,
     /// The storage class of group volumes and `pv` datasets.
     pub storage_class: Option<String>,
+    /// `PRIMEHUB_GROUP_SC`: the `primehub-group-sc` annotation of shared-volume claims.
+    pub group_sc: Option<String>,
     /// The upload server's public URL.
     pub upload_server_url: Option<String>,
     /// Where clients reach this server (`GRAPHQL_HOST`), for jobs' `logEndpoint`.
@@ -47,6 +49,7 @@ impl std::fmt::Debug for Settings {
                 &self.shared_secret.as_ref().map(|_| "<set>"),
             )
             .field("storage_class", &self.storage_class)
+            .field("group_sc", &self.group_sc)
             .field("upload_server_url", &self.upload_server_url)
             .field("graphql_host", &self.graphql_host)
             .field("notebook", &self.notebook)
@@ -90,6 +93,7 @@ impl Settings {
             keycloak_public_url,
             shared_secret,
             storage_class: optional(args.storage_class.as_ref()),
+            group_sc: optional(args.group_sc.as_ref()),
             upload_server_url,
             graphql_host: graphql_host.map(|h| h.trim_end_matches('/').to_owned()),
             notebook: notebook_config(&args.notebook)?,

@@ -170,6 +170,20 @@ pub async fn run(
         settings.datasets.clone(),
         &metrics,
     );
+    let group_volumes = settings.group_volume.clone().map(|config| {
+        primehub_reconcile::runtime::group_volume::start(
+            client.clone(),
+            &connection.namespace,
+            config,
+            &metrics,
+        )
+    });
+    let group_volumes_running = async {
+        match group_volumes {
+            Some(driver) => driver.await,
+            None => std::future::pending().await,
+        }
+    };
     let lost = async {
         match election {
             Some(task) => task.await.unwrap_or(Leadership::Lost),
@@ -189,6 +203,10 @@ pub async fn run(
         () = jobs_running => {
             serving.abort();
             bail!("the job controllers ended, which they never do by themselves");
+        }
+        () = group_volumes_running => {
+            serving.abort();
+            bail!("the group-volume controller ended, which it never does by itself");
         }
         leadership = lost => {
             if leadership == Leadership::Lost {

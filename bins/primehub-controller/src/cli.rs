@@ -59,10 +59,55 @@ pub struct Args {
     /// The Dataset children controllers (git-sync DaemonSets, upload servers).
     #[command(flatten)]
     pub datasets: DatasetArgs,
+    /// The group-volume controller (PrimeHub's `groupvolume` chart values).
+    #[command(flatten)]
+    pub group_volume: GroupVolumeArgs,
 
     /// Start-up retries and log format.
     #[command(flatten)]
     pub process: ProcessArgs,
+}
+
+/// The group-volume controller's settings, named after PrimeHub's chart values
+/// (`groupvolume.enabled`, `groupvolume.nfs.image.*`). The storage-class mode
+/// (`primehub.sharedVolumeStorageClass`) is the API's setting: its claims carry no
+/// `primehub-group` annotation, so this controller has nothing to do for them and can be
+/// switched off.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GroupVolumeArgs {
+    /// `groupvolume.enabled`: make an NFS server and a PersistentVolume for every claim
+    /// annotated `primehub-group` in the namespace.
+    #[arg(long, env = "GROUPVOLUME_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub groupvolume_enabled: bool,
+
+    /// `groupvolume.nfs.image.repository`: the NFS server image.
+    #[arg(
+        long,
+        env = "GROUPVOLUME_NFS_IMAGE_REPOSITORY",
+        default_value = "registry.k8s.io/volume-nfs"
+    )]
+    pub groupvolume_nfs_image_repository: String,
+
+    /// `groupvolume.nfs.image.tag`.
+    #[arg(long, env = "GROUPVOLUME_NFS_IMAGE_TAG", default_value = "0.8")]
+    pub groupvolume_nfs_image_tag: String,
+
+    /// `groupvolume.nfs.image.pullPolicy`.
+    #[arg(
+        long,
+        env = "GROUPVOLUME_NFS_IMAGE_PULLPOLICY",
+        default_value = "IfNotPresent"
+    )]
+    pub groupvolume_nfs_image_pull_policy: String,
+
+    /// The NFS servers' service account (PrimeHub's chart creates `primehub-groupvolume`;
+    /// empty: the namespace's default).
+    #[arg(
+        long,
+        env = "GROUPVOLUME_SERVICE_ACCOUNT",
+        default_value = "primehub-groupvolume"
+    )]
+    pub groupvolume_service_account: String,
 }
 
 /// The job controllers' settings. The environment variables are the keys of PrimeHub's

@@ -10,10 +10,12 @@ use primehub_model::pod::job::JobPodConfig;
 use primehub_reconcile::runtime::jobs::JobControllersConfig;
 use primehub_reconcile::runtime::leader::LeaseConfig;
 
-use crate::cli::{Args, DatasetArgs, JobArgs};
+use crate::cli::{Args, DatasetArgs, GroupVolumeArgs, JobArgs};
 use primehub_model::dataset_children::gitsync::GitSyncConfig;
 use primehub_model::dataset_children::upload_server::UploadServerConfig;
+use primehub_model::group_volume::NfsServerConfig;
 use primehub_reconcile::runtime::dataset_children::DatasetChildrenConfig;
+use primehub_reconcile::runtime::group_volume::GroupVolumeConfig;
 
 /// What the process does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +48,8 @@ pub struct Settings {
     pub lease: Option<LeaseConfig>,
     /// The Dataset children controllers (each `None` when disabled).
     pub datasets: DatasetChildrenConfig,
+    /// The group-volume controller; `None` with `--groupvolume-enabled false`.
+    pub group_volume: Option<GroupVolumeConfig>,
 }
 
 /// The Dataset children controllers' configuration from their flags.
@@ -89,6 +93,43 @@ fn dataset_children(args: &DatasetArgs) -> anyhow::Result<DatasetChildrenConfig>
         gitsync,
         upload_server,
     })
+}
+
+/// The group-volume controller's configuration from its flags; `None` when disabled.
+fn group_volume(args: &GroupVolumeArgs) -> anyhow::Result<Option<GroupVolumeConfig>> {
+    if !args.groupvolume_enabled {
+        return Ok(None);
+    }
+    if !matches!(
+        args.groupvolume_nfs_image_pull_policy.as_str(),
+        "Always" | "IfNotPresent" | "Never"
+    ) {
+        anyhow::bail!(
+            "--groupvolume-nfs-image-pull-policy (GROUPVOLUME_NFS_IMAGE_PULLPOLICY) must be Always, IfNotPresent or Never"
+        );
+    }
+    if args.groupvolume_nfs_image_repository.is_empty() {
+        anyhow::bail!(
+            "--groupvolume-nfs-image-repository (GROUPVOLUME_NFS_IMAGE_REPOSITORY) must not be empty"
+        );
+    }
+    let image = if args.groupvolume_nfs_image_tag.is_empty() {
+        args.groupvolume_nfs_image_repository.clone()
+    } else {
+        format!(
+            "{}:{}",
+            args.groupvolume_nfs_image_repository, args.groupvolume_nfs_image_tag
+        )
+    };
+    Ok(Some(GroupVolumeConfig {
+        nfs: NfsServerConfig {
+            image,
+            image_pull_policy: args.groupvolume_nfs_image_pull_policy.clone(),
+            service_account: Some(args.groupvolume_service_account.clone())
+                .filter(|s| !s.is_empty()),
+        },
+        ..GroupVolumeConfig::default()
+    }))
 }
 
 /// The job controllers' resolved settings.
@@ -216,6 +257,7 @@ impl Settings {
                 None
             },
             datasets: dataset_children(&args.datasets)?,
+            group_volume: group_volume(&args.group_volume)?,
             connection,
         })
     }

@@ -828,7 +828,7 @@ async fn create(ctx: &Context<'_>, data: DatasetCreateInput) -> Result<DatasetMu
     let mut undo = Undo::new();
     let rest = async {
         if let Some(size) = pv_size {
-            let claim = resources::volume_claim(state, &pvc_name, size);
+            let claim = resources::volume_claim(state, &pvc_name, &pvc_name, size);
             typed::<PersistentVolumeClaim>(state).create(&claim).await?;
             undo.claim_created(&pvc_name);
         }

@@ -522,3 +522,111 @@ async fn deleting_a_group_stops_its_jobs_and_removes_its_schedules() {
     );
     platform.shutdown().await.unwrap();
 }
+
+/// `primehub dev`: enabling a group's shared volume through GraphQL writes the claim as
+/// PrimeHub's console does (`K8sGroupPvc`), and the group-volume controller makes its NFS
+/// Service, StatefulSet and PersistentVolume in the fake cluster; deleting the group removes them
+/// (the fake plays the garbage collector; it has no PV controller, so the claim stays Pending).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enabling_a_shared_volume_makes_its_nfs_server_and_volume() {
+    use k8s_openapi::api::apps::v1::StatefulSet;
+    use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Service};
+
+    let platform = platform().await;
+    let token = admin_token(&platform);
+    let (_, body) = post_json(
+        &platform,
+        Some(&token),
+        "mutation($d: GroupCreateInput!) { createGroup(data: $d) { id name } }",
+        json!({"d": {"name": "ML_Team", "enabledSharedVolume": true, "sharedVolumeCapacity": 2}}),
+    )
+    .await;
+    let id = data(&body)["createGroup"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let client = platform.cluster.client();
+    let claims: kube::Api<PersistentVolumeClaim> = kube::Api::namespaced(client.clone(), "hub");
+    let claim = claims.get("project-ml-team").await.unwrap();
+    let claim_json = serde_json::to_value(&claim).unwrap();
+    assert_eq!(
+        claim_json["metadata"]["annotations"],
+        json!({"primehub-group": "ml-team", "primehub-group-sc": "standard"})
+    );
+    assert_eq!(
+        claim_json["spec"]["selector"],
+        json!({"matchLabels": {"primehub-group": "ml-team", "primehub-namespace": "hub"}})
+    );
+    assert_eq!(claim_json["spec"]["storageClassName"], "");
+
+    let services: kube::Api<Service> = kube::Api::namespaced(client.clone(), "hub");
+    let servers: kube::Api<StatefulSet> = kube::Api::namespaced(client.clone(), "hub");
+    let volumes: kube::Api<PersistentVolume> = kube::Api::all(client.clone());
+    let mut found = false;
+    for _ in 0..500 {
+        if volumes
+            .get_opt("hub-nfs-project-ml-team")
+            .await
+            .unwrap()
+            .is_some()
+        {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(found, "the volume was not made");
+    let volume = volumes.get("hub-nfs-project-ml-team").await.unwrap();
+    assert_eq!(volume.spec.unwrap().capacity.unwrap()["storage"].0, "2Gi");
+    assert!(
+        services
+            .get_opt("nfs-project-ml-team")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        servers
+            .get_opt("nfs-project-ml-team")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Deleting the group deletes the claim (as PrimeHub, turning the flag off keeps the
+    // volume); the children follow.
+    let (_, body) = post_json(
+        &platform,
+        Some(&token),
+        "mutation($w: GroupWhereUniqueInput!) { deleteGroup(where: $w) { id } }",
+        json!({"w": {"id": id}}),
+    )
+    .await;
+    data(&body);
+    let mut gone = false;
+    for _ in 0..500 {
+        if services
+            .get_opt("nfs-project-ml-team")
+            .await
+            .unwrap()
+            .is_none()
+            && servers
+                .get_opt("nfs-project-ml-team")
+                .await
+                .unwrap()
+                .is_none()
+            && volumes
+                .get_opt("hub-nfs-project-ml-team")
+                .await
+                .unwrap()
+                .is_none()
+        {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(gone, "the children were not removed");
+    platform.shutdown().await.unwrap();
+}

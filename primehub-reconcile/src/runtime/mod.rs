@@ -12,6 +12,9 @@
 //!   a [`RetryPolicy`] (transient errors requeued with exponential backoff per object,
 //!   permanent ones after a long delay) and [`Metrics`] (reconciles, errors, durations) that
 //!   [`Metrics::encode`] renders for `/metrics`;
+//! - [`group_volume`]: the NFS server and PersistentVolume behind every `primehub-group`
+//!   claim (PrimeHub's `groupvolume` metacontroller hooks), their removal, and each shared
+//!   volume's readiness in `/metrics`;
 //! - [`job_queue`]: the PhJob queue (Pending → Preparing) on the webhook's quota arithmetic
 //!   and pod ledger, event-driven;
 //! - [`phjob`]: the PhJob controller (a started job's pod and status, cancel, TTL, requeue
@@ -91,6 +94,7 @@ use prometheus_client::registry::Registry;
 use crate::error::Error;
 
 pub mod dataset_children;
+pub mod group_volume;
 pub mod job_queue;
 pub mod job_summary;
 pub mod job_world;

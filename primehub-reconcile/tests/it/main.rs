@@ -13,6 +13,7 @@ mod fake_logs_clock;
 mod fake_openapi;
 mod fake_semantics;
 mod fake_smp_dry_run;
+mod group_volume_fake;
 mod job_queue;
 mod kube_api_shapes;
 mod leader;

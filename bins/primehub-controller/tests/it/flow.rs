@@ -55,6 +55,10 @@ impl Target {
             self.kubeconfig.display().to_string(),
             "--namespace".into(),
             self.namespace.clone(),
+            // These flows grant role.yaml only; the group-volume controller needs
+            // clusterrole.yaml too (PersistentVolumes) and is not what they test.
+            "--groupvolume-enabled".into(),
+            "false".into(),
         ]
     }
 

@@ -26,6 +26,9 @@ fn the_role_grants_exactly_what_the_controller_uses_in_its_namespace() {
              "verbs": ["get", "list", "watch", "create", "delete"]},
             {"apiGroups": [""], "resources": ["secrets", "persistentvolumeclaims"],
              "verbs": ["list", "watch"]},
+            {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get"]},
+            {"apiGroups": ["apps"], "resources": ["statefulsets"],
+             "verbs": ["get", "list", "watch", "create", "update"]},
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
              "verbs": ["get", "create", "update"]},
             {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
@@ -48,7 +51,7 @@ fn the_role_grants_exactly_what_the_controller_uses_in_its_namespace() {
         binding["subjects"],
         json!([{"kind": "ServiceAccount", "name": "primehub-controller", "namespace": "hub"}])
     );
-    // Nothing cluster-wide.
+    // Nothing cluster-wide but the group volumes' PersistentVolumes (clusterrole.yaml).
     for file in ["serviceaccount.yaml", "role.yaml", "deployment.yaml"] {
         for doc in documents("controller", file) {
             assert_eq!(
@@ -65,6 +68,34 @@ fn the_role_grants_exactly_what_the_controller_uses_in_its_namespace() {
             );
         }
     }
+}
+
+#[test]
+fn the_cluster_role_grants_only_the_group_volumes_persistent_volumes() {
+    let docs = documents("controller", "clusterrole.yaml");
+    let role = docs
+        .iter()
+        .find(|d| d["kind"] == "ClusterRole")
+        .expect("a ClusterRole");
+    assert_eq!(
+        role["rules"],
+        json!([{"apiGroups": [""], "resources": ["persistentvolumes"],
+            "verbs": ["get", "list", "watch", "create", "update", "delete"]}])
+    );
+    // Named after the install's namespace (apply.sh replaces the `-hub` suffix).
+    assert_eq!(role["metadata"]["name"], "primehub-controller-volumes-hub");
+    let binding = docs
+        .iter()
+        .find(|d| d["kind"] == "ClusterRoleBinding")
+        .expect("a ClusterRoleBinding");
+    assert_eq!(
+        binding["roleRef"]["name"],
+        "primehub-controller-volumes-hub"
+    );
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "primehub-controller", "namespace": "hub"}])
+    );
 }
 
 #[test]
@@ -137,6 +168,17 @@ async fn the_real_apiserver_accepts_the_manifests_in_a_dry_run() {
         "deployment.apps/primehub-controller created (server dry run)",
     ] {
         assert!(out.contains(object), "{object} missing in:\n{out}");
+    }
+    // The cluster-scoped objects are named after the namespace.
+    for object in [
+        format!(
+            "clusterrole.rbac.authorization.k8s.io/primehub-controller-volumes-{namespace} created (server dry run)"
+        ),
+        format!(
+            "clusterrolebinding.rbac.authorization.k8s.io/primehub-controller-volumes-{namespace} created (server dry run)"
+        ),
+    ] {
+        assert!(out.contains(&object), "{object} missing in:\n{out}");
     }
     // A dry run stores nothing.
     let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
