@@ -96,6 +96,11 @@ pub struct DevOptions {
     /// whether or not [`controllers`](Self::controllers) do. `None` (the default): notebook
     /// pods are pods like any other.
     pub run_notebooks: Option<NotebookRunnerConfig>,
+    /// The storage-class mode of shared volumes (PrimeHub's
+    /// `PRIMEHUB_GROUP_VOLUME_STORAGE_CLASS`): group and `pv` dataset claims are created with
+    /// this `ReadWriteMany` class and no `primehub-group` annotation, so no NFS server is made.
+    /// `None` (the default): the NFS mode, the group-volume controller makes the servers.
+    pub shared_volume_storage_class: Option<String>,
 }
 
 impl std::fmt::Debug for DevOptions {
@@ -111,6 +116,10 @@ impl std::fmt::Debug for DevOptions {
             .field("simulate_pods", &self.simulate_pods)
             .field("notebook", &self.notebook)
             .field("run_notebooks", &self.run_notebooks)
+            .field(
+                "shared_volume_storage_class",
+                &self.shared_volume_storage_class,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -129,6 +138,7 @@ impl Default for DevOptions {
             simulate_pods: None,
             notebook: NotebookPodConfig::default(),
             run_notebooks: None,
+            shared_volume_storage_class: None,
         }
     }
 }
@@ -296,6 +306,7 @@ impl DevPlatform {
         server_options.api.notebook = options.notebook.clone();
         // The class of the NFS servers' own claims (`primehub-group-sc`), as a demo install sets it.
         server_options.api.group_sc = Some("standard".to_owned());
+        server_options.api.storage_class = options.shared_volume_storage_class.clone();
         let api = crate::server::start(backends, server_options).await?;
 
         // The controllers, each with its own clients.

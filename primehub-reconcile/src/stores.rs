@@ -8,6 +8,7 @@
 //! | `Image`, `InstanceType`, `Dataset` (`primehub.io/v1alpha1`) | every object, without `managedFields` |
 //! | `Secret` | the secrets PrimeHub's `secrets` query shows: names starting with `gitsync-secret-` (git dataset credentials, `Opaque`) or `image-` (image pull secrets, `kubernetes.io/dockerconfigjson`), as primehub-console's `K8sSecret.find` filters them ([`StoresConfig::secret_name_prefixes`]) |
 //! | `PersistentVolumeClaim` | every claim (group shared volumes `project-<group>`, dataset volumes `dataset-<name>`) |
+//! | `StatefulSet` (`apps/v1`) | the NFS servers `nfs-<claim>` of shared volumes ([`NFS_SERVER_SELECTOR`]), for [`ResourceStores::shared_volume_state`] |
 //! | `Pod` | slim [`PodView`]s of the pods carrying the `primehub.io/group` label, and a [`UsageLedger`] fed from the same watch ([`PodUsage`]) |
 //!
 //! Reads are in memory: lists are sorted by name, lookups by name are hash lookups, and usage
@@ -78,6 +79,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret};
 use kube::Resource;
 use kube::api::Api;
@@ -101,6 +103,10 @@ pub const GITSYNC_SECRET_PREFIX: &str = "gitsync-secret-";
 /// The name prefix of PrimeHub's image pull secrets (`kubernetes.io/dockerconfigjson`), shown
 /// by the `secrets` query with type `kubernetes`.
 pub const IMAGE_SECRET_PREFIX: &str = "image-";
+/// The label selector of the StatefulSets the stores keep: the NFS servers `nfs-<claim>` of
+/// group shared volumes, labelled so by PrimeHub's `nfs-for-pvc` hook and by our group-volume
+/// controller ([`primehub_model::group_volume::desired_stateful_set`]).
+pub const NFS_SERVER_SELECTOR: &str = "app=primehub-group,role=nfs-server";
 
 /// What [`ResourceStores::start`] watches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,23 +160,27 @@ pub enum StoreKind {
     Secret,
     /// Core `persistentvolumeclaims`.
     PersistentVolumeClaim,
+    /// `apps/v1` `statefulsets`: the NFS servers of group shared volumes only
+    /// ([`NFS_SERVER_SELECTOR`]).
+    StatefulSet,
     /// Core `pods` (as [`PodView`]s).
     Pod,
 }
 
 impl StoreKind {
     /// Every kind, in this order.
-    pub const ALL: [StoreKind; 6] = [
+    pub const ALL: [StoreKind; 7] = [
         StoreKind::Image,
         StoreKind::InstanceType,
         StoreKind::Dataset,
         StoreKind::Secret,
         StoreKind::PersistentVolumeClaim,
+        StoreKind::StatefulSet,
         StoreKind::Pod,
     ];
 
     /// The resource's plural name (`images`, `instancetypes`, `datasets`, `secrets`,
-    /// `persistentvolumeclaims`, `pods`), for logs and metric labels.
+    /// `persistentvolumeclaims`, `statefulsets`, `pods`), for logs and metric labels.
     pub fn as_str(self) -> &'static str {
         match self {
             StoreKind::Image => "images",
@@ -178,6 +188,7 @@ impl StoreKind {
             StoreKind::Dataset => "datasets",
             StoreKind::Secret => "secrets",
             StoreKind::PersistentVolumeClaim => "persistentvolumeclaims",
+            StoreKind::StatefulSet => "statefulsets",
             StoreKind::Pod => "pods",
         }
     }
@@ -200,12 +211,13 @@ mod sealed {
     impl Sealed for primehub_model::crd::Dataset {}
     impl Sealed for k8s_openapi::api::core::v1::Secret {}
     impl Sealed for k8s_openapi::api::core::v1::PersistentVolumeClaim {}
+    impl Sealed for k8s_openapi::api::apps::v1::StatefulSet {}
     impl Sealed for crate::runtime::projection::PodView {}
 }
 
 /// A type the stores keep, for the typed waits ([`ResourceStores::wait_for_version`]).
-/// Implemented for `Image`, `InstanceType`, `Dataset`, `Secret`, `PersistentVolumeClaim` and
-/// [`PodView`] (pods).
+/// Implemented for `Image`, `InstanceType`, `Dataset`, `Secret`, `PersistentVolumeClaim`,
+/// `StatefulSet` and [`PodView`] (pods).
 pub trait StoredKind: Resource + sealed::Sealed {
     /// The store that keeps this type.
     const KIND: StoreKind;
@@ -225,6 +237,9 @@ impl StoredKind for Secret {
 }
 impl StoredKind for PersistentVolumeClaim {
     const KIND: StoreKind = StoreKind::PersistentVolumeClaim;
+}
+impl StoredKind for StatefulSet {
+    const KIND: StoreKind = StoreKind::StatefulSet;
 }
 impl StoredKind for PodView {
     const KIND: StoreKind = StoreKind::Pod;
@@ -759,6 +774,7 @@ struct Inner {
     dataset_names: NameIndex<Dataset>,
     secrets: Store<Secret>,
     pvcs: Store<PersistentVolumeClaim>,
+    stateful_sets: Store<StatefulSet>,
     usage: PodUsage,
     /// Indexed by [`StoreKind::index`]; the pods' state is `usage.state`.
     states: Vec<Arc<KindState>>,
@@ -780,6 +796,7 @@ fn kind_store<K>(
     client: &kube::Client,
     namespace: &str,
     kind: StoreKind,
+    selector: Option<&str>,
     keep: impl Fn(&K) -> bool + Send + 'static,
 ) -> (Store<K>, Arc<KindState>, BoxFuture<'static, ()>)
 where
@@ -798,14 +815,11 @@ where
         Event::Apply(o) | Event::InitApply(o) | Event::Delete(o) if !keep(&o) => None,
         other => Some(project_event(other, without_managed_fields)),
     };
-    let driver = drive(
-        api,
-        watcher::Config::default(),
-        writer,
-        state.clone(),
-        transform,
-    )
-    .boxed();
+    let mut config = watcher::Config::default();
+    if let Some(selector) = selector {
+        config = config.labels(selector);
+    }
+    let driver = drive(api, config, writer, state.clone(), transform).boxed();
     (store, state, driver)
 }
 
@@ -816,8 +830,8 @@ fn sorted_by_name<K: Resource>(mut objects: Vec<Arc<K>>) -> Vec<Arc<K>> {
 
 impl ResourceStores {
     /// Starts watchers for `Image`, `InstanceType`, `Dataset`, `Secret` (PrimeHub's, see
-    /// [`StoresConfig::secret_name_prefixes`]) and `PersistentVolumeClaim` in
-    /// `config.namespace`, and for pods ([`PodUsage`]); returns the stores and the driver
+    /// [`StoresConfig::secret_name_prefixes`]), `PersistentVolumeClaim` and `StatefulSet`
+    /// ([`NFS_SERVER_SELECTOR`]) in `config.namespace`, and for pods ([`PodUsage`]); returns the stores and the driver
     /// future that runs them all. Spawn the driver: it never ends (watch errors are retried
     /// with backoff); abort its task to stop the watches.
     pub fn start(
@@ -826,20 +840,28 @@ impl ResourceStores {
     ) -> (ResourceStores, impl Future<Output = ()> + Send + 'static) {
         let ns = config.namespace.as_str();
         let (images, images_state, images_driver) =
-            kind_store::<Image>(&client, ns, StoreKind::Image, |_| true);
+            kind_store::<Image>(&client, ns, StoreKind::Image, None, |_| true);
         let (instance_types, instance_types_state, instance_types_driver) =
-            kind_store::<InstanceType>(&client, ns, StoreKind::InstanceType, |_| true);
+            kind_store::<InstanceType>(&client, ns, StoreKind::InstanceType, None, |_| true);
         let (datasets, datasets_state, datasets_driver) =
-            kind_store::<Dataset>(&client, ns, StoreKind::Dataset, |_| true);
+            kind_store::<Dataset>(&client, ns, StoreKind::Dataset, None, |_| true);
         let secret_config = config.clone();
         let (secrets, secrets_state, secrets_driver) =
-            kind_store::<Secret>(&client, ns, StoreKind::Secret, move |s| {
+            kind_store::<Secret>(&client, ns, StoreKind::Secret, None, move |s| {
                 secret_config.keeps_secret(s.metadata.name.as_deref().unwrap_or(""))
             });
         let (pvcs, pvcs_state, pvcs_driver) = kind_store::<PersistentVolumeClaim>(
             &client,
             ns,
             StoreKind::PersistentVolumeClaim,
+            None,
+            |_| true,
+        );
+        let (stateful_sets, stateful_sets_state, stateful_sets_driver) = kind_store::<StatefulSet>(
+            &client,
+            ns,
+            StoreKind::StatefulSet,
+            Some(NFS_SERVER_SELECTOR),
             |_| true,
         );
         let (usage, usage_driver) =
@@ -850,6 +872,7 @@ impl ResourceStores {
             datasets_state,
             secrets_state,
             pvcs_state,
+            stateful_sets_state,
             usage.state.clone(),
         ];
         let drivers = vec![
@@ -858,6 +881,7 @@ impl ResourceStores {
             datasets_driver,
             secrets_driver,
             pvcs_driver,
+            stateful_sets_driver,
             usage_driver.boxed(),
         ];
         let stores = ResourceStores {
@@ -871,6 +895,7 @@ impl ResourceStores {
                 dataset_names: NameIndex::new(),
                 secrets,
                 pvcs,
+                stateful_sets,
                 usage,
                 states,
             }),
@@ -991,6 +1016,35 @@ impl ResourceStores {
         self.inner.pvcs.get(&self.key(name))
     }
 
+    /// The NFS server StatefulSet `name` of a group shared volume (`nfs-<claim>`; the store
+    /// keeps only those, see [`NFS_SERVER_SELECTOR`]).
+    pub fn nfs_server(&self, name: &str) -> Option<Arc<StatefulSet>> {
+        self.inner.stateful_sets.get(&self.key(name))
+    }
+
+    /// How far the shared volume behind the claim `claim` (`project-<group>`,
+    /// `dataset-<name>`) has come, from the claim and its NFS server as the stores show them
+    /// ([`shared_volume_state`](primehub_model::group_volume::shared_volume_state)); `None`
+    /// when there is no such claim. The PersistentVolume is cluster-scoped and these stores
+    /// are namespaced, so a volume's own `Failed` phase is not seen here (a claim that lost
+    /// its volume is); the group-volume controller's `/metrics` sees it.
+    pub fn shared_volume_state(
+        &self,
+        claim: &str,
+    ) -> Option<primehub_model::group_volume::SharedVolumeState> {
+        let claim = self.pvc(claim)?;
+        let server = claim
+            .metadata
+            .name
+            .as_deref()
+            .and_then(|n| self.nfs_server(&primehub_model::group_volume::server_name(n)));
+        Some(primehub_model::group_volume::shared_volume_state(
+            &claim,
+            server.as_deref(),
+            None,
+        ))
+    }
+
     /// The pods and their usage.
     pub fn usage(&self) -> &PodUsage {
         &self.inner.usage
@@ -1023,6 +1077,7 @@ impl ResourceStores {
             StoreKind::Dataset => inner.datasets.len(),
             StoreKind::Secret => inner.secrets.len(),
             StoreKind::PersistentVolumeClaim => inner.pvcs.len(),
+            StoreKind::StatefulSet => inner.stateful_sets.len(),
             StoreKind::Pod => inner.usage.pods.len(),
         }
     }
@@ -1060,6 +1115,7 @@ impl ResourceStores {
             StoreKind::Dataset => rv(inner.datasets.get(&self.key(name))),
             StoreKind::Secret => rv(inner.secrets.get(&self.key(name))),
             StoreKind::PersistentVolumeClaim => rv(inner.pvcs.get(&self.key(name))),
+            StoreKind::StatefulSet => rv(inner.stateful_sets.get(&self.key(name))),
             StoreKind::Pod => rv(inner.usage.pods.get(&self.key(name))),
         }
     }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use primehub_keycloak::cache::Snapshot;
 use primehub_keycloak::representation::NewGroup;
 use primehub_keycloak::{ConflictField, KeycloakError};
@@ -112,6 +112,46 @@ pub struct ResourceStatus {
     pub mem_usage: Option<String>,
     /// GPUs in use.
     pub gpu_usage: Option<String>,
+}
+
+/// How far a shared volume has come (ours; PrimeHub has no such type). See
+/// [`primehub_model::group_volume::SharedVolumeState`].
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(rename_items = "PascalCase")]
+pub enum SharedVolumePhase {
+    /// Being made: the NFS server or the volume does not exist yet, or the claim is not bound.
+    Pending,
+    /// The claim is bound to its volume, but the NFS server is not ready.
+    Bound,
+    /// Pods can mount it.
+    Ready,
+    /// It cannot become ready without help; `reason` says why.
+    Failed,
+}
+
+/// A group's shared-volume state (ours: PrimeHub shows none), from the claim `project-<group>`
+/// and its NFS server as the API's stores show them — the same function the group-volume
+/// controller exports in `/metrics` as `primehub_controller_group_volume_state`.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct SharedVolumeState {
+    /// The phase.
+    pub phase: SharedVolumePhase,
+    /// Why it failed, naming the object (`claim project-x: lost its volume …`,
+    /// `statefulset nfs-project-x: …`); null unless `Failed`.
+    pub reason: Option<String>,
+}
+
+impl SharedVolumeState {
+    fn of(state: primehub_model::group_volume::SharedVolumeState) -> SharedVolumeState {
+        use primehub_model::group_volume::SharedVolumeState as S;
+        let (phase, reason) = match state {
+            S::Pending => (SharedVolumePhase::Pending, None),
+            S::Bound => (SharedVolumePhase::Bound, None),
+            S::Ready => (SharedVolumePhase::Ready, None),
+            S::Failed { reason } => (SharedVolumePhase::Failed, Some(reason)),
+        };
+        SharedVolumeState { phase, reason }
+    }
 }
 
 /// A group's MLflow settings.
@@ -452,6 +492,22 @@ impl Group {
     /// The shared volume's size in GB.
     async fn shared_volume_capacity(&self) -> Option<i32> {
         self.attrs().shared_volume_capacity.map(capacity_i32)
+    }
+    /// Ours (PrimeHub has no such field): how far the shared volume has come — `Pending`,
+    /// `Bound`, `Ready`, or `Failed` with the reason from the claim or the NFS server. Null
+    /// when the group has no shared volume (not enabled and no claim `project-<group>`);
+    /// `Failed` when it is enabled but its claim does not exist. A volume made by a
+    /// `ReadWriteMany` storage class is `Ready` once its claim is bound.
+    async fn shared_volume_state(&self, ctx: &Context<'_>) -> Option<SharedVolumeState> {
+        let claim = primehub_model::names::project_pvc_name(&self.group_name());
+        match state(ctx).stores.shared_volume_state(&claim) {
+            Some(found) => Some(SharedVolumeState::of(found)),
+            None if self.attrs().enabled_shared_volume == Some(true) => Some(SharedVolumeState {
+                phase: SharedVolumePhase::Failed,
+                reason: Some(format!("claim {claim}: does not exist")),
+            }),
+            None => None,
+        }
     }
     /// Whether the shared volume is linked into home directories.
     async fn home_symlink(&self) -> Option<bool> {

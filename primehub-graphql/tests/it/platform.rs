@@ -594,6 +594,91 @@ async fn enabling_a_shared_volume_makes_its_nfs_server_and_volume() {
             .is_some()
     );
 
+    // The group's sharedVolumeState (ours) follows the claim and the server: the fake has no
+    // PV controller and no kubelet, so the test binds the claim and readies the server as
+    // they would.
+    let volume_state = |id: String| {
+        let (platform, token) = (&platform, &token);
+        async move {
+            let (_, body) = post_json(
+                platform,
+                Some(token),
+                "query($w: GroupWhereUniqueInput!) { group(where: $w) { sharedVolumeState { phase reason } } }",
+                json!({"w": {"id": id}}),
+            )
+            .await;
+            data(&body)["group"]["sharedVolumeState"].clone()
+        }
+    };
+    let until = |id: String, phase: &'static str| {
+        let volume_state = &volume_state;
+        async move {
+            let mut last = Value::Null;
+            for _ in 0..500 {
+                last = volume_state(id.clone()).await;
+                if last["phase"] == phase {
+                    return last;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            panic!("sharedVolumeState never became {phase}: {last}")
+        }
+    };
+    assert_eq!(
+        volume_state(id.clone()).await,
+        json!({"phase": "Pending", "reason": null})
+    );
+    let params = kube::api::PatchParams::default();
+    claims
+        .patch(
+            "project-ml-team",
+            &params,
+            &kube::api::Patch::Merge(json!({"spec": {"volumeName": "hub-nfs-project-ml-team"}})),
+        )
+        .await
+        .unwrap();
+    claims
+        .patch_status(
+            "project-ml-team",
+            &params,
+            &kube::api::Patch::Merge(json!({"status": {"phase": "Bound"}})),
+        )
+        .await
+        .unwrap();
+    until(id.clone(), "Bound").await;
+    servers
+        .patch_status(
+            "nfs-project-ml-team",
+            &params,
+            &kube::api::Patch::Merge(json!({"status": {"replicas": 1, "readyReplicas": 1}})),
+        )
+        .await
+        .unwrap();
+    until(id.clone(), "Ready").await;
+    // Lost (its volume deleted by hand): Failed, with the reason.
+    claims
+        .patch_status(
+            "project-ml-team",
+            &params,
+            &kube::api::Patch::Merge(json!({"status": {"phase": "Lost"}})),
+        )
+        .await
+        .unwrap();
+    let failed = until(id.clone(), "Failed").await;
+    assert_eq!(
+        failed["reason"],
+        "claim project-ml-team: lost its volume hub-nfs-project-ml-team"
+    );
+    // A group without a shared volume has no state.
+    let (_, body) = post_json(
+        &platform,
+        Some(&token),
+        "mutation($d: GroupCreateInput!) { createGroup(data: $d) { id sharedVolumeState { phase } } }",
+        json!({"d": {"name": "plain"}}),
+    )
+    .await;
+    assert_eq!(data(&body)["createGroup"]["sharedVolumeState"], Value::Null);
+
     // Deleting the group deletes the claim (as PrimeHub, turning the flag off keeps the
     // volume); the children follow.
     let (_, body) = post_json(
@@ -628,5 +713,88 @@ async fn enabling_a_shared_volume_makes_its_nfs_server_and_volume() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(gone, "the children were not removed");
+    platform.shutdown().await.unwrap();
+}
+
+/// The storage-class mode (PrimeHub's `PRIMEHUB_GROUP_VOLUME_STORAGE_CLASS`): the group's claim
+/// is created with the `ReadWriteMany` class, without the `primehub-group` annotation and
+/// selector, so the group-volume controller makes no NFS server; `sharedVolumeState` is `Ready`
+/// once the class's provisioner binds the claim (the test binds it, as the fake has none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_class_shared_volume_gets_no_nfs_server() {
+    use k8s_openapi::api::apps::v1::StatefulSet;
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let options = primehub_graphql::dev::DevOptions {
+        admin_password: ADMIN_PASSWORD.into(),
+        shared_secret: Some(SHARED_SECRET.into()),
+        jobs: false,
+        shared_volume_storage_class: Some("rwx-files".into()),
+        ..primehub_graphql::dev::DevOptions::default()
+    };
+    let platform = primehub_graphql::dev::DevPlatform::start(listener, &options)
+        .await
+        .expect("platform starts");
+    let token = admin_token(&platform);
+    let (_, body) = post_json(
+        &platform,
+        Some(&token),
+        "mutation($d: GroupCreateInput!) { createGroup(data: $d) { id sharedVolumeState { phase reason } } }",
+        json!({"d": {"name": "ML_Team", "enabledSharedVolume": true, "sharedVolumeCapacity": 3}}),
+    )
+    .await;
+    let created = &data(&body)["createGroup"];
+    assert_eq!(
+        created["sharedVolumeState"],
+        json!({"phase": "Pending", "reason": null})
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let client = platform.cluster.client();
+    let claims: kube::Api<PersistentVolumeClaim> = kube::Api::namespaced(client.clone(), "hub");
+    let claim = serde_json::to_value(claims.get("project-ml-team").await.unwrap()).unwrap();
+    assert_eq!(claim["spec"]["storageClassName"], "rwx-files");
+    assert_eq!(claim["spec"]["accessModes"], json!(["ReadWriteMany"]));
+    assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "3Gi");
+    assert_eq!(claim["metadata"].get("annotations"), None, "{claim}");
+    assert_eq!(claim["spec"].get("selector"), None, "{claim}");
+
+    // The provisioner binds it: Ready, and still no NFS server.
+    claims
+        .patch_status(
+            "project-ml-team",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"status": {"phase": "Bound"}})),
+        )
+        .await
+        .unwrap();
+    let mut state = Value::Null;
+    for _ in 0..500 {
+        let (_, body) = post_json(
+            &platform,
+            Some(&token),
+            "query($w: GroupWhereUniqueInput!) { group(where: $w) { sharedVolumeState { phase } } }",
+            json!({"w": {"id": id}}),
+        )
+        .await;
+        state = data(&body)["group"]["sharedVolumeState"]["phase"].clone();
+        if state == "Ready" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(state, "Ready");
+    let servers: kube::Api<StatefulSet> = kube::Api::namespaced(client, "hub");
+    assert!(
+        servers
+            .get_opt("nfs-project-ml-team")
+            .await
+            .unwrap()
+            .is_none(),
+        "no NFS server in the storage-class mode"
+    );
     platform.shutdown().await.unwrap();
 }

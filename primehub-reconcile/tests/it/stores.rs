@@ -304,15 +304,134 @@ async fn every_kind_appears_from_the_first_list_and_from_the_watch() -> TestResu
     assert_eq!(counts[&StoreKind::Dataset], 1);
     assert_eq!(counts[&StoreKind::Secret], 2);
     assert_eq!(counts[&StoreKind::PersistentVolumeClaim], 1);
+    assert_eq!(counts[&StoreKind::StatefulSet], 0);
     assert_eq!(counts[&StoreKind::Pod], 1);
     let status = stores.status();
-    assert_eq!(status.len(), 6);
+    assert_eq!(status.len(), 7);
     assert!(status.iter().all(|s| s.ready && s.watch_errors == 0));
 
     // The cache age is the time since the last event, in virtual time.
     tokio::time::sleep(Duration::from_secs(30)).await;
     let age = stores.last_event_age().ok_or("an event was seen")?;
     assert!(age >= Duration::from_secs(30), "{age:?}");
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shared_volume_state_follows_its_claim_and_nfs_server() -> TestResult {
+    use k8s_openapi::api::apps::v1::StatefulSet;
+    use primehub_model::group_volume::{self as gv, NfsServerConfig, SharedVolumeState};
+
+    let cluster = FakeCluster::new();
+    let client = cluster.client();
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), NS);
+    let servers: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
+    let pp = PostParams::default();
+    let stores = started(client.clone());
+    stores.wait_ready(WAIT).await?;
+    assert_eq!(
+        stores.shared_volume_state("project-phusers"),
+        None,
+        "no claim"
+    );
+
+    // The claim PrimeHub's API writes in NFS mode, and the server the controller makes for it.
+    let claim = pvcs
+        .create(
+            &pp,
+            &serde_json::from_value(json!({
+                "metadata": {"name": "project-phusers",
+                    "annotations": {"primehub-group": "phusers", "primehub-group-sc": "standard"}},
+                "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": "",
+                    "resources": {"requests": {"storage": "1Gi"}},
+                    "selector": {"matchLabels": {"primehub-group": "phusers", "primehub-namespace": NS}}},
+            }))?,
+        )
+        .await?;
+    let desired = gv::desired_stateful_set(&claim, &NfsServerConfig::default())?;
+    // Another StatefulSet of the namespace, written first: not an NFS server, never kept.
+    let mut web = desired.clone();
+    web.metadata = serde_json::from_value(json!({"name": "web", "labels": {"app": "web"}}))?;
+    servers.create(&pp, &web).await?;
+    let server_rv = servers
+        .create(&pp, &desired)
+        .await?
+        .resource_version()
+        .unwrap_or_default();
+    assert!(
+        stores
+            .wait_for_version::<StatefulSet>("nfs-project-phusers", &server_rv, WAIT)
+            .await
+    );
+    assert!(stores.nfs_server("web").is_none(), "selected by label");
+    assert!(stores.nfs_server("nfs-project-phusers").is_some());
+    assert_eq!(stores.counts()[&StoreKind::StatefulSet], 1);
+    assert_eq!(
+        stores.shared_volume_state("project-phusers"),
+        Some(SharedVolumeState::Pending)
+    );
+
+    // Bound to its volume, then the server has a ready replica.
+    let bound = pvcs
+        .patch_status(
+            "project-phusers",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"phase": "Bound"}})),
+        )
+        .await?;
+    pvcs.patch(
+        "project-phusers",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"volumeName": gv::volume_name(NS, "project-phusers")}})),
+    )
+    .await?;
+    let rv = pvcs
+        .get("project-phusers")
+        .await?
+        .resource_version()
+        .unwrap_or_default();
+    assert!(bound.resource_version().is_some());
+    assert!(
+        stores
+            .wait_for_version::<PersistentVolumeClaim>("project-phusers", &rv, WAIT)
+            .await
+    );
+    assert_eq!(
+        stores.shared_volume_state("project-phusers"),
+        Some(SharedVolumeState::Bound)
+    );
+    let ready = servers
+        .patch_status(
+            "nfs-project-phusers",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"replicas": 1, "readyReplicas": 1}})),
+        )
+        .await?
+        .resource_version()
+        .unwrap_or_default();
+    assert!(
+        stores
+            .wait_for_version::<StatefulSet>("nfs-project-phusers", &ready, WAIT)
+            .await
+    );
+    assert_eq!(
+        stores.shared_volume_state("project-phusers"),
+        Some(SharedVolumeState::Ready)
+    );
+
+    // The server gone (deleted by hand): bound, no longer ready.
+    servers
+        .delete("nfs-project-phusers", &DeleteParams::default())
+        .await?;
+    assert!(
+        stores
+            .wait_for_deletion::<StatefulSet>("nfs-project-phusers", WAIT)
+            .await
+    );
+    assert_eq!(
+        stores.shared_volume_state("project-phusers"),
+        Some(SharedVolumeState::Bound)
+    );
     Ok(())
 }
 

@@ -26,6 +26,7 @@ fn the_role_grants_exactly_what_the_api_server_uses_in_its_namespace() {
             {"apiGroups": [""], "resources": ["persistentvolumeclaims"],
              "verbs": ["list", "watch", "create", "delete"]},
             {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]},
+            {"apiGroups": ["apps"], "resources": ["statefulsets"], "verbs": ["list", "watch"]},
             {"apiGroups": ["primehub.io"], "resources": ["phjobs"],
              "verbs": ["get", "list", "watch", "create", "patch"]},
             {"apiGroups": ["primehub.io"], "resources": ["phschedules"],

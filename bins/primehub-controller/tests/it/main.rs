@@ -7,4 +7,5 @@ mod flow;
 mod manifests;
 mod real_controller;
 mod real_datasets;
+mod real_group_volumes;
 mod real_jobs;

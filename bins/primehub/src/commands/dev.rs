@@ -72,6 +72,12 @@ pub struct DevArgs {
     /// other pod.
     #[arg(long)]
     pub no_notebook_processes: bool,
+    /// Shared volumes in the storage-class mode (PrimeHub's
+    /// `PRIMEHUB_GROUP_VOLUME_STORAGE_CLASS`): claims of groups and `pv` datasets get this
+    /// `ReadWriteMany` class and no NFS server. Default: the NFS mode, where the group-volume
+    /// controller makes an NFS Service, StatefulSet and PersistentVolume per claim.
+    #[arg(long, value_name = "CLASS")]
+    pub shared_volume_storage_class: Option<String>,
 }
 
 impl Default for DevArgs {
@@ -86,6 +92,7 @@ impl Default for DevArgs {
             no_simulate_pods: false,
             notebook_command: None,
             no_notebook_processes: false,
+            shared_volume_storage_class: None,
         }
     }
 }
@@ -134,6 +141,7 @@ pub async fn start(listener: tokio::net::TcpListener, args: &DevArgs) -> anyhow:
             command: args.notebook_command.clone(),
             ..NotebookRunnerConfig::default()
         }),
+        shared_volume_storage_class: args.shared_volume_storage_class.clone(),
         ..DevOptions::default()
     };
     let platform = DevPlatform::start(listener, &options)
