@@ -10,7 +10,7 @@
 //! | [`JUPYTERHUB_SECRET`] `primehub-client-jupyterhub` | `client_id` (`jupyterhub`), `client_secret` | JupyterHub's authenticator |
 //!
 //! [`write_client_secrets`] writes the same Secrets from a realm bootstrap's
-//! [`BootstrapOutcome`](primehub_keycloak::bootstrap::BootstrapOutcome): type `Opaque`, no labels
+//! [`BootstrapOutcome`]: type `Opaque`, no labels
 //! (upstream sets none), exactly these keys. It creates a missing Secret, replaces the data of
 //! one whose data differs (keeping its other metadata, with optimistic concurrency on its
 //! resourceVersion), and writes nothing when the data is already equal, so running it again

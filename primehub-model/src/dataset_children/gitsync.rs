@@ -10,7 +10,7 @@
 //! **URL.** `spec.url` is split on its first `#`: the part after it is the branch (default
 //! `master`), and `.git` is appended to the repository when missing ([`split_url`]).
 //!
-//! **Rules** (each an [`Error::InvalidField`] naming the field; PrimeHub renders these into a
+//! **Rules** (each an [`Error::InvalidField`](crate::Error::InvalidField) naming the field; PrimeHub renders these into a
 //! DaemonSet that cannot work, or one the API server rejects):
 //!
 //! | field | rule |

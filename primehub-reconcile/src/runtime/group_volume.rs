@@ -20,7 +20,7 @@
 //!   reference is replaced by ours (metacontroller's points at the same claim with the same
 //!   flags, so an adopted Service or StatefulSet usually needs no write at all); other owner
 //!   references are kept. The volume gets our label
-//!   [`LABEL_VOLUME_CLAIM`](primehub_model::group_volume::LABEL_VOLUME_CLAIM) and loses any
+//!   [`LABEL_VOLUME_CLAIM`] and loses any
 //!   owner reference (metacontroller's points a cluster-scoped object at a namespaced Service,
 //!   which the garbage collector cannot resolve);
 //! - **what is compared**: only what the desired object sets, and only fields the API server

@@ -1,6 +1,6 @@
 //! PrimeHub's job controllers together, as `primehub-controller` and `primehub dev` run them:
 //! the queue ([`job_queue`](super::job_queue)), the PhJob controller and the cleaner
-//! ([`phjob`](super::phjob)), and the PhSchedule controller ([`schedule`](super::schedule)),
+//! ([`phjob`]), and the PhSchedule controller ([`schedule`]),
 //! over one set of stores, one quota source, one clock and one [`Metrics`].
 //!
 //! ```no_run

@@ -155,7 +155,7 @@ pub async fn start(listener: tokio::net::TcpListener, args: &DevArgs) -> anyhow:
 
 impl DevServer {
     /// A kubeconfig (YAML) for the fake cluster (no credentials: the fake does not check them),
-    /// built as kube-rs's own [`Kubeconfig`] so it is exactly what kube-rs and kubectl read.
+    /// built as kube-rs's own [`Kubeconfig`](kube::config::Kubeconfig) so it is exactly what kube-rs and kubectl read.
     pub fn kubeconfig(&self) -> String {
         use kube::config::{Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext};
         let name = "primehub-dev".to_owned();
