@@ -9,7 +9,8 @@
 //!
 //! - **parent**: the PersistentVolumeClaims of the namespace with the annotation
 //!   `primehub-group` (any value); other claims — the storage-class mode, where the API creates
-//!   the claim with a `ReadWriteMany` class and no annotation — are left alone;
+//!   the claim with a `ReadWriteMany` class and no annotation — get no children, and the
+//!   gauge below for the shared-volume ones (`project-…`, `dataset-…`);
 //! - **one step per reconcile**: the first of Service, StatefulSet, PersistentVolume that is
 //!   missing is created, or that differs is updated in place (a replace carrying the
 //!   resourceVersion read, so a concurrent change is a conflict that is retried), then the
@@ -31,7 +32,9 @@
 //!   `nfs.server` after the Service was recreated — are logged, not written (the server would
 //!   refuse); the NFS server's own claim `data-nfs-<claim>-0` is not resized;
 //! - **removal**: the Service and StatefulSet are owned by the claim, so the garbage collector
-//!   removes them with it. The volume is cluster-scoped and cannot be owned by the claim: a
+//!   removes them with it. A claim that loses its annotation (the volume switched off by hand;
+//!   PrimeHub's API never removes it) has them deleted by the controller ([`Step::Removed`],
+//!   only those it owns as controller). The volume is cluster-scoped and cannot be owned by the claim: a
 //!   second controller, the **sweeper**, watches the volumes carrying our label (and the
 //!   claims, to be woken when one goes) and deletes a volume whose claim is gone, is no longer
 //!   annotated, or was recreated (the volume's `claimRef` names another uid: it would stay
@@ -167,8 +170,12 @@ pub enum Child {
 /// What one reconcile of a claim did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// The claim has no `primehub-group` annotation: nothing to do.
+    /// The claim has no `primehub-group` annotation (any more) and no child of ours is left:
+    /// nothing to do.
     NotAnnotated,
+    /// The claim lost its `primehub-group` annotation (the volume was switched off): a Service
+    /// or StatefulSet it owns was deleted (the sweeper removes the volume).
+    Removed(Child),
     /// The claim is being deleted: the garbage collector and the sweeper remove the children.
     Deleting,
     /// A missing child was created.
@@ -184,7 +191,7 @@ pub enum Step {
 impl Step {
     /// Whether the step wrote to the API server.
     pub fn wrote(&self) -> bool {
-        matches!(self, Step::Created(_) | Step::Updated(_))
+        matches!(self, Step::Created(_) | Step::Updated(_) | Step::Removed(_))
     }
 }
 
@@ -514,12 +521,17 @@ pub async fn reconcile_step(claim: &PersistentVolumeClaim, ctx: &Context) -> Res
         return Ok(Step::Deleting);
     }
     if !model::is_group_volume_claim(claim) {
+        // Shared volumes of the storage-class mode, and claims switched off: only the claims
+        // PrimeHub's API makes for them (`project-…`, `dataset-…`), not users' home claims.
+        if !is_shared_volume_claim_name(&name) {
+            return Ok(Step::NotAnnotated);
+        }
         ctx.states.set(
             &namespace,
             &name,
             model::shared_volume_state(claim, None, None),
         );
-        return Ok(Step::NotAnnotated);
+        return remove_owned_children(claim, &namespace, &name, ctx).await;
     }
     let server_name = model::server_name(&name);
     let services: Api<Service> = Api::namespaced(ctx.client.clone(), &namespace);
@@ -585,6 +597,73 @@ pub async fn reconcile_step(claim: &PersistentVolumeClaim, ctx: &Context) -> Res
     Ok(Step::Steady(state))
 }
 
+/// Whether `name` is a claim PrimeHub's API makes for a shared volume: `project-<group>` or
+/// `dataset-<volumeName>`.
+fn is_shared_volume_claim_name(name: &str) -> bool {
+    name.starts_with("project-") || name.starts_with("dataset-")
+}
+
+/// A claim that is no longer annotated: deletes the first of its Service and StatefulSet
+/// `nfs-<claim>` that it owns as controller (never one another owner made), with the child's
+/// uid as precondition. The NFS server's data claim `data-nfs-<claim>-0` stays.
+async fn remove_owned_children(
+    claim: &PersistentVolumeClaim,
+    namespace: &str,
+    name: &str,
+    ctx: &Context,
+) -> Result<Step, Error> {
+    let Some(uid) = claim.metadata.uid.as_deref() else {
+        return Ok(Step::NotAnnotated);
+    };
+    let server_name = model::server_name(name);
+    let services: Api<Service> = Api::namespaced(ctx.client.clone(), namespace);
+    let servers: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), namespace);
+    if let Some(service) = services.get_opt(&server_name).await?
+        && owned_by(service.owner_references(), uid)
+    {
+        delete_child(&services, &service).await?;
+        tracing::info!(object = %server_name, child = ?Child::Service, claim = %name,
+            "removed: the claim is no longer a group volume");
+        return Ok(Step::Removed(Child::Service));
+    }
+    if let Some(server) = servers.get_opt(&server_name).await?
+        && owned_by(server.owner_references(), uid)
+    {
+        delete_child(&servers, &server).await?;
+        tracing::info!(object = %server_name, child = ?Child::StatefulSet, claim = %name,
+            "removed: the claim is no longer a group volume");
+        return Ok(Step::Removed(Child::StatefulSet));
+    }
+    Ok(Step::NotAnnotated)
+}
+
+fn owned_by(
+    owners: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference],
+    uid: &str,
+) -> bool {
+    owners
+        .iter()
+        .any(|o| o.uid == uid && o.controller == Some(true))
+}
+
+async fn delete_child<K>(api: &Api<K>, child: &K) -> Result<(), Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: child.meta().uid.clone(),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
+    match api.delete(&child.name_any(), &params).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The reconcile function for kube-runtime: [`reconcile_step`], then look again soon after a
 /// write or at the resync.
 pub async fn reconcile(
@@ -594,7 +673,7 @@ pub async fn reconcile(
     let step = reconcile_step(&claim, &ctx).await?;
     tracing::debug!(claim = %claim.name_any(), ?step, "reconciled");
     Ok(match step {
-        Step::Created(_) | Step::Updated(_) | Step::WaitingForClusterIp => {
+        Step::Created(_) | Step::Updated(_) | Step::Removed(_) | Step::WaitingForClusterIp => {
             Action::requeue(ctx.config.after_write)
         }
         Step::Deleting => Action::await_change(),

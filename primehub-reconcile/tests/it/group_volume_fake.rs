@@ -485,3 +485,72 @@ async fn the_sweeper_removes_a_volume_whose_claim_was_recreated_and_keeps_others
     assert_ne!(fresh.uid(), volume.uid());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_claim_switched_off_loses_the_children_it_owns() -> TestResult {
+    let cluster = FakeCluster::new();
+    let client = cluster.client();
+    let ctx = Context::new(client.clone(), GroupVolumeConfig::default());
+    create_claim(&client, claim_json("project-off", "off")).await?;
+    converge(&client, &ctx, "project-off").await?;
+    let services: Api<Service> = Api::namespaced(client.clone(), NS);
+    let servers: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), NS);
+
+    // The annotation removed by hand: the Service, then the StatefulSet, are deleted.
+    claims
+        .patch(
+            "project-off",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"primehub-group": null}}})),
+        )
+        .await?;
+    let steps = converge(&client, &ctx, "project-off").await?;
+    assert_eq!(
+        steps,
+        vec![
+            Step::Removed(Child::Service),
+            Step::Removed(Child::StatefulSet)
+        ]
+    );
+    assert!(services.get_opt("nfs-project-off").await?.is_none());
+    assert!(servers.get_opt("nfs-project-off").await?.is_none());
+    // The sweeper removes the volume.
+    let volumes: Api<PersistentVolume> = Api::all(client.clone());
+    let volume = volumes.get("hub-nfs-project-off").await?;
+    assert!(matches!(
+        group_volume::sweep_step(&volume, NS, &client).await?,
+        Sweep::Deleted { .. }
+    ));
+
+    // Children it does not own as controller stay: a Service of that name made by hand.
+    let mut foreign: Service = serde_json::from_value(json!({
+        "metadata": {"name": "nfs-project-off"},
+        "spec": {"ports": [{"port": 2049}]}
+    }))?;
+    foreign = services.create(&PostParams::default(), &foreign).await?;
+    let before = cluster.resource_version();
+    assert_eq!(
+        group_volume::reconcile_step(&claims.get("project-off").await?, &ctx).await?,
+        Step::NotAnnotated
+    );
+    assert_eq!(cluster.resource_version(), before, "nothing written");
+    assert_eq!(services.get("nfs-project-off").await?.uid(), foreign.uid());
+    // A user's home claim is not a shared volume: no state series.
+    let home = create_claim(
+        &client,
+        json!({"metadata": {"name": "claim-alice"}, "spec": {"accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}}}}),
+    )
+    .await?;
+    assert_eq!(
+        group_volume::reconcile_step(&home, &ctx).await?,
+        Step::NotAnnotated
+    );
+    assert_eq!(ctx.state(NS, "claim-alice"), None);
+    assert_eq!(
+        ctx.state(NS, "project-off"),
+        Some(SharedVolumeState::Pending)
+    );
+    Ok(())
+}

@@ -28,7 +28,7 @@ fn the_role_grants_exactly_what_the_controller_uses_in_its_namespace() {
              "verbs": ["list", "watch"]},
             {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get"]},
             {"apiGroups": ["apps"], "resources": ["statefulsets"],
-             "verbs": ["get", "list", "watch", "create", "update"]},
+             "verbs": ["get", "list", "watch", "create", "update", "delete"]},
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
              "verbs": ["get", "create", "update"]},
             {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},

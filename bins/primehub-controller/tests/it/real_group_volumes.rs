@@ -13,8 +13,10 @@
 //! 3. `/metrics` shows the claim `Pending` (no PV controller binds it on the real tier);
 //! 4. new `primehub-group-mount-options` on the claim update the Service's annotation and the
 //!    volume's mount options in place (same uids);
-//! 5. the claim deleted (the test removes the `pvc-protection` finalizer as the absent
-//!    controller-manager would): the controller deletes the cluster-scoped volume itself;
+//! 5. the volume switched off (the claim's `primehub-group` annotation removed): the controller
+//!    deletes the Service and StatefulSet it owns and the cluster-scoped volume itself (the
+//!    test removes the server's `pv-protection` finalizer, as the absent controller-manager
+//!    would), keeps the claim, and makes nothing again;
 //! 6. no request of the controller was refused (its log), SIGTERM stops it cleanly.
 //!
 //! Binding the claim and garbage-collecting the Service and StatefulSet with their claim need a
@@ -326,27 +328,32 @@ async fn run_checks(client: &kube::Client, namespace: &str, controller_url: &str
         Some("nfsvers=4.1,soft")
     );
 
-    // 5. The claim deleted: the controller deletes the volume (the Service and StatefulSet are
-    //    the garbage collector's, absent here). The real server's admission puts the
-    //    `kubernetes.io/pvc-protection` and `pv-protection` finalizers on both; the
-    //    controller-manager, absent too, removes them once no pod uses them: the test does.
+    // 5. Switched off (the annotation removed from the claim): the controller deletes the
+    //    Service and StatefulSet it owns, and the volume. The real server's admission puts the
+    //    `kubernetes.io/pv-protection` finalizer on the volume; the controller-manager, absent
+    //    here, removes it once nothing is bound: the test does.
     claims
-        .delete(CLAIM, &DeleteParams::default())
+        .patch(
+            CLAIM,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"primehub-group": null}}})),
+        )
         .await
-        .expect("deleting the claim");
+        .expect("switching the volume off");
     let no_finalizers = Patch::Merge(json!({"metadata": {"finalizers": null}}));
-    if claims
-        .get_opt(CLAIM)
-        .await
-        .expect("reading the claim")
-        .is_some()
-    {
-        claims
-            .patch(CLAIM, &PatchParams::default(), &no_finalizers)
+    let deleting = eventually("the children's deletion", || async {
+        services
+            .get_opt(&server_name)
             .await
-            .expect("releasing the claim");
-    }
-    let deleting = eventually("the volume's deletion", || async {
+            .ok()?
+            .is_none()
+            .then_some(())?;
+        servers
+            .get_opt(&server_name)
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())?;
         match volumes.get_opt(&volume_name).await.ok()? {
             None => Some(None),
             Some(v) => v.metadata.deletion_timestamp.is_some().then_some(Some(v)),
@@ -373,4 +380,18 @@ async fn run_checks(client: &kube::Client, namespace: &str, controller_url: &str
             .then_some(())
     })
     .await;
+    assert!(
+        claims.get_opt(CLAIM).await.expect("the claim").is_some(),
+        "the claim (the data's) is not the controller's to delete"
+    );
+    // Nothing comes back while it is off.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        services
+            .get_opt(&server_name)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(volumes.get_opt(&volume_name).await.expect("read").is_none());
 }
