@@ -9,3 +9,4 @@ mod real_controller;
 mod real_datasets;
 mod real_group_volumes;
 mod real_jobs;
+mod real_tier;

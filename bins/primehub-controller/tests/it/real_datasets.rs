@@ -28,9 +28,7 @@
 //! `PRIMEHUB_TEST_REQUIRE_REAL=1` (`.ci/run`).
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
@@ -39,35 +37,11 @@ use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
-use primehub_keycloak::bootstrap::{RealmBootstrap, bootstrap_realm, delete_realm};
 use primehub_model::crd::{Dataset, DatasetGitSync, DatasetSpec, DatasetType};
-use primehub_test_support::cluster;
-use primehub_test_support::deploy::{apply_sh, manifest};
-use primehub_test_support::env::{KeycloakTier, KubeTier, unique};
-use primehub_test_support::process::{self, get, get_until};
+use primehub_test_support::process::get;
 use serde_json::json;
 
-use crate::flow::{BINARY, Target};
-
-const DEADLINE: Duration = Duration::from_secs(60);
-
-async fn eventually<T, F, Fut>(what: &str, check: F) -> T
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            started.elapsed() < DEADLINE,
-            "timed out after {DEADLINE:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use crate::real_tier::{RealRun, eventually};
 
 fn secret(name: &str, line: &str) -> Secret {
     let mut s = Secret::default();
@@ -98,123 +72,20 @@ fn branch(ds: &DaemonSet) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn datasets_get_their_children_on_the_real_api_server() {
-    const TEST: &str = "primehub-controller's Dataset children on the real tier";
-    let Some(keycloak) = KeycloakTier::from_env(TEST) else {
-        return;
-    };
-    let Some(KubeTier {
-        kubeconfig,
-        kubectl,
-    }) = KubeTier::from_env(TEST)
-    else {
-        return;
-    };
-    let realm = unique("ph-datasets");
-    let master = keycloak.admin_of("master");
-    let outcome = bootstrap_realm(&master, &RealmBootstrap::new(&realm))
-        .await
-        .expect("bootstrapping the realm");
-    let client = cluster::client(&kubeconfig).await;
-    let namespace = cluster::create_namespace(&client, "controller-datasets").await;
-    cluster::install_crds(&kubectl, &kubeconfig);
-    cluster::kubectl(
-        &kubectl,
-        &kubeconfig,
-        &[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/datasets.primehub.io",
-        ],
-    );
-    let dir = std::env::temp_dir().join(unique("controller-datasets"));
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let secret_file = dir.join("client-secret");
-    std::fs::write(
-        &secret_file,
-        format!("{}\n", outcome.admin_ui_client_secret),
-    )
-    .expect("write the client secret");
-
-    let checks = {
-        let (client, namespace, kc) =
-            (client.clone(), namespace.clone(), keycloak.admin_of(&realm));
-        let (keycloak_url, realm) = (keycloak.url.clone(), realm.clone());
-        tokio::spawn(async move {
-            let (ok, out) = apply_sh(
-                "controller",
-                &kubectl,
-                &kubeconfig,
-                &[
-                    &namespace,
-                    &manifest("controller", "serviceaccount.yaml"),
-                    &manifest("controller", "role.yaml"),
-                ],
-            );
-            assert!(
-                ok,
-                "applying the controller's ServiceAccount and Role: {out}"
-            );
-            let sa_kubeconfig = cluster::service_account_kubeconfig(
-                &client,
-                &kubeconfig,
-                &namespace,
-                "primehub-controller",
-            )
-            .await;
-            let as_controller = cluster::client(sa_kubeconfig.to_str().expect("utf-8")).await;
-            let sa_daemonsets: Api<DaemonSet> = Api::namespaced(as_controller, &namespace);
-            eventually("the controller's Role applies", || async {
-                sa_daemonsets
-                    .list_metadata(&ListParams::default())
-                    .await
-                    .ok()
-                    .map(|_| ())
-            })
-            .await;
-            let target = Target {
-                label: "real datasets",
-                keycloak_url,
-                realm,
-                client_secret_file: secret_file,
-                kubeconfig: sa_kubeconfig.clone(),
-                namespace: namespace.clone(),
-                keycloak: Arc::new(kc),
-                kube: client.clone(),
-            };
-            let mut args = target.args();
-            args.extend(
-                [
-                    "--jobs",
-                    "false",
-                    "--leader-elect",
-                    "false",
-                    "--primehub-domain",
-                    "hub.example.com",
-                ]
-                .map(str::to_owned),
-            );
-            let controller = process::spawn(BINARY, &args, &[]).await;
-            get_until(&format!("{}/readyz", controller.url), 200, DEADLINE).await;
-            run_checks(&client, &namespace, &controller.url).await;
-            for refused in ["forbidden", "Forbidden", "cannot publish event"] {
-                assert!(
-                    !controller.logged(refused),
-                    "the controller logged {refused:?}: its Role lacks a permission"
-                );
-            }
-            let status = controller.terminate().await;
-            assert!(status.success(), "SIGTERM is a clean stop: {status}");
-            let _ = std::fs::remove_file(sa_kubeconfig);
-        })
-        .await
-    };
-    let _ = delete_realm(&master, &realm).await;
-    cluster::delete_namespace(&client, &namespace).await;
-    let _ = std::fs::remove_dir_all(dir);
-    if let Err(failure) = checks {
-        std::panic::resume_unwind(failure.into_panic());
+    RealRun {
+        test: "primehub-controller's Dataset children on the real tier",
+        prefix: "controller-datasets",
+        manifests: &["serviceaccount.yaml", "role.yaml"],
+        group_volumes: false,
+        args: ["--primehub-domain", "hub.example.com"]
+            .map(str::to_owned)
+            .into(),
     }
+    .run(
+        |run| async move { run_checks(&run.client, &run.namespace, &run.url).await },
+        |_, _| async {},
+    )
+    .await;
 }
 
 async fn run_checks(client: &kube::Client, namespace: &str, controller_url: &str) {

@@ -28,173 +28,61 @@
 //! kubectl; without them it prints a loud SKIPPED line and passes, unless
 //! `PRIMEHUB_TEST_REQUIRE_REAL=1` (`.ci/run`).
 
-use std::future::Future;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Service};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use primehub_keycloak::bootstrap::{RealmBootstrap, bootstrap_realm, delete_realm};
-use primehub_test_support::cluster;
-use primehub_test_support::deploy::{apply_sh, manifest};
-use primehub_test_support::env::{KeycloakTier, KubeTier, unique};
-use primehub_test_support::process::{self, get, get_until};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use primehub_test_support::process::get;
 use serde_json::json;
 
-use crate::flow::{BINARY, Target};
+use crate::real_tier::{RealRun, eventually};
 
-const DEADLINE: Duration = Duration::from_secs(60);
 const CLAIM: &str = "project-ml-team";
-
-async fn eventually<T, F, Fut>(what: &str, check: F) -> T
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            started.elapsed() < DEADLINE,
-            "timed out after {DEADLINE:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_volumes_get_their_nfs_server_and_volume_on_the_real_api_server() {
-    const TEST: &str = "primehub-controller's group volumes on the real tier";
-    let Some(keycloak) = KeycloakTier::from_env(TEST) else {
-        return;
-    };
-    let Some(KubeTier {
-        kubeconfig,
-        kubectl,
-    }) = KubeTier::from_env(TEST)
-    else {
-        return;
-    };
-    let realm = unique("ph-volumes");
-    let master = keycloak.admin_of("master");
-    let outcome = bootstrap_realm(&master, &RealmBootstrap::new(&realm))
-        .await
-        .expect("bootstrapping the realm");
-    let client = cluster::client(&kubeconfig).await;
-    let namespace = cluster::create_namespace(&client, "controller-volumes").await;
-    cluster::install_crds(&kubectl, &kubeconfig);
-    let dir = std::env::temp_dir().join(unique("controller-volumes"));
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let secret_file = dir.join("client-secret");
-    std::fs::write(
-        &secret_file,
-        format!("{}\n", outcome.admin_ui_client_secret),
-    )
-    .expect("write the client secret");
-    let cluster_rbac = format!("primehub-controller-volumes-{namespace}");
-
-    let checks = {
-        let (client, namespace, kc) =
-            (client.clone(), namespace.clone(), keycloak.admin_of(&realm));
-        let (keycloak_url, realm) = (keycloak.url.clone(), realm.clone());
-        let cluster_rbac = cluster_rbac.clone();
-        tokio::spawn(async move {
-            let (ok, out) = apply_sh(
-                "controller",
-                &kubectl,
-                &kubeconfig,
-                &[
-                    &namespace,
-                    &manifest("controller", "serviceaccount.yaml"),
-                    &manifest("controller", "role.yaml"),
-                    &manifest("controller", "clusterrole.yaml"),
-                ],
-            );
-            assert!(ok, "applying the controller's RBAC: {out}");
-            assert!(
-                out.contains(&format!(
-                    "clusterrole.rbac.authorization.k8s.io/{cluster_rbac}"
-                )),
-                "apply.sh names the ClusterRole after the namespace: {out}"
-            );
-            let sa_kubeconfig = cluster::service_account_kubeconfig(
-                &client,
-                &kubeconfig,
-                &namespace,
-                "primehub-controller",
-            )
-            .await;
-            let as_controller = cluster::client(sa_kubeconfig.to_str().expect("utf-8")).await;
-            let sa_volumes: Api<PersistentVolume> = Api::all(as_controller.clone());
-            let sa_servers: Api<StatefulSet> = Api::namespaced(as_controller, &namespace);
-            eventually("the controller's RBAC applies", || async {
-                sa_volumes
-                    .list_metadata(&ListParams::default())
-                    .await
-                    .ok()?;
-                sa_servers
-                    .list_metadata(&ListParams::default())
-                    .await
-                    .ok()?;
-                Some(())
-            })
-            .await;
-            let target = Target {
-                label: "real group volumes",
-                keycloak_url,
-                realm,
-                client_secret_file: secret_file,
-                kubeconfig: sa_kubeconfig.clone(),
-                namespace: namespace.clone(),
-                keycloak: Arc::new(kc),
-                kube: client.clone(),
-            };
-            let mut args = target.args();
-            let at = args
-                .iter()
-                .position(|a| a == "--groupvolume-enabled")
-                .expect("the flows switch group volumes off");
-            args[at + 1] = "true".to_owned();
-            args.extend(["--jobs", "false", "--leader-elect", "false"].map(str::to_owned));
-            let controller = process::spawn(BINARY, &args, &[]).await;
-            get_until(&format!("{}/readyz", controller.url), 200, DEADLINE).await;
-            run_checks(&client, &namespace, &controller.url).await;
-            for refused in ["forbidden", "Forbidden"] {
-                assert!(
-                    !controller.logged(refused),
-                    "the controller logged {refused:?}: its RBAC lacks a permission"
-                );
-            }
-            let status = controller.terminate().await;
-            assert!(status.success(), "SIGTERM is a clean stop: {status}");
-            let _ = std::fs::remove_file(sa_kubeconfig);
-        })
-        .await
-    };
-    let _ = delete_realm(&master, &realm).await;
-    let volumes: Api<PersistentVolume> = Api::all(client.clone());
-    let _ = volumes
-        .delete(
-            &format!("{namespace}-nfs-{CLAIM}"),
-            &DeleteParams::default(),
-        )
-        .await;
-    let roles: Api<ClusterRole> = Api::all(client.clone());
-    let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
-    let _ = bindings
-        .delete(&cluster_rbac, &DeleteParams::default())
-        .await;
-    let _ = roles.delete(&cluster_rbac, &DeleteParams::default()).await;
-    cluster::delete_namespace(&client, &namespace).await;
-    let _ = std::fs::remove_dir_all(dir);
-    if let Err(failure) = checks {
-        std::panic::resume_unwind(failure.into_panic());
+    RealRun {
+        test: "primehub-controller's group volumes on the real tier",
+        prefix: "controller-volumes",
+        manifests: &["serviceaccount.yaml", "role.yaml", "clusterrole.yaml"],
+        group_volumes: true,
+        args: Vec::new(),
     }
+    .run(
+        |run| async move {
+            // apply.sh names the ClusterRole and its binding after the namespace.
+            let roles: Api<ClusterRole> = Api::all(run.client.clone());
+            let name = format!("primehub-controller-volumes-{}", run.namespace);
+            assert!(
+                roles.get_opt(&name).await.expect("reading").is_some(),
+                "{name}"
+            );
+            run_checks(&run.client, &run.namespace, &run.url).await;
+        },
+        |client, namespace| async move {
+            // A failed run's volume, released from the server's protection finalizer, and the
+            // cluster-scoped RBAC of this namespace.
+            let volumes: Api<PersistentVolume> = Api::all(client.clone());
+            let leftover = format!("{namespace}-nfs-{CLAIM}");
+            let _ = volumes.delete(&leftover, &DeleteParams::default()).await;
+            let _ = volumes
+                .patch(
+                    &leftover,
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+                )
+                .await;
+            let name = format!("primehub-controller-volumes-{namespace}");
+            let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
+            let _ = bindings.delete(&name, &DeleteParams::default()).await;
+            let roles: Api<ClusterRole> = Api::all(client);
+            let _ = roles.delete(&name, &DeleteParams::default()).await;
+        },
+    )
+    .await;
 }
 
 async fn run_checks(client: &kube::Client, namespace: &str, controller_url: &str) {
