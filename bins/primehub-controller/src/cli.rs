@@ -249,6 +249,25 @@ pub struct DatasetArgs {
     #[arg(long, env = "TUSD_IMAGE", default_value = "tusproject/tusd:v1.10.0")]
     pub tusd_image: String,
 
+    /// `datasetUpload.interface.webFrontEndImage.resources` as a JSON object
+    /// (`{"limits": {"cpu": "200m", "memory": "256Mi"}, "requests": {…}}`). As PrimeHub's hook
+    /// does, these go to the `tusd` container (default: 200m / 256Mi limits and requests).
+    #[arg(
+        long,
+        env = "DATASETUPLOAD_INTERFACE_WEBFRONTENDIMAGE_RESOURCES",
+        value_name = "JSON"
+    )]
+    pub dataset_upload_web_front_end_resources: Option<String>,
+
+    /// `datasetUpload.interface.tusd.resources` as a JSON object. As PrimeHub's hook does,
+    /// these go to the `web-front-end` container (default: 200m / 128Mi limits and requests).
+    #[arg(
+        long,
+        env = "DATASETUPLOAD_INTERFACE_TUSD_RESOURCES",
+        value_name = "JSON"
+    )]
+    pub dataset_upload_tusd_resources: Option<String>,
+
     /// The chart's `primehub.dataset.path`: the upload servers' URL prefix.
     #[arg(long, env = "PRIMEHUB_DATASET_PATH", default_value = "/dataset")]
     pub primehub_dataset_path: String,

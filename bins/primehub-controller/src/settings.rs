@@ -85,6 +85,21 @@ fn dataset_children(args: &DatasetArgs) -> anyhow::Result<DatasetChildrenConfig>
         if let Some(tls) = json_flag("ingress-tls", "INGRESS_TLS", args.ingress_tls.as_deref())? {
             config.ingress_tls = tls;
         }
+        // Crossed over, as PrimeHub's hook renders them.
+        if let Some(r) = resources_flag(
+            "dataset-upload-web-front-end-resources",
+            "DATASETUPLOAD_INTERFACE_WEBFRONTENDIMAGE_RESOURCES",
+            args.dataset_upload_web_front_end_resources.as_deref(),
+        )? {
+            config.tusd_resources = r;
+        }
+        if let Some(r) = resources_flag(
+            "dataset-upload-tusd-resources",
+            "DATASETUPLOAD_INTERFACE_TUSD_RESOURCES",
+            args.dataset_upload_tusd_resources.as_deref(),
+        )? {
+            config.front_end_resources = r;
+        }
         Some(config)
     } else {
         None
@@ -152,6 +167,44 @@ fn json_flag<T: serde::de::DeserializeOwned>(
                 .map_err(|e| anyhow::anyhow!("--{flag} ({env}) is not the JSON it should be: {e}"))
         })
         .transpose()
+}
+
+/// A container's resources from a JSON flag: only `limits` and `requests`, every value a
+/// Kubernetes quantity (checked here, so a typo stops the start instead of every upload
+/// server's Deployment being refused later).
+fn resources_flag(
+    flag: &str,
+    env: &str,
+    value: Option<&str>,
+) -> anyhow::Result<Option<k8s_openapi::api::core::v1::ResourceRequirements>> {
+    let Some(map) = json_flag::<
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    >(flag, env, value)?
+    else {
+        return Ok(None);
+    };
+    let mut out = k8s_openapi::api::core::v1::ResourceRequirements::default();
+    for (section, quantities) in map {
+        let mut checked = std::collections::BTreeMap::new();
+        for (resource, quantity) in quantities {
+            primehub_model::quantity::Quantity::parse(
+                &format!("--{flag} ({env}) {section}.{resource}"),
+                &quantity,
+            )?;
+            checked.insert(
+                resource,
+                k8s_openapi::apimachinery::pkg::api::resource::Quantity(quantity),
+            );
+        }
+        match section.as_str() {
+            "limits" => out.limits = Some(checked),
+            "requests" => out.requests = Some(checked),
+            other => anyhow::bail!(
+                "--{flag} ({env}): {other:?} is not a section of container resources (limits, requests)"
+            ),
+        }
+    }
+    Ok(Some(out))
 }
 
 fn identity(given: Option<&str>) -> String {

@@ -133,3 +133,89 @@ fn bad_input_names_the_flag_and_its_variable() {
     let err = resolve_err(&["--client-secret", "x"]);
     assert!(err.contains("--keycloak-url (KC_API_BASEURL)"), "{err}");
 }
+
+/// The upload servers' container resources, by the chart's keys: crossed over as PrimeHub's hook
+/// renders them, every quantity checked at start, naming the flag, its variable and the key.
+#[test]
+fn upload_server_resources_follow_the_charts_keys() {
+    const BASE: [&str; 4] = ["--keycloak-url", "http://kc", "--client-secret", "x"];
+    let with = |extra: &[&str]| {
+        let mut all = BASE.to_vec();
+        all.extend_from_slice(extra);
+        Settings::resolve(&parse(&all))
+    };
+    let defaults = with(&[]).expect("valid");
+    let upload = defaults.datasets.upload_server.expect("on by default");
+    let memory = |r: &k8s_openapi::api::core::v1::ResourceRequirements, section: &str| {
+        let map = if section == "limits" {
+            &r.limits
+        } else {
+            &r.requests
+        };
+        map.as_ref()
+            .and_then(|m| m.get("memory"))
+            .map(|q| q.0.clone())
+    };
+    assert_eq!(
+        memory(&upload.tusd_resources, "limits").as_deref(),
+        Some("256Mi")
+    );
+    assert_eq!(
+        memory(&upload.front_end_resources, "limits").as_deref(),
+        Some("128Mi")
+    );
+
+    let settings = with(&[
+        "--dataset-upload-web-front-end-resources",
+        r#"{"limits": {"cpu": "1", "memory": "1Gi"}}"#,
+        "--dataset-upload-tusd-resources",
+        r#"{"requests": {"memory": "64Mi"}}"#,
+    ])
+    .expect("valid");
+    let upload = settings.datasets.upload_server.expect("on");
+    assert_eq!(
+        memory(&upload.tusd_resources, "limits").as_deref(),
+        Some("1Gi")
+    );
+    assert_eq!(
+        memory(&upload.tusd_resources, "requests"),
+        None,
+        "replaced, not merged"
+    );
+    assert_eq!(
+        memory(&upload.front_end_resources, "requests").as_deref(),
+        Some("64Mi")
+    );
+
+    let err = format!(
+        "{:#}",
+        with(&[
+            "--dataset-upload-tusd-resources",
+            r#"{"limits": {"memory": "lots"}}"#
+        ])
+        .expect_err("a bad quantity")
+    );
+    assert!(
+        err.contains(
+            "--dataset-upload-tusd-resources (DATASETUPLOAD_INTERFACE_TUSD_RESOURCES) limits.memory"
+        ),
+        "{err}"
+    );
+    let err = format!(
+        "{:#}",
+        with(&[
+            "--dataset-upload-web-front-end-resources",
+            r#"{"claims": {"memory": "1Gi"}}"#
+        ])
+        .expect_err("an unknown section")
+    );
+    assert!(err.contains("\"claims\" is not a section"), "{err}");
+    let err = format!(
+        "{:#}",
+        with(&["--dataset-upload-web-front-end-resources", "cpu=1"]).expect_err("not JSON")
+    );
+    assert!(
+        err.contains("--dataset-upload-web-front-end-resources (DATASETUPLOAD_INTERFACE_WEBFRONTENDIMAGE_RESOURCES) is not the JSON"),
+        "{err}"
+    );
+}
