@@ -335,13 +335,13 @@ pub fn volume_claim(
     claim
 }
 
-/// Creates the group's shared-volume claim `project-<group>`; a claim that already exists is an
-/// error (it is not ours to adopt silently).
+/// Creates the group's shared-volume claim `project-<group>` and waits until the stores show it;
+/// a claim that already exists is an error (it is not ours to adopt silently).
 pub async fn create_group_volume(state: &ApiState, group: &str, capacity: Capacity) -> Result<()> {
     let name = primehub_model::names::project_pvc_name(group);
     let path = primehub_model::names::group_path(group);
     let claim = volume_claim(state, &name, &path, capacity);
-    typed::<PersistentVolumeClaim>(state)
+    let created = typed::<PersistentVolumeClaim>(state)
         .create(&claim)
         .await
         .map_err(|e| match e {
@@ -351,6 +351,12 @@ pub async fn create_group_volume(state: &ApiState, group: &str, capacity: Capaci
             },
             other => other.into(),
         })?;
+    // Read-your-writes: the answer's `sharedVolumeState` reads the claim from the store.
+    let version = created.metadata.resource_version.unwrap_or_default();
+    state
+        .stores
+        .wait_for_version::<PersistentVolumeClaim>(&name, &version, READ_YOUR_WRITES_TIMEOUT)
+        .await;
     Ok(())
 }
 
