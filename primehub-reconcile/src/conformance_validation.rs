@@ -1136,6 +1136,16 @@ async fn quantities(client: &Client, ns: &str, failures: &mut Vec<String>) {
         "application/json",
     )
     .await;
+    // Its pv-protection finalizer, which a bare API server's absent controller-manager would
+    // remove (the fake plays that controller): released so no volume is left behind.
+    let _ = send(
+        client,
+        "PATCH",
+        &format!("/api/v1/persistentvolumes/{volume}"),
+        &json!({"metadata": {"finalizers": null}}),
+        "application/merge-patch+json",
+    )
+    .await;
 
     // A custom resource keeps its text: kube-apiserver stores custom resources as JSON.
     let api = crate::kube_client::KubeClient::new(client.clone());
