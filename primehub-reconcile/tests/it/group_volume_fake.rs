@@ -523,9 +523,11 @@ async fn a_claim_switched_off_loses_the_children_it_owns() -> TestResult {
         Sweep::Deleted { .. }
     ));
 
-    // Children it does not own as controller stay: a Service of that name made by hand.
+    // Children it does not own as controller stay: a Service of that name another controller
+    // owns.
     let mut foreign: Service = serde_json::from_value(json!({
-        "metadata": {"name": "nfs-project-off"},
+        "metadata": {"name": "nfs-project-off", "ownerReferences": [{"apiVersion": "v1",
+            "kind": "ConfigMap", "name": "other", "uid": "uid-of-another-owner", "controller": true}]},
         "spec": {"ports": [{"port": 2049}]}
     }))?;
     foreign = services.create(&PostParams::default(), &foreign).await?;
@@ -552,5 +554,120 @@ async fn a_claim_switched_off_loses_the_children_it_owns() -> TestResult {
         ctx.state(NS, "project-off"),
         Some(SharedVolumeState::Pending)
     );
+    Ok(())
+}
+
+/// A client of `cluster` that, on the first `DELETE` whose path ends with `suffix`, first runs
+/// `replace` (through another client) and then lets the request through: the object the
+/// controller read is replaced by another of the same name between its read and its delete.
+fn racing_client<F, Fut>(cluster: &FakeCluster, suffix: &'static str, replace: F) -> Client
+where
+    F: FnOnce(Client) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let once = std::sync::Arc::new(std::sync::Mutex::new(Some(replace)));
+    let direct = cluster.client();
+    let router = cluster.router().layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let race = (request.method() == axum::http::Method::DELETE
+                && request.uri().path().ends_with(suffix))
+            .then(|| once.lock().ok().and_then(|mut r| r.take()))
+            .flatten();
+            let direct = direct.clone();
+            async move {
+                if let Some(replace) = race {
+                    replace(direct).await;
+                }
+                next.run(request).await
+            }
+        },
+    ));
+    FakeCluster::client_for(router)
+}
+
+#[tokio::test]
+async fn a_child_replaced_between_read_and_delete_is_never_the_one_deleted() -> TestResult {
+    let cluster = FakeCluster::new();
+    let client = cluster.client();
+    let ctx = Context::new(client.clone(), GroupVolumeConfig::default());
+    let claim = create_claim(&client, claim_json("project-race", "race")).await?;
+    converge(&client, &ctx, "project-race").await?;
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), NS);
+    claims
+        .patch(
+            "project-race",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"primehub-group": null}}})),
+        )
+        .await?;
+
+    // The Service is recreated (a new uid, still owned by the claim) after the controller read
+    // it: the delete carries the old uid as a precondition and removes nothing.
+    let owner = primehub_model::group_volume::claim_owner(&claim)?;
+    let racing = racing_client(
+        &cluster,
+        "/services/nfs-project-race",
+        move |c| async move {
+            let services: Api<Service> = Api::namespaced(c, NS);
+            let old = services.get("nfs-project-race").await.expect("the Service");
+            services
+                .delete("nfs-project-race", &DeleteParams::default())
+                .await
+                .expect("deleting it behind the controller's back");
+            let mut fresh = Service::default();
+            fresh.metadata.name = Some("nfs-project-race".into());
+            fresh.metadata.owner_references = Some(vec![owner]);
+            fresh.spec = old.spec.map(|mut spec| {
+                spec.cluster_ip = None;
+                spec.cluster_ips = None;
+                spec
+            });
+            services
+                .create(&PostParams::default(), &fresh)
+                .await
+                .expect("a new Service of the same name");
+        },
+    );
+    let racing_ctx = Context::new(racing.clone(), GroupVolumeConfig::default());
+    let step =
+        group_volume::reconcile_step(&claims.get("project-race").await?, &racing_ctx).await?;
+    assert_eq!(step, Step::Removed(Child::Service));
+    let services: Api<Service> = Api::namespaced(client.clone(), NS);
+    assert!(
+        services.get_opt("nfs-project-race").await?.is_some(),
+        "the replacement survives: a delete names the uid it read"
+    );
+
+    // The same for the sweeper and the volume: the claim is no longer a group volume, but the
+    // volume read is replaced by a new one before the delete arrives.
+    let volumes: Api<PersistentVolume> = Api::all(client.clone());
+    let volume = volumes.get("hub-nfs-project-race").await?;
+    let racing = racing_client(
+        &cluster,
+        "/persistentvolumes/hub-nfs-project-race",
+        move |c| async move {
+            let volumes: Api<PersistentVolume> = Api::all(c);
+            let old = volumes
+                .get("hub-nfs-project-race")
+                .await
+                .expect("the volume");
+            volumes
+                .delete("hub-nfs-project-race", &DeleteParams::default())
+                .await
+                .expect("deleting it behind the sweeper's back");
+            let mut fresh = PersistentVolume::default();
+            fresh.metadata.name = old.metadata.name.clone();
+            fresh.metadata.labels = old.metadata.labels.clone();
+            fresh.spec = old.spec.clone();
+            volumes
+                .create(&PostParams::default(), &fresh)
+                .await
+                .expect("a new volume of the same name");
+        },
+    );
+    let swept = group_volume::sweep_step(&volume, NS, &racing).await?;
+    assert!(matches!(swept, Sweep::Deleted { .. }), "{swept:?}");
+    let left = volumes.get("hub-nfs-project-race").await?;
+    assert_ne!(left.uid(), volume.uid(), "the replacement survives");
     Ok(())
 }
