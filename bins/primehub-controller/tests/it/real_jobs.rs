@@ -46,11 +46,9 @@
 //! kubectl; without them it prints a loud SKIPPED line and passes, unless
 //! `PRIMEHUB_TEST_REQUIRE_REAL=1` (`.ci/run`).
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use clap::Parser as _;
@@ -79,33 +77,13 @@ use serde_json::json;
 use crate::flow::{BINARY, Target};
 use primehub_test_support::certs::TestCa;
 
-/// How long the controller, the webhook and the API server may take to make a change visible.
-const DEADLINE: Duration = Duration::from_secs(60);
+use crate::real_tier::{DEADLINE, eventually};
 
 const GROUP: &str = "ml_team";
 const USER: &str = "alice";
 const INSTANCE_TYPE: &str = "cpu-1";
 const IMAGE: &str = "base";
 const IMAGE_URL: &str = "registry.example/base-notebook:v1";
-
-/// Polls `check` every 200 ms until it gives a value; fails after [`DEADLINE`] naming `what`.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            started.elapsed() < DEADLINE,
-            "timed out after {DEADLINE:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 /// The Keycloak ids the jobs name.
 #[derive(Clone)]

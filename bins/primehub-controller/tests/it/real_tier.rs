@@ -19,13 +19,13 @@ use primehub_test_support::process::{self, get_until};
 
 use crate::flow::{BINARY, Target};
 
-/// How long the controller may take to make a change visible.
+/// How long the controller, the webhook and the API server may take to make a change visible.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
 /// Polls `check` every 200 ms until it gives a value; panics naming `what` after [`DEADLINE`].
-pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
-    F: Fn() -> Fut,
+    F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
     let started = Instant::now();
