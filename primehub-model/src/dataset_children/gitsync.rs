@@ -631,6 +631,43 @@ mod tests {
             rule(&git("a", "https://h/r#-x")),
             "invalid spec.url: the branch after '#' starts with '-' or '/'"
         );
+        // Each forbidden sequence on its own (a rule that needs two of them lets one through).
+        for bad in ["a@{b", "a//b"] {
+            assert_eq!(
+                rule(&git("a", &format!("https://h/r#{bad}"))),
+                "invalid spec.url: the branch after '#' contains '..', '@{' or '//'",
+                "{bad}"
+            );
+        }
+        for bad in ["a/", "a.", "a.lock"] {
+            assert_eq!(
+                rule(&git("a", &format!("https://h/r#{bad}"))),
+                "invalid spec.url: the branch after '#' ends with '/', '.' or '.lock'",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            rule(&git("a", "https://h/r#/x")),
+            "invalid spec.url: the branch after '#' starts with '-' or '/'"
+        );
+    }
+
+    #[test]
+    fn the_init_container_pulls_as_configured() {
+        let config = GitSyncConfig {
+            image_pull_policy: "Always".to_owned(),
+            ..GitSyncConfig::default()
+        };
+        let ds = desired(&git("a", "https://h/r"), &config)
+            .expect("valid")
+            .expect("a DaemonSet");
+        let pod = ds.spec.template.spec.expect("a pod spec");
+        let init = &pod.init_containers.expect("an init container")[0];
+        assert_eq!(init.image_pull_policy.as_deref(), Some("Always"));
+        assert_eq!(
+            pod.containers[0].image_pull_policy.as_deref(),
+            Some("Always")
+        );
     }
 
     #[test]
