@@ -27,7 +27,10 @@ work="$(mktemp -d)"
 dev_pid=""
 finish() {
   local status=$?
-  [[ -n "$dev_pid" ]] && kill "$dev_pid" 2>/dev/null && wait "$dev_pid" 2>/dev/null
+  if [[ -n "$dev_pid" ]]; then
+    kill "$dev_pid" 2>/dev/null || true
+    wait "$dev_pid" 2>/dev/null || true
+  fi
   if [[ $status -ne 0 && -f "$work/dev.log" ]]; then
     echo "---- primehub dev log (last 40 lines)" >&2
     tail -40 "$work/dev.log" >&2
