@@ -118,7 +118,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::controller::{self, Action};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
@@ -843,17 +843,10 @@ impl DatasetChildren {
             if let Some(current) = current
                 && deletable(current.owner_references(), dataset)
             {
-                let params = DeleteParams {
-                    preconditions: Some(Preconditions {
-                        uid: current.meta().uid.clone(),
-                        resource_version: None,
-                    }),
-                    ..DeleteParams::background()
-                };
-                match api.delete(&slot.name, &params).await {
-                    Ok(_) => self.count(slot.kind, &slot.name, "delete", writes),
-                    Err(kube::Error::Api(s)) if s.code == 404 => {}
-                    Err(e) => return Err(e.into()),
+                // A child replaced since it was read is left for the reconcile its watch
+                // event brings.
+                if super::delete_if_unchanged(&api, &current, DeleteParams::background()).await? {
+                    self.count(slot.kind, &slot.name, "delete", writes);
                 }
             }
             return Ok(Ok(()));

@@ -111,7 +111,9 @@ use std::time::Duration;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Service};
-use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, PostParams};
+
+use super::delete_if_unchanged;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
@@ -621,7 +623,7 @@ async fn remove_owned_children(
     if let Some(service) = services.get_opt(&server_name).await?
         && owned_by(service.owner_references(), uid)
     {
-        delete_child(&services, &service).await?;
+        delete_if_unchanged(&services, &service, DeleteParams::default()).await?;
         tracing::info!(object = %server_name, child = ?Child::Service, claim = %name,
             "removed: the claim is no longer a group volume");
         return Ok(Step::Removed(Child::Service));
@@ -629,7 +631,7 @@ async fn remove_owned_children(
     if let Some(server) = servers.get_opt(&server_name).await?
         && owned_by(server.owner_references(), uid)
     {
-        delete_child(&servers, &server).await?;
+        delete_if_unchanged(&servers, &server, DeleteParams::default()).await?;
         tracing::info!(object = %server_name, child = ?Child::StatefulSet, claim = %name,
             "removed: the claim is no longer a group volume");
         return Ok(Step::Removed(Child::StatefulSet));
@@ -644,24 +646,6 @@ fn owned_by(
     owners
         .iter()
         .any(|o| o.uid == uid && o.controller == Some(true))
-}
-
-async fn delete_child<K>(api: &Api<K>, child: &K) -> Result<(), Error>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    let params = DeleteParams {
-        preconditions: Some(Preconditions {
-            uid: child.meta().uid.clone(),
-            resource_version: None,
-        }),
-        ..DeleteParams::default()
-    };
-    match api.delete(&child.name_any(), &params).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// The reconcile function for kube-runtime: [`reconcile_step`], then look again soon after a
@@ -750,18 +734,7 @@ pub async fn sweep_step(
         Some(_) => return Ok(Sweep::Kept),
     };
     let volumes: Api<PersistentVolume> = Api::all(client.clone());
-    let params = DeleteParams {
-        preconditions: Some(Preconditions {
-            uid: volume.metadata.uid.clone(),
-            resource_version: None,
-        }),
-        ..DeleteParams::default()
-    };
-    match volumes.delete(&volume.name_any(), &params).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
-        Err(e) => return Err(e.into()),
-    }
+    delete_if_unchanged(&volumes, volume, DeleteParams::default()).await?;
     tracing::info!(volume = %volume.name_any(), %reason, "group volume removed");
     Ok(Sweep::Deleted { reason })
 }

@@ -104,6 +104,33 @@ pub mod phjob;
 pub mod projection;
 pub mod schedule;
 
+/// Deletes `object` only if it is still the object that was read: the delete carries its uid
+/// as a precondition (with `params`' propagation), so an object replaced since — same name,
+/// new uid — is kept. `Ok(true)` when this call deleted it; `Ok(false)` when it was already
+/// gone (404) or replaced (409); other failures are returned.
+pub async fn delete_if_unchanged<K>(
+    api: &kube::Api<K>,
+    object: &K,
+    params: kube::api::DeleteParams,
+) -> Result<bool, kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let params = kube::api::DeleteParams {
+        preconditions: Some(kube::api::Preconditions {
+            uid: object.meta().uid.clone(),
+            resource_version: None,
+        }),
+        ..params
+    };
+    let name = object.meta().name.clone().unwrap_or_default();
+    match api.delete(&name, &params).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// The [`Error`] of a failed `kube::runtime::finalizer` call, so reconcilers that use
 /// kube-runtime's finalizer helper return our error type: the reconcile's own error as it was,
 /// the finalizer patches' errors as [`Error::KubeClient`] (their transience decides the retry),

@@ -109,7 +109,7 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{self, Action};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
@@ -527,18 +527,7 @@ pub async fn reconcile_step(schedule: &PhSchedule, ctx: &Context) -> Result<(Ste
             format!("group {group} was deleted: the schedule is removed"),
         )
         .await;
-        let params = DeleteParams {
-            preconditions: Some(Preconditions {
-                uid: schedule.metadata.uid.clone(),
-                resource_version: None,
-            }),
-            ..DeleteParams::default()
-        };
-        match api.delete(&name, &params).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => {}
-            Err(e) => return Err(e.into()),
-        }
+        super::delete_if_unchanged(&api, schedule, DeleteParams::default()).await?;
         tracing::info!(schedule = %name, %group, "the schedule's group is gone: schedule deleted");
         return Ok((Step::Removed { group }, Action::await_change()));
     }
